@@ -1,0 +1,33 @@
+// Entry: builds the program, runs it, and turns every error into one clear line and an exit code.
+import { CommanderError } from 'commander';
+import { KdiagError } from '../errors.js';
+import { createProgram } from './program.js';
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = createProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+/** Prints an error for a person (never a stack trace unless KDIAG_DEBUG is set) and returns the exit code. */
+export function reportError(err: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+  if (err instanceof CommanderError) {
+    // commander has already printed help or its own one-line message.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (err instanceof KdiagError) {
+    write(`kdiag: ${err.message}\n`);
+    if (err.hint) write(`  hint: ${err.hint}\n`);
+    if (err.code === 'KDIAG_BUG' || process.env.KDIAG_DEBUG) write(`${err.stack ?? ''}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  write(`kdiag: internal error: ${message.split('\n')[0]}\n  hint: re-run with KDIAG_DEBUG=1 for the stack trace and report it\n`);
+  if (process.env.KDIAG_DEBUG && err instanceof Error) write(`${err.stack ?? ''}\n`);
+  return 70;
+}

@@ -1,0 +1,178 @@
+// The only importer of execa: runs system tools with argument arrays (never a shell string).
+import { execa, type ResultPromise } from 'execa';
+import { EnvironmentError, ToolFailedError } from '../errors.js';
+
+export interface RunOptions {
+  /** Run inside this named network namespace (`ip netns exec NAME …`). */
+  readonly netns?: string;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  /** Throw ToolFailedError on a non-zero exit (default true). */
+  readonly reject?: boolean;
+  readonly env?: Record<string, string>;
+}
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** Debian packages that provide each tool, for hints. */
+const PACKAGE_OF: Record<string, string> = {
+  conntrack: 'conntrack',
+  ipvsadm: 'ipvsadm',
+  iptables: 'iptables',
+  'iptables-save': 'iptables',
+  ip: 'iproute2',
+  ss: 'iproute2',
+  bpftrace: 'bpftrace',
+  sysctl: 'procps',
+  setpriv: 'util-linux',
+  nsenter: 'util-linux',
+};
+
+export function withNetns(argv: readonly string[], netns: string | undefined): string[] {
+  return netns === undefined ? [...argv] : ['ip', 'netns', 'exec', netns, ...argv];
+}
+
+function missingTool(tool: string): EnvironmentError {
+  const pkg = PACKAGE_OF[tool];
+  return new EnvironmentError('KDIAG_TOOL_MISSING', `can't run ${tool}: not found on PATH`, pkg ? `apt-get install ${pkg}` : `install ${tool}`);
+}
+
+/** Runs a command to completion and returns its output. */
+export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const full = withNetns(argv, opts.netns);
+  const [file, ...args] = full;
+  if (file === undefined) throw new TypeError('run: empty argv');
+  try {
+    const r = await execa(file, args, {
+      reject: false,
+      stripFinalNewline: false,
+      ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+      ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
+      ...(opts.env === undefined ? {} : { env: opts.env }),
+    });
+    if (r.failed && (r as { code?: string }).code === 'ENOENT') throw missingTool(argv[0] ?? file);
+    const exitCode = r.exitCode ?? (r.timedOut ? 124 : 1);
+    const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode };
+    if ((opts.reject ?? true) && (r.failed || exitCode !== 0)) {
+      throw new ToolFailedError(full, r.exitCode, r.timedOut ? `timed out after ${opts.timeoutMs} ms` : result.stderr);
+    }
+    return result;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw missingTool(argv[0] ?? file);
+    throw err;
+  }
+}
+
+export interface SpawnOptions {
+  readonly netns?: string;
+  /** Stops the child: SIGINT first (so bpftrace runs END), SIGKILL after `forceKillAfterMs`. */
+  readonly signal: AbortSignal;
+  readonly killSignal?: NodeJS.Signals;
+  readonly forceKillAfterMs?: number;
+  /**
+   * Have the kernel signal the child when kdiag dies, even by SIGKILL (PR_SET_PDEATHSIG via
+   * util-linux setpriv), so no probe outlives kdiag.
+   */
+  readonly dieWithParent?: boolean;
+}
+
+export interface OutputLine {
+  readonly stream: 'stdout' | 'stderr';
+  readonly line: string;
+}
+
+export interface Spawned {
+  readonly pid: number | undefined;
+  /** Lines of stdout and stderr, interleaved in arrival order. */
+  readonly lines: AsyncIterable<OutputLine>;
+  /** Resolves when the child has exited: its exit code, or the signal; `canceled` when we stopped it. */
+  readonly exited: Promise<{ exitCode: number | undefined; signal: string | undefined; canceled: boolean; stderrTail: string }>;
+}
+
+/** Starts a long-running tool and streams its lines. */
+export function spawnLines(argv: readonly string[], opts: SpawnOptions): Spawned {
+  let full = withNetns(argv, opts.netns);
+  if (opts.dieWithParent) full = ['setpriv', '--pdeathsig', 'SIGTERM', '--', ...full];
+  const [file, ...args] = full;
+  if (file === undefined) throw new TypeError('spawnLines: empty argv');
+  const child: ResultPromise = execa(file, args, {
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+    cancelSignal: opts.signal,
+    killSignal: opts.killSignal ?? 'SIGINT',
+    forceKillAfterDelay: opts.forceKillAfterMs ?? 3000,
+  });
+  let stderrTail = '';
+  const queue: OutputLine[] = [];
+  let wake: (() => void) | undefined;
+  let open = 2;
+  const feed = (stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream | null) => {
+    if (!readable) {
+      open--;
+      return;
+    }
+    let carry = '';
+    readable.setEncoding('utf8');
+    readable.on('data', (chunk: string) => {
+      const parts = (carry + chunk).split('\n');
+      carry = parts.pop() ?? '';
+      for (const line of parts) {
+        if (stream === 'stderr') stderrTail = (stderrTail + line + '\n').slice(-2000);
+        queue.push({ stream, line: line.endsWith('\r') ? line.slice(0, -1) : line });
+      }
+      wake?.();
+    });
+    readable.on('end', () => {
+      if (carry) queue.push({ stream, line: carry });
+      open--;
+      wake?.();
+    });
+  };
+  feed('stdout', child.stdout);
+  feed('stderr', child.stderr);
+  const exited = child.then((r) => {
+    const code = (r as { code?: string }).code;
+    if (code === 'ENOENT') stderrTail += `${argv[0]}: not found on PATH\n`;
+    return {
+      exitCode: r.exitCode,
+      signal: r.signal ?? undefined,
+      canceled: Boolean(r.isCanceled),
+      stderrTail,
+    };
+  });
+  const lines: AsyncIterable<OutputLine> = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (open <= 0) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    },
+  };
+  return { pid: child.pid, lines, exited };
+}
+
+/** Resolves a tool on PATH, or undefined. */
+export async function which(tool: string): Promise<string | undefined> {
+  const { access, constants } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
+    const candidate = join(dir, tool);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
