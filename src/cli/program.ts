@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { KDIAG_VERSION } from '../version.js';
 // Commands register themselves here, one line each.
 import { registerReplay } from './commands/replay.js';
+import { registerCollect } from './commands/collect.js';
 
 export function createProgram(): Command {
   const program = new Command('kdiag')
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false, helpWidth: 80 });
 
   registerReplay(program);
+  registerCollect(program);
 
   return program;
 }

@@ -1,0 +1,38 @@
+// Options shared by the commands that diagnose (replay, check, trace): path idle timeout and cloud preset.
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+/** Parses a duration like `350s`, `6m`, `1h30m` (a bare number is seconds) into whole seconds. */
+export async function parseDurationSec(text: string, what: string): Promise<number> {
+  const { default: parse } = await import('parse-duration');
+  const v = /^\d+$/.test(text.trim()) ? Number(text.trim()) : parse(text.trim(), 's');
+  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive duration such as 350s, 6m or 1h (got "${text}")`);
+  return Math.round(v);
+}
+
+export function addAnalysisOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--path-idle-timeout <duration>', 'idle timeout of a NAT/LB/firewall on the path (e.g. 350s)'))
+    .addOption(new Option('--cloud <preset>', 'a provider idle timeout on the path (see --cloud list)'));
+}
+
+export interface AnalysisFlags {
+  pathIdleTimeout?: string;
+  cloud?: string;
+}
+
+/** Turns the flags into analysis options, validating the cloud preset against the analysis table. */
+export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathIdleTimeoutSec?: number; cloud?: string }> {
+  const out: { pathIdleTimeoutSec?: number; cloud?: string } = {};
+  if (flags.pathIdleTimeout !== undefined) out.pathIdleTimeoutSec = await parseDurationSec(flags.pathIdleTimeout, '--path-idle-timeout');
+  if (flags.cloud !== undefined) {
+    const { CLOUD_PRESETS } = await import('../../model/cloud-presets.js');
+    const names = Object.keys(CLOUD_PRESETS);
+    if (flags.cloud === 'list') {
+      const { UsageError } = await import('../../errors.js');
+      throw new UsageError(`cloud presets: ${names.map((n) => `${n} (${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s)`).join(', ')}`);
+    }
+    if (!names.includes(flags.cloud)) throw new InvalidArgumentError(`unknown --cloud preset "${flags.cloud}"; one of: ${names.join(', ')}`);
+    out.cloud = flags.cloud;
+  }
+  return out;
+}

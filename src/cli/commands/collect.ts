@@ -1,0 +1,44 @@
+// kdiag collect: flags → services/collect.ts; progress on stderr, the summary (or the manifest as JSON)
+// on stdout; exit 0 when the bundle was written, 2 when nothing could be.
+import type { Command } from 'commander';
+
+interface CollectFlags {
+  out?: string;
+  netns?: string;
+  kubeProxyConfig?: string;
+  json?: boolean;
+}
+
+/** Registers `kdiag collect`. */
+export function registerCollect(program: Command): void {
+  program
+    .command('collect')
+    .description('Write a bundle folder of read-only command outputs from this node\n(conntrack, IPVS, sysctls, sockets, iptables, kube-proxy config)')
+    .option('--out <dir>', 'bundle folder (default ./kdiag-bundle-<host>-<UTC time>)')
+    .option('--netns <name>', 'run the netfilter and socket commands in this named netns')
+    .option('--kube-proxy-config <file>', "kube-proxy's config file, when it cannot be found")
+    .option('--json', 'print the manifest as JSON on stdout')
+    .addHelpText('after', '\nExamples:\n  sudo kdiag collect\n  sudo kdiag collect --out /tmp/node1 --netns kdiag-lab-client --json')
+    .action(async (flags: CollectFlags) => {
+      const { collectBundle } = await import('../../services/collect.js');
+      const result = await collectBundle({
+        ...(flags.out === undefined ? {} : { out: flags.out }),
+        ...(flags.netns === undefined ? {} : { netns: flags.netns }),
+        ...(flags.kubeProxyConfig === undefined ? {} : { kubeProxyConfig: flags.kubeProxyConfig }),
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      const { manifest } = result;
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ dir: result.dir, ...manifest }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`Bundle written to ${result.dir}\n`);
+        process.stdout.write(`  ${result.written} files; ${manifest.missing.length} not collected${manifest.missing.length > 0 ? ' (see kdiag-collect.json)' : ''}\n`);
+      }
+      if (result.written === 0) {
+        process.stderr.write(`kdiag: no file could be written to ${result.dir}\n`);
+        process.exitCode = 2;
+      } else {
+        process.exitCode = 0;
+      }
+    });
+}

@@ -1,0 +1,25 @@
+// The JSON form of an analysis: stable keys for scripts; flows limited to those that matter.
+import type { AnalysisResult } from '../../services/analyze-input.js';
+
+/** Flows named by a finding or prediction, or at risk, are included; the rest are counted. */
+export function analysisToJson(r: AnalysisResult, opts: { allFlows?: boolean } = {}): unknown {
+  const d = r.diagnosis;
+  const named = new Set<string>([...d.findings.flatMap((f) => f.flows), ...d.predictions.map((p) => p.flow)]);
+  const flows = opts.allFlows ? d.flows : d.flows.filter((f) => named.has(f.id) || f.firstToForget !== undefined);
+  return {
+    kdiag: 'analysis',
+    input: { kind: r.input.kind, path: r.input.path, header: r.input.header, bundle: r.input.bundle },
+    records: r.records,
+    issueCount: r.issueCount,
+    issues: r.issues,
+    notices: r.notices,
+    sources: r.sources,
+    summary: r.summary,
+    at: d.at,
+    findings: d.findings,
+    predictions: d.predictions,
+    suggestions: d.suggestions,
+    flowCount: d.flows.length,
+    flows,
+  };
+}

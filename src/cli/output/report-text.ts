@@ -1,0 +1,157 @@
+// The plain-text report of an analysis (replay, check): fits 80 columns, wraps rather than cuts.
+import type { Diagnosis, Finding, FlowView, Suggestion } from '../../model/diagnosis.js';
+import type { AnalysisResult } from '../../services/analyze-input.js';
+import type { CaptureSummary } from '../../services/summary.js';
+import { fmtDuration, fmtTime, padEnd, wrap } from './text-layout.js';
+
+const SEV: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };
+
+function counts(rec: Record<string, number>, max = 4): string {
+  const parts = Object.entries(rec)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k} ${v}`);
+  return parts.length > max ? `${parts.slice(0, max).join(', ')}, …` : parts.join(', ');
+}
+
+function section(out: string[], title: string): void {
+  out.push('', title);
+}
+
+function row(out: string[], label: string, text: string, width: number): void {
+  out.push(...wrap(text, width, 14, 0).map((l, i) => (i === 0 ? `  ${padEnd(label, 11)} ${l.trimStart()}` : l)));
+}
+
+/** Describes the tables and timeouts a capture holds. */
+export function renderSummary(s: CaptureSummary, width = 80): string[] {
+  const out: string[] = [];
+  section(out, 'Tables');
+  const ct = s.conntrack;
+  row(out, 'conntrack', ct.entries || ct.snapshots ? `${ct.entries} entries${Object.keys(ct.byState).length ? ` (${counts(ct.byState)})` : ''}, ${ct.nat} NAT'ed, ${ct.unreplied} unreplied` : '–', width);
+  const ev = s.conntrackEvents;
+  if (ev.NEW + ev.UPDATE + ev.DESTROY > 0) row(out, 'ct events', `NEW ${ev.NEW}, UPDATE ${ev.UPDATE}, DESTROY ${ev.DESTROY} (${ev.expired} expired, ${ev.userspace} by userspace)`, width);
+  if (s.conntrackStats) {
+    const st = s.conntrackStats;
+    row(out, 'ct stats', ['invalid', 'drop', 'early_drop', 'insert_failed', 'error'].filter((k) => st[k] !== undefined).map((k) => `${k} ${st[k]}`).join(', ') || '–', width);
+  }
+  row(out, 'ipvs', s.ipvs.services || s.ipvs.conns ? `${s.ipvs.services} services, ${s.ipvs.realServers} real servers, ${s.ipvs.conns} connections` : '–', width);
+  row(out, 'sockets', s.sockets.sockets ? `${s.sockets.sockets} TCP sockets in ${s.sockets.scopes.length} namespace(s), ${s.sockets.keepaliveTimers} with a keepalive timer` : '–', width);
+  if (s.iptables) row(out, 'iptables', `${s.iptables.rules} rules, ${s.iptables.services} Service ports, INVALID drop rule: ${s.iptables.invalidDropRules > 0 ? 'yes' : 'no'}${s.iptables.kubeProxyChains ? '' : ' (no KUBE-* chains)'}`, width);
+  const probes = Object.keys(s.probes).length ? counts(s.probes, 6) : '';
+  if (probes) row(out, 'probes', probes, width);
+
+  section(out, 'Timeouts (idle seconds before a layer forgets a flow)');
+  const scopes = Object.keys(s.timeouts.conntrack).sort();
+  if (scopes.length === 0) row(out, 'conntrack', 'no sysctls in the capture (kernel defaults assumed)', width);
+  for (const sc of scopes) {
+    const c = s.timeouts.conntrack[sc]!;
+    const parts = ['established', 'close_wait', 'fin_wait', 'time_wait', 'unacknowledged', 'udp', 'udp_stream'].filter((k) => c[k] !== undefined).map((k) => `${k} ${c[k]}`);
+    if (c.loose !== undefined) parts.push(`loose ${c.loose}`);
+    if (c.be_liberal !== undefined) parts.push(`be_liberal ${c.be_liberal}`);
+    if (c.max !== undefined) parts.push(`max ${c.max}`);
+    row(out, 'conntrack', `${sc}: ${parts.join(', ') || '–'}`, width);
+  }
+  for (const sc of Object.keys(s.timeouts.keepalive).sort()) {
+    const k = s.timeouts.keepalive[sc]!;
+    row(out, 'keepalive', `${sc}: time ${k.time ?? '?'}, intvl ${k.intvl ?? '?'}, probes ${k.probes ?? '?'} (only for sockets with SO_KEEPALIVE)`, width);
+  }
+  if (s.timeouts.ipvs) row(out, 'ipvs', `tcp ${s.timeouts.ipvs.tcp}, tcpfin ${s.timeouts.ipvs.tcpfin}, udp ${s.timeouts.ipvs.udp}`, width);
+  const kp = s.timeouts.kubeProxy;
+  if (kp) {
+    const ipvs = kp.mode === 'ipvs' ? `, ipvs tcp ${kp.ipvsTcpTimeout || 'kernel'} tcpfin ${kp.ipvsTcpFinTimeout || 'kernel'}` : '';
+    row(out, 'kube-proxy', `${kp.mode} mode; intends established ${kp.tcpEstablishedTimeout || 'kernel'}, close_wait ${kp.tcpCloseWaitTimeout || 'kernel'}${ipvs}${kp.ignoredFlags.length ? `; ignored flags: ${kp.ignoredFlags.join(' ')}` : ''}`, width);
+  }
+  return out;
+}
+
+function flowLine(f: FlowView | undefined, id: string): string {
+  if (!f) return id;
+  const backend = f.backend ? ` -> ${f.backend.addr}:${f.backend.port}` : '';
+  const owner = f.owner?.pod ? ` [${f.owner.pod.namespace}/${f.owner.pod.name}]` : f.owner?.process ? ` [${f.owner.process.comm}]` : '';
+  return `${f.proto} ${f.client.addr}:${f.client.port} > ${f.target.addr}:${f.target.port}${backend}${owner}`;
+}
+
+/** Findings with their evidence chains. */
+export function renderFindings(d: Diagnosis, width = 80, timeKnown = true, origin = 0): string[] {
+  const out: string[] = [];
+  const flows = new Map(d.flows.map((f) => [f.id, f]));
+  section(out, d.findings.length ? `Findings (${d.findings.length})` : 'Findings: none');
+  for (const f of d.findings as Finding[]) {
+    out.push('');
+    out.push(...wrap(`${SEV[f.severity] ?? f.severity} ${f.fm} ${f.title} (${f.rule}, ${f.confidence})`, width, 4, 2));
+    for (const id of f.flows.slice(0, 5)) out.push(...wrap(flowLine(flows.get(id), id), width, 6, 4));
+    if (f.flows.length > 5) out.push(`    … and ${f.flows.length - 5} more flows`);
+    out.push(...wrap(f.cause, width, 4, 4));
+    if (f.evidence.length) out.push('    evidence:');
+    for (const e of f.evidence.slice(0, 8)) {
+      out.push(...wrap(`${fmtTime(e.t, timeKnown, origin)} ${e.src}: ${e.text}${e.note ? ` — ${e.note}` : ''}`, width, 8, 6));
+    }
+    if (f.evidence.length > 8) out.push(`      … ${f.evidence.length - 8} more records (--json shows all)`);
+    if (f.suggestions.length) out.push(...wrap(`fix: ${f.suggestions.join(', ')} (see Suggestions)`, width, 6, 4));
+  }
+  return out;
+}
+
+/** Flows that will break next. */
+export function renderPredictions(d: Diagnosis, width = 80, limit = 10): string[] {
+  const out: string[] = [];
+  if (d.predictions.length === 0) return out;
+  const flows = new Map(d.flows.map((f) => [f.id, f]));
+  section(out, `At risk, next to break (${d.predictions.length})`);
+  for (const p of d.predictions.slice(0, limit)) {
+    const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
+    out.push(...wrap(`${padEnd(when, 9)} ${padEnd(p.layer, 9)} ${flowLine(flows.get(p.flow), p.flow)}`, width, 22, 2));
+    out.push(...wrap(p.cause, width, 22, 22));
+  }
+  if (d.predictions.length > limit) out.push(`  … ${d.predictions.length - limit} more (--json shows all)`);
+  return out;
+}
+
+/** Suggestions, smallest blast radius first, with the exact commands. */
+export function renderSuggestions(d: Diagnosis, width = 80): string[] {
+  const out: string[] = [];
+  if (d.suggestions.length === 0) return out;
+  section(out, 'Suggestions (smallest blast radius first)');
+  for (const s of d.suggestions as Suggestion[]) {
+    out.push('');
+    out.push(...wrap(`[${s.id}] ${s.title} (scope: ${s.scope}${s.change ? '; kdiag apply can do this' : ''})`, width, 4, 2));
+    out.push(...wrap(s.rationale, width, 4, 4));
+    for (const c of s.commands) {
+      out.push(`    ${c.label}:`);
+      for (const l of c.text.split('\n')) out.push(...wrap(l, width, 8, 6));
+    }
+    for (const w of s.warnings) out.push(...wrap(`warning: ${w}`, width, 6, 4));
+  }
+  return out;
+}
+
+/** The whole report of `kdiag replay` / `kdiag check`. */
+export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title: string }): string {
+  const width = opts.width ?? 80;
+  const out: string[] = [];
+  out.push(...wrap(opts.title, width));
+  const h = r.input.header;
+  const timeKnown = r.input.kind === 'recording' || Boolean(r.input.bundle?.timeKnown);
+  const origin = r.summary.first ?? 0;
+  if (h) {
+    out.push(...wrap(`Recorded ${h.recordedAt} on ${h.host.hostname} (kernel ${h.host.kernel}) by kdiag ${h.kdiag}`, width));
+    const tools = Object.entries(h.tools).map(([k, v]) => `${k} ${v}`);
+    if (tools.length) out.push(...wrap(`Tools: ${tools.join(', ')}`, width));
+    if (h.probes.length) out.push(...wrap(`Probes: ${h.probes.map((p) => p.id).join(', ')}`, width));
+  } else if (r.input.bundle) {
+    const host = r.input.bundle.host;
+    if (host?.hostname || host?.kernel) out.push(...wrap(`Collected on ${host.hostname ?? '?'} (kernel ${host.kernel ?? '?'})`, width));
+    out.push(...wrap(`Files: ${r.input.bundle.files.map((f) => f.name).join(', ')}`, width));
+  }
+  const nsrc = Object.keys(r.sources).length;
+  out.push(`Records: ${r.records} from ${nsrc} source${nsrc === 1 ? '' : 's'}, ${r.issueCount} parse issue${r.issueCount === 1 ? '' : 's'}`);
+  for (const n of r.notices) out.push(...wrap(`note: ${n}`, width, 6));
+  if (r.issueCount > 0) {
+    for (const i of r.issues.slice(0, 5)) out.push(...wrap(`issue: ${i.file}:${i.line}: ${i.message} [${i.code}]`, width, 6));
+    if (r.issueCount > 5) out.push(`  … ${r.issueCount - 5} more issues (--json lists them)`);
+  }
+  out.push(...renderSummary(r.summary, width));
+  out.push(...renderFindings(r.diagnosis, width, timeKnown, origin));
+  out.push(...renderPredictions(r.diagnosis, width));
+  out.push(...renderSuggestions(r.diagnosis, width));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,54 @@
+// Small text-layout helpers for reports that must fit a terminal width.
+
+/** Wraps text to `width`, indenting continuation lines by `indent` spaces; long words are split. */
+export function wrap(text: string, width: number, indent = 0, firstIndent = indent): string[] {
+  const out: string[] = [];
+  let line = ' '.repeat(firstIndent);
+  let lineHasWord = false;
+  const pad = ' '.repeat(indent);
+  for (const word0 of text.split(/\s+/).filter(Boolean)) {
+    let word = word0;
+    while (word.length > 0) {
+      const room = width - line.length - (lineHasWord ? 1 : 0);
+      if (word.length <= room) {
+        line += (lineHasWord ? ' ' : '') + word;
+        lineHasWord = true;
+        word = '';
+      } else if (!lineHasWord || word.length > width - indent) {
+        // Split a word that could never fit, at what room remains.
+        const take = Math.max(1, room);
+        line += (lineHasWord ? ' ' : '') + word.slice(0, take);
+        word = word.slice(take);
+        out.push(line);
+        line = pad;
+        lineHasWord = false;
+      } else {
+        out.push(line);
+        line = pad;
+        lineHasWord = false;
+      }
+    }
+  }
+  if (lineHasWord || out.length === 0) out.push(line);
+  return out;
+}
+
+/** Seconds as a short human duration: 45s, 9m30s, 2h05m, 5d. */
+export function fmtDuration(sec: number | null | undefined): string {
+  if (sec === null || sec === undefined || !Number.isFinite(sec)) return '–';
+  const s = Math.max(0, Math.round(sec));
+  if (s < 120) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400 * 2) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+/** ms since the epoch as UTC `HH:MM:SS.mmm`, or `+S.mmms` relative to `origin` when absolute time is unknown. */
+export function fmtTime(t: number, timeKnown = true, origin = 0): string {
+  if (!timeKnown) return `+${((t - origin) / 1000).toFixed(3)}s`;
+  return new Date(t).toISOString().slice(11, 23);
+}
+
+export function padEnd(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}

@@ -1,0 +1,136 @@
+// Reads a bundle folder (plain outputs of the usual commands, one file each) as RawRecords.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import type { LocatedRecord } from './fixture-reader.js';
+import { readLines } from './line-reader.js';
+
+/** Recognised bundle file names (design.md) and the source kind each stands for. */
+export const BUNDLE_FILES: Readonly<Record<string, { src: string; what: string; stream?: boolean; order: number }>> = {
+  'kdiag-collect.json': { src: 'kdiag:manifest', what: 'kdiag collect manifest', order: 0 },
+  'sysctl.txt': { src: 'sysctl:all', what: 'sysctl -a', order: 1 },
+  'kube-proxy.args': { src: 'kube-proxy:args', what: 'the kube-proxy command line', order: 2 },
+  'kube-proxy.yaml': { src: 'kube-proxy:config', what: 'a KubeProxyConfiguration', order: 3 },
+  'iptables-save.txt': { src: 'iptables:save', what: 'iptables-save', order: 4 },
+  'ipvsadm-timeout.txt': { src: 'ipvsadm:timeout', what: 'ipvsadm -Ln --timeout', order: 5 },
+  'ipvsadm-Ln.txt': { src: 'ipvsadm:services', what: 'ipvsadm -Ln', order: 6 },
+  'ipvsadm-stats.txt': { src: 'ipvsadm:stats', what: 'ipvsadm -Ln --stats', order: 7 },
+  'owners.ndjson': { src: 'kdiag:owners', what: 'kdiag owner table', order: 8 },
+  'conntrack-E.txt': { src: 'conntrack:events', what: 'conntrack -E -o timestamp', stream: true, order: 9 },
+  'conntrack-S.txt': { src: 'conntrack:stats', what: 'conntrack -S', order: 10 },
+  'stat_nf_conntrack.txt': { src: 'procfs:stat_nf_conntrack', what: '/proc/net/stat/nf_conntrack', order: 11 },
+  'conntrack-L.txt': { src: 'conntrack:list', what: 'conntrack -L', order: 12 },
+  'nf_conntrack.txt': { src: 'procfs:nf_conntrack', what: '/proc/net/nf_conntrack', order: 13 },
+  'ipvsadm-Lnc.txt': { src: 'ipvsadm:conns', what: 'ipvsadm -Lnc', order: 14 },
+  'ip_vs_conn.txt': { src: 'procfs:ip_vs_conn', what: '/proc/net/ip_vs_conn', order: 15 },
+  'ss.txt': { src: 'ss:sockets', what: 'ss -tinoe', order: 16 },
+};
+
+export interface BundlePlan {
+  readonly dir: string;
+  /** Files to read, in the order they are replayed, with their source ids (`ss@kdiag-lab-client.txt` → `ss:sockets@kdiag-lab-client`). */
+  readonly files: readonly { readonly name: string; readonly src: string; readonly what: string; readonly stream: boolean }[];
+  readonly ignored: readonly string[];
+  /** Capture time of the snapshots (ms since the epoch), from the manifest or the event stream; 0 when unknown. */
+  readonly t: number;
+  readonly timeKnown: boolean;
+  readonly host?: { hostname?: string; kernel?: string };
+}
+
+/** Splits `ss@scope.txt` into the known base name and the scope. */
+function classify(name: string): { base: string; scope?: string } {
+  const m = /^([^@]+)@([A-Za-z0-9._-]{1,64})(\.[a-z]+)$/.exec(name);
+  if (m) return { base: `${m[1]}${m[3]}`, scope: m[2]! };
+  return { base: name };
+}
+
+const EVENT_TS = /^\[(\d{9,11})\.(\d{1,6})\]/;
+
+async function lastEventTime(path: string): Promise<number | undefined> {
+  let last: number | undefined;
+  for await (const l of readLines(path)) {
+    const m = EVENT_TS.exec(l.text);
+    if (m) last = Number(m[1]) * 1000 + Math.floor(Number(m[2]!.padEnd(6, '0')) / 1000);
+  }
+  return last;
+}
+
+/** Looks at a bundle folder: which files it will read, which it ignores, and what time the snapshots carry. */
+export async function planBundle(dir: string): Promise<BundlePlan> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (err) {
+    throw new InputError(dir, undefined, `can't read bundle folder: ${(err as Error).message}`);
+  }
+  const files: { name: string; src: string; what: string; stream: boolean; order: number }[] = [];
+  const ignored: string[] = [];
+  for (const name of names) {
+    const { base, scope } = classify(name);
+    const known = BUNDLE_FILES[base];
+    if (!known || (scope !== undefined && known.src.startsWith('kdiag:'))) {
+      ignored.push(name);
+      continue;
+    }
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    if (st && !st.isFile()) {
+      ignored.push(name);
+      continue;
+    }
+    files.push({ name, src: scope === undefined ? known.src : `${known.src}@${scope}`, what: known.what, stream: Boolean(known.stream), order: known.order });
+  }
+  files.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+  if (files.filter((f) => f.src !== 'kdiag:manifest').length === 0) {
+    throw new InputError(dir, undefined, `no recognised files in the bundle (expected some of: ${Object.keys(BUNDLE_FILES).filter((n) => !n.startsWith('kdiag')).join(', ')})`);
+  }
+  let t = 0;
+  let timeKnown = false;
+  let host: BundlePlan['host'];
+  const manifest = files.find((f) => f.src === 'kdiag:manifest');
+  if (manifest) {
+    try {
+      const m = JSON.parse(await readFile(join(dir, manifest.name), 'utf8')) as { collectedAt?: string; hostname?: string; kernel?: string };
+      const ms = m.collectedAt ? Date.parse(m.collectedAt) : NaN;
+      if (Number.isFinite(ms)) {
+        t = ms;
+        timeKnown = true;
+      }
+      host = { ...(m.hostname ? { hostname: m.hostname } : {}), ...(m.kernel ? { kernel: m.kernel } : {}) };
+    } catch (err) {
+      throw new InputError(join(dir, manifest.name), 1, `bad manifest: ${(err as Error).message}`);
+    }
+  }
+  if (!timeKnown) {
+    const events = files.find((f) => f.src.startsWith('conntrack:events'));
+    const last = events ? await lastEventTime(join(dir, events.name)) : undefined;
+    if (last !== undefined) {
+      t = last;
+      timeKnown = true;
+    }
+  }
+  return { dir, files: files.filter((f) => f.src !== 'kdiag:manifest'), ignored, t, timeKnown, ...(host ? { host } : {}) };
+}
+
+/**
+ * Streams a bundle as framed RawRecords: each snapshot file between begin and end records stamped with
+ * the bundle time; an event file line by line with each event's own timestamp.
+ */
+export async function* readBundle(plan: BundlePlan): AsyncGenerator<LocatedRecord> {
+  for (const f of plan.files) {
+    const path = join(plan.dir, f.name);
+    const label = path;
+    if (!f.stream) yield { rec: { t: plan.t, src: f.src, line: f.what, k: 'begin' }, file: label, line: 0 };
+    let n = 0;
+    for await (const l of readLines(path, label)) {
+      if (l.text.includes('\u0000')) throw new InputError(label, l.no, `binary data (NUL byte): expected the text output of ${f.what}`);
+      n = l.no;
+      let t = plan.t;
+      if (f.stream) {
+        const m = EVENT_TS.exec(l.text);
+        if (m) t = Number(m[1]) * 1000 + Math.floor(Number(m[2]!.padEnd(6, '0')) / 1000);
+      }
+      yield { rec: { t, src: f.src, line: l.text }, file: label, line: l.no };
+    }
+    if (!f.stream) yield { rec: { t: plan.t, src: f.src, line: 'exit 0', k: 'end' }, file: label, line: n + 1 };
+  }
+}

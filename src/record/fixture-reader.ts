@@ -1,0 +1,82 @@
+// Reads a recording (NDJSON, optionally gzip): a validated header, then RawRecords in time order.
+import { InputError } from '../errors.js';
+import type { RawRecord } from '../sources/raw-record.js';
+import { FIXTURE_FORMAT, FIXTURE_MAJOR, fixtureHeaderSchema, rawRecordSchema, type FixtureHeader } from './fixture-header.js';
+import { readLines } from './line-reader.js';
+
+/** A record with the place it came from, so problems can name file and line. */
+export interface LocatedRecord {
+  readonly rec: RawRecord;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface OpenedFixture {
+  readonly header: FixtureHeader;
+  readonly records: AsyncIterable<LocatedRecord>;
+  /** Things worth telling the user that are not errors (a truncated last line). Filled while iterating. */
+  readonly notices: string[];
+}
+
+function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const i = error.issues[0];
+  if (!i) return 'invalid';
+  return `${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`;
+}
+
+function parseJsonLine(file: string, no: number, text: string): unknown {
+  if (text.includes('\u0000')) throw new InputError(file, no, 'binary data (NUL byte): not a kdiag recording');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError(file, no, `not JSON: ${text.slice(0, 60).replace(/[^\x20-\x7e]/g, '?')}${text.length > 60 ? '…' : ''}`);
+  }
+}
+
+/** Opens a recording: reads and validates the header, then streams records lazily. */
+export async function openFixture(path: string, label: string = path): Promise<OpenedFixture> {
+  const lines = readLines(path, label);
+  const first = await lines.next();
+  if (first.done) throw new InputError(label, 1, 'empty file: not a kdiag recording');
+  const headerJson = parseJsonLine(label, 1, first.value.text);
+  if (typeof headerJson !== 'object' || headerJson === null || (headerJson as { format?: unknown }).format !== FIXTURE_FORMAT) {
+    throw new InputError(label, 1, `not a kdiag recording (the first line must be a header with "format":"${FIXTURE_FORMAT}")`);
+  }
+  const version = String((headerJson as { version?: unknown }).version ?? '');
+  const major = Number.parseInt(version.split('.')[0] ?? '', 10);
+  if (Number.isFinite(major) && major > FIXTURE_MAJOR) {
+    throw new InputError(label, 1, `recording format ${version} is newer than this kdiag reads (${FIXTURE_MAJOR}.x)`, {
+      code: 'KDIAG_UNSUPPORTED_VERSION',
+      hint: 'upgrade kdiag to replay it',
+    });
+  }
+  const parsed = fixtureHeaderSchema.safeParse(headerJson);
+  if (!parsed.success) throw new InputError(label, 1, `bad header: ${firstIssue(parsed.error)}`);
+  const notices: string[] = [];
+
+  async function* records(): AsyncGenerator<LocatedRecord> {
+    for await (const l of lines) {
+      if (l.text.trim() === '') continue;
+      let json: unknown;
+      try {
+        json = parseJsonLine(label, l.no, l.text);
+      } catch (err) {
+        if (l.unterminated) {
+          notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
+          return;
+        }
+        throw err;
+      }
+      const r = rawRecordSchema.safeParse(json);
+      if (!r.success) {
+        if (l.unterminated) {
+          notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
+          return;
+        }
+        throw new InputError(label, l.no, `bad record: ${firstIssue(r.error)}`);
+      }
+      yield { rec: r.data as RawRecord, file: label, line: l.no };
+    }
+  }
+  return { header: parsed.data, records: records(), notices };
+}

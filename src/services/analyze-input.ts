@@ -1,0 +1,108 @@
+// Offline analysis of a recording or a bundle: records → pipeline → model → diagnosis.
+import { stat } from 'node:fs/promises';
+import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
+import { InputError } from '../errors.js';
+import type { Diagnosis } from '../model/diagnosis.js';
+import { FlowTable } from '../model/flow-table.js';
+import type { Observation } from '../model/observation.js';
+import { planBundle, readBundle, type BundlePlan } from '../record/bundle-reader.js';
+import type { FixtureHeader } from '../record/fixture-header.js';
+import { openFixture, type LocatedRecord } from '../record/fixture-reader.js';
+import { Pipeline, type PipelineIssue } from './pipeline.js';
+import { SummaryCollector, type CaptureSummary } from './summary.js';
+
+export interface InputInfo {
+  readonly kind: 'recording' | 'bundle';
+  readonly path: string;
+  readonly header?: FixtureHeader;
+  readonly bundle?: Pick<BundlePlan, 'files' | 'ignored' | 'timeKnown' | 'host'>;
+}
+
+export interface OpenedInput {
+  readonly info: InputInfo;
+  readonly records: AsyncIterable<LocatedRecord>;
+  readonly notices: string[];
+}
+
+/** Opens a recording file or a bundle folder as one stream of located records. */
+export async function openInput(path: string): Promise<OpenedInput> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(path, undefined, err.code === 'ENOENT' ? 'no such file or folder' : `can't read: ${err.message}`);
+  });
+  if (st.isDirectory()) {
+    const plan = await planBundle(path);
+    const notices = plan.ignored.length ? [`ignored files not recognised as bundle outputs: ${plan.ignored.join(', ')}`] : [];
+    if (!plan.timeKnown) notices.push('the bundle has no capture time (no kdiag-collect.json and no conntrack -E timestamps): times are relative');
+    return {
+      info: { kind: 'bundle', path, bundle: { files: plan.files, ignored: plan.ignored, timeKnown: plan.timeKnown, ...(plan.host ? { host: plan.host } : {}) } },
+      records: readBundle(plan),
+      notices,
+    };
+  }
+  const fx = await openFixture(path);
+  return { info: { kind: 'recording', path, header: fx.header }, records: fx.records, notices: fx.notices };
+}
+
+/** Options a recording carries in its header that analysis honours unless the user overrides them. */
+export function optionsFromHeader(header: FixtureHeader | undefined): AnalyzeOptions {
+  const o = header?.options ?? {};
+  const out: { pathIdleTimeoutSec?: number; cloud?: AnalyzeOptions['cloud'] } = {};
+  if (typeof o.pathIdleTimeoutSec === 'number') out.pathIdleTimeoutSec = o.pathIdleTimeoutSec;
+  if (typeof o.cloud === 'string') out.cloud = o.cloud as AnalyzeOptions['cloud'];
+  return out;
+}
+
+export interface AnalysisResult {
+  readonly input: InputInfo;
+  readonly summary: CaptureSummary;
+  readonly diagnosis: Diagnosis;
+  readonly issues: readonly PipelineIssue[];
+  readonly issueCount: number;
+  readonly records: number;
+  readonly notices: readonly string[];
+  readonly sources: Readonly<Record<string, { records: number; issues: number; stderr: string[] }>>;
+}
+
+export interface AnalyzeInputOptions extends AnalyzeOptions {
+  /** Called every `progressEvery` records with the count so far. */
+  readonly onProgress?: (records: number) => void;
+  readonly progressEvery?: number;
+  /** Sees every observation (the TUI replay uses it). */
+  readonly onObservation?: (o: Observation) => void;
+}
+
+/** Runs located records through parse, model and analysis. */
+export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOptions = {}): Promise<AnalysisResult> {
+  const table = new FlowTable();
+  const summary = new SummaryCollector();
+  const extra = opts.onObservation;
+  const pipeline = new Pipeline((o) => {
+    table.apply(o);
+    summary.observe(o);
+    extra?.(o);
+  });
+  const every = opts.progressEvery ?? 100_000;
+  let n = 0;
+  for await (const lr of opened.records) {
+    pipeline.push(lr);
+    if (opts.onProgress && ++n % every === 0) opts.onProgress(n);
+  }
+  pipeline.finish();
+  const { onProgress: _p, progressEvery: _e, onObservation: _o, ...analyzeOpts } = opts;
+  const diagnosis = analyze(table, { ...optionsFromHeader(opened.info.header), ...analyzeOpts });
+  return {
+    input: opened.info,
+    summary: summary.result(),
+    diagnosis,
+    issues: pipeline.issues,
+    issueCount: pipeline.issueCount,
+    records: pipeline.records,
+    notices: opened.notices,
+    sources: Object.fromEntries(pipeline.perSource),
+  };
+}
+
+/** Opens and analyses a recording or bundle. */
+export async function analyzeInput(path: string, opts: AnalyzeInputOptions = {}): Promise<AnalysisResult> {
+  return analyzeRecords(await openInput(path), opts);
+}

@@ -1,0 +1,322 @@
+// kdiag collect: writes a bundle folder of read-only command outputs (design.md "Bundle folder"),
+// one file per source, each written atomically, plus a kdiag-collect.json manifest saying how each
+// file was made and which could not be.
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname as osHostname, release as osRelease } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { conntrackListSource, conntrackStatsSource, procNfConntrackSource, procStatNfConntrackSource } from '../sources/conntrack-source.js';
+import { withNetns } from '../sources/exec.js';
+import { iptablesSaveSource } from '../sources/iptables-source.js';
+import { fileSource } from '../sources/snapshot-source.js';
+import { ipvsSources, PROC_IP_VS_CONN } from '../sources/ipvsadm-source.js';
+import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource, type KubeProxyDiscovery } from '../sources/kube-proxy-source.js';
+import { netnsProblem } from '../sources/netns.js';
+import { netnsScope, ownersToLines, podNetns, readOwners, type OwnersTable } from '../sources/owners.js';
+import type { SnapshotSource } from '../sources/snapshot-source.js';
+import { ssInPidNetnsSource, ssSource } from '../sources/ss-source.js';
+import { listSysctlFiles, sysctlSource } from '../sources/sysctl-source.js';
+import { KDIAG_VERSION } from '../version.js';
+
+export interface CollectOptions {
+  /** Bundle folder; default `./kdiag-bundle-<host>-<UTC timestamp>`. Must be absent or empty. */
+  readonly out?: string;
+  /** Run the netfilter and socket commands inside this named netns. */
+  readonly netns?: string;
+  /** `--kube-proxy-config FILE`. */
+  readonly kubeProxyConfig?: string;
+  /** One progress line for a person (stderr in the CLI). */
+  readonly onProgress?: (line: string) => void;
+  readonly now?: () => Date;
+  readonly hostname?: string;
+  readonly cwd?: string;
+  /** Roots for the owners walk (tests use a fake tree). */
+  readonly ownerPaths?: { readonly proc?: string; readonly runNetns?: string; readonly podLogs?: string };
+  readonly timeoutMs?: number;
+}
+
+export type CollectFileStatus = 'written' | 'failed' | 'unavailable';
+
+/** How one bundle file was made (or why not). */
+export interface CollectFileEntry {
+  readonly file: string;
+  readonly src: string;
+  /** The command the file is the output of (`cat FILE` for a /proc file). */
+  readonly argv: readonly string[];
+  /** What actually ran, when it differs from argv (`ip netns exec NAME …`, reads of /proc/sys). */
+  readonly ran?: readonly string[] | string;
+  readonly status: CollectFileStatus;
+  readonly exitCode: number | null;
+  readonly lines?: number;
+  readonly bytes?: number;
+  readonly stderrTail?: string;
+  /** Why it is not in the bundle. */
+  readonly reason?: string;
+}
+
+export interface CollectManifest {
+  readonly format: 'kdiag-collect';
+  readonly formatVersion: 1;
+  readonly kdiagVersion: string;
+  readonly hostname: string;
+  readonly kernel: string;
+  /** ISO time the collect started (the snapshots' time in a replay). */
+  readonly collectedAt: string;
+  readonly finishedAt: string;
+  readonly netns?: string;
+  readonly kubeProxy: { readonly origin: KubeProxyDiscovery['origin']; readonly pid?: number; readonly configPath?: string; readonly readPath?: string; readonly note?: string };
+  readonly files: readonly CollectFileEntry[];
+  readonly written: readonly string[];
+  readonly missing: readonly { readonly file: string; readonly reason: string }[];
+}
+
+export interface CollectResult {
+  readonly dir: string;
+  readonly manifest: CollectManifest;
+  /** Data files written (the manifest not counted). */
+  readonly written: number;
+  readonly manifestWritten: boolean;
+}
+
+/** `20260102T030405Z` (pure). */
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/** The default bundle folder name, `kdiag-bundle-<host>-<UTC timestamp>` (pure). */
+export function defaultBundleName(host: string, d: Date): string {
+  const safeHost = host.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64) || 'host';
+  return `kdiag-bundle-${safeHost}-${utcStamp(d)}`;
+}
+
+/** Writes a file so a reader never sees it half-written: temp file in the same folder, then rename. */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    await writeFile(tmp, data, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+function countLines(text: string): number {
+  if (text === '') return 0;
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+}
+
+function lines(text: string): string[] {
+  const l = text.split('\n');
+  if (l[l.length - 1] === '') l.pop();
+  return l;
+}
+
+/** What a progress line says about a written file (pure; `stdout` is the file's content). */
+export function progressLine(file: string, stdout: string, extra: { readonly from?: string } = {}): string {
+  const n = countLines(stdout);
+  const l = lines(stdout);
+  switch (file) {
+    case 'conntrack-L.txt':
+      return `Conntrack table read with conntrack -L (${n} entries)`;
+    case 'nf_conntrack.txt':
+      return `Conntrack table read from /proc/net/nf_conntrack (${n} entries)`;
+    case 'conntrack-S.txt':
+      return `Conntrack statistics read (${n} CPUs)`;
+    case 'stat_nf_conntrack.txt':
+      return `Conntrack per-CPU counters read (${Math.max(0, n - 1)} CPUs)`;
+    case 'ipvsadm-Ln.txt':
+      return `IPVS services read (${l.filter((x) => /^(TCP|UDP|SCTP|FWM) /.test(x)).length} services)`;
+    case 'ipvsadm-Lnc.txt':
+      return `IPVS connections read (${Math.max(0, n - 2)} entries)`;
+    case 'ip_vs_conn.txt':
+      return `IPVS connections read from /proc/net/ip_vs_conn (${Math.max(0, n - 1)} entries)`;
+    case 'ipvsadm-timeout.txt':
+      return `IPVS timeouts read (${(l[0] ?? '').trim()})`;
+    case 'ipvsadm-stats.txt':
+      return `IPVS statistics read (${n} lines)`;
+    case 'sysctl.txt':
+      return `Sysctls read (${n} keys)`;
+    case 'iptables-save.txt':
+      return `iptables rules read (${l.filter((x) => /^(\[\d+:\d+\] )?-A /.test(x)).length} rules)`;
+    case 'kube-proxy.yaml':
+      return `kube-proxy config read from ${extra.from ?? '?'} (${n} lines)`;
+    case 'kube-proxy.args':
+      return `kube-proxy command line read (${n} arguments)`;
+    default:
+      if (file.startsWith('ss')) return `Sockets read${file === 'ss.txt' ? '' : ` for ${file.slice(3, -4)}`} (${l.filter((x) => x !== '' && !/^\s/.test(x)).length} sockets)`;
+      return `${file} written (${n} lines)`;
+  }
+}
+
+interface Item {
+  readonly file: string;
+  readonly source: SnapshotSource;
+  readonly ran?: readonly string[] | string;
+  readonly from?: string;
+}
+
+async function kernelRelease(): Promise<string> {
+  try {
+    return (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim();
+  } catch {
+    return osRelease();
+  }
+}
+
+async function prepareDir(dir: string): Promise<void> {
+  let entries: string[] | undefined;
+  try {
+    entries = await readdir(dir);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use ${dir}: ${(err as Error).message}`, 'choose another folder with --out DIR');
+  }
+  if (entries !== undefined && entries.length > 0) throw new UsageError(`${dir} exists and is not empty`, 'give a new or empty folder with --out DIR');
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't create ${dir}: ${(err as Error).message}`, 'choose a writable folder with --out DIR');
+  }
+}
+
+/**
+ * Collects a bundle folder from this node, running only read-only commands.
+ * @example
+ *   const r = await collectBundle({ out: '/tmp/b', onProgress: (l) => process.stderr.write(`${l}\n`) });
+ *   // r.manifest.missing lists what could not be collected; r.written counts the data files.
+ */
+export async function collectBundle(opts: CollectOptions = {}): Promise<CollectResult> {
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const host = opts.hostname ?? osHostname();
+  const progress = opts.onProgress ?? (() => {});
+  const netns = opts.netns;
+  if (netns !== undefined) {
+    const problem = await netnsProblem(netns);
+    if (problem !== undefined) throw new UsageError(`can't use --netns ${netns}: ${problem}`, 'list them with ip netns list');
+  }
+  const dir = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
+  await prepareDir(dir);
+
+  const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
+  const inNetns = (argv: readonly string[]): readonly string[] | undefined => (netns === undefined ? undefined : withNetns(argv, netns));
+  const entries: CollectFileEntry[] = [];
+  const unavailable = new Map<string, string[]>();
+
+  const record = async (item: Item): Promise<void> => {
+    const { file, source } = item;
+    await source.snapshot();
+    const st = source.status;
+    const out = source.lastOutput;
+    const ran = item.ran ?? inNetns(source.argv);
+    const common = { file, src: source.id, argv: source.argv, ...(ran === undefined ? {} : { ran }) };
+    const stderrTail = out?.stderr ? out.stderr.slice(-2000) : undefined;
+    if (st.state === 'ok' && out !== undefined) {
+      try {
+        await writeFileAtomic(join(dir, file), out.stdout);
+        entries.push({ ...common, status: 'written', exitCode: 0, lines: countLines(out.stdout), bytes: Buffer.byteLength(out.stdout), ...(stderrTail ? { stderrTail } : {}) });
+        progress(progressLine(file, out.stdout, item.from === undefined ? {} : { from: item.from }));
+      } catch (err) {
+        const reason = `can't write ${file}: ${(err as Error).message}`;
+        entries.push({ ...common, status: 'failed', exitCode: 0, reason });
+        progress(reason);
+      }
+      return;
+    }
+    const reason = st.message ?? 'failed';
+    if (st.state === 'unavailable') {
+      entries.push({ ...common, status: 'unavailable', exitCode: null, reason });
+      unavailable.set(reason, [...(unavailable.get(reason) ?? []), file]);
+    } else {
+      entries.push({ ...common, status: 'failed', exitCode: st.exitCode ?? null, reason, ...(stderrTail ? { stderrTail } : {}) });
+      progress(`${reason} (${file} not written)`);
+    }
+  };
+
+  // Counters first (cheap, and most useful next to the table read right after them).
+  await record({ file: 'conntrack-S.txt', source: conntrackStatsSource(base) });
+  await record({ file: 'stat_nf_conntrack.txt', source: procStatNfConntrackSource(base) });
+  await record({ file: 'conntrack-L.txt', source: conntrackListSource(base) });
+  await record({ file: 'nf_conntrack.txt', source: procNfConntrackSource(base) });
+
+  const ipvs = await ipvsSources(base);
+  if (ipvs.unavailable === undefined) {
+    await record({ file: 'ipvsadm-Ln.txt', source: ipvs.services });
+    await record({ file: 'ipvsadm-Lnc.txt', source: ipvs.conns });
+    await record({ file: 'ipvsadm-timeout.txt', source: ipvs.timeout });
+    await record({ file: 'ipvsadm-stats.txt', source: ipvs.stats });
+    await record({ file: 'ip_vs_conn.txt', source: fileSource('procfs:ip_vs_conn', PROC_IP_VS_CONN, base) });
+  } else {
+    for (const [file, source] of [
+      ['ipvsadm-Ln.txt', ipvs.services],
+      ['ipvsadm-Lnc.txt', ipvs.conns],
+      ['ipvsadm-timeout.txt', ipvs.timeout],
+    ] as const) {
+      entries.push({ file, src: source.id, argv: source.argv, status: 'unavailable', exitCode: null, reason: ipvs.unavailable });
+    }
+    progress(`IPVS skipped: ${ipvs.unavailable.replace(/^IPVS /, '')} (no ipvsadm files)`);
+  }
+
+  const sysctl = await sysctlSource(base);
+  await record({ file: 'sysctl.txt', source: sysctl, ran: netns === undefined ? 'read from /proc/sys' : withNetns(['grep', '-H', '-s', '', ...(await listSysctlFiles()).map((f) => `/proc/sys/${f}`)], netns) });
+  await record({ file: 'ss.txt', source: ssSource(base) });
+  await record({ file: 'iptables-save.txt', source: iptablesSaveSource(base) });
+
+  const kp = await discoverKubeProxy(opts.kubeProxyConfig === undefined ? {} : { userConfig: opts.kubeProxyConfig });
+  await record({ file: 'kube-proxy.yaml', source: kubeProxyConfigSource(kp), ...(kp.readPath === undefined ? {} : { from: kp.readPath }) });
+  await record({ file: 'kube-proxy.args', source: kubeProxyArgsSource(kp) });
+
+  let owners: OwnersTable | undefined;
+  try {
+    owners = await readOwners(opts.ownerPaths === undefined ? {} : { paths: opts.ownerPaths });
+    const text = ownersToLines(owners).map((l) => `${l}\n`).join('');
+    await writeFileAtomic(join(dir, 'owners.ndjson'), text);
+    entries.push({ file: 'owners.ndjson', src: 'kdiag:owners', argv: ['kdiag', 'owners'], ran: 'read from /proc, /run/netns, /var/log/pods', status: 'written', exitCode: 0, lines: countLines(text), bytes: Buffer.byteLength(text) });
+    progress(`Owners read (${owners.netns.length} netns, ${owners.pods.length} pods, ${owners.pids.length} processes)`);
+  } catch (err) {
+    const reason = `can't read owners: ${(err as Error).message}`;
+    entries.push({ file: 'owners.ndjson', src: 'kdiag:owners', argv: ['kdiag', 'owners'], status: 'failed', exitCode: null, reason });
+    progress(reason);
+  }
+
+  // Pod sockets: each pod's netns entered through one of its processes (not with --netns: the user
+  // asked for one namespace).
+  if (netns === undefined && owners !== undefined) {
+    for (const ns of podNetns(owners)) {
+      const scope = netnsScope(ns, owners.pods);
+      await record({ file: `ss@${scope}.txt`, source: ssInPidNetnsSource(ns.enterPid!, scope, { timeoutMs: base.timeoutMs }) });
+    }
+  }
+
+  for (const [reason, files] of unavailable) progress(`${reason} (not written: ${files.join(', ')})`);
+
+  const written = entries.filter((e) => e.status === 'written').map((e) => e.file);
+  const manifest: CollectManifest = {
+    format: 'kdiag-collect',
+    formatVersion: 1,
+    kdiagVersion: KDIAG_VERSION,
+    hostname: host,
+    kernel: await kernelRelease(),
+    collectedAt: started.toISOString(),
+    finishedAt: now().toISOString(),
+    ...(netns === undefined ? {} : { netns }),
+    kubeProxy: {
+      origin: kp.origin,
+      ...(kp.pid === undefined ? {} : { pid: kp.pid }),
+      ...(kp.configPath === undefined ? {} : { configPath: kp.configPath }),
+      ...(kp.readPath === undefined ? {} : { readPath: kp.readPath }),
+      ...(kp.note === undefined ? {} : { note: kp.note }),
+    },
+    files: entries,
+    written,
+    missing: entries.filter((e) => e.status !== 'written').map((e) => ({ file: e.file, reason: e.reason ?? e.status })),
+  };
+  let manifestWritten = true;
+  try {
+    await writeFileAtomic(join(dir, 'kdiag-collect.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  } catch (err) {
+    manifestWritten = false;
+    progress(`can't write kdiag-collect.json: ${(err as Error).message}`);
+  }
+  return { dir, manifest, written: written.length, manifestWritten };
+}

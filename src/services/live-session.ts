@@ -1,0 +1,255 @@
+// A live session: sources → (recorder) → pipeline → model → periodic analysis, exposed as a store
+// for the TUI and as a stream of changes for `kdiag trace`.
+import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
+import type { Diagnosis, Finding, Prediction } from '../model/diagnosis.js';
+import { FlowTable } from '../model/flow-table.js';
+import type { Observation } from '../model/observation.js';
+import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
+import type { FixtureWriter } from '../record/fixture-writer.js';
+import type { RawRecord } from '../sources/raw-record.js';
+import type { Clock, Source } from '../sources/source.js';
+import { feedItemFor } from './feed.js';
+import { Pipeline } from './pipeline.js';
+
+export type SessionChange =
+  | { readonly type: 'finding'; readonly finding: Finding; readonly diagnosis: Diagnosis }
+  | { readonly type: 'prediction'; readonly prediction: Prediction; readonly diagnosis: Diagnosis }
+  | { readonly type: 'event'; readonly item: FeedItem }
+  | { readonly type: 'source'; readonly health: SourceHealth };
+
+export interface LiveSessionOptions {
+  readonly sources: readonly Source[];
+  readonly analysis: AnalyzeOptions;
+  readonly clock: Clock;
+  readonly recorder?: FixtureWriter;
+  readonly analyzeEveryMs?: number;
+  readonly missing?: readonly string[];
+  /** Handles `apply`/`revert` commands from the UI (the CLI wires it to apply/). */
+  readonly onApply?: (suggestion: string) => Promise<AppliedChange>;
+  readonly onRevert?: (journalId: string) => Promise<void>;
+}
+
+const EMPTY: Diagnosis = { at: 0, findings: [], predictions: [], suggestions: [], flows: [] };
+const FEED_MAX = 500;
+
+interface Health {
+  id: string;
+  state: SourceHealth['state'];
+  records: number;
+  lost: number;
+  message?: string;
+  window: number[];
+}
+
+/** Runs sources until stopped; analysis runs on a timer and on stop. */
+export class LiveSession implements SessionStore {
+  readonly table = new FlowTable();
+  readonly pipeline: Pipeline;
+  private readonly abort = new AbortController();
+  private readonly health = new Map<string, Health>();
+  private readonly listeners = new Set<() => void>();
+  private readonly changeListeners = new Set<(c: SessionChange) => void>();
+  private readonly seenFindings = new Set<string>();
+  private readonly seenPredictions = new Map<string, string>();
+  private feed: FeedItem[] = [];
+  private diagnosis: Diagnosis = EMPTY;
+  private snapshot: SessionSnapshot;
+  private paused = false;
+  private applied: AppliedChange[] = [];
+  private loops: Promise<void>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private recordNo = 0;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly opts: LiveSessionOptions) {
+    this.pipeline = new Pipeline((o) => this.observe(o));
+    for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, lost: 0, window: [] });
+    this.snapshot = this.buildSnapshot();
+  }
+
+  /** Starts every source; resolves once they are running (not when they end). */
+  start(): void {
+    for (const s of this.opts.sources) this.loops.push(this.runSource(s));
+    this.timer = setInterval(() => this.tick(), this.opts.analyzeEveryMs ?? 1000);
+  }
+
+  private async runSource(s: Source): Promise<void> {
+    const h = this.health.get(s.id)!;
+    try {
+      for await (const rec of s.records(this.abort.signal)) {
+        if (h.state === 'starting') h.state = 'running';
+        this.ingest(rec, h);
+      }
+      if (h.state !== 'failed') h.state = this.abort.signal.aborted ? 'done' : h.state === 'starting' ? 'unavailable' : 'done';
+    } catch (err) {
+      h.state = 'failed';
+      h.message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    }
+    this.emitChange({ type: 'source', health: this.healthOf(h) });
+  }
+
+  /** Feeds one record from a source: recorded first, then parsed. */
+  ingest(rec: RawRecord, h?: Health): void {
+    this.opts.recorder?.write(rec);
+    if (h) {
+      h.records++;
+      h.window.push(rec.t);
+      if (h.window.length > 2000) h.window.splice(0, h.window.length - 2000);
+      if (rec.k === 'err') {
+        if (/ENOBUFS|losing events|Lost \d+ events/i.test(rec.line)) h.lost++;
+        if (/^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
+      }
+    }
+    this.pipeline.push({ rec, file: rec.src, line: ++this.recordNo });
+  }
+
+  private observe(o: Observation): void {
+    this.table.apply(o);
+    if (o.kind === 'probe' && o.event.kind === 'probe-status') {
+      const h = this.health.get(o.src);
+      if (h && o.event.status === 'lost') h.lost += o.event.count ?? 1;
+    }
+    const item = feedItemFor(o);
+    if (item) {
+      this.feed.push(item);
+      if (this.feed.length > FEED_MAX * 2) this.feed = this.feed.slice(-FEED_MAX);
+      this.emitChange({ type: 'event', item });
+    }
+  }
+
+  /** Runs analysis now and reports what is new. */
+  tick(): Diagnosis {
+    const d = analyze(this.table, { ...this.opts.analysis, now: this.opts.clock() });
+    this.diagnosis = d;
+    const flowsOfFinding = new Map<string, string>();
+    for (const f of d.findings) {
+      for (const fl of f.flows) flowsOfFinding.set(fl, f.id);
+      if (!this.seenFindings.has(f.id)) {
+        this.seenFindings.add(f.id);
+        this.emitChange({ type: 'finding', finding: f, diagnosis: d });
+      }
+    }
+    for (const p of d.predictions) {
+      // A prediction is news when the flow is new to the list or its breaking layer changed.
+      if (this.seenPredictions.get(p.flow) !== p.layer) {
+        this.seenPredictions.set(p.flow, p.layer);
+        this.emitChange({ type: 'prediction', prediction: p, diagnosis: d });
+      }
+    }
+    this.feed = this.feed.map((it) => (it.flow && !it.finding && flowsOfFinding.has(it.flow) ? { ...it, finding: flowsOfFinding.get(it.flow)! } : it));
+    if (!this.paused) {
+      this.snapshot = this.buildSnapshot();
+      for (const l of this.listeners) l();
+    }
+    return d;
+  }
+
+  private healthOf(h: Health): SourceHealth {
+    const now = this.opts.clock();
+    const recent = h.window.filter((t) => t >= now - 5000).length;
+    return { id: h.id, state: h.state, records: h.records, rate: recent / 5, lost: h.lost, ...(h.message ? { message: h.message } : {}) };
+  }
+
+  private buildSnapshot(): SessionSnapshot {
+    const rec = this.opts.recorder;
+    return {
+      mode: 'live',
+      diagnosis: this.diagnosis,
+      feed: this.feed.slice(-FEED_MAX),
+      sources: [...this.health.values()].map((h) => this.healthOf(h)),
+      ...(rec ? { recording: { path: rec.path, records: rec.count } } : {}),
+      missing: this.opts.missing ?? [],
+      paused: this.paused,
+      applied: this.applied,
+      issues: this.pipeline.issueCount,
+    };
+  }
+
+  getSnapshot(): SessionSnapshot {
+    return this.snapshot;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onChange(listener: (c: SessionChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emitChange(c: SessionChange): void {
+    for (const l of this.changeListeners) l(c);
+  }
+
+  dispatch(command: SessionCommand): void {
+    switch (command.type) {
+      case 'pause':
+        this.paused = true;
+        this.snapshot = { ...this.snapshot, paused: true };
+        for (const l of this.listeners) l();
+        break;
+      case 'resume':
+        this.paused = false;
+        this.tick();
+        break;
+      case 'stop':
+        void this.stop();
+        break;
+      case 'apply':
+        if (this.opts.onApply) {
+          this.opts.onApply(command.suggestion).then(
+            (a) => {
+              this.applied = [...this.applied, a];
+              this.tick();
+            },
+            (err: unknown) => {
+              this.feed.push({ t: this.opts.clock(), kind: 'info', text: `apply ${command.suggestion} failed: ${(err as Error).message}`, src: 'kdiag:apply' });
+              this.tick();
+            },
+          );
+        }
+        break;
+      case 'revert':
+        if (this.opts.onRevert) {
+          this.opts.onRevert(command.journalId).then(
+            () => {
+              this.applied = this.applied.map((a) => (a.journalId === command.journalId ? { ...a, reverted: true } : a));
+              this.tick();
+            },
+            (err: unknown) => {
+              this.feed.push({ t: this.opts.clock(), kind: 'info', text: `revert ${command.journalId} failed: ${(err as Error).message}`, src: 'kdiag:apply' });
+              this.tick();
+            },
+          );
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** True once every source has ended by itself. */
+  get sourcesDone(): boolean {
+    return [...this.health.values()].every((h) => h.state === 'done' || h.state === 'failed' || h.state === 'unavailable');
+  }
+
+  /** Stops the sources (bpftrace gets SIGINT), flushes the recording, runs a final analysis. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      this.abort.abort();
+      await Promise.allSettled(this.loops);
+      this.pipeline.finish();
+      this.tick();
+      await this.opts.recorder?.close();
+    })();
+    return this.stopped;
+  }
+
+  /** Every source's health now. */
+  sourceHealth(): SourceHealth[] {
+    return [...this.health.values()].map((h) => this.healthOf(h));
+  }
+}

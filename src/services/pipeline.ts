@@ -1,0 +1,280 @@
+// RawRecords → Observations: frames snapshots, picks the parser by source kind, and maps every
+// parse issue back to the file and line it came from. Pure apart from calling its sink.
+import type { Observation, SnapshotWhat } from '../model/observation.js';
+import type { KubeProxySettings } from '../model/kube-proxy.js';
+import { parseConntrackEntryLine } from '../parse/conntrack-entry.js';
+import { parseConntrackEventLine } from '../parse/conntrack-events.js';
+import { parseConntrackStats } from '../parse/conntrack-stats.js';
+import { parseIpvsConnLine } from '../parse/ipvsadm-conns.js';
+import { parseIpvsServices } from '../parse/ipvsadm-services.js';
+import { parseIpvsStats } from '../parse/ipvsadm-stats.js';
+import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
+import { parseIptablesSave } from '../parse/iptables-save.js';
+import { parseKubeProxyArgs, resolveKubeProxy } from '../parse/kube-proxy-args.js';
+import { parseKubeProxyConfig } from '../parse/kube-proxy-config.js';
+import { parseProcConntrackStat } from '../parse/proc-conntrack-stat.js';
+import { clip, type LineOutcome, type ParseIssue, type ParseResult } from '../parse/result.js';
+import { parseSs } from '../parse/ss.js';
+import { parseSysctl } from '../parse/sysctl.js';
+import type { LocatedRecord } from '../record/fixture-reader.js';
+import { sourceKind, sourceScope } from '../sources/raw-record.js';
+import { createProbeLineParser, type ProbeLineParser } from './probe-dispatch.js';
+
+export interface PipelineIssue extends ParseIssue {
+  readonly file: string;
+  readonly src: string;
+}
+
+type RowParser = (line: string) => LineOutcome<Observation | Observation[]>;
+type DocParser = (text: string) => ParseResult<Observation[]>;
+
+interface Ctx {
+  readonly t: number;
+  readonly src: string;
+  readonly scope: string | undefined;
+}
+
+interface Handler {
+  readonly snapshot?: SnapshotWhat;
+  readonly row?: (ctx: Ctx) => RowParser;
+  readonly doc?: (ctx: Ctx) => DocParser;
+}
+
+function base(ctx: Ctx, raw?: string) {
+  return { t: ctx.t, src: ctx.src, ...(ctx.scope === undefined ? {} : { scope: ctx.scope }), ...(raw === undefined ? {} : { raw }) };
+}
+
+function mapRow<T>(out: LineOutcome<T>, f: (v: T) => Observation): LineOutcome<Observation> {
+  return out.kind === 'row' ? { kind: 'row', value: f(out.value) } : out;
+}
+
+function mapDoc<T>(r: ParseResult<T>, f: (v: T) => Observation[]): ParseResult<Observation[]> {
+  return { value: f(r.value), issues: r.issues };
+}
+
+const conntrackRows: Handler = {
+  snapshot: 'conntrack',
+  row: (ctx) => (line) => mapRow(parseConntrackEntryLine(line), (entry) => ({ ...base(ctx, line), kind: 'conntrack-entry', entry })),
+};
+
+/** The parser and framing of each source kind. */
+const HANDLERS: Record<string, Handler> = {
+  'conntrack:list': conntrackRows,
+  'procfs:nf_conntrack': conntrackRows,
+  'conntrack:events': {
+    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event })),
+  },
+  'conntrack:stats': { doc: (ctx) => (text) => mapDoc(parseConntrackStats(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
+  'procfs:stat_nf_conntrack': { doc: (ctx) => (text) => mapDoc(parseProcConntrackStat(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
+  'ipvsadm:services': { doc: (ctx) => (text) => mapDoc(parseIpvsServices(text), (services) => [{ ...base(ctx), kind: 'ipvs-services', services }]) },
+  'ipvsadm:conns': { snapshot: 'ipvs-conns', row: (ctx) => (line) => mapRow(parseIpvsConnLine(line), (conn) => ({ ...base(ctx, line), kind: 'ipvs-conn', conn })) },
+  'procfs:ip_vs_conn': { snapshot: 'ipvs-conns', row: (ctx) => (line) => mapRow(parseIpvsConnLine(line), (conn) => ({ ...base(ctx, line), kind: 'ipvs-conn', conn })) },
+  'ipvsadm:timeout': {
+    doc: (ctx) => (text) => mapDoc(parseIpvsTimeout(text), (timeouts) => (timeouts ? [{ ...base(ctx, text.trim()), kind: 'ipvs-timeouts', timeouts }] : [])),
+  },
+  'ipvsadm:stats': { doc: (ctx) => (text) => mapDoc(parseIpvsStats(text), (rows) => [{ ...base(ctx), kind: 'ipvs-stats', rows }]) },
+  'sysctl:all': { doc: (ctx) => (text) => mapDoc(parseSysctl(text), (values) => [{ ...base(ctx), kind: 'sysctls', values }]) },
+  'ss:sockets': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseSs(text), (sockets) => [
+        { ...base(ctx), kind: 'snapshot-begin', what: 'sockets' },
+        ...sockets.map((s): Observation => ({ ...base(ctx), kind: 'socket', socket: ctx.scope === undefined ? s : { ...s, netns: ctx.scope } })),
+        { ...base(ctx), kind: 'snapshot-end', what: 'sockets' },
+      ]),
+  },
+  'iptables:save': { doc: (ctx) => (text) => mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
+};
+
+const JSON_LINES = new Set(['kdiag:meta', 'kdiag:owners']);
+
+/** Turns located raw records into observations for the model, collecting parse issues. */
+export class Pipeline {
+  readonly issues: PipelineIssue[] = [];
+  issueCount = 0;
+  records = 0;
+  readonly perSource = new Map<string, { records: number; issues: number; stderr: string[] }>();
+  /** Lines a tool printed on stderr that say events were lost. */
+  lostNotices = 0;
+
+  private readonly open = new Map<string, { handler: Handler; ctx: Ctx; lines: string[]; lineNos: number[]; file: string; row?: RowParser }>();
+  private readonly probeParsers = new Map<string, ProbeLineParser>();
+  private kubeArgs: ReturnType<typeof parseKubeProxyArgs> | undefined;
+  private kubeConfig: ParseResult<KubeProxySettings> | undefined;
+  private readonly warnedUnknown = new Set<string>();
+
+  constructor(
+    private readonly sink: (o: Observation) => void,
+    private readonly maxStoredIssues = 1000,
+  ) {}
+
+  private stats(src: string) {
+    let s = this.perSource.get(src);
+    if (!s) {
+      s = { records: 0, issues: 0, stderr: [] };
+      this.perSource.set(src, s);
+    }
+    return s;
+  }
+
+  private issue(file: string, src: string, i: ParseIssue): void {
+    this.issueCount++;
+    this.stats(src).issues++;
+    if (this.issues.length < this.maxStoredIssues) this.issues.push({ ...i, file, src });
+  }
+
+  private emit(out: Observation | Observation[]): void {
+    if (Array.isArray(out)) for (const o of out) this.sink(o);
+    else this.sink(out);
+  }
+
+  /** Feeds one record. */
+  push(lr: LocatedRecord): void {
+    const { rec } = lr;
+    this.records++;
+    const st = this.stats(rec.src);
+    st.records++;
+    const kind = sourceKind(rec.src);
+    const ctx: Ctx = { t: rec.t, src: rec.src, scope: sourceScope(rec.src) };
+
+    if (rec.k === 'err') {
+      if (/ENOBUFS|losing events|lost \d+ events/i.test(rec.line)) {
+        this.lostNotices++;
+        this.sink({ ...base(ctx, rec.line), kind: 'meta', key: 'lost-events', value: rec.line });
+      }
+      if (st.stderr.length < 20) st.stderr.push(clip(rec.line));
+      return;
+    }
+    if (kind.startsWith('bpftrace:')) return this.pushProbe(lr, ctx, kind);
+    if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') return this.pushKubeProxy(lr, ctx, kind);
+    if (JSON_LINES.has(kind)) {
+      if (rec.k) return;
+      try {
+        const v = JSON.parse(rec.line) as { key?: unknown; value?: unknown };
+        if (kind === 'kdiag:owners') this.sink({ ...base(ctx), kind: 'meta', key: 'owner', value: v });
+        else if (typeof v.key === 'string') this.sink({ ...base(ctx), kind: 'meta', key: v.key, value: v.value });
+        else this.issue(lr.file, rec.src, { line: lr.line, code: 'meta.bad-line', message: 'expected {"key":…,"value":…}', text: clip(rec.line) });
+      } catch {
+        this.issue(lr.file, rec.src, { line: lr.line, code: 'meta.not-json', message: 'not JSON', text: clip(rec.line) });
+      }
+      return;
+    }
+    const handler = HANDLERS[kind];
+    if (!handler) {
+      if (!this.warnedUnknown.has(kind)) {
+        this.warnedUnknown.add(kind);
+        this.issue(lr.file, rec.src, { line: lr.line, code: 'source.unknown', message: `unknown source kind "${kind}"; its records are ignored` });
+      }
+      return;
+    }
+    if (rec.k === 'begin') {
+      this.close(rec.src);
+      this.open.set(rec.src, { handler, ctx, lines: [], lineNos: [], file: lr.file });
+      if (handler.snapshot) this.sink({ ...base(ctx), kind: 'snapshot-begin', what: handler.snapshot });
+      return;
+    }
+    if (rec.k === 'end') {
+      this.close(rec.src);
+      return;
+    }
+    const o = this.open.get(rec.src);
+    if (handler.row) {
+      // Rows of an open snapshot carry the snapshot's time, streamed rows their own.
+      const parse = o ? (o.row ??= handler.row(o.ctx)) : handler.row(ctx);
+      const out = parse(rec.line);
+      if (out.kind === 'row') this.emit(out.value);
+      else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
+      return;
+    }
+    if (o) {
+      o.lines.push(rec.line);
+      o.lineNos.push(lr.line);
+    } else {
+      // A document line outside a snapshot: treat the line as a document of its own.
+      this.runDoc(handler, ctx, [rec.line], [lr.line], lr.file);
+    }
+  }
+
+  private runDoc(handler: Handler, ctx: Ctx, lines: string[], lineNos: number[], file: string): void {
+    if (!handler.doc) return;
+    const r = handler.doc(ctx)(lines.join('\n'));
+    for (const i of r.issues) this.issue(file, ctx.src, { ...i, line: lineNos[i.line - 1] ?? lineNos[lineNos.length - 1] ?? i.line });
+    this.emit(r.value);
+  }
+
+  private close(src: string): void {
+    const o = this.open.get(src);
+    if (!o) return;
+    this.open.delete(src);
+    if (o.handler.doc) this.runDoc(o.handler, o.ctx, o.lines, o.lineNos, o.file);
+    if (o.handler.snapshot) this.sink({ ...base(o.ctx), kind: 'snapshot-end', what: o.handler.snapshot });
+  }
+
+  private pushKubeProxy(lr: LocatedRecord, ctx: Ctx, kind: string): void {
+    const { rec } = lr;
+    if (rec.k === 'begin') {
+      this.open.set(rec.src, { handler: {}, ctx, lines: [], lineNos: [], file: lr.file });
+      return;
+    }
+    const o = this.open.get(rec.src);
+    if (rec.k !== 'end') {
+      if (o) {
+        o.lines.push(rec.line);
+        o.lineNos.push(lr.line);
+      } else {
+        this.open.set(rec.src, { handler: {}, ctx, lines: [rec.line], lineNos: [lr.line], file: lr.file });
+      }
+      return;
+    }
+    this.finishKubeProxy(rec.src, kind);
+  }
+
+  private finishKubeProxy(src: string, kind: string): void {
+    const o = this.open.get(src);
+    if (!o) return;
+    this.open.delete(src);
+    const text = o.lines.join('\n');
+    const r = kind === 'kube-proxy:args' ? parseKubeProxyArgs(text) : parseKubeProxyConfig(text);
+    for (const i of r.issues) this.issue(o.file, src, { ...i, line: o.lineNos[i.line - 1] ?? i.line });
+    if (kind === 'kube-proxy:args') this.kubeArgs = r as ReturnType<typeof parseKubeProxyArgs>;
+    else this.kubeConfig = r as ParseResult<KubeProxySettings>;
+    const settings = resolveKubeProxy(this.kubeArgs, this.kubeConfig);
+    this.sink({ ...base(o.ctx), kind: 'kube-proxy', settings });
+  }
+
+  private pushProbe(lr: LocatedRecord, ctx: Ctx, kind: string): void {
+    const { rec } = lr;
+    const probeId = kind.slice('bpftrace:'.length);
+    if (rec.k === 'begin') {
+      const p = createProbeLineParser(probeId, rec.line);
+      if (typeof p === 'string') this.issue(lr.file, rec.src, { line: lr.line, code: 'probe.bad-context', message: p });
+      else this.probeParsers.set(rec.src, p);
+      return;
+    }
+    if (rec.k === 'end') return;
+    let p = this.probeParsers.get(rec.src);
+    if (!p) {
+      const made = createProbeLineParser(probeId, undefined);
+      if (typeof made === 'string') {
+        if (!this.warnedUnknown.has(rec.src)) {
+          this.warnedUnknown.add(rec.src);
+          this.issue(lr.file, rec.src, { line: lr.line, code: 'probe.unknown', message: made });
+        }
+        return;
+      }
+      p = made;
+      this.probeParsers.set(rec.src, p);
+    }
+    const out = p(rec.line);
+    if (out.kind === 'row') this.sink({ ...base(ctx, rec.line), kind: 'probe', event: out.value });
+    else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
+  }
+
+  /** Closes snapshots left open (a recording cut short) so what was read still counts. */
+  finish(): void {
+    for (const src of [...this.open.keys()]) {
+      const kind = sourceKind(src);
+      if (kind.startsWith('kube-proxy:')) this.finishKubeProxy(src, kind);
+      else this.close(src);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// A recording played back as a session (for the TUI): play/pause, speed, seek. Seeking rebuilds the
+// model from the start up to the target time, so what is shown is exactly what a live run saw then.
+import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
+import type { Diagnosis } from '../model/diagnosis.js';
+import { FlowTable } from '../model/flow-table.js';
+import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore } from '../model/session.js';
+import type { LocatedRecord } from '../record/fixture-reader.js';
+import { feedItemFor } from './feed.js';
+import { Pipeline } from './pipeline.js';
+
+const FEED_MAX = 500;
+
+export class ReplaySession implements SessionStore {
+  private table = new FlowTable();
+  private pipeline!: Pipeline;
+  private feed: FeedItem[] = [];
+  private next = 0;
+  private at: number;
+  private playing = false;
+  private speed = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private diagnosis: Diagnosis;
+  private snapshot!: SessionSnapshot;
+  private readonly listeners = new Set<() => void>();
+  readonly start: number;
+  readonly end: number;
+
+  constructor(
+    private readonly records: readonly LocatedRecord[],
+    private readonly analysis: AnalyzeOptions,
+    private readonly tickMs = 250,
+  ) {
+    this.start = records.length ? Math.min(...records.slice(0, 1000).map((r) => r.rec.t)) : 0;
+    this.end = records.reduce((m, r) => Math.max(m, r.rec.t), this.start);
+    this.at = this.start;
+    this.reset();
+    this.diagnosis = { at: this.start, findings: [], predictions: [], suggestions: [], flows: [] };
+    this.advanceTo(this.end);
+    this.refresh();
+  }
+
+  private reset(): void {
+    this.table = new FlowTable();
+    this.feed = [];
+    this.next = 0;
+    this.pipeline = new Pipeline((o) => {
+      this.table.apply(o);
+      const item = feedItemFor(o);
+      if (item) {
+        this.feed.push(item);
+        if (this.feed.length > FEED_MAX * 2) this.feed = this.feed.slice(-FEED_MAX);
+      }
+    });
+  }
+
+  private advanceTo(t: number): void {
+    while (this.next < this.records.length && this.records[this.next]!.rec.t <= t) this.pipeline.push(this.records[this.next++]!);
+    if (this.next >= this.records.length) this.pipeline.finish();
+    this.at = Math.min(t, this.end);
+  }
+
+  private refresh(): void {
+    this.diagnosis = analyze(this.table, { ...this.analysis, now: this.at });
+    const findingOf = new Map<string, string>();
+    for (const f of this.diagnosis.findings) for (const fl of f.flows) findingOf.set(fl, f.id);
+    const feed = this.feed.slice(-FEED_MAX).map((it) => (it.flow && findingOf.has(it.flow) ? { ...it, finding: findingOf.get(it.flow)! } : it));
+    this.snapshot = {
+      mode: 'replay',
+      diagnosis: this.diagnosis,
+      feed,
+      sources: [],
+      replay: { start: this.start, end: this.end, at: this.at, playing: this.playing, speed: this.speed },
+      missing: [],
+      paused: !this.playing,
+      applied: [],
+      issues: this.pipeline.issueCount,
+    };
+    for (const l of this.listeners) l();
+  }
+
+  private seek(t: number): void {
+    const target = Math.max(this.start, Math.min(this.end, t));
+    if (target < this.at) this.reset();
+    this.advanceTo(target);
+    this.refresh();
+  }
+
+  getSnapshot(): SessionSnapshot {
+    return this.snapshot;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  dispatch(command: SessionCommand): void {
+    switch (command.type) {
+      case 'play':
+      case 'resume':
+        if (this.at >= this.end) this.seek(this.start);
+        this.playing = true;
+        this.timer ??= setInterval(() => {
+          this.advanceTo(this.at + this.tickMs * this.speed);
+          if (this.at >= this.end) {
+            this.playing = false;
+            clearInterval(this.timer);
+            this.timer = undefined;
+          }
+          this.refresh();
+        }, this.tickMs);
+        this.refresh();
+        break;
+      case 'pause':
+      case 'stop':
+        this.playing = false;
+        if (this.timer) clearInterval(this.timer);
+        this.timer = undefined;
+        this.refresh();
+        break;
+      case 'speed':
+        this.speed = Math.max(0.25, Math.min(64, command.speed));
+        this.refresh();
+        break;
+      case 'seek':
+        this.seek(command.t);
+        break;
+      default:
+        // apply/revert make no sense on a recording.
+        break;
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
