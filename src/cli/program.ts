@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { KDIAG_VERSION } from '../version.js';
 // Commands register themselves here, one line each.
 import { registerReplay } from './commands/replay.js';
+import { registerLab } from './commands/lab.js';
+import { registerApply } from './commands/apply.js';
 import { registerCollect } from './commands/collect.js';
 
 export function createProgram(): Command {
@@ -17,6 +19,8 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false, helpWidth: 80 });
 
   registerReplay(program);
+  registerLab(program);
+  registerApply(program);
   registerCollect(program);
 
   return program;

@@ -12,9 +12,9 @@ import { fileSource } from '../sources/snapshot-source.js';
 import { ipvsSources, PROC_IP_VS_CONN } from '../sources/ipvsadm-source.js';
 import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource, type KubeProxyDiscovery } from '../sources/kube-proxy-source.js';
 import { netnsProblem } from '../sources/netns.js';
-import { netnsScope, ownersToLines, podNetns, readOwners, type OwnersTable } from '../sources/owners.js';
+import { ownersToLines, readOwners, type OwnersTable } from '../sources/owners.js';
 import type { SnapshotSource } from '../sources/snapshot-source.js';
-import { ssInPidNetnsSource, ssSource } from '../sources/ss-source.js';
+import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { listSysctlFiles, sysctlSource } from '../sources/sysctl-source.js';
 import { KDIAG_VERSION } from '../version.js';
 
@@ -203,6 +203,16 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   const entries: CollectFileEntry[] = [];
   const unavailable = new Map<string, string[]>();
 
+  // One problem, one line within 80 columns; the file list goes on its own line when it does not fit.
+  const emit = (reason: string, tail: string): void => {
+    const first = reason.split('\n')[0]!;
+    if (first.length + 1 + tail.length <= 80) progress(`${first} ${tail}`);
+    else {
+      progress(first.length > 80 ? `${first.slice(0, 79)}…` : first);
+      progress(`  ${tail}`);
+    }
+  };
+
   const record = async (item: Item): Promise<void> => {
     const { file, source } = item;
     await source.snapshot();
@@ -229,7 +239,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
       unavailable.set(reason, [...(unavailable.get(reason) ?? []), file]);
     } else {
       entries.push({ ...common, status: 'failed', exitCode: st.exitCode ?? null, reason, ...(stderrTail ? { stderrTail } : {}) });
-      progress(`${reason} (${file} not written)`);
+      emit(reason, `(${file} not written)`);
     }
   };
 
@@ -254,7 +264,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     ] as const) {
       entries.push({ file, src: source.id, argv: source.argv, status: 'unavailable', exitCode: null, reason: ipvs.unavailable });
     }
-    progress(`IPVS skipped: ${ipvs.unavailable.replace(/^IPVS /, '')} (no ipvsadm files)`);
+    progress('IPVS skipped: /proc/net/ip_vs missing (IPVS not loaded)');
   }
 
   const sysctl = await sysctlSource(base);
@@ -282,13 +292,12 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   // Pod sockets: each pod's netns entered through one of its processes (not with --netns: the user
   // asked for one namespace).
   if (netns === undefined && owners !== undefined) {
-    for (const ns of podNetns(owners)) {
-      const scope = netnsScope(ns, owners.pods);
-      await record({ file: `ss@${scope}.txt`, source: ssInPidNetnsSource(ns.enterPid!, scope, { timeoutMs: base.timeoutMs }) });
+    for (const source of podSocketSources(owners, { timeoutMs: base.timeoutMs })) {
+      await record({ file: `ss@${source.id.slice('ss:sockets@'.length)}.txt`, source });
     }
   }
 
-  for (const [reason, files] of unavailable) progress(`${reason} (not written: ${files.join(', ')})`);
+  for (const [reason, files] of unavailable) emit(reason, `(not written: ${files.join(', ')})`);
 
   const written = entries.filter((e) => e.status === 'written').map((e) => e.file);
   const manifest: CollectManifest = {

@@ -15,7 +15,7 @@ import { parseKubeProxyConfig } from '../parse/kube-proxy-config.js';
 import { parseProcConntrackStat } from '../parse/proc-conntrack-stat.js';
 import { clip, type LineOutcome, type ParseIssue, type ParseResult } from '../parse/result.js';
 import { parseSs } from '../parse/ss.js';
-import { parseSysctl } from '../parse/sysctl.js';
+import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
 import type { LocatedRecord } from '../record/fixture-reader.js';
 import { sourceKind, sourceScope } from '../sources/raw-record.js';
 import { createProbeLineParser, type ProbeLineParser } from './probe-dispatch.js';
@@ -85,12 +85,17 @@ const HANDLERS: Record<string, Handler> = {
   'iptables:save': { doc: (ctx) => (text) => mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
 };
 
+const INFO_CODES: ReadonlySet<string> = SYSCTL_INFO_CODES;
+
 const JSON_LINES = new Set(['kdiag:meta', 'kdiag:owners']);
 
 /** Turns located raw records into observations for the model, collecting parse issues. */
 export class Pipeline {
   readonly issues: PipelineIssue[] = [];
   issueCount = 0;
+  /** Things that are not parse failures (unreadable sysctl keys): counted apart. */
+  readonly infos: PipelineIssue[] = [];
+  infoCount = 0;
   records = 0;
   readonly perSource = new Map<string, { records: number; issues: number; stderr: string[] }>();
   /** Lines a tool printed on stderr that say events were lost. */
@@ -117,6 +122,11 @@ export class Pipeline {
   }
 
   private issue(file: string, src: string, i: ParseIssue): void {
+    if (i.severity === 'info' || INFO_CODES.has(i.code)) {
+      this.infoCount++;
+      if (this.infos.length < 50) this.infos.push({ ...i, file, src, severity: 'info' });
+      return;
+    }
     this.issueCount++;
     this.stats(src).issues++;
     if (this.issues.length < this.maxStoredIssues) this.issues.push({ ...i, file, src });

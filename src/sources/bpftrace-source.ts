@@ -1,0 +1,184 @@
+// Runs one kdiag probe: `bpftrace -f json <templated copy of probes/<id>.bt>` under
+// setpriv --pdeathsig, and stamps its JSON lines as RawRecords `bpftrace:<id>`.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EnvironmentError, KdiagError, ToolFailedError, UsageError } from '../errors.js';
+import { probeById, PROBES, type ProbeSpec } from '../parse/probes/catalog.js';
+import type { ProbeContext } from '../parse/probes/context.js';
+import { renderProbe } from '../parse/probes/template.js';
+import type { TraceFormat } from '../parse/tracefs-format.js';
+import { spawnLines, which } from './exec.js';
+import { readKernelHz, type KernelHz } from './host-capabilities.js';
+import type { RawRecord } from './raw-record.js';
+import { systemClock, type Clock, type Source } from './source.js';
+import { eventFieldNames, readTraceFormat, requireTracefs } from './tracefs.js';
+
+export interface BpftraceSourceOptions {
+  /** Folder holding the .bt files (the package's probes/). */
+  readonly probesDir: string;
+  /** Keep only events of this network namespace (its inode, `stat -L -c %i /proc/<pid>/ns/net`). */
+  readonly netnsFilter?: number;
+  readonly clock?: Clock;
+  /** Summary interval of aggregating probes, seconds (default 1). */
+  readonly intervalSec?: number;
+  /** Kernel HZ override (else read from /boot/config-* or /proc/config.gz). */
+  readonly hz?: number;
+  /** tracefs roots to try (tests). */
+  readonly tracefsCandidates?: readonly string[];
+  /** SIGKILL backstop after SIGINT, ms (default 3000). */
+  readonly forceKillAfterMs?: number;
+  /** Called with the bpftrace pid once spawned (tests, status UI). */
+  readonly onSpawn?: (pid: number | undefined) => void;
+}
+
+const REASON_TABLE = { drop: ['skb:kfree_skb', 'reason'], rst: ['tcp:tcp_send_reset', 'reason'], states: ['sock:inet_sock_set_state', 'newstate'] } as const;
+
+/** Reads the kernel facts a probe is templated with and checks its tracepoints; throws EnvironmentError with a hint. */
+export async function buildProbeContext(spec: ProbeSpec, opts: Omit<BpftraceSourceOptions, 'probesDir'>): Promise<{ context: ProbeContext; fields: Record<string, string[]> }> {
+  const root = await requireTracefs(opts.tracefsCandidates);
+  const formats = new Map<string, TraceFormat>();
+  const fields: Record<string, string[]> = {};
+  const wanted = new Set<string>([...spec.tracepoints.map((t) => t.name), REASON_TABLE.states[0]]);
+  if (spec.templates.includes('drop-reasons')) wanted.add(REASON_TABLE.drop[0]);
+  if (spec.templates.includes('rst-reasons')) wanted.add(REASON_TABLE.rst[0]);
+  for (const name of wanted) {
+    const f = await readTraceFormat(root, name);
+    if (f) {
+      formats.set(name, f);
+      fields[name] = eventFieldNames(f);
+    }
+  }
+  for (const tp of spec.tracepoints) {
+    const have = fields[tp.name];
+    if (!have) {
+      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: the kernel has no tracepoint ${tp.name}`, `needs Linux >= ${spec.minKernel}; see \`kdiag doctor\``);
+    }
+    const lacking = tp.fields.filter((f) => !have.includes(f));
+    if (lacking.length > 0) {
+      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: ${tp.name} has no field ${lacking.join(', ')}`, `needs Linux >= ${spec.minKernel} (the feature is off on ${release()})`);
+    }
+  }
+  const table = (t: readonly [string, string]): Record<string, string> | undefined => {
+    const s = formats.get(t[0])?.symbols[t[1]];
+    return s ? Object.fromEntries(Object.entries(s)) : undefined;
+  };
+  const dropReasons = spec.templates.includes('drop-reasons') ? table(REASON_TABLE.drop) : undefined;
+  if (spec.templates.includes('drop-reasons') && !dropReasons) {
+    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: skb:kfree_skb has no drop-reason table (Linux < 5.17)`, 'the drop probe is off on this kernel; resets are still traced');
+  }
+  const rstReasons = spec.templates.includes('rst-reasons') ? table(REASON_TABLE.rst) : undefined;
+  let hz: KernelHz | undefined = opts.hz === undefined ? undefined : { hz: opts.hz, source: 'option' };
+  if (spec.templates.includes('hz') && hz === undefined) {
+    hz = await readKernelHz();
+    if (!hz) {
+      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: the kernel HZ is unknown (no /boot/config-${release()}, no /proc/config.gz)`, 'modprobe configs, or pass the HZ explicitly');
+    }
+  }
+  const tcpStates = table(REASON_TABLE.states);
+  const context: ProbeContext = {
+    v: 1,
+    probe: spec.id,
+    kernel: release(),
+    ...(hz ? { hz: hz.hz, hzSource: hz.source } : {}),
+    ...(spec.templates.includes('interval') ? { intervalSec: opts.intervalSec ?? 1 } : {}),
+    netns: opts.netnsFilter ?? 0,
+    ...(dropReasons ? { dropReasons } : {}),
+    ...(rstReasons ? { rstReasons } : {}),
+    ...(tcpStates ? { tcpStates } : {}),
+  };
+  return { context, fields };
+}
+
+/** Creates the live source of one probe (`trace_skb_drop` …); checks root, bpftrace and tracefs first. */
+export async function createBpftraceSource(probeId: string, opts: BpftraceSourceOptions): Promise<Source> {
+  const spec = probeById(probeId);
+  if (!spec) throw new UsageError(`unknown probe "${probeId}"`, `probes: ${PROBES.map((p) => p.id).join(', ')}`);
+  if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', "can't run bpftrace: not root", 're-run with sudo');
+  if ((await which('bpftrace')) === undefined) throw new EnvironmentError('KDIAG_TOOL_MISSING', "can't run bpftrace: not found on PATH", 'apt-get install bpftrace');
+  if ((await which('setpriv')) === undefined) throw new EnvironmentError('KDIAG_TOOL_MISSING', "can't run setpriv: not found on PATH", 'apt-get install util-linux');
+  const file = join(opts.probesDir, spec.file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read probe ${file}: ${(err as Error).message}`, 'reinstall kdiag (probes/ ships with it)');
+  }
+  const { context, fields } = await buildProbeContext(spec, opts);
+  const rendered = renderProbe(text, {
+    ...(context.dropReasons ? { dropReasons: context.dropReasons } : {}),
+    ...(context.rstReasons ? { rstReasons: context.rstReasons } : {}),
+    fields,
+    ...(context.hz === undefined ? {} : { hz: context.hz }),
+    ...(opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec }),
+    netns: opts.netnsFilter ?? 0,
+  });
+  if (rendered.errors.length > 0) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't template probe ${spec.id}: ${rendered.errors[0]}`, 'see `kdiag doctor`');
+  const sha256 = createHash('sha256').update(rendered.program).digest('hex');
+  const ctx: ProbeContext = { ...context, file: spec.file, sha256, ...(rendered.missing.length > 0 ? { missing: rendered.missing } : {}) };
+  const clock = opts.clock ?? systemClock;
+  const argv = ['bpftrace', '-f', 'json', `<templated ${spec.file}>`];
+  return {
+    id: spec.sourceId,
+    argv,
+    records: (signal) => probeRecords(spec, rendered.program, ctx, clock, signal, opts),
+  };
+}
+
+async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext, clock: Clock, signal: AbortSignal, opts: BpftraceSourceOptions): AsyncGenerator<RawRecord> {
+  const src = spec.sourceId;
+  yield { t: clock(), src, line: JSON.stringify(ctx), k: 'begin' };
+  if (signal.aborted) return;
+  // A private copy: mode 0600 in a 0700 directory, removed when the run ends.
+  const dir = await mkdtemp(join(tmpdir(), 'kdiag-probe-'));
+  const path = join(dir, spec.file);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  let spawned: ReturnType<typeof spawnLines> | undefined;
+  let attached = false;
+  try {
+    await writeFile(path, program, { mode: 0o600 });
+    spawned = spawnLines(['bpftrace', '-f', 'json', path], {
+      signal: stop.signal,
+      killSignal: 'SIGINT',
+      dieWithParent: true,
+      ...(opts.forceKillAfterMs === undefined ? {} : { forceKillAfterMs: opts.forceKillAfterMs }),
+    });
+    opts.onSpawn?.(spawned.pid);
+    for await (const out of spawned.lines) {
+      if (out.stream === 'stderr') {
+        if (out.line.trim() !== '') yield { t: clock(), src, line: out.line, k: 'err' };
+        continue;
+      }
+      if (out.line.trim() === '') continue;
+      if (!attached && out.line.includes('"attached_probes"')) attached = true;
+      yield { t: clock(), src, line: out.line };
+    }
+    const ex = await spawned.exited;
+    yield { t: clock(), src, line: ex.signal ? `signal ${ex.signal}` : `exit ${ex.exitCode ?? '?'}`, k: 'end' };
+    if (!ex.canceled && !signal.aborted && ex.exitCode !== 0) throw failure(spec, ex.exitCode, ex.stderrTail, attached);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (spawned) {
+      // The consumer may stop iterating early: stop bpftrace (SIGINT, SIGKILL backstop) and wait for it.
+      stop.abort();
+      await spawned.exited.catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function failure(spec: ProbeSpec, exitCode: number | undefined, stderrTail: string, attached: boolean): KdiagError {
+  const lines = stderrTail.split('\n').filter((l) => l.trim() !== '' && !/RLIMIT_MEMLOCK/.test(l));
+  const first = lines.find((l) => /ERROR|error/.test(l)) ?? lines[0] ?? '';
+  if (/not found on PATH/.test(stderrTail)) return new EnvironmentError('KDIAG_TOOL_MISSING', "can't run bpftrace: not found on PATH", 'apt-get install bpftrace');
+  if (/Operation not permitted|permission denied/i.test(stderrTail)) {
+    return new EnvironmentError('KDIAG_NOT_ROOT', `can't load probe ${spec.id}: ${first.trim().slice(0, 120)}`, 're-run as root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)');
+  }
+  if (!attached) {
+    return new EnvironmentError('KDIAG_ENVIRONMENT', `can't compile probe ${spec.id}: ${first.trim().slice(0, 160) || `bpftrace exited ${exitCode}`}`, `needs bpftrace >= ${spec.minBpftrace}, BTF and Linux >= ${spec.minKernel}; see \`kdiag doctor\``);
+  }
+  return new ToolFailedError(['bpftrace', '-f', 'json', spec.file], exitCode, stderrTail);
+}

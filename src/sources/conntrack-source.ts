@@ -1,0 +1,220 @@
+// conntrack sources: the table (`conntrack -L -o extended,id` or /proc/net/nf_conntrack), the per-CPU
+// statistics (`conntrack -S`, /proc/net/stat/nf_conntrack) and the event stream
+// (`conntrack -E -o timestamp,extended,id -b 8388608`, restarted with backoff when it exits).
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { spawnLines, which } from './exec.js';
+import type { RawRecord, SourceId } from './raw-record.js';
+import { commandSource, EXIT_UNAVAILABLE, fileSource, sourceIdOf, type SnapshotOptions, type SnapshotSource } from './snapshot-source.js';
+import { systemClock, type Clock, type Source } from './source.js';
+
+export const CONNTRACK_LIST_ARGV = ['conntrack', '-L', '-o', 'extended,id'] as const;
+export const CONNTRACK_STATS_ARGV = ['conntrack', '-S'] as const;
+export const PROC_NF_CONNTRACK = '/proc/net/nf_conntrack';
+export const PROC_STAT_NF_CONNTRACK = '/proc/net/stat/nf_conntrack';
+/** 8 MiB netlink receive buffer: the default (~200 KiB) loses events at a few thousand flows/s. */
+export const CONNTRACK_EVENTS_BUFFER = 8_388_608;
+export const CONNTRACK_EVENTS_ARGV = ['conntrack', '-E', '-o', 'timestamp,extended,id', '-b', String(CONNTRACK_EVENTS_BUFFER)] as const;
+
+/** Snapshot of the table through ctnetlink: `conntrack -L -o extended,id` (src `conntrack:list`). */
+export function conntrackListSource(opts: SnapshotOptions = {}): SnapshotSource {
+  return commandSource('conntrack:list', CONNTRACK_LIST_ARGV, opts);
+}
+
+/** Snapshot of the table through procfs: /proc/net/nf_conntrack (src `procfs:nf_conntrack`). */
+export function procNfConntrackSource(opts: SnapshotOptions = {}): SnapshotSource {
+  return fileSource('procfs:nf_conntrack', PROC_NF_CONNTRACK, opts);
+}
+
+/** Per-CPU statistics: `conntrack -S` (src `conntrack:stats`). */
+export function conntrackStatsSource(opts: SnapshotOptions = {}): SnapshotSource {
+  return commandSource('conntrack:stats', CONNTRACK_STATS_ARGV, opts);
+}
+
+/** Per-CPU statistics in hex: /proc/net/stat/nf_conntrack (src `procfs:stat_nf_conntrack`). */
+export function procStatNfConntrackSource(opts: SnapshotOptions = {}): SnapshotSource {
+  return fileSource('procfs:stat_nf_conntrack', PROC_STAT_NF_CONNTRACK, opts);
+}
+
+/**
+ * The table source to poll: /proc/net/nf_conntrack when the kernel has CONFIG_NF_CONNTRACK_PROCFS
+ * (about half the cost of `conntrack -L`, and zones are always shown), else `conntrack -L`.
+ * The returned source's `kind` says which one was chosen.
+ */
+export async function conntrackTableSource(opts: SnapshotOptions & { readonly preferProcfs?: boolean } = {}): Promise<SnapshotSource> {
+  if (opts.preferProcfs !== false) {
+    try {
+      await access(PROC_NF_CONNTRACK, fsConstants.R_OK);
+      return procNfConntrackSource(opts);
+    } catch {
+      // no procfs table (module not loaded or CONFIG_NF_CONNTRACK_PROCFS=n): ctnetlink it is
+    }
+  }
+  return conntrackListSource(opts);
+}
+
+/** conntrack prints this on stderr when the netlink socket overflowed: events were dropped. */
+export const ENOBUFS_WARNING = 'WARNING: We have hit ENOBUFS! We are losing events.';
+
+/** True for the stderr line that reports lost events. */
+export function isLostEventsLine(line: string): boolean {
+  return line.startsWith('WARNING: We have hit ENOBUFS');
+}
+
+export interface RestartPolicy {
+  /** First delay before a restart. */
+  readonly initialMs: number;
+  readonly maxMs: number;
+  /** A run that lasted this long resets the backoff. */
+  readonly healthyAfterMs: number;
+  /** Give up after this many short runs in a row (the tool fails at start: no netns, no permission). */
+  readonly maxShortRuns: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialMs: 1000, maxMs: 30_000, healthyAfterMs: 60_000, maxShortRuns: 5 };
+
+/** Decides the restart after an exit (pure): the delay, or undefined to give up; and the new short-run count. */
+export function nextRestart(ranMs: number, shortRuns: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): { delayMs: number | undefined; shortRuns: number } {
+  if (ranMs >= policy.healthyAfterMs) return { delayMs: policy.initialMs, shortRuns: 0 };
+  const n = shortRuns + 1;
+  if (n >= policy.maxShortRuns) return { delayMs: undefined, shortRuns: n };
+  return { delayMs: Math.min(policy.maxMs, policy.initialMs * 2 ** (n - 1)), shortRuns: n };
+}
+
+export interface StreamStatus {
+  readonly state: 'idle' | 'running' | 'restarting' | 'done' | 'failed' | 'unavailable';
+  /** How many times the tool was started. */
+  readonly starts: number;
+  /** ENOBUFS warnings seen: each means an unknown number of events were lost. */
+  readonly lost: number;
+  readonly exitCode?: number;
+  readonly message?: string;
+  /** The pid of the current (or last) child. */
+  readonly pid?: number;
+}
+
+export interface ConntrackEventsOptions {
+  readonly netns?: string;
+  readonly clock?: Clock;
+  readonly restart?: RestartPolicy;
+  /** Kill the child with kdiag even on SIGKILL (setpriv --pdeathsig); default when setpriv exists. */
+  readonly dieWithParent?: boolean;
+}
+
+function exitStatus(exitCode: number | undefined, signal: string | undefined): number {
+  if (exitCode !== undefined) return exitCode;
+  const signo = signal === undefined ? undefined : (osConstants.signals as Record<string, number | undefined>)[signal];
+  return signo === undefined ? 1 : 128 + signo;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The conntrack event stream (src `conntrack:events[@netns]`). Each run of the tool is framed by a
+ * `begin` record (the command) and an `end` record (`exit N`); stdout lines are events, stderr lines
+ * `err` records (the ENOBUFS warning among them, also counted in `status.lost`). When conntrack exits
+ * on its own it is restarted with backoff; a missing tool ends the source with one `err` and `end`.
+ */
+export class ConntrackEventsSource implements Source {
+  readonly id: SourceId;
+  readonly argv: readonly string[] = [...CONNTRACK_EVENTS_ARGV];
+  private readonly opts: ConntrackEventsOptions;
+  private readonly clock: Clock;
+  private current: StreamStatus = { state: 'idle', starts: 0, lost: 0 };
+
+  constructor(opts: ConntrackEventsOptions = {}) {
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.id = sourceIdOf('conntrack:events', opts.netns);
+  }
+
+  get status(): StreamStatus {
+    return this.current;
+  }
+
+  private set(patch: Partial<StreamStatus>): void {
+    this.current = { ...this.current, ...patch };
+  }
+
+  async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
+    const src = this.id;
+    const policy = this.opts.restart ?? DEFAULT_RESTART_POLICY;
+    const missing = (await which('conntrack')) === undefined ? 'conntrack' : this.opts.netns !== undefined && (await which('ip')) === undefined ? 'ip' : undefined;
+    if (missing !== undefined) {
+      const message = `can't run ${missing}: not found on PATH`;
+      const t = this.clock();
+      this.set({ state: 'unavailable', exitCode: EXIT_UNAVAILABLE, message });
+      yield { t, src, line: this.argv.join(' '), k: 'begin' };
+      yield { t, src, line: message, k: 'err' };
+      yield { t, src, line: `exit ${EXIT_UNAVAILABLE}`, k: 'end' };
+      return;
+    }
+    const dieWithParent = this.opts.dieWithParent ?? (await which('setpriv')) !== undefined;
+    let shortRuns = 0;
+    // One controller for the child: aborted by the caller's signal, and by us when the consumer
+    // stops iterating early, so conntrack never outlives the loop that reads it.
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      yield* this.loop(signal, stop.signal, policy, dieWithParent, shortRuns);
+    } finally {
+      stop.abort();
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async *loop(signal: AbortSignal, childSignal: AbortSignal, policy: RestartPolicy, dieWithParent: boolean, shortRuns: number): AsyncIterable<RawRecord> {
+    const src = this.id;
+    while (!signal.aborted) {
+      const started = this.clock();
+      this.set({ state: 'running', starts: this.current.starts + 1 });
+      yield { t: started, src, line: this.argv.join(' '), k: 'begin' };
+      const child = spawnLines(this.argv, { signal: childSignal, netns: this.opts.netns, dieWithParent });
+      if (child.pid !== undefined) this.set({ pid: child.pid });
+      for await (const out of child.lines) {
+        if (out.stream === 'stderr') {
+          if (isLostEventsLine(out.line)) this.set({ lost: this.current.lost + 1 });
+          yield { t: this.clock(), src, line: out.line, k: 'err' };
+        } else {
+          yield { t: this.clock(), src, line: out.line };
+        }
+      }
+      const ex = await child.exited;
+      const code = exitStatus(ex.exitCode, ex.signal);
+      yield { t: this.clock(), src, line: `exit ${code}`, k: 'end' };
+      if (signal.aborted || ex.canceled) {
+        this.set({ state: 'done', exitCode: code });
+        return;
+      }
+      const lastErr = ex.stderrTail.trim().split('\n').slice(-1)[0] ?? '';
+      const decision = nextRestart(this.clock() - started, shortRuns, policy);
+      shortRuns = decision.shortRuns;
+      const why = `${this.argv.join(' ')} exited ${code}${lastErr ? `: ${lastErr}` : ''}`;
+      if (decision.delayMs === undefined) {
+        this.set({ state: 'failed', exitCode: code, message: `${why} (gave up after ${shortRuns} short runs)` });
+        return;
+      }
+      this.set({ state: 'restarting', exitCode: code, message: `${why}; restarting in ${decision.delayMs} ms` });
+      await sleep(decision.delayMs, signal);
+    }
+    this.set({ state: 'done' });
+  }
+}
+
+/** The conntrack event stream source. */
+export function conntrackEventsSource(opts: ConntrackEventsOptions = {}): ConntrackEventsSource {
+  return new ConntrackEventsSource(opts);
+}

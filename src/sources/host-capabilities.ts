@@ -1,0 +1,253 @@
+// Probes the host for what kdiag needs: root, bpftrace (--version, --info), tracefs and the
+// format of every tracepoint the probes use, BTF, HZ (/boot/config-*, /proc/config.gz),
+// conntrack and IPVS (tools, /proc), and a running kube-proxy (/proc/*/comm, cmdline, config).
+import { access, readdir, readFile } from 'node:fs/promises';
+import { release } from 'node:os';
+import { gunzipSync } from 'node:zlib';
+import { run, which } from './exec.js';
+import { eventFieldNames, findTracefs, readTraceFormat } from './tracefs.js';
+import { allTracepoints } from '../parse/probes/catalog.js';
+
+export interface KernelHz {
+  readonly hz: number;
+  /** Where it was read: `/boot/config-6.18.44` or `/proc/config.gz`. */
+  readonly source: string;
+}
+
+export interface TracepointCapability {
+  readonly name: string;
+  readonly present: boolean;
+  /** Fields of its format file (without common_*), empty when absent. */
+  readonly fields: readonly string[];
+  /** Fields the probes need that this kernel lacks. */
+  readonly missingFields: readonly string[];
+  /** Optional fields this kernel lacks, with what is lost. */
+  readonly missingOptional: readonly { readonly name: string; readonly without: string }[];
+  /** Numeric __print_symbolic tables, by field, number of entries (reason → 127). */
+  readonly symbolTables: Readonly<Record<string, number>>;
+}
+
+export interface KubeProxyInfo {
+  readonly pid: number;
+  readonly cmdline: readonly string[];
+  /** iptables | ipvs | nftables | '' (default) as found in flags or config. */
+  readonly mode: string | undefined;
+  readonly configPath: string | undefined;
+  readonly configFound: boolean;
+}
+
+export interface HostCapabilities {
+  readonly kernel: string;
+  readonly root: boolean;
+  readonly bpftrace: {
+    readonly path: string | undefined;
+    readonly version: string | undefined;
+    /** From `bpftrace --info` "Probe types" (kprobe, tracepoint, kfunc …: yes/no), when parseable. */
+    readonly probeTypes: Readonly<Record<string, boolean>>;
+  };
+  readonly tracefs: string | undefined;
+  readonly btf: boolean;
+  readonly hz: KernelHz | undefined;
+  readonly tracepoints: readonly TracepointCapability[];
+  readonly conntrack: {
+    readonly tool: string | undefined;
+    readonly version: string | undefined;
+    /** nf_conntrack loaded (in this netns): /proc/sys/net/netfilter/nf_conntrack_max exists. */
+    readonly module: boolean;
+    /** nf_conntrack_events value (0 = no ctnetlink events, 1 = on, 2 = on when a listener asks). */
+    readonly events: number | undefined;
+  };
+  readonly ipvs: { readonly tool: string | undefined; readonly module: boolean };
+  readonly kubeProxy: KubeProxyInfo | undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CONFIG_HZ from a kernel config text, or undefined. */
+export function hzFromConfig(text: string): number | undefined {
+  const m = /^CONFIG_HZ=(\d{2,5})$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The kernel's CONFIG_HZ (jiffies per second), read at run time; undefined when no config is readable. */
+export async function readKernelHz(kernel: string = release()): Promise<KernelHz | undefined> {
+  const boot = `/boot/config-${kernel}`;
+  try {
+    const hz = hzFromConfig(await readFile(boot, 'utf8'));
+    if (hz !== undefined) return { hz, source: boot };
+  } catch {
+    // no /boot config
+  }
+  try {
+    const hz = hzFromConfig(gunzipSync(await readFile('/proc/config.gz')).toString('utf8'));
+    if (hz !== undefined) return { hz, source: '/proc/config.gz' };
+  } catch {
+    // no IKCONFIG_PROC
+  }
+  return undefined;
+}
+
+/** Parses `bpftrace --version` ("bpftrace v0.17.0") to "0.17.0". */
+export function parseBpftraceVersion(text: string): string | undefined {
+  return /bpftrace v?(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1];
+}
+
+/** Parses the "Probe types" section of `bpftrace --info`: name → yes/no. */
+export function parseBpftraceInfoProbeTypes(text: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  const at = text.indexOf('Probe types');
+  if (at < 0) return out;
+  for (const line of text.slice(at).split('\n').slice(1)) {
+    const m = /^\s+([\w:]+):\s+(yes|no)\b/.exec(line);
+    if (!m) {
+      if (line.trim() === '' || /^\S/.test(line)) break;
+      continue;
+    }
+    out[m[1]!] = m[2] === 'yes';
+  }
+  return out;
+}
+
+async function bpftraceInfo(path: string | undefined): Promise<HostCapabilities['bpftrace']> {
+  if (path === undefined) return { path, version: undefined, probeTypes: {} };
+  let version: string | undefined;
+  let probeTypes: Record<string, boolean> = {};
+  try {
+    const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 });
+    version = parseBpftraceVersion(v.stdout + v.stderr);
+  } catch {
+    // reported as unknown version
+  }
+  try {
+    // --info needs root (it loads test programs); it prints to stdout or stderr by version.
+    const i = await run(['bpftrace', '--info'], { reject: false, timeoutMs: 15000 });
+    probeTypes = parseBpftraceInfoProbeTypes(i.stdout + '\n' + i.stderr);
+  } catch {
+    // not parseable
+  }
+  return { path, version, probeTypes };
+}
+
+/** Reads what kdiag's probes need of each tracepoint from tracefs. */
+export async function tracepointCapabilities(root: string | undefined): Promise<TracepointCapability[]> {
+  const out: TracepointCapability[] = [];
+  for (const tp of allTracepoints()) {
+    const fmt = root === undefined ? undefined : await readTraceFormat(root, tp.name).catch(() => undefined);
+    const fields = fmt ? eventFieldNames(fmt) : [];
+    out.push({
+      name: tp.name,
+      present: fmt !== undefined,
+      fields,
+      missingFields: fmt ? tp.fields.filter((f) => !fields.includes(f)) : [...tp.fields],
+      missingOptional: (tp.optionalFields ?? []).filter((o) => !fields.includes(o.name)),
+      symbolTables: fmt ? Object.fromEntries(Object.entries(fmt.symbols).map(([k, v]) => [k, Object.keys(v).length])) : {},
+    });
+  }
+  return out;
+}
+
+/** Splits /proc/<pid>/cmdline (NUL-separated). */
+export function splitCmdline(raw: string): string[] {
+  return raw.split('\0').filter((s) => s !== '');
+}
+
+/** A flag's value from a command line (`--config=/x`, `--config /x`), or undefined. */
+export function flagValue(args: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === `--${flag}` || a === `-${flag}`) return args[i + 1];
+    for (const p of [`--${flag}=`, `-${flag}=`]) if (a.startsWith(p)) return a.slice(p.length);
+  }
+  return undefined;
+}
+
+/** The `mode:` of a KubeProxyConfiguration YAML (top-level key only), or undefined. */
+export function modeFromConfig(yaml: string): string | undefined {
+  const m = /^mode:[ \t]*["']?([A-Za-z]*)["']?[ \t]*(?:#.*)?$/m.exec(yaml);
+  return m ? m[1] : undefined;
+}
+
+/** Finds a running kube-proxy via /proc/*\/comm, with its mode and config. */
+export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | undefined> {
+  let entries: string[];
+  try {
+    entries = await readdir(proc);
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let comm: string;
+    try {
+      comm = (await readFile(`${proc}/${e}/comm`, 'utf8')).trim();
+    } catch {
+      continue;
+    }
+    if (comm !== 'kube-proxy') continue;
+    const pid = Number(e);
+    const cmdline = splitCmdline(await readFile(`${proc}/${e}/cmdline`, 'utf8').catch(() => ''));
+    const flagPath = flagValue(cmdline, 'config');
+    const candidates = flagPath ? [`${proc}/${e}/root${flagPath.startsWith('/') ? '' : '/'}${flagPath}`] : [`${proc}/${e}/root/var/lib/kube-proxy/config.conf`, '/var/lib/kube-proxy/config.conf'];
+    let config: string | undefined;
+    let configPath: string | undefined = flagPath;
+    for (const c of candidates) {
+      try {
+        config = await readFile(c, 'utf8');
+        configPath ??= c.replace(`${proc}/${e}/root`, '');
+        break;
+      } catch {
+        // try the next place
+      }
+    }
+    const mode = flagValue(cmdline, 'proxy-mode') ?? (config === undefined ? undefined : modeFromConfig(config));
+    return { pid, cmdline, mode, configPath, configFound: config !== undefined };
+  }
+  return undefined;
+}
+
+/** Everything `kdiag doctor` reports, read from this host. */
+export async function detectHostCapabilities(): Promise<HostCapabilities> {
+  const kernel = release();
+  const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([which('bpftrace'), which('conntrack'), which('ipvsadm'), findTracefs()]);
+  const root = process.getuid?.() === 0;
+  const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] = await Promise.all([
+    root ? bpftraceInfo(bpfPath) : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
+    exists('/sys/kernel/btf/vmlinux'),
+    readKernelHz(kernel),
+    tracepointCapabilities(tracefs),
+    exists('/proc/sys/net/netfilter/nf_conntrack_max'),
+    readFile('/proc/sys/net/netfilter/nf_conntrack_events', 'utf8').catch(() => undefined),
+    exists('/proc/net/ip_vs'),
+    findKubeProxy(),
+  ]);
+  let bpf = bpftrace;
+  if (!root && bpfPath !== undefined) {
+    const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 }).catch(() => undefined);
+    bpf = { path: bpfPath, version: v ? parseBpftraceVersion(v.stdout + v.stderr) : undefined, probeTypes: {} };
+  }
+  let ctVersion: string | undefined;
+  if (ctTool !== undefined) {
+    const v = await run(['conntrack', '--version'], { reject: false, timeoutMs: 5000 }).catch(() => undefined);
+    ctVersion = v ? /v(\d+\.\d+\.\d+)/.exec(v.stdout + v.stderr)?.[1] : undefined;
+  }
+  const ev = ctEventsText === undefined ? undefined : Number(ctEventsText.trim());
+  return {
+    kernel,
+    root,
+    bpftrace: bpf,
+    tracefs,
+    btf,
+    hz,
+    tracepoints,
+    conntrack: { tool: ctTool, version: ctVersion, module: ctModule, events: ev !== undefined && Number.isFinite(ev) ? ev : undefined },
+    ipvs: { tool: ipvsTool, module: ipvsModule },
+    kubeProxy,
+  };
+}

@@ -1,0 +1,37 @@
+// Named network namespaces: the entries `ip netns add` creates under /run/netns (nsfs bind mounts),
+// the ones `--netns NAME` and `ip netns exec NAME` accept.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const RUN_NETNS = '/run/netns';
+
+/** True for a name `ip netns` accepts: one path component, no `/`, not `.` or `..`, bounded (pure). */
+export function isValidNetnsName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && !name.includes('/') && !name.includes('\0') && name !== '.' && name !== '..';
+}
+
+/** The named network namespaces, sorted. */
+export async function listNamedNetns(runNetns = RUN_NETNS): Promise<string[]> {
+  try {
+    return (await readdir(runNetns)).filter(isValidNetnsName).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The inode of a named netns (the key /proc/PID/ns/net links carry), or undefined when absent. */
+export async function namedNetnsInode(name: string, runNetns = RUN_NETNS): Promise<number | undefined> {
+  if (!isValidNetnsName(name)) return undefined;
+  try {
+    return (await stat(join(runNetns, name))).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `--netns NAME` cannot be used, or undefined when the namespace exists. */
+export async function netnsProblem(name: string, runNetns = RUN_NETNS): Promise<string | undefined> {
+  if (!isValidNetnsName(name)) return `invalid network namespace name '${name}'`;
+  if ((await namedNetnsInode(name, runNetns)) === undefined) return `no network namespace '${name}' under ${runNetns} (see ip netns list)`;
+  return undefined;
+}

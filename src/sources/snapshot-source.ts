@@ -1,0 +1,222 @@
+// A read-only command (or file) run once, or every intervalMs, framed as one snapshot of RawRecords:
+// `begin` (the command), one record per stdout line, stderr lines as `err`, `end` (`exit N`).
+import { readFile } from 'node:fs/promises';
+import { EnvironmentError } from '../errors.js';
+import { run, which } from './exec.js';
+import type { RawRecord, SourceId } from './raw-record.js';
+import { systemClock, type Clock, type Source } from './source.js';
+
+/** What one run of a snapshot produced. */
+export interface SnapshotOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** Produces one snapshot's output; throws EnvironmentError when the tool or file is unavailable. */
+export type SnapshotReader = () => Promise<SnapshotOutput>;
+
+/** How the last run of a source went: a live session shows `unavailable`/`failed` sources. */
+export interface SourceStatus {
+  readonly state: 'idle' | 'ok' | 'failed' | 'unavailable';
+  readonly runs: number;
+  readonly exitCode?: number;
+  /** Why it failed or is unavailable, one line. */
+  readonly message?: string;
+  /** The last stderr lines of the last run (at most 2000 characters). */
+  readonly stderrTail?: string;
+}
+
+export interface SnapshotSpec {
+  /** Source kind, such as `conntrack:list`; `@scope` is appended from netns/scope. */
+  readonly kind: string;
+  /** The exact command (or `cat FILE`) behind it; the begin record's line is `argv.join(' ')`. */
+  readonly argv: readonly string[];
+  /** A named network namespace (`ip netns exec NAME …`); the src becomes `kind@NAME`. */
+  readonly netns?: string;
+  /** Scope for the src when the namespace is not a named one (a pod's netns entered by pid). */
+  readonly scope?: string;
+  readonly clock?: Clock;
+  /** Repeat every intervalMs until aborted; absent = run once. */
+  readonly intervalMs?: number;
+  readonly timeoutMs?: number;
+  /** Custom producer (file reads, /proc walks); default: run `argv` (inside `netns`). */
+  readonly read?: SnapshotReader;
+  /** Known beforehand to be unavailable (IPVS not loaded …): one `err` record with this text and `end`. */
+  readonly unavailable?: string;
+}
+
+/** Exit status recorded when the tool or file does not exist (the shell's "command not found"). */
+export const EXIT_UNAVAILABLE = 127;
+
+/** Builds a source id: `kind` or `kind@scope`. */
+export function sourceIdOf(kind: string, scope: string | undefined): SourceId {
+  return scope === undefined ? kind : `${kind}@${scope}`;
+}
+
+/** Splits tool output into lines: no trailing empty line, CR of CRLF dropped. */
+export function splitLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+/** Frames one snapshot's output as RawRecords (pure): begin, stdout lines, stderr lines as err, end. */
+export function frameSnapshot(src: SourceId, t: number, argv: readonly string[], out: SnapshotOutput): RawRecord[] {
+  const records: RawRecord[] = [{ t, src, line: argv.join(' '), k: 'begin' }];
+  for (const line of splitLines(out.stdout)) records.push({ t, src, line });
+  for (const line of splitLines(out.stderr)) records.push({ t, src, line, k: 'err' });
+  records.push({ t, src, line: `exit ${out.exitCode}`, k: 'end' });
+  return records;
+}
+
+/** The error a source reports for a tool that is not on PATH. */
+export function toolMissing(tool: string): EnvironmentError {
+  return new EnvironmentError('KDIAG_TOOL_MISSING', `can't run ${tool}: not found on PATH`, `install ${tool} or add it to PATH`);
+}
+
+/** Reader that runs argv (inside a named netns) without throwing on a non-zero exit. */
+export function commandReader(argv: readonly string[], netns: string | undefined, timeoutMs = 120_000): SnapshotReader {
+  return async () => {
+    const tool = argv[0];
+    if (tool === undefined) throw new TypeError('commandReader: empty argv');
+    // `ip netns exec` would exit 255 with its own message; say plainly which tool is missing.
+    if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
+    if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
+    return run(argv, { netns, reject: false, timeoutMs });
+  };
+}
+
+/** Reader for a file: read directly on the host, via `ip netns exec NAME cat FILE` inside a netns. */
+export function fileReader(path: string, netns: string | undefined): SnapshotReader {
+  if (netns !== undefined) return commandReader(['cat', path], netns);
+  return async () => {
+    try {
+      return { stdout: await readFile(path, 'utf8'), stderr: '', exitCode: 0 };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT') throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read ${path}: no such file`, 'load the kernel module that provides it');
+      return { stdout: '', stderr: `cat: ${path}: ${(err as Error).message}\n`, exitCode: 1 };
+    }
+  };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A snapshot source; `status` tells whether the last run worked, failed, or the tool is unavailable. */
+export class SnapshotSource implements Source {
+  readonly id: SourceId;
+  readonly argv: readonly string[];
+  readonly kind: string;
+  readonly netns: string | undefined;
+  private readonly spec: SnapshotSpec;
+  private readonly clock: Clock;
+  private current: SourceStatus = { state: 'idle', runs: 0 };
+  private output: SnapshotOutput | undefined;
+
+  constructor(spec: SnapshotSpec) {
+    this.spec = spec;
+    this.kind = spec.kind;
+    this.netns = spec.netns;
+    this.argv = [...spec.argv];
+    this.id = sourceIdOf(spec.kind, spec.netns ?? spec.scope);
+    this.clock = spec.clock ?? systemClock;
+  }
+
+  /** How the last run went (`idle` before the first). */
+  get status(): SourceStatus {
+    return this.current;
+  }
+
+  /** The raw output of the last run (byte-exact stdout for a bundle file); undefined when unavailable. */
+  get lastOutput(): SnapshotOutput | undefined {
+    return this.output;
+  }
+
+  /** Runs the command once and returns its framed records (begin … end); never throws for tool problems. */
+  async snapshot(): Promise<RawRecord[]> {
+    const t = this.clock();
+    const runs = this.current.runs + 1;
+    this.output = undefined;
+    if (this.spec.unavailable !== undefined) {
+      this.current = { state: 'unavailable', runs, exitCode: EXIT_UNAVAILABLE, message: this.spec.unavailable };
+      return frameSnapshot(this.id, t, this.argv, { stdout: '', stderr: `${this.spec.unavailable}\n`, exitCode: EXIT_UNAVAILABLE });
+    }
+    const reader = this.spec.read ?? commandReader(this.argv, this.netns, this.spec.timeoutMs);
+    let out: SnapshotOutput;
+    try {
+      out = await reader();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const unavailable = err instanceof EnvironmentError;
+      const exitCode = unavailable ? EXIT_UNAVAILABLE : 1;
+      this.current = { state: unavailable ? 'unavailable' : 'failed', runs, exitCode, message };
+      return frameSnapshot(this.id, t, this.argv, { stdout: '', stderr: `${message}\n`, exitCode });
+    }
+    this.output = out;
+    const stderrTail = out.stderr.slice(-2000);
+    const lastErr = splitLines(out.stderr).slice(-1)[0];
+    this.current =
+      out.exitCode === 0
+        ? { state: 'ok', runs, exitCode: 0, stderrTail }
+        : { state: 'failed', runs, exitCode: out.exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${out.exitCode}${lastErr ? `: ${lastErr}` : ''}` };
+    return frameSnapshot(this.id, t, this.argv, out);
+  }
+
+  async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
+    for (;;) {
+      if (signal.aborted) return;
+      yield* await this.snapshot();
+      // A missing tool will not appear between two polls: stop instead of repeating the same error.
+      if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
+      await abortableSleep(this.spec.intervalMs, signal);
+    }
+  }
+}
+
+/** Options shared by the concrete snapshot sources. */
+export interface SnapshotOptions {
+  readonly netns?: string;
+  readonly clock?: Clock;
+  readonly intervalMs?: number;
+  readonly timeoutMs?: number;
+}
+
+/** A snapshot source for a plain read-only command. */
+export function commandSource(kind: string, argv: readonly string[], opts: SnapshotOptions = {}): SnapshotSource {
+  return new SnapshotSource({ kind, argv, ...opts });
+}
+
+/** A snapshot source for a file (a `/proc` table), recorded as `cat FILE`. */
+export function fileSource(kind: string, path: string, opts: SnapshotOptions = {}): SnapshotSource {
+  return new SnapshotSource({ kind, argv: ['cat', path], read: fileReader(path, opts.netns), ...opts });
+}
+
+/** Exit status in an `end` record (`exit 127` → 127), or undefined for another line (pure). */
+export function endExitCode(line: string): number | undefined {
+  const m = /^exit (\d{1,3})$/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * How a live source ended, for a session's health view: `unavailable` (tool or feature missing),
+ * `failed`, or undefined when it has no status or is fine. Works for SnapshotSource and
+ * ConntrackEventsSource (both expose `status`).
+ */
+export function sourceProblem(source: object): { state: 'unavailable' | 'failed'; message: string } | undefined {
+  const status = (source as { status?: { state?: string; message?: string } }).status;
+  if (status?.state === 'unavailable' || status?.state === 'failed') return { state: status.state, message: status.message ?? status.state };
+  return undefined;
+}
