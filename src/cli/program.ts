@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { KDIAG_VERSION } from '../version.js';
 // Commands register themselves here, one line each.
+import { registerCheck } from './commands/check.js';
 import { registerReplay } from './commands/replay.js';
 import { registerLab } from './commands/lab.js';
 import { registerApply } from './commands/apply.js';
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false, helpWidth: 80 });
 
+  registerCheck(program);
   registerReplay(program);
   registerLab(program);
   registerApply(program);

@@ -8,6 +8,8 @@ export interface ParseIssue {
   readonly message: string;
   /** The offending text, cut to 200 characters. */
   readonly text?: string;
+  /** 'info' marks something worth saying that is not a parse failure (an unreadable sysctl key). */
+  readonly severity?: 'info';
 }
 
 export interface ParseResult<T> {

@@ -12,10 +12,11 @@ import { Pipeline, type PipelineIssue } from './pipeline.js';
 import { SummaryCollector, type CaptureSummary } from './summary.js';
 
 export interface InputInfo {
-  readonly kind: 'recording' | 'bundle';
+  readonly kind: 'recording' | 'bundle' | 'live';
   readonly path: string;
   readonly header?: FixtureHeader;
   readonly bundle?: Pick<BundlePlan, 'files' | 'ignored' | 'timeKnown' | 'host'>;
+  readonly live?: { readonly hostname: string; readonly kernel: string; readonly netns?: string; readonly notes: readonly string[] };
 }
 
 export interface OpenedInput {

@@ -176,6 +176,8 @@ export class Pipeline {
       }
       return;
     }
+    // A stream (conntrack -E) frames each run of its tool, but its lines are events with their own time.
+    if (rec.k && !handler.snapshot && !handler.doc) return;
     if (rec.k === 'begin') {
       this.close(rec.src);
       this.open.set(rec.src, { handler, ctx, lines: [], lineNos: [], file: lr.file });

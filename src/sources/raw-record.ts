@@ -52,6 +52,7 @@ export const SOURCE_KINDS = {
   'kube-proxy:config': 'KubeProxyConfiguration YAML',
   'kube-proxy:args': 'kube-proxy command line',
   'kdiag:meta': 'kdiag annotations (options, notes)',
+  'kdiag:owners': 'kdiag owner table (netns → processes → pods)',
 } as const;
 
 export type KnownSourceKind = keyof typeof SOURCE_KINDS;

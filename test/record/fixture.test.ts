@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { FIXTURE_FORMAT, type FixtureHeader } from '../../src/record/fixture-header.js';
-import { openFixture, type LocatedRecord } from '../../src/record/fixture-reader.js';
+import { openFixture } from '../../src/record/fixture-reader.js';
 import { createFixtureWriter } from '../../src/record/fixture-writer.js';
 import { readLines } from '../../src/record/line-reader.js';
 
@@ -22,8 +22,8 @@ const header: FixtureHeader = {
   redacted: false,
 };
 
-async function collect(it: AsyncIterable<LocatedRecord>): Promise<LocatedRecord[]> {
-  const out: LocatedRecord[] = [];
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const r of it) out.push(r);
   return out;
 }

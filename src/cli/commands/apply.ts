@@ -1,6 +1,12 @@
 // kdiag apply / revert / journal: make an allowlisted fix live (journaled first), undo it, list it.
 // Only commander and types are imported here; the work is loaded when a command runs.
 import type { Command } from 'commander';
+import type { Diagnosis } from '../../model/diagnosis.js';
+
+/** Seams for tests and the TUI; by default the suggestion comes from a fresh diagnosis. */
+export interface ApplyCommandDeps {
+  readonly diagnose?: (opts: { netns?: string }) => Promise<Diagnosis>;
+}
 
 interface ApplyOpts {
   readonly yes?: boolean;
@@ -39,7 +45,7 @@ async function confirmOnTty(question: string): Promise<boolean> {
   }
 }
 
-async function applyAction(suggestionId: string | undefined, opts: ApplyOpts): Promise<void> {
+async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, deps: ApplyCommandDeps): Promise<void> {
   const { UsageError, KdiagError } = await import('../../errors.js');
   if ((suggestionId === undefined) === (opts.change === undefined)) {
     throw new UsageError('give a SUGGESTION_ID or --change, not both or neither', 'e.g. kdiag apply node-conntrack-established, or --change sysctl:KEY=VALUE');
@@ -64,7 +70,7 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts): P
   let findings: readonly import('../../model/diagnosis.js').Finding[] = [];
   let warnings: readonly string[] = [];
   if (suggestionId !== undefined) {
-    const { diagnoseForApply } = await import('../../services/check.js');
+    const diagnoseForApply = deps.diagnose ?? (await import('../../services/check.js')).diagnoseForApply;
     const diagnosis = await diagnoseForApply(opts.netns === undefined ? {} : { netns: opts.netns });
     const found = resolve.findSuggestion(diagnosis, suggestionId);
     const s = found.suggestion;
@@ -176,7 +182,7 @@ async function journalAction(opts: JournalOpts): Promise<void> {
 }
 
 /** Registers `apply`, `revert` and `journal`. */
-export function registerApply(program: Command): void {
+export function registerApply(program: Command, deps: ApplyCommandDeps = {}): void {
   program
     .command('apply')
     .description('Make a suggested fix live on this node, journaled so revert can undo it')
@@ -191,7 +197,7 @@ export function registerApply(program: Command): void {
       'after',
       '\nExamples:\n  kdiag apply node-conntrack-established --dry-run\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --netns ns1 --yes',
     )
-    .action((id: string | undefined, opts: ApplyOpts) => applyAction(id, opts));
+    .action((id: string | undefined, opts: ApplyOpts) => applyAction(id, opts, deps));
 
   program
     .command('revert')

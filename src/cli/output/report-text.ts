@@ -130,13 +130,17 @@ export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title:
   const out: string[] = [];
   out.push(...wrap(opts.title, width));
   const h = r.input.header;
-  const timeKnown = r.input.kind === 'recording' || Boolean(r.input.bundle?.timeKnown);
+  const timeKnown = r.input.kind !== 'bundle' || Boolean(r.input.bundle?.timeKnown);
   const origin = r.summary.first ?? 0;
   if (h) {
     out.push(...wrap(`Recorded ${h.recordedAt} on ${h.host.hostname} (kernel ${h.host.kernel}) by kdiag ${h.kdiag}`, width));
     const tools = Object.entries(h.tools).map(([k, v]) => `${k} ${v}`);
     if (tools.length) out.push(...wrap(`Tools: ${tools.join(', ')}`, width));
     if (h.probes.length) out.push(...wrap(`Probes: ${h.probes.map((p) => p.id).join(', ')}`, width));
+  } else if (r.input.live) {
+    const l = r.input.live;
+    out.push(...wrap(`Host ${l.hostname} (kernel ${l.kernel})${l.netns ? `, netfilter read in netns ${l.netns}` : ''}`, width));
+    for (const n of l.notes) out.push(...wrap(`note: ${n}`, width, 6));
   } else if (r.input.bundle) {
     const host = r.input.bundle.host;
     if (host?.hostname || host?.kernel) out.push(...wrap(`Collected on ${host.hostname ?? '?'} (kernel ${host.kernel ?? '?'})`, width));

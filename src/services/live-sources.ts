@@ -1,0 +1,64 @@
+// Chooses the live sources for a command: which tools, how often, in which network namespaces.
+import { conntrackEventsSource, conntrackStatsSource, conntrackTableSource } from '../sources/conntrack-source.js';
+import { iptablesSaveSource } from '../sources/iptables-source.js';
+import { ipvsSources } from '../sources/ipvsadm-source.js';
+import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
+import { listNamedNetns } from '../sources/netns.js';
+import { ownersSource } from '../sources/owners.js';
+import type { Clock, Source } from '../sources/source.js';
+import { podSocketSources, ssSource } from '../sources/ss-source.js';
+import { sysctlSource } from '../sources/sysctl-source.js';
+import { readOwners } from '../sources/owners.js';
+
+export interface LiveSourceOptions {
+  /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */
+  readonly netns?: string;
+  readonly clock: Clock;
+  /** Period of the snapshot sources; absent = each runs once (kdiag check). */
+  readonly intervalMs?: number;
+  /** Include the conntrack event stream. */
+  readonly events?: boolean;
+  readonly kubeProxyConfig?: string;
+  /** Also read sockets in every named netns (kdiag-lab-* in the lab) and every pod netns. */
+  readonly allSockets?: boolean;
+}
+
+export interface LiveSources {
+  readonly sources: Source[];
+  /** One line each for what is unavailable here (IPVS not loaded …). */
+  readonly notes: string[];
+}
+
+/** Builds the snapshot (and event) sources for check, trace and the TUI. */
+export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSources> {
+  const every = o.intervalMs;
+  const slow = every === undefined ? undefined : Math.max(every * 5, 10_000);
+  const base = { clock: o.clock, ...(o.netns ? { netns: o.netns } : {}) };
+  const notes: string[] = [];
+  const sources: Source[] = [];
+  sources.push(await sysctlSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
+  const kp = await discoverKubeProxy(o.kubeProxyConfig ? { userConfig: o.kubeProxyConfig } : {});
+  if (kp.origin === 'none') notes.push(`kube-proxy: ${kp.note ?? 'not found on this node'}`);
+  else {
+    if (kp.argv) sources.push(kubeProxyArgsSource(kp, { clock: o.clock }));
+    if (kp.readPath) sources.push(kubeProxyConfigSource(kp, { clock: o.clock }));
+  }
+  sources.push(iptablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
+  const ipvs = await ipvsSources({ ...base, ...(every ? { intervalMs: every } : {}) });
+  if (ipvs.unavailable) notes.push(ipvs.unavailable);
+  else sources.push(ipvs.timeout, ipvs.services, ipvs.conns);
+  sources.push(await conntrackTableSource({ ...base, ...(every ? { intervalMs: every } : {}) }));
+  sources.push(conntrackStatsSource({ ...base, ...(every ? { intervalMs: every } : {}) }));
+  if (o.events) sources.push(conntrackEventsSource(base));
+  sources.push(ssSource({ ...base, ...(every ? { intervalMs: every } : {}) }));
+  if (o.allSockets) {
+    for (const name of await listNamedNetns()) {
+      if (name === o.netns) continue;
+      sources.push(ssSource({ clock: o.clock, netns: name, ...(every ? { intervalMs: every } : {}) }));
+    }
+    const owners = await readOwners().catch(() => undefined);
+    if (owners) sources.push(...podSocketSources(owners, { clock: o.clock, ...(every ? { intervalMs: every } : {}) }));
+  }
+  sources.push(ownersSource({ clock: o.clock }));
+  return { sources, notes };
+}
