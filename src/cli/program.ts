@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { KDIAG_VERSION } from '../version.js';
 // Commands register themselves here, one line each.
 import { registerCheck } from './commands/check.js';
+import { registerTrace } from './commands/trace.js';
 import { registerReplay } from './commands/replay.js';
 import { registerLab } from './commands/lab.js';
 import { registerApply } from './commands/apply.js';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false, helpWidth: 80 });
 
+  registerTrace(program);
   registerCheck(program);
   registerReplay(program);
   registerLab(program);

@@ -32,6 +32,8 @@ export interface ConntrackEntry {
   readonly hwOffload: boolean;
   readonly mark?: number;
   readonly secmark?: number;
+  /** SELinux context (`secctx=`), when the kernel has one for the entry. */
+  readonly secctx?: string;
   readonly zone?: number;
   /** Seconds since the entry was created (needs nf_conntrack_timestamp=1). */
   readonly deltaTime?: number;

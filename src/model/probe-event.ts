@@ -46,6 +46,10 @@ export interface RetransmitEvent extends ProbeEventBase {
   readonly kind: 'retransmit';
   readonly state: string;
   readonly tuple: PacketTuple;
+  /** Retransmits since the flow's previous summary (aggregating probes); absent = one. */
+  readonly count?: number;
+  /** True when the summary was printed because the socket was destroyed. */
+  readonly final?: boolean;
 }
 
 /** A TCP socket changed state; keepalive settings are read from the socket at that moment. */
@@ -55,6 +59,15 @@ export interface StateEvent extends ProbeEventBase {
   readonly newState: string;
   readonly tuple: PacketTuple;
   readonly keepalive?: SocketKeepalive;
+  /**
+   * What printed it: a state change (default), or a successful setsockopt of SO_KEEPALIVE /
+   * TCP_KEEP* on the socket (then oldState = newState = the socket's current state).
+   */
+  readonly trigger?: 'state-change' | 'setsockopt';
+  /** The process that called setsockopt (trigger 'setsockopt'). */
+  readonly pid?: number;
+  /** The option set, e.g. `SO_KEEPALIVE`, `TCP_KEEPIDLE` (trigger 'setsockopt'). */
+  readonly option?: string;
 }
 
 /** Per-socket keepalive as read from struct sock / tcp_sock. 0 for a value = the netns sysctl applies. */
@@ -72,6 +85,8 @@ export interface ActivityEvent extends ProbeEventBase {
   /** Kernel monotonic ns of the last packet seen for this flow. */
   readonly lastNs: number;
   readonly packets: number;
+  /** True when the summary was printed because the socket was destroyed. */
+  readonly final?: boolean;
 }
 
 /** bpftrace said something about itself: ready, lost events, an error. */

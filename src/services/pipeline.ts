@@ -18,7 +18,7 @@ import { parseSs } from '../parse/ss.js';
 import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
 import type { LocatedRecord } from '../record/fixture-reader.js';
 import { sourceKind, sourceScope } from '../sources/raw-record.js';
-import { createProbeLineParser, type ProbeLineParser } from './probe-dispatch.js';
+import { createProbeRecordReader, type ProbeRecordReader } from '../parse/probes/records.js';
 
 export interface PipelineIssue extends ParseIssue {
   readonly file: string;
@@ -102,7 +102,7 @@ export class Pipeline {
   lostNotices = 0;
 
   private readonly open = new Map<string, { handler: Handler; ctx: Ctx; lines: string[]; lineNos: number[]; file: string; row?: RowParser }>();
-  private readonly probeParsers = new Map<string, ProbeLineParser>();
+  private readonly probeReaders = new Map<string, ProbeRecordReader>();
   private kubeArgs: ReturnType<typeof parseKubeProxyArgs> | undefined;
   private kubeConfig: ParseResult<KubeProxySettings> | undefined;
   private readonly warnedUnknown = new Set<string>();
@@ -146,6 +146,7 @@ export class Pipeline {
     const kind = sourceKind(rec.src);
     const ctx: Ctx = { t: rec.t, src: rec.src, scope: sourceScope(rec.src) };
 
+    if (kind.startsWith('bpftrace:')) return this.pushProbe(lr, ctx);
     if (rec.k === 'err') {
       if (/ENOBUFS|losing events|lost \d+ events/i.test(rec.line)) {
         this.lostNotices++;
@@ -154,7 +155,6 @@ export class Pipeline {
       if (st.stderr.length < 20) st.stderr.push(clip(rec.line));
       return;
     }
-    if (kind.startsWith('bpftrace:')) return this.pushProbe(lr, ctx, kind);
     if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') return this.pushKubeProxy(lr, ctx, kind);
     if (JSON_LINES.has(kind)) {
       if (rec.k) return;
@@ -253,31 +253,23 @@ export class Pipeline {
     this.sink({ ...base(o.ctx), kind: 'kube-proxy', settings });
   }
 
-  private pushProbe(lr: LocatedRecord, ctx: Ctx, kind: string): void {
+  private pushProbe(lr: LocatedRecord, ctx: Ctx): void {
     const { rec } = lr;
-    const probeId = kind.slice('bpftrace:'.length);
-    if (rec.k === 'begin') {
-      const p = createProbeLineParser(probeId, rec.line);
-      if (typeof p === 'string') this.issue(lr.file, rec.src, { line: lr.line, code: 'probe.bad-context', message: p });
-      else this.probeParsers.set(rec.src, p);
-      return;
-    }
-    if (rec.k === 'end') return;
-    let p = this.probeParsers.get(rec.src);
-    if (!p) {
-      const made = createProbeLineParser(probeId, undefined);
-      if (typeof made === 'string') {
+    let reader = this.probeReaders.get(rec.src);
+    if (!reader) {
+      reader = createProbeRecordReader(rec.src);
+      if (!reader) {
         if (!this.warnedUnknown.has(rec.src)) {
           this.warnedUnknown.add(rec.src);
-          this.issue(lr.file, rec.src, { line: lr.line, code: 'probe.unknown', message: made });
+          this.issue(lr.file, rec.src, { line: lr.line, code: 'probe.unknown', message: `no probe named by source "${rec.src}"; its records are ignored` });
         }
         return;
       }
-      p = made;
-      this.probeParsers.set(rec.src, p);
+      this.probeReaders.set(rec.src, reader);
     }
-    const out = p(rec.line);
-    if (out.kind === 'row') this.sink({ ...base(ctx, rec.line), kind: 'probe', event: out.value });
+    if (rec.k === 'err' && this.stats(rec.src).stderr.length < 20) this.stats(rec.src).stderr.push(clip(rec.line));
+    const out = reader.read(rec);
+    if (out.kind === 'row') this.sink({ ...base(ctx, rec.k ? undefined : rec.line), kind: 'probe', event: out.value });
     else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
   }
 

@@ -1,5 +1,6 @@
 // Options shared by the commands that diagnose (replay, check, trace): path idle timeout and cloud preset.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CloudPreset } from '../../model/cloud-presets.js';
 
 /** Parses a duration like `350s`, `6m`, `1h30m` (a bare number is seconds) into whole seconds. */
 export async function parseDurationSec(text: string, what: string): Promise<number> {
@@ -21,8 +22,8 @@ export interface AnalysisFlags {
 }
 
 /** Turns the flags into analysis options, validating the cloud preset against the analysis table. */
-export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathIdleTimeoutSec?: number; cloud?: string }> {
-  const out: { pathIdleTimeoutSec?: number; cloud?: string } = {};
+export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathIdleTimeoutSec?: number; cloud?: CloudPreset }> {
+  const out: { pathIdleTimeoutSec?: number; cloud?: CloudPreset } = {};
   if (flags.pathIdleTimeout !== undefined) out.pathIdleTimeoutSec = await parseDurationSec(flags.pathIdleTimeout, '--path-idle-timeout');
   if (flags.cloud !== undefined) {
     const { CLOUD_PRESETS } = await import('../../model/cloud-presets.js');
@@ -32,7 +33,7 @@ export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathI
       throw new UsageError(`cloud presets: ${names.map((n) => `${n} (${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s)`).join(', ')}`);
     }
     if (!names.includes(flags.cloud)) throw new InvalidArgumentError(`unknown --cloud preset "${flags.cloud}"; one of: ${names.join(', ')}`);
-    out.cloud = flags.cloud;
+    out.cloud = flags.cloud as CloudPreset;
   }
   return out;
 }

@@ -1,0 +1,103 @@
+// The analysis engine: FlowTable → Diagnosis (findings, predictions, suggestions, flows). Pure:
+// `now` defaults to the latest observation, so the same observations give the same Diagnosis.
+import type { Diagnosis, Finding, FlowView, Prediction, Severity } from '../model/diagnosis.js';
+import type { FlowTable } from '../model/flow-table.js';
+import { CLOUD_PRESETS } from '../model/cloud-presets.js';
+import type { CloudPreset } from '../model/cloud-presets.js';
+import { buildPathContext } from '../model/path-timeouts.js';
+import type { PathTimeouts } from '../model/path-timeouts.js';
+import { buildSuggestions } from '../suggest/suggest.js';
+import { predict } from './predict.js';
+import type { Draft, RuleContext } from './rule.js';
+import { makeRuleContext } from './rule.js';
+import { RULES } from './rules/index.js';
+
+export { CLOUD_PRESETS };
+export type { CloudPreset };
+
+export interface AnalyzeOptions {
+  /** External idle timeout on the path (cloud NAT/LB), seconds. */
+  readonly pathIdleTimeoutSec?: number;
+  readonly cloud?: CloudPreset;
+  /** ms; defaults to the latest observation time. */
+  readonly now?: number;
+  /** Flows listed in the Diagnosis (at-risk first); default 500. */
+  readonly maxFlows?: number;
+  /** Predictions listed; default 200. */
+  readonly maxPredictions?: number;
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Runs every rule and the predictions over the table. */
+export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis {
+  const path = buildPathContext(table, opts);
+  const ctx = makeRuleContext(table, path);
+  const drafts = new Map<string, Draft>();
+  for (const rule of RULES) {
+    for (const d of rule.run(ctx)) if (!drafts.has(d.finding.id)) drafts.set(d.finding.id, d);
+  }
+  const list = [...drafts.values()];
+  const { suggestions, byFinding } = buildSuggestions(
+    list.map((d) => ({ findingId: d.finding.id, needs: d.needs })),
+    path,
+  );
+  const findings: Finding[] = list
+    .map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] }))
+    .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const predictions = predict(ctx, opts.maxPredictions ?? 200);
+  const flows = flowViews(ctx, predictions, findings, opts.maxFlows ?? 500);
+  return { at: path.now, findings, predictions, suggestions, flows };
+}
+
+function flowViews(ctx: RuleContext, predictions: readonly Prediction[], findings: readonly Finding[], max: number): FlowView[] {
+  const rank = new Map<string, number>();
+  predictions.forEach((p, i) => rank.set(p.flow, i));
+  const named = new Set(findings.flatMap((f) => f.flows));
+  const paths = [...ctx.livePaths(), ...ctx.somePaths(max)];
+  const byId = new Map<string, PathTimeouts>();
+  for (const p of paths) if (!byId.has(p.id)) byId.set(p.id, p);
+  for (const f of ctx.eventFlows()) {
+    const p = ctx.pathOf(f);
+    if (named.has(p.id) && !byId.has(p.id)) byId.set(p.id, p);
+  }
+  const ordered = [...byId.values()].sort((a, b) => {
+    const ra = rank.get(a.id) ?? Infinity;
+    const rb = rank.get(b.id) ?? Infinity;
+    if (ra !== rb) return ra - rb;
+    const na = named.has(a.id) ? 0 : 1;
+    const nb = named.has(b.id) ? 0 : 1;
+    return na - nb || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  });
+  return ordered.slice(0, max).map((p) => flowView(ctx, p));
+}
+
+/** The report's view of one flow. */
+export function flowView(ctx: RuleContext, p: PathTimeouts): FlowView {
+  const t = ctx.table;
+  const f = p.flow;
+  const seenBy: string[] = [];
+  if (f.ctPresent || f.ctT >= 0) seenBy.push('conntrack');
+  if (f.ipvs) seenBy.push('ipvs');
+  if ((f.client?.fromSs ?? false) || (f.server?.fromSs ?? false)) seenBy.push('ss');
+  if (f.timeline?.some((i) => i.probe) || f.client?.probeKa || f.server?.probeKa) seenBy.push('probe');
+  const backend = t.backend(f);
+  const k = p.keepalive;
+  const owner = f.client?.scope ?? f.server?.scope;
+  return {
+    id: p.id,
+    proto: f.proto,
+    client: t.client(f),
+    target: t.target(f),
+    ...(backend ? { backend } : {}),
+    ...(owner ? { owner: { netns: owner } } : {}),
+    state: p.state,
+    idleSec: p.idleSec,
+    ...(k.state !== 'unknown'
+      ? { keepalive: { enabled: k.state === 'on', idleSec: k.idleSec ?? 0, intervalSec: k.intervalSec, probes: k.probes, source: k.source } }
+      : {}),
+    layers: p.layers.map((l) => ({ layer: l.layer, timeoutSec: l.timeoutSec, source: l.source, leftSec: l.leftSec === null ? null : Math.round(l.leftSec) })),
+    ...(!p.safe && p.first ? { firstToForget: p.first.layer } : {}),
+    seenBy,
+  };
+}

@@ -1,0 +1,238 @@
+// The rule interface, the context rules read, and helpers shared by the rules.
+import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
+import type { Flow, FlowTable, TimelineItem } from '../model/flow-table.js';
+import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
+import { evidence, fmtSec, pathTimeouts } from '../model/path-timeouts.js';
+import type { SuggestNeed } from '../suggest/needs.js';
+
+/** A finding before suggestions are attached, with what it needs fixed. */
+export interface Draft {
+  readonly finding: Omit<Finding, 'suggestions'>;
+  readonly needs: readonly SuggestNeed[];
+}
+
+export interface RuleContext {
+  readonly table: FlowTable;
+  readonly path: PathContext;
+  readonly now: number;
+  /** Path timeouts of a flow (computed once). */
+  pathOf(f: Flow): PathTimeouts;
+  /** Path timeouts of the live flows that matter (at risk, or on a 300 s clamp), in table order. */
+  livePaths(): readonly PathTimeouts[];
+  /** Up to `max` live flows' path timeouts, in table order (for flow listings). */
+  somePaths(max: number): readonly PathTimeouts[];
+  /** Flows that have a timeline (events), in table order. */
+  eventFlows(): readonly Flow[];
+}
+
+export interface Rule {
+  readonly code: string;
+  readonly fm: string;
+  run(ctx: RuleContext): Draft[];
+}
+
+/** Builds the context once per analysis; path timeouts are cached per flow. */
+export function makeRuleContext(table: FlowTable, path: PathContext): RuleContext {
+  const cache = new Map<Flow, PathTimeouts>();
+  let live: PathTimeouts[] | undefined;
+  let ev: Flow[] | undefined;
+  const pathOf = (f: Flow): PathTimeouts => {
+    let p = cache.get(f);
+    if (!p) {
+      p = pathTimeouts(path, f);
+      cache.set(f, p);
+    }
+    return p;
+  };
+  return {
+    table,
+    path,
+    now: path.now,
+    pathOf,
+    livePaths() {
+      if (!live) {
+        live = [];
+        // Screen every flow without keeping its path unless it matters: a million flows stay cheap.
+        for (const f of table.flows()) {
+          if (!table.isLive(f)) continue;
+          const p = cache.get(f) ?? pathTimeouts(path, f);
+          if (atRisk(p) || p.layers.some((l) => l.clamp !== undefined)) {
+            cache.set(f, p);
+            live.push(p);
+          }
+        }
+      }
+      return live;
+    },
+    somePaths(max) {
+      const out: PathTimeouts[] = [];
+      for (const f of table.flows()) {
+        if (out.length >= max) break;
+        if (table.isLive(f)) out.push(pathOf(f));
+      }
+      return out;
+    },
+    eventFlows() {
+      if (!ev) {
+        ev = [];
+        for (const f of table.flows()) if (f.timeline && f.timeline.length > 0) ev.push(f);
+      }
+      return ev;
+    },
+  };
+}
+
+export const LAYER_NAME: Record<Layer, string> = {
+  conntrack: 'conntrack',
+  ipvs: 'IPVS',
+  path: 'the path idle timer',
+  cloud: 'the cloud idle timer',
+  keepalive: 'keepalive',
+};
+
+const LONG_LIVED = new Set(['ESTABLISHED']);
+
+/**
+ * True when a live, established flow will be forgotten by some layer before anything refreshes it:
+ * keepalive on but too long, or keepalive off/unknown and the flow already idles for a quarter of the
+ * timeout (so short request/response flows are left alone).
+ */
+export function atRisk(p: PathTimeouts): boolean {
+  if (!p.live || p.safe || !p.first || p.first.timeoutSec === null) return false;
+  if (!LONG_LIVED.has(p.state)) return false;
+  if (p.keepalive.state === 'on') return true;
+  return p.idleSec !== null && p.idleSec >= Math.max(30, 0.25 * p.first.timeoutSec);
+}
+
+/** Seconds until the first layer forgets the flow (0 = already past). */
+export function breaksIn(p: PathTimeouts): number {
+  const f = p.first;
+  if (!f || f.timeoutSec === null) return Infinity;
+  const left = f.leftSec ?? (p.idleSec !== null ? f.timeoutSec - p.idleSec : f.timeoutSec);
+  return Math.max(0, Math.round(left));
+}
+
+/** What keeps (or fails to keep) the flow alive, as the end of a cause sentence. */
+export function keepalivePhrase(p: PathTimeouts): string {
+  const k = p.keepalive;
+  if (k.state === 'on' && k.idleSec !== null) return `its keepalive fires at ${fmtSec(k.idleSec)}`;
+  if (k.state === 'off') return 'nothing refreshes it (keepalive off)';
+  return 'no keepalive was observed on its sockets';
+}
+
+/** Sorts paths by time to break, then id, for stable output. */
+export function byUrgency(a: PathTimeouts, b: PathTimeouts): number {
+  return breaksIn(a) - breaksIn(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Cap on flow ids listed in one finding. */
+export const MAX_FLOWS_PER_FINDING = 50;
+
+/** Evidence of the most urgent flows of a group (first layer, keepalive), deduplicated and time-ordered. */
+export function pathEvidence(paths: readonly PathTimeouts[], limit = 3): Evidence[] {
+  const out: Evidence[] = [];
+  for (const p of paths.slice(0, limit)) {
+    for (const l of p.layers) {
+      if (l === p.first || l.layer === 'keepalive') out.push(...(l as { evidence: readonly Evidence[] }).evidence);
+    }
+  }
+  return dedupeEvidence(out);
+}
+
+/** Removes repeated evidence and orders it by time. */
+export function dedupeEvidence(list: readonly Evidence[]): Evidence[] {
+  const seen = new Set<string>();
+  const out: Evidence[] = [];
+  for (const e of list) {
+    const k = `${e.t}|${e.src}|${e.text}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(e);
+  }
+  return out.sort((a, b) => a.t - b.t || (a.src < b.src ? -1 : a.src > b.src ? 1 : 0));
+}
+
+/** Evidence from a timeline item. */
+export function itemEvidence(i: TimelineItem, note?: string): Evidence {
+  return evidence(i.t, i.src, i.text, note);
+}
+
+export function latestT(evs: readonly Evidence[], fallback: number): number {
+  return evs.reduce((m, e) => Math.max(m, e.t), evs.length ? 0 : fallback);
+}
+
+/** Builds a draft with the common fields filled in. */
+export function makeDraft(args: {
+  rule: string;
+  fm: string;
+  subject: string;
+  severity: Severity;
+  confidence: Confidence;
+  title: string;
+  cause: string;
+  flows: readonly string[];
+  evidence: readonly Evidence[];
+  needs: readonly SuggestNeed[];
+  t: number;
+}): Draft {
+  return {
+    finding: {
+      id: `${args.rule}:${args.subject}`,
+      rule: args.rule,
+      fm: args.fm,
+      severity: args.severity,
+      confidence: args.confidence,
+      title: args.title,
+      cause: args.cause,
+      flows: args.flows,
+      evidence: dedupeEvidence(args.evidence),
+      t: args.t,
+    },
+    needs: args.needs,
+  };
+}
+
+/** Groups items by a string key, keeping first-seen order of keys. */
+export function groupBy<T>(items: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of items) {
+    const k = key(x);
+    const g = m.get(k);
+    if (g) g.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+/** Summed counter delta between the first and last `conntrack -S` readings of a scope. */
+export function statsDelta(ctx: RuleContext, counter: string, scope?: string): { delta: number; first?: Evidence; last?: Evidence } {
+  const h = ctx.table.statsHistory(scope);
+  const a = h[0];
+  const b = h[h.length - 1];
+  if (!a || !b || a === b) return { delta: 0 };
+  const d = (b.counters[counter] ?? 0) - (a.counters[counter] ?? 0);
+  return { delta: d, first: evidence(a.t, a.src, a.text), last: evidence(b.t, b.src, b.text) };
+}
+
+/** A NO_SOCKET reset sent or packet dropped (the answer of a stack with no socket for the tuple). */
+export function isNoSocket(i: TimelineItem): boolean {
+  const p = i.probe;
+  if (!p) return false;
+  if (p.kind === 'drop') return p.reason === 'NO_SOCKET';
+  if (p.kind === 'reset') return p.direction === 'sent' && p.mode === 'passive' && (p.reason === undefined || p.reason === 'NO_SOCKET' || p.state === 'UNKNOWN');
+  return false;
+}
+
+/** Paths of a set of flows that are the "most urgent first" list of a finding. */
+export function flowIds(paths: readonly PathTimeouts[]): string[] {
+  return paths.slice(0, MAX_FLOWS_PER_FINDING).map((p) => p.id);
+}
+
+/** Keepalive-derived minimum for a raised layer timeout: idle + interval × probes. */
+export function keepaliveSpan(p: PathTimeouts): number | undefined {
+  const k = p.keepalive;
+  if (k.state !== 'on' || k.idleSec === null) return undefined;
+  return k.idleSec + k.intervalSec * k.probes;
+}
+
+export { evidence, fmtSec };

@@ -1,0 +1,45 @@
+// FM-5 (events): segments of established flows dropped by an INVALID DROP rule (NETFILTER_DROP) while
+// `conntrack -S invalid` rises: the rule protects the connection, but the segments are lost.
+import type { Evidence } from '../../model/diagnosis.js';
+import type { PathTimeouts } from '../../model/path-timeouts.js';
+import type { Rule } from '../rule.js';
+import { itemEvidence, latestT, makeDraft } from '../rule.js';
+import { invalidFacts } from './invalid-helpers.js';
+
+export const conntrackInvalidDropped: Rule = {
+  code: 'conntrack.invalid-dropped',
+  fm: 'FM-5',
+  run(ctx) {
+    const facts = invalidFacts(ctx);
+    const flows: PathTimeouts[] = [];
+    const evs: Evidence[] = [];
+    for (const f of ctx.eventFlows()) {
+      const drops = (f.timeline ?? []).filter((i) => i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP');
+      if (drops.length === 0 || f.proto !== 'tcp') continue;
+      if (f.ctState !== 'ESTABLISHED') continue;
+      flows.push(ctx.pathOf(f));
+      evs.push(...drops.slice(0, 2).map((i) => itemEvidence(i, 'segment of an established flow dropped by netfilter')));
+    }
+    if (flows.length === 0) return [];
+    const haveRule = (facts.dropRules?.length ?? 0) > 0;
+    if (facts.invalidEvidence) evs.push(facts.invalidEvidence);
+    if (facts.rulesEvidence) evs.push(facts.rulesEvidence);
+    if (facts.beLiberalEvidence) evs.push(facts.beLiberalEvidence);
+    flows.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return [
+      makeDraft({
+        rule: 'conntrack.invalid-dropped',
+        fm: 'FM-5',
+        subject: 'host',
+        severity: 'info',
+        confidence: facts.invalidDelta > 0 && haveRule ? 'certain' : facts.invalidDelta > 0 || haveRule ? 'likely' : 'possible',
+        title: 'INVALID segments of established flows are dropped',
+        cause: `Conntrack marked segments of ${flows.length} established flow${flows.length > 1 ? 's' : ''} INVALID${facts.invalidDelta > 0 ? ` (conntrack -S invalid rose by ${facts.invalidDelta})` : ''} and ${haveRule ? 'the INVALID DROP rule' : 'a netfilter rule'} dropped them: the connections survive but the segments are retransmitted.`,
+        flows: flows.slice(0, 50).map((p) => p.id),
+        evidence: evs,
+        needs: facts.beLiberal === true ? [] : [{ kind: 'be-liberal' }],
+        t: latestT(evs, ctx.now),
+      }),
+    ];
+  },
+};

@@ -1,0 +1,41 @@
+// Facts shared by the INVALID rules (FM-5): be_liberal, the DROP rules, the invalid counter.
+import type { Evidence } from '../../model/diagnosis.js';
+import type { InvalidDropRule } from '../../model/iptables.js';
+import type { RuleContext } from '../rule.js';
+import { evidence, statsDelta } from '../rule.js';
+
+export interface InvalidFacts {
+  readonly beLiberal: boolean | undefined;
+  readonly beLiberalEvidence?: Evidence;
+  /** undefined when iptables-save was not read. */
+  readonly dropRules: readonly InvalidDropRule[] | undefined;
+  readonly rulesEvidence?: Evidence;
+  readonly invalidDelta: number;
+  readonly invalidEvidence?: Evidence;
+}
+
+/** Reads be_liberal, the INVALID DROP rules and the `conntrack -S invalid` delta of the host. */
+export function invalidFacts(ctx: RuleContext): InvalidFacts {
+  const bl = ctx.table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal');
+  const ipt = ctx.table.iptables();
+  const inv = statsDelta(ctx, 'invalid');
+  const rules = ipt?.value.invalidDropRules;
+  return {
+    beLiberal: bl ? bl.value !== '0' : undefined,
+    ...(bl ? { beLiberalEvidence: evidence(bl.t, bl.src, `net.netfilter.nf_conntrack_tcp_be_liberal = ${bl.value}`) } : {}),
+    dropRules: rules,
+    ...(ipt
+      ? {
+          rulesEvidence: evidence(
+            ipt.t,
+            ipt.src,
+            rules && rules.length > 0
+              ? `iptables-save: ${rules.map((r) => `-A ${r.chain} … --ctstate INVALID -j DROP (table ${r.table}${r.packets !== undefined ? `, ${r.packets} packets` : ''})`).join('; ')}`
+              : 'iptables-save: no rule drops --ctstate INVALID',
+          ),
+        }
+      : {}),
+    invalidDelta: inv.delta,
+    ...(inv.last && inv.delta > 0 ? { invalidEvidence: { ...inv.last, note: `conntrack -S invalid rose by ${inv.delta}` } } : {}),
+  };
+}

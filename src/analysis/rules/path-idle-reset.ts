@@ -1,0 +1,70 @@
+// FM-11 (events): the flow died after an idle gap while node conntrack still held it ESTABLISHED:
+// a reset from the remote (AWS NAT/NLB), or a silent drop ending in keepalive timeout / retransmits.
+import type { Evidence } from '../../model/diagnosis.js';
+import type { TimelineItem } from '../../model/flow-table.js';
+import { CLOUD_PRESETS } from '../../model/cloud-presets.js';
+import type { SuggestNeed } from '../../suggest/needs.js';
+import type { Draft, Rule } from '../rule.js';
+import { evidence, fmtSec, itemEvidence, latestT, makeDraft } from '../rule.js';
+
+function gapSec(i: TimelineItem): number | undefined {
+  return i.prevAct !== undefined && i.prevAct >= 0 ? Math.round((i.t - i.prevAct) / 1000) : undefined;
+}
+
+function isKeepaliveTimeout(i: TimelineItem): boolean {
+  return i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'active' && i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT';
+}
+
+function isReceivedReset(i: TimelineItem): boolean {
+  return i.probe?.kind === 'reset' && i.probe.direction === 'received';
+}
+
+export const pathIdleReset: Rule = {
+  code: 'path.idle-reset',
+  fm: 'FM-11',
+  run(ctx) {
+    const out: Draft[] = [];
+    const known: { sec: number; label: string }[] = [
+      ...ctx.path.pathLayers.map((l) => ({ sec: l.timeoutSec, label: l.source })),
+      ...Object.entries(CLOUD_PRESETS).map(([k, v]) => ({ sec: v.timeoutSec, label: `${k} ${v.timeoutSec} s` })),
+    ];
+    for (const f of ctx.eventFlows()) {
+      const tl = f.timeline ?? [];
+      const idx = tl.findIndex((i) => isKeepaliveTimeout(i) || (isReceivedReset(i) && (gapSec(i) ?? 0) >= 60));
+      const hit = tl[idx];
+      if (!hit) continue;
+      // conntrack forgetting first is FM-1/FM-2, not an off-node timer.
+      const before = tl.slice(0, idx);
+      if (before.some((i) => i.kind === 'ct-destroy' || i.kind === 'ct-gone')) continue;
+      if (f.ctState !== null && f.ctState !== 'ESTABLISHED' && f.ctPresent) continue;
+      const p = ctx.pathOf(f);
+      const rtx = before.filter((i) => i.kind === 'retransmit');
+      // The idle gap ends at the first packet after it: the first retransmit, else the reset itself.
+      const gap = (rtx[0] ? gapSec(rtx[0]) : undefined) ?? gapSec(hit);
+      const match = gap === undefined ? undefined : known.find((k) => Math.abs(gap - k.sec) <= 0.1 * k.sec);
+      const evs: Evidence[] = [...rtx.slice(0, 2).map((i) => itemEvidence(i, 'retransmission after the idle gap')), itemEvidence(hit, isKeepaliveTimeout(hit) ? 'keepalive probes unanswered: RST, ETIMEDOUT' : 'reset from the remote end')];
+      if (f.ctPresent || f.ctState === 'ESTABLISHED') evs.push(evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), 'node conntrack still ESTABLISHED'));
+      const how = isKeepaliveTimeout(hit) ? 'its keepalive probes went unanswered and the kernel reset it (ETIMEDOUT)' : 'the remote end answered with a reset';
+      const cause = `An idle timer beyond the node forgot this flow${gap !== undefined ? ` after ${fmtSec(gap)} idle` : ''}${match ? ` (matches ${match.label})` : ''}: ${how} while node conntrack still held it ESTABLISHED.`;
+      const budget = Math.min(gap ?? Infinity, match?.sec ?? Infinity, ...ctx.path.pathLayers.map((l) => l.timeoutSec));
+      const needs: SuggestNeed[] = [Number.isFinite(budget) ? { kind: 'keepalive', paths: [p], budgetSec: budget } : { kind: 'keepalive', paths: [p] }];
+      if (p.keepalive.state === 'on' && p.keepalive.idleSec !== null) needs.push({ kind: 'external-timeout', idleSec: p.keepalive.idleSec + p.keepalive.intervalSec * p.keepalive.probes });
+      out.push(
+        makeDraft({
+          rule: 'path.idle-reset',
+          fm: 'FM-11',
+          subject: p.id,
+          severity: 'critical',
+          confidence: match ? 'likely' : 'possible',
+          title: 'Flow killed by an idle timer beyond the node',
+          cause,
+          flows: [p.id],
+          evidence: evs,
+          needs,
+          t: latestT(evs, ctx.now),
+        }),
+      );
+    }
+    return out;
+  },
+};

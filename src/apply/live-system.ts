@@ -1,0 +1,99 @@
+// Reads and writes the live settings kdiag may change, in the right network namespace.
+// Injected into apply/revert so tests can put a misbehaving writer in front of the real one.
+import { stat } from 'node:fs/promises';
+import { EnvironmentError, KdiagError, ToolFailedError } from '../errors.js';
+import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
+import { run } from '../sources/exec.js';
+import type { IpvsTimeouts } from './allowlist.js';
+import { describeTarget, netnsOf, type Target } from './target.js';
+
+export interface LiveSystem {
+  /** The current value of an (allowlisted) sysctl, trimmed. */
+  readSysctl(key: string, target: Target): Promise<string>;
+  /** Writes a sysctl; throws when the kernel refuses it. The caller reads back. */
+  writeSysctl(key: string, value: string, target: Target): Promise<void>;
+  readIpvsTimeouts(target: Target): Promise<IpvsTimeouts>;
+  /** `ipvsadm --set tcp tcpfin udp` (0 = keep). */
+  setIpvsTimeouts(t: IpvsTimeouts, target: Target): Promise<void>;
+  /** Identity of the target's namespace (`dev:inode`), or undefined when it no longer exists. */
+  namespaceId(target: Target): Promise<string | undefined>;
+}
+
+/** `/proc/sys/…` path of a dotted key (allowlisted keys have no dots inside a component). */
+export function procPathOf(key: string): string {
+  return `/proc/sys/${key.replaceAll('.', '/')}`;
+}
+
+const MODULE_HINT: Record<string, string> = {
+  'net.netfilter.': 'load conntrack first (modprobe nf_conntrack); kube-proxy loads it on a node',
+  'net.ipv4.vs.': 'IPVS is not loaded here (modprobe ip_vs); it matters only with kube-proxy in ipvs mode',
+};
+
+function missingKey(key: string, target: Target): EnvironmentError {
+  const hint = Object.entries(MODULE_HINT).find(([prefix]) => key.startsWith(prefix))?.[1] ?? 'check the kernel version and loaded modules';
+  return new EnvironmentError('KDIAG_ENVIRONMENT', `sysctl ${key} doesn't exist in the ${describeTarget(target)}`, hint);
+}
+
+function ipvsMissing(err: ToolFailedError): EnvironmentError | ToolFailedError {
+  // ipvsadm prints "Protocol not available" when the kernel has no IPVS (module absent or not built).
+  if (/Protocol not available|Can't initialize ipvs/i.test(err.stderrTail)) {
+    return new EnvironmentError('KDIAG_ENVIRONMENT', "can't reach IPVS: this kernel has no IPVS loaded", 'modprobe ip_vs (kube-proxy in ipvs mode loads it)');
+  }
+  return err;
+}
+
+/** The real system: `cat`/`tee` on /proc/sys (via `ip netns exec` for a named netns) and ipvsadm. */
+export function systemLive(): LiveSystem {
+  return {
+    async readSysctl(key, target) {
+      const path = procPathOf(key);
+      try {
+        const r = await run(['cat', path], { netns: netnsOf(target), timeoutMs: 10_000 });
+        return r.stdout.trim();
+      } catch (err) {
+        if (err instanceof ToolFailedError && err.stderrTail.includes(path) && /No such file/.test(err.stderrTail)) throw missingKey(key, target);
+        throw err;
+      }
+    },
+    async writeSysctl(key, value, target) {
+      // tee reports the kernel's errno and exits non-zero; procps `sysctl -w` exits 0 on some
+      // refused writes (seen: EACCES on nf_conntrack_max in a netns), so it is not used here.
+      const path = procPathOf(key);
+      try {
+        await run(['tee', path], { netns: netnsOf(target), input: `${value}\n`, timeoutMs: 10_000 });
+      } catch (err) {
+        if (err instanceof ToolFailedError && err.stderrTail.includes(path) && /No such file/.test(err.stderrTail)) throw missingKey(key, target);
+        throw err;
+      }
+    },
+    async readIpvsTimeouts(target) {
+      let out: string;
+      try {
+        out = (await run(['ipvsadm', '-Ln', '--timeout'], { netns: netnsOf(target), timeoutMs: 10_000 })).stdout;
+      } catch (err) {
+        throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
+      }
+      const t = parseIpvsTimeout(out).value;
+      if (t === null) throw new KdiagError('KDIAG_TOOL_FAILED', `ipvsadm -Ln --timeout printed no "Timeout (tcp tcpfin udp):" line`);
+      return { tcp: t.tcp, tcpfin: t.tcpfin, udp: t.udp };
+    },
+    async setIpvsTimeouts(t, target) {
+      try {
+        await run(['ipvsadm', '--set', String(t.tcp), String(t.tcpfin), String(t.udp)], { netns: netnsOf(target), timeoutMs: 10_000 });
+      } catch (err) {
+        throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
+      }
+    },
+    async namespaceId(target) {
+      // /proc/1/ns/net is the init netns; a named one is an nsfs bind mount under /run/netns.
+      const path = target.kind === 'node' ? '/proc/1/ns/net' : `/run/netns/${target.name}`;
+      try {
+        const s = await stat(path);
+        return `${s.dev}:${s.ino}`;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+  };
+}

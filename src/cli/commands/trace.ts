@@ -1,0 +1,72 @@
+// kdiag trace: live drops and resets with their cause, and the flows that will break next.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, type AnalysisFlags } from './analysis-options.js';
+
+interface TraceFlags extends AnalysisFlags {
+  json?: boolean;
+  duration?: string;
+  record?: string;
+  netns?: string;
+  port?: string[];
+  addr?: string[];
+  pod?: string[];
+  probes?: string;
+  interval?: string;
+  kubeProxyConfig?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerTrace(program: Command): void {
+  const cmd = program
+    .command('trace')
+    .description('trace drops and resets live, attribute each to its cause, and predict the next breaks')
+    .option('--json', 'print NDJSON: one object per event, finding, prediction and status')
+    .option('--duration <duration>', 'stop after this long (e.g. 30s, 10m); default: until Ctrl-C')
+    .option('--record <file>', 'record every raw record to FILE (.ndjson, or .ndjson.gz) for kdiag replay')
+    .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
+    .option('--port <port>', 'show only flows with this port (repeatable)', collect)
+    .option('--addr <address>', 'show only flows with this address (repeatable)', collect)
+    .option('--pod <ns/name>', 'show only flows owned by this pod, or ns/ for a namespace (repeatable)', collect)
+    .addOption(new Option('--probes <list>', 'bpftrace probes to run: all, none, or a comma list').default('all'))
+    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read').default('2s'))
+    .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
+  addAnalysisOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  sudo kdiag trace                                  # until Ctrl-C
+  sudo kdiag trace --duration 10m --record incident.ndjson
+  sudo kdiag trace --json --port 5432 | jq 'select(.type=="finding")'
+  sudo kdiag trace --netns kdiag-lab-node           # watch a kdiag lab run
+
+Probes: trace_skb_drop, trace_tcp_reset, trace_tcp_retrans, trace_tcp_state,
+top_flow_activity (see probes/README.md). Ctrl-C stops the probes and leaves a
+complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run.`,
+  );
+  cmd.action(async (flags: TraceFlags) => {
+    const analysis = await analysisOptionsFrom(flags);
+    const durationSec = flags.duration === undefined ? undefined : await parseDurationSec(flags.duration, '--duration');
+    const intervalSec = await parseDurationSec(flags.interval ?? '2s', '--interval');
+    const ports = (flags.port ?? []).map((p) => {
+      const n = Number(p);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be 0-65535 (got "${p}")`);
+      return n;
+    });
+    const { runTraceCommand } = await import('../../services/trace-command.js');
+    process.exitCode = await runTraceCommand({
+      json: Boolean(flags.json),
+      ...(durationSec === undefined ? {} : { durationMs: durationSec * 1000 }),
+      intervalMs: intervalSec * 1000,
+      ...(flags.record ? { record: flags.record } : {}),
+      ...(flags.netns ? { netns: flags.netns } : {}),
+      ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
+      probes: flags.probes ?? 'all',
+      filter: { ports, addrs: flags.addr ?? [], pods: flags.pod ?? [] },
+      analysis,
+    });
+  });
+}

@@ -1,0 +1,995 @@
+// FlowTable: one flow per connection, joined across NAT from conntrack, IPVS, ss and probe events.
+// Per-flow state is a fixed-shape object with interned address ids, so a million conntrack rows
+// stay within a few hundred MB; snapshot rows never keep their raw line (evidence is rebuilt).
+import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent } from './conntrack.js';
+import type { Endpoint, Tuple } from './endpoint.js';
+import { endpointKey } from './endpoint.js';
+import type { IptablesRuleset } from './iptables.js';
+import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
+import type { KubeProxySettings } from './kube-proxy.js';
+import type { Observation, SnapshotWhat } from './observation.js';
+import type { PacketTuple, ProbeEvent, SocketKeepalive } from './probe-event.js';
+import type { SocketInfo, SocketTimer } from './socket.js';
+
+/** How a packet tuple matched a flow: as the client sent it, as the backend sent it (not un-NAT'ed), or reversed. */
+export type MatchDir = 'orig' | 'orig-rev' | 'reply' | 'reply-rev';
+
+export type TimelineKind =
+  | 'ct-new' | 'ct-update' | 'ct-destroy' | 'ct-gone'
+  | 'drop' | 'reset' | 'retransmit' | 'state' | 'activity'
+  | 'ipvs-gone' | 'socket-gone';
+
+/** One event in a flow's bounded history. */
+export interface TimelineItem {
+  readonly t: number;
+  readonly kind: TimelineKind;
+  readonly src: string;
+  /** The raw line, or a one-line summary when there was none. */
+  readonly text: string;
+  readonly scope?: string;
+  readonly dir?: MatchDir;
+  readonly ct?: ConntrackEvent;
+  readonly probe?: ProbeEvent;
+  /** The flow's latest activity before this event (ms), -1 when unknown: the idle gap it ended. */
+  readonly prevAct?: number;
+}
+
+/** What kdiag knows of one of the two sockets of a flow. */
+export interface SocketSide {
+  local: Endpoint;
+  peer: Endpoint;
+  state: string;
+  scope: string | undefined;
+  t: number;
+  src: string;
+  raw: string;
+  sendQ: number;
+  recvQ: number;
+  timer: SocketTimer | undefined;
+  lastsndMs: number | undefined;
+  lastrcvMs: number | undefined;
+  lastackMs: number | undefined;
+  /** Largest `keepalive timer remaining + time since the last receive` seen, ms; -1 when never seen. */
+  kaEstimateMs: number;
+  /** Samples (ss rows) with no timer at all, and with any timer. */
+  noTimerSamples: number;
+  samples: number;
+  /** Keepalive read from the socket by the probe (StateEvent). */
+  probeKa: SocketKeepalive | undefined;
+  probeKaT: number;
+  probeKaSrc: string;
+  probeKaText: string;
+  gen: number;
+  /** Time the socket was last missing from a snapshot of its scope; -1 while present. */
+  goneT: number;
+  fromSs: boolean;
+}
+
+/** The IPVS connection entry of a flow. */
+export interface IpvsSide {
+  state: string;
+  expiresSec: number;
+  t: number;
+  src: string;
+  scope: string | undefined;
+  dest: Endpoint;
+  gen: number;
+  goneT: number;
+}
+
+const CT_PRESENT = 1;
+const CT_UNREPLIED = 2;
+const CT_ASSURED = 4;
+const CT_SEEN = 8;
+const HAS_ACT = 16;
+
+/** Rarely used per-flow state, allocated only for flows seen by more than a conntrack snapshot. */
+class FlowExtra {
+  ipvs: IpvsSide | undefined = undefined;
+  client: SocketSide | undefined = undefined;
+  server: SocketSide | undefined = undefined;
+  timeline: TimelineItem[] | undefined = undefined;
+  oldReplyKeys: number[] | undefined = undefined;
+  oldBackends: number[] | undefined = undefined;
+  lastActSrc = '';
+  ctDelta = -1;
+  ctGoneT = -1;
+  firstT = -1;
+}
+
+/** Shared time base: flows store ms relative to it so that times stay small integers (V8 Smis). */
+export interface FlowClock {
+  readonly base: number;
+}
+
+/**
+ * One connection, joined across NAT. Addresses are ids into the table's intern pool; times are kept
+ * relative to the table's clock and exposed as ms since the epoch (-1 = never).
+ */
+export class Flow {
+  proto: string;
+  c: number;
+  cp: number;
+  tg: number;
+  tp: number;
+  /** Reply source (the backend when DNAT'ed) and reply destination (client, or the masquerade address). */
+  b: number;
+  bp: number;
+  r: number;
+  rp: number;
+  ctState: string | null = null;
+  ctTimeout = -1;
+  ctFlags = 0;
+  ctGen = -1;
+  ctScope: string | undefined = undefined;
+  ctSrc = '';
+  private ctTr = 0;
+  private actR = 0;
+  private x: FlowExtra | undefined = undefined;
+  private readonly clock: FlowClock;
+
+  constructor(clock: FlowClock, proto: string, c: number, cp: number, tg: number, tp: number, t: number) {
+    this.clock = clock;
+    this.proto = proto;
+    this.c = c;
+    this.cp = cp;
+    this.tg = tg;
+    this.tp = tp;
+    this.b = tg;
+    this.bp = tp;
+    this.r = c;
+    this.rp = cp;
+    this.firstT = t;
+  }
+
+  private ext(): FlowExtra {
+    return (this.x ??= new FlowExtra());
+  }
+
+  get ctT(): number {
+    return this.ctFlags & CT_SEEN ? this.clock.base + this.ctTr : -1;
+  }
+  set ctT(v: number) {
+    this.ctTr = Math.round(v - this.clock.base);
+    this.ctFlags |= CT_SEEN;
+  }
+  get lastAct(): number {
+    return this.ctFlags & HAS_ACT ? this.clock.base + this.actR : -1;
+  }
+  set lastAct(v: number) {
+    this.actR = Math.round(v - this.clock.base);
+    this.ctFlags |= HAS_ACT;
+  }
+  get ctGoneT(): number {
+    return this.x?.ctGoneT ?? -1;
+  }
+  set ctGoneT(v: number) {
+    if (v >= 0 || this.x) this.ext().ctGoneT = v;
+  }
+  get lastActSrc(): string {
+    return this.x?.lastActSrc ?? '';
+  }
+  set lastActSrc(v: string) {
+    this.ext().lastActSrc = v;
+  }
+  get ctDelta(): number {
+    return this.x?.ctDelta ?? -1;
+  }
+  set ctDelta(v: number) {
+    this.ext().ctDelta = v;
+  }
+  get firstT(): number {
+    return this.x?.firstT ?? this.ctT;
+  }
+  set firstT(v: number) {
+    if (this.x) this.x.firstT = v;
+  }
+  get ipvs(): IpvsSide | undefined {
+    return this.x?.ipvs;
+  }
+  set ipvs(v: IpvsSide | undefined) {
+    this.ext().ipvs = v;
+  }
+  get client(): SocketSide | undefined {
+    return this.x?.client;
+  }
+  set client(v: SocketSide | undefined) {
+    this.ext().client = v;
+  }
+  get server(): SocketSide | undefined {
+    return this.x?.server;
+  }
+  set server(v: SocketSide | undefined) {
+    this.ext().server = v;
+  }
+  get timeline(): TimelineItem[] | undefined {
+    return this.x?.timeline;
+  }
+  set timeline(v: TimelineItem[] | undefined) {
+    this.ext().timeline = v;
+  }
+  get oldReplyKeys(): number[] | undefined {
+    return this.x?.oldReplyKeys;
+  }
+  set oldReplyKeys(v: number[] | undefined) {
+    this.ext().oldReplyKeys = v;
+  }
+  get oldBackends(): number[] | undefined {
+    return this.x?.oldBackends;
+  }
+  set oldBackends(v: number[] | undefined) {
+    this.ext().oldBackends = v;
+  }
+
+  get ctPresent(): boolean {
+    return (this.ctFlags & CT_PRESENT) !== 0;
+  }
+  get ctUnreplied(): boolean {
+    return (this.ctFlags & CT_UNREPLIED) !== 0;
+  }
+  get ctAssured(): boolean {
+    return (this.ctFlags & CT_ASSURED) !== 0;
+  }
+  /** Sets the conntrack status bits, keeping the bookkeeping ones. */
+  setCtStatus(present: boolean, unreplied: boolean, assured: boolean): void {
+    let f = this.ctFlags & (CT_SEEN | HAS_ACT);
+    if (present) f |= CT_PRESENT;
+    if (unreplied) f |= CT_UNREPLIED;
+    if (assured) f |= CT_ASSURED;
+    this.ctFlags = f;
+  }
+  /** True when the reply comes from someone else than the original destination (DNAT). */
+  get natted(): boolean {
+    return this.b !== this.tg || this.bp !== this.tp;
+  }
+}
+
+export interface Stamped<T> {
+  readonly value: T;
+  readonly t: number;
+  readonly src: string;
+  readonly raw?: string;
+}
+
+/** One `conntrack -S` (or /proc/net/stat/nf_conntrack) reading, summed over CPUs. */
+export interface StatsSample {
+  readonly t: number;
+  readonly src: string;
+  readonly text: string;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly entries?: number;
+  /** CPU lines in the reading (possible CPUs). */
+  readonly cpus: number;
+}
+
+export interface FlowTableOptions {
+  /** Timeline length per flow. */
+  readonly timelineLength?: number;
+  /** conntrack -S samples kept per scope. */
+  readonly statsHistory?: number;
+}
+
+const HOST = '';
+
+/** Endpoint-keyed multimap (key = address id × 65536 + port): a slot holds one flow or a few. */
+class EndpointIndex {
+  private readonly m = new Map<number, Flow | Flow[]>();
+  count = 0;
+
+  find(key: number, pred: (f: Flow) => boolean): Flow | undefined {
+    const v = this.m.get(key);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) return pred(v) ? v : undefined;
+    return v.find(pred);
+  }
+
+  add(key: number, f: Flow): void {
+    const v = this.m.get(key);
+    if (v === undefined) this.m.set(key, f);
+    else if (Array.isArray(v)) {
+      if (!v.includes(f)) v.push(f);
+      else return;
+    } else if (v !== f) this.m.set(key, [v, f]);
+    else return;
+    this.count++;
+  }
+
+  delete(key: number, f: Flow): void {
+    const v = this.m.get(key);
+    if (v === undefined) return;
+    if (!Array.isArray(v)) {
+      if (v === f) {
+        this.m.delete(key);
+        this.count--;
+      }
+      return;
+    }
+    const i = v.indexOf(f);
+    if (i < 0) return;
+    v.splice(i, 1);
+    this.count--;
+    if (v.length === 1) this.m.set(key, v[0] as Flow);
+  }
+
+  *values(): IterableIterator<Flow> {
+    for (const v of this.m.values()) {
+      if (Array.isArray(v)) yield* v.slice();
+      else yield v;
+    }
+  }
+}
+
+function ek(id: number, port: number): number {
+  return id * 65536 + port;
+}
+
+function scopeKey(scope: string | undefined): string {
+  return scope ?? HOST;
+}
+
+function normSysctlKey(k: string): string {
+  return k.trim().replace(/\//g, '.');
+}
+
+/** Joins every observation into flows and keeps the node-wide settings, in time order. */
+export class FlowTable {
+  private readonly addrIds = new Map<string, number>();
+  private readonly addrs: string[] = [];
+  private readonly strs = new Map<string, string>();
+  /** Flows by their client endpoint (original source). */
+  private readonly byOrig = new EndpointIndex();
+  /** NAT'ed flows by their reply destination (the client, or the masquerade address). */
+  private readonly byReply = new EndpointIndex();
+  private clock: { base: number } = { base: 0 };
+  private clockSet = false;
+  private readonly snapGen = new Map<string, number>();
+  private readonly snapCount = new Map<string, number>();
+  private readonly lastSnapCount = new Map<string, Stamped<number>>();
+  private readonly sysctls = new Map<string, Map<string, Stamped<string>>>();
+  private readonly stats = new Map<string, StatsSample[]>();
+  private readonly rulesets = new Map<string, Stamped<IptablesRuleset>>();
+  private readonly metas = new Map<string, Stamped<unknown>>();
+  private readonly netnsLabels = new Map<number, string>();
+  private readonly timelineLength: number;
+  private readonly statsLength: number;
+  kubeProxy: Stamped<KubeProxySettings> | undefined = undefined;
+  ipvsTimeouts: Stamped<IpvsTimeouts> | undefined = undefined;
+  ipvsServices: Stamped<readonly IpvsService[]> | undefined = undefined;
+  ipvsStats: Stamped<readonly IpvsStatsRow[]> | undefined = undefined;
+  /** Kernel log lines kdiag was given (meta `kernel-log`), newest last, bounded. */
+  readonly kernelLog: Stamped<string>[] = [];
+  /** Time of the latest observation (ms). */
+  latestT = 0;
+  firstT = -1;
+
+  constructor(opts: FlowTableOptions = {}) {
+    this.timelineLength = opts.timelineLength ?? 32;
+    this.statsLength = opts.statsHistory ?? 64;
+  }
+
+  /** Ingests one observation; observations must come in time order. */
+  apply(obs: Observation): void {
+    if (!this.clockSet) {
+      this.clock = { base: obs.t };
+      this.clockSet = true;
+    }
+    if (obs.t > this.latestT) this.latestT = obs.t;
+    if (this.firstT < 0 || obs.t < this.firstT) this.firstT = obs.t;
+    switch (obs.kind) {
+      case 'snapshot-begin':
+        this.beginSnapshot(obs.what, obs.scope);
+        return;
+      case 'snapshot-end':
+        this.endSnapshot(obs.what, obs.scope, obs.t, obs.src);
+        return;
+      case 'conntrack-entry':
+        this.upsertConntrack(obs.entry, obs.t, obs.src, obs.scope, true);
+        return;
+      case 'conntrack-event':
+        this.conntrackEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw);
+        return;
+      case 'conntrack-stats':
+        this.addStats(obs.cpus, obs.t, obs.src, obs.scope, obs.raw);
+        return;
+      case 'ipvs-conn':
+        this.upsertIpvs(obs.conn, obs.t, obs.src, obs.scope);
+        return;
+      case 'ipvs-services':
+        this.ipvsServices = { value: obs.services, t: obs.t, src: obs.src };
+        return;
+      case 'ipvs-timeouts':
+        this.ipvsTimeouts = { value: obs.timeouts, t: obs.t, src: obs.src, raw: obs.raw };
+        return;
+      case 'ipvs-stats':
+        this.ipvsStats = { value: obs.rows, t: obs.t, src: obs.src };
+        return;
+      case 'socket':
+        this.upsertSocket(obs.socket, obs.t, obs.src, obs.scope ?? obs.socket.netns, obs.raw);
+        return;
+      case 'sysctls': {
+        const sk = scopeKey(obs.scope);
+        let m = this.sysctls.get(sk);
+        if (!m) {
+          m = new Map();
+          this.sysctls.set(sk, m);
+        }
+        for (const [k, v] of Object.entries(obs.values)) {
+          m.set(normSysctlKey(k), { value: String(v).trim(), t: obs.t, src: this.str(obs.src) });
+        }
+        return;
+      }
+      case 'iptables':
+        this.rulesets.set(scopeKey(obs.scope), { value: obs.ruleset, t: obs.t, src: obs.src });
+        return;
+      case 'kube-proxy':
+        this.kubeProxy = { value: obs.settings, t: obs.t, src: obs.src, raw: obs.raw };
+        return;
+      case 'probe':
+        this.probeEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw);
+        return;
+      case 'meta':
+        this.applyMeta(obs.key, obs.value, obs.t, obs.src, obs.raw);
+        return;
+    }
+  }
+
+  // ---- read side -------------------------------------------------------------------------
+
+  /** Every flow, in first-seen order. */
+  flows(): IterableIterator<Flow> {
+    return this.byOrig.values();
+  }
+
+  get size(): number {
+    return this.byOrig.count;
+  }
+
+  addr(id: number): string {
+    return this.addrs[id] ?? '?';
+  }
+
+  client(f: Flow): Endpoint {
+    return { addr: this.addr(f.c), port: f.cp };
+  }
+  target(f: Flow): Endpoint {
+    return { addr: this.addr(f.tg), port: f.tp };
+  }
+  backend(f: Flow): Endpoint | undefined {
+    return f.natted ? { addr: this.addr(f.b), port: f.bp } : undefined;
+  }
+  replyDst(f: Flow): Endpoint {
+    return { addr: this.addr(f.r), port: f.rp };
+  }
+
+  /** Stable id: `tcp 10.0.0.1:42766>10.96.0.10:80`, the client's original tuple. */
+  flowId(f: Flow): string {
+    return `${f.proto} ${endpointKey(this.client(f))}>${endpointKey(this.target(f))}`;
+  }
+
+  /** Finds the flow a packet tuple belongs to, in either direction, before or after NAT. */
+  lookup(proto: string, src: Endpoint, dst: Endpoint): { flow: Flow; dir: MatchDir } | undefined {
+    const sId = this.addrIds.get(src.addr);
+    const dId = this.addrIds.get(dst.addr);
+    if (sId === undefined || dId === undefined) return undefined;
+    const sk = ek(sId, src.port);
+    const dk = ek(dId, dst.port);
+    let f: Flow | undefined;
+    if ((f = this.findOrig(proto, sk, dId, dst.port))) return { flow: f, dir: 'orig' };
+    if ((f = this.findReply(proto, dk, sk))) return { flow: f, dir: 'reply' };
+    if ((f = this.findOrig(proto, dk, sId, src.port))) return { flow: f, dir: 'orig-rev' };
+    if ((f = this.findReply(proto, sk, dk))) return { flow: f, dir: 'reply-rev' };
+    return undefined;
+  }
+
+  /** A sysctl value as last read in a scope (undefined scope = the host netns). */
+  sysctl(key: string, scope?: string): Stamped<string> | undefined {
+    return this.sysctls.get(scopeKey(scope))?.get(normSysctlKey(key));
+  }
+
+  /** A numeric sysctl, or undefined when unknown or not a number. */
+  sysctlNum(key: string, scope?: string): number | undefined {
+    const v = this.sysctl(key, scope);
+    if (!v) return undefined;
+    const n = Number(v.value);
+    return Number.isFinite(n) ? n : undefined;
+  }
+
+  /** Scopes that reported sysctls. */
+  sysctlScopes(): string[] {
+    return [...this.sysctls.keys()].map((s) => s);
+  }
+
+  statsHistory(scope?: string): readonly StatsSample[] {
+    return this.stats.get(scopeKey(scope)) ?? [];
+  }
+
+  iptables(scope?: string): Stamped<IptablesRuleset> | undefined {
+    return this.rulesets.get(scopeKey(scope));
+  }
+
+  meta(key: string): Stamped<unknown> | undefined {
+    return this.metas.get(key);
+  }
+
+  /** Entries in the last complete conntrack snapshot of a scope. */
+  conntrackCount(scope?: string): Stamped<number> | undefined {
+    return this.lastSnapCount.get(`conntrack|${scopeKey(scope)}`);
+  }
+
+  /** Scope label for a probe event's netns inode, when the session told us (meta `netns-label`). */
+  scopeOfNetns(inode: number): string | undefined {
+    return this.netnsLabels.get(inode);
+  }
+
+  /** A one-line conntrack-like summary of the flow's current conntrack entry. */
+  conntrackSummary(f: Flow): string {
+    const parts = [f.proto, f.ctTimeout >= 0 ? String(f.ctTimeout) : '', f.ctState ?? ''].filter((p) => p !== '');
+    const c = this.client(f);
+    const tg = this.target(f);
+    const b = { addr: this.addr(f.b), port: f.bp };
+    const r = this.replyDst(f);
+    const unrep = f.ctUnreplied ? ' [UNREPLIED]' : '';
+    const ass = f.ctAssured ? ' [ASSURED]' : '';
+    return `${parts.join(' ')} src=${c.addr} dst=${tg.addr} sport=${c.port} dport=${tg.port}${unrep} src=${b.addr} dst=${r.addr} sport=${b.port} dport=${r.port}${ass}`;
+  }
+
+  /** A one-line summary of the flow's IPVS connection. */
+  ipvsSummary(f: Flow): string {
+    const v = f.ipvs;
+    if (!v) return '';
+    const mm = Math.floor(v.expiresSec / 60);
+    const ss = v.expiresSec % 60;
+    const exp = `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
+    return `${f.proto.toUpperCase()} ${exp} ${v.state} ${endpointKey(this.client(f))} ${endpointKey(this.target(f))} ${endpointKey(v.dest)}`;
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------
+
+  private snapKey(what: SnapshotWhat, scope: string | undefined): string {
+    return `${what}|${scopeKey(scope)}`;
+  }
+
+  private beginSnapshot(what: SnapshotWhat, scope: string | undefined): void {
+    const k = this.snapKey(what, scope);
+    this.snapGen.set(k, (this.snapGen.get(k) ?? 0) + 1);
+    this.snapCount.set(k, 0);
+  }
+
+  private currentGen(what: SnapshotWhat, scope: string | undefined): number {
+    return this.snapGen.get(this.snapKey(what, scope)) ?? 0;
+  }
+
+  private countRow(what: SnapshotWhat, scope: string | undefined): void {
+    const k = this.snapKey(what, scope);
+    this.snapCount.set(k, (this.snapCount.get(k) ?? 0) + 1);
+  }
+
+  private endSnapshot(what: SnapshotWhat, scope: string | undefined, t: number, src: string): void {
+    const k = this.snapKey(what, scope);
+    const gen = this.snapGen.get(k);
+    if (gen === undefined) return;
+    this.lastSnapCount.set(k, { value: this.snapCount.get(k) ?? 0, t, src });
+    const sk = scopeKey(scope);
+    const dead: Flow[] = [];
+    for (const f of this.byOrig.values()) {
+      if (what === 'conntrack') {
+        if (f.ctPresent && scopeKey(f.ctScope) === sk && f.ctGen !== gen) {
+          f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
+          f.ctGoneT = t;
+          if (f.client || f.server || f.ipvs || f.timeline) {
+            this.push(f, { t, kind: 'ct-gone', src, text: `conntrack entry gone: ${this.conntrackSummary(f)}`, scope });
+          }
+        }
+      } else if (what === 'ipvs-conns') {
+        const v = f.ipvs;
+        if (v && v.goneT < 0 && scopeKey(v.scope) === sk && v.gen !== gen) {
+          v.goneT = t;
+          if (f.timeline || f.client || f.server) {
+            this.push(f, { t, kind: 'ipvs-gone', src, text: `IPVS connection gone: ${this.ipvsSummary(f)}`, scope });
+          }
+        }
+      } else {
+        for (const s of [f.client, f.server]) {
+          if (s && s.goneT < 0 && scopeKey(s.scope) === sk && s.gen !== gen && s.fromSs) {
+            s.goneT = t;
+            this.push(f, { t, kind: 'socket-gone', src, text: `socket gone: ${s.raw}`, scope });
+          }
+        }
+      }
+      if (!this.isLive(f) && !f.timeline) dead.push(f);
+    }
+    for (const f of dead) this.remove(f);
+  }
+
+  /** True while some source still shows the flow. */
+  isLive(f: Flow): boolean {
+    return (
+      f.ctPresent ||
+      (f.ipvs !== undefined && f.ipvs.goneT < 0) ||
+      (f.client !== undefined && f.client.goneT < 0 && f.client.fromSs) ||
+      (f.server !== undefined && f.server.goneT < 0 && f.server.fromSs)
+    );
+  }
+
+  private remove(f: Flow): void {
+    this.byOrig.delete(ek(f.c, f.cp), f);
+    const rk = this.replyKey(f);
+    if (rk !== undefined) this.byReply.delete(rk, f);
+    for (const ok of f.oldReplyKeys ?? []) this.byReply.delete(ok, f);
+  }
+
+  private findOrig(proto: string, clientKey: number, tg: number, tp: number): Flow | undefined {
+    return this.byOrig.find(clientKey, (f) => f.proto === proto && f.tg === tg && f.tp === tp);
+  }
+
+  private findReply(proto: string, replyDstKey: number, backendKey: number): Flow | undefined {
+    return this.byReply.find(replyDstKey, (f) => f.proto === proto && (ek(f.b, f.bp) === backendKey || (f.oldBackends?.includes(backendKey) ?? false)));
+  }
+
+  // ---- conntrack -------------------------------------------------------------------------
+
+  private upsertConntrack(
+    e: ConntrackEntry,
+    t: number,
+    src: string,
+    scope: string | undefined,
+    fromSnapshot: boolean,
+  ): Flow | undefined {
+    const proto = this.str(e.proto);
+    const o = e.orig;
+    const r = e.reply;
+    const oc = this.id(o.src);
+    const ot = this.id(o.dst);
+    const ok = ek(oc, o.sport ?? 0);
+    let f = this.findOrig(proto, ok, ot, o.dport ?? 0);
+    // A flow first seen from the backend side (socket, probe) is keyed by the DNAT'ed tuple client → backend.
+    const rd = this.id(r.dst);
+    const rs = this.id(r.src);
+    const dk = ek(rd, r.dport ?? 0);
+    if (dk !== ok || rs !== ot || (r.sport ?? 0) !== (o.dport ?? 0)) {
+      const g = this.findOrig(proto, dk, rs, r.sport ?? 0);
+      if (g && g !== f) {
+        if (f) this.merge(f, g);
+        else {
+          this.remove(g);
+          f = g;
+          f.c = this.id(o.src);
+          f.cp = o.sport ?? 0;
+          f.tg = this.id(o.dst);
+          f.tp = o.dport ?? 0;
+          // Reset the reply side so the NAT'ed reply tuple below gets indexed.
+          f.b = f.tg;
+          f.bp = f.tp;
+          f.r = f.c;
+          f.rp = f.cp;
+          this.byOrig.add(ok, f);
+        }
+      }
+    }
+    if (!f) {
+      f = new Flow(this.clock, proto, oc, o.sport ?? 0, ot, o.dport ?? 0, t);
+      this.byOrig.add(ok, f);
+    }
+    // Host conntrack is where kube-proxy NATs; a pod netns entry never overrides it.
+    if (f.ctPresent && f.ctScope === undefined && scope !== undefined) return f;
+    const nb = rs;
+    const nbp = r.sport ?? 0;
+    const nr = rd;
+    const nrp = r.dport ?? 0;
+    if (nb !== f.b || nbp !== f.bp || nr !== f.r || nrp !== f.rp) {
+      const old = this.replyKey(f);
+      if (old !== undefined) {
+        // Late packets of the previous backend still find the flow.
+        if (old !== ek(nr, nrp)) (f.oldReplyKeys ??= []).push(old);
+        (f.oldBackends ??= []).push(ek(f.b, f.bp));
+        if ((f.oldReplyKeys?.length ?? 0) > 4) f.oldReplyKeys?.shift();
+        if (f.oldBackends.length > 4) f.oldBackends.shift();
+      }
+      f.b = nb;
+      f.bp = nbp;
+      f.r = nr;
+      f.rp = nrp;
+      const rk = this.replyKey(f);
+      if (rk !== undefined) this.byReply.add(rk, f);
+    }
+    f.ctState = e.state === null ? f.ctState : this.str(e.state);
+    if (e.timeout !== null) f.ctTimeout = e.timeout;
+    f.setCtStatus(true, e.unreplied, e.assured);
+    f.ctT = t;
+    f.ctScope = scope === undefined ? undefined : this.str(scope);
+    f.ctSrc = this.str(src);
+    if (f.ctGoneT >= 0) f.ctGoneT = -1;
+    if (e.deltaTime !== undefined) f.ctDelta = e.deltaTime;
+    if (fromSnapshot) {
+      f.ctGen = this.currentGen('conntrack', scope);
+      this.countRow('conntrack', scope);
+    }
+    return f;
+  }
+
+  private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+    const e = ev.entry;
+    const at = ev.ts !== undefined && Number.isFinite(ev.ts) ? Math.round(ev.ts * 1000) : t;
+    let f: Flow | undefined;
+    if (ev.type === 'DESTROY') {
+      f = this.lookup(this.str(e.proto), { addr: e.orig.src, port: e.orig.sport ?? 0 }, { addr: e.orig.dst, port: e.orig.dport ?? 0 })?.flow;
+      if (!f) f = this.upsertConntrack(e, at, src, scope, false);
+      if (!f) return;
+      if (scopeKey(f.ctScope) === scopeKey(scope)) {
+        f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
+        f.ctGoneT = at;
+        if (e.state !== null) f.ctState = this.str(e.state);
+      }
+    } else {
+      f = this.upsertConntrack(e, at, src, scope, false);
+      if (!f) return;
+      // The entry was created or changed by a packet just now.
+      this.touch(f, at, 'conntrack event');
+      f.ctGen = this.currentGen('conntrack', scope);
+    }
+    this.push(f, {
+      t: at,
+      kind: ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy',
+      src,
+      text: raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`,
+      scope,
+      ct: ev,
+    });
+  }
+
+  private addStats(cpus: readonly ConntrackCpuStats[], t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+    const sum: Record<string, number> = {};
+    let entries: number | undefined;
+    for (const c of cpus) {
+      for (const [k, v] of Object.entries(c.counters)) if (Number.isFinite(v)) sum[k] = (sum[k] ?? 0) + v;
+      if (c.entries !== undefined) entries = c.entries;
+    }
+    const text =
+      raw ??
+      `conntrack -S: ${['invalid', 'drop', 'early_drop', 'insert_failed']
+        .filter((k) => sum[k] !== undefined)
+        .map((k) => `${k}=${sum[k]}`)
+        .join(' ')}${entries !== undefined ? ` entries=${entries}` : ''}`;
+    const sk = scopeKey(scope);
+    let h = this.stats.get(sk);
+    if (!h) {
+      h = [];
+      this.stats.set(sk, h);
+    }
+    h.push(entries === undefined ? { t, src, text, counters: sum, cpus: cpus.length } : { t, src, text, counters: sum, entries, cpus: cpus.length });
+    if (h.length > this.statsLength) h.shift();
+  }
+
+  // ---- IPVS ------------------------------------------------------------------------------
+
+  private upsertIpvs(c: IpvsConn, t: number, src: string, scope: string | undefined): void {
+    if (c.template) return;
+    const proto = this.str(c.proto.toLowerCase());
+    let f = this.findOrig(proto, ek(this.id(c.client.addr), c.client.port), this.id(c.virtual.addr), c.virtual.port);
+    if (!f) {
+      const hit = this.lookup(proto, c.client, c.dest);
+      f = hit?.flow;
+    }
+    if (!f) {
+      f = new Flow(this.clock, proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port, t);
+      f.b = this.id(c.dest.addr);
+      f.bp = c.dest.port;
+      this.byOrig.add(ek(f.c, f.cp), f);
+      const rk = this.replyKey(f);
+      if (rk !== undefined) this.byReply.add(rk, f);
+    }
+    const gen = this.currentGen('ipvs-conns', scope);
+    const prev = f.ipvs;
+    if (prev) {
+      prev.state = this.str(c.state);
+      prev.expiresSec = c.expiresSec;
+      prev.t = t;
+      prev.src = this.str(src);
+      prev.gen = gen;
+      prev.goneT = -1;
+      prev.dest = c.dest;
+    } else {
+      f.ipvs = { state: this.str(c.state), expiresSec: c.expiresSec, t, src: this.str(src), scope, dest: c.dest, gen, goneT: -1 };
+    }
+    this.countRow('ipvs-conns', scope);
+  }
+
+  // ---- sockets ---------------------------------------------------------------------------
+
+  private upsertSocket(s: SocketInfo, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+    const proto = 'tcp';
+    const hit = this.lookup(proto, s.local, s.peer);
+    let f = hit?.flow;
+    let isClient: boolean;
+    if (f && hit) {
+      // local = original source, or local = reply destination facing the backend: the client side.
+      isClient = hit.dir === 'orig' || hit.dir === 'reply-rev';
+    } else {
+      // No conntrack yet: the side with the ephemeral (higher) port is the client.
+      isClient = s.local.port > s.peer.port;
+      const c = isClient ? s.local : s.peer;
+      const tg = isClient ? s.peer : s.local;
+      f = new Flow(this.clock, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
+      this.byOrig.add(ek(f.c, f.cp), f);
+    }
+    const side = this.side(f, isClient, s.local, s.peer, scope, t, src);
+    side.state = this.str(s.state);
+    side.scope = scope === undefined ? undefined : this.str(scope);
+    side.t = t;
+    side.src = this.str(src);
+    side.raw = raw ?? `${s.state} ${s.recvQ} ${s.sendQ} ${endpointKey(s.local)} ${endpointKey(s.peer)}${s.timer ? ` timer:(${s.timer.name},${s.timer.remainingMs}ms,${s.timer.count})` : ''}`;
+    side.sendQ = s.sendQ;
+    side.recvQ = s.recvQ;
+    side.timer = s.timer;
+    side.lastsndMs = s.lastsndMs;
+    side.lastrcvMs = s.lastrcvMs;
+    side.lastackMs = s.lastackMs;
+    side.samples++;
+    side.fromSs = true;
+    side.goneT = -1;
+    side.gen = this.currentGen('sockets', scope);
+    if (!s.timer) side.noTimerSamples++;
+    else if (s.timer.name === 'keepalive' && s.timer.count === 0) {
+      // The timer is re-armed for the remainder after activity: remaining + time since the last
+      // receive ≤ TCP_KEEPIDLE, with equality when it was armed right after the last packet.
+      const since = Math.min(s.lastrcvMs ?? Infinity, s.lastackMs ?? Infinity);
+      const est = s.timer.remainingMs + (Number.isFinite(since) ? since : 0);
+      if (est > side.kaEstimateMs) side.kaEstimateMs = est;
+    }
+    const idle = Math.min(s.lastsndMs ?? Infinity, s.lastrcvMs ?? Infinity, s.lastackMs ?? Infinity);
+    if (Number.isFinite(idle)) this.touch(f, t - idle, 'ss lastsnd/lastrcv/lastack');
+    this.countRow('sockets', scope);
+  }
+
+  private side(f: Flow, isClient: boolean, local: Endpoint, peer: Endpoint, scope: string | undefined, t: number, src: string): SocketSide {
+    const cur = isClient ? f.client : f.server;
+    if (cur) return cur;
+    const s: SocketSide = {
+      local,
+      peer,
+      state: '',
+      scope,
+      t,
+      src,
+      raw: '',
+      sendQ: 0,
+      recvQ: 0,
+      timer: undefined,
+      lastsndMs: undefined,
+      lastrcvMs: undefined,
+      lastackMs: undefined,
+      kaEstimateMs: -1,
+      noTimerSamples: 0,
+      samples: 0,
+      probeKa: undefined,
+      probeKaT: -1,
+      probeKaSrc: '',
+      probeKaText: '',
+      gen: -1,
+      goneT: -1,
+      fromSs: false,
+    };
+    if (isClient) f.client = s;
+    else f.server = s;
+    return s;
+  }
+
+  // ---- probe events ----------------------------------------------------------------------
+
+  private probeEvent(ev: ProbeEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+    if (ev.kind === 'probe-status') return;
+    const tu = ev.tuple;
+    const proto = this.str(String(tu.proto).toLowerCase());
+    const s = { addr: tu.saddr, port: tu.sport };
+    const d = { addr: tu.daddr, port: tu.dport };
+    let hit = this.lookup(proto, s, d);
+    if (!hit) {
+      // Unknown flow: keep it, oriented with the ephemeral (higher) port as the client.
+      const sIsClient = ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
+      const c = sIsClient ? s : d;
+      const tg = sIsClient ? d : s;
+      const f = new Flow(this.clock, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
+      this.byOrig.add(ek(f.c, f.cp), f);
+      hit = { flow: f, dir: sIsClient ? 'orig' : 'orig-rev' };
+    }
+    const f = hit.flow;
+    const prevAct = f.lastAct;
+    const evScope = ev.netns ? (this.netnsLabels.get(ev.netns) ?? scope) : scope;
+    if (ev.kind === 'activity') {
+      const at = ev.tsNs !== undefined ? t - (ev.tsNs - ev.lastNs) / 1e6 : t;
+      if (ev.packets > 0 || ev.tsNs !== undefined) this.touch(f, at, 'probe activity');
+      return;
+    }
+    if (ev.kind === 'state') {
+      if (ev.keepalive) {
+        // The probe reads the socket: its local end is the tuple's source.
+        const isClient = s.addr === this.addr(f.c) && s.port === f.cp;
+        const side = this.side(f, isClient, s, d, evScope, t, src);
+        side.probeKa = ev.keepalive;
+        side.probeKaT = t;
+        side.probeKaSrc = this.str(src);
+        side.probeKaText = raw ?? `state ${ev.oldState}->${ev.newState} keepalive enabled=${ev.keepalive.enabled} idle=${ev.keepalive.idleSec} intvl=${ev.keepalive.intervalSec} probes=${ev.keepalive.probes}`;
+        if (side.scope === undefined && evScope !== undefined) side.scope = evScope;
+      }
+    }
+    if (ev.kind === 'drop' || ev.kind === 'retransmit' || ev.kind === 'state' || (ev.kind === 'reset' && ev.mode === 'passive')) {
+      this.touch(f, t, `probe ${ev.kind}`);
+    }
+    const text =
+      raw ??
+      `${ev.kind} ${'reason' in ev && ev.reason ? ev.reason + ' ' : ''}${tu.saddr}:${tu.sport} -> ${tu.daddr}:${tu.dport}`;
+    this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
+  }
+
+  // ---- meta ------------------------------------------------------------------------------
+
+  private applyMeta(key: string, value: unknown, t: number, src: string, raw: string | undefined): void {
+    if (key === 'netns-label' && value && typeof value === 'object') {
+      const v = value as { inode?: unknown; scope?: unknown };
+      if (typeof v.inode === 'number' && typeof v.scope === 'string') this.netnsLabels.set(v.inode, v.scope);
+      return;
+    }
+    if (key === 'kernel-log' && typeof value === 'string') {
+      this.kernelLog.push({ value, t, src, raw });
+      if (this.kernelLog.length > 256) this.kernelLog.shift();
+      return;
+    }
+    this.metas.set(key, raw === undefined ? { value, t, src } : { value, t, src, raw });
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private touch(f: Flow, at: number, why: string): void {
+    if (at > f.lastAct) {
+      f.lastAct = at;
+      f.lastActSrc = why;
+    }
+  }
+
+  private push(f: Flow, item: TimelineItem): void {
+    const tl = (f.timeline ??= []);
+    tl.push(item);
+    if (tl.length > this.timelineLength) tl.shift();
+  }
+
+  private merge(into: Flow, from: Flow): void {
+    this.remove(from);
+    into.client ??= from.client;
+    into.server ??= from.server;
+    into.ipvs ??= from.ipvs;
+    if (from.lastAct > into.lastAct) {
+      into.lastAct = from.lastAct;
+      into.lastActSrc = from.lastActSrc;
+    }
+    if (from.timeline) {
+      const tl = [...(into.timeline ?? []), ...from.timeline].sort((a, b) => a.t - b.t);
+      into.timeline = tl.slice(-this.timelineLength);
+    }
+    if (from.firstT < into.firstT) into.firstT = from.firstT;
+  }
+
+  private str(s: string): string {
+    const c = this.strs.get(s);
+    if (c !== undefined) return c;
+    this.strs.set(s, s);
+    return s;
+  }
+
+  private id(addr: string): number {
+    let i = this.addrIds.get(addr);
+    if (i === undefined) {
+      i = this.addrs.length;
+      this.addrs.push(addr);
+      this.addrIds.set(addr, i);
+    }
+    return i;
+  }
+
+  /** The reply index key (reply destination endpoint), only when the reply is not the plain reverse. */
+  private replyKey(f: Flow): number | undefined {
+    if (f.b === f.tg && f.bp === f.tp && f.r === f.c && f.rp === f.cp) return undefined;
+    return ek(f.r, f.rp);
+  }
+}
+
+export type { PacketTuple };

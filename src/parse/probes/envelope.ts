@@ -1,0 +1,122 @@
+// bpftrace `-f json` output (one JSON object per line: {"type": …, "data": …}) and the tagged,
+// TAB-separated printf lines of kdiag's probes inside it.
+import { lineIssue, row, SKIP, type LineOutcome } from '../result.js';
+import type { PacketTuple, ProbeStatusEvent } from '../../model/probe-event.js';
+
+/** What one envelope line holds: a probe's printf (tag + fields) or a status of bpftrace itself. */
+export type Envelope =
+  | { readonly kind: 'printf'; readonly tag: string; readonly fields: readonly string[] }
+  | { readonly kind: 'status'; readonly event: ProbeStatusEvent };
+
+const MAX_LINE = 64 * 1024;
+
+/** Reads one stdout line of `bpftrace -f json`. */
+export function parseEnvelope(line: string): LineOutcome<Envelope> {
+  const text = line.trim();
+  if (text === '') return SKIP;
+  if (text.length > MAX_LINE) return lineIssue('probe.too-long', `line longer than ${MAX_LINE} characters`);
+  if (!text.startsWith('{')) return lineIssue('probe.not-json', 'not a bpftrace JSON line (was -f json given?)');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return lineIssue('probe.not-json', 'bad JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || typeof (raw as { type?: unknown }).type !== 'string') {
+    return lineIssue('probe.bad-envelope', 'JSON without a "type"');
+  }
+  const { type, data } = raw as { type: string; data?: unknown };
+  switch (type) {
+    case 'printf': {
+      if (typeof data !== 'string') return lineIssue('probe.bad-envelope', 'printf without string data');
+      const body = data.endsWith('\n') ? data.slice(0, -1) : data;
+      if (body === '') return SKIP;
+      const fields = body.split('\t');
+      return row({ kind: 'printf', tag: fields[0]!, fields: fields.slice(1) });
+    }
+    case 'attached_probes': {
+      const n = (data as { probes?: unknown } | undefined)?.probes;
+      const count = typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+      return status({ status: 'attached', ...(count === undefined ? {} : { count }), message: `Probes attached${count === undefined ? '' : ` (${count})`}` });
+    }
+    case 'lost_events': {
+      const n = (data as { events?: unknown } | undefined)?.events;
+      const count = typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+      return status({ status: 'lost', ...(count === undefined ? {} : { count }), message: `lost ${count ?? 'some'} events (perf buffer full)` });
+    }
+    case 'helper_error': {
+      const d = data as { helper?: unknown; retcode?: unknown } | undefined;
+      return status({ status: 'error', message: `bpf helper ${String(d?.helper ?? '?')} failed (${String(d?.retcode ?? '?')})` });
+    }
+    default:
+      // map/hist/stats/value/time/join: kdiag's probes print none of these; keep them visible.
+      return status({ status: 'info', message: `bpftrace ${type}: ${JSON.stringify(data ?? null).slice(0, 160)}` });
+  }
+}
+
+function status(e: Omit<ProbeStatusEvent, 'kind'>): LineOutcome<Envelope> {
+  return row({ kind: 'status', event: { kind: 'probe-status', ...e } });
+}
+
+/** Turns a bpftrace stderr line into a status event (bpftrace 0.17 warns about RLIMIT_MEMLOCK on every start). */
+export function parseProbeStderr(line: string): LineOutcome<ProbeStatusEvent> {
+  const text = line.trim();
+  if (text === '') return SKIP;
+  const message = text.slice(0, 300);
+  const benign = /RLIMIT_MEMLOCK|^WARNING|^\s*~|^\//.test(text);
+  return row({ kind: 'probe-status', status: benign || !/ERROR|error/.test(text) ? 'info' : 'error', message });
+}
+
+/** Field parsing helpers shared by the probe parsers. */
+export function uint(s: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (s === undefined || !/^\d{1,20}$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) && n <= max ? n : undefined;
+}
+
+/** A possibly negative integer (a reason of -1 means "the kernel has none"). */
+export function int(s: string | undefined): number | undefined {
+  if (s === undefined || !/^-?\d{1,11}$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+const ADDR4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const ADDR6 = /^[0-9a-fA-F:.]{2,45}$/;
+
+/** An address as bpftrace's ntop() prints it, for the given family (4 or 6). */
+export function addr(s: string | undefined, family: number): string | undefined {
+  if (s === undefined) return undefined;
+  if (family === 4) return ADDR4.test(s) ? s : undefined;
+  if (family === 6) return ADDR6.test(s) && s.includes(':') ? s : undefined;
+  return undefined;
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
+
+/** IP protocol number → the tuple's proto name. */
+export function protoName(n: number): string {
+  return PROTO_NAMES[n] ?? `ip-proto-${n}`;
+}
+
+/** Reads `family saddr sport daddr dport` starting at `at`; undefined when any is bad. */
+export function tupleAt(f: readonly string[], at: number, proto: string): PacketTuple | undefined {
+  const family = uint(f[at], 10);
+  if (family !== 4 && family !== 6) return undefined;
+  const saddr = addr(f[at + 1], family);
+  const sport = uint(f[at + 2], 65535);
+  const daddr = addr(f[at + 3], family);
+  const dport = uint(f[at + 4], 65535);
+  if (saddr === undefined || sport === undefined || daddr === undefined || dport === undefined) return undefined;
+  return { proto, saddr, sport, daddr, dport };
+}
+
+/** Checks the tag of a printf line: right name, supported version. */
+export function checkTag(tag: string, expected: readonly string[]): LineOutcome<never> | undefined {
+  if (expected.includes(tag)) return undefined;
+  const base = tag.replace(/\.v\d+$/, '');
+  if (expected.some((t) => t.replace(/\.v\d+$/, '') === base)) {
+    return lineIssue('probe.unsupported-version', `line format ${tag} not supported (this kdiag reads ${expected.join(', ')})`);
+  }
+  return lineIssue('probe.unknown-tag', `unknown line tag "${tag.slice(0, 40)}"`);
+}

@@ -1,0 +1,138 @@
+// kdiag trace: live sources and probes through the session, changes streamed as they happen.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname, release } from 'node:os';
+import type { AnalyzeOptions } from '../analysis/analyze.js';
+import { EnvironmentError } from '../errors.js';
+import { PROBES } from '../parse/probes/catalog.js';
+import { FIXTURE_FORMAT, FIXTURE_VERSION, type FixtureHeader } from '../record/fixture-header.js';
+import { createFixtureWriter, type FixtureWriter } from '../record/fixture-writer.js';
+import { createBpftraceSource } from '../sources/bpftrace-source.js';
+import { run } from '../sources/exec.js';
+import { netnsProblem } from '../sources/netns.js';
+import type { Clock, Source } from '../sources/source.js';
+import { KDIAG_VERSION } from '../version.js';
+import { buildLiveSources } from './live-sources.js';
+import { LiveSession, type SessionChange } from './live-session.js';
+
+export interface TraceOptions {
+  readonly netns?: string;
+  /** Probe ids to run; empty = none (conntrack and snapshots only). */
+  readonly probes: readonly string[];
+  readonly probesDir: string;
+  readonly intervalMs: number;
+  readonly record?: string;
+  readonly kubeProxyConfig?: string;
+  readonly analysis: AnalyzeOptions;
+  readonly clock: Clock;
+  /** Progress and notes for a person (stderr). */
+  readonly progress: (line: string) => void;
+}
+
+async function toolVersion(argv: string[]): Promise<string | undefined> {
+  try {
+    const r = await run(argv, { reject: false, timeoutMs: 5000 });
+    const m = /v?\d+\.\d+(\.\d+)?/.exec(`${r.stdout}\n${r.stderr}`);
+    return m?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the recording header from what is running. */
+async function buildHeader(o: TraceOptions, sources: readonly Source[], probeFiles: { id: string; file: string }[]): Promise<FixtureHeader> {
+  const tools: Record<string, string> = {};
+  for (const [name, argv] of [
+    ['bpftrace', ['bpftrace', '--version']],
+    ['conntrack', ['conntrack', '--version']],
+    ['iptables', ['iptables', '--version']],
+    ['ss', ['ss', '--version']],
+  ] as const) {
+    const v = await toolVersion([...argv]);
+    if (v) tools[name] = v;
+  }
+  const probes = await Promise.all(
+    probeFiles.map(async (p) => ({ id: p.id, sha256: createHash('sha256').update(await readFile(p.file)).digest('hex') })),
+  );
+  return {
+    format: FIXTURE_FORMAT,
+    version: FIXTURE_VERSION,
+    recordedAt: new Date(o.clock()).toISOString(),
+    kdiag: KDIAG_VERSION,
+    host: { hostname: hostname(), kernel: release() },
+    tools,
+    probes,
+    sources: sources.map((s) => ({ id: s.id, argv: [...s.argv] })),
+    options: {
+      ...(o.analysis.pathIdleTimeoutSec !== undefined ? { pathIdleTimeoutSec: o.analysis.pathIdleTimeoutSec } : {}),
+      ...(o.analysis.cloud !== undefined ? { cloud: o.analysis.cloud } : {}),
+      ...(o.netns ? { netns: o.netns } : {}),
+      intervalMs: o.intervalMs,
+    },
+    redacted: false,
+  };
+}
+
+export interface StartedTrace {
+  readonly session: LiveSession;
+  readonly notes: readonly string[];
+  readonly recorder?: FixtureWriter;
+  /** Resolves when every probe has attached (or failed). */
+  readonly attached: Promise<void>;
+}
+
+/** Starts a live session with the chosen sources and probes. */
+export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) => void): Promise<StartedTrace> {
+  if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', "can't trace: not root", 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)');
+  if (o.netns) {
+    const problem = await netnsProblem(o.netns);
+    if (problem) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use network namespace ${o.netns}: ${problem}`, 'list them with: ip netns list');
+  }
+  const { sources, notes } = await buildLiveSources({
+    clock: o.clock,
+    intervalMs: o.intervalMs,
+    events: true,
+    allSockets: true,
+    ...(o.netns ? { netns: o.netns } : {}),
+    ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
+  });
+  const probeFiles: { id: string; file: string }[] = [];
+  const notesOut = [...notes];
+  for (const id of o.probes) {
+    try {
+      o.progress(`Compiling probe ${id}…`);
+      sources.push(await createBpftraceSource(id, { probesDir: o.probesDir, clock: o.clock }));
+      const spec = PROBES.find((p) => p.id === id)!;
+      probeFiles.push({ id, file: `${o.probesDir}/${spec.file}` });
+    } catch (err) {
+      const e = err as { message?: string; hint?: string };
+      notesOut.push(`probe ${id} not running: ${e.message ?? String(err)}${e.hint ? ` (${e.hint})` : ''}`);
+    }
+  }
+  let recorder: FixtureWriter | undefined;
+  if (o.record) recorder = await createFixtureWriter(o.record, await buildHeader(o, sources, probeFiles));
+  const session = new LiveSession({ sources, analysis: o.analysis, clock: o.clock, ...(recorder ? { recorder } : {}), missing: notesOut });
+  const pending = new Set(probeFiles.map((p) => `bpftrace:${p.id}`));
+  let resolveAttached!: () => void;
+  const attached = new Promise<void>((resolve) => {
+    resolveAttached = resolve;
+    if (pending.size === 0) resolve();
+  });
+  session.onChange((c) => {
+    if (c.type === 'source' && pending.delete(c.health.id) && pending.size === 0) resolveAttached();
+    onChange(c);
+  });
+  // The attach line arrives as a probe-status observation; watch the table's input for it.
+  const unwatch = session.pipeline;
+  void unwatch;
+  const origSink = session.table.apply.bind(session.table);
+  session.table.apply = (obs) => {
+    if (obs.kind === 'probe' && obs.event.kind === 'probe-status' && obs.event.status === 'attached' && pending.delete(obs.src)) {
+      o.progress(`Probe ${obs.src.slice('bpftrace:'.length)} attached`);
+      if (pending.size === 0) resolveAttached();
+    }
+    origSink(obs);
+  };
+  session.start();
+  return { session, notes: notesOut, ...(recorder ? { recorder } : {}), attached };
+}

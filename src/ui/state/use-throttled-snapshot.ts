@@ -1,0 +1,48 @@
+// Reads a SessionStore with useSyncExternalStore, coalescing its notifications to one re-render per `ms`.
+import { useCallback, useMemo, useSyncExternalStore } from 'react';
+import type { SessionSnapshot, SessionStore } from '../../model/session.js';
+
+/** Wraps store.subscribe so that a burst of notifications becomes one call at most every `ms` (0 = no throttle). */
+export function throttledSubscribe(store: SessionStore, ms: number, now: () => number = Date.now) {
+  return (onChange: () => void): (() => void) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let last = Number.NEGATIVE_INFINITY;
+    const fire = () => {
+      timer = undefined;
+      last = now();
+      onChange();
+    };
+    let unsubscribe: (() => void) | undefined;
+    try {
+      unsubscribe = store.subscribe(() => {
+        if (ms <= 0) return onChange();
+        if (timer !== undefined) return;
+        timer = setTimeout(fire, Math.max(0, ms - (now() - last)));
+      });
+    } catch {
+      unsubscribe = undefined;
+    }
+    return () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      try {
+        unsubscribe?.();
+      } catch {
+        // A store that fails to unsubscribe must not take the UI down on exit.
+      }
+    };
+  };
+}
+
+/** The store's latest snapshot; re-renders at most every `ms` however often the store notifies. */
+export function useThrottledSnapshot(store: SessionStore, ms: number): SessionSnapshot | undefined {
+  const subscribe = useMemo(() => throttledSubscribe(store, ms), [store, ms]);
+  const get = useCallback(() => {
+    try {
+      return store.getSnapshot();
+    } catch {
+      return undefined;
+    }
+  }, [store]);
+  return useSyncExternalStore(subscribe, get, get);
+}
