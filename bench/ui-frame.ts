@@ -16,6 +16,8 @@ export interface UiFrameBenchResult {
   readonly msPerFeedFrame: number;
   /** Median ms for a key press (move down) to its frame. */
   readonly msPerKeyFrame: number;
+  /** Median CPU ms from the new Diagnosis until the frame showing it re-sorted (all time slices, two frames). */
+  readonly msToSorted: number;
   /** Median wall-clock ms of the same frames as msPerFrame (inflated when other processes share the CPU). */
   readonly wallMsPerFrame: number;
 }
@@ -54,10 +56,16 @@ class NullStdout extends EventEmitter {
   columns = 120;
   rows = 40;
   onWrite: (() => void) | undefined;
-  write = (): boolean => {
+  onSettled: (() => void) | undefined;
+  write = (data: string): boolean => {
     const w = this.onWrite;
     this.onWrite = undefined;
     w?.();
+    if (this.onSettled && !data.includes('updating…')) {
+      const s = this.onSettled;
+      this.onSettled = undefined;
+      s();
+    }
     return true;
   };
 }
@@ -134,16 +142,24 @@ export async function benchUiFrame(flows = 100_000): Promise<UiFrameBenchResult>
   };
   const FRAMES = 20;
   const diag: number[] = [];
+  const settle: number[] = [];
   const feedOnly: number[] = [];
   const keys: number[] = [];
   for (let k = 1; k <= FRAMES + 3; k++) {
     // The new diagnosis is built before the clock starts: making it is analysis work, not UI work.
     const next = snapshot(k, diagnosisAt(k));
+    const settled = new Promise<void>((r) => (stdout.onSettled = r));
+    const c0 = process.cpuUsage();
     const t = await frame(() => {
       current = next;
       for (const l of listeners) l();
     });
-    if (k > 3) diag.push(t);
+    await settled;
+    const c = process.cpuUsage(c0);
+    if (k > 3) {
+      diag.push(t);
+      settle.push((c.user + c.system) / 1000);
+    }
   }
   for (let k = 0; k < FRAMES; k++) {
     const next = snapshot(1000 + k, current.diagnosis);
@@ -157,7 +173,7 @@ export async function benchUiFrame(flows = 100_000): Promise<UiFrameBenchResult>
   }
   stdin.push('q');
   await done;
-  return { flows, msPerFrame: median(diag), frames: diag.length, msPerFeedFrame: median(feedOnly), msPerKeyFrame: median(keys), wallMsPerFrame: median(wall.slice(3, 3 + diag.length)) };
+  return { flows, msPerFrame: median(diag), frames: diag.length, msPerFeedFrame: median(feedOnly), msPerKeyFrame: median(keys), msToSorted: median(settle), wallMsPerFrame: median(wall.slice(3, 3 + diag.length)) };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

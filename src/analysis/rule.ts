@@ -32,7 +32,7 @@ export interface Rule {
 }
 
 /** Builds the context once per analysis; path timeouts are cached per flow. */
-export function makeRuleContext(table: FlowTable, path: PathContext): RuleContext {
+export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_000): RuleContext {
   const cache = new Map<Flow, PathTimeouts>();
   let live: PathTimeouts[] | undefined;
   let ev: Flow[] | undefined;
@@ -51,16 +51,18 @@ export function makeRuleContext(table: FlowTable, path: PathContext): RuleContex
     pathOf,
     livePaths() {
       if (!live) {
-        live = [];
-        // Screen every flow without keeping its path unless it matters: a million flows stay cheap.
+        // Screen every flow without keeping its path: only the most urgent `keep` are materialised,
+        // so a million at-risk flows cost one number each, not a path object and an id string.
+        const hits: { f: Flow; u: number; i: number }[] = [];
+        let i = 0;
         for (const f of table.flows()) {
+          i++;
           if (!table.isLive(f)) continue;
-          const p = cache.get(f) ?? pathTimeouts(path, f);
-          if (atRisk(p) || p.layers.some((l) => l.clamp !== undefined)) {
-            cache.set(f, p);
-            live.push(p);
-          }
+          const p = pathTimeouts(path, f);
+          if (atRisk(p) || p.layers.some((l) => l.clamp !== undefined)) hits.push({ f, u: breaksIn(p), i });
         }
+        hits.sort((a, b) => a.u - b.u || a.i - b.i);
+        live = hits.slice(0, keep).sort((a, b) => a.i - b.i).map((h) => pathOf(h.f));
       }
       return live;
     },
@@ -101,7 +103,10 @@ export function atRisk(p: PathTimeouts): boolean {
   if (!p.live || p.safe || !p.first || p.first.timeoutSec === null) return false;
   if (!LONG_LIVED.has(p.state)) return false;
   if (p.keepalive.state === 'on') return true;
-  return p.idleSec !== null && p.idleSec >= Math.max(30, 0.25 * p.first.timeoutSec);
+  // 30 s of idle keeps request/response traffic out, except under a timeout so short (a lab, an
+  // aggressive middlebox) that half of it is already the meaningful bar.
+  const t = p.first.timeoutSec;
+  return p.idleSec !== null && p.idleSec >= Math.max(Math.min(30, 0.5 * t), 0.25 * t);
 }
 
 /** Seconds until the first layer forgets the flow (0 = already past). */

@@ -6,6 +6,7 @@ import { KDIAG_VERSION } from '../version.js';
 import { registerCheck } from './commands/check.js';
 import { registerTrace } from './commands/trace.js';
 import { registerReplay } from './commands/replay.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerLab } from './commands/lab.js';
 import { registerApply } from './commands/apply.js';
 import { registerCollect } from './commands/collect.js';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerTrace(program);
   registerCheck(program);
   registerReplay(program);
+  registerDoctor(program);
   registerLab(program);
   registerApply(program);
   registerCollect(program);

@@ -2,7 +2,7 @@
 // Per-flow state is a fixed-shape object with interned address ids, so a million conntrack rows
 // stay within a few hundred MB; snapshot rows never keep their raw line (evidence is rebuilt).
 import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent } from './conntrack.js';
-import type { Endpoint, Tuple } from './endpoint.js';
+import type { Endpoint } from './endpoint.js';
 import { endpointKey } from './endpoint.js';
 import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';

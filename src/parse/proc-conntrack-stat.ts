@@ -32,7 +32,12 @@ export function parseProcConntrackStat(text: string): ParseResult<ConntrackCpuSt
     const issue = (code: string, message: string): void => {
       issues.push({ line: i + 1, code, message, text: clip(line) });
     };
-    if (line.length > 4096) { issue('conntrack.line-too-long', `line is ${line.length} characters`); continue; }
+    if (line.length > 4096) {
+      // a data row that fails still takes its CPU's place
+      if (header !== null) cpu++;
+      issue('conntrack.line-too-long', `line is ${line.length} characters, more than 4096`);
+      continue;
+    }
     const cols = words(line);
     if (header === null) {
       if (cols.length > MAX_COLUMNS || !cols.every((c) => /^[a-z][a-z0-9_]{0,31}$/.test(c)) || new Set(cols).size !== cols.length) {

@@ -82,6 +82,12 @@ export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOpti
     summary.observe(o);
     extra?.(o);
   });
+  const kernel = opened.info.header?.host.kernel ?? opened.info.bundle?.host?.kernel ?? opened.info.live?.kernel;
+  if (kernel) {
+    const t = 0;
+    const o: Observation = { t, src: 'kdiag:meta', kind: 'meta', key: 'kernel-release', value: kernel };
+    table.apply(o);
+  }
   const every = opts.progressEvery ?? 100_000;
   let n = 0;
   for await (const lr of opened.records) {

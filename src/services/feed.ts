@@ -37,7 +37,8 @@ export function feedItemFor(o: Observation): FeedItem | undefined {
         }
         return undefined;
       case 'probe-status':
-        return e.status === 'attached' ? undefined : { t: o.t, kind: 'info', text: `${o.src}: ${e.message}`, src: o.src };
+        // bpftrace's start-up chatter (RLIMIT_MEMLOCK warnings, "ended: exit 0") is not news.
+        return e.status === 'error' || e.status === 'lost' ? { t: o.t, kind: 'info', text: `${o.src}: ${e.message}`, src: o.src } : undefined;
       default:
         return undefined;
     }

@@ -1,5 +1,6 @@
 // A live session: sources → (recorder) → pipeline → model → periodic analysis, exposed as a store
 // for the TUI and as a stream of changes for `kdiag trace`.
+import { setMaxListeners } from 'node:events';
 import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis, Finding, Prediction } from '../model/diagnosis.js';
 import { FlowTable } from '../model/flow-table.js';
@@ -63,6 +64,8 @@ export class LiveSession implements SessionStore {
 
   constructor(private readonly opts: LiveSessionOptions) {
     this.pipeline = new Pipeline((o) => this.observe(o));
+    // Every source listens on the one stop signal.
+    setMaxListeners(opts.sources.length + 10, this.abort.signal);
     for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, lost: 0, window: [] });
     this.snapshot = this.buildSnapshot();
   }

@@ -32,11 +32,13 @@ export interface LiveSources {
 /** Builds the snapshot (and event) sources for check, trace and the TUI. */
 export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSources> {
   const every = o.intervalMs;
-  const slow = every === undefined ? undefined : Math.max(every * 5, 10_000);
+  // Sysctls and rules change under an incident too (an operator, kube-proxy restarting, a lab scenario):
+  // cheap enough to re-read at the snapshot pace; iptables-save is heavier on big nodes.
+  const slow = every === undefined ? undefined : Math.max(every * 3, 5_000);
   const base = { clock: o.clock, ...(o.netns ? { netns: o.netns } : {}) };
   const notes: string[] = [];
   const sources: Source[] = [];
-  sources.push(await sysctlSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
+  sources.push(await sysctlSource({ ...base, ...(every ? { intervalMs: every } : {}) }));
   const kp = await discoverKubeProxy(o.kubeProxyConfig ? { userConfig: o.kubeProxyConfig } : {});
   if (kp.origin === 'none') notes.push(`kube-proxy: ${kp.note ?? 'not found on this node'}`);
   else {

@@ -87,7 +87,6 @@ const HANDLERS: Record<string, Handler> = {
 
 const INFO_CODES: ReadonlySet<string> = SYSCTL_INFO_CODES;
 
-const JSON_LINES = new Set(['kdiag:meta', 'kdiag:owners']);
 
 /** Turns located raw records into observations for the model, collecting parse issues. */
 export class Pipeline {
@@ -156,12 +155,12 @@ export class Pipeline {
       return;
     }
     if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') return this.pushKubeProxy(lr, ctx, kind);
-    if (JSON_LINES.has(kind)) {
+    if (kind === 'kdiag:owners') return this.pushOwners(lr, ctx);
+    if (kind === 'kdiag:meta') {
       if (rec.k) return;
       try {
         const v = JSON.parse(rec.line) as { key?: unknown; value?: unknown };
-        if (kind === 'kdiag:owners') this.sink({ ...base(ctx), kind: 'meta', key: 'owner', value: v });
-        else if (typeof v.key === 'string') this.sink({ ...base(ctx), kind: 'meta', key: v.key, value: v.value });
+        if (typeof v.key === 'string') this.sink({ ...base(ctx, rec.line), kind: 'meta', key: v.key, value: v.value });
         else this.issue(lr.file, rec.src, { line: lr.line, code: 'meta.bad-line', message: 'expected {"key":…,"value":…}', text: clip(rec.line) });
       } catch {
         this.issue(lr.file, rec.src, { line: lr.line, code: 'meta.not-json', message: 'not JSON', text: clip(rec.line) });
@@ -273,8 +272,49 @@ export class Pipeline {
     else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
   }
 
+  private ownerLines: { ctx: Ctx; items: unknown[] } | undefined;
+
+  private pushOwners(lr: LocatedRecord, ctx: Ctx): void {
+    const { rec } = lr;
+    if (rec.k === 'begin') {
+      this.ownerLines = { ctx, items: [] };
+      return;
+    }
+    if (rec.k === 'end') return this.flushOwners();
+    if (rec.k === 'err') return;
+    try {
+      const v = JSON.parse(rec.line) as unknown;
+      if (typeof v !== 'object' || v === null) throw new Error('not an object');
+      (this.ownerLines ??= { ctx, items: [] }).items.push(v);
+    } catch {
+      this.issue(lr.file, rec.src, { line: lr.line, code: 'owners.not-json', message: 'not a JSON object', text: clip(rec.line) });
+    }
+  }
+
+  /** Owner lines become `owner` metas, and each non-host netns a `netns-label` (inode → scope). */
+  private flushOwners(): void {
+    const o = this.ownerLines;
+    this.ownerLines = undefined;
+    if (!o) return;
+    const pods = new Map<string, { namespace?: string; name?: string }>();
+    for (const it of o.items as { type?: string; uid?: string; namespace?: string; name?: string }[]) {
+      if (it.type === 'pod' && typeof it.uid === 'string') pods.set(it.uid, it);
+    }
+    for (const it of o.items) {
+      this.sink({ ...base(o.ctx), kind: 'meta', key: 'owner', value: it });
+      const n = it as { type?: string; ino?: unknown; names?: unknown; host?: unknown; pods?: unknown };
+      if (n.type !== 'netns' || typeof n.ino !== 'number' || n.host === true) continue;
+      const names = Array.isArray(n.names) ? n.names.filter((x): x is string => typeof x === 'string') : [];
+      const podUid = Array.isArray(n.pods) && typeof n.pods[0] === 'string' ? n.pods[0] : undefined;
+      const pod = podUid ? pods.get(podUid) : undefined;
+      const scope = names[0] ?? (pod?.namespace && pod.name ? `pod_${pod.namespace}_${pod.name}` : podUid ? `pod_${podUid}` : `netns_${n.ino}`);
+      this.sink({ ...base(o.ctx), kind: 'meta', key: 'netns-label', value: { inode: n.ino, scope } });
+    }
+  }
+
   /** Closes snapshots left open (a recording cut short) so what was read still counts. */
   finish(): void {
+    this.flushOwners();
     for (const src of [...this.open.keys()]) {
       const kind = sourceKind(src);
       if (kind.startsWith('kube-proxy:')) this.finishKubeProxy(src, kind);

@@ -123,8 +123,6 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
     onChange(c);
   });
   // The attach line arrives as a probe-status observation; watch the table's input for it.
-  const unwatch = session.pipeline;
-  void unwatch;
   const origSink = session.table.apply.bind(session.table);
   session.table.apply = (obs) => {
     if (obs.kind === 'probe' && obs.event.kind === 'probe-status' && obs.event.status === 'attached' && pending.delete(obs.src)) {
@@ -133,6 +131,8 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
     }
     origSink(obs);
   };
+  // Facts about the host the analysis needs, recorded like any other record so a replay has them.
+  session.ingest({ t: o.clock(), src: 'kdiag:meta', line: JSON.stringify({ key: 'kernel-release', value: release() }) });
   session.start();
   return { session, notes: notesOut, ...(recorder ? { recorder } : {}), attached };
 }

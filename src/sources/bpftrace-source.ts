@@ -134,9 +134,26 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
   const dir = await mkdtemp(join(tmpdir(), 'kdiag-probe-'));
   const path = join(dir, spec.file);
   const stop = new AbortController();
+  let spawned: ReturnType<typeof spawnLines> | undefined;
+  let done = false;
+  let resend: NodeJS.Timeout | undefined;
+  // bpftrace 0.17 can miss a SIGINT that lands right after it printed attached_probes (seen here:
+  // it then runs until the SIGKILL backstop). Repeat SIGINT to our own child until it has exited.
+  stop.signal.addEventListener('abort', () => {
+    const pid = spawned?.pid;
+    if (pid === undefined) return;
+    resend = setInterval(() => {
+      if (done) return;
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }, 500);
+    resend.unref();
+  }, { once: true });
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort, { once: true });
-  let spawned: ReturnType<typeof spawnLines> | undefined;
   let attached = false;
   try {
     await writeFile(path, program, { mode: 0o600 });
@@ -145,6 +162,10 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
       killSignal: 'SIGINT',
       dieWithParent: true,
       ...(opts.forceKillAfterMs === undefined ? {} : { forceKillAfterMs: opts.forceKillAfterMs }),
+    });
+    void spawned.exited.finally(() => {
+      done = true;
+      if (resend) clearInterval(resend);
     });
     opts.onSpawn?.(spawned.pid);
     for await (const out of spawned.lines) {
@@ -165,6 +186,8 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
       // The consumer may stop iterating early: stop bpftrace (SIGINT, SIGKILL backstop) and wait for it.
       stop.abort();
       await spawned.exited.catch(() => undefined);
+      done = true;
+      if (resend) clearInterval(resend);
     }
     await rm(dir, { recursive: true, force: true });
   }

@@ -49,6 +49,10 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   try {
     const r = await execa(file, args, {
       reject: false,
+      // kdiag stops its own children (abort signals, pdeathsig). execa's exit hook (signal-exit)
+      // re-raises SIGINT when its callback count equals the listener count, killing kdiag before
+      // trace can stop its probes and close the recording.
+      cleanup: false,
       stripFinalNewline: false,
       ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
       ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
@@ -101,6 +105,7 @@ export function spawnLines(argv: readonly string[], opts: SpawnOptions): Spawned
   if (file === undefined) throw new TypeError('spawnLines: empty argv');
   const child: ResultPromise = execa(file, args, {
     reject: false,
+    cleanup: false,
     stdin: 'ignore',
     buffer: false,
     cancelSignal: opts.signal,

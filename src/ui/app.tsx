@@ -29,6 +29,8 @@ export interface AppProps {
   readonly columns?: number;
   readonly rows?: number;
   readonly initialUi?: Partial<UiState>;
+  /** Flow count above which sorting is time-sliced (tests lower it). */
+  readonly syncFlowLimit?: number;
   /** Called with the raw escape sequence to copy text; defaults to writing it to stdout. */
   readonly writeRaw?: (data: string) => void;
 }
@@ -57,19 +59,19 @@ function findFlow(flows: readonly FlowView[], id: string): number {
 }
 
 /** The whole TUI. */
-export function App({ store, throttleMs = 200, columns, rows, initialUi, writeRaw }: AppProps) {
+export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlowLimit, writeRaw }: AppProps) {
   const raw = useThrottledSnapshot(store, throttleMs);
   const snap = useMemo(() => normaliseSnapshot(raw), [raw]);
   const [ui, dispatchUi] = useReducer(uiReducer, initialUi, (o) => initialUiState(o ?? {}));
   const size = useTerminalSize(columns, rows);
   const { exit } = useApp();
   const { stdout } = useStdout();
-  const layout = computeLayout(size.columns, size.rows);
-  const pages = pagesFor(layout);
   const d = snap.diagnosis;
 
   // Derived data, recomputed only when the diagnosis, feed, sort or filter change (not on every frame).
-  const { index, order: flowOrder, pending } = useFlowOrder(d, ui.sort, ui.filter);
+  const { index, order: flowOrder, pending } = useFlowOrder(d, ui.sort, ui.filter, syncFlowLimit);
+  const layout = computeLayout(size.columns, size.rows, { flowRows: flowOrder.length, detailOpen: ui.details.length > 0 });
+  const pages = pagesFor(layout);
   const feedOrder = useMemo(() => selectFeedOrder(snap.feed, ui.filter), [snap.feed, ui.filter]);
   const findings = useMemo(() => selectFindings(d.findings, ui.filter), [d.findings, ui.filter]);
   const findingsById = useMemo(() => new Map<string, Finding>(d.findings.filter(Boolean).map((f) => [f.id, f])), [d.findings]);
@@ -155,11 +157,11 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, writeRa
       if (ui.dialog.kind === 'apply') {
         const id = ui.dialog.suggestionId;
         const s = d.suggestions.find((x) => x?.id === id);
-        return <ConfirmDialog title={`Apply ${id}?`} change={describeChange(s)} warnings={s?.warnings ?? []} width={width} height={height} />;
+        return <ConfirmDialog title={`Apply ${id}?`} subtitle={s?.title ?? ''} change={describeChange(s)} warnings={s?.warnings ?? []} width={width} height={height} />;
       }
       const jid = ui.dialog.journalId;
       const a = snap.applied.find((x) => x?.journalId === jid);
-      return <ConfirmDialog title={`Revert ${a?.suggestion ?? jid}?`} change={[`kdiag revert ${jid}`, `restores: ${a?.summary ?? '–'}`]} warnings={[]} width={width} height={height} />;
+      return <ConfirmDialog title={`Revert ${a?.suggestion ?? jid}?`} subtitle="Restores the value recorded in the journal before the change." change={[`kdiag revert ${jid}`, `restores: ${a?.summary ?? '–'}`]} warnings={[]} width={width} height={height} />;
     }
     if (ui.help) return <HelpOverlay width={width} height={height} />;
     if (detail && top && layout.kind !== 'wide') return <DetailView model={detail} selected={top.selected} trail={trail} width={width} height={height} />;

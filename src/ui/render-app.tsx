@@ -1,7 +1,5 @@
 // The TUI's entry point and the only ink render() call; the CLI import()s this file only for the TUI.
-import { render } from 'ink';
 import type { SessionStore } from '../model/session.js';
-import { SafeApp } from './app.js';
 
 export interface RenderAppOptions {
   readonly stdout?: NodeJS.WriteStream;
@@ -12,16 +10,22 @@ export interface RenderAppOptions {
   readonly throttleMs?: number;
   /** Write every frame in full without ink's own throttling (tests and the frame benchmark). */
   readonly debug?: boolean;
+  /** Route stray console output above the frame (default true; vitest's console can't be patched). */
+  readonly patchConsole?: boolean;
 }
 
 /** Runs the interactive TUI on `store` until the user quits (q or Ctrl-C); the caller then stops the session. */
 export async function renderApp(store: SessionStore, opts: RenderAppOptions = {}): Promise<void> {
-  const instance = render(<SafeApp store={store} throttleMs={opts.throttleMs ?? 200} />, {
+  // React loads its development build, 5-10x slower per frame, unless NODE_ENV says production; set it
+  // before React is first imported (ink and react are loaded here, not at the top of this file).
+  process.env['NODE_ENV'] ??= 'production';
+  const [{ render }, { createElement }, { SafeApp }] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
+  const instance = render(createElement(SafeApp, { store, throttleMs: opts.throttleMs ?? 200 }), {
     ...(opts.stdout ? { stdout: opts.stdout } : {}),
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
     exitOnCtrlC: true,
     // A console.log from anywhere would tear the frame; ink prints it above the frame instead.
-    patchConsole: true,
+    patchConsole: opts.patchConsole ?? true,
     debug: opts.debug ?? false,
     maxFps: 20,
   });

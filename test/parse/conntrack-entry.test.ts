@@ -266,3 +266,17 @@ describe('malformed and garbage input', () => {
     expect(issueOf('tcp      6 1 CLOSE src=10.0.0.1 dst=fd00::1 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1')).toBe('conntrack.bad-address');
   });
 });
+
+describe('bench input', () => {
+  it('the generated -o extended,id lines are all valid entries (the bench measures real rows)', async () => {
+    const { benchParseConntrack, generateConntrackExtendedLines } = await import('../../bench/parse-conntrack.js');
+    const lines = generateConntrackExtendedLines(50);
+    expect(new Set(lines).size).toBe(50);
+    const r = parseConntrackList(lines.join('\n'));
+    expect(r.issues).toEqual([]);
+    expect(r.value.filter((e) => e.state === 'TIME_WAIT').length).toBeGreaterThan(0);
+    expect(r.value.filter((e) => e.proto === 'udp' && e.unreplied).length).toBeGreaterThan(0);
+    const res = await benchParseConntrack(2000);
+    expect(res).toMatchObject({ entries: 2000, issues: 0, list: { rows: 2000 } });
+  });
+});

@@ -99,14 +99,17 @@ export function protoName(n: number): string {
   return PROTO_NAMES[n] ?? `ip-proto-${n}`;
 }
 
-/** Reads `family saddr sport daddr dport` starting at `at`; undefined when any is bad. */
-export function tupleAt(f: readonly string[], at: number, proto: string): PacketTuple | undefined {
+/**
+ * Reads `family saddr sport daddr dport` with the family at `at` and the addresses from
+ * `addrAt` (default right after it); undefined when any is bad.
+ */
+export function tupleAt(f: readonly string[], at: number, proto: string, addrAt = at + 1): PacketTuple | undefined {
   const family = uint(f[at], 10);
   if (family !== 4 && family !== 6) return undefined;
-  const saddr = addr(f[at + 1], family);
-  const sport = uint(f[at + 2], 65535);
-  const daddr = addr(f[at + 3], family);
-  const dport = uint(f[at + 4], 65535);
+  const saddr = addr(f[addrAt], family);
+  const sport = uint(f[addrAt + 1], 65535);
+  const daddr = addr(f[addrAt + 2], family);
+  const dport = uint(f[addrAt + 3], 65535);
   if (saddr === undefined || sport === undefined || daddr === undefined || dport === undefined) return undefined;
   return { proto, saddr, sport, daddr, dport };
 }

@@ -22,7 +22,7 @@ export function parseSkbDropLine(line: string, ctx: ProbeContext): LineOutcome<P
       return lineIssue('probe.bad-number', `${tag}: a number field is not a number`);
     }
     if (location.length === 0 || location.length > 128) return lineIssue('probe.bad-field', `${tag}: bad location`);
-    const tuple = tupleAt(f, 4, protoName(proto));
+    const tuple = tupleAt(f, 4, protoName(proto), 6);
     if (!tuple) return lineIssue('probe.bad-tuple', `${tag}: bad family, address or port`);
     const ev: DropEvent = {
       kind: 'drop',

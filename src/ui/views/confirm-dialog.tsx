@@ -5,6 +5,8 @@ import { Pane, paneBodyCols } from './pane.js';
 
 export interface ConfirmDialogProps {
   readonly title: string;
+  /** One line saying what the change is for. */
+  readonly subtitle?: string;
   /** The exact change, one shell line each. */
   readonly change: readonly string[];
   readonly warnings: readonly string[];
@@ -13,11 +15,12 @@ export interface ConfirmDialogProps {
 }
 
 /** Props in, frame out: the confirmation dialog. */
-export function ConfirmDialog({ title, change, warnings, width, height }: ConfirmDialogProps) {
+export function ConfirmDialog({ title, subtitle, change, warnings, width, height }: ConfirmDialogProps) {
   const inner = paneBodyCols(width);
   return (
     <Pane title={title} focused width={width} height={height}>
       <Box flexDirection="column">
+        {subtitle ? wrapLines(subtitle, inner).map((l, i) => <Text key={`s${i}`}>{l}</Text>) : null}
         <Text> </Text>
         <Text bold>This runs on the host:</Text>
         {change.length === 0 ? <Text dimColor>  (no live change described)</Text> : null}

@@ -30,7 +30,7 @@ export function feedCause(item: FeedItem | undefined, findingsById: ReadonlyMap<
 
 function FeedRow({ item, cause, inner, selected, focused }: { item: FeedItem | undefined; cause: string; inner: number; selected: boolean; focused: boolean }) {
   const tag = (item && FEED_TAG[item.kind]) ?? { tag: '?   ', color: theme.dim };
-  const causeW = cause ? Math.min(cause.length + 2, Math.max(0, Math.floor(inner * 0.4))) : 0;
+  const causeW = cause ? Math.min(cause.length + 2, Math.max(0, Math.floor(inner * 0.35))) : 0;
   const textW = Math.max(0, inner - 2 - 9 - 5 - causeW);
   return (
     <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused}>

@@ -27,8 +27,15 @@ export interface Layout {
 export const WIDE_COLUMNS = 120;
 const STATUS_ROWS = 2;
 
+export interface LayoutHints {
+  /** Flow rows there are to show; the flows pane shrinks to them and gives the rest to the panes below. */
+  readonly flowRows?: number;
+  /** A detail is open (wide layout): the flows pane takes a third of the height. */
+  readonly detailOpen?: boolean;
+}
+
 /** Computes where every pane goes for a terminal of `columns` × `rows`. */
-export function computeLayout(columns: number, rows: number): Layout {
+export function computeLayout(columns: number, rows: number, hints: LayoutHints = {}): Layout {
   const cols = Math.max(20, Math.floor(Number.isFinite(columns) && columns > 0 ? columns : 80));
   const total = Math.max(STATUS_ROWS + 1, Math.floor(Number.isFinite(rows) && rows > 0 ? rows : 24) - 1);
   const bodyH = total - STATUS_ROWS;
@@ -39,7 +46,9 @@ export function computeLayout(columns: number, rows: number): Layout {
     // Too small for two panes: flows only.
     return { kind: 'tiny', columns: cols, rows: total, status, body, flows: body, bottom: zero, findings: zero, applied: zero, detail: body };
   }
-  const flowsH = Math.max(6, Math.round(bodyH * 0.55));
+  const share = cols >= WIDE_COLUMNS && hints.detailOpen ? 0.35 : 0.55;
+  const wanted = Number.isFinite(hints.flowRows) ? Math.max(1, hints.flowRows!) + 4 : Number.POSITIVE_INFINITY;
+  const flowsH = Math.max(6, Math.min(wanted, Math.round(bodyH * share)));
   const bottomH = bodyH - flowsH;
   if (cols < WIDE_COLUMNS) {
     return {

@@ -1,0 +1,118 @@
+// End to end on the real kernel: each lab scenario traced by `kdiag trace`, the finding checked on
+// the right flow, and the recording replayed to the same findings.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { labSkipReason } from '../helpers/lab-guard.js';
+import { requireBuiltAgent } from '../lab/lab-harness.js';
+import { clientFlowId, findingsOf, KDIAG, traceScenario, type FindingLite } from './trace-harness.js';
+
+const exec = promisify(execFile);
+const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
+const UPDATE = process.env.KDIAG_UPDATE_FIXTURES === '1';
+const FIXTURES = new URL('../../fixtures/sessions/', import.meta.url).pathname;
+
+interface Case {
+  readonly scenario: string;
+  /** Rules that must fire on the client's flow (or, with `global`, anywhere). */
+  readonly rules: readonly string[];
+  /** Rules that must not fire on that flow. */
+  readonly not?: readonly string[];
+  readonly global?: boolean;
+  readonly healthy?: boolean;
+  /** Recordings too large to commit (the table-near-full one lists 262,144 entries per snapshot). */
+  readonly noFixture?: boolean;
+}
+
+const CASES: readonly Case[] = [
+  { scenario: 'conntrack-expiry', rules: ['conntrack.established-expired'], not: ['conntrack.invalid-reset'] },
+  { scenario: 'expiry-loose0', rules: ['conntrack.expired-blackhole'] },
+  { scenario: 'server-push-after-expiry', rules: ['conntrack.established-expired'], not: ['conntrack.invalid-reset'] },
+  { scenario: 'keepalive-saves', rules: [], healthy: true },
+  { scenario: 'out-of-window', rules: ['conntrack.invalid-dropped'] },
+  { scenario: 'out-of-window-no-drop', rules: ['conntrack.invalid-reset'] },
+  { scenario: 'out-of-window-be-liberal', rules: [], healthy: true },
+  { scenario: 'close-wait-expiry', rules: ['conntrack.close-wait-expired'] },
+  { scenario: 'middlebox-idle-drop', rules: ['path.idle-reset'] },
+  { scenario: 'unacked-clamp', rules: ['conntrack.clamped-unacked'] },
+  { scenario: 'table-near-full', rules: ['conntrack.table-near-full'], global: true, noFixture: true },
+];
+
+const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
+
+function key(f: FindingLite): string {
+  return `${f.rule} ${[...f.flows].sort().join(',')}`;
+}
+
+describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
+  let lab: Lab;
+  let dir: string;
+
+  beforeAll(async () => {
+    requireBuiltAgent();
+    dir = await mkdtemp(join(tmpdir(), 'kdiag-e2e-'));
+    lab = await labUp({});
+  }, 120_000);
+
+  afterAll(async () => {
+    await lab?.down();
+    await labDown();
+    expect(await labNamespaces()).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it.each(CASES)('$scenario', async (c) => {
+    const record = join(dir, `${c.scenario}.ndjson`);
+    const traced = await traceScenario(lab, c.scenario, record);
+    const r = traced.result;
+    expect(r.matched, `the scenario itself did not behave as the kernel should: ${r.summary}`).toBe(true);
+    expect(traced.exitCode, traced.stderr).toBe(c.rules.length > 0 ? 1 : traced.exitCode);
+    const flow = clientFlowId(r);
+    const live = findingsOf(traced.lines);
+    const onFlow = live.filter((f) => (flow ? f.flows.includes(flow) : false));
+
+    for (const rule of c.rules) {
+      const hit = (c.global ? live : onFlow).find((f) => f.rule === rule);
+      expect(hit, `${rule} on ${flow}; got ${live.map(key).join(' | ') || 'nothing'}`).toBeDefined();
+      // Within 5 s of the moment the application saw the failure (or the packet that caused it).
+      const at = r.timestamps.failureObserved ?? r.timestamps.actionAt ?? r.timestamps.end;
+      expect(hit!.emittedAt - at, `${rule} reported ${hit!.emittedAt - at} ms after the failure`).toBeLessThanOrEqual(5000);
+      expect(hit!.cause.length).toBeGreaterThan(20);
+    }
+    for (const rule of c.not ?? []) expect(onFlow.map((f) => f.rule)).not.toContain(rule);
+    if (c.healthy) expect(onFlow.filter((f) => TIMEOUT_RULES.test(f.rule)).map(key)).toEqual([]);
+
+    // The recording replays to the same findings.
+    const replay = await exec(process.execPath, [KDIAG, 'replay', record, '--json'], { maxBuffer: 256 << 20 }).catch((e: { stdout: string; code: number }) => {
+      if (e.code === 1) return { stdout: e.stdout };
+      throw e;
+    });
+    const replayed = (JSON.parse(replay.stdout) as { findings: FindingLite[]; issueCount: number });
+    expect(replayed.issueCount).toBe(0);
+    const liveKeys = new Set(live.map(key));
+    const replayKeys = new Set(replayed.findings.map(key));
+    for (const k of liveKeys) expect(replayKeys, `replay lacks ${k}`).toContain(k);
+
+    if (UPDATE && !c.noFixture) {
+      const out = join(FIXTURES, c.scenario);
+      await mkdir(out, { recursive: true });
+      await copyFile(record, join(out, 'recording.ndjson'));
+      const expected = {
+        scenario: c.scenario,
+        fm: r.fm,
+        flow,
+        outcome: r.outcome,
+        rules: c.rules,
+        not: c.not ?? [],
+        healthy: Boolean(c.healthy),
+        global: Boolean(c.global),
+        findings: [...replayKeys].sort(),
+      };
+      await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+    }
+  }, 240_000);
+});

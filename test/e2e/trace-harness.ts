@@ -1,0 +1,91 @@
+// Runs `kdiag trace --json --record` (the built CLI) against the lab while a scenario drives traffic.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Lab } from '../../src/lab/lab.js';
+import { runScenario, type ScenarioResult } from '../../src/lab/scenarios.js';
+
+export const KDIAG = fileURLToPath(new URL('../../bin/kdiag.js', import.meta.url));
+
+export interface TraceLine {
+  readonly type: string;
+  readonly t: number;
+  readonly emittedAt?: number;
+  readonly [k: string]: unknown;
+}
+
+export interface TracedScenario {
+  readonly result: ScenarioResult;
+  readonly lines: TraceLine[];
+  readonly stderr: string;
+  readonly exitCode: number | null;
+}
+
+/** Starts trace, waits until its probes are attached, runs the scenario, stops trace with SIGINT. */
+export async function traceScenario(lab: Lab, scenario: string, record: string, extraArgs: string[] = []): Promise<TracedScenario> {
+  const child = spawn(process.execPath, [KDIAG, 'trace', '--json', '--record', record, '--netns', lab.ns.node, '--duration', '300s', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: TraceLine[] = [];
+  let stderr = '';
+  let carry = '';
+  let ready: () => void;
+  const isReady = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    const parts = (carry + chunk).split('\n');
+    carry = parts.pop() ?? '';
+    for (const p of parts) {
+      if (!p.trim()) continue;
+      const obj = { ...(JSON.parse(p) as TraceLine), emittedAt: Date.now() };
+      lines.push(obj);
+      if (obj.type === 'status' && typeof obj.message === 'string' && obj.message.startsWith('Tracing')) ready();
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c: string) => {
+    stderr += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await Promise.race([
+      isReady,
+      exited.then(() => {
+        throw new Error(`kdiag trace exited before it was ready:\n${stderr}`);
+      }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`kdiag trace not ready after 60 s:\n${stderr}`)), 60_000)),
+    ]);
+    // One snapshot round before traffic, so sysctls and rules are known.
+    await new Promise((r) => setTimeout(r, 2500));
+    const result = await runScenario(scenario, { lab });
+    // Let the next snapshot and analysis see the aftermath.
+    await new Promise((r) => setTimeout(r, 5000));
+    child.kill('SIGINT');
+    const exitCode = await exited;
+    return { result, lines, stderr, exitCode };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+/** The flow id kdiag gives the scenario's client connection. */
+export function clientFlowId(r: ScenarioResult): string | undefined {
+  const c = r.clientTuple;
+  return c ? `tcp ${c.src}:${c.sport}>${c.dst}:${c.dport}` : undefined;
+}
+
+export interface FindingLite {
+  readonly rule: string;
+  readonly fm: string;
+  readonly flows: readonly string[];
+  readonly cause: string;
+  readonly t: number;
+}
+
+export function findingsOf(lines: readonly TraceLine[]): (FindingLite & { emittedAt: number })[] {
+  return lines.filter((l) => l.type === 'finding').map((l) => ({ ...(l.finding as FindingLite), emittedAt: l.emittedAt ?? 0 }));
+}

@@ -1,0 +1,88 @@
+// kdiag doctor's judgement on synthetic hosts: exit codes 0/1/2, what each gap disables, 80 columns.
+import { describe, expect, it } from 'vitest';
+import { diagnoseHost, formatDoctorText } from '../../src/services/doctor.js';
+import type { HostCapabilities } from '../../src/sources/host-capabilities.js';
+import { allTracepoints } from '../../src/parse/probes/catalog.js';
+import { flagValue, hzFromConfig, modeFromConfig, parseBpftraceInfoProbeTypes, parseBpftraceVersion, splitCmdline } from '../../src/sources/host-capabilities.js';
+
+function host(over: Partial<HostCapabilities> = {}): HostCapabilities {
+  return {
+    kernel: '6.18.44',
+    root: true,
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.17.0', probeTypes: { kprobe: true, tracepoint: true, kfunc: false } },
+    tracefs: '/sys/kernel/tracing',
+    btf: true,
+    hz: { hz: 250, source: '/proc/config.gz' },
+    tracepoints: allTracepoints().map((t) => ({ name: t.name, present: true, fields: [...t.fields, ...(t.optionalFields ?? []).map((o) => o.name)], missingFields: [], missingOptional: [], symbolTables: (t.name === 'skb:kfree_skb' ? { reason: 127 } : {}) as Record<string, number> })),
+    conntrack: { tool: '/usr/sbin/conntrack', version: '1.4.7', module: true, events: 1 },
+    ipvs: { tool: undefined, module: false },
+    kubeProxy: undefined,
+    ...over,
+  };
+}
+
+describe('kdiag doctor', () => {
+  it('is ready (exit 0) when everything kdiag trace needs is there', () => {
+    const r = diagnoseHost(host());
+    expect(r.exitCode).toBe(0);
+    expect(r.probes.every((p) => p.usable)).toBe(true);
+    expect(formatDoctorText(r)).toMatch(/Ready/);
+  });
+
+  it('is degraded (exit 1) without the tcp_send_reset reason, and says what that disables', () => {
+    const h = host();
+    const tps = h.tracepoints.map((t) => (t.name === 'tcp:tcp_send_reset' ? { ...t, missingOptional: [{ name: 'reason', without: 'no reset reason; NO_SOCKET resets seen only as kfree_skb drops' }] } : t));
+    const r = diagnoseHost({ ...h, tracepoints: tps });
+    expect(r.exitCode).toBe(1);
+    expect(formatDoctorText(r)).toMatch(/NO_SOCKET resets seen only as kfree_skb drops/);
+  });
+
+  it('turns a kernel without kfree_skb reason into an unusable drop probe', () => {
+    const h = host();
+    const tps = h.tracepoints.map((t) => (t.name === 'skb:kfree_skb' ? { ...t, missingFields: ['reason'] } : t));
+    const r = diagnoseHost({ ...h, tracepoints: tps });
+    expect(r.exitCode).toBe(1);
+    expect(r.probes.find((p) => p.id === 'trace_skb_drop')).toMatchObject({ usable: false, why: 'needs skb:kfree_skb' });
+  });
+
+  it.each([
+    ['not root', { root: false }],
+    ['no bpftrace', { bpftrace: { path: undefined, version: undefined, probeTypes: {} } }],
+    ['old bpftrace', { bpftrace: { path: '/x', version: '0.12.1', probeTypes: {} } }],
+    ['no tracefs', { tracefs: undefined }],
+    ['no BTF', { btf: false }],
+  ] as const)('cannot run (exit 2) with %s and offers a fix', (_name, over) => {
+    const r = diagnoseHost(host(over as Partial<HostCapabilities>));
+    expect(r.exitCode).toBe(2);
+    const fail = r.checks.find((c) => c.level === 'fail')!;
+    expect(fail.disables).toBeDefined();
+    if (_name === 'no tracefs') expect(fail.fix).toBe('mount -t tracefs tracefs /sys/kernel/tracing');
+  });
+
+  it('needs IPVS only when kube-proxy runs in ipvs mode; HZ unknown degrades keepalive', () => {
+    const kp = { pid: 42, cmdline: ['kube-proxy', '--config=/var/lib/kube-proxy/config.conf'], mode: 'ipvs', configPath: '/var/lib/kube-proxy/config.conf', configFound: true };
+    expect(diagnoseHost(host({ kubeProxy: kp })).checks.find((c) => c.id === 'ipvs')?.level).toBe('warn');
+    expect(diagnoseHost(host()).checks.find((c) => c.id === 'ipvs')?.level).toBe('info');
+    const noHz = diagnoseHost(host({ hz: undefined }));
+    expect(noHz.exitCode).toBe(1);
+    expect(noHz.probes.find((p) => p.id === 'trace_tcp_state')?.usable).toBe(false);
+  });
+
+  it('keeps every text line under 80 columns, even with long paths', () => {
+    const kp = { pid: 4242, cmdline: [], mode: 'iptables', configPath: `/very/long/${'x'.repeat(90)}/config.conf`, configFound: false };
+    const text = formatDoctorText(diagnoseHost(host({ root: false, tracefs: undefined, hz: undefined, kubeProxy: kp })));
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThan(80);
+  });
+
+  it('reads bpftrace --version/--info, kernel config, kube-proxy flags and config', () => {
+    expect(parseBpftraceVersion('bpftrace v0.17.0\n')).toBe('0.17.0');
+    expect(parseBpftraceInfoProbeTypes('Probe types\n  kprobe: yes\n  tracepoint: yes\n  kfunc: no\n  iter:task: no\n\nOther\n  x: yes\n')).toEqual({ kprobe: true, tracepoint: true, kfunc: false, 'iter:task': false });
+    expect(parseBpftraceInfoProbeTypes('garbage')).toEqual({});
+    expect(hzFromConfig('# x\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n')).toBe(250);
+    expect(splitCmdline('kube-proxy\0--config=/a\0--proxy-mode\0ipvs\0')).toEqual(['kube-proxy', '--config=/a', '--proxy-mode', 'ipvs']);
+    expect(flagValue(['kube-proxy', '--config=/a', '--proxy-mode', 'ipvs'], 'proxy-mode')).toBe('ipvs');
+    expect(flagValue(['kube-proxy', '--config=/a'], 'config')).toBe('/a');
+    expect(modeFromConfig('kind: KubeProxyConfiguration\nmode: "ipvs"\nipvs:\n  mode: x\n')).toBe('ipvs');
+    expect(modeFromConfig('mode: ""\n')).toBe('');
+  });
+});
