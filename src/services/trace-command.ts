@@ -32,8 +32,12 @@ export function probesDir(): string {
   return here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..', 'probes') : join(here, '..', '..', 'probes');
 }
 
+/** On by default: cheap per-event probes. top_flow_activity samples every segment (see its header). */
+export const DEFAULT_PROBES = ['trace_skb_drop', 'trace_tcp_reset', 'trace_tcp_retrans', 'trace_tcp_state'];
+
 function chooseProbes(spec: string): string[] {
   const all = PROBES.map((p) => p.id);
+  if (spec === 'default') return DEFAULT_PROBES.filter((p) => all.includes(p));
   if (spec === 'all') return all;
   if (spec === 'none' || spec === '') return [];
   const wanted = spec.split(',').map((s) => s.trim()).filter(Boolean);

@@ -30,7 +30,7 @@ export function registerTrace(program: Command): void {
     .option('--port <port>', 'show only flows with this port (repeatable)', collect)
     .option('--addr <address>', 'show only flows with this address (repeatable)', collect)
     .option('--pod <ns/name>', 'show only flows owned by this pod, or ns/ for a namespace (repeatable)', collect)
-    .addOption(new Option('--probes <list>', 'bpftrace probes to run: all, none, or a comma list').default('all'))
+    .addOption(new Option('--probes <list>', 'bpftrace probes: default, all, none, or a comma list').default('default'))
     .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read').default('2s'))
     .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
   addAnalysisOptions(cmd);
@@ -43,9 +43,10 @@ Examples:
   sudo kdiag trace --json --port 5432 | jq 'select(.type=="finding")'
   sudo kdiag trace --netns kdiag-lab-node           # watch a kdiag lab run
 
-Probes: trace_skb_drop, trace_tcp_reset, trace_tcp_retrans, trace_tcp_state,
-top_flow_activity (see probes/README.md). Ctrl-C stops the probes and leaves a
-complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run.`,
+Probes (probes/README.md): trace_skb_drop, trace_tcp_reset, trace_tcp_retrans and
+trace_tcp_state run by default; top_flow_activity (per-flow idle time measured in
+the kernel) samples every segment and costs throughput: add it with --probes all.
+Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run.`,
   );
   cmd.action(async (flags: TraceFlags) => {
     const analysis = await analysisOptionsFrom(flags);
@@ -64,7 +65,7 @@ complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run.`,
       ...(flags.record ? { record: flags.record } : {}),
       ...(flags.netns ? { netns: flags.netns } : {}),
       ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
-      probes: flags.probes ?? 'all',
+      probes: flags.probes ?? 'default',
       filter: { ports, addrs: flags.addr ?? [], pods: flags.pod ?? [] },
       analysis,
     });
