@@ -4,6 +4,13 @@ import { KdiagError } from '../errors.js';
 import { createProgram } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // `kdiag … | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   const program = createProgram();
   program.exitOverride();
   try {

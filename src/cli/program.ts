@@ -2,20 +2,22 @@
 // so `kdiag --help` and `--json` commands never load ink or React.
 import { Command } from 'commander';
 import { KDIAG_VERSION } from '../version.js';
-// Commands register themselves here, one line each.
-import { registerCheck } from './commands/check.js';
+// Commands register themselves here, one line each, in the order --help lists them.
 import { registerTrace } from './commands/trace.js';
+import { registerCheck } from './commands/check.js';
 import { registerReplay } from './commands/replay.js';
+import { registerUi } from './commands/ui.js';
+import { registerCollect } from './commands/collect.js';
+import { registerApply } from './commands/apply.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerLab } from './commands/lab.js';
-import { registerApply } from './commands/apply.js';
-import { registerCollect } from './commands/collect.js';
 
 export function createProgram(): Command {
   const program = new Command('kdiag')
     .description(
       'Find which timeout kills long-lived TCP connections through kube-proxy\n' +
-        '(conntrack, IPVS, socket keepalive, cloud NAT/LB), prove it, and fix it.',
+        '(conntrack, IPVS, socket keepalive, cloud NAT/LB), prove it, and fix it.\n' +
+        'With no command: the interactive terminal UI on this host (needs root).',
     )
     .version(KDIAG_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
@@ -24,10 +26,21 @@ export function createProgram(): Command {
   registerTrace(program);
   registerCheck(program);
   registerReplay(program);
+  registerUi(program);
+  registerCollect(program);
+  registerApply(program);
   registerDoctor(program);
   registerLab(program);
-  registerApply(program);
-  registerCollect(program);
 
+  program.addHelpText(
+    'after',
+    `
+Start with:
+  sudo kdiag doctor            what this host can trace
+  sudo kdiag trace             live drops and resets with their cause
+  kdiag replay FILE|BUNDLE     analyse a recording or a bundle offline
+
+Exit status: 0 nothing found, 1 findings, 2 could not run.`,
+  );
   return program;
 }

@@ -27,6 +27,9 @@ export interface TraceOptions {
   readonly clock: Clock;
   /** Progress and notes for a person (stderr). */
   readonly progress: (line: string) => void;
+  /** Apply/revert from the TUI. */
+  readonly onApply?: (suggestion: string, diagnosis: () => import('../model/diagnosis.js').Diagnosis) => Promise<import('../model/session.js').AppliedChange>;
+  readonly onRevert?: (journalId: string) => Promise<void>;
 }
 
 async function toolVersion(argv: string[]): Promise<string | undefined> {
@@ -111,7 +114,15 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
   }
   let recorder: FixtureWriter | undefined;
   if (o.record) recorder = await createFixtureWriter(o.record, await buildHeader(o, sources, probeFiles));
-  const session = new LiveSession({ sources, analysis: o.analysis, clock: o.clock, ...(recorder ? { recorder } : {}), missing: notesOut });
+  const session: LiveSession = new LiveSession({
+    sources,
+    analysis: o.analysis,
+    clock: o.clock,
+    ...(recorder ? { recorder } : {}),
+    missing: notesOut,
+    ...(o.onApply ? { onApply: (id: string) => o.onApply!(id, () => session.getSnapshot().diagnosis) } : {}),
+    ...(o.onRevert ? { onRevert: o.onRevert } : {}),
+  });
   const pending = new Set(probeFiles.map((p) => `bpftrace:${p.id}`));
   let resolveAttached!: () => void;
   const attached = new Promise<void>((resolve) => {

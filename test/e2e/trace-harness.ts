@@ -38,7 +38,7 @@ export async function traceScenario(lab: Lab, scenario: string, record: string, 
     carry = parts.pop() ?? '';
     for (const p of parts) {
       if (!p.trim()) continue;
-      const obj = { ...(JSON.parse(p) as TraceLine), emittedAt: Date.now() };
+      const obj: TraceLine = { ...(JSON.parse(p) as TraceLine), emittedAt: Date.now() };
       lines.push(obj);
       if (obj.type === 'status' && typeof obj.message === 'string' && obj.message.startsWith('Tracing')) ready();
     }

@@ -185,7 +185,7 @@ async function journalAction(opts: JournalOpts): Promise<void> {
 export function registerApply(program: Command, deps: ApplyCommandDeps = {}): void {
   program
     .command('apply')
-    .description('Make a suggested fix live on this node, journaled so revert can undo it')
+    .description('make a suggested fix live on this node, journaled so revert can undo it')
     .argument('[SUGGESTION_ID]', 'a suggestion id from kdiag check')
     .option('--change <SPEC>', 'change by hand: sysctl:KEY=VALUE or ipvs-timeout:TCP,TCPFIN,UDP')
     .option('--yes', 'apply without asking')
@@ -201,7 +201,7 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
 
   program
     .command('revert')
-    .description('Restore the values a journal entry (or all of them) replaced')
+    .description('restore the values a journal entry (or all of them) replaced')
     .argument('[ID]', 'journal entry id (see kdiag journal)')
     .option('--all', 'revert every open entry, newest first')
     .option('--force', 'restore even when something else changed the value since')
@@ -213,7 +213,7 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
 
   program
     .command('journal')
-    .description('List the changes kdiag made here, newest first')
+    .description('list the changes kdiag made here, newest first')
     .option('--json', 'print the journal as JSON')
     .option('--journal-dir <DIR>', 'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)')
     .action((opts: JournalOpts) => journalAction(opts));

@@ -13,7 +13,7 @@ interface CollectFlags {
 export function registerCollect(program: Command): void {
   program
     .command('collect')
-    .description('Write a bundle folder of read-only command outputs from this node\n(conntrack, IPVS, sysctls, sockets, iptables, kube-proxy config)')
+    .description('write a bundle folder of read-only command outputs from this node\n(conntrack, IPVS, sysctls, sockets, iptables, kube-proxy config)')
     .option('--out <dir>', 'bundle folder (default ./kdiag-bundle-<host>-<UTC time>)')
     .option('--netns <name>', 'run the netfilter and socket commands in this named netns')
     .option('--kube-proxy-config <file>', "kube-proxy's config file, when it cannot be found")

@@ -7,7 +7,7 @@ const out = (s: string): void => void process.stdout.write(`${s}\n`);
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
-    .description('Network-namespace lab: a kube-proxy-like node (kdiag-lab-node) with scenarios that break real TCP flows')
+    .description('network-namespace lab: a kube-proxy-like node (kdiag-lab-node) with scenarios that break real TCP flows')
     .addHelpText(
       'after',
       '\nExamples:\n  kdiag lab up --drop-invalid\n  kdiag trace --netns kdiag-lab-node      (second terminal)\n  kdiag lab run conntrack-expiry\n  kdiag lab down',

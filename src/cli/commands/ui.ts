@@ -1,0 +1,66 @@
+// kdiag ui (and kdiag with no command): the interactive terminal UI, live or on a recording.
+import { Option, type Command } from 'commander';
+import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, type AnalysisFlags } from './analysis-options.js';
+
+interface UiFlags extends AnalysisFlags {
+  replay?: string;
+  netns?: string;
+  record?: string;
+  interval?: string;
+  kubeProxyConfig?: string;
+}
+
+async function runUi(flags: UiFlags): Promise<void> {
+  const analysis = await analysisOptionsFrom(flags);
+  if (flags.replay) {
+    const { runReplayUi } = await import('../../services/replay-ui.js');
+    await runReplayUi(flags.replay, analysis);
+    return;
+  }
+  const { runLiveUi } = await import('../../services/live-ui.js');
+  await runLiveUi({
+    analysis,
+    intervalMs: (await parseDurationSec(flags.interval ?? '2s', '--interval')) * 1000,
+    ...(flags.netns ? { netns: flags.netns } : {}),
+    ...(flags.record ? { record: flags.record } : {}),
+    ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
+  });
+}
+
+function uiOptions(cmd: Command): Command {
+  cmd
+    .option('--replay <input>', 'open a recording or bundle instead of the live host')
+    .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
+    .option('--record <file>', 'record the live session to FILE for kdiag replay')
+    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read').default('2s'))
+    .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
+  return addAnalysisOptions(cmd);
+}
+
+export function registerUi(program: Command): void {
+  const cmd = uiOptions(program.command('ui').description('the interactive terminal UI (live; or --replay FILE); ? lists the keys'));
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  sudo kdiag                       # same as: sudo kdiag ui
+  kdiag ui --replay fixtures/sessions/conntrack-expiry/recording.ndjson
+  kdiag replay incident.ndjson --ui`,
+  );
+  cmd.action(runUi);
+  // `kdiag` alone opens the live UI; anything else left over is a mistyped command.
+  program.allowExcessArguments(true).action(async (_opts: unknown, cmd: Command) => {
+    if (cmd.args.length > 0) {
+      const { UsageError } = await import('../../errors.js');
+      throw new UsageError(`unknown command '${cmd.args[0]}'`, 'kdiag --help lists the commands');
+    }
+    await runUi({});
+  });
+  program
+    .command('ui-gallery', { hidden: true })
+    .option('--columns <n>', 'width', '100')
+    .action(async (flags: { columns: string }) => {
+      const { renderGallery } = await import('../../ui/gallery.js');
+      process.stdout.write(`${renderGallery(Number(flags.columns) || 100)}\n`);
+    });
+}

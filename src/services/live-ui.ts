@@ -1,0 +1,43 @@
+// `kdiag` / `kdiag ui`: the TUI on the live host.
+import type { AnalyzeOptions } from '../analysis/analyze.js';
+import { systemClock } from '../sources/source.js';
+import { applyFromSession, revertFromSession } from './session-apply.js';
+import { DEFAULT_PROBES, probesDir } from './trace-command.js';
+import { startTrace } from './trace.js';
+
+export interface LiveUiOptions {
+  readonly netns?: string;
+  readonly record?: string;
+  readonly intervalMs: number;
+  readonly probes?: readonly string[];
+  readonly kubeProxyConfig?: string;
+  readonly analysis: AnalyzeOptions;
+}
+
+/** Starts the live session, opens the TUI, and stops every source when the user quits. */
+export async function runLiveUi(o: LiveUiOptions): Promise<void> {
+  const started = await startTrace(
+    {
+      probes: o.probes ?? DEFAULT_PROBES,
+      probesDir: probesDir(),
+      intervalMs: o.intervalMs,
+      analysis: o.analysis,
+      clock: systemClock,
+      progress: (l) => void process.stderr.write(`${l}\n`),
+      onApply: (id, diagnosis) => applyFromSession(id, { diagnosis }),
+      onRevert: (id) => revertFromSession(id),
+      ...(o.netns ? { netns: o.netns } : {}),
+      ...(o.record ? { record: o.record } : {}),
+      ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
+    },
+    () => {},
+  );
+  await started.attached;
+  try {
+    const { renderApp } = await import('../ui/render-app.js');
+    await renderApp(started.session, {});
+  } finally {
+    process.stderr.write('Stopping probes…\n');
+    await started.session.stop();
+  }
+}
