@@ -1,12 +1,13 @@
 // Options shared by the commands that diagnose (replay, check, trace): path idle timeout and cloud preset.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { CloudPreset } from '../../model/cloud-presets.js';
 
 /** Parses a duration like `350s`, `6m`, `1h30m` (a bare number is seconds) into whole seconds. */
 export async function parseDurationSec(text: string, what: string): Promise<number> {
   const { default: parse } = await import('parse-duration');
   const v = /^\d+$/.test(text.trim()) ? Number(text.trim()) : parse(text.trim(), 's');
-  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive duration such as 350s, 6m or 1h (got "${text}")`);
+  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) throw new UsageError(`${what} must be a positive duration such as 350s, 6m or 1h (got "${text}")`);
   return Math.round(v);
 }
 
@@ -29,10 +30,9 @@ export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathI
     const { CLOUD_PRESETS } = await import('../../model/cloud-presets.js');
     const names = Object.keys(CLOUD_PRESETS);
     if (flags.cloud === 'list') {
-      const { UsageError } = await import('../../errors.js');
       throw new UsageError(`cloud presets: ${names.map((n) => `${n} (${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s)`).join(', ')}`);
     }
-    if (!names.includes(flags.cloud)) throw new InvalidArgumentError(`unknown --cloud preset "${flags.cloud}"; one of: ${names.join(', ')}`);
+    if (!names.includes(flags.cloud)) throw new UsageError(`unknown --cloud preset "${flags.cloud}"; one of: ${names.join(', ')}`);
     out.cloud = flags.cloud as CloudPreset;
   }
   return out;

@@ -1,5 +1,6 @@
 // kdiag trace: live drops and resets with their cause, and the flows that will break next.
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, type AnalysisFlags } from './analysis-options.js';
 
 interface TraceFlags extends AnalysisFlags {
@@ -54,7 +55,7 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
     const intervalSec = await parseDurationSec(flags.interval ?? '2s', '--interval');
     const ports = (flags.port ?? []).map((p) => {
       const n = Number(p);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be 0-65535 (got "${p}")`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0-65535 (got "${p}")`);
       return n;
     });
     const { runTraceCommand } = await import('../../services/trace-command.js');

@@ -1,0 +1,198 @@
+// Bounded traffic for the root benchmarks, run inside a kdiag-bench-* namespace:
+//   ip netns exec NS node dist/bench/traffic.js server --port 8080 --life-ms 600000
+//   ip netns exec NS node dist/bench/traffic.js bulk|pingpong|churn --host VIP --port 80 --ms 5000 [--rate N]
+// Every mode ends by itself (duration, life limit); a client prints one `RESULT {json}` line.
+// The first byte of a connection tells the server what to do: B = count bytes (bulk), P = echo.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+function arg(argv: readonly string[], flag: string, dflt: number): number {
+  const i = argv.indexOf(flag);
+  const v = i >= 0 ? Number(argv[i + 1]) : dflt;
+  if (!Number.isFinite(v) || v < 0) throw new Error(`bad ${flag}`);
+  return v;
+}
+
+function strArg(argv: readonly string[], flag: string, dflt: string): string {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? (argv[i + 1] ?? dflt) : dflt;
+}
+
+function server(port: number, lifeMs: number): void {
+  const srv = net.createServer((sock) => {
+    sock.on('error', () => {});
+    let mode = 0;
+    let bytes = 0;
+    let t0 = 0;
+    sock.on('data', (chunk: Buffer) => {
+      if (mode === 0) {
+        mode = chunk[0]!;
+        t0 = performance.now();
+        chunk = chunk.subarray(1);
+      }
+      if (mode === 0x42) bytes += chunk.length;
+      else if (mode === 0x50 && chunk.length > 0) sock.write(chunk);
+    });
+    sock.on('end', () => {
+      if (mode === 0x42) sock.end(JSON.stringify({ bytes, ms: performance.now() - t0 }));
+      else sock.end();
+    });
+  });
+  srv.listen(port, () => process.stdout.write('LISTENING\n'));
+  setTimeout(() => process.exit(0), lifeMs).unref();
+  // the driver closes our stdin (or dies): stop then
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
+
+function connect(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+async function bulk(host: string, port: number, ms: number): Promise<unknown> {
+  const s = await connect(host, port);
+  const chunk = Buffer.alloc(128 * 1024, 0x61);
+  s.write('B');
+  const until = performance.now() + ms;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (performance.now() < until) {
+        sent += chunk.length;
+        if (!s.write(chunk)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      resolve();
+    };
+    pump();
+  });
+  s.end();
+  const reply = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    s.on('data', (d: Buffer) => (buf += d.toString()));
+    s.on('end', () => resolve(buf));
+    s.on('error', reject);
+  });
+  const r = JSON.parse(reply) as { bytes: number; ms: number };
+  return { sent, received: r.bytes, serverMs: r.ms, bytesPerSec: (r.bytes / r.ms) * 1000 };
+}
+
+async function pingpong(host: string, port: number, ms: number, size: number): Promise<unknown> {
+  const s = await connect(host, port);
+  s.setNoDelay(true);
+  s.write('P');
+  const msg = Buffer.alloc(size, 0x62);
+  let got = 0;
+  let rtts = 0;
+  const t0 = performance.now();
+  const until = t0 + ms;
+  await new Promise<void>((resolve, reject) => {
+    s.on('error', reject);
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      while (got >= size) {
+        got -= size;
+        rtts++;
+        if (performance.now() >= until) {
+          resolve();
+          return;
+        }
+        s.write(msg);
+      }
+    });
+    s.write(msg);
+  });
+  const elapsed = performance.now() - t0;
+  s.destroy();
+  return { rtts, ms: elapsed, perSec: (rtts / elapsed) * 1000 };
+}
+
+/** Opens connections at `rate`/s for `ms`, each reset (RST) right after connecting; at most `maxOpen` in flight. */
+async function churn(host: string, port: number, ms: number, rate: number, maxOpen: number): Promise<unknown> {
+  let attempted = 0;
+  let connected = 0;
+  let errors = 0;
+  let inFlight = 0;
+  const t0 = performance.now();
+  const until = t0 + ms;
+  const errCodes: Record<string, number> = {};
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      const due = rate === 0 ? Infinity : Math.floor(((now - t0) / 1000) * rate);
+      while (attempted < due && inFlight < maxOpen && now < until) {
+        attempted++;
+        inFlight++;
+        const s = net.connect({ host, port });
+        s.once('connect', () => {
+          connected++;
+          s.resetAndDestroy();
+        });
+        s.once('error', (e: NodeJS.ErrnoException) => {
+          errors++;
+          errCodes[e.code ?? 'unknown'] = (errCodes[e.code ?? 'unknown'] ?? 0) + 1;
+        });
+        s.once('close', () => {
+          inFlight--;
+          if (rate === 0) setImmediate(tick);
+        });
+      }
+      if (now >= until) {
+        const wait = setInterval(() => {
+          if (inFlight === 0 || performance.now() > until + 5000) {
+            clearInterval(wait);
+            resolve();
+          }
+        }, 20);
+        return;
+      }
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+  const elapsed = Math.min(performance.now(), until) - t0;
+  return { attempted, connected, errors, errCodes, ms: elapsed, perSec: (connected / elapsed) * 1000 };
+}
+
+/** Entry point: the mode is the first argument. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const mode = argv[0];
+  const host = strArg(argv, '--host', '127.0.0.1');
+  const port = arg(argv, '--port', 80);
+  const ms = arg(argv, '--ms', 5000);
+  // a hard stop whatever happens: no traffic program outlives its benchmark
+  setTimeout(() => process.exit(3), mode === 'server' ? arg(argv, '--life-ms', 600_000) + 1000 : ms + 30_000).unref();
+  let r: unknown;
+  switch (mode) {
+    case 'server':
+      return server(port, arg(argv, '--life-ms', 600_000));
+    case 'bulk':
+      r = await bulk(host, port, ms);
+      break;
+    case 'pingpong':
+      r = await pingpong(host, port, ms, arg(argv, '--size', 64));
+      break;
+    case 'churn':
+      r = await churn(host, port, ms, arg(argv, '--rate', 1000), arg(argv, '--max-open', 512));
+      break;
+    default:
+      throw new Error('usage: traffic server|bulk|pingpong|churn …');
+  }
+  process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+  process.exit(0);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`traffic: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
