@@ -19,9 +19,10 @@ export async function loadReplaySession(input: string, analysis: AnalyzeOptions)
   return new ReplaySession(records, { ...optionsFromHeader(opened.info.header), ...analysis });
 }
 
-/** `kdiag replay FILE --ui` / `kdiag ui --replay FILE`. */
-export async function runReplayUi(input: string, analysis: AnalyzeOptions): Promise<void> {
+/** `kdiag replay FILE --ui` / `kdiag ui --replay FILE`; `atSec` positions it (negative: from the end). */
+export async function runReplayUi(input: string, analysis: AnalyzeOptions, atSec?: number): Promise<void> {
   const session = await loadReplaySession(input, analysis);
+  if (atSec !== undefined) session.dispatch({ type: 'seek', t: atSec >= 0 ? session.start + atSec * 1000 : session.end + atSec * 1000 });
   try {
     const { renderApp } = await import('../ui/render-app.js');
     await renderApp(session, {});

@@ -69,6 +69,13 @@ describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
     const record = join(dir, `${c.scenario}.ndjson`);
     const traced = await traceScenario(lab, c.scenario, record);
     const r = traced.result;
+    if (UPDATE && !c.noFixture) {
+      const out = join(FIXTURES, c.scenario);
+      await mkdir(out, { recursive: true });
+      await copyFile(record, join(out, 'recording.ndjson'));
+      const expected = { scenario: c.scenario, fm: r.fm, flow: clientFlowId(r), outcome: r.outcome, rules: c.rules, not: c.not ?? [], healthy: Boolean(c.healthy), global: Boolean(c.global) };
+      await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+    }
     expect(r.matched, `the scenario itself did not behave as the kernel should: ${r.summary}`).toBe(true);
     expect(traced.exitCode, traced.stderr).toBe(c.rules.length > 0 ? 1 : traced.exitCode);
     const flow = clientFlowId(r);
@@ -97,22 +104,5 @@ describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
     const replayKeys = new Set(replayed.findings.map(key));
     for (const k of liveKeys) expect(replayKeys, `replay lacks ${k}`).toContain(k);
 
-    if (UPDATE && !c.noFixture) {
-      const out = join(FIXTURES, c.scenario);
-      await mkdir(out, { recursive: true });
-      await copyFile(record, join(out, 'recording.ndjson'));
-      const expected = {
-        scenario: c.scenario,
-        fm: r.fm,
-        flow,
-        outcome: r.outcome,
-        rules: c.rules,
-        not: c.not ?? [],
-        healthy: Boolean(c.healthy),
-        global: Boolean(c.global),
-        findings: [...replayKeys].sort(),
-      };
-      await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
-    }
   }, 240_000);
 });

@@ -11,6 +11,16 @@ export async function parseDurationSec(text: string, what: string): Promise<numb
   return Math.round(v);
 }
 
+/** Parses an offset into a recording: `90s`, `2m`, or `-30s` counted back from the end. */
+export async function parseOffsetSec(text: string): Promise<number> {
+  const t = text.trim();
+  const neg = t.startsWith('-');
+  const body = neg ? t.slice(1) : t;
+  if (/^0+(s|ms|m)?$/.test(body)) return 0;
+  const v = await parseDurationSec(body, '--at');
+  return neg ? -v : v;
+}
+
 export function addAnalysisOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--path-idle-timeout <duration>', 'idle timeout of a NAT/LB/firewall on the path (e.g. 350s)'))

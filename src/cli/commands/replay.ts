@@ -1,11 +1,12 @@
 // kdiag replay: analyse a recording or bundle again, offline and deterministically.
 import type { Command } from 'commander';
-import { addAnalysisOptions, analysisOptionsFrom, type AnalysisFlags } from './analysis-options.js';
+import { addAnalysisOptions, analysisOptionsFrom, parseOffsetSec, type AnalysisFlags } from './analysis-options.js';
 
 interface ReplayFlags extends AnalysisFlags {
   json?: boolean;
   allFlows?: boolean;
   ui?: boolean;
+  at?: string;
 }
 
 export function registerReplay(program: Command): void {
@@ -15,7 +16,8 @@ export function registerReplay(program: Command): void {
     .description('analyse a recording or a bundle of command outputs again, offline')
     .option('--json', 'print the analysis as JSON')
     .option('--all-flows', 'with --json: include every flow, not only those at risk')
-    .option('--ui', 'open the interactive terminal UI on it');
+    .option('--ui', 'open the interactive terminal UI on it')
+    .option('--at <offset>', 'with --ui: start at this offset into the recording (e.g. 90s; -30s from the end)');
   addAnalysisOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -36,7 +38,7 @@ Exit status: 0 nothing found, 1 findings, 2 could not read the input.`,
     const opts = await analysisOptionsFrom(flags);
     if (flags.ui) {
       const { runReplayUi } = await import('../../services/replay-ui.js');
-      await runReplayUi(input, opts);
+      await runReplayUi(input, opts, flags.at === undefined ? undefined : await parseOffsetSec(flags.at));
       return;
     }
     const { analyzeInput } = await import('../../services/analyze-input.js');

@@ -1,9 +1,10 @@
 // kdiag ui (and kdiag with no command): the interactive terminal UI, live or on a recording.
 import { Option, type Command } from 'commander';
-import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, type AnalysisFlags } from './analysis-options.js';
+import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, parseOffsetSec, type AnalysisFlags } from './analysis-options.js';
 
 interface UiFlags extends AnalysisFlags {
   replay?: string;
+  at?: string;
   netns?: string;
   record?: string;
   interval?: string;
@@ -14,7 +15,7 @@ async function runUi(flags: UiFlags): Promise<void> {
   const analysis = await analysisOptionsFrom(flags);
   if (flags.replay) {
     const { runReplayUi } = await import('../../services/replay-ui.js');
-    await runReplayUi(flags.replay, analysis);
+    await runReplayUi(flags.replay, analysis, flags.at === undefined ? undefined : await parseOffsetSec(flags.at));
     return;
   }
   const { runLiveUi } = await import('../../services/live-ui.js');
@@ -30,6 +31,7 @@ async function runUi(flags: UiFlags): Promise<void> {
 function uiOptions(cmd: Command): Command {
   cmd
     .option('--replay <input>', 'open a recording or bundle instead of the live host')
+    .option('--at <offset>', 'with --replay: start at this offset (e.g. 90s; -30s from the end)')
     .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
     .option('--record <file>', 'record the live session to FILE for kdiag replay')
     .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read').default('2s'))
