@@ -18,7 +18,7 @@ function section(out: string[], title: string): void {
 }
 
 function row(out: string[], label: string, text: string, width: number): void {
-  out.push(...wrap(text, width, 14, 0).map((l, i) => (i === 0 ? `  ${padEnd(label, 11)} ${l.trimStart()}` : l)));
+  out.push(...wrap(text, width, 14, 14).map((l, i) => (i === 0 ? `  ${padEnd(label, 11)} ${l.slice(14)}` : l)));
 }
 
 /** Describes the tables and timeouts a capture holds. */
@@ -140,7 +140,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title:
   } else if (r.input.live) {
     const l = r.input.live;
     out.push(...wrap(`Host ${l.hostname} (kernel ${l.kernel})${l.netns ? `, netfilter read in netns ${l.netns}` : ''}`, width));
-    for (const n of l.notes) out.push(...wrap(`note: ${n}`, width, 6));
+    for (const n of l.notes) out.push(...wrap(`note: ${n}`, width, 6, 0));
   } else if (r.input.bundle) {
     const host = r.input.bundle.host;
     if (host?.hostname || host?.kernel) out.push(...wrap(`Collected on ${host.hostname ?? '?'} (kernel ${host.kernel ?? '?'})`, width));
@@ -148,9 +148,9 @@ export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title:
   }
   const nsrc = Object.keys(r.sources).length;
   out.push(`Records: ${r.records} from ${nsrc} source${nsrc === 1 ? '' : 's'}, ${r.issueCount} parse issue${r.issueCount === 1 ? '' : 's'}`);
-  for (const n of r.notices) out.push(...wrap(`note: ${n}`, width, 6));
+  for (const n of r.notices) out.push(...wrap(`note: ${n}`, width, 6, 0));
   if (r.issueCount > 0) {
-    for (const i of r.issues.slice(0, 5)) out.push(...wrap(`issue: ${i.file}:${i.line}: ${i.message} [${i.code}]`, width, 6));
+    for (const i of r.issues.slice(0, 5)) out.push(...wrap(`issue: ${i.file}:${i.line}: ${i.message} [${i.code}]`, width, 6, 0));
     if (r.issueCount > 5) out.push(`  … ${r.issueCount - 5} more issues (--json lists them)`);
   }
   out.push(...renderSummary(r.summary, width));

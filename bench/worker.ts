@@ -1,0 +1,53 @@
+// Runs one benchmark figure in this (fresh) process and prints its `RESULT {json}` line:
+//   node [--expose-gc] dist/bench/worker.js NAME
+import { pathToFileURL } from 'node:url';
+import { emitResult, type FigureResult } from './lib.js';
+
+/** The figures by name, in the order bench/run.ts runs them; `root` ones need root and namespaces. */
+export const FIGURES: ReadonlyArray<{ name: string; root: boolean; timeoutMs: number; nodeArgs: readonly string[]; title: string }> = [
+  { name: 'startup', root: false, timeoutMs: 180_000, nodeArgs: [], title: 'Start-up (`--version`, `--help`)' },
+  { name: 'parse', root: false, timeoutMs: 300_000, nodeArgs: [], title: 'Parsing alone (conntrack entries/s)' },
+  { name: 'replay', root: false, timeoutMs: 600_000, nodeArgs: [], title: 'Replay (records/s)' },
+  { name: 'memory', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc', '--max-old-space-size=4096'], title: 'Memory, 1,000,000 flows (RSS)' },
+  { name: 'ui', root: false, timeoutMs: 300_000, nodeArgs: [], title: 'TUI frame, 100,000 flows' },
+  { name: 'snapshot', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Conntrack snapshot (≥100,000 entries)' },
+  { name: 'overhead', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Probe overhead (throughput with/without trace)' },
+  { name: 'events', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Event rate without loss' },
+];
+
+async function runFigure(name: string): Promise<FigureResult> {
+  switch (name) {
+    case 'parse':
+      return (await import('./offline.js')).figParse();
+    case 'memory':
+      return (await import('./offline.js')).figMemory();
+    case 'replay':
+      return (await import('./offline.js')).figReplay();
+    case 'startup':
+      return (await import('./offline.js')).figStartup();
+    case 'ui':
+      return (await import('./offline.js')).figUi();
+    case 'snapshot':
+      return (await import('./live.js')).figSnapshot();
+    case 'overhead':
+      return (await import('./live.js')).figOverhead();
+    case 'events':
+      return (await import('./live.js')).figEvents();
+    default:
+      throw new Error(`unknown figure ${name}`);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const name = process.argv[2] ?? '';
+  runFigure(name).then(
+    (r) => {
+      emitResult(r);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`figure ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
