@@ -38,12 +38,17 @@ export const conntrackTableNearFull: Rule = {
     if (drop.delta > 0 && drop.last) evs.push({ ...drop.last, note: `drop rose by ${drop.delta}` });
     if (early.delta > 0 && early.last) evs.push({ ...early.last, note: `early_drop rose by ${early.delta}` });
     const ratio = count !== undefined && Number.isFinite(maxN) && maxN > 0 ? count / maxN : undefined;
-    const dropping = full.length > 0 || drop.delta > 0 || early.delta > 0;
+    // Readings of one moment (a bundle): counters run since the netns started, so drops there say the
+    // table overflowed before; with the table near full now, that is the same overflow.
+    const once = lastStats && hist[0]?.t === lastStats.t ? { drop: lastStats.counters.drop ?? 0, early: lastStats.counters.early_drop ?? 0 } : undefined;
+    const droppedBefore = once !== undefined && once.drop + once.early > 0 && (ratio ?? 0) >= 0.9;
+    if (droppedBefore && lastStats) evs.push(evidence(lastStats.t, lastStats.src, lastStats.text, `drop=${once.drop} early_drop=${once.early} since the counters started`));
+    const dropping = full.length > 0 || drop.delta > 0 || early.delta > 0 || droppedBefore;
     if (!dropping && (ratio === undefined || ratio < 0.9)) return [];
     const pct = ratio !== undefined ? `${Math.round(ratio * 100)}%` : undefined;
     const cause =
       ratio !== undefined
-        ? `The conntrack table holds ${count} entries of nf_conntrack_max ${maxN} (${pct})${dropping ? ' and the kernel is already dropping new flows' : ''}; new connections and every reconnect fail once it is full.`
+        ? `The conntrack table holds ${count} entries of nf_conntrack_max ${maxN} (${pct})${droppedBefore && once ? ` and conntrack has already dropped ${once.drop} packets and evicted ${once.early} entries (conntrack -S)` : dropping ? ' and the kernel is already dropping new flows' : ''}; new connections and every reconnect fail once it is full.`
         : `The kernel is dropping new flows because the conntrack table is full; new connections and every reconnect fail.`;
     const cpus = lastStats?.cpus;
     return [
