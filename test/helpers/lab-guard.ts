@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export type LabNeed = 'root' | 'netns' | 'iptables' | 'conntrack' | 'bpftrace' | 'tracefs';
+export type LabNeed = 'root' | 'netns' | 'iptables' | 'conntrack' | 'bpftrace' | 'tracefs' | 'tmux';
 
 function hasTool(tool: string): boolean {
   try {
@@ -20,6 +20,7 @@ const CHECKS: Record<LabNeed, () => string | undefined> = {
   iptables: () => (hasTool('iptables') ? undefined : 'iptables not installed'),
   conntrack: () => (hasTool('conntrack') ? undefined : 'conntrack-tools not installed'),
   bpftrace: () => (hasTool('bpftrace') ? undefined : 'bpftrace not installed'),
+  tmux: () => (hasTool('tmux') ? undefined : 'tmux not installed'),
   tracefs: () => (existsSync('/sys/kernel/tracing/events/skb') ? undefined : 'tracefs not mounted at /sys/kernel/tracing (mount -t tracefs tracefs /sys/kernel/tracing)'),
 };
 
