@@ -165,7 +165,8 @@ function procCpuMs(pid: number | undefined): number | undefined {
 function startTrace(netns: string): TraceRun {
   const abort = new AbortController();
   const bin = join(repoRoot(), 'bin', 'kdiag.js');
-  const sp = spawnLines(['node', bin, 'trace', '--json', '--netns', netns], { signal: abort.signal, killSignal: 'SIGINT', forceKillAfterMs: 20_000, dieWithParent: true });
+  const prof = process.env.KDIAG_BENCH_TRACE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const sp = spawnLines(['node', ...prof, bin, 'trace', '--json', '--netns', netns], { signal: abort.signal, killSignal: 'SIGINT', forceKillAfterMs: 20_000, dieWithParent: true });
   const objects: Record<string, unknown>[] = [];
   let stderr = '';
   let onReady: (ok: boolean) => void = () => {};
@@ -304,7 +305,7 @@ interface StepResult {
 }
 
 /** The highest probe + conntrack event rate kdiag trace takes without losses, and what it says past it. */
-export async function figEvents(rates: readonly number[] = [250, 500, 1000, 2000, 4000, 0], ms = 5000): Promise<FigureResult> {
+export async function figEvents(rates: readonly number[] = [50, 125, 250, 500, 1000, 2000, 4000, 0], ms = 5000): Promise<FigureResult> {
   const lab = await benchLab();
   let server: Awaited<ReturnType<BenchLab['startServer']>> | undefined;
   try {

@@ -41,10 +41,7 @@ function server(port: number, lifeMs: number): void {
   });
   srv.listen(port, () => process.stdout.write('LISTENING\n'));
   setTimeout(() => process.exit(0), lifeMs).unref();
-  // the driver closes our stdin (or dies): stop then
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.on('error', () => process.exit(0));
-  process.stdin.resume();
+  // the driver stops us (SIGKILL through its abort signal, or pdeathsig when it dies)
 }
 
 function connect(host: string, port: number): Promise<net.Socket> {

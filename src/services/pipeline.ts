@@ -57,7 +57,8 @@ function base(ctx: Ctx, raw?: string): { t: number; src: string; scope?: string;
 }
 
 /** Sinks the row's observation; returns the outcome only when it is an issue. */
-type FastRow = (ctx: Ctx, line: string, sink: (o: Observation) => void) => LineOutcome<never> | undefined;
+type RowIssue = Extract<LineOutcome<never>, { kind: 'issue' }>;
+type FastRow = (ctx: Ctx, line: string, sink: (o: Observation) => void) => RowIssue | undefined;
 
 /** A row handler without a closure or an outcome wrapper per line, for the formats that come by the 10^5. */
 function fastRows<T>(parse: (line: string) => LineOutcome<T>, make: (ctx: Ctx, line: string, v: T) => Observation): FastRow {
