@@ -161,7 +161,7 @@ function procCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-/** Starts `node bin/kdiag.js trace --json --netns NS` (all probes) and waits for nothing; see `ready`. */
+/** Starts `node bin/kdiag.js trace --json --netns NS` (default probes) and waits for nothing; see `ready`. */
 function startTrace(netns: string): TraceRun {
   const abort = new AbortController();
   const bin = join(repoRoot(), 'bin', 'kdiag.js');
@@ -273,7 +273,7 @@ export async function figOverhead(rounds = 3, ms = 5000): Promise<FigureResult> 
       ratio: `bulk ${fmt(rb)}, ping-pong ${fmt(rp)}`,
       target: '≥ 0.95',
       pass: rb >= 0.95 && rp >= 0.95,
-      how: `private lab (client → node with the lab's kube-proxy DNAT ruleset, VIP ${lab.vip}:${lab.vipPort} → be1:8080, namespaces ${lab.ns.client}/${lab.ns.node}/${lab.ns.be1}); bench/traffic.ts: ${ms / 1000} s bulk send (128 KiB writes, bytes/s counted by the server) then ${ms / 1000} s ping-pong of 64-byte messages (TCP_NODELAY, round trips/s); \`node bin/kdiag.js trace --json --netns ${lab.ns.node}\` (all probes) attached before and stopped after the "on" runs; off/on alternating, ${rounds} rounds, median of ${rounds} each`,
+      how: `private lab (client → node with the lab's kube-proxy DNAT ruleset, VIP ${lab.vip}:${lab.vipPort} → be1:8080, namespaces ${lab.ns.client}/${lab.ns.node}/${lab.ns.be1}); bench/traffic.ts: ${ms / 1000} s bulk send (128 KiB writes, bytes/s counted by the server) then ${ms / 1000} s ping-pong of 64-byte messages (TCP_NODELAY, round trips/s); \`node bin/kdiag.js trace --json --netns ${lab.ns.node}\` (default probes) attached before and stopped after the "on" runs; off/on alternating, ${rounds} rounds, median of ${rounds} each`,
       details: [
         `bulk MB/s off: ${bulk.off.map((x) => fmt(x / 1e6)).join(', ')}; on: ${bulk.on.map((x) => fmt(x / 1e6)).join(', ')}`,
         `ping-pong rt/s off: ${pp.off.map(fmt).join(', ')}; on: ${pp.on.map(fmt).join(', ')}`,

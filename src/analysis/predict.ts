@@ -2,11 +2,11 @@
 import type { Prediction } from '../model/diagnosis.js';
 import type { PathTimeouts } from '../model/path-timeouts.js';
 import type { RuleContext } from './rule.js';
-import { LAYER_NAME, atRisk, breaksIn, byUrgency, fmtSec, keepalivePhrase } from './rule.js';
+import { LAYER_NAME, breaksIn, byUrgency, fmtSec, keepalivePhrase, predictable } from './rule.js';
 
 /** Flows at risk, soonest first; never safe flows (keepalive in time) or flows already gone. */
 export function predict(ctx: RuleContext, limit = 200): Prediction[] {
-  const risky: PathTimeouts[] = ctx.livePaths().filter(atRisk).sort(byUrgency);
+  const risky: PathTimeouts[] = ctx.livePaths().filter(predictable).sort(byUrgency);
   return risky.slice(0, limit).map((p) => {
     const first = p.first;
     const timeoutSec = first?.timeoutSec ?? 0;

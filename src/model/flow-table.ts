@@ -346,6 +346,10 @@ export class FlowTable {
   private readonly snapCount = new Map<string, number>();
   private readonly lastSnapCount = new Map<string, Stamped<number>>();
   private readonly sysctls = new Map<string, Map<string, Stamped<string>>>();
+  /** Each value a sysctl took, stamped with its first reading, per scope and key (oldest first, bounded). */
+  private readonly sysctlChanges = new Map<string, Stamped<string>[]>();
+  /** Wall clock minus kernel monotonic clock (ms), estimated from probe events: the smallest delivery delay seen. */
+  private probeOffsetMs = Infinity;
   private readonly stats = new Map<string, StatsSample[]>();
   private readonly rulesets = new Map<string, Stamped<IptablesRuleset>>();
   private readonly metas = new Map<string, Stamped<unknown>>();
@@ -414,7 +418,19 @@ export class FlowTable {
           this.sysctls.set(sk, m);
         }
         for (const [k, v] of Object.entries(obs.values)) {
-          m.set(normSysctlKey(k), { value: String(v).trim(), t: obs.t, src: this.str(obs.src) });
+          const key = normSysctlKey(k);
+          const value = String(v).trim();
+          const prev = m.get(key);
+          const stamped = { value, t: obs.t, src: this.str(obs.src) };
+          if (prev && prev.value !== value) {
+            // Keep what was in force before, so a finding can quote the value at the time of an event.
+            const hk = `${sk}|${key}`;
+            const ch = this.sysctlChanges.get(hk) ?? [{ ...prev, t: Math.min(prev.t, this.firstT >= 0 ? this.firstT : prev.t) }];
+            ch.push(stamped);
+            if (ch.length > 8) ch.shift();
+            this.sysctlChanges.set(hk, ch);
+          }
+          m.set(key, stamped);
         }
         return;
       }
@@ -485,6 +501,29 @@ export class FlowTable {
   sysctl(key: string, scope?: string): Stamped<string> | undefined {
     return this.sysctls.get(scopeKey(scope))?.get(normSysctlKey(key));
   }
+
+  /**
+   * The sysctl value last read at or before `t` (the reading in force then), else the earliest
+   * reading kdiag has. A reading may lag a change by one snapshot interval.
+   */
+  sysctlAt(key: string, scope: string | undefined, t: number): Stamped<string> | undefined {
+    const k = normSysctlKey(key);
+    const cur = this.sysctls.get(scopeKey(scope))?.get(k);
+    const ch = this.sysctlChanges.get(`${scopeKey(scope)}|${k}`);
+    if (!cur || !ch) return cur;
+    let best: Stamped<string> | undefined;
+    for (const c of ch) if (c.t <= t) best = c;
+    return best ?? ch[0];
+  }
+
+  /** Each value a sysctl took during the capture with its first reading, oldest first. */
+  sysctlHistory(key: string, scope?: string): Stamped<string>[] {
+    const k = normSysctlKey(key);
+    const cur = this.sysctls.get(scopeKey(scope))?.get(k);
+    const ch = this.sysctlChanges.get(`${scopeKey(scope)}|${k}`);
+    return ch ? [...ch] : cur ? [cur] : [];
+  }
+
 
   /** A numeric sysctl, or undefined when unknown or not a number. */
   sysctlNum(key: string, scope?: string): number | undefined {
@@ -710,17 +749,31 @@ export class FlowTable {
   private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
     const e = ev.entry;
     const at = ev.ts !== undefined && Number.isFinite(ev.ts) ? Math.round(ev.ts * 1000) : t;
+    const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
+    // A packet from the backend side after the flow's entry was lost is picked up as a flow of its own
+    // (orig = backend → client, not NAT'ed): it belongs to the flow whose reply it is.
+    const rev = this.reversePickup(e);
+    if (rev) {
+      const prevAct = rev.lastAct;
+      if (ev.type !== 'DESTROY') this.touch(rev, at, 'conntrack event');
+      this.push(rev, { t: at, kind, src, text: raw ?? `[${ev.type}] (reverse pickup)`, scope, dir: 'reply', ct: ev, prevAct });
+      return;
+    }
     let f: Flow | undefined;
+    let prevAct = -1;
     if (ev.type === 'DESTROY') {
       f = this.lookup(this.str(e.proto), { addr: e.orig.src, port: e.orig.sport ?? 0 }, { addr: e.orig.dst, port: e.orig.dport ?? 0 })?.flow;
       if (!f) f = this.upsertConntrack(e, at, src, scope, false);
       if (!f) return;
+      prevAct = f.lastAct;
       if (scopeKey(f.ctScope) === scopeKey(scope)) {
         f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
         f.ctGoneT = at;
         if (e.state !== null) f.ctState = this.str(e.state);
       }
     } else {
+      const g = this.lookup(this.str(e.proto), { addr: e.orig.src, port: e.orig.sport ?? 0 }, { addr: e.orig.dst, port: e.orig.dport ?? 0 })?.flow;
+      prevAct = g ? g.lastAct : -1;
       f = this.upsertConntrack(e, at, src, scope, false);
       if (!f) return;
       // The entry was created or changed by a packet just now.
@@ -729,12 +782,26 @@ export class FlowTable {
     }
     this.push(f, {
       t: at,
-      kind: ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy',
+      kind,
       src,
       text: raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`,
       scope,
       ct: ev,
+      prevAct,
     });
+  }
+
+  /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
+  private reversePickup(e: ConntrackEntry): Flow | undefined {
+    const proto = this.str(e.proto);
+    const sId = this.addrIds.get(e.orig.src);
+    const dId = this.addrIds.get(e.orig.dst);
+    if (sId === undefined || dId === undefined) return undefined;
+    const sk = ek(sId, e.orig.sport ?? 0);
+    if (this.findOrig(proto, sk, dId, e.orig.dport ?? 0)) return undefined;
+    // Not NAT'ed itself: the reply tuple is the plain reverse of the original one.
+    if (e.reply.src !== e.orig.dst || e.reply.dst !== e.orig.src) return undefined;
+    return this.findReply(proto, ek(dId, e.orig.dport ?? 0), sk);
   }
 
   private addStats(cpus: readonly ConntrackCpuStats[], t: number, src: string, scope: string | undefined, raw: string | undefined): void {
@@ -895,6 +962,8 @@ export class FlowTable {
     const f = hit.flow;
     const prevAct = f.lastAct;
     const evScope = ev.netns ? (this.netnsLabels.get(ev.netns) ?? scope) : scope;
+    const recT = t;
+    t = this.probeTime(ev.tsNs, recT);
     if (ev.kind === 'activity') {
       const at = ev.tsNs !== undefined ? t - (ev.tsNs - ev.lastNs) / 1e6 : t;
       if (ev.packets > 0 || ev.tsNs !== undefined) this.touch(f, at, 'probe activity');
@@ -919,6 +988,20 @@ export class FlowTable {
       raw ??
       `${ev.kind} ${'reason' in ev && ev.reason ? ev.reason + ' ' : ''}${tu.saddr}:${tu.sport} -> ${tu.daddr}:${tu.dport}`;
     this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
+  }
+
+  /**
+   * When a probe event really happened: bpftrace prints the kernel's monotonic time and its output
+   * reaches kdiag in batches, so the record time can be late by a second or more. The smallest
+   * (record time − kernel time) seen so far is the best estimate of the clock offset.
+   */
+  private probeTime(tsNs: number | undefined, recT: number): number {
+    if (tsNs === undefined || !Number.isFinite(tsNs) || tsNs <= 0) return recT;
+    const k = tsNs / 1e6;
+    const off = recT - k;
+    if (off < this.probeOffsetMs) this.probeOffsetMs = off;
+    // Never later than it arrived, and never more than 10 s earlier (a bogus kernel time).
+    return Math.round(Math.max(recT - 10_000, Math.min(recT, k + this.probeOffsetMs)));
   }
 
   // ---- meta ------------------------------------------------------------------------------
@@ -946,9 +1029,13 @@ export class FlowTable {
     }
   }
 
+  /** Adds an item in time order (sources deliver late: probe batches, conntrack event buffers). */
   private push(f: Flow, item: TimelineItem): void {
     const tl = (f.timeline ??= []);
-    tl.push(item);
+    let i = tl.length;
+    while (i > 0 && (tl[i - 1] as TimelineItem).t > item.t) i--;
+    if (i === tl.length) tl.push(item);
+    else tl.splice(i, 0, item);
     if (tl.length > this.timelineLength) tl.shift();
   }
 

@@ -111,6 +111,8 @@ export interface PathTimeouts {
   readonly flow: Flow;
   readonly id: string;
   readonly live: boolean;
+  /** The path as it was when the flow's conntrack entry expired (post-mortem), not a live one. */
+  readonly expired?: boolean;
   /** State word used for reasoning: conntrack state, else ss/IPVS state mapped to conntrack names. */
   readonly state: string;
   readonly idleSec: number | null;
@@ -472,22 +474,51 @@ function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; activity
     const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
     return { layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, evidence: evs }, ...(activity !== undefined ? { activity } : {}) };
   }
-  const clamp = conntrackClamp(ctx, f, full.value);
+  const own = entryTimeout(f, 'ESTABLISHED');
+  // The timeout conntrack itself set on the entry beats a sysctl reading that may lag a change.
+  const fullT: Sourced = own && own.value < full.value ? own : full;
+  const evsT = fullT === full ? evs : [ctEv, ...(own?.evidence ? [own.evidence] : [])];
+  const clamp = conntrackClamp(ctx, f, fullT.value);
   if (clamp) {
     return {
       layer: {
         layer: 'conntrack',
-        timeoutSec: Math.min(full.value, clamp.timeout.value),
+        timeoutSec: Math.min(fullT.value, clamp.timeout.value),
         source: `${clamp.timeout.source} (clamped: ${clamp.why})`,
         leftSec: leftFromReading,
-        evidence: [...evs, ...clamp.evidence, ...(clamp.timeout.evidence ? [clamp.timeout.evidence] : [])],
+        evidence: [...evsT, ...clamp.evidence, ...(clamp.timeout.evidence ? [clamp.timeout.evidence] : [])],
         clamp: clamp.why,
         note: clamp.note,
       },
     };
   }
-  const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
-  return { layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, evidence: evs }, ...(activity !== undefined ? { activity } : {}) };
+  // ASSURED with [UNREPLIED] never comes from the kernel's TCP tracker (ASSURED needs a reply):
+  // the entry was loaded from userspace (`conntrack -I`, a state sync) with a timeout of its own.
+  const inserted = f.ctUnreplied && f.ctAssured;
+  const activity = remaining !== null && remaining <= fullT.value && !inserted ? f.ctT - (fullT.value - remaining) * 1000 : undefined;
+  return { layer: { layer: 'conntrack', timeoutSec: fullT.value, source: fullT.source, leftSec: leftFromReading, evidence: evsT }, ...(activity !== undefined ? { activity } : {}) };
+}
+
+/**
+ * The timeout conntrack set when the entry last entered `state` (the event's remaining timeout is the
+ * fresh one), when the flow's timeline still has that event.
+ */
+export function entryTimeout(f: Flow, state: string): Sourced | undefined {
+  const tl = f.timeline;
+  if (!tl) return undefined;
+  for (let i = tl.length - 1; i >= 0; i--) {
+    const it = tl[i];
+    const ev = it?.ct;
+    if (!it || !ev || it.dir === 'reply') continue;
+    if (ev.type === 'DESTROY') return undefined;
+    if (ev.entry.state !== state || ev.entry.unreplied || ev.entry.timeout === null) return undefined;
+    return {
+      value: ev.entry.timeout,
+      source: `the timeout conntrack set on the entry ([${ev.type}] … ${ev.entry.timeout} ${state})`,
+      evidence: evidence(it.t, it.src, it.text, `conntrack set the ${state} timeout to ${ev.entry.timeout} s`),
+    };
+  }
+  return undefined;
 }
 
 export interface ClampInfo {
@@ -502,7 +533,10 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
   const unack = sysctlInForce(ctx, CT_UNACK, f.ctScope);
   const retransT = sysctlInForce(ctx, CT_MAX_RETRANS_TIMEOUT, f.ctScope);
   const maxRetrans = sysctlInForce(ctx, CT_MAX_RETRANS, f.ctScope);
-  if (f.ctUnreplied) {
+  const remaining = f.ctTimeout;
+  if (f.ctUnreplied && !f.ctAssured && (remaining < 0 || remaining <= unack.value + 1)) {
+    // A real pickup is neither ASSURED nor above the unacknowledged timeout (entries loaded with
+    // `conntrack -I` can be both, and are not pickups).
     return { why: 'mid-stream-pickup', timeout: unack, note: 'entry picked up mid-stream ([UNREPLIED] ESTABLISHED): timeout min(established, unacknowledged) until a reply is seen', evidence: [] };
   }
   if (full <= unack.value) return undefined;
@@ -513,17 +547,47 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
     if (s.timer?.name === 'on' && s.timer.count >= maxRetrans.value) return { why: 'retransmits', timeout: retransT, note: `${s.timer.count} retransmits pending (≥ nf_conntrack_tcp_max_retrans ${maxRetrans.value})`, evidence: e };
     if (s.sendQ > 0 && (s.timer?.name === 'on' || s.timer === undefined)) return { why: 'unacknowledged', timeout: unack, note: `${s.sendQ} bytes sent and not acknowledged`, evidence: e };
   }
-  const remaining = f.ctTimeout;
-  if (f.ctAssured && remaining >= 0 && remaining <= unack.value) {
-    // An idle entry counts down from the full timeout; one sitting near 300 was just refreshed to 300.
-    const justRefreshed = remaining >= unack.value - 15;
-    const otherIdle = f.lastAct >= 0 ? (f.ctT - f.lastAct) / 1000 : undefined;
-    const contradicts = otherIdle !== undefined && otherIdle + 60 < full - remaining;
-    if (justRefreshed || contradicts) {
+  // Retransmissions seen by the probe since the entry's last event: data is in flight, unacknowledged.
+  const rtx = recentRetransmits(f, ctx.now, unack.value);
+  const last = rtx[rtx.length - 1];
+  // Only while nothing newer than the retransmissions was seen (an answer would have ended the clamp).
+  if (last && f.lastAct <= last.t + 1500) {
+    const many = rtx.length >= maxRetrans.value;
+    return {
+      why: many ? 'retransmits' : 'unacknowledged',
+      timeout: many ? retransT : unack,
+      note: `${rtx.length} retransmission${rtx.length > 1 ? 's' : ''} seen: data sent and not acknowledged`,
+      evidence: [evidence(last.t, last.src, last.text, 'retransmission: data not acknowledged')],
+    };
+  }
+  // FM-6: an ESTABLISHED, ASSURED entry running on the unacknowledged timeout. It counts down from the
+  // clamp, so its remaining time plus the flow's idle time at the reading is about that timeout; an
+  // entry counting down from a shorter state timeout (a sysctl kdiag read late) is not clamped.
+  if (f.ctAssured && remaining >= 0 && remaining <= unack.value && full > CT_UNACK.kernel && remaining < 0.5 * full) {
+    const idleAtReading = f.lastAct >= 0 && f.lastAct <= f.ctT ? (f.ctT - f.lastAct) / 1000 : undefined;
+    const tol = Math.max(15, 0.05 * unack.value);
+    const consistent = idleAtReading !== undefined ? Math.abs(remaining + idleAtReading - unack.value) <= tol : remaining >= unack.value - 15;
+    if (consistent) {
       return { why: 'suspicious', timeout: unack, note: 'ESTABLISHED entry refreshed to the 300 s unacknowledged timeout (unacked data, zero window, retransmits or out-of-window FIN/RST)', evidence: [] };
     }
   }
   return undefined;
+}
+
+/** Retransmit items after the entry's latest conntrack event and within the clamp window before `now`. */
+function recentRetransmits(f: Flow, now: number, windowSec: number): NonNullable<Flow['timeline']> {
+  const tl = f.timeline;
+  if (!tl) return [];
+  let from = -Infinity;
+  for (let i = tl.length - 1; i >= 0; i--) {
+    const it = tl[i];
+    if (it?.ct && it.dir !== 'reply') {
+      from = it.t;
+      break;
+    }
+  }
+  const since = now - (windowSec + 60) * 1000;
+  return tl.filter((i) => i.kind === 'retransmit' && i.t >= from && i.t >= since);
 }
 
 function ipvsLayer(ctx: PathContext, f: Flow, state: string): { layer: LayerView; activity?: number } | undefined {

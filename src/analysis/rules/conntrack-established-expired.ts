@@ -1,17 +1,73 @@
-// FM-1 (events): an ESTABLISHED entry expired ([DESTROY] without a timeout), the next packet was picked up
-// mid-stream ([NEW] … [UNREPLIED]) and maybe DNAT'ed to another backend, which answered RST (NO_SOCKET).
+// FM-1 (events): an ESTABLISHED entry expired ([DESTROY] without a timeout), the next packet was picked
+// up mid-stream ([NEW] … [UNREPLIED]) and maybe DNAT'ed to another backend, which answered RST — or a
+// backend packet was picked up as a flow of its own and reached the client without reverse NAT.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { TimelineItem } from '../../model/flow-table.js';
-import { CT_TCP_TIMEOUTS, sysctlInForce } from '../../model/path-timeouts.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
-import { fmtSec, isNoSocket, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';
+import { fmtSec, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';
+import { expiryFacts, fmtGap, isTimerDestroy, type ExpiryFacts } from './expiry-helpers.js';
 
 /** An ESTABLISHED entry removed by its timer: DESTROY carries no remaining timeout (§2.6). */
 export function isExpiryDestroy(i: TimelineItem): boolean {
-  const ev = i.ct;
-  return !!ev && ev.type === 'DESTROY' && ev.entry.timeout === null && !ev.userspace && ev.entry.state === 'ESTABLISHED';
+  return isTimerDestroy(i, 'ESTABLISHED');
+}
+
+/** kube-proxy's default tcpEstablishedTimeout (§4.1): what a lowered value goes back to. */
+const KUBE_PROXY_ESTABLISHED = 86400;
+
+/** One reset in words: who answered which packet, and why. */
+export function resetPhrase(i: TimelineItem, client: string): string {
+  const p = i.probe;
+  if (p?.kind !== 'reset') return 'a reset';
+  const src = endpointKey({ addr: p.tuple.saddr, port: p.tuple.sport });
+  const dst = endpointKey({ addr: p.tuple.daddr, port: p.tuple.dport });
+  if (dst === client) return `the client has no socket for ${src} and answered RST`;
+  if (p.state === 'LISTEN') return `${dst} has no connection for it and its listener answered RST${p.reason ? ` (${p.reason})` : ''}`;
+  return `${dst} has no socket for it and answered RST${p.reason ? ` (${p.reason})` : ''}`;
+}
+
+/** The cause sentence of an expiry and its consequences (shared with FM-7's event variant). */
+export function expiryStory(x: ExpiryFacts, client: string): { text: string; evidence: Evidence[] } {
+  const evs: Evidence[] = [itemEvidence(x.destroy, `DESTROY without a timeout: the ${x.state} entry expired`)];
+  if (x.timeout.evidence) evs.push(x.timeout.evidence);
+  const to = x.timeout.bound ? `at most ${fmtSec(x.timeout.value)}` : fmtSec(x.timeout.value);
+  let text = x.clamp ? `after ${to} without an acknowledgement (${x.timeout.source})` : `after ${to} idle (${x.timeout.source})`;
+  if (x.gapSec !== undefined && x.next) text += x.clamp ? `; the next retransmission came ${fmtGap(x.gapSec)} after the previous one` : `; it had been idle ${fmtGap(x.gapSec)} when its next packet came`;
+  // The client's pickup and the backend's, in the order they happened.
+  const steps: { t: number; text: string }[] = [];
+  if (x.pickup) {
+    evs.push(itemEvidence(x.pickup, x.repicked ? `picked up mid-stream and DNAT'ed to ${x.newBackend} instead of ${x.oldBackend}` : 'picked up mid-stream to the same backend'));
+    steps.push({
+      t: x.pickup.t,
+      text: x.repicked
+        ? `the client's next packet was picked up mid-stream and DNAT'ed to ${x.newBackend} instead of ${x.oldBackend}`
+        : `the client's next packet was picked up mid-stream to the same backend ${x.oldBackend}`,
+    });
+  }
+  if (x.reversePickup) {
+    evs.push(itemEvidence(x.reversePickup, 'the backend\'s packet picked up as a new flow: no reverse NAT'));
+    steps.push({ t: x.reversePickup.t, text: `a packet of ${x.oldBackend} was picked up as a flow of its own and reached the client without reverse NAT` });
+  }
+  for (const st of steps.sort((a, b) => a.t - b.t)) text += `; ${st.text}`;
+  const seen = new Set<string>();
+  const phrases: string[] = [];
+  for (const r of x.resets) {
+    const ph = resetPhrase(r, client);
+    if (seen.has(ph)) continue;
+    seen.add(ph);
+    phrases.push(ph);
+    evs.push(itemEvidence(r, 'reset answering the flow after the expiry'));
+    if (phrases.length >= 2) break;
+  }
+  if (phrases.length > 0) text += `; ${phrases.join(', then ')}`;
+  const cr = x.clientResets[0];
+  if (cr) {
+    evs.push(itemEvidence(cr, 'the client received a reset: ECONNRESET'));
+    text += '; the client got a reset (ECONNRESET)';
+  }
+  return { text, evidence: evs };
 }
 
 export const conntrackEstablishedExpired: Rule = {
@@ -20,47 +76,33 @@ export const conntrackEstablishedExpired: Rule = {
   run(ctx) {
     const out: Draft[] = [];
     for (const f of ctx.eventFlows()) {
-      const tl = f.timeline ?? [];
-      const di = tl.findIndex(isExpiryDestroy);
-      if (di < 0) continue;
-      const destroy = tl[di] as TimelineItem;
-      const oldB = destroy.ct ? endpointKey({ addr: destroy.ct.entry.reply.src, port: destroy.ct.entry.reply.sport ?? 0 }) : '?';
-      const rest = tl.slice(di + 1);
-      const pickup = rest.find((i) => i.ct?.type === 'NEW' && i.ct.entry.unreplied);
-      const newB = pickup?.ct ? endpointKey({ addr: pickup.ct.entry.reply.src, port: pickup.ct.entry.reply.sport ?? 0 }) : undefined;
-      const repicked = newB !== undefined && newB !== oldB;
-      const after = pickup ? tl.slice(tl.indexOf(pickup) + 1) : rest;
-      const reset = after.find((i) => isNoSocket(i));
+      const x = expiryFacts(ctx, f, 'ESTABLISHED');
+      // Data in flight clamped the timeout: FM-7 (conntrack.clamped-unacked) tells that story.
+      if (!x || x.clamp) continue;
       const p = ctx.pathOf(f);
-      const est = sysctlInForce(ctx.path, CT_TCP_TIMEOUTS.ESTABLISHED ?? { sysctl: '', kernel: 432000 }, f.ctScope);
-      const evs: Evidence[] = [itemEvidence(destroy, 'DESTROY without a timeout: the entry expired')];
-      if (est.evidence) evs.push(est.evidence);
-      let cause = `Conntrack forgot this ESTABLISHED flow after ${fmtSec(est.value)} idle (${est.source})`;
-      if (pickup) {
-        evs.push(itemEvidence(pickup, repicked ? `picked up mid-stream and DNAT'ed to ${newB} instead of ${oldB}` : 'picked up mid-stream'));
-        cause += repicked ? `; the next packet was picked up mid-stream and DNAT'ed to ${newB} instead of ${oldB}` : '; the next packet was picked up mid-stream to the same backend';
-      }
-      if (reset) {
-        evs.push(itemEvidence(reset, 'no socket for this tuple: RST'));
-        cause += `, which had no socket and reset the connection`;
-      }
-      cause += `; ${p.keepalive.state === 'on' && p.keepalive.idleSec !== null ? `its keepalive fires at ${fmtSec(p.keepalive.idleSec)}` : p.keepalive.state === 'off' ? 'keepalive is off' : 'no keepalive was observed'}.`;
-      const needs: SuggestNeed[] = [{ kind: 'keepalive', paths: [p], budgetSec: est.value }];
+      const story = expiryStory(x, endpointKey(ctx.table.client(f)));
+      const reset = x.resets.length > 0 || x.clientResets.length > 0;
+      const ka = p.keepalive.state === 'on' && p.keepalive.idleSec !== null ? `its keepalive fires at ${fmtSec(p.keepalive.idleSec)}` : p.keepalive.state === 'off' ? 'keepalive is off' : 'no keepalive was observed';
+      const cause = `Conntrack forgot this ESTABLISHED flow ${story.text}; ${ka}.`;
+      const budget = x.timeout.value;
+      const needs: SuggestNeed[] = [{ kind: 'keepalive', paths: [p], budgetSec: budget }];
       const span = keepaliveSpan(p);
-      if (span !== undefined && span >= est.value) needs.push({ kind: 'conntrack-established', aboveSec: span });
+      if (span !== undefined && span >= budget) needs.push({ kind: 'conntrack-established', aboveSec: span });
+      else if (budget < KUBE_PROXY_ESTABLISHED && (x.gapSec ?? 0) < KUBE_PROXY_ESTABLISHED) needs.push({ kind: 'conntrack-established', aboveSec: KUBE_PROXY_ESTABLISHED - 1 });
+      const followed = x.pickup !== undefined || x.reversePickup !== undefined;
       out.push(
         makeDraft({
           rule: 'conntrack.established-expired',
           fm: 'FM-1',
           subject: p.id,
-          severity: reset || repicked ? 'critical' : pickup ? 'warning' : 'warning',
-          confidence: reset && repicked ? 'certain' : reset || repicked ? 'likely' : 'likely',
+          severity: reset || x.repicked ? 'critical' : 'warning',
+          confidence: followed && reset ? 'certain' : 'likely',
           title: reset ? 'Conntrack expiry re-routed the flow and it was reset' : 'Conntrack expired an established flow',
           cause,
           flows: [p.id],
-          evidence: evs,
+          evidence: story.evidence,
           needs,
-          t: latestT(evs, ctx.now),
+          t: latestT(story.evidence, ctx.now),
         }),
       );
     }

@@ -1,26 +1,37 @@
 // FM-5 (events): segments of established flows dropped by an INVALID DROP rule (NETFILTER_DROP) while
 // `conntrack -S invalid` rises: the rule protects the connection, but the segments are lost.
 import type { Evidence } from '../../model/diagnosis.js';
+import type { Flow, TimelineItem } from '../../model/flow-table.js';
 import type { PathTimeouts } from '../../model/path-timeouts.js';
 import type { Rule } from '../rule.js';
 import { itemEvidence, latestT, makeDraft } from '../rule.js';
+import { entryLostBefore } from './conntrack-invalid-reset.js';
 import { invalidFacts } from './invalid-helpers.js';
+
+/** States an entry passes through after ESTABLISHED: a drop there hit an established flow. */
+const AFTER_ESTABLISHED = new Set(['ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE']);
 
 export const conntrackInvalidDropped: Rule = {
   code: 'conntrack.invalid-dropped',
   fm: 'FM-5',
   run(ctx) {
-    const facts = invalidFacts(ctx);
     const flows: PathTimeouts[] = [];
     const evs: Evidence[] = [];
+    let scope: string | undefined;
     for (const f of ctx.eventFlows()) {
-      const drops = (f.timeline ?? []).filter((i) => i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP');
-      if (drops.length === 0 || f.proto !== 'tcp') continue;
-      if (f.ctState !== 'ESTABLISHED') continue;
+      if (f.proto !== 'tcp' || !AFTER_ESTABLISHED.has(f.ctState ?? '')) continue;
+      // Only drops where conntrack tracks the flow (a middlebox netns drops for its own reasons), and
+      // only while the entry was there: after an expiry the drops are FM-1/FM-4 (expired-blackhole, close-wait-expired).
+      const drops = (f.timeline ?? []).filter(
+        (i) => i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP' && (i.scope ?? '') === (f.ctScope ?? '') && !entryLostBefore(ctx.table, f, i) && !isHandshake(f, i),
+      );
+      if (drops.length === 0) continue;
+      scope ??= f.ctScope;
       flows.push(ctx.pathOf(f));
       evs.push(...drops.slice(0, 2).map((i) => itemEvidence(i, 'segment of an established flow dropped by netfilter')));
     }
     if (flows.length === 0) return [];
+    const facts = invalidFacts(ctx, scope);
     const haveRule = (facts.dropRules?.length ?? 0) > 0;
     if (facts.invalidEvidence) evs.push(facts.invalidEvidence);
     if (facts.rulesEvidence) evs.push(facts.rulesEvidence);
@@ -43,3 +54,9 @@ export const conntrackInvalidDropped: Rule = {
     ];
   },
 };
+
+/** A drop before the entry reached ESTABLISHED (SYN trouble is not an INVALID established segment). */
+function isHandshake(f: Flow, drop: TimelineItem): boolean {
+  const est = (f.timeline ?? []).find((i) => i.ct && i.ct.entry.state === 'ESTABLISHED' && i.dir !== 'reply');
+  return est !== undefined && drop.t < est.t;
+}

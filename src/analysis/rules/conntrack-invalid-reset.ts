@@ -5,22 +5,40 @@ import { endpointKey } from '../../model/endpoint.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, isNoSocket, itemEvidence, latestT, makeDraft } from '../rule.js';
+import type { Flow, TimelineItem } from '../../model/flow-table.js';
+import { isPickup, isReversePickup, isTimerDestroy } from './expiry-helpers.js';
 import { invalidFacts } from './invalid-helpers.js';
+
+/**
+ * True when the un-NAT'ed packet is a consequence of the entry being lost (FM-1/FM-4), not of an
+ * INVALID verdict: the entry expired, was gone from a snapshot or was re-created by a pickup before
+ * the reset, or the packet came from a backend the flow no longer maps to.
+ */
+export function entryLostBefore(table: { addr(id: number): string }, f: Flow, h: TimelineItem): boolean {
+  const lost = (f.timeline ?? []).some((i) => i.t <= h.t + 100 && (isTimerDestroy(i) || i.kind === 'ct-gone' || isPickup(i) || isReversePickup(i)));
+  if (lost) return true;
+  const p = h.probe;
+  if (h.dir === 'reply' && (p?.kind === 'reset' || p?.kind === 'drop')) {
+    const src = endpointKey({ addr: p.tuple.saddr, port: p.tuple.sport });
+    return src !== endpointKey({ addr: table.addr(f.b), port: f.bp });
+  }
+  return false;
+}
 
 export const conntrackInvalidReset: Rule = {
   code: 'conntrack.invalid-reset',
   fm: 'FM-5',
   run(ctx) {
-    const facts = invalidFacts(ctx);
     const out: Draft[] = [];
     for (const f of ctx.eventFlows()) {
       if (!f.natted) continue;
       // The trigger's source is the backend and its destination the client: the reply was not un-NAT'ed.
-      const hits = (f.timeline ?? []).filter((i) => isNoSocket(i) && i.dir === 'reply');
+      const hits = (f.timeline ?? []).filter((i) => isNoSocket(i) && i.dir === 'reply' && !entryLostBefore(ctx.table, f, i));
       const h = hits[0];
       if (!h) continue;
       const p = ctx.pathOf(f);
-      const backend = endpointKey({ addr: ctx.table.addr(f.b), port: f.bp });
+      const facts = invalidFacts(ctx, f.ctScope ?? h.scope);
+      const backend = h.probe && h.probe.kind !== 'probe-status' ? endpointKey({ addr: h.probe.tuple.saddr, port: h.probe.tuple.sport }) : endpointKey({ addr: ctx.table.addr(f.b), port: f.bp });
       const vip = endpointKey(ctx.table.target(f));
       const evs: Evidence[] = [
         evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), `${vip} is DNAT'ed to ${backend}`),

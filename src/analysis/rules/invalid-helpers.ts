@@ -14,11 +14,11 @@ export interface InvalidFacts {
   readonly invalidEvidence?: Evidence;
 }
 
-/** Reads be_liberal, the INVALID DROP rules and the `conntrack -S invalid` delta of the host. */
-export function invalidFacts(ctx: RuleContext): InvalidFacts {
-  const bl = ctx.table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal');
-  const ipt = ctx.table.iptables();
-  const inv = statsDelta(ctx, 'invalid');
+/** Reads be_liberal, the INVALID DROP rules and the `conntrack -S invalid` delta of a netns (default the host). */
+export function invalidFacts(ctx: RuleContext, scope?: string): InvalidFacts {
+  const bl = ctx.table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal', scope);
+  const ipt = ctx.table.iptables(scope);
+  const inv = statsDelta(ctx, 'invalid', scope);
   const rules = ipt?.value.invalidDropRules;
   return {
     beLiberal: bl ? bl.value !== '0' : undefined,

@@ -5,7 +5,8 @@ import type { TimelineItem } from '../../model/flow-table.js';
 import { CLOUD_PRESETS } from '../../model/cloud-presets.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
-import { evidence, fmtSec, itemEvidence, latestT, makeDraft } from '../rule.js';
+import { evidence, itemEvidence, latestT, makeDraft } from '../rule.js';
+import { fmtGap } from './expiry-helpers.js';
 
 function gapSec(i: TimelineItem): number | undefined {
   return i.prevAct !== undefined && i.prevAct >= 0 ? Math.round((i.t - i.prevAct) / 1000) : undefined;
@@ -35,17 +36,31 @@ export const pathIdleReset: Rule = {
       if (!hit) continue;
       // conntrack forgetting first is FM-1/FM-2, not an off-node timer.
       const before = tl.slice(0, idx);
-      if (before.some((i) => i.kind === 'ct-destroy' || i.kind === 'ct-gone')) continue;
-      if (f.ctState !== null && f.ctState !== 'ESTABLISHED' && f.ctPresent) continue;
+      if (before.some((i) => (i.kind === 'ct-destroy' && i.dir !== 'reply') || i.kind === 'ct-gone')) continue;
+      // The entry's state when the flow died (later events are its aftermath), else the current one.
+      // Probe times are estimates (batched output, ≈0.5 s): a state change just before the hit may be its aftermath.
+      const lastCt = [...before].reverse().find((i) => i.ct && i.dir !== 'reply' && i.t < hit.t - 1000);
+      // No event before it (the bounded timeline dropped them): the current state only counts when no
+      // later event changed it either.
+      const anyCt = tl.some((i) => i.ct && i.dir !== 'reply');
+      const stateThen = lastCt?.ct?.entry.state ?? (f.ctPresent && !anyCt ? f.ctState : null);
+      if (stateThen !== null && stateThen !== undefined && stateThen !== 'ESTABLISHED') continue;
       const p = ctx.pathOf(f);
       const rtx = before.filter((i) => i.kind === 'retransmit');
-      // The idle gap ends at the first packet after it: the first retransmit, else the reset itself.
-      const gap = (rtx[0] ? gapSec(rtx[0]) : undefined) ?? gapSec(hit);
+      // Probes or segments lost after the idle gap: dropped on the way, or retransmitted unanswered.
+      const lost = before.filter((i) => i.kind === 'retransmit' || i.kind === 'drop');
+      // The idle gap ends at the first packet after it: the first lost one, else the reset itself.
+      const gap = (lost[0] ? gapSec(lost[0]) : undefined) ?? gapSec(hit);
       const match = gap === undefined ? undefined : known.find((k) => Math.abs(gap - k.sec) <= 0.1 * k.sec);
-      const evs: Evidence[] = [...rtx.slice(0, 2).map((i) => itemEvidence(i, 'retransmission after the idle gap')), itemEvidence(hit, isKeepaliveTimeout(hit) ? 'keepalive probes unanswered: RST, ETIMEDOUT' : 'reset from the remote end')];
+      const drops = before.filter((i) => i.kind === 'drop' && (i.scope ?? '') !== (f.ctScope ?? ''));
+      const evs: Evidence[] = [
+        ...drops.slice(0, 2).map((i) => itemEvidence(i, `dropped beyond the node${i.scope ? ` (in ${i.scope})` : ''}`)),
+        ...rtx.slice(0, 2).map((i) => itemEvidence(i, 'retransmission after the idle gap')),
+        itemEvidence(hit, isKeepaliveTimeout(hit) ? 'keepalive probes unanswered: RST, ETIMEDOUT' : 'reset from the remote end')];
       if (f.ctPresent || f.ctState === 'ESTABLISHED') evs.push(evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), 'node conntrack still ESTABLISHED'));
       const how = isKeepaliveTimeout(hit) ? 'its keepalive probes went unanswered and the kernel reset it (ETIMEDOUT)' : 'the remote end answered with a reset';
-      const cause = `An idle timer beyond the node forgot this flow${gap !== undefined ? ` after ${fmtSec(gap)} idle` : ''}${match ? ` (matches ${match.label})` : ''}: ${how} while node conntrack still held it ESTABLISHED.`;
+      const where = drops[0]?.scope ? ` (its packets were dropped in ${drops[0].scope})` : '';
+      const cause = `An idle timer beyond the node forgot this flow${gap !== undefined ? ` ${isKeepaliveTimeout(hit) && lost[0] ? 'within' : 'after'} ${fmtGap(gap)} idle` : ''}${match ? ` (matches ${match.label})` : ''}${where}: ${how} while node conntrack still held it ESTABLISHED.`;
       const budget = Math.min(gap ?? Infinity, match?.sec ?? Infinity, ...ctx.path.pathLayers.map((l) => l.timeoutSec));
       const needs: SuggestNeed[] = [Number.isFinite(budget) ? { kind: 'keepalive', paths: [p], budgetSec: budget } : { kind: 'keepalive', paths: [p] }];
       if (p.keepalive.state === 'on' && p.keepalive.idleSec !== null) needs.push({ kind: 'external-timeout', idleSec: p.keepalive.idleSec + p.keepalive.intervalSec * p.keepalive.probes });
@@ -55,7 +70,7 @@ export const pathIdleReset: Rule = {
           fm: 'FM-11',
           subject: p.id,
           severity: 'critical',
-          confidence: match ? 'likely' : 'possible',
+          confidence: match || drops.length > 0 ? 'likely' : 'possible',
           title: 'Flow killed by an idle timer beyond the node',
           cause,
           flows: [p.id],

@@ -2,11 +2,15 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import type { PathTimeouts } from '../../model/path-timeouts.js';
 import type { Draft, Rule, RuleContext } from '../rule.js';
-import { LAYER_NAME, atRisk, byUrgency, dedupeEvidence, flowIds, fmtSec, groupBy, latestT, makeDraft } from '../rule.js';
+import { riskPaths } from './expiry-helpers.js';
+
+const IN_FLIGHT = new Set(['unacknowledged', 'retransmits', 'zero-window']);
+import { LAYER_NAME, byUrgency, dedupeEvidence, flowIds, fmtSec, groupBy, latestT, makeDraft } from '../rule.js';
 
 function findings(ctx: RuleContext, off: boolean): Draft[] {
   const rule = off ? 'socket.keepalive-off' : 'socket.keepalive-too-long';
-  const hits = ctx.livePaths().filter((p) => atRisk(p) && p.keepalive.state === (off ? 'off' : 'on'));
+  // Keepalive does not fire while data is in flight: a flow on the unacknowledged clamp is FM-7's.
+  const hits = riskPaths(ctx).filter((p) => p.keepalive.state === (off ? 'off' : 'on') && !(p.first?.clamp && IN_FLIGHT.has(p.first.clamp)));
   const groups = groupBy(hits, (p) => {
     const s = off ? p.keepalive.sockets.find((x) => x.state === 'off') : p.keepalive.sockets.find((x) => x.state === 'on');
     return `${s?.side ?? '?'}@${s?.scope ?? 'host'}`;
@@ -22,7 +26,7 @@ function findings(ctx: RuleContext, off: boolean): Draft[] {
     const evs: Evidence[] = [...g.slice(0, 3).flatMap((x) => x.keepalive.sockets.flatMap((s) => s.evidence)), ...first.evidence];
     const who = g.length === 1 ? `The ${sock.side} socket of this flow` : `${g.length} ${sock.side} sockets${sock.scope ? ` in netns ${sock.scope}` : ' in the host netns'}`;
     const layer = `${LAYER_NAME[first.layer]} forgets ${g.length === 1 ? 'it' : 'them'} after ${fmtSec(first.timeoutSec)} idle`;
-    const idle = p.idleSec !== null ? `; ${g.length === 1 ? 'it has' : 'the idlest has'} been idle ${fmtSec(p.idleSec)}` : '';
+    const idle = p.idleSec !== null ? `; ${g.length === 1 ? (p.expired ? 'it was' : 'it has been') : p.expired ? 'the idlest was' : 'the idlest has been'} idle ${fmtSec(p.idleSec)}${p.expired ? ' when it expired' : ''}` : '';
     let cause: string;
     if (off) {
       // The trap: the netns keepalive sysctl only applies to sockets with SO_KEEPALIVE.
