@@ -118,7 +118,7 @@ export async function createBpftraceSource(probeId: string, opts: BpftraceSource
   const sha256 = createHash('sha256').update(rendered.program).digest('hex');
   const ctx: ProbeContext = { ...context, file: spec.file, sha256, ...(rendered.missing.length > 0 ? { missing: rendered.missing } : {}) };
   const clock = opts.clock ?? systemClock;
-  const argv = ['bpftrace', '-f', 'json', `<templated ${spec.file}>`];
+  const argv = ['bpftrace', '-B', 'line', '-f', 'json', `<templated ${spec.file}>`];
   return {
     id: spec.sourceId,
     argv,
@@ -157,7 +157,8 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
   let attached = false;
   try {
     await writeFile(path, program, { mode: 0o600 });
-    spawned = spawnLines(['bpftrace', '-f', 'json', path], {
+    // -B line: stdout is a pipe, and a full buffer would hold events back for seconds.
+    spawned = spawnLines(['bpftrace', '-B', 'line', '-f', 'json', path], {
       signal: stop.signal,
       killSignal: 'SIGINT',
       dieWithParent: true,
