@@ -28,7 +28,7 @@ export function appKeepaliveSnippets(p: KeepalivePlan): { label: string; text: s
         `s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, ${c})`,
       ].join('\n'),
     },
-    { label: 'Node.js (idle only; interval and count come from the netns sysctls)', text: `socket.setKeepAlive(true, ${i * 1000});` },
+    { label: 'Node.js (sets the idle time; Node 20 itself sets a 1 s interval and 10 probes, measured in the lab)', text: `socket.setKeepAlive(true, ${i * 1000});` },
   ];
 }
 
