@@ -116,8 +116,12 @@ export function renderSuggestions(d: Diagnosis, width = 80): string[] {
     out.push(...wrap(`[${s.id}] ${s.title} (scope: ${s.scope}${s.change ? '; kdiag apply can do this' : ''})`, width, 4, 2));
     out.push(...wrap(s.rationale, width, 4, 4));
     for (const c of s.commands) {
-      out.push(`    ${c.label}:`);
-      for (const l of c.text.split('\n')) out.push(...wrap(l, width, 8, 6));
+      out.push(...wrap(`${c.label}:`, width, 6, 4));
+      // Keep each line's own indentation: YAML patches depend on it.
+      for (const l of c.text.split('\n')) {
+        const lead = l.length - l.trimStart().length;
+        out.push(...wrap(l.trimStart(), width, 8 + lead, 6 + lead));
+      }
     }
     for (const w of s.warnings) out.push(...wrap(`warning: ${w}`, width, 6, 4));
   }
