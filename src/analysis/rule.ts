@@ -2,7 +2,7 @@
 import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
 import type { Flow, FlowTable, TimelineItem } from '../model/flow-table.js';
 import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
-import { evidence, fmtSec, pathTimeouts } from '../model/path-timeouts.js';
+import { evidence, flowState, fmtSec, pathTimeouts } from '../model/path-timeouts.js';
 import type { SuggestNeed } from '../suggest/needs.js';
 
 /** A finding before suggestions are attached, with what it needs fixed. */
@@ -58,6 +58,9 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
         for (const f of table.flows()) {
           i++;
           if (!table.isLive(f)) continue;
+          // Both tests below need an ESTABLISHED flow (PREDICTED; a clamp is only set on an ESTABLISHED
+          // conntrack entry, whose state is the flow's): the cheap state check spares the path object.
+          if (flowState(f) !== 'ESTABLISHED') continue;
           const p = pathTimeouts(path, f);
           if (predictable(p) || p.layers.some((l) => l.clamp !== undefined)) hits.push({ f, u: breaksIn(p), i });
         }

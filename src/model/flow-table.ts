@@ -319,6 +319,13 @@ class EndpointIndex {
   }
 }
 
+/** A string that shares no storage with a longer one (see FlowTable.id). */
+function flatCopy(s: string): string {
+  // Below 13 characters V8 copies on slice anyway; above, a concatenation is flattened into a new
+  // string of its own, and the slice of it points only at that.
+  return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
 function ek(id: number, port: number): number {
   return id * 65536 + port;
 }
@@ -1066,8 +1073,11 @@ export class FlowTable {
     let i = this.addrIds.get(addr);
     if (i === undefined) {
       i = this.addrs.length;
-      this.addrs.push(addr);
-      this.addrIds.set(addr, i);
+      // Parsers slice addresses out of the line; V8 keeps a slice of 13+ characters as a view into its
+      // parent (the line, or a whole snapshot's text), so a kept slice pins it. Keep a copy of our own.
+      const own = flatCopy(addr);
+      this.addrs.push(own);
+      this.addrIds.set(own, i);
     }
     return i;
   }

@@ -18,6 +18,8 @@ export const ipvsConnExpired: Rule = {
   fm: 'FM-2',
   run(ctx) {
     if (ctx.path.mode !== undefined && ctx.path.mode !== 'ipvs') return [];
+    // No VIP known and not in IPVS mode: no flow below can pass the VIP test.
+    if (ctx.path.ipvsVips.size === 0 && ctx.path.mode !== 'ipvs') return [];
     const it = ipvsTimeoutsInForce(ctx.path);
     const out: Draft[] = [];
     for (const f of ctx.eventFlows()) {
