@@ -51,7 +51,9 @@ export function feedItemFor(o: Observation): FeedItem | undefined {
     const tuple = `${en.orig.src}:${en.orig.sport ?? 0} > ${en.orig.dst}:${en.orig.dport ?? 0}`;
     const backend = en.reply.src !== en.orig.dst ? ` via ${en.reply.src}:${en.reply.sport ?? 0}` : '';
     if (ev.type === 'DESTROY') {
-      const why = ev.userspace ? `deleted by userspace (portid ${ev.userspace.portid})` : en.timeout === null ? 'expired (idle timeout)' : `removed with ${en.timeout}s left`;
+      // No timeout on a DESTROY means the entry's timer ran out: for ESTABLISHED that is an idle expiry.
+      const expired = en.state === 'ESTABLISHED' ? 'expired (idle timeout)' : 'timed out';
+      const why = ev.userspace ? `deleted by userspace (portid ${ev.userspace.portid})` : en.timeout === null ? expired : `removed with ${en.timeout}s left`;
       return { t: o.t, kind: 'conntrack', text: `CT DESTROY ${en.proto} ${tuple}${backend} ${en.state ?? ''} ${why}`.replace(/\s+/g, ' '), flow, src: o.src };
     }
     if (ev.type === 'NEW' && en.proto === 'tcp' && en.state === 'ESTABLISHED' && en.unreplied) {

@@ -56,20 +56,25 @@ function viewOf(d: Diagnosis, id: string): FlowView | undefined {
 }
 
 function findingText(f: Finding, d: Diagnosis): string[] {
-  const out = wrap(`${fmtTime(f.t)} FINDING ${f.severity} ${f.fm} ${f.title}`, 80, 13);
+  const out = wrap(`${fmtTime(f.t)} FINDING ${f.severity} ${f.fm} ${f.title}`, 80, 13, 0);
   for (const id of f.flows.slice(0, 3)) out.push(...wrap(flowText(viewOf(d, id), id), 80, 15, 13));
   out.push(...wrap(f.cause, 80, 13, 13));
-  if (f.suggestions.length) out.push(...wrap(`fix: ${f.suggestions.map((s) => `kdiag apply ${s}`).join(' | ')}`, 80, 15, 13));
+  // Only changes kdiag can make live are offered as `kdiag apply`; the rest are named for kdiag check.
+  const byId = new Map(d.suggestions.map((s) => [s.id, s]));
+  const live = f.suggestions.filter((id) => byId.get(id)?.change);
+  const other = f.suggestions.filter((id) => !byId.get(id)?.change);
+  if (live.length) out.push(...wrap(`fix: ${live.map((id) => `kdiag apply ${id}`).join(' | ')}`, 80, 15, 13));
+  if (other.length) out.push(...wrap(`also: ${other.join(', ')} (kdiag check shows the commands)`, 80, 15, 13));
   return out;
 }
 
 function predictionText(p: Prediction, d: Diagnosis, now: number): string[] {
   const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
-  return wrap(`${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`, 80, 13);
+  return wrap(`${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`, 80, 13, 0);
 }
 
 function eventText(e: FeedItem): string[] {
-  return wrap(`${fmtTime(e.t)} ${e.text}`, 80, 13);
+  return wrap(`${fmtTime(e.t)} ${e.text}`, 80, 13, 0);
 }
 
 /** Runs trace until the duration ends or the user stops it; returns the exit code. */
