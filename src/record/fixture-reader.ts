@@ -2,7 +2,7 @@
 import { InputError } from '../errors.js';
 import type { RawRecord } from '../sources/raw-record.js';
 import { FIXTURE_FORMAT, FIXTURE_MAJOR, fixtureHeaderSchema, rawRecordSchema, type FixtureHeader } from './fixture-header.js';
-import { readLines } from './line-reader.js';
+import { readLineBatches, type NumberedLine } from './line-reader.js';
 
 /** A record with the place it came from, so problems can name file and line. */
 export interface LocatedRecord {
@@ -14,6 +14,11 @@ export interface LocatedRecord {
 export interface OpenedFixture {
   readonly header: FixtureHeader;
   readonly records: AsyncIterable<LocatedRecord>;
+  /**
+   * The same records, one array per read chunk (one async hop per chunk, not per record). The two
+   * share one reader: iterate either `records` or `batches`, not both.
+   */
+  readonly batches: AsyncIterable<readonly LocatedRecord[]>;
   /** Things worth telling the user that are not errors (a truncated last line). Filled while iterating. */
   readonly notices: string[];
 }
@@ -46,11 +51,12 @@ function isRawRecord(v: unknown): v is RawRecord {
 }
 
 /** Opens a recording: reads and validates the header, then streams records lazily. */
+/** Opens a recording: reads and validates the header, then streams records lazily. */
 export async function openFixture(path: string, label: string = path): Promise<OpenedFixture> {
-  const lines = readLines(path, label);
-  const first = await lines.next();
-  if (first.done) throw new InputError(label, 1, 'empty file: not a kdiag recording');
-  const headerJson = parseJsonLine(label, 1, first.value.text);
+  const chunks = readLineBatches(path, label);
+  const first = await chunks.next();
+  if (first.done || first.value.length === 0) throw new InputError(label, 1, 'empty file: not a kdiag recording');
+  const headerJson = parseJsonLine(label, 1, first.value[0]!.text);
   if (typeof headerJson !== 'object' || headerJson === null || (headerJson as { format?: unknown }).format !== FIXTURE_FORMAT) {
     throw new InputError(label, 1, `not a kdiag recording (the first line must be a header with "format":"${FIXTURE_FORMAT}")`);
   }
@@ -65,38 +71,75 @@ export async function openFixture(path: string, label: string = path): Promise<O
   const parsed = fixtureHeaderSchema.safeParse(headerJson);
   if (!parsed.success) throw new InputError(label, 1, `bad header: ${firstIssue(parsed.error)}`);
   const notices: string[] = [];
+  const rest = first.value.slice(1);
 
-  async function* records(): AsyncGenerator<LocatedRecord> {
-    for await (const l of lines) {
-      if (l.text.trim() === '') continue;
-      let json: unknown;
+  /** One line → its record; undefined for a blank line; 'stop' after a truncated last line. */
+  function toRecord(l: NumberedLine): LocatedRecord | undefined | 'stop' {
+    if (l.text.trim() === '') return undefined;
+    let json: unknown;
+    try {
+      json = parseJsonLine(label, l.no, l.text);
+    } catch (err) {
+      if (l.unterminated) {
+        notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
+        return 'stop';
+      }
+      throw err;
+    }
+    // A plain check first: zod's safeParse per record was a tenth of a replay's time (bench/); it
+    // still runs for a record that fails, to word the error.
+    if (isRawRecord(json)) {
+      // rebuilt like zod's output: unknown keys dropped
+      const rec: RawRecord = json.k === undefined ? { t: json.t, src: json.src, line: json.line } : { t: json.t, src: json.src, line: json.line, k: json.k };
+      return { rec, file: label, line: l.no };
+    }
+    const r = rawRecordSchema.safeParse(json);
+    if (!r.success) {
+      if (l.unterminated) {
+        notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
+        return 'stop';
+      }
+      throw new InputError(label, l.no, `bad record: ${firstIssue(r.error)}`);
+    }
+    return { rec: r.data as RawRecord, file: label, line: l.no };
+  }
+
+  // Records found before a bad line are handed over before its error is thrown, as one by one.
+  async function* batches(): AsyncGenerator<readonly LocatedRecord[]> {
+    let lines: NumberedLine[] | undefined = rest;
+    for (;;) {
+      if (lines === undefined) {
+        const n = await chunks.next();
+        if (n.done) return;
+        lines = n.value;
+      }
+      const out: LocatedRecord[] = [];
+      let failure: unknown;
+      let stop = false;
       try {
-        json = parseJsonLine(label, l.no, l.text);
+        for (const l of lines) {
+          const r = toRecord(l);
+          if (r === undefined) continue;
+          if (r === 'stop') {
+            stop = true;
+            break;
+          }
+          out.push(r);
+        }
       } catch (err) {
-        if (l.unterminated) {
-          notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
-          return;
-        }
-        throw err;
+        failure = err;
+        stop = true;
       }
-      // A plain check first: zod's safeParse per record was a tenth of a replay's time (bench/); it
-      // still runs for a record that fails, to word the error.
-      if (isRawRecord(json)) {
-        // rebuilt like zod's output: unknown keys dropped
-        const rec: RawRecord = json.k === undefined ? { t: json.t, src: json.src, line: json.line } : { t: json.t, src: json.src, line: json.line, k: json.k };
-        yield { rec, file: label, line: l.no };
-        continue;
-      }
-      const r = rawRecordSchema.safeParse(json);
-      if (!r.success) {
-        if (l.unterminated) {
-          notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
-          return;
-        }
-        throw new InputError(label, l.no, `bad record: ${firstIssue(r.error)}`);
-      }
-      yield { rec: r.data as RawRecord, file: label, line: l.no };
+      lines = undefined;
+      if (out.length > 0) yield out;
+      if (failure !== undefined) throw failure;
+      if (stop) return;
     }
   }
-  return { header: parsed.data, records: records(), notices };
+
+  const shared = batches();
+  async function* records(): AsyncGenerator<LocatedRecord> {
+    for await (const b of shared) yield* b;
+  }
+  return { header: parsed.data, records: records(), batches: shared, notices };
 }

@@ -323,7 +323,13 @@ export class Pipeline {
     }
     if (rec.k === 'err' && this.stats(rec.src).stderr.length < 20) this.stats(rec.src).stderr.push(clip(rec.line));
     const out = reader.read(rec);
-    if (out.kind === 'row') this.sink({ ...base(ctx, rec.k ? undefined : rec.line), kind: 'probe', event: out.value });
+    if (out.kind === 'row') {
+      // literal shapes, as base() builds them: a spread per probe event was on V8's slow path (bench/)
+      const event = out.value;
+      const raw = rec.k ? undefined : rec.line;
+      if (ctx.scope === undefined) this.sink(raw === undefined ? { t: ctx.t, src: ctx.src, kind: 'probe', event } : { t: ctx.t, src: ctx.src, raw, kind: 'probe', event });
+      else this.sink(raw === undefined ? { t: ctx.t, src: ctx.src, scope: ctx.scope, kind: 'probe', event } : { t: ctx.t, src: ctx.src, scope: ctx.scope, raw, kind: 'probe', event });
+    }
     else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
   }
 
