@@ -19,6 +19,13 @@ export async function renderApp(store: SessionStore, opts: RenderAppOptions = {}
   // React loads its development build, 5-10x slower per frame, unless NODE_ENV says production; set it
   // before React is first imported (ink and react are loaded here, not at the top of this file).
   process.env['NODE_ENV'] ??= 'production';
+  // ink draws only the last frame when it believes it runs in CI (env CI / CONTINUOUS_INTEGRATION,
+  // read when ink loads). A person at a terminal gets the live UI even if CI is set in their shell.
+  const out = opts.stdout ?? process.stdout;
+  if (out.isTTY) {
+    if (process.env['CI'] !== undefined) process.env['CI'] = 'false';
+    if (process.env['CONTINUOUS_INTEGRATION'] !== undefined) process.env['CONTINUOUS_INTEGRATION'] = 'false';
+  }
   const [{ render }, { createElement }, { SafeApp }] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
   const instance = render(createElement(SafeApp, { store, throttleMs: opts.throttleMs ?? 200 }), {
     ...(opts.stdout ? { stdout: opts.stdout } : {}),
