@@ -8,6 +8,7 @@ import { spawnLines, which } from './exec.js';
 import type { RawRecord, SourceId } from './raw-record.js';
 import { commandSource, EXIT_UNAVAILABLE, fileSource, sourceIdOf, type SnapshotOptions, type SnapshotSource } from './snapshot-source.js';
 import { systemClock, type Clock, type Source } from './source.js';
+import { sleep } from './sleep.js';
 
 export const CONNTRACK_LIST_ARGV = ['conntrack', '-L', '-o', 'extended,id'] as const;
 export const CONNTRACK_STATS_ARGV = ['conntrack', '-S'] as const;
@@ -106,19 +107,6 @@ function exitStatus(exitCode: number | undefined, signal: string | undefined): n
   if (exitCode !== undefined) return exitCode;
   const signo = signal === undefined ? undefined : (osConstants.signals as Record<string, number | undefined>)[signal];
   return signo === undefined ? 1 : 128 + signo;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

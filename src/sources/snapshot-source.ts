@@ -5,6 +5,7 @@ import { EnvironmentError } from '../errors.js';
 import { run, which } from './exec.js';
 import type { RawRecord, SourceId } from './raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
+import { sleep } from './sleep.js';
 
 /** What one run of a snapshot produced. */
 export interface SnapshotOutput {
@@ -102,19 +103,6 @@ export function fileReader(path: string, netns: string | undefined): SnapshotRea
   };
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** A snapshot source; `status` tells whether the last run worked, failed, or the tool is unavailable. */
 export class SnapshotSource implements Source {
   readonly id: SourceId;
@@ -181,7 +169,7 @@ export class SnapshotSource implements Source {
       yield* await this.snapshot();
       // A missing tool will not appear between two polls: stop instead of repeating the same error.
       if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
-      await abortableSleep(this.spec.intervalMs, signal);
+      await sleep(this.spec.intervalMs, signal);
     }
   }
 }
