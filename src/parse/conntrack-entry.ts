@@ -40,12 +40,35 @@ const K_GRE_TIMEOUT = 25;
 
 // Character compares for the keys on every line (src= dst= sport= dport= packets= bytes= mark=…): cheaper
 // than a startsWith call each on every token.
-function at3(s: string, p: number, a: number, b: number, c: number): boolean {
-  return s.charCodeAt(p) === a && s.charCodeAt(p + 1) === b && s.charCodeAt(p + 2) === c;
+function at3(u: Uint8Array, p: number, a: number, b: number, c: number): boolean {
+  return u[p] === a && u[p + 1] === b && u[p + 2] === c;
 }
 
-function at4(s: string, p: number, a: number, b: number, c: number, d: number): boolean {
-  return s.charCodeAt(p) === a && s.charCodeAt(p + 1) === b && s.charCodeAt(p + 2) === c && s.charCodeAt(p + 3) === d;
+function at4(u: Uint8Array, p: number, a: number, b: number, c: number, d: number): boolean {
+  return u[p] === a && u[p + 1] === b && u[p + 2] === c && u[p + 3] === d;
+}
+
+// The scanner reads character codes from a byte copy of the line: one native encodeInto per line is
+// far cheaper than a charCodeAt per character (each re-checks the string's representation; lines
+// from split() are sliced strings). Every compare in the scanner is against ASCII or `> 127`, so a
+// line with other characters is copied with each code above 255 stored as 255: same decisions.
+// Bytes past the end are zeroed so look-ahead key compares fail like charCodeAt's NaN would.
+const LOOKAHEAD = 16;
+const CODES = new Uint8Array(CONNTRACK_MAX_LINE + 1024);
+const ENCODER = new TextEncoder();
+
+function codesOf(s: string): Uint8Array {
+  const n = s.length;
+  const b = n + LOOKAHEAD <= CODES.length ? CODES : new Uint8Array(n + LOOKAHEAD);
+  const r = ENCODER.encodeInto(s, b);
+  if (r.read !== n || r.written !== n) {
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      b[i] = c > 255 ? 255 : c;
+    }
+  }
+  for (let i = n; i < n + LOOKAHEAD; i++) b[i] = 0;
+  return b;
 }
 
 function badNumber(s: string, p: number, vs: number, te: number): LineOutcome<never> {
@@ -225,57 +248,58 @@ export function conntrackToolLine(line: string): LineOutcome<never> | undefined 
  * Never throws; anything it does not know becomes an issue.
  */
 export function scanConntrackEntry(s: string, from: number, end: number): LineOutcome<ConntrackEntry> {
+  const b = codesOf(s);
   let p = from;
   let te = 0;
 
   // --- header: [l3name l3num] l4name l4num [timeout] [state]
-  while (p < end && s.charCodeAt(p) === SP) p++;
+  while (p < end && b[p]! === SP) p++;
   if (p >= end) return lineIssue(CODE.badProto, 'empty entry: no protocol name');
   te = tokenEnd(s, p, end);
 
   let family: Family | null = null;
   if (te - p === 4 && s.startsWith('ipv', p)) {
-    const v = s.charCodeAt(p + 3);
+    const v = b[p + 3]!;
     family = v === 52 ? 'ipv4' : v === 54 ? 'ipv6' : null;
     if (family === null) return lineIssue(CODE.badL3, `unknown l3 name ${quote(s, p, te)}`);
     p = te;
-    while (p < end && s.charCodeAt(p) === SP) p++;
+    while (p < end && b[p]! === SP) p++;
     te = tokenEnd(s, p, end);
     const l3num = parseDec(s, p, te);
     if (l3num !== (family === 'ipv4' ? 2 : 10)) {
       return lineIssue(CODE.badL3, `l3 number ${quote(s, p, te)} does not match ${family}`);
     }
     p = te;
-    while (p < end && s.charCodeAt(p) === SP) p++;
+    while (p < end && b[p]! === SP) p++;
     te = tokenEnd(s, p, end);
   }
 
   const proto = l4Name(s, p, te);
   if (proto === null) return lineIssue(CODE.badProto, `not an l4 protocol name: ${quote(s, p, te)}`);
   p = te;
-  while (p < end && s.charCodeAt(p) === SP) p++;
+  while (p < end && b[p]! === SP) p++;
   te = tokenEnd(s, p, end);
   const protonum = parseDec(s, p, te);
   if (protonum < 0 || protonum > 255) {
     return lineIssue(CODE.badProto, `l4 protocol number is not 0-255: ${quote(s, p, te)}`);
   }
   p = te;
-  while (p < end && s.charCodeAt(p) === SP) p++;
+  while (p < end && b[p]! === SP) p++;
   te = tokenEnd(s, p, end);
 
   let timeout: number | null = null;
-  if (p < end && isDigit(s.charCodeAt(p))) {
+  if (p < end && isDigit(b[p]!)) {
     timeout = parseDec(s, p, te);
     if (timeout < 0) return lineIssue(CODE.badNumber, `timeout is not a number: ${quote(s, p, te)}`);
     p = te;
-    while (p < end && s.charCodeAt(p) === SP) p++;
+    while (p < end && b[p]! === SP) p++;
     te = tokenEnd(s, p, end);
   }
 
   let state: string | null = null;
   if (p < end) {
     // keys are lower case; a state word is upper case (anything else here is not a state)
-    const c = s.charCodeAt(p);
+    const c = b[p]!;
     let isState = (c >= 65 && c <= 90) || c > 127;
     if (c >= 97 && c <= 122) {
       const e = s.indexOf('=', p);
@@ -330,8 +354,8 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
   for (;;) {
     // p is at the space that ended the previous token: step over it without reading it
     if (++p >= end) break;
-    let c = s.charCodeAt(p);
-    while (c === SP && ++p < end) c = s.charCodeAt(p);
+    let c = b[p]!;
+    while (c === SP && ++p < end) c = b[p]!;
     if (p >= end) break;
 
     if (c === LBRACKET) {
@@ -348,7 +372,7 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
         if (close === -1 || close >= end || close - p > 64) {
           return lineIssue(CODE.unterminated, `no closing ] for ${quote(s, p, te)}`);
         }
-        const isStart = s.charCodeAt(p + 3) === 97;
+        const isStart = b[p + 3]! === 97;
         const v = s.slice(p + (isStart ? 7 : 6), close);
         if (isStart) start = v;
         else stop = v;
@@ -367,25 +391,25 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
     let vs = p;
     switch (c) {
       case 115: // s; the second character saves a failed compare on the hot keys
-        if (s.charCodeAt(p + 1) === 112) { if (at4(s, p + 2, 111, 114, 116, 61)) { k = K_SPORT; vs += 6; } }
-        else if (at3(s, p + 1, 114, 99, 61)) { k = K_SRC; vs += 4; }
+        if (b[p + 1]! === 112) { if (at4(b, p + 2, 111, 114, 116, 61)) { k = K_SPORT; vs += 6; } }
+        else if (at3(b, p + 1, 114, 99, 61)) { k = K_SRC; vs += 4; }
         else if (s.startsWith('secmark=', p)) { k = K_SECMARK; vs += 8; }
         else if (s.startsWith('secctx=', p)) { k = K_SECCTX; vs += 7; }
         else if (s.startsWith('srckey=', p)) { k = K_SRCKEY; vs += 7; }
         else if (s.startsWith('stream_timeout=', p)) { k = K_STREAM_TIMEOUT; vs += 15; }
         break;
       case 100: // d
-        c = s.charCodeAt(p + 1);
-        if (c === 112) { if (at4(s, p + 2, 111, 114, 116, 61)) { k = K_DPORT; vs += 6; } }
-        else if (c === 101) { if (s.startsWith('delta-time=', p)) { k = K_DELTA; vs += 11; } }
-        else if (at3(s, p + 1, 115, 116, 61)) { k = K_DST; vs += 4; }
+        c = b[p + 1]!;
+        if (c === 112) { if (at4(b, p + 2, 111, 114, 116, 61)) { k = K_DPORT; vs += 6; } }
+        else if (c === 101) { if (at3(b, p + 2, 108, 116, 97) && at3(b, p + 5, 45, 116, 105) && at3(b, p + 8, 109, 101, 61)) { k = K_DELTA; vs += 11; } }
+        else if (at3(b, p + 1, 115, 116, 61)) { k = K_DST; vs += 4; }
         else if (s.startsWith('dstkey=', p)) { k = K_DSTKEY; vs += 7; }
         break;
-      case 112: if (at4(s, p + 1, 97, 99, 107, 101) && at3(s, p + 5, 116, 115, 61)) { k = K_PACKETS; vs += 8; } break;
-      case 98: if (at4(s, p + 1, 121, 116, 101, 115) && s.charCodeAt(p + 5) === 61) { k = K_BYTES; vs += 6; } break;
-      case 109: if (at4(s, p + 1, 97, 114, 107, 61)) { k = K_MARK; vs += 5; } break;
-      case 117: if (at3(s, p + 1, 115, 101, 61)) { k = K_USE; vs += 4; } break;
-      case 105: if (s.charCodeAt(p + 1) === 100 && s.charCodeAt(p + 2) === 61) { k = K_ID; vs += 3; } break;
+      case 112: if (at4(b, p + 1, 97, 99, 107, 101) && at3(b, p + 5, 116, 115, 61)) { k = K_PACKETS; vs += 8; } break;
+      case 98: if (at4(b, p + 1, 121, 116, 101, 115) && b[p + 5]! === 61) { k = K_BYTES; vs += 6; } break;
+      case 109: if (at4(b, p + 1, 97, 114, 107, 61)) { k = K_MARK; vs += 5; } break;
+      case 117: if (at3(b, p + 1, 115, 101, 61)) { k = K_USE; vs += 4; } break;
+      case 105: if (b[p + 1]! === 100 && b[p + 2]! === 61) { k = K_ID; vs += 3; } break;
       case 99: if (s.startsWith('code=', p)) { k = K_CODE; vs += 5; } break;
       case 104: if (s.startsWith('helper=', p)) { k = K_HELPER; vs += 7; } break;
       case 108: if (s.startsWith('labels=', p)) { k = K_LABELS; vs += 7; } break;
@@ -417,7 +441,7 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
       let ok4 = true;
       let ok6 = true;
       for (; i < end; i++) {
-        const ch = s.charCodeAt(i);
+        const ch = b[i]!;
         if (ch === SP) break;
         if (ch >= 48 && ch <= 57) {
           octet = octet * 10 + (ch - 48);
@@ -460,12 +484,12 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
       let v = 0;
       let i = vs;
       for (; i < end; i++) {
-        const d = s.charCodeAt(i) - 48;
+        const d = b[i]! - 48;
         if (d < 0 || d > 9) break;
         v = v * 10 + d;
       }
       te = i;
-      if (i === vs || i - vs > 20 || (i < end && s.charCodeAt(i) !== SP)) {
+      if (i === vs || i - vs > 20 || (i < end && b[i]! !== SP)) {
         return lineIssue(CODE.badNumber, `${s.slice(p, vs - 1)} is not a valid number: ${quote(s, vs, tokenEnd(s, vs, end))}`);
       }
       switch (k) {
@@ -573,7 +597,7 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
       case K_GRE_TIMEOUT:
         // /proc prints GRE's own `timeout=30, stream_timeout=180` before the tuple
         if (dir !== 0 || proto !== 'gre') return lineIssue(CODE.unknownToken, 'timeout= outside a GRE header');
-        if (te - vs < 2 || s.charCodeAt(te - 1) !== 44 || parseDec(s, vs, te - 1) < 0) return badNumber(s, p, vs, te);
+        if (te - vs < 2 || b[te - 1]! !== 44 || parseDec(s, vs, te - 1) < 0) return badNumber(s, p, vs, te);
         break;
     }
     p = te;
