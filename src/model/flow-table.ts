@@ -103,42 +103,76 @@ export interface FlowClock {
 }
 
 /**
+ * The strings of a flow's conntrack entry (protocol, state, scope, source), interned as one shared
+ * object per distinct combination, so that a flow spends one field on them rather than four (plus
+ * the clock). Every descriptor of a table points at its pool.
+ */
+class CtDesc {
+  constructor(
+    readonly pool: DescPool,
+    readonly proto: string,
+    readonly state: string | null,
+    readonly scope: string | undefined,
+    readonly src: string,
+  ) {}
+}
+
+class DescPool {
+  private readonly m = new Map<string, CtDesc>();
+  private last: CtDesc | undefined = undefined;
+  constructor(readonly clock: FlowClock) {}
+
+  get(proto: string, state: string | null, scope: string | undefined, src: string): CtDesc {
+    const l = this.last;
+    if (l !== undefined && l.proto === proto && l.state === state && l.scope === scope && l.src === src) return l;
+    // \u0001 marks null/undefined, so they never equal a string.
+    const key = `${proto}\u0000${state === null ? '\u0001' : `=${state}`}\u0000${scope === undefined ? '\u0001' : `=${scope}`}\u0000${src}`;
+    let d = this.m.get(key);
+    if (d === undefined) {
+      d = new CtDesc(this, proto, state, scope, src);
+      this.m.set(key, d);
+    }
+    this.last = d;
+    return d;
+  }
+}
+
+/** Two 16-bit ports in one int32 (a V8 Smi). */
+function pack(hi: number, lo: number): number {
+  return (hi << 16) | (lo & 0xffff);
+}
+
+/**
  * One connection, joined across NAT. Addresses are ids into the table's intern pool; times are kept
- * relative to the table's clock and exposed as ms since the epoch (-1 = never).
+ * relative to the table's clock and exposed as ms since the epoch (-1 = never). The object is kept
+ * small (twelve fields): ports are packed in pairs, the conntrack strings share one interned
+ * descriptor, and rarely set state lives in FlowExtra.
  */
 export class Flow {
-  proto: string;
+  /** Client, original target, reply source (the backend when DNAT'ed), reply destination: address ids. */
   c: number;
-  cp: number;
   tg: number;
-  tp: number;
-  /** Reply source (the backend when DNAT'ed) and reply destination (client, or the masquerade address). */
   b: number;
-  bp: number;
   r: number;
-  rp: number;
-  ctState: string | null = null;
+  /** Ports: client << 16 | target, and backend << 16 | reply destination. */
+  private p1: number;
+  private p2: number;
   ctTimeout = -1;
-  ctFlags = 0;
-  ctGen = -1;
-  ctScope: string | undefined = undefined;
-  ctSrc = '';
+  /** (ctGen + 1) × 32 + status bits. */
+  private g = 0;
   private ctTr = 0;
   private actR = 0;
+  private d: CtDesc;
   private x: FlowExtra | undefined = undefined;
-  private readonly clock: FlowClock;
 
-  constructor(clock: FlowClock, proto: string, c: number, cp: number, tg: number, tp: number, t: number) {
-    this.clock = clock;
-    this.proto = proto;
+  constructor(pool: DescPool, proto: string, c: number, cp: number, tg: number, tp: number, t: number) {
     this.c = c;
-    this.cp = cp;
     this.tg = tg;
-    this.tp = tp;
     this.b = tg;
-    this.bp = tp;
     this.r = c;
-    this.rp = cp;
+    this.p1 = pack(cp, tp);
+    this.p2 = pack(tp, cp);
+    this.d = pool.get(proto, null, undefined, '');
     this.firstT = t;
   }
 
@@ -146,19 +180,91 @@ export class Flow {
     return (this.x ??= new FlowExtra());
   }
 
+  get proto(): string {
+    return this.d.proto;
+  }
+  set proto(v: string) {
+    const d = this.d;
+    if (d.proto !== v) this.d = d.pool.get(v, d.state, d.scope, d.src);
+  }
+  get ctState(): string | null {
+    return this.d.state;
+  }
+  set ctState(v: string | null) {
+    const d = this.d;
+    if (d.state !== v) this.d = d.pool.get(d.proto, v, d.scope, d.src);
+  }
+  get ctScope(): string | undefined {
+    return this.d.scope;
+  }
+  set ctScope(v: string | undefined) {
+    const d = this.d;
+    if (d.scope !== v) this.d = d.pool.get(d.proto, d.state, v, d.src);
+  }
+  get ctSrc(): string {
+    return this.d.src;
+  }
+  set ctSrc(v: string) {
+    const d = this.d;
+    if (d.src !== v) this.d = d.pool.get(d.proto, d.state, d.scope, v);
+  }
+  /** Sets the conntrack entry's strings at once. */
+  setCt(state: string | null, scope: string | undefined, src: string): void {
+    const d = this.d;
+    if (d.state !== state || d.scope !== scope || d.src !== src) this.d = d.pool.get(d.proto, state, scope, src);
+  }
+
+  get cp(): number {
+    return this.p1 >>> 16;
+  }
+  set cp(v: number) {
+    this.p1 = pack(v, this.p1);
+  }
+  get tp(): number {
+    return this.p1 & 0xffff;
+  }
+  set tp(v: number) {
+    this.p1 = pack(this.p1 >>> 16, v);
+  }
+  get bp(): number {
+    return this.p2 >>> 16;
+  }
+  set bp(v: number) {
+    this.p2 = pack(v, this.p2);
+  }
+  get rp(): number {
+    return this.p2 & 0xffff;
+  }
+  set rp(v: number) {
+    this.p2 = pack(this.p2 >>> 16, v);
+  }
+
+  get ctFlags(): number {
+    return this.g & 31;
+  }
+  set ctFlags(v: number) {
+    this.g = (this.g & ~31) | (v & 31);
+  }
+  get ctGen(): number {
+    return (this.g >>> 5) - 1;
+  }
+  set ctGen(v: number) {
+    this.g = ((v + 1) << 5) | (this.g & 31);
+  }
+
   get ctT(): number {
-    return this.ctFlags & CT_SEEN ? this.clock.base + this.ctTr : -1;
+    return this.g & CT_SEEN ? this.d.pool.clock.base + this.ctTr : -1;
   }
   set ctT(v: number) {
-    this.ctTr = Math.round(v - this.clock.base);
-    this.ctFlags |= CT_SEEN;
+    this.ctTr = Math.round(v - this.d.pool.clock.base);
+    this.g |= CT_SEEN;
   }
   get lastAct(): number {
-    return this.ctFlags & HAS_ACT ? this.clock.base + this.actR : -1;
+    return this.g & HAS_ACT ? this.d.pool.clock.base + this.actR : -1;
   }
   set lastAct(v: number) {
-    this.actR = Math.round(v - this.clock.base);
-    this.ctFlags |= HAS_ACT;
+    this.actR = Math.round(v - this.d.pool.clock.base);
+    this.g |= HAS_ACT;
   }
   get ctGoneT(): number {
     return this.x?.ctGoneT ?? -1;
@@ -222,21 +328,21 @@ export class Flow {
   }
 
   get ctPresent(): boolean {
-    return (this.ctFlags & CT_PRESENT) !== 0;
+    return (this.g & CT_PRESENT) !== 0;
   }
   get ctUnreplied(): boolean {
-    return (this.ctFlags & CT_UNREPLIED) !== 0;
+    return (this.g & CT_UNREPLIED) !== 0;
   }
   get ctAssured(): boolean {
-    return (this.ctFlags & CT_ASSURED) !== 0;
+    return (this.g & CT_ASSURED) !== 0;
   }
   /** Sets the conntrack status bits, keeping the bookkeeping ones. */
   setCtStatus(present: boolean, unreplied: boolean, assured: boolean): void {
-    let f = this.ctFlags & (CT_SEEN | HAS_ACT);
+    let f = this.g & ~(CT_PRESENT | CT_UNREPLIED | CT_ASSURED);
     if (present) f |= CT_PRESENT;
     if (unreplied) f |= CT_UNREPLIED;
     if (assured) f |= CT_ASSURED;
-    this.ctFlags = f;
+    this.g = f;
   }
   /** True when the reply comes from someone else than the original destination (DNAT). */
   get natted(): boolean {
@@ -319,11 +425,144 @@ class EndpointIndex {
   }
 }
 
+/** A reply-index entry under a key that is no longer the flow's reply key (its NAT changed). */
+class KeyedFlow {
+  constructor(
+    readonly key: number,
+    readonly flow: Flow,
+  ) {}
+}
+
+type ReplyEntry = Flow | KeyedFlow;
+
+/**
+ * The reply index: the same multimap as EndpointIndex (one slot per key, entries in insertion order,
+ * a flow once per key), but the map is keyed by the key's low 32 bits, a V8 small integer, rather than
+ * by a 16-byte heap number per entry past 32,768 addresses. Keys can then share a slot, so each entry's
+ * own key is checked: a flow stands in the slot of its current reply key, and a KeyedFlow keeps the
+ * key of an entry left behind when the flow's reply key changed. This index is never iterated.
+ */
+class ReplyIndex {
+  private readonly m = new Map<number, ReplyEntry | ReplyEntry[]>();
+
+  constructor(private readonly keyOf: (f: Flow) => number | undefined) {}
+
+  private has(e: ReplyEntry, key: number): boolean {
+    return e instanceof KeyedFlow ? e.key === key : this.keyOf(e) === key;
+  }
+
+  find(key: number, pred: (f: Flow) => boolean): Flow | undefined {
+    const v = this.m.get(key | 0);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) {
+      const f = v instanceof KeyedFlow ? v.flow : v;
+      return this.has(v, key) && pred(f) ? f : undefined;
+    }
+    for (const e of v) {
+      const f = e instanceof KeyedFlow ? e.flow : e;
+      if (this.has(e, key) && pred(f)) return f;
+    }
+    return undefined;
+  }
+
+  /**
+   * Where f stands under `key` in slot v: -1 for a single entry, its index in a list, else -2. `was`:
+   * f's reply key just changed from `key`, so its plain entry is the one.
+   */
+  private at(v: ReplyEntry | ReplyEntry[], key: number, f: Flow, was = false): number {
+    const is = (e: ReplyEntry): boolean => (e instanceof KeyedFlow ? e.flow === f && e.key === key : e === f && (was || this.keyOf(f) === key));
+    if (!Array.isArray(v)) return is(v) ? -1 : -2;
+    for (let i = 0; i < v.length; i++) if (is(v[i] as ReplyEntry)) return i;
+    return -2;
+  }
+
+  private put(k: number, v: ReplyEntry | ReplyEntry[], i: number, e: ReplyEntry): void {
+    if (i === -1) this.m.set(k, e);
+    else (v as ReplyEntry[])[i] = e;
+  }
+
+  /** Adds f under its current reply key `key` (a no-op when it stands there already). */
+  add(key: number, f: Flow): void {
+    const k = key | 0;
+    const v = this.m.get(k);
+    if (v === undefined) {
+      this.m.set(k, f);
+      return;
+    }
+    const i = this.at(v, key, f);
+    if (i !== -2) {
+      // Back to a key it had: it stands where it stood.
+      this.put(k, v, i, f);
+      return;
+    }
+    if (Array.isArray(v)) v.push(f);
+    else this.m.set(k, [v, f]);
+  }
+
+  /** f's reply key changed from `key`: its entry there stays, with the key of its own. */
+  moved(key: number, f: Flow): void {
+    const k = key | 0;
+    const v = this.m.get(k);
+    if (v === undefined) return;
+    const i = this.at(v, key, f, true);
+    if (i !== -2 && !((i === -1 ? v : (v as ReplyEntry[])[i]) instanceof KeyedFlow)) this.put(k, v, i, new KeyedFlow(key, f));
+  }
+
+  delete(key: number, f: Flow): void {
+    const k = key | 0;
+    const v = this.m.get(k);
+    if (v === undefined) return;
+    const i = this.at(v, key, f);
+    if (i === -2) return;
+    if (i === -1) {
+      this.m.delete(k);
+      return;
+    }
+    const a = v as ReplyEntry[];
+    a.splice(i, 1);
+    if (a.length === 1) this.m.set(k, a[0] as ReplyEntry);
+  }
+}
+
 /** A string that shares no storage with a longer one (see FlowTable.id). */
 function flatCopy(s: string): string {
   // Below 13 characters V8 copies on slice anyway; above, a concatenation is flattened into a new
   // string of its own, and the slice of it points only at that.
   return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
+/**
+ * An IPv4 address in canonical dotted-quad form (no leading zeros) as an int32, else NaN. Canonical
+ * forms and int32s map one to one, so the number stands for the string exactly.
+ */
+function ipv4(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return NaN;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 46) {
+      if (digits === 0 || dots === 3) return NaN;
+      v = (v << 8) | part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits > 0 && part === 0) return NaN;
+      part = part * 10 + (ch - 48);
+      if (part > 255) return NaN;
+      digits++;
+    } else return NaN;
+  }
+  if (dots !== 3 || digits === 0) return NaN;
+  return (v << 8) | part;
+}
+
+function ipv4Text(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 function ek(id: number, port: number): number {
@@ -340,14 +579,16 @@ function normSysctlKey(k: string): string {
 
 /** Joins every observation into flows and keeps the node-wide settings, in time order. */
 export class FlowTable {
+  /** Address ids: IPv4 addresses by their int32 (no string kept), others by their text. */
+  private readonly v4Ids = new Map<number, number>();
   private readonly addrIds = new Map<string, number>();
-  private readonly addrs: string[] = [];
+  private readonly addrs: (string | number)[] = [];
   private readonly strs = new Map<string, string>();
   /** Flows by their client endpoint (original source). */
   private readonly byOrig = new EndpointIndex();
   /** NAT'ed flows by their reply destination (the client, or the masquerade address). */
-  private readonly byReply = new EndpointIndex();
-  private clock: { base: number } = { base: 0 };
+  private readonly byReply = new ReplyIndex((f) => this.replyKey(f));
+  private pool = new DescPool({ base: 0 });
   private clockSet = false;
   private readonly snapGen = new Map<string, number>();
   private readonly snapCount = new Map<string, number>();
@@ -381,7 +622,7 @@ export class FlowTable {
   /** Ingests one observation; observations must come in time order. */
   apply(obs: Observation): void {
     if (!this.clockSet) {
-      this.clock = { base: obs.t };
+      this.pool = new DescPool({ base: obs.t });
       this.clockSet = true;
     }
     if (obs.t > this.latestT) this.latestT = obs.t;
@@ -468,7 +709,9 @@ export class FlowTable {
   }
 
   addr(id: number): string {
-    return this.addrs[id] ?? '?';
+    const a = this.addrs[id];
+    if (a === undefined) return '?';
+    return typeof a === 'number' ? ipv4Text(a) : a;
   }
 
   client(f: Flow): Endpoint {
@@ -491,8 +734,8 @@ export class FlowTable {
 
   /** Finds the flow a packet tuple belongs to, in either direction, before or after NAT. */
   lookup(proto: string, src: Endpoint, dst: Endpoint): { flow: Flow; dir: MatchDir } | undefined {
-    const sId = this.addrIds.get(src.addr);
-    const dId = this.addrIds.get(dst.addr);
+    const sId = this.idOf(src.addr);
+    const dId = this.idOf(dst.addr);
     if (sId === undefined || dId === undefined) return undefined;
     const sk = ek(sId, src.port);
     const dk = ek(dId, dst.port);
@@ -713,7 +956,7 @@ export class FlowTable {
       }
     }
     if (!f) {
-      f = new Flow(this.clock, proto, oc, o.sport ?? 0, ot, o.dport ?? 0, t);
+      f = new Flow(this.pool, proto, oc, o.sport ?? 0, ot, o.dport ?? 0, t);
       this.byOrig.add(ok, f);
     }
     // Host conntrack is where kube-proxy NATs; a pod netns entry never overrides it.
@@ -736,14 +979,13 @@ export class FlowTable {
       f.r = nr;
       f.rp = nrp;
       const rk = this.replyKey(f);
+      if (old !== undefined && old !== rk) this.byReply.moved(old, f);
       if (rk !== undefined) this.byReply.add(rk, f);
     }
-    f.ctState = e.state === null ? f.ctState : this.str(e.state);
     if (e.timeout !== null) f.ctTimeout = e.timeout;
     f.setCtStatus(true, e.unreplied, e.assured);
     f.ctT = t;
-    f.ctScope = scope === undefined ? undefined : this.str(scope);
-    f.ctSrc = this.str(src);
+    f.setCt(e.state === null ? f.ctState : this.str(e.state), scope === undefined ? undefined : this.str(scope), this.str(src));
     if (f.ctGoneT >= 0) f.ctGoneT = -1;
     if (e.deltaTime !== undefined) f.ctDelta = e.deltaTime;
     if (fromSnapshot) {
@@ -801,8 +1043,8 @@ export class FlowTable {
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
   private reversePickup(e: ConntrackEntry): Flow | undefined {
     const proto = this.str(e.proto);
-    const sId = this.addrIds.get(e.orig.src);
-    const dId = this.addrIds.get(e.orig.dst);
+    const sId = this.idOf(e.orig.src);
+    const dId = this.idOf(e.orig.dst);
     if (sId === undefined || dId === undefined) return undefined;
     const sk = ek(sId, e.orig.sport ?? 0);
     if (this.findOrig(proto, sk, dId, e.orig.dport ?? 0)) return undefined;
@@ -845,7 +1087,7 @@ export class FlowTable {
       f = hit?.flow;
     }
     if (!f) {
-      f = new Flow(this.clock, proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port, t);
+      f = new Flow(this.pool, proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port, t);
       f.b = this.id(c.dest.addr);
       f.bp = c.dest.port;
       this.byOrig.add(ek(f.c, f.cp), f);
@@ -883,7 +1125,7 @@ export class FlowTable {
       isClient = s.local.port > s.peer.port;
       const c = isClient ? s.local : s.peer;
       const tg = isClient ? s.peer : s.local;
-      f = new Flow(this.clock, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
+      f = new Flow(this.pool, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
       this.byOrig.add(ek(f.c, f.cp), f);
     }
     const side = this.side(f, isClient, s.local, s.peer, scope, t, src);
@@ -962,7 +1204,7 @@ export class FlowTable {
       const sIsClient = ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
       const c = sIsClient ? s : d;
       const tg = sIsClient ? d : s;
-      const f = new Flow(this.clock, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
+      const f = new Flow(this.pool, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
       this.byOrig.add(ek(f.c, f.cp), f);
       hit = { flow: f, dir: sIsClient ? 'orig' : 'orig-rev' };
     }
@@ -1069,7 +1311,23 @@ export class FlowTable {
     return s;
   }
 
+  /** The id of an address already seen. */
+  private idOf(addr: string): number | undefined {
+    const v = ipv4(addr);
+    return v === v ? this.v4Ids.get(v) : this.addrIds.get(addr);
+  }
+
   private id(addr: string): number {
+    const v = ipv4(addr);
+    if (v === v) {
+      let i = this.v4Ids.get(v);
+      if (i === undefined) {
+        i = this.addrs.length;
+        this.addrs.push(v);
+        this.v4Ids.set(v, i);
+      }
+      return i;
+    }
     let i = this.addrIds.get(addr);
     if (i === undefined) {
       i = this.addrs.length;
