@@ -35,65 +35,15 @@ function describeFsError(err: unknown): string {
 
 /**
  * Yields the lines of a file. Gzip is detected by its magic bytes. Errors (unreadable file, truncated
- * gzip, an over-long line) become an InputError naming the file and the line.
+ * gzip, an over-long line) become an InputError naming the file and the line, after the lines read
+ * before it.
  */
 export async function* readLines(path: string, label: string = path): AsyncGenerator<NumberedLine> {
-  let gz: boolean;
-  try {
-    gz = await isGzip(path);
-  } catch (err) {
-    throw new InputError(label, undefined, `can't read: ${describeFsError(err)}`);
-  }
-  const raw = createReadStream(path);
-  const stream = gz ? raw.pipe(createGunzip()) : raw;
-  raw.on('error', (err) => stream.destroy(err));
-  let no = 0;
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (;;) {
-        const nl = chunk.indexOf(0x0a, start);
-        if (nl < 0) {
-          const rest = chunk.subarray(start);
-          pendingLen += rest.length;
-          if (pendingLen > MAX_LINE_BYTES) throw new InputError(label, no + 1, `line longer than ${MAX_LINE_BYTES} bytes: not tool output`);
-          if (rest.length > 0) pending.push(rest);
-          break;
-        }
-        let piece = chunk.subarray(start, nl);
-        if (pending.length > 0) {
-          pending.push(piece);
-          piece = Buffer.concat(pending);
-          pending = [];
-          pendingLen = 0;
-        }
-        if (piece.length > MAX_LINE_BYTES) throw new InputError(label, no + 1, `line longer than ${MAX_LINE_BYTES} bytes: not tool output`);
-        no++;
-        let text = piece.toString('utf8');
-        if (text.endsWith('\r')) text = text.slice(0, -1);
-        yield { no, text, unterminated: false };
-        start = nl + 1;
-      }
-    }
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    const code = (err as { code?: string }).code;
-    if (gz && (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end|incorrect header|invalid/i.test(String((err as Error).message)))) {
-      throw new InputError(label, no + 1, `gzip data is truncated or corrupt after line ${no} (${(err as Error).message})`);
-    }
-    throw new InputError(label, no + 1, `can't read: ${describeFsError(err)}`);
-  }
-  if (pending.length > 0) {
-    let text = Buffer.concat(pending).toString('utf8');
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    yield { no: no + 1, text, unterminated: true };
-  }
+  for await (const batch of readLineBatches(path, label)) yield* batch;
 }
 
 /**
- * Same lines as readLines, handed over one array per read chunk: a consumer that loops over each
+ * The lines of a file, handed over one array per read chunk: a consumer that loops over each
  * array synchronously pays one async hop per chunk instead of one per line (replay, bench/).
  * Lines read before an error are handed over before the error is thrown.
  */
