@@ -28,6 +28,8 @@ export interface LiveSessionOptions {
   /** Handles `apply`/`revert` commands from the UI (the CLI wires it to apply/). */
   readonly onApply?: (suggestion: string) => Promise<AppliedChange>;
   readonly onRevert?: (journalId: string) => Promise<void>;
+  /** Sees every observation as it reaches the model (trace watches for probes attaching). */
+  readonly onObservation?: (o: Observation) => void;
 }
 
 const EMPTY: Diagnosis = { at: 0, findings: [], predictions: [], suggestions: [], flows: [] };
@@ -108,6 +110,7 @@ export class LiveSession implements SessionStore {
 
   private observe(o: Observation): void {
     this.table.apply(o);
+    this.opts.onObservation?.(o);
     if (o.kind === 'probe' && o.event.kind === 'probe-status') {
       const h = this.health.get(o.src);
       if (h && o.event.status === 'lost') h.lost += o.event.count ?? 1;

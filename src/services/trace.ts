@@ -114,6 +114,12 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
   }
   let recorder: FixtureWriter | undefined;
   if (o.record) recorder = await createFixtureWriter(o.record, await buildHeader(o, sources, probeFiles));
+  const pending = new Set(probeFiles.map((p) => `bpftrace:${p.id}`));
+  let resolveAttached!: () => void;
+  const attached = new Promise<void>((resolve) => {
+    resolveAttached = resolve;
+    if (pending.size === 0) resolve();
+  });
   const session: LiveSession = new LiveSession({
     sources,
     analysis: o.analysis,
@@ -122,26 +128,18 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
     missing: notesOut,
     ...(o.onApply ? { onApply: (id: string) => o.onApply!(id, () => session.getSnapshot().diagnosis) } : {}),
     ...(o.onRevert ? { onRevert: o.onRevert } : {}),
-  });
-  const pending = new Set(probeFiles.map((p) => `bpftrace:${p.id}`));
-  let resolveAttached!: () => void;
-  const attached = new Promise<void>((resolve) => {
-    resolveAttached = resolve;
-    if (pending.size === 0) resolve();
+    // bpftrace's attached_probes line arrives as a probe-status observation.
+    onObservation: (obs) => {
+      if (obs.kind === 'probe' && obs.event.kind === 'probe-status' && obs.event.status === 'attached' && pending.delete(obs.src)) {
+        o.progress(`Probe ${obs.src.slice('bpftrace:'.length)} attached`);
+        if (pending.size === 0) resolveAttached();
+      }
+    },
   });
   session.onChange((c) => {
     if (c.type === 'source' && pending.delete(c.health.id) && pending.size === 0) resolveAttached();
     onChange(c);
   });
-  // The attach line arrives as a probe-status observation; watch the table's input for it.
-  const origSink = session.table.apply.bind(session.table);
-  session.table.apply = (obs) => {
-    if (obs.kind === 'probe' && obs.event.kind === 'probe-status' && obs.event.status === 'attached' && pending.delete(obs.src)) {
-      o.progress(`Probe ${obs.src.slice('bpftrace:'.length)} attached`);
-      if (pending.size === 0) resolveAttached();
-    }
-    origSink(obs);
-  };
   // Facts about the host the analysis needs, recorded like any other record so a replay has them.
   session.ingest({ t: o.clock(), src: 'kdiag:meta', line: JSON.stringify({ key: 'kernel-release', value: release() }) });
   session.start();
