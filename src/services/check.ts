@@ -6,7 +6,7 @@ import type { Diagnosis } from '../model/diagnosis.js';
 import type { LocatedRecord } from '../record/fixture-reader.js';
 import { netnsProblem } from '../sources/netns.js';
 import type { RawRecord } from '../sources/raw-record.js';
-import { systemClock } from '../sources/source.js';
+import { systemClock, type Source } from '../sources/source.js';
 import { analyzeInput, analyzeRecords, type AnalysisResult } from './analyze-input.js';
 import { buildLiveSources } from './live-sources.js';
 
@@ -22,35 +22,85 @@ function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', `can't ${what}: not root (conntrack, iptables-save and other netns need it)`, 're-run with sudo, or give a bundle folder: kdiag check BUNDLE');
 }
 
-/** Reads every live snapshot source once and returns their records, in a stable order. */
-export async function snapshotHost(opts: { netns?: string; kubeProxyConfig?: string; onProgress?: (line: string) => void }): Promise<{ records: RawRecord[]; notes: string[] }> {
+/** The live snapshot sources of the host (or of `netns`), once each, and the notes on what is unavailable. */
+export async function hostSources(opts: { netns?: string; kubeProxyConfig?: string }): Promise<{ sources: Source[]; notes: string[] }> {
   if (opts.netns) {
     const problem = await netnsProblem(opts.netns);
     if (problem) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use network namespace ${opts.netns}: ${problem}`, 'list them with: ip netns list');
   }
-  const { sources, notes } = await buildLiveSources({
+  return buildLiveSources({
     clock: systemClock,
     allSockets: true,
     ...(opts.netns ? { netns: opts.netns } : {}),
     ...(opts.kubeProxyConfig ? { kubeProxyConfig: opts.kubeProxyConfig } : {}),
   });
-  const signal = new AbortController().signal;
-  const perSource = await Promise.all(
-    sources.map(async (s) => {
-      const out: RawRecord[] = [];
-      for await (const r of s.records(signal)) out.push(r);
-      opts.onProgress?.(`${s.id} read (${out.filter((r) => !r.k).length} lines)`);
-      return out;
-    }),
-  );
-  return { records: perSource.flat(), notes };
 }
 
-function located(records: RawRecord[]): AsyncIterable<LocatedRecord> {
+/** A source's records as arrays: its own batches, or (a plain Source) all its records in one array. */
+function batchesOf(s: Source, signal: AbortSignal): AsyncIterator<readonly RawRecord[]> {
+  if (s.batches) return s.batches(signal)[Symbol.asyncIterator]();
   return (async function* () {
-    let n = 0;
-    for (const rec of records) yield { rec, file: rec.src, line: ++n };
+    const out: RawRecord[] = [];
+    for await (const r of s.records(signal)) out.push(r);
+    yield out;
   })();
+}
+
+/**
+ * Reads sources that end on their own (snapshots) as one stream of located records, in arrays.
+ * All sources start at once; their records come source after source in the given order (each
+ * source's own order kept, numbered 1… across all, `file` = the src), the current one as its
+ * output arrives, so the consumer parses while the tools still write. The others wait in their
+ * own bounded buffers. Leaving the loop early stops every child.
+ */
+export async function* sourceBatches(
+  sources: readonly Source[],
+  signal: AbortSignal,
+  onSourceDone?: (source: Source, lines: number) => void,
+): AsyncGenerator<readonly LocatedRecord[], void, undefined> {
+  const its = sources.map((s) => batchesOf(s, signal));
+  // Start every source now: each runs up to its first array (a child spawned) while we read the earlier ones.
+  const firsts = its.map((it) => it.next());
+  for (const p of firsts) p.catch(() => undefined);
+  let n = 0;
+  let i = 0;
+  try {
+    for (; i < its.length; i++) {
+      const it = its[i]!;
+      let lines = 0;
+      for (let r = await firsts[i]!; !r.done; r = await it.next()) {
+        const batch = r.value;
+        const len = batch.length;
+        const out = new Array<LocatedRecord>(len);
+        for (let j = 0; j < len; j++) {
+          const rec = batch[j]!;
+          if (rec.k === undefined) lines++;
+          out[j] = { rec, file: rec.src, line: ++n };
+        }
+        yield out;
+      }
+      onSourceDone?.(sources[i]!, lines);
+    }
+  } finally {
+    // Stopped early (or a source threw): end the rest, so no child outlives the check.
+    if (i < its.length) await Promise.allSettled(its.slice(i).map((it) => it.return?.()));
+  }
+}
+
+/** Reads every live snapshot source once and returns their records, in a stable order. */
+export async function snapshotHost(opts: { netns?: string; kubeProxyConfig?: string; onProgress?: (line: string) => void }): Promise<{ records: RawRecord[]; notes: string[] }> {
+  const { sources, notes } = await hostSources(opts);
+  const records: RawRecord[] = [];
+  for await (const batch of sourceBatches(sources, new AbortController().signal, progressLine(opts.onProgress))) for (const lr of batch) records.push(lr.rec);
+  return { records, notes };
+}
+
+function progressLine(onProgress: ((line: string) => void) | undefined): ((s: Source, lines: number) => void) | undefined {
+  return onProgress ? (s, lines) => onProgress(`${s.id} read (${lines} lines)`) : undefined;
+}
+
+async function* flatten(batches: AsyncIterable<readonly LocatedRecord[]>): AsyncIterable<LocatedRecord> {
+  for await (const b of batches) yield* b;
 }
 
 /** The snapshot diagnosis of the live host, or of a bundle/recording when `input` is given. */
@@ -58,9 +108,11 @@ export async function runCheck(opts: CheckOptions): Promise<AnalysisResult> {
   const { input, netns, kubeProxyConfig, onProgress, ...analysis } = opts;
   if (input) return analyzeInput(input, analysis);
   requireRoot('read the node');
-  const { records, notes } = await snapshotHost({ ...(netns ? { netns } : {}), ...(kubeProxyConfig ? { kubeProxyConfig } : {}), ...(onProgress ? { onProgress } : {}) });
+  const { sources, notes } = await hostSources({ ...(netns ? { netns } : {}), ...(kubeProxyConfig ? { kubeProxyConfig } : {}) });
+  // Parsed while read: the pipeline takes each array as it comes (analyzeRecords iterates `batches`).
+  const batches = sourceBatches(sources, new AbortController().signal, progressLine(onProgress));
   return analyzeRecords(
-    { info: { kind: 'live', path: netns ? `netns ${netns}` : 'host', live: { hostname: hostname(), kernel: release(), ...(netns ? { netns } : {}), notes } }, records: located(records), notices: [] },
+    { info: { kind: 'live', path: netns ? `netns ${netns}` : 'host', live: { hostname: hostname(), kernel: release(), ...(netns ? { netns } : {}), notes } }, records: flatten(batches), batches, notices: [] },
     analysis,
   );
 }

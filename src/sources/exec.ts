@@ -1,5 +1,6 @@
 // The only importer of execa: runs system tools with argument arrays (never a shell string).
 import { execa, type ResultPromise } from 'execa';
+import { spawn } from 'node:child_process';
 import { EnvironmentError, ToolFailedError } from '../errors.js';
 
 export interface RunOptions {
@@ -180,4 +181,191 @@ export async function which(tool: string): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+export interface StreamOptions {
+  /** Run inside this named network namespace (`ip netns exec NAME …`). */
+  readonly netns?: string;
+  /** SIGTERM after this long (SIGKILL 5 s later); the exit status is then 124. */
+  readonly timeoutMs?: number;
+  /** Have the kernel signal the child when kdiag dies (setpriv --pdeathsig), as spawnLines does. */
+  readonly dieWithParent?: boolean;
+  /** Stops the child (SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** Stop reading the pipe (the child then blocks) while this many characters wait for the consumer. */
+  readonly highWaterChars?: number;
+}
+
+export interface StreamResult {
+  /** The exit status; 124 on a timeout, 1 when killed by a signal otherwise (as run() reports them). */
+  readonly exitCode: number;
+  readonly stderr: string;
+}
+
+export interface LineBatchStream {
+  readonly pid: number | undefined;
+  /**
+   * stdout as arrays of lines, one array per pipe read (CR of CRLF dropped, no trailing empty line).
+   * Iterate once. Throws EnvironmentError when the tool is not found.
+   */
+  readonly lines: AsyncIterable<string[]>;
+  /** After `lines` ended: the exit status and the whole stderr. */
+  result(): Promise<StreamResult>;
+  /** Kills the child if it still runs (idempotent); call when done reading. */
+  stop(): void;
+}
+
+/** Cuts decoded text into lines; keeps the unfinished tail for the next chunk. */
+export class LineCutter {
+  private carry = '';
+
+  /** The complete lines in carry + chunk. */
+  push(chunk: string): string[] {
+    const text = this.carry === '' ? chunk : this.carry + chunk;
+    const lines = text.split('\n');
+    this.carry = lines.pop()!;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
+    }
+    return lines;
+  }
+
+  /** The last line when the text did not end with a newline. */
+  end(): string[] {
+    const tail = this.carry;
+    this.carry = '';
+    if (tail === '') return [];
+    return [tail.charCodeAt(tail.length - 1) === 13 ? tail.slice(0, -1) : tail];
+  }
+}
+
+/**
+ * Runs a command and streams its stdout in line batches as the pipe delivers them, so the consumer
+ * works while the child still writes; stderr is kept whole for the end. The pipe is paused while
+ * `highWaterChars` (default 8 Mi) characters wait, so memory stays bounded however big the output.
+ */
+export function streamLineBatches(argv: readonly string[], opts: StreamOptions = {}): LineBatchStream {
+  let full = withNetns(argv, opts.netns);
+  if (opts.dieWithParent) full = ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...full];
+  const [file, ...args] = full;
+  if (file === undefined) throw new TypeError('streamLineBatches: empty argv');
+  const high = opts.highWaterChars ?? 8 * 1024 * 1024;
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const queue: string[][] = [];
+  const sizes: number[] = [];
+  let queued = 0;
+  let paused = false;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let stderr = '';
+  let timedOut = false;
+  let running = true;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const cutter = new LineCutter();
+  const stdout = child.stdout!;
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => {
+    const lines = cutter.push(chunk);
+    if (lines.length === 0) return;
+    queue.push(lines);
+    sizes.push(chunk.length);
+    queued += chunk.length;
+    if (queued >= high && !paused) {
+      paused = true;
+      stdout.pause();
+    }
+    notify();
+  });
+  stdout.on('end', () => {
+    const tail = cutter.end();
+    if (tail.length > 0) {
+      queue.push(tail);
+      sizes.push(0);
+    }
+    ended = true;
+    notify();
+  });
+  const stderrStream = child.stderr!;
+  stderrStream.setEncoding('utf8');
+  stderrStream.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  let exit: (code: number | null) => void = () => undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    exit = resolve;
+  });
+  child.once('close', (code) => {
+    running = false;
+    exit(code);
+  });
+  // A spawn failure (ENOENT …) may come without a 'close'.
+  child.once('error', (err) => {
+    running = false;
+    failure = (err as { code?: string }).code === 'ENOENT' ? missingTool(argv[0] ?? file) : err;
+    ended = true;
+    notify();
+    exit(null);
+  });
+  let forceTimer: NodeJS.Timeout | undefined;
+  const kill = (): void => {
+    if (!running) return;
+    child.kill('SIGTERM');
+    forceTimer ??= setTimeout(() => {
+      if (running) child.kill('SIGKILL');
+    }, 5000);
+    forceTimer.unref();
+  };
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, opts.timeoutMs);
+  const onAbort = (): void => kill();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const cleanup = (): void => {
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  };
+  const lines: AsyncIterable<string[]> = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        if (queue.length > 0) {
+          const batch = queue.shift()!;
+          queued -= sizes.shift()!;
+          if (paused && queued < high / 2) {
+            paused = false;
+            stdout.resume();
+          }
+          yield batch;
+          continue;
+        }
+        if (failure) throw failure;
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+  return {
+    pid: child.pid,
+    lines,
+    async result() {
+      if (failure) throw failure;
+      const code = await exited;
+      cleanup();
+      if (failure) throw failure;
+      // As run() reports them: the exit code; else 124 when we timed it out, 1 for another signal.
+      return { exitCode: code ?? (timedOut ? 124 : 1), stderr };
+    },
+    stop() {
+      cleanup();
+      kill();
+    },
+  };
 }

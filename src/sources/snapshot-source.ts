@@ -1,8 +1,9 @@
 // A read-only command (or file) run once, or every intervalMs, framed as one snapshot of RawRecords:
 // `begin` (the command), one record per stdout line, stderr lines as `err`, `end` (`exit N`).
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { EnvironmentError } from '../errors.js';
-import { run, which } from './exec.js';
+import { LineCutter, run, streamLineBatches, which, type StreamResult } from './exec.js';
 import type { RawRecord, SourceId } from './raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
 import { sleep } from './sleep.js';
@@ -43,6 +44,11 @@ export interface SnapshotSpec {
   readonly timeoutMs?: number;
   /** Custom producer (file reads, /proc walks); default: run `argv` (inside `netns`). */
   readonly read?: SnapshotReader;
+  /**
+   * The file behind a fileSource: `batches()` streams it (directly on the host, `cat` inside a netns)
+   * instead of calling `read`, which `snapshot()` still uses for the byte-exact output.
+   */
+  readonly file?: string;
   /** Known beforehand to be unavailable (IPVS not loaded …): one `err` record with this text and `end`. */
   readonly unavailable?: string;
 }
@@ -86,6 +92,82 @@ export function commandReader(argv: readonly string[], netns: string | undefined
     if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
     if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
     return run(argv, { netns, reject: false, timeoutMs });
+  };
+}
+
+/** Opens a streamed read of a command's stdout after the same checks as commandReader (throws EnvironmentError). */
+async function openCommandStream(argv: readonly string[], netns: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<StdoutStream> {
+  const tool = argv[0];
+  if (tool === undefined) throw new TypeError('openCommandStream: empty argv');
+  if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
+  if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
+  // The snapshot child dies with kdiag, even on SIGKILL (setpriv --pdeathsig), when setpriv is there.
+  const dieWithParent = await hasSetpriv();
+  const s = streamLineBatches(argv, { netns, timeoutMs, signal, dieWithParent });
+  return { lines: s.lines, result: () => s.result(), stop: () => s.stop() };
+}
+
+let setprivFound: Promise<boolean> | undefined;
+function hasSetpriv(): Promise<boolean> {
+  setprivFound ??= which('setpriv').then((p) => p !== undefined);
+  return setprivFound;
+}
+
+/** A streamed stdout: line batches as they come, then the exit status and stderr. */
+interface StdoutStream {
+  readonly lines: AsyncIterable<string[]>;
+  result(): Promise<StreamResult>;
+  stop(): void;
+}
+
+/** Streams a file on the host in line batches, reading the next block while the last one is used. */
+async function openFileStream(path: string): Promise<StdoutStream> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read ${path}: no such file`, 'load the kernel module that provides it');
+    const message = (err as Error).message;
+    return { lines: (async function* () {})(), result: async () => ({ exitCode: 1, stderr: `cat: ${path}: ${message}\n` }), stop: () => undefined };
+  }
+  const handle = fh;
+  let failed: string | undefined;
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    void handle.close().catch(() => undefined);
+  };
+  const size = 256 * 1024;
+  const read = (buf: Buffer) => handle.read(buf, 0, size, null).then((r) => r.bytesRead);
+  const lines = (async function* () {
+    const decoder = new StringDecoder('utf8');
+    const cutter = new LineCutter();
+    let bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    try {
+      let pending = read(bufs[0]!);
+      for (;;) {
+        const n = await pending;
+        if (n === 0) break;
+        const text = decoder.write(bufs[0]!.subarray(0, n));
+        bufs = [bufs[1]!, bufs[0]!];
+        pending = read(bufs[0]!);
+        const batch = cutter.push(text);
+        if (batch.length > 0) yield batch;
+      }
+      const tail = cutter.push(decoder.end());
+      tail.push(...cutter.end());
+      if (tail.length > 0) yield tail;
+    } catch (err) {
+      failed = `cat: ${path}: ${(err as Error).message}\n`;
+    } finally {
+      close();
+    }
+  })();
+  return {
+    lines,
+    result: async () => (failed === undefined ? { exitCode: 0, stderr: '' } : { exitCode: 1, stderr: failed }),
+    stop: close,
   };
 }
 
@@ -147,11 +229,7 @@ export class SnapshotSource implements Source {
     try {
       out = await reader();
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const unavailable = err instanceof EnvironmentError;
-      const exitCode = unavailable ? EXIT_UNAVAILABLE : 1;
-      this.current = { state: unavailable ? 'unavailable' : 'failed', runs, exitCode, message };
-      return frameSnapshot(this.id, t, this.argv, { stdout: '', stderr: `${message}\n`, exitCode });
+      return this.failedStart(t, runs, err);
     }
     this.output = out;
     const stderrTail = out.stderr.slice(-2000);
@@ -161,6 +239,83 @@ export class SnapshotSource implements Source {
         ? { state: 'ok', runs, exitCode: 0, stderrTail }
         : { state: 'failed', runs, exitCode: out.exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${out.exitCode}${lastErr ? `: ${lastErr}` : ''}` };
     return frameSnapshot(this.id, t, this.argv, out);
+  }
+
+  /** Records the same as snapshot() would, for a failed start (missing tool …): begin, err, end. */
+  private failedStart(t: number, runs: number, err: unknown): RawRecord[] {
+    const message = err instanceof Error ? err.message : String(err);
+    const unavailable = err instanceof EnvironmentError;
+    const exitCode = unavailable ? EXIT_UNAVAILABLE : 1;
+    this.current = { state: unavailable ? 'unavailable' : 'failed', runs, exitCode, message };
+    return frameSnapshot(this.id, t, this.argv, { stdout: '', stderr: `${message}\n`, exitCode });
+  }
+
+  /**
+   * One snapshot as it is read: the same records as snapshot() (begin, stdout lines, stderr lines as
+   * err, end; one time for all), in arrays as the output arrives, so the consumer parses while the
+   * tool still writes. Commands and files are streamed; custom readers come as one array.
+   * `lastOutput` is not kept. Stopping the iteration early stops the child.
+   */
+  async *streamSnapshot(signal: AbortSignal): AsyncGenerator<RawRecord[], void, undefined> {
+    const spec = this.spec;
+    if (spec.unavailable !== undefined || (spec.read !== undefined && spec.file === undefined)) {
+      yield await this.snapshot();
+      return;
+    }
+    const t = this.clock();
+    const runs = this.current.runs + 1;
+    const src = this.id;
+    this.output = undefined;
+    let stream: StdoutStream;
+    try {
+      stream =
+        spec.file !== undefined && this.netns === undefined
+          ? await openFileStream(spec.file)
+          : await openCommandStream(this.argv, this.netns, spec.timeoutMs ?? 120_000, signal);
+    } catch (err) {
+      yield this.failedStart(t, runs, err);
+      return;
+    }
+    let result: StreamResult;
+    try {
+      yield [{ t, src, line: this.argv.join(' '), k: 'begin' }];
+      try {
+        for await (const lines of stream.lines) {
+          const n = lines.length;
+          const batch = new Array<RawRecord>(n);
+          for (let i = 0; i < n; i++) batch[i] = { t, src, line: lines[i]! };
+          yield batch;
+        }
+        result = await stream.result();
+      } catch (err) {
+        // Spawned but not found after all (a race with the PATH check): as a failed start, after the begin.
+        yield this.failedStart(t, runs, err).slice(1);
+        return;
+      }
+    } finally {
+      stream.stop();
+    }
+    const tail: RawRecord[] = [];
+    const errLines = splitLines(result.stderr);
+    for (const line of errLines) tail.push({ t, src, line, k: 'err' });
+    tail.push({ t, src, line: `exit ${result.exitCode}`, k: 'end' });
+    const stderrTail = result.stderr.slice(-2000);
+    const lastErr = errLines[errLines.length - 1];
+    this.current =
+      result.exitCode === 0
+        ? { state: 'ok', runs, exitCode: 0, stderrTail }
+        : { state: 'failed', runs, exitCode: result.exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${result.exitCode}${lastErr ? `: ${lastErr}` : ''}` };
+    yield tail;
+  }
+
+  /** Like records(), one array per chunk of output (see streamSnapshot): one await per chunk, not per record. */
+  async *batches(signal: AbortSignal): AsyncIterable<readonly RawRecord[]> {
+    for (;;) {
+      if (signal.aborted) return;
+      yield* this.streamSnapshot(signal);
+      if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
+      await sleep(this.spec.intervalMs, signal);
+    }
   }
 
   async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
@@ -189,7 +344,7 @@ export function commandSource(kind: string, argv: readonly string[], opts: Snaps
 
 /** A snapshot source for a file (a `/proc` table), recorded as `cat FILE`. */
 export function fileSource(kind: string, path: string, opts: SnapshotOptions = {}): SnapshotSource {
-  return new SnapshotSource({ kind, argv: ['cat', path], read: fileReader(path, opts.netns), ...opts });
+  return new SnapshotSource({ kind, argv: ['cat', path], read: fileReader(path, opts.netns), file: path, ...opts });
 }
 
 /** Exit status in an `end` record (`exit 127` → 127), or undefined for another line (pure). */

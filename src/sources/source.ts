@@ -7,6 +7,11 @@ export interface Source {
   readonly argv: readonly string[];
   /** Yields records until the source is done (a snapshot, a file) or the signal aborts (a stream). */
   records(signal: AbortSignal): AsyncIterable<RawRecord>;
+  /**
+   * The same records in arrays as they are read (one await per chunk, not per record), where the
+   * source has them so (snapshot sources); iterate this or records(), not both.
+   */
+  batches?(signal: AbortSignal): AsyncIterable<readonly RawRecord[]>;
 }
 
 /** The clock a live source stamps records with; injected so tests control time. */
