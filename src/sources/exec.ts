@@ -1,4 +1,4 @@
-// The only importer of execa: runs system tools with argument arrays (never a shell string).
+// Runs system tools with argument arrays (never a shell string): execa for run/spawnLines (its only importer), node:child_process for the streamed snapshot reader.
 import { execa, type ResultPromise } from 'execa';
 import { spawn } from 'node:child_process';
 import { EnvironmentError, ToolFailedError } from '../errors.js';
@@ -366,6 +366,9 @@ export function streamLineBatches(argv: readonly string[], opts: StreamOptions =
     stop() {
       cleanup();
       kill();
+      // A paused pipe would hold the child's 'close' (and the event loop) forever.
+      stdout.destroy();
+      stderrStream.destroy();
     },
   };
 }

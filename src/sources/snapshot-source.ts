@@ -139,7 +139,12 @@ async function openFileStream(path: string): Promise<StdoutStream> {
     void handle.close().catch(() => undefined);
   };
   const size = 256 * 1024;
-  const read = (buf: Buffer) => handle.read(buf, 0, size, null).then((r) => r.bytesRead);
+  const read = (buf: Buffer): Promise<number> => {
+    const p = handle.read(buf, 0, size, null).then((r) => r.bytesRead);
+    // Handled now (awaited later, or never when the reader stops early): no unhandled rejection.
+    p.catch(() => undefined);
+    return p;
+  };
   const lines = (async function* () {
     const decoder = new StringDecoder('utf8');
     const cutter = new LineCutter();
@@ -210,7 +215,7 @@ export class SnapshotSource implements Source {
     return this.current;
   }
 
-  /** The raw output of the last run (byte-exact stdout for a bundle file); undefined when unavailable. */
+  /** The raw output of the last snapshot() (byte-exact stdout for a bundle file); undefined when unavailable. */
   get lastOutput(): SnapshotOutput | undefined {
     return this.output;
   }
@@ -318,10 +323,21 @@ export class SnapshotSource implements Source {
     }
   }
 
+  /**
+   * Each snapshot whole, read as batches() reads it (no buffering child runner), yielded only once
+   * complete: a live session never sees half a snapshot. An abort waits for the running snapshot,
+   * as before; `lastOutput` is kept by snapshot() only.
+   */
   async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
+    const never = new AbortController().signal;
     for (;;) {
       if (signal.aborted) return;
-      yield* await this.snapshot();
+      let whole: RawRecord[] | undefined;
+      for await (const batch of this.streamSnapshot(never)) {
+        if (whole === undefined) whole = batch;
+        else for (let i = 0; i < batch.length; i++) whole.push(batch[i]!);
+      }
+      if (whole !== undefined) yield* whole;
       // A missing tool will not appear between two polls: stop instead of repeating the same error.
       if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
       await sleep(this.spec.intervalMs, signal);

@@ -41,7 +41,11 @@ describe('SnapshotSource with real commands', () => {
       { t: 1000, src: 'test:printf', line: 'exit 0', k: 'end' },
     ]);
     expect(src.status).toMatchObject({ state: 'ok', runs: 1, exitCode: 0 });
+    // The byte-exact output (for a bundle) is kept by snapshot().
+    expect(src.lastOutput).toBeUndefined();
+    expect(await src.snapshot()).toEqual(recs.map((r) => ({ ...r, t: 1001 })));
     expect(src.lastOutput?.stdout).toBe('one\ntwo\n');
+    expect(src.status).toMatchObject({ state: 'ok', runs: 2, exitCode: 0 });
   });
 
   it('keeps stderr and the exit status of a failing command, and says it failed', async () => {
