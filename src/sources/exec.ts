@@ -221,8 +221,10 @@ export class LineCutter {
 
   /** The complete lines in carry + chunk. */
   push(chunk: string): string[] {
-    const text = this.carry === '' ? chunk : this.carry + chunk;
-    const lines = text.split('\n');
+    // Split the chunk itself, then prefix the carry: splitting `carry + chunk` (a cons string) was
+    // ~8x slower than splitting the flat chunk (node 20, 64 KiB chunks of conntrack lines).
+    const lines = chunk.split('\n');
+    if (this.carry !== '') lines[0] = this.carry + lines[0]!;
     this.carry = lines.pop()!;
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
