@@ -652,7 +652,7 @@ export class FlowTable {
 
   /** Every flow, in first-seen order. Flows must not be added or removed while iterating. */
   *flows(): IterableIterator<Flow> {
-    for (let r = this.head; r >= 0; r = this.home.rows.ints[r * NI + NEXT]!) yield this.objs[r]!;
+    for (let r = this.head; r >= 0; r = this.home.rows.ints[r * NI + NEXT]!) yield this.flow(r);
   }
 
   get size(): number {
@@ -830,25 +830,35 @@ export class FlowTable {
     if (gen === 0) return;
     this.lastSnapCount.set(s.key, { value: s.count, t, src });
     const sk = scopeKey(scope);
-    const dead: Flow[] = [];
+    const dead: number[] = [];
     const ints = this.home.rows.ints;
     const descs = this.home.pool.list;
     for (let r = this.head; r >= 0; r = ints[r * NI + NEXT]!) {
-      const f = this.objs[r]!;
+      // Read from the row: this runs over every flow at every snapshot's end, and most flows have
+      // no object (only a conntrack snapshot row) and nothing but the row to update.
+      const f = this.objs[r];
       if (what === 'conntrack') {
-        // Read from the row: this runs over every flow at every snapshot's end.
         const g = ints[r * NI + G]!;
         if (g & CT_PRESENT && (g >>> 5) - 1 !== gen && scopeKey(descs[ints[r * NI + D]!]!.scope) === sk) {
+          if (f === undefined) {
+            // Gone and with nothing else to show: it leaves the table now, unseen.
+            ints[r * NI + G] = g & ~CT_PRESENT;
+            dead.push(r);
+            continue;
+          }
           f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
           f.ctGoneT = t;
           if (f.client || f.server || f.ipvs || f.timeline) {
             this.push(f, { t, kind: 'ct-gone', src, text: `conntrack entry gone: ${this.conntrackSummary(f)}`, scope });
           }
         }
-        if (f.bare) {
-          if ((ints[r * NI + G]! & CT_PRESENT) === 0) dead.push(f);
-          continue;
-        }
+      }
+      if (f === undefined || f.bare) {
+        if ((ints[r * NI + G]! & CT_PRESENT) === 0) dead.push(r);
+        continue;
+      }
+      if (what === 'conntrack') {
+        // Done above.
       } else if (what === 'ipvs-conns') {
         const v = f.ipvs;
         if (v && v.goneT < 0 && scopeKey(v.scope) === sk && v.gen !== gen) {
@@ -865,9 +875,9 @@ export class FlowTable {
           }
         }
       }
-      if (!this.isLive(f) && !f.timeline) dead.push(f);
+      if (!this.isLive(f) && !f.timeline) dead.push(r);
     }
-    for (const f of dead) this.drop(f);
+    for (const r of dead) this.drop(r);
   }
 
   /** True while some source still shows the flow. */
@@ -880,8 +890,16 @@ export class FlowTable {
     );
   }
 
+  /**
+   * The object of row r. It is made when first asked for (a million snapshot rows need none until
+   * they are read), and then kept: callers may hold flows and compare them.
+   */
+  private flow(r: number): Flow {
+    return (this.objs[r] ??= new Flow(this.home, r));
+  }
+
   /** A new flow in a free row, not indexed yet (see index()). */
-  private newFlow(proto: string, c: number, cp: number, tg: number, tp: number): Flow {
+  private newRow(proto: string, c: number, cp: number, tg: number, tp: number): number {
     const h = this.home;
     const r = h.rows.alloc();
     const ints = h.rows.ints;
@@ -900,9 +918,7 @@ export class FlowTable {
     nums[r * NF + TO] = -1;
     nums[r * NF + CT] = 0;
     nums[r * NF + ACT] = 0;
-    const f = new Flow(h, r);
-    this.objs[r] = f;
-    return f;
+    return r;
   }
 
   /**
@@ -910,8 +926,7 @@ export class FlowTable {
    * endpoint would: a flow whose client endpoint is already in the table comes right after the
    * others with it, else last.
    */
-  private index(f: Flow): void {
-    const r = f.row;
+  private index(r: number): void {
     const ints = this.home.rows.ints;
     const c = ints[r * NI + C]!;
     const cp = ints[r * NI + P1]! >>> 16;
@@ -934,9 +949,8 @@ export class FlowTable {
     else ints[next * NI + PREV] = r;
   }
 
-  /** Takes f out of the indexes; it keeps its row (it is re-indexed under a new key). */
-  private unindex(f: Flow): void {
-    const r = f.row;
+  /** Takes row r out of the indexes; it keeps its row (it is re-indexed under a new key). */
+  private unindex(r: number): void {
     const ints = this.home.rows.ints;
     if (this.byOrig.delete(ints[r * NI + C]!, ints[r * NI + P1]! >>> 16, r)) {
       const prev = ints[r * NI + PREV]!;
@@ -948,33 +962,40 @@ export class FlowTable {
       ints[r * NI + PREV] = -1;
       ints[r * NI + NEXT] = -1;
     }
-    if (this.hasReplyKey(f)) this.byReply.delete(f.r, f.rp, r);
-    for (const ok of f.oldReplyKeys ?? []) this.byReply.delete(ekId(ok), ekPort(ok), r);
+    if (this.rowHasReplyKey(r)) this.byReply.delete(ints[r * NI + R]!, ints[r * NI + P2]! & 0xffff, r);
+    for (const ok of this.objs[r]?.oldReplyKeys ?? []) this.byReply.delete(ekId(ok), ekPort(ok), r);
   }
 
-  /** Removes f from the table; the object keeps its values in a row of its own, and its row is reused. */
-  private drop(f: Flow): void {
-    this.unindex(f);
+  /** Removes row r from the table for reuse; its object, if any, keeps its values in a row of its own. */
+  private drop(r: number): void {
+    this.unindex(r);
     const h = this.home;
-    if (f.h !== h) return;
-    const r = f.row;
-    // No entry may be left to point at the row once it is reused.
-    for (const ok of f.movedKeys ?? []) this.byReply.delete(ekId(ok), ekPort(ok), r);
-    f.h = { rows: h.rows.copy(r), pool: h.pool, base: h.base };
-    f.row = 0;
-    this.objs[r] = undefined;
+    const f = this.objs[r];
+    if (f !== undefined) {
+      // No entry may be left to point at the row once it is reused.
+      for (const ok of f.movedKeys ?? []) this.byReply.delete(ekId(ok), ekPort(ok), r);
+      f.h = { rows: h.rows.copy(r), pool: h.pool, base: h.base };
+      f.row = 0;
+      this.objs[r] = undefined;
+    }
     h.rows.release(r);
   }
 
   private findOrig(proto: string, c: number, cp: number, tg: number, tp: number): Flow | undefined {
+    const r = this.origRow(proto, c, cp, tg, tp);
+    return r < 0 ? undefined : this.flow(r);
+  }
+
+  /** The row of the flow with client (c, cp), original target (tg, tp) and protocol proto, else -1. */
+  private origRow(proto: string, c: number, cp: number, tg: number, tp: number): number {
     const ix = this.byOrig;
     const ints = this.home.rows.ints;
     const descs = this.home.pool.list;
     for (let r = ix.first(c, cp); r >= 0; r = ix.next()) {
       const o = r * NI;
-      if (ints[o + TG] === tg && (ints[o + P1]! & 0xffff) === tp && descs[ints[o + D]!]!.proto === proto) return this.objs[r];
+      if (ints[o + TG] === tg && (ints[o + P1]! & 0xffff) === tp && descs[ints[o + D]!]!.proto === proto) return r;
     }
-    return undefined;
+    return -1;
   }
 
   /** The NAT'ed flow with reply destination (rd, rdp) and backend (b, bp), present or previous. */
@@ -985,21 +1006,15 @@ export class FlowTable {
     for (let r = ix.first(rd, rdp); r >= 0; r = ix.next()) {
       const o = r * NI;
       if (descs[ints[o + D]!]!.proto !== proto) continue;
-      const f = this.objs[r]!;
-      if ((ints[o + B] === b && ints[o + P2]! >>> 16 === bp) || (f.oldBackends?.includes(ek(b, bp)) ?? false)) return f;
+      if ((ints[o + B] === b && ints[o + P2]! >>> 16 === bp) || (this.objs[r]?.oldBackends?.includes(ek(b, bp)) ?? false)) return this.flow(r);
     }
     return undefined;
   }
 
   // ---- conntrack -------------------------------------------------------------------------
 
-  private upsertConntrack(
-    e: ConntrackEntry,
-    t: number,
-    src: string,
-    scope: string | undefined,
-    fromSnapshot: boolean,
-  ): Flow | undefined {
+  /** Applies a conntrack entry; returns the flow's row. Works on the row: most flows never get an object. */
+  private upsertConntrack(e: ConntrackEntry, t: number, src: string, scope: string | undefined, fromSnapshot: boolean): number {
     const proto = e.proto;
     const o = e.orig;
     const r = e.reply;
@@ -1007,18 +1022,20 @@ export class FlowTable {
     const ocp = o.sport ?? 0;
     const ot = this.id(o.dst);
     const otp = o.dport ?? 0;
-    let f = this.findOrig(proto, oc, ocp, ot, otp);
+    let fr = this.origRow(proto, oc, ocp, ot, otp);
     // A flow first seen from the backend side (socket, probe) is keyed by the DNAT'ed tuple client → backend.
     const rd = this.id(r.dst);
     const rs = this.id(r.src);
     const rdp = r.dport ?? 0;
-    if (rd !== oc || rdp !== ocp || rs !== ot || (r.sport ?? 0) !== otp) {
-      const g = this.findOrig(proto, rd, rdp, rs, r.sport ?? 0);
-      if (g && g !== f) {
-        if (f) this.merge(f, g);
+    const rsp = r.sport ?? 0;
+    if (rd !== oc || rdp !== ocp || rs !== ot || rsp !== otp) {
+      const gr = this.origRow(proto, rd, rdp, rs, rsp);
+      if (gr >= 0 && gr !== fr) {
+        if (fr >= 0) this.merge(this.flow(fr), this.flow(gr));
         else {
-          this.unindex(g);
-          f = g;
+          this.unindex(gr);
+          fr = gr;
+          const f = this.flow(gr);
           f.c = oc;
           f.cp = ocp;
           f.tg = ot;
@@ -1028,51 +1045,69 @@ export class FlowTable {
           f.bp = f.tp;
           f.r = f.c;
           f.rp = f.cp;
-          this.index(f);
+          this.index(fr);
         }
       }
     }
-    if (!f) {
-      f = this.newFlow(proto, oc, ocp, ot, otp);
-      this.index(f);
+    if (fr < 0) {
+      fr = this.newRow(proto, oc, ocp, ot, otp);
+      this.index(fr);
     }
+    const rows = this.home.rows;
+    const ints = rows.ints;
+    const descs = this.home.pool.list;
+    const io = fr * NI;
+    let d = descs[ints[io + D]!]!;
     // Host conntrack is where kube-proxy NATs; a pod netns entry never overrides it.
-    if (f.ctPresent && f.ctScope === undefined && scope !== undefined) return f;
-    const nb = rs;
-    const nbp = r.sport ?? 0;
-    const nr = rd;
-    const nrp = r.dport ?? 0;
-    if (nb !== f.b || nbp !== f.bp || nr !== f.r || nrp !== f.rp) {
-      const old = this.replyKey(f);
-      if (old !== undefined) {
+    if (ints[io + G]! & CT_PRESENT && d.scope === undefined && scope !== undefined) return fr;
+    if (rs !== ints[io + B] || rd !== ints[io + R] || pack(rsp, rdp) !== ints[io + P2]) {
+      if (this.rowHasReplyKey(fr)) {
+        const f = this.flow(fr);
+        const old = ek(f.r, f.rp);
         // Late packets of the previous backend still find the flow.
-        if (old !== ek(nr, nrp)) (f.oldReplyKeys ??= []).push(old);
+        if (old !== ek(rd, rdp)) (f.oldReplyKeys ??= []).push(old);
         (f.oldBackends ??= []).push(ek(f.b, f.bp));
         if ((f.oldReplyKeys?.length ?? 0) > 4) f.oldReplyKeys?.shift();
         if (f.oldBackends.length > 4) f.oldBackends.shift();
+        f.b = rs;
+        f.bp = rsp;
+        f.r = rd;
+        f.rp = rdp;
+        const rk = this.replyKey(f);
+        // The entry under the old key stays (it has its key): remember it, to remove it with the flow.
+        if (old !== rk) f.addMovedKey(old);
+        if (rk !== undefined) this.byReply.add(rd, rdp, fr);
+      } else {
+        ints[io + B] = rs;
+        ints[io + R] = rd;
+        ints[io + P2] = pack(rsp, rdp);
+        if (this.rowHasReplyKey(fr)) this.byReply.add(rd, rdp, fr);
       }
-      f.b = nb;
-      f.bp = nbp;
-      f.r = nr;
-      f.rp = nrp;
-      const rk = this.replyKey(f);
-      // The entry under the old key stays (it has its key): remember it, to remove it with the flow.
-      if (old !== undefined && old !== rk) f.addMovedKey(old);
-      if (rk !== undefined) this.byReply.add(nr, nrp, f.row);
     }
-    if (e.timeout !== null) f.ctTimeout = e.timeout;
-    f.setCtStatus(true, e.unreplied, e.assured);
-    f.ctT = t;
-    // The pool interns the strings of a new combination; a known one is found by comparing them.
-    f.setCt(e.state === null ? f.ctState : e.state, scope, src);
-    if (f.ctGoneT >= 0) f.ctGoneT = -1;
-    if (e.deltaTime !== undefined) f.ctDelta = e.deltaTime;
+    const nums = rows.nums;
+    if (e.timeout !== null) nums[fr * NF + TO] = e.timeout;
+    const base = this.home.base;
+    nums[fr * NF + CT] = base + Math.round(t - base);
+    let g = (ints[io + G]! & ~(CT_PRESENT | CT_UNREPLIED | CT_ASSURED)) | CT_PRESENT | CT_SEEN;
+    if (e.unreplied) g |= CT_UNREPLIED;
+    if (e.assured) g |= CT_ASSURED;
+    let snap: SnapState | undefined;
     if (fromSnapshot) {
-      const s = this.snap('conntrack', scope);
-      f.ctGen = s.gen;
-      s.count++;
+      snap = this.snap('conntrack', scope);
+      snap.count++;
+      g = ((snap.gen + 1) << 5) | (g & 31);
     }
-    return f;
+    ints[io + G] = g;
+    const state = e.state === null ? d.state : e.state;
+    // The pool interns the strings of a new combination; a known one is found by comparing them.
+    if (d.state !== state || d.scope !== scope || d.src !== src) {
+      d = this.home.pool.get(d.proto, state, scope, src);
+      ints[io + D] = d.id;
+    }
+    const f = this.objs[fr];
+    if (f !== undefined && f.ctGoneT >= 0) f.ctGoneT = -1;
+    if (e.deltaTime !== undefined) this.flow(fr).ctDelta = e.deltaTime;
+    return fr;
   }
 
   private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
@@ -1092,8 +1127,7 @@ export class FlowTable {
     let prevAct = -1;
     if (ev.type === 'DESTROY') {
       f = this.match(e.proto, e.orig.src, e.orig.sport ?? 0, e.orig.dst, e.orig.dport ?? 0);
-      if (!f) f = this.upsertConntrack(e, at, src, scope, false);
-      if (!f) return;
+      if (!f) f = this.flow(this.upsertConntrack(e, at, src, scope, false));
       prevAct = f.lastAct;
       if (scopeKey(f.ctScope) === scopeKey(scope)) {
         f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
@@ -1103,8 +1137,7 @@ export class FlowTable {
     } else {
       const g = this.match(e.proto, e.orig.src, e.orig.sport ?? 0, e.orig.dst, e.orig.dport ?? 0);
       prevAct = g ? g.lastAct : -1;
-      f = this.upsertConntrack(e, at, src, scope, false);
-      if (!f) return;
+      f = this.flow(this.upsertConntrack(e, at, src, scope, false));
       // The entry was created or changed by a packet just now.
       this.touch(f, at, 'conntrack event');
       f.ctGen = this.currentGen('conntrack', scope);
@@ -1128,7 +1161,7 @@ export class FlowTable {
     if (sId === undefined || dId === undefined) return undefined;
     const sp = e.orig.sport ?? 0;
     const dp = e.orig.dport ?? 0;
-    if (this.findOrig(proto, sId, sp, dId, dp)) return undefined;
+    if (this.origRow(proto, sId, sp, dId, dp) >= 0) return undefined;
     // Not NAT'ed itself: the reply tuple is the plain reverse of the original one.
     if (e.reply.src !== e.orig.dst || e.reply.dst !== e.orig.src) return undefined;
     return this.findReply(proto, dId, dp, sId, sp);
@@ -1165,10 +1198,10 @@ export class FlowTable {
     let f = this.findOrig(proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port);
     if (!f) f = this.match(proto, c.client.addr, c.client.port, c.dest.addr, c.dest.port);
     if (!f) {
-      f = this.newFlow(proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port);
+      f = this.flow(this.newRow(proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port));
       f.b = this.id(c.dest.addr);
       f.bp = c.dest.port;
-      this.index(f);
+      this.index(f.row);
       if (this.hasReplyKey(f)) this.byReply.add(f.r, f.rp, f.row);
     }
     const gen = this.currentGen('ipvs-conns', scope);
@@ -1202,8 +1235,8 @@ export class FlowTable {
       isClient = s.local.port > s.peer.port;
       const c = isClient ? s.local : s.peer;
       const tg = isClient ? s.peer : s.local;
-      f = this.newFlow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port);
-      this.index(f);
+      f = this.flow(this.newRow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port));
+      this.index(f.row);
     }
     const side = this.side(f, isClient, s.local, s.peer, scope, t, src);
     side.state = this.str(s.state);
@@ -1281,8 +1314,8 @@ export class FlowTable {
       const sIsClient = ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
       const c = sIsClient ? s : d;
       const tg = sIsClient ? d : s;
-      const f = this.newFlow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port);
-      this.index(f);
+      const f = this.flow(this.newRow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port));
+      this.index(f.row);
       hit = { flow: f, dir: sIsClient ? 'orig' : 'orig-rev' };
     }
     const f = hit.flow;
@@ -1366,7 +1399,7 @@ export class FlowTable {
   }
 
   private merge(into: Flow, from: Flow): void {
-    this.drop(from);
+    this.drop(from.row);
     into.client ??= from.client;
     into.server ??= from.server;
     into.ipvs ??= from.ipvs;
@@ -1422,6 +1455,15 @@ export class FlowTable {
   /** True when the flow is in the reply index: its reply is not the plain reverse of its original tuple. */
   private hasReplyKey(f: Flow): boolean {
     return !(f.b === f.tg && f.bp === f.tp && f.r === f.c && f.rp === f.cp);
+  }
+
+  private rowHasReplyKey(r: number): boolean {
+    const ints = this.home.rows.ints;
+    const o = r * NI;
+    const p1 = ints[o + P1]!;
+    const p2 = ints[o + P2]!;
+    // Ports packed crosswise: p2 = backend << 16 | reply destination, p1 = client << 16 | target.
+    return !(ints[o + B] === ints[o + TG] && ints[o + R] === ints[o + C] && p2 === ((p1 << 16) | (p1 >>> 16)));
   }
 
   /** The reply index key (reply destination endpoint), only when the reply is not the plain reverse. */
