@@ -78,12 +78,11 @@ const GONE = -1;
  * A multimap from an endpoint (address id, port) to rows, by open addressing (linear probing).
  * Entries of one key are met in the order they were added: a new entry takes the first empty slot
  * after the key's others (freed slots are not reused until a rebuild, which keeps that order).
+ * A slot is three ints side by side (row + 1 or EMPTY or GONE, address id, port): one cache miss
+ * per probe in a table of tens of MB.
  */
 export class EndpointRows {
-  private ka: Int32Array;
-  private kp: Int32Array;
-  /** Row + 1; EMPTY, or GONE for a deleted entry. */
-  private rows: Int32Array;
+  private s: Int32Array;
   private mask: number;
   /** Slots not EMPTY (entries and GONE). */
   private filled = 0;
@@ -94,9 +93,7 @@ export class EndpointRows {
   private qp = 0;
 
   constructor(cap = 1024) {
-    this.ka = new Int32Array(cap);
-    this.kp = new Int32Array(cap);
-    this.rows = new Int32Array(cap);
+    this.s = new Int32Array(cap * 3);
     this.mask = cap - 1;
   }
 
@@ -114,17 +111,15 @@ export class EndpointRows {
   }
 
   private scan(): number {
-    const rows = this.rows;
-    const ka = this.ka;
-    const kp = this.kp;
+    const s = this.s;
     const mask = this.mask;
     const a = this.qa;
     const p = this.qp;
     let i = this.pos;
     for (;;) {
-      const r = rows[i]!;
+      const r = s[i * 3]!;
       if (r === EMPTY) break;
-      if (r > 0 && ka[i] === a && kp[i] === p) {
+      if (r > 0 && s[i * 3 + 1] === a && s[i * 3 + 2] === p) {
         this.pos = i;
         return r - 1;
       }
@@ -134,42 +129,36 @@ export class EndpointRows {
     return -1;
   }
 
-  /** True when row is under (a, p). */
-  has(a: number, p: number, row: number): boolean {
-    for (let r = this.first(a, p); r >= 0; r = this.next()) if (r === row) return true;
-    return false;
-  }
-
   /** Adds row under (a, p) unless it is there already; false when it was. */
   add(a: number, p: number, row: number): boolean {
-    const rows = this.rows;
+    const s = this.s;
     const mask = this.mask;
     const v = row + 1;
     let i = hash(a, p) & mask;
     for (;;) {
-      const r = rows[i]!;
+      const r = s[i * 3]!;
       if (r === EMPTY) break;
-      if (r === v && this.ka[i] === a && this.kp[i] === p) return false;
+      if (r === v && s[i * 3 + 1] === a && s[i * 3 + 2] === p) return false;
       i = (i + 1) & mask;
     }
-    rows[i] = v;
-    this.ka[i] = a;
-    this.kp[i] = p;
+    s[i * 3] = v;
+    s[i * 3 + 1] = a;
+    s[i * 3 + 2] = p;
     this.count++;
     if (++this.filled * 10 > (mask + 1) * 6) this.rebuild();
     return true;
   }
 
   delete(a: number, p: number, row: number): boolean {
-    const rows = this.rows;
+    const s = this.s;
     const mask = this.mask;
     const v = row + 1;
     let i = hash(a, p) & mask;
     for (;;) {
-      const r = rows[i]!;
+      const r = s[i * 3]!;
       if (r === EMPTY) return false;
-      if (r === v && this.ka[i] === a && this.kp[i] === p) {
-        rows[i] = GONE;
+      if (r === v && s[i * 3 + 1] === a && s[i * 3 + 2] === p) {
+        s[i * 3] = GONE;
         this.count--;
         return true;
       }
@@ -178,72 +167,84 @@ export class EndpointRows {
   }
 
   private rebuild(): void {
-    const { ka, kp, rows } = this;
-    const cap = rows.length;
+    const s = this.s;
+    const cap = this.mask + 1;
     // Twice the size when entries fill more than a quarter, else the same size without the GONE slots.
     const ncap = this.count * 4 > cap ? cap * 2 : cap;
-    this.ka = new Int32Array(ncap);
-    this.kp = new Int32Array(ncap);
-    this.rows = new Int32Array(ncap);
+    this.s = new Int32Array(ncap * 3);
     this.mask = ncap - 1;
     this.filled = 0;
     this.count = 0;
     // Start past an empty slot: no run of slots wraps around the scan, so each key's entries are
     // re-added in their order.
-    let s = 0;
-    while (rows[s] !== EMPTY) s++;
+    let e = 0;
+    while (s[e * 3] !== EMPTY) e++;
     for (let k = 1; k <= cap; k++) {
-      const i = (s + k) & (cap - 1);
-      const r = rows[i]!;
-      if (r > 0) this.add(ka[i]!, kp[i]!, r - 1);
+      const i = (e + k) & (cap - 1);
+      const r = s[i * 3]!;
+      if (r > 0) this.add(s[i * 3 + 1]!, s[i * 3 + 2]!, r - 1);
     }
   }
 }
 
-/** int32 → non-negative int32, by open addressing; no deletion. */
+/** int32 → non-negative int32, by open addressing (key and value + 1 side by side, 0 = empty); no deletion. */
 export class IntIds {
-  private keys: Int32Array;
-  /** Value + 1; 0 = empty. */
-  private vals: Int32Array;
+  private s: Int32Array;
   private mask: number;
   private count = 0;
 
   constructor(cap = 1024) {
-    this.keys = new Int32Array(cap);
-    this.vals = new Int32Array(cap);
+    this.s = new Int32Array(cap * 2);
     this.mask = cap - 1;
   }
 
   /** The value of k, -1 when none. */
   get(k: number): number {
-    const keys = this.keys;
-    const vals = this.vals;
+    const s = this.s;
     const mask = this.mask;
     let i = hash(k, 0) & mask;
     for (;;) {
-      const v = vals[i]!;
+      const v = s[i * 2 + 1]!;
       if (v === 0) return -1;
-      if (keys[i] === k) return v - 1;
+      if (s[i * 2] === k) return v - 1;
       i = (i + 1) & mask;
     }
   }
 
   /** Sets k, which must not be there yet. */
   set(k: number, v: number): void {
-    const keys = this.keys;
-    const vals = this.vals;
+    const s = this.s;
     const mask = this.mask;
     let i = hash(k, 0) & mask;
-    while (vals[i] !== 0) i = (i + 1) & mask;
-    keys[i] = k;
-    vals[i] = v + 1;
+    while (s[i * 2 + 1] !== 0) i = (i + 1) & mask;
+    s[i * 2] = k;
+    s[i * 2 + 1] = v + 1;
     if (++this.count * 10 > (mask + 1) * 6) {
       const cap = (mask + 1) * 2;
-      this.keys = new Int32Array(cap);
-      this.vals = new Int32Array(cap);
+      this.s = new Int32Array(cap * 2);
       this.mask = cap - 1;
       this.count = 0;
-      for (let j = 0; j < keys.length; j++) if (vals[j] !== 0) this.set(keys[j]!, vals[j]! - 1);
+      for (let j = 0; j <= mask; j++) if (s[j * 2 + 1] !== 0) this.set(s[j * 2]!, s[j * 2 + 1]! - 1);
     }
+  }
+}
+
+/** A growable list of int32s. */
+export class Int32List {
+  private a = new Int32Array(1024);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      const a = new Int32Array(this.a.length * 2);
+      a.set(this.a);
+      this.a = a;
+    }
+    this.a[this.length++] = v;
+  }
+
+  /** The value at i, undefined outside the list. */
+  at(i: number): number | undefined {
+    return i >= 0 && i < this.length ? this.a[i] : undefined;
   }
 }

@@ -11,7 +11,7 @@ import type { KubeProxySettings } from './kube-proxy.js';
 import type { Observation, SnapshotWhat } from './observation.js';
 import type { PacketTuple, ProbeEvent, SocketKeepalive } from './probe-event.js';
 import type { SocketInfo, SocketTimer } from './socket.js';
-import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, IntIds, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
+import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, IntIds, Int32List, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
 
 /** How a packet tuple matched a flow: as the client sent it, as the backend sent it (not un-NAT'ed), or reversed. */
 export type MatchDir = 'orig' | 'orig-rev' | 'reply' | 'reply-rev';
@@ -494,6 +494,12 @@ function ipv4(s: string): number {
   return (v << 8) | part;
 }
 
+/** The id cache slot of an address: its length and last characters, where addresses differ most. */
+function idSlot(addr: string): number {
+  const n = addr.length;
+  return n < 4 ? 0 : (n * 7 + addr.charCodeAt(n - 1) * 31 + addr.charCodeAt(n - 2) * 5 + addr.charCodeAt(n - 4)) & 255;
+}
+
 function ipv4Text(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
@@ -524,7 +530,9 @@ export class FlowTable {
   /** Address ids: IPv4 addresses by their int32 (no string kept), others by their text. */
   private readonly v4Ids = new IntIds();
   private readonly addrIds = new Map<string, number>();
-  private readonly addrs: (string | number)[] = [];
+  /** Each id's IPv4 address as an int32, or 0 for the ids in addrTexts. */
+  private readonly addrs = new Int32List();
+  private readonly addrTexts = new Map<number, string>();
   private readonly strs = new Map<string, string>();
   private readonly home: FlowHome = { rows: new FlowRows(), pool: new DescPool((s) => this.str(s)), base: 0 };
   /** The flow of each row in use. */
@@ -660,9 +668,9 @@ export class FlowTable {
   }
 
   addr(id: number): string {
-    const a = this.addrs[id];
+    const a = this.addrs.at(id);
     if (a === undefined) return '?';
-    return typeof a === 'number' ? ipv4Text(a) : a;
+    return (this.addrTexts.size > 0 ? this.addrTexts.get(id) : undefined) ?? ipv4Text(a);
   }
 
   client(f: Flow): Endpoint {
@@ -696,8 +704,11 @@ export class FlowTable {
   private match(proto: string, sa: string, sp: number, da: string, dp: number): Flow | undefined {
     const sId = this.idOf(sa);
     if (sId === undefined) return undefined;
-    const dId = this.idOf(da);
-    if (dId === undefined) return undefined;
+    return this.matchIds(proto, sId, sp, this.idOf(da), dp);
+  }
+
+  private matchIds(proto: string, sId: number | undefined, sp: number, dId: number | undefined, dp: number): Flow | undefined {
+    if (sId === undefined || dId === undefined) return undefined;
     let f: Flow | undefined;
     if ((f = this.findOrig(proto, sId, sp, dId, dp))) this.matchDir = 'orig';
     else if ((f = this.findReply(proto, dId, dp, sId, sp))) this.matchDir = 'reply';
@@ -1014,18 +1025,27 @@ export class FlowTable {
   // ---- conntrack -------------------------------------------------------------------------
 
   /** Applies a conntrack entry; returns the flow's row. Works on the row: most flows never get an object. */
-  private upsertConntrack(e: ConntrackEntry, t: number, src: string, scope: string | undefined, fromSnapshot: boolean): number {
+  private upsertConntrack(
+    e: ConntrackEntry,
+    t: number,
+    src: string,
+    scope: string | undefined,
+    fromSnapshot: boolean,
+    srcId?: number,
+    dstId?: number,
+  ): number {
     const proto = e.proto;
     const o = e.orig;
     const r = e.reply;
-    const oc = this.id(o.src);
+    const oc = srcId ?? this.id(o.src);
     const ocp = o.sport ?? 0;
-    const ot = this.id(o.dst);
+    const ot = dstId ?? this.id(o.dst);
     const otp = o.dport ?? 0;
     let fr = this.origRow(proto, oc, ocp, ot, otp);
     // A flow first seen from the backend side (socket, probe) is keyed by the DNAT'ed tuple client → backend.
-    const rd = this.id(r.dst);
-    const rs = this.id(r.src);
+    // The reply's ends are mostly the original's (the client, and the target unless DNAT'ed).
+    const rd = r.dst === o.src ? oc : this.id(r.dst);
+    const rs = r.src === o.dst ? ot : this.id(r.src);
     const rdp = r.dport ?? 0;
     const rsp = r.sport ?? 0;
     if (rd !== oc || rdp !== ocp || rs !== ot || rsp !== otp) {
@@ -1116,7 +1136,10 @@ export class FlowTable {
     const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
     // A packet from the backend side after the flow's entry was lost is picked up as a flow of its own
     // (orig = backend → client, not NAT'ed): it belongs to the flow whose reply it is.
-    const rev = this.reversePickup(e);
+    // The ids of the original tuple, looked up once for the three searches below.
+    const sId = this.idOf(e.orig.src);
+    const dId = this.idOf(e.orig.dst);
+    const rev = this.reversePickup(e, sId, dId);
     if (rev) {
       const prevAct = rev.lastAct;
       if (ev.type !== 'DESTROY') this.touch(rev, at, 'conntrack event');
@@ -1126,8 +1149,8 @@ export class FlowTable {
     let f: Flow | undefined;
     let prevAct = -1;
     if (ev.type === 'DESTROY') {
-      f = this.match(e.proto, e.orig.src, e.orig.sport ?? 0, e.orig.dst, e.orig.dport ?? 0);
-      if (!f) f = this.flow(this.upsertConntrack(e, at, src, scope, false));
+      f = this.matchIds(e.proto, sId, e.orig.sport ?? 0, dId, e.orig.dport ?? 0);
+      if (!f) f = this.flow(this.upsertConntrack(e, at, src, scope, false, sId, dId));
       prevAct = f.lastAct;
       if (scopeKey(f.ctScope) === scopeKey(scope)) {
         f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
@@ -1135,9 +1158,9 @@ export class FlowTable {
         if (e.state !== null) f.ctState = this.str(e.state);
       }
     } else {
-      const g = this.match(e.proto, e.orig.src, e.orig.sport ?? 0, e.orig.dst, e.orig.dport ?? 0);
+      const g = this.matchIds(e.proto, sId, e.orig.sport ?? 0, dId, e.orig.dport ?? 0);
       prevAct = g ? g.lastAct : -1;
-      f = this.flow(this.upsertConntrack(e, at, src, scope, false));
+      f = this.flow(this.upsertConntrack(e, at, src, scope, false, sId, dId));
       // The entry was created or changed by a packet just now.
       this.touch(f, at, 'conntrack event');
       f.ctGen = this.currentGen('conntrack', scope);
@@ -1154,10 +1177,8 @@ export class FlowTable {
   }
 
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
-  private reversePickup(e: ConntrackEntry): Flow | undefined {
+  private reversePickup(e: ConntrackEntry, sId: number | undefined, dId: number | undefined): Flow | undefined {
     const proto = e.proto;
-    const sId = this.idOf(e.orig.src);
-    const dId = this.idOf(e.orig.dst);
     if (sId === undefined || dId === undefined) return undefined;
     const sp = e.orig.sport ?? 0;
     const dp = e.orig.dport ?? 0;
@@ -1423,13 +1444,25 @@ export class FlowTable {
 
   /** The id of an address already seen. */
   private idOf(addr: string): number | undefined {
+    const slot = idSlot(addr);
+    if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
     const v = ipv4(addr);
     if (v !== v) return this.addrIds.get(addr);
     const i = this.v4Ids.get(v);
     return i < 0 ? undefined : i;
   }
 
+  /**
+   * Recently repeated addresses and their ids, by a hash of their last characters: services, pods
+   * and nodes come back in row after row, and comparing strings is cheaper than parsing them.
+   */
+  // Filled with a string no address is.
+  private readonly idCacheKey: string[] = new Array<string>(256).fill('\u0000');
+  private readonly idCacheId = new Int32Array(256);
+
   private id(addr: string): number {
+    const slot = idSlot(addr);
+    if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
     const v = ipv4(addr);
     if (v === v) {
       let i = this.v4Ids.get(v);
@@ -1437,6 +1470,10 @@ export class FlowTable {
         i = this.addrs.length;
         this.addrs.push(v);
         this.v4Ids.set(v, i);
+      } else {
+        // Seen twice: likely to come again. A copy of its own, as a cached slice would pin its line.
+        this.idCacheKey[slot] = flatCopy(addr);
+        this.idCacheId[slot] = i;
       }
       return i;
     }
@@ -1446,7 +1483,8 @@ export class FlowTable {
       // Parsers slice addresses out of the line; V8 keeps a slice of 13+ characters as a view into its
       // parent (the line, or a whole snapshot's text), so a kept slice pins it. Keep a copy of our own.
       const own = flatCopy(addr);
-      this.addrs.push(own);
+      this.addrs.push(0);
+      this.addrTexts.set(i, own);
       this.addrIds.set(own, i);
     }
     return i;
