@@ -1136,9 +1136,10 @@ export class FlowTable {
     const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
     // A packet from the backend side after the flow's entry was lost is picked up as a flow of its own
     // (orig = backend → client, not NAT'ed): it belongs to the flow whose reply it is.
-    // The ids of the original tuple, looked up once for the three searches below.
-    const sId = this.idOf(e.orig.src);
-    const dId = this.idOf(e.orig.dst);
+    // The ids of the original tuple, once for the three searches below. Made if new: upsertConntrack
+    // would make them in this order anyway, unless a flow is found, which means they existed.
+    const sId = this.id(e.orig.src);
+    const dId = this.id(e.orig.dst);
     const rev = this.reversePickup(e, sId, dId);
     if (rev) {
       const prevAct = rev.lastAct;
@@ -1177,9 +1178,8 @@ export class FlowTable {
   }
 
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
-  private reversePickup(e: ConntrackEntry, sId: number | undefined, dId: number | undefined): Flow | undefined {
+  private reversePickup(e: ConntrackEntry, sId: number, dId: number): Flow | undefined {
     const proto = e.proto;
-    if (sId === undefined || dId === undefined) return undefined;
     const sp = e.orig.sport ?? 0;
     const dp = e.orig.dport ?? 0;
     if (this.origRow(proto, sId, sp, dId, dp) >= 0) return undefined;
@@ -1449,7 +1449,10 @@ export class FlowTable {
     const v = ipv4(addr);
     if (v !== v) return this.addrIds.get(addr);
     const i = this.v4Ids.get(v);
-    return i < 0 ? undefined : i;
+    if (i < 0) return undefined;
+    this.idCacheKey[slot] = flatCopy(addr);
+    this.idCacheId[slot] = i;
+    return i;
   }
 
   /**
