@@ -1,6 +1,7 @@
 // FlowTable: one flow per connection, joined across NAT from conntrack, IPVS, ss and probe events.
-// Per-flow state is a fixed-shape object with interned address ids, so a million conntrack rows
-// stay within a few hundred MB; snapshot rows never keep their raw line (evidence is rebuilt).
+// Per-flow numbers live in typed-array rows with interned address ids (see flow-store.ts), so a
+// million conntrack rows stay within a few hundred MB; snapshot rows never keep their raw line
+// (evidence is rebuilt).
 import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent } from './conntrack.js';
 import type { Endpoint } from './endpoint.js';
 import { endpointKey } from './endpoint.js';
@@ -10,6 +11,7 @@ import type { KubeProxySettings } from './kube-proxy.js';
 import type { Observation, SnapshotWhat } from './observation.js';
 import type { PacketTuple, ProbeEvent, SocketKeepalive } from './probe-event.js';
 import type { SocketInfo, SocketTimer } from './socket.js';
+import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, IntIds, Int32List, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
 
 /** How a packet tuple matched a flow: as the client sent it, as the backend sent it (not un-NAT'ed), or reversed. */
 export type MatchDir = 'orig' | 'orig-rev' | 'reply' | 'reply-rev';
@@ -91,25 +93,21 @@ class FlowExtra {
   timeline: TimelineItem[] | undefined = undefined;
   oldReplyKeys: number[] | undefined = undefined;
   oldBackends: number[] | undefined = undefined;
+  /** Every key the flow left an entry under in the reply index (oldReplyKeys is bounded): removed with it. */
+  movedKeys: number[] | undefined = undefined;
   lastActSrc = '';
   ctDelta = -1;
   ctGoneT = -1;
   firstT = -1;
 }
 
-/** Shared time base: flows store ms relative to it so that times stay small integers (V8 Smis). */
-export interface FlowClock {
-  readonly base: number;
-}
-
 /**
  * The strings of a flow's conntrack entry (protocol, state, scope, source), interned as one shared
- * object per distinct combination, so that a flow spends one field on them rather than four (plus
- * the clock). Every descriptor of a table points at its pool.
+ * object per distinct combination, so that a flow spends one int on them rather than four.
  */
 class CtDesc {
   constructor(
-    readonly pool: DescPool,
+    readonly id: number,
     readonly proto: string,
     readonly state: string | null,
     readonly scope: string | undefined,
@@ -118,66 +116,114 @@ class CtDesc {
 }
 
 class DescPool {
+  readonly list: CtDesc[] = [];
   private readonly m = new Map<string, CtDesc>();
   private last: CtDesc | undefined = undefined;
-  constructor(readonly clock: FlowClock) {}
+  constructor(private readonly intern: (s: string) => string) {}
 
   get(proto: string, state: string | null, scope: string | undefined, src: string): CtDesc {
     const l = this.last;
     if (l !== undefined && l.proto === proto && l.state === state && l.scope === scope && l.src === src) return l;
+    // A table has a few dozen combinations: a scan is cheaper than building the key string.
+    const list = this.list;
+    if (list.length <= 32) {
+      for (let i = 0; i < list.length; i++) {
+        const d = list[i]!;
+        if (d.proto === proto && d.state === state && d.scope === scope && d.src === src) return (this.last = d);
+      }
+    }
     // \u0001 marks null/undefined, so they never equal a string.
     const key = `${proto}\u0000${state === null ? '\u0001' : `=${state}`}\u0000${scope === undefined ? '\u0001' : `=${scope}`}\u0000${src}`;
     let d = this.m.get(key);
     if (d === undefined) {
-      d = new CtDesc(this, proto, state, scope, src);
+      const s = this.intern;
+      d = new CtDesc(list.length, s(proto), state === null ? null : s(state), scope === undefined ? undefined : s(scope), s(src));
+      list.push(d);
       this.m.set(key, d);
     }
-    this.last = d;
-    return d;
+    return (this.last = d);
   }
 }
 
-/** Two 16-bit ports in one int32 (a V8 Smi). */
+/** What a flow's numbers live in: the table's rows, or a copy of its own once it left the table. */
+interface FlowHome {
+  readonly rows: FlowRows;
+  readonly pool: DescPool;
+  /** Shared time base (ms): times are kept as base + a rounded offset, as they always were. */
+  base: number;
+}
+
+/** Two 16-bit ports in one int32. */
 function pack(hi: number, lo: number): number {
   return (hi << 16) | (lo & 0xffff);
 }
 
 /**
- * One connection, joined across NAT. Addresses are ids into the table's intern pool; times are kept
- * relative to the table's clock and exposed as ms since the epoch (-1 = never). The object is kept
- * small (twelve fields): ports are packed in pairs, the conntrack strings share one interned
- * descriptor, and rarely set state lives in FlowExtra.
+ * One connection, joined across NAT. Addresses are ids into the table's intern pool; times are ms
+ * since the epoch (-1 = never). The numbers live in a row of the table's typed arrays (FlowRows);
+ * the object holds its row and the rarely set state (FlowExtra), so it stays at three fields.
  */
 export class Flow {
-  /** Client, original target, reply source (the backend when DNAT'ed), reply destination: address ids. */
-  c: number;
-  tg: number;
-  b: number;
-  r: number;
-  /** Ports: client << 16 | target, and backend << 16 | reply destination. */
-  private p1: number;
-  private p2: number;
-  ctTimeout = -1;
-  /** (ctGen + 1) × 32 + status bits. */
-  private g = 0;
-  private ctTr = 0;
-  private actR = 0;
-  private d: CtDesc;
+  /** @internal */
+  h: FlowHome;
+  /** @internal Row in h.rows. */
+  row: number;
   private x: FlowExtra | undefined = undefined;
 
-  constructor(pool: DescPool, proto: string, c: number, cp: number, tg: number, tp: number, t: number) {
-    this.c = c;
-    this.tg = tg;
-    this.b = tg;
-    this.r = c;
-    this.p1 = pack(cp, tp);
-    this.p2 = pack(tp, cp);
-    this.d = pool.get(proto, null, undefined, '');
-    this.firstT = t;
+  /** @internal Flows are made by the FlowTable. */
+  constructor(h: FlowHome, row: number) {
+    this.h = h;
+    this.row = row;
   }
 
   private ext(): FlowExtra {
     return (this.x ??= new FlowExtra());
+  }
+
+  private int(k: number): number {
+    return this.h.rows.ints[this.row * NI + k]!;
+  }
+  private setInt(k: number, v: number): void {
+    this.h.rows.ints[this.row * NI + k] = v;
+  }
+
+  /** Client, original target, reply source (the backend when DNAT'ed), reply destination: address ids. */
+  get c(): number {
+    return this.int(C);
+  }
+  set c(v: number) {
+    this.setInt(C, v);
+  }
+  get tg(): number {
+    return this.int(TG);
+  }
+  set tg(v: number) {
+    this.setInt(TG, v);
+  }
+  get b(): number {
+    return this.int(B);
+  }
+  set b(v: number) {
+    this.setInt(B, v);
+  }
+  get r(): number {
+    return this.int(R);
+  }
+  set r(v: number) {
+    this.setInt(R, v);
+  }
+  get ctTimeout(): number {
+    return this.h.rows.nums[this.row * NF + TO]!;
+  }
+  set ctTimeout(v: number) {
+    this.h.rows.nums[this.row * NF + TO] = v;
+  }
+
+  private get d(): CtDesc {
+    return this.h.pool.list[this.int(D)]!;
+  }
+  private set d(v: CtDesc) {
+    this.setInt(D, v.id);
   }
 
   get proto(): string {
@@ -185,60 +231,67 @@ export class Flow {
   }
   set proto(v: string) {
     const d = this.d;
-    if (d.proto !== v) this.d = d.pool.get(v, d.state, d.scope, d.src);
+    if (d.proto !== v) this.d = this.h.pool.get(v, d.state, d.scope, d.src);
   }
   get ctState(): string | null {
     return this.d.state;
   }
   set ctState(v: string | null) {
     const d = this.d;
-    if (d.state !== v) this.d = d.pool.get(d.proto, v, d.scope, d.src);
+    if (d.state !== v) this.d = this.h.pool.get(d.proto, v, d.scope, d.src);
   }
   get ctScope(): string | undefined {
     return this.d.scope;
   }
   set ctScope(v: string | undefined) {
     const d = this.d;
-    if (d.scope !== v) this.d = d.pool.get(d.proto, d.state, v, d.src);
+    if (d.scope !== v) this.d = this.h.pool.get(d.proto, d.state, v, d.src);
   }
   get ctSrc(): string {
     return this.d.src;
   }
   set ctSrc(v: string) {
     const d = this.d;
-    if (d.src !== v) this.d = d.pool.get(d.proto, d.state, d.scope, v);
+    if (d.src !== v) this.d = this.h.pool.get(d.proto, d.state, d.scope, v);
   }
   /** Sets the conntrack entry's strings at once. */
   setCt(state: string | null, scope: string | undefined, src: string): void {
     const d = this.d;
-    if (d.state !== state || d.scope !== scope || d.src !== src) this.d = d.pool.get(d.proto, state, scope, src);
+    if (d.state !== state || d.scope !== scope || d.src !== src) this.d = this.h.pool.get(d.proto, state, scope, src);
   }
 
   get cp(): number {
-    return this.p1 >>> 16;
+    return this.int(P1) >>> 16;
   }
   set cp(v: number) {
-    this.p1 = pack(v, this.p1);
+    this.setInt(P1, pack(v, this.int(P1)));
   }
   get tp(): number {
-    return this.p1 & 0xffff;
+    return this.int(P1) & 0xffff;
   }
   set tp(v: number) {
-    this.p1 = pack(this.p1 >>> 16, v);
+    this.setInt(P1, pack(this.int(P1) >>> 16, v));
   }
   get bp(): number {
-    return this.p2 >>> 16;
+    return this.int(P2) >>> 16;
   }
   set bp(v: number) {
-    this.p2 = pack(v, this.p2);
+    this.setInt(P2, pack(v, this.int(P2)));
   }
   get rp(): number {
-    return this.p2 & 0xffff;
+    return this.int(P2) & 0xffff;
   }
   set rp(v: number) {
-    this.p2 = pack(this.p2 >>> 16, v);
+    this.setInt(P2, pack(this.int(P2) >>> 16, v));
   }
 
+  /** (ctGen + 1) × 32 + status bits. */
+  private get g(): number {
+    return this.int(G);
+  }
+  private set g(v: number) {
+    this.setInt(G, v);
+  }
   get ctFlags(): number {
     return this.g & 31;
   }
@@ -253,17 +306,19 @@ export class Flow {
   }
 
   get ctT(): number {
-    return this.g & CT_SEEN ? this.d.pool.clock.base + this.ctTr : -1;
+    return this.g & CT_SEEN ? this.h.rows.nums[this.row * NF + CT]! : -1;
   }
   set ctT(v: number) {
-    this.ctTr = Math.round(v - this.d.pool.clock.base);
+    const base = this.h.base;
+    this.h.rows.nums[this.row * NF + CT] = base + Math.round(v - base);
     this.g |= CT_SEEN;
   }
   get lastAct(): number {
-    return this.g & HAS_ACT ? this.d.pool.clock.base + this.actR : -1;
+    return this.g & HAS_ACT ? this.h.rows.nums[this.row * NF + ACT]! : -1;
   }
   set lastAct(v: number) {
-    this.actR = Math.round(v - this.d.pool.clock.base);
+    const base = this.h.base;
+    this.h.rows.nums[this.row * NF + ACT] = base + Math.round(v - base);
     this.g |= HAS_ACT;
   }
   get ctGoneT(): number {
@@ -326,6 +381,19 @@ export class Flow {
   set oldBackends(v: number[] | undefined) {
     this.ext().oldBackends = v;
   }
+  /** @internal */
+  get movedKeys(): number[] | undefined {
+    return this.x?.movedKeys;
+  }
+  /** @internal */
+  addMovedKey(k: number): void {
+    const m = (this.ext().movedKeys ??= []);
+    if (!m.includes(k)) m.push(k);
+  }
+  /** @internal True while nothing but the conntrack snapshot fields is set. */
+  get bare(): boolean {
+    return this.x === undefined;
+  }
 
   get ctPresent(): boolean {
     return (this.g & CT_PRESENT) !== 0;
@@ -377,151 +445,16 @@ export interface FlowTableOptions {
 
 const HOST = '';
 
-/** Endpoint-keyed multimap (key = address id × 65536 + port): a slot holds one flow or a few. */
-class EndpointIndex {
-  private readonly m = new Map<number, Flow | Flow[]>();
+/** The generation and row count of one kind of snapshot in one scope. */
+class SnapState {
+  /** Snapshots begun; 0 = none yet. */
+  gen = 0;
   count = 0;
-
-  find(key: number, pred: (f: Flow) => boolean): Flow | undefined {
-    const v = this.m.get(key);
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v)) return pred(v) ? v : undefined;
-    return v.find(pred);
-  }
-
-  add(key: number, f: Flow): void {
-    const v = this.m.get(key);
-    if (v === undefined) this.m.set(key, f);
-    else if (Array.isArray(v)) {
-      if (!v.includes(f)) v.push(f);
-      else return;
-    } else if (v !== f) this.m.set(key, [v, f]);
-    else return;
-    this.count++;
-  }
-
-  delete(key: number, f: Flow): void {
-    const v = this.m.get(key);
-    if (v === undefined) return;
-    if (!Array.isArray(v)) {
-      if (v === f) {
-        this.m.delete(key);
-        this.count--;
-      }
-      return;
-    }
-    const i = v.indexOf(f);
-    if (i < 0) return;
-    v.splice(i, 1);
-    this.count--;
-    if (v.length === 1) this.m.set(key, v[0] as Flow);
-  }
-
-  *values(): IterableIterator<Flow> {
-    for (const v of this.m.values()) {
-      if (Array.isArray(v)) yield* v.slice();
-      else yield v;
-    }
-  }
-}
-
-/** A reply-index entry under a key that is no longer the flow's reply key (its NAT changed). */
-class KeyedFlow {
   constructor(
-    readonly key: number,
-    readonly flow: Flow,
+    readonly what: SnapshotWhat,
+    readonly scope: string | undefined,
+    readonly key: string,
   ) {}
-}
-
-type ReplyEntry = Flow | KeyedFlow;
-
-/**
- * The reply index: the same multimap as EndpointIndex (one slot per key, entries in insertion order,
- * a flow once per key), but the map is keyed by the key's low 32 bits, a V8 small integer, rather than
- * by a 16-byte heap number per entry past 32,768 addresses. Keys can then share a slot, so each entry's
- * own key is checked: a flow stands in the slot of its current reply key, and a KeyedFlow keeps the
- * key of an entry left behind when the flow's reply key changed. This index is never iterated.
- */
-class ReplyIndex {
-  private readonly m = new Map<number, ReplyEntry | ReplyEntry[]>();
-
-  constructor(private readonly keyOf: (f: Flow) => number | undefined) {}
-
-  private has(e: ReplyEntry, key: number): boolean {
-    return e instanceof KeyedFlow ? e.key === key : this.keyOf(e) === key;
-  }
-
-  find(key: number, pred: (f: Flow) => boolean): Flow | undefined {
-    const v = this.m.get(key | 0);
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v)) {
-      const f = v instanceof KeyedFlow ? v.flow : v;
-      return this.has(v, key) && pred(f) ? f : undefined;
-    }
-    for (const e of v) {
-      const f = e instanceof KeyedFlow ? e.flow : e;
-      if (this.has(e, key) && pred(f)) return f;
-    }
-    return undefined;
-  }
-
-  /**
-   * Where f stands under `key` in slot v: -1 for a single entry, its index in a list, else -2. `was`:
-   * f's reply key just changed from `key`, so its plain entry is the one.
-   */
-  private at(v: ReplyEntry | ReplyEntry[], key: number, f: Flow, was = false): number {
-    const is = (e: ReplyEntry): boolean => (e instanceof KeyedFlow ? e.flow === f && e.key === key : e === f && (was || this.keyOf(f) === key));
-    if (!Array.isArray(v)) return is(v) ? -1 : -2;
-    for (let i = 0; i < v.length; i++) if (is(v[i] as ReplyEntry)) return i;
-    return -2;
-  }
-
-  private put(k: number, v: ReplyEntry | ReplyEntry[], i: number, e: ReplyEntry): void {
-    if (i === -1) this.m.set(k, e);
-    else (v as ReplyEntry[])[i] = e;
-  }
-
-  /** Adds f under its current reply key `key` (a no-op when it stands there already). */
-  add(key: number, f: Flow): void {
-    const k = key | 0;
-    const v = this.m.get(k);
-    if (v === undefined) {
-      this.m.set(k, f);
-      return;
-    }
-    const i = this.at(v, key, f);
-    if (i !== -2) {
-      // Back to a key it had: it stands where it stood.
-      this.put(k, v, i, f);
-      return;
-    }
-    if (Array.isArray(v)) v.push(f);
-    else this.m.set(k, [v, f]);
-  }
-
-  /** f's reply key changed from `key`: its entry there stays, with the key of its own. */
-  moved(key: number, f: Flow): void {
-    const k = key | 0;
-    const v = this.m.get(k);
-    if (v === undefined) return;
-    const i = this.at(v, key, f, true);
-    if (i !== -2 && !((i === -1 ? v : (v as ReplyEntry[])[i]) instanceof KeyedFlow)) this.put(k, v, i, new KeyedFlow(key, f));
-  }
-
-  delete(key: number, f: Flow): void {
-    const k = key | 0;
-    const v = this.m.get(k);
-    if (v === undefined) return;
-    const i = this.at(v, key, f);
-    if (i === -2) return;
-    if (i === -1) {
-      this.m.delete(k);
-      return;
-    }
-    const a = v as ReplyEntry[];
-    a.splice(i, 1);
-    if (a.length === 1) this.m.set(k, a[0] as ReplyEntry);
-  }
 }
 
 /** A string that shares no storage with a longer one (see FlowTable.id). */
@@ -561,12 +494,27 @@ function ipv4(s: string): number {
   return (v << 8) | part;
 }
 
+/** The id cache slot of an address: its length and last characters, where addresses differ most. */
+function idSlot(addr: string): number {
+  const n = addr.length;
+  return n < 4 ? 0 : (n * 7 + addr.charCodeAt(n - 1) * 31 + addr.charCodeAt(n - 2) * 5 + addr.charCodeAt(n - 4)) & 255;
+}
+
 function ipv4Text(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
+/** An endpoint as one number (address id × 65536 + port), as kept in oldReplyKeys and oldBackends. */
 function ek(id: number, port: number): number {
   return id * 65536 + port;
+}
+
+function ekId(k: number): number {
+  return Math.floor(k / 65536);
+}
+
+function ekPort(k: number): number {
+  return k % 65536;
 }
 
 function scopeKey(scope: string | undefined): string {
@@ -580,18 +528,29 @@ function normSysctlKey(k: string): string {
 /** Joins every observation into flows and keeps the node-wide settings, in time order. */
 export class FlowTable {
   /** Address ids: IPv4 addresses by their int32 (no string kept), others by their text. */
-  private readonly v4Ids = new Map<number, number>();
+  private readonly v4Ids = new IntIds();
   private readonly addrIds = new Map<string, number>();
-  private readonly addrs: (string | number)[] = [];
+  /** Each id's IPv4 address as an int32, or 0 for the ids in addrTexts. */
+  private readonly addrs = new Int32List();
+  private readonly addrTexts = new Map<number, string>();
   private readonly strs = new Map<string, string>();
-  /** Flows by their client endpoint (original source). */
-  private readonly byOrig = new EndpointIndex();
-  /** NAT'ed flows by their reply destination (the client, or the masquerade address). */
-  private readonly byReply = new ReplyIndex((f) => this.replyKey(f));
-  private pool = new DescPool({ base: 0 });
+  private readonly home: FlowHome = { rows: new FlowRows(), pool: new DescPool((s) => this.str(s)), base: 0 };
+  /** The flow of each row in use. */
+  private readonly objs: (Flow | undefined)[] = [];
+  /** Rows by their client endpoint (original source): the flows of the table. */
+  private readonly byOrig = new EndpointRows();
+  /**
+   * NAT'ed flows by their reply destination (the client, or the masquerade address). An entry keeps
+   * the key it was added under: when a flow's reply key changes, its old entry stays, so late packets
+   * of the previous backend still find it.
+   */
+  private readonly byReply = new EndpointRows();
+  /** First and last row in first-seen order (flows(), see link()); -1 when empty. */
+  private head = -1;
+  private tail = -1;
   private clockSet = false;
-  private readonly snapGen = new Map<string, number>();
-  private readonly snapCount = new Map<string, number>();
+  private readonly snaps = new Map<string, SnapState>();
+  private lastSnap: SnapState | undefined = undefined;
   private readonly lastSnapCount = new Map<string, Stamped<number>>();
   private readonly sysctls = new Map<string, Map<string, Stamped<string>>>();
   /** Each value a sysctl took, stamped with its first reading, per scope and key (oldest first, bounded). */
@@ -622,7 +581,7 @@ export class FlowTable {
   /** Ingests one observation; observations must come in time order. */
   apply(obs: Observation): void {
     if (!this.clockSet) {
-      this.pool = new DescPool({ base: obs.t });
+      this.home.base = obs.t;
       this.clockSet = true;
     }
     if (obs.t > this.latestT) this.latestT = obs.t;
@@ -699,9 +658,9 @@ export class FlowTable {
 
   // ---- read side -------------------------------------------------------------------------
 
-  /** Every flow, in first-seen order. */
-  flows(): IterableIterator<Flow> {
-    return this.byOrig.values();
+  /** Every flow, in first-seen order. Flows must not be added or removed while iterating. */
+  *flows(): IterableIterator<Flow> {
+    for (let r = this.head; r >= 0; r = this.home.rows.ints[r * NI + NEXT]!) yield this.flow(r);
   }
 
   get size(): number {
@@ -709,9 +668,9 @@ export class FlowTable {
   }
 
   addr(id: number): string {
-    const a = this.addrs[id];
+    const a = this.addrs.at(id);
     if (a === undefined) return '?';
-    return typeof a === 'number' ? ipv4Text(a) : a;
+    return (this.addrTexts.size > 0 ? this.addrTexts.get(id) : undefined) ?? ipv4Text(a);
   }
 
   client(f: Flow): Endpoint {
@@ -734,17 +693,28 @@ export class FlowTable {
 
   /** Finds the flow a packet tuple belongs to, in either direction, before or after NAT. */
   lookup(proto: string, src: Endpoint, dst: Endpoint): { flow: Flow; dir: MatchDir } | undefined {
-    const sId = this.idOf(src.addr);
-    const dId = this.idOf(dst.addr);
+    const f = this.match(proto, src.addr, src.port, dst.addr, dst.port);
+    return f === undefined ? undefined : { flow: f, dir: this.matchDir };
+  }
+
+  /** How the last match() found its flow. */
+  private matchDir: MatchDir = 'orig';
+
+  /** lookup() without building endpoints or a result: the direction is left in matchDir. */
+  private match(proto: string, sa: string, sp: number, da: string, dp: number): Flow | undefined {
+    const sId = this.idOf(sa);
+    if (sId === undefined) return undefined;
+    return this.matchIds(proto, sId, sp, this.idOf(da), dp);
+  }
+
+  private matchIds(proto: string, sId: number | undefined, sp: number, dId: number | undefined, dp: number): Flow | undefined {
     if (sId === undefined || dId === undefined) return undefined;
-    const sk = ek(sId, src.port);
-    const dk = ek(dId, dst.port);
     let f: Flow | undefined;
-    if ((f = this.findOrig(proto, sk, dId, dst.port))) return { flow: f, dir: 'orig' };
-    if ((f = this.findReply(proto, dk, sk))) return { flow: f, dir: 'reply' };
-    if ((f = this.findOrig(proto, dk, sId, src.port))) return { flow: f, dir: 'orig-rev' };
-    if ((f = this.findReply(proto, sk, dk))) return { flow: f, dir: 'reply-rev' };
-    return undefined;
+    if ((f = this.findOrig(proto, sId, sp, dId, dp))) this.matchDir = 'orig';
+    else if ((f = this.findReply(proto, dId, dp, sId, sp))) this.matchDir = 'reply';
+    else if ((f = this.findOrig(proto, dId, dp, sId, sp))) this.matchDir = 'orig-rev';
+    else if ((f = this.findReply(proto, sId, sp, dId, dp))) this.matchDir = 'reply-rev';
+    return f;
   }
 
   /** A sysctl value as last read in a scope (undefined scope = the host netns). */
@@ -838,37 +808,68 @@ export class FlowTable {
     return `${what}|${scopeKey(scope)}`;
   }
 
-  private beginSnapshot(what: SnapshotWhat, scope: string | undefined): void {
+  /** The state of a kind of snapshot in a scope; rows of one snapshot come in a row, so the last one is kept at hand. */
+  private snap(what: SnapshotWhat, scope: string | undefined): SnapState {
+    const l = this.lastSnap;
+    if (l !== undefined && l.what === what && l.scope === scope) return l;
     const k = this.snapKey(what, scope);
-    this.snapGen.set(k, (this.snapGen.get(k) ?? 0) + 1);
-    this.snapCount.set(k, 0);
+    let s = this.snaps.get(k);
+    if (s === undefined) {
+      s = new SnapState(what, scope, k);
+      this.snaps.set(k, s);
+    }
+    return (this.lastSnap = s);
+  }
+
+  private beginSnapshot(what: SnapshotWhat, scope: string | undefined): void {
+    const s = this.snap(what, scope);
+    s.gen++;
+    s.count = 0;
   }
 
   private currentGen(what: SnapshotWhat, scope: string | undefined): number {
-    return this.snapGen.get(this.snapKey(what, scope)) ?? 0;
+    return this.snap(what, scope).gen;
   }
 
   private countRow(what: SnapshotWhat, scope: string | undefined): void {
-    const k = this.snapKey(what, scope);
-    this.snapCount.set(k, (this.snapCount.get(k) ?? 0) + 1);
+    this.snap(what, scope).count++;
   }
 
   private endSnapshot(what: SnapshotWhat, scope: string | undefined, t: number, src: string): void {
-    const k = this.snapKey(what, scope);
-    const gen = this.snapGen.get(k);
-    if (gen === undefined) return;
-    this.lastSnapCount.set(k, { value: this.snapCount.get(k) ?? 0, t, src });
+    const s = this.snap(what, scope);
+    const gen = s.gen;
+    if (gen === 0) return;
+    this.lastSnapCount.set(s.key, { value: s.count, t, src });
     const sk = scopeKey(scope);
-    const dead: Flow[] = [];
-    for (const f of this.byOrig.values()) {
+    const dead: number[] = [];
+    const ints = this.home.rows.ints;
+    const descs = this.home.pool.list;
+    for (let r = this.head; r >= 0; r = ints[r * NI + NEXT]!) {
+      // Read from the row: this runs over every flow at every snapshot's end, and most flows have
+      // no object (only a conntrack snapshot row) and nothing but the row to update.
+      const f = this.objs[r];
       if (what === 'conntrack') {
-        if (f.ctPresent && scopeKey(f.ctScope) === sk && f.ctGen !== gen) {
+        const g = ints[r * NI + G]!;
+        if (g & CT_PRESENT && (g >>> 5) - 1 !== gen && scopeKey(descs[ints[r * NI + D]!]!.scope) === sk) {
+          if (f === undefined) {
+            // Gone and with nothing else to show: it leaves the table now, unseen.
+            ints[r * NI + G] = g & ~CT_PRESENT;
+            dead.push(r);
+            continue;
+          }
           f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
           f.ctGoneT = t;
           if (f.client || f.server || f.ipvs || f.timeline) {
             this.push(f, { t, kind: 'ct-gone', src, text: `conntrack entry gone: ${this.conntrackSummary(f)}`, scope });
           }
         }
+      }
+      if (f === undefined || f.bare) {
+        if ((ints[r * NI + G]! & CT_PRESENT) === 0) dead.push(r);
+        continue;
+      }
+      if (what === 'conntrack') {
+        // Done above.
       } else if (what === 'ipvs-conns') {
         const v = f.ipvs;
         if (v && v.goneT < 0 && scopeKey(v.scope) === sk && v.gen !== gen) {
@@ -885,9 +886,9 @@ export class FlowTable {
           }
         }
       }
-      if (!this.isLive(f) && !f.timeline) dead.push(f);
+      if (!this.isLive(f) && !f.timeline) dead.push(r);
     }
-    for (const f of dead) this.remove(f);
+    for (const r of dead) this.drop(r);
   }
 
   /** True while some source still shows the flow. */
@@ -900,99 +901,233 @@ export class FlowTable {
     );
   }
 
-  private remove(f: Flow): void {
-    this.byOrig.delete(ek(f.c, f.cp), f);
-    const rk = this.replyKey(f);
-    if (rk !== undefined) this.byReply.delete(rk, f);
-    for (const ok of f.oldReplyKeys ?? []) this.byReply.delete(ok, f);
+  /**
+   * The object of row r. It is made when first asked for (a million snapshot rows need none until
+   * they are read), and then kept: callers may hold flows and compare them.
+   */
+  private flow(r: number): Flow {
+    return (this.objs[r] ??= new Flow(this.home, r));
   }
 
-  private findOrig(proto: string, clientKey: number, tg: number, tp: number): Flow | undefined {
-    return this.byOrig.find(clientKey, (f) => f.proto === proto && f.tg === tg && f.tp === tp);
+  /** A new flow in a free row, not indexed yet (see index()). */
+  private newRow(proto: string, c: number, cp: number, tg: number, tp: number): number {
+    const h = this.home;
+    const r = h.rows.alloc();
+    const ints = h.rows.ints;
+    const o = r * NI;
+    ints[o + C] = c;
+    ints[o + TG] = tg;
+    ints[o + B] = tg;
+    ints[o + R] = c;
+    ints[o + P1] = pack(cp, tp);
+    ints[o + P2] = pack(tp, cp);
+    ints[o + G] = 0;
+    ints[o + D] = h.pool.get(proto, null, undefined, '').id;
+    ints[o + NEXT] = -1;
+    ints[o + PREV] = -1;
+    const nums = h.rows.nums;
+    nums[r * NF + TO] = -1;
+    nums[r * NF + CT] = 0;
+    nums[r * NF + ACT] = 0;
+    return r;
   }
 
-  private findReply(proto: string, replyDstKey: number, backendKey: number): Flow | undefined {
-    return this.byReply.find(replyDstKey, (f) => f.proto === proto && (ek(f.b, f.bp) === backendKey || (f.oldBackends?.includes(backendKey) ?? false)));
+  /**
+   * Puts f in the table under its client endpoint. flows() goes in the order a Map keyed by client
+   * endpoint would: a flow whose client endpoint is already in the table comes right after the
+   * others with it, else last.
+   */
+  private index(r: number): void {
+    const ints = this.home.rows.ints;
+    const c = ints[r * NI + C]!;
+    const cp = ints[r * NI + P1]! >>> 16;
+    let after = -1;
+    for (let o = this.byOrig.first(c, cp); o >= 0; o = this.byOrig.next()) {
+      if (o === r) return;
+      if (after < 0) after = o;
+    }
+    if (after >= 0) {
+      // The group of flows with this client endpoint is contiguous: find its end.
+      for (let n = ints[after * NI + NEXT]!; n >= 0 && ints[n * NI + C] === c && ints[n * NI + P1]! >>> 16 === cp; n = ints[n * NI + NEXT]!) after = n;
+    } else after = this.tail;
+    this.byOrig.add(c, cp, r);
+    const next = after < 0 ? this.head : ints[after * NI + NEXT]!;
+    ints[r * NI + PREV] = after;
+    ints[r * NI + NEXT] = next;
+    if (after < 0) this.head = r;
+    else ints[after * NI + NEXT] = r;
+    if (next < 0) this.tail = r;
+    else ints[next * NI + PREV] = r;
+  }
+
+  /** Takes row r out of the indexes; it keeps its row (it is re-indexed under a new key). */
+  private unindex(r: number): void {
+    const ints = this.home.rows.ints;
+    if (this.byOrig.delete(ints[r * NI + C]!, ints[r * NI + P1]! >>> 16, r)) {
+      const prev = ints[r * NI + PREV]!;
+      const next = ints[r * NI + NEXT]!;
+      if (prev < 0) this.head = next;
+      else ints[prev * NI + NEXT] = next;
+      if (next < 0) this.tail = prev;
+      else ints[next * NI + PREV] = prev;
+      ints[r * NI + PREV] = -1;
+      ints[r * NI + NEXT] = -1;
+    }
+    if (this.rowHasReplyKey(r)) this.byReply.delete(ints[r * NI + R]!, ints[r * NI + P2]! & 0xffff, r);
+    for (const ok of this.objs[r]?.oldReplyKeys ?? []) this.byReply.delete(ekId(ok), ekPort(ok), r);
+  }
+
+  /** Removes row r from the table for reuse; its object, if any, keeps its values in a row of its own. */
+  private drop(r: number): void {
+    this.unindex(r);
+    const h = this.home;
+    const f = this.objs[r];
+    if (f !== undefined) {
+      // No entry may be left to point at the row once it is reused.
+      for (const ok of f.movedKeys ?? []) this.byReply.delete(ekId(ok), ekPort(ok), r);
+      f.h = { rows: h.rows.copy(r), pool: h.pool, base: h.base };
+      f.row = 0;
+      this.objs[r] = undefined;
+    }
+    h.rows.release(r);
+  }
+
+  private findOrig(proto: string, c: number, cp: number, tg: number, tp: number): Flow | undefined {
+    const r = this.origRow(proto, c, cp, tg, tp);
+    return r < 0 ? undefined : this.flow(r);
+  }
+
+  /** The row of the flow with client (c, cp), original target (tg, tp) and protocol proto, else -1. */
+  private origRow(proto: string, c: number, cp: number, tg: number, tp: number): number {
+    const ix = this.byOrig;
+    const ints = this.home.rows.ints;
+    const descs = this.home.pool.list;
+    for (let r = ix.first(c, cp); r >= 0; r = ix.next()) {
+      const o = r * NI;
+      if (ints[o + TG] === tg && (ints[o + P1]! & 0xffff) === tp && descs[ints[o + D]!]!.proto === proto) return r;
+    }
+    return -1;
+  }
+
+  /** The NAT'ed flow with reply destination (rd, rdp) and backend (b, bp), present or previous. */
+  private findReply(proto: string, rd: number, rdp: number, b: number, bp: number): Flow | undefined {
+    const ix = this.byReply;
+    const ints = this.home.rows.ints;
+    const descs = this.home.pool.list;
+    for (let r = ix.first(rd, rdp); r >= 0; r = ix.next()) {
+      const o = r * NI;
+      if (descs[ints[o + D]!]!.proto !== proto) continue;
+      if ((ints[o + B] === b && ints[o + P2]! >>> 16 === bp) || (this.objs[r]?.oldBackends?.includes(ek(b, bp)) ?? false)) return this.flow(r);
+    }
+    return undefined;
   }
 
   // ---- conntrack -------------------------------------------------------------------------
 
+  /** Applies a conntrack entry; returns the flow's row. Works on the row: most flows never get an object. */
   private upsertConntrack(
     e: ConntrackEntry,
     t: number,
     src: string,
     scope: string | undefined,
     fromSnapshot: boolean,
-  ): Flow | undefined {
-    const proto = this.str(e.proto);
+    srcId?: number,
+    dstId?: number,
+  ): number {
+    const proto = e.proto;
     const o = e.orig;
     const r = e.reply;
-    const oc = this.id(o.src);
-    const ot = this.id(o.dst);
-    const ok = ek(oc, o.sport ?? 0);
-    let f = this.findOrig(proto, ok, ot, o.dport ?? 0);
+    const oc = srcId ?? this.id(o.src);
+    const ocp = o.sport ?? 0;
+    const ot = dstId ?? this.id(o.dst);
+    const otp = o.dport ?? 0;
+    let fr = this.origRow(proto, oc, ocp, ot, otp);
     // A flow first seen from the backend side (socket, probe) is keyed by the DNAT'ed tuple client → backend.
-    const rd = this.id(r.dst);
-    const rs = this.id(r.src);
-    const dk = ek(rd, r.dport ?? 0);
-    if (dk !== ok || rs !== ot || (r.sport ?? 0) !== (o.dport ?? 0)) {
-      const g = this.findOrig(proto, dk, rs, r.sport ?? 0);
-      if (g && g !== f) {
-        if (f) this.merge(f, g);
+    // The reply's ends are mostly the original's (the client, and the target unless DNAT'ed).
+    const rd = r.dst === o.src ? oc : this.id(r.dst);
+    const rs = r.src === o.dst ? ot : this.id(r.src);
+    const rdp = r.dport ?? 0;
+    const rsp = r.sport ?? 0;
+    if (rd !== oc || rdp !== ocp || rs !== ot || rsp !== otp) {
+      const gr = this.origRow(proto, rd, rdp, rs, rsp);
+      if (gr >= 0 && gr !== fr) {
+        if (fr >= 0) this.merge(this.flow(fr), this.flow(gr));
         else {
-          this.remove(g);
-          f = g;
-          f.c = this.id(o.src);
-          f.cp = o.sport ?? 0;
-          f.tg = this.id(o.dst);
-          f.tp = o.dport ?? 0;
+          this.unindex(gr);
+          fr = gr;
+          const f = this.flow(gr);
+          f.c = oc;
+          f.cp = ocp;
+          f.tg = ot;
+          f.tp = otp;
           // Reset the reply side so the NAT'ed reply tuple below gets indexed.
           f.b = f.tg;
           f.bp = f.tp;
           f.r = f.c;
           f.rp = f.cp;
-          this.byOrig.add(ok, f);
+          this.index(fr);
         }
       }
     }
-    if (!f) {
-      f = new Flow(this.pool, proto, oc, o.sport ?? 0, ot, o.dport ?? 0, t);
-      this.byOrig.add(ok, f);
+    if (fr < 0) {
+      fr = this.newRow(proto, oc, ocp, ot, otp);
+      this.index(fr);
     }
+    const rows = this.home.rows;
+    const ints = rows.ints;
+    const descs = this.home.pool.list;
+    const io = fr * NI;
+    let d = descs[ints[io + D]!]!;
     // Host conntrack is where kube-proxy NATs; a pod netns entry never overrides it.
-    if (f.ctPresent && f.ctScope === undefined && scope !== undefined) return f;
-    const nb = rs;
-    const nbp = r.sport ?? 0;
-    const nr = rd;
-    const nrp = r.dport ?? 0;
-    if (nb !== f.b || nbp !== f.bp || nr !== f.r || nrp !== f.rp) {
-      const old = this.replyKey(f);
-      if (old !== undefined) {
+    if (ints[io + G]! & CT_PRESENT && d.scope === undefined && scope !== undefined) return fr;
+    if (rs !== ints[io + B] || rd !== ints[io + R] || pack(rsp, rdp) !== ints[io + P2]) {
+      if (this.rowHasReplyKey(fr)) {
+        const f = this.flow(fr);
+        const old = ek(f.r, f.rp);
         // Late packets of the previous backend still find the flow.
-        if (old !== ek(nr, nrp)) (f.oldReplyKeys ??= []).push(old);
+        if (old !== ek(rd, rdp)) (f.oldReplyKeys ??= []).push(old);
         (f.oldBackends ??= []).push(ek(f.b, f.bp));
         if ((f.oldReplyKeys?.length ?? 0) > 4) f.oldReplyKeys?.shift();
         if (f.oldBackends.length > 4) f.oldBackends.shift();
+        f.b = rs;
+        f.bp = rsp;
+        f.r = rd;
+        f.rp = rdp;
+        const rk = this.replyKey(f);
+        // The entry under the old key stays (it has its key): remember it, to remove it with the flow.
+        if (old !== rk) f.addMovedKey(old);
+        if (rk !== undefined) this.byReply.add(rd, rdp, fr);
+      } else {
+        ints[io + B] = rs;
+        ints[io + R] = rd;
+        ints[io + P2] = pack(rsp, rdp);
+        if (this.rowHasReplyKey(fr)) this.byReply.add(rd, rdp, fr);
       }
-      f.b = nb;
-      f.bp = nbp;
-      f.r = nr;
-      f.rp = nrp;
-      const rk = this.replyKey(f);
-      if (old !== undefined && old !== rk) this.byReply.moved(old, f);
-      if (rk !== undefined) this.byReply.add(rk, f);
     }
-    if (e.timeout !== null) f.ctTimeout = e.timeout;
-    f.setCtStatus(true, e.unreplied, e.assured);
-    f.ctT = t;
-    f.setCt(e.state === null ? f.ctState : this.str(e.state), scope === undefined ? undefined : this.str(scope), this.str(src));
-    if (f.ctGoneT >= 0) f.ctGoneT = -1;
-    if (e.deltaTime !== undefined) f.ctDelta = e.deltaTime;
+    const nums = rows.nums;
+    if (e.timeout !== null) nums[fr * NF + TO] = e.timeout;
+    const base = this.home.base;
+    nums[fr * NF + CT] = base + Math.round(t - base);
+    let g = (ints[io + G]! & ~(CT_PRESENT | CT_UNREPLIED | CT_ASSURED)) | CT_PRESENT | CT_SEEN;
+    if (e.unreplied) g |= CT_UNREPLIED;
+    if (e.assured) g |= CT_ASSURED;
+    let snap: SnapState | undefined;
     if (fromSnapshot) {
-      f.ctGen = this.currentGen('conntrack', scope);
-      this.countRow('conntrack', scope);
+      snap = this.snap('conntrack', scope);
+      snap.count++;
+      g = ((snap.gen + 1) << 5) | (g & 31);
     }
-    return f;
+    ints[io + G] = g;
+    const state = e.state === null ? d.state : e.state;
+    // The pool interns the strings of a new combination; a known one is found by comparing them.
+    if (d.state !== state || d.scope !== scope || d.src !== src) {
+      d = this.home.pool.get(d.proto, state, scope, src);
+      ints[io + D] = d.id;
+    }
+    const f = this.objs[fr];
+    if (f !== undefined && f.ctGoneT >= 0) f.ctGoneT = -1;
+    if (e.deltaTime !== undefined) this.flow(fr).ctDelta = e.deltaTime;
+    return fr;
   }
 
   private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
@@ -1001,7 +1136,11 @@ export class FlowTable {
     const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
     // A packet from the backend side after the flow's entry was lost is picked up as a flow of its own
     // (orig = backend → client, not NAT'ed): it belongs to the flow whose reply it is.
-    const rev = this.reversePickup(e);
+    // The ids of the original tuple, once for the three searches below. Made if new: upsertConntrack
+    // would make them in this order anyway, unless a flow is found, which means they existed.
+    const sId = this.id(e.orig.src);
+    const dId = this.id(e.orig.dst);
+    const rev = this.reversePickup(e, sId, dId);
     if (rev) {
       const prevAct = rev.lastAct;
       if (ev.type !== 'DESTROY') this.touch(rev, at, 'conntrack event');
@@ -1011,9 +1150,8 @@ export class FlowTable {
     let f: Flow | undefined;
     let prevAct = -1;
     if (ev.type === 'DESTROY') {
-      f = this.lookup(this.str(e.proto), { addr: e.orig.src, port: e.orig.sport ?? 0 }, { addr: e.orig.dst, port: e.orig.dport ?? 0 })?.flow;
-      if (!f) f = this.upsertConntrack(e, at, src, scope, false);
-      if (!f) return;
+      f = this.matchIds(e.proto, sId, e.orig.sport ?? 0, dId, e.orig.dport ?? 0);
+      if (!f) f = this.flow(this.upsertConntrack(e, at, src, scope, false, sId, dId));
       prevAct = f.lastAct;
       if (scopeKey(f.ctScope) === scopeKey(scope)) {
         f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
@@ -1021,10 +1159,9 @@ export class FlowTable {
         if (e.state !== null) f.ctState = this.str(e.state);
       }
     } else {
-      const g = this.lookup(this.str(e.proto), { addr: e.orig.src, port: e.orig.sport ?? 0 }, { addr: e.orig.dst, port: e.orig.dport ?? 0 })?.flow;
+      const g = this.matchIds(e.proto, sId, e.orig.sport ?? 0, dId, e.orig.dport ?? 0);
       prevAct = g ? g.lastAct : -1;
-      f = this.upsertConntrack(e, at, src, scope, false);
-      if (!f) return;
+      f = this.flow(this.upsertConntrack(e, at, src, scope, false, sId, dId));
       // The entry was created or changed by a packet just now.
       this.touch(f, at, 'conntrack event');
       f.ctGen = this.currentGen('conntrack', scope);
@@ -1041,16 +1178,14 @@ export class FlowTable {
   }
 
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
-  private reversePickup(e: ConntrackEntry): Flow | undefined {
-    const proto = this.str(e.proto);
-    const sId = this.idOf(e.orig.src);
-    const dId = this.idOf(e.orig.dst);
-    if (sId === undefined || dId === undefined) return undefined;
-    const sk = ek(sId, e.orig.sport ?? 0);
-    if (this.findOrig(proto, sk, dId, e.orig.dport ?? 0)) return undefined;
+  private reversePickup(e: ConntrackEntry, sId: number, dId: number): Flow | undefined {
+    const proto = e.proto;
+    const sp = e.orig.sport ?? 0;
+    const dp = e.orig.dport ?? 0;
+    if (this.origRow(proto, sId, sp, dId, dp) >= 0) return undefined;
     // Not NAT'ed itself: the reply tuple is the plain reverse of the original one.
     if (e.reply.src !== e.orig.dst || e.reply.dst !== e.orig.src) return undefined;
-    return this.findReply(proto, ek(dId, e.orig.dport ?? 0), sk);
+    return this.findReply(proto, dId, dp, sId, sp);
   }
 
   private addStats(cpus: readonly ConntrackCpuStats[], t: number, src: string, scope: string | undefined, raw: string | undefined): void {
@@ -1081,18 +1216,14 @@ export class FlowTable {
   private upsertIpvs(c: IpvsConn, t: number, src: string, scope: string | undefined): void {
     if (c.template) return;
     const proto = this.str(c.proto.toLowerCase());
-    let f = this.findOrig(proto, ek(this.id(c.client.addr), c.client.port), this.id(c.virtual.addr), c.virtual.port);
+    let f = this.findOrig(proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port);
+    if (!f) f = this.match(proto, c.client.addr, c.client.port, c.dest.addr, c.dest.port);
     if (!f) {
-      const hit = this.lookup(proto, c.client, c.dest);
-      f = hit?.flow;
-    }
-    if (!f) {
-      f = new Flow(this.pool, proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port, t);
+      f = this.flow(this.newRow(proto, this.id(c.client.addr), c.client.port, this.id(c.virtual.addr), c.virtual.port));
       f.b = this.id(c.dest.addr);
       f.bp = c.dest.port;
-      this.byOrig.add(ek(f.c, f.cp), f);
-      const rk = this.replyKey(f);
-      if (rk !== undefined) this.byReply.add(rk, f);
+      this.index(f.row);
+      if (this.hasReplyKey(f)) this.byReply.add(f.r, f.rp, f.row);
     }
     const gen = this.currentGen('ipvs-conns', scope);
     const prev = f.ipvs;
@@ -1125,8 +1256,8 @@ export class FlowTable {
       isClient = s.local.port > s.peer.port;
       const c = isClient ? s.local : s.peer;
       const tg = isClient ? s.peer : s.local;
-      f = new Flow(this.pool, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
-      this.byOrig.add(ek(f.c, f.cp), f);
+      f = this.flow(this.newRow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port));
+      this.index(f.row);
     }
     const side = this.side(f, isClient, s.local, s.peer, scope, t, src);
     side.state = this.str(s.state);
@@ -1204,8 +1335,8 @@ export class FlowTable {
       const sIsClient = ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
       const c = sIsClient ? s : d;
       const tg = sIsClient ? d : s;
-      const f = new Flow(this.pool, proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port, t);
-      this.byOrig.add(ek(f.c, f.cp), f);
+      const f = this.flow(this.newRow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port));
+      this.index(f.row);
       hit = { flow: f, dir: sIsClient ? 'orig' : 'orig-rev' };
     }
     const f = hit.flow;
@@ -1289,7 +1420,7 @@ export class FlowTable {
   }
 
   private merge(into: Flow, from: Flow): void {
-    this.remove(from);
+    this.drop(from.row);
     into.client ??= from.client;
     into.server ??= from.server;
     into.ipvs ??= from.ipvs;
@@ -1313,18 +1444,39 @@ export class FlowTable {
 
   /** The id of an address already seen. */
   private idOf(addr: string): number | undefined {
+    const slot = idSlot(addr);
+    if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
     const v = ipv4(addr);
-    return v === v ? this.v4Ids.get(v) : this.addrIds.get(addr);
+    if (v !== v) return this.addrIds.get(addr);
+    const i = this.v4Ids.get(v);
+    if (i < 0) return undefined;
+    this.idCacheKey[slot] = flatCopy(addr);
+    this.idCacheId[slot] = i;
+    return i;
   }
 
+  /**
+   * Recently repeated addresses and their ids, by a hash of their last characters: services, pods
+   * and nodes come back in row after row, and comparing strings is cheaper than parsing them.
+   */
+  // Filled with a string no address is.
+  private readonly idCacheKey: string[] = new Array<string>(256).fill('\u0000');
+  private readonly idCacheId = new Int32Array(256);
+
   private id(addr: string): number {
+    const slot = idSlot(addr);
+    if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
     const v = ipv4(addr);
     if (v === v) {
       let i = this.v4Ids.get(v);
-      if (i === undefined) {
+      if (i < 0) {
         i = this.addrs.length;
         this.addrs.push(v);
         this.v4Ids.set(v, i);
+      } else {
+        // Seen twice: likely to come again. A copy of its own, as a cached slice would pin its line.
+        this.idCacheKey[slot] = flatCopy(addr);
+        this.idCacheId[slot] = i;
       }
       return i;
     }
@@ -1334,16 +1486,30 @@ export class FlowTable {
       // Parsers slice addresses out of the line; V8 keeps a slice of 13+ characters as a view into its
       // parent (the line, or a whole snapshot's text), so a kept slice pins it. Keep a copy of our own.
       const own = flatCopy(addr);
-      this.addrs.push(own);
+      this.addrs.push(0);
+      this.addrTexts.set(i, own);
       this.addrIds.set(own, i);
     }
     return i;
   }
 
+  /** True when the flow is in the reply index: its reply is not the plain reverse of its original tuple. */
+  private hasReplyKey(f: Flow): boolean {
+    return !(f.b === f.tg && f.bp === f.tp && f.r === f.c && f.rp === f.cp);
+  }
+
+  private rowHasReplyKey(r: number): boolean {
+    const ints = this.home.rows.ints;
+    const o = r * NI;
+    const p1 = ints[o + P1]!;
+    const p2 = ints[o + P2]!;
+    // Ports packed crosswise: p2 = backend << 16 | reply destination, p1 = client << 16 | target.
+    return !(ints[o + B] === ints[o + TG] && ints[o + R] === ints[o + C] && p2 === ((p1 << 16) | (p1 >>> 16)));
+  }
+
   /** The reply index key (reply destination endpoint), only when the reply is not the plain reverse. */
   private replyKey(f: Flow): number | undefined {
-    if (f.b === f.tg && f.bp === f.tp && f.r === f.c && f.rp === f.cp) return undefined;
-    return ek(f.r, f.rp);
+    return this.hasReplyKey(f) ? ek(f.r, f.rp) : undefined;
   }
 }
 
