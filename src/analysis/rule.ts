@@ -23,6 +23,8 @@ export interface RuleContext {
   somePaths(max: number): readonly PathTimeouts[];
   /** Flows that have a timeline (events), in table order. */
   eventFlows(): readonly Flow[];
+  /** The event flows whose timeline has a probe reset or drop, in table order. */
+  resetOrDropFlows(): readonly Flow[];
 }
 
 export interface Rule {
@@ -36,6 +38,7 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
   const cache = new Map<Flow, PathTimeouts>();
   let live: PathTimeouts[] | undefined;
   let ev: Flow[] | undefined;
+  let rd: Flow[] | undefined;
   const pathOf = (f: Flow): PathTimeouts => {
     let p = cache.get(f);
     if (!p) {
@@ -83,6 +86,21 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
         for (const f of table.flows()) if (f.timeline && f.timeline.length > 0) ev.push(f);
       }
       return ev;
+    },
+    resetOrDropFlows() {
+      if (!rd) {
+        rd = [];
+        for (const f of this.eventFlows()) {
+          for (const i of f.timeline ?? []) {
+            const k = i.probe?.kind;
+            if (k === 'reset' || k === 'drop') {
+              rd.push(f);
+              break;
+            }
+          }
+        }
+      }
+      return rd;
     },
   };
 }
