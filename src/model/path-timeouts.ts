@@ -498,16 +498,17 @@ export function screenPath(ctx: PathContext, f: Flow): number {
   let ctTo = NaN;
   let ctLeft: number | null = null;
   let clamped = false;
+  const ctT = f.ctT;
   if (f.ctPresent) {
     const remaining = f.ctTimeout >= 0 ? f.ctTimeout : null;
-    const leftFromReading = remaining === null ? null : remaining - (now - f.ctT) / 1000;
+    const leftFromReading = remaining === null ? null : remaining - (now - ctT) / 1000;
     let activity: number | undefined;
     const scope = f.ctScope;
     if (f.proto === 'udp') {
       const full = sysctlInForce(ctx, f.ctAssured ? CT_UDP_STREAM : CT_UDP, scope).value;
       ctTo = full;
       ctLeft = leftFromReading;
-      if (remaining !== null && remaining <= full) activity = f.ctT - (full - remaining) * 1000;
+      if (remaining !== null && remaining <= full) activity = ctT - (full - remaining) * 1000;
     } else if (f.proto === 'tcp') {
       const stateSpec = CT_TCP_TIMEOUTS[f.ctState ?? ''];
       if (stateSpec) {
@@ -515,7 +516,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
         if (f.ctState !== 'ESTABLISHED') {
           ctTo = full;
           ctLeft = leftFromReading;
-          if (remaining !== null && remaining <= full) activity = f.ctT - (full - remaining) * 1000;
+          if (remaining !== null && remaining <= full) activity = ctT - (full - remaining) * 1000;
         } else {
           const own = entryTimeoutItem(f, 'ESTABLISHED')?.ct?.entry.timeout;
           const fullT = own !== undefined && own !== null && own < full ? own : full;
@@ -527,7 +528,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
           } else {
             ctTo = fullT;
             const inserted = f.ctUnreplied && f.ctAssured;
-            if (remaining !== null && remaining <= fullT && !inserted) activity = f.ctT - (fullT - remaining) * 1000;
+            if (remaining !== null && remaining <= fullT && !inserted) activity = ctT - (fullT - remaining) * 1000;
           }
         }
       }
@@ -560,7 +561,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
   let firstLeft: number | null = null;
   if (ctTo === ctTo) {
     firstTo = ctTo;
-    firstLeft = idleSec !== null && (lastAct > f.ctT || ctLeft === null) ? ctTo - idleSec : ctLeft;
+    firstLeft = idleSec !== null && (lastAct > ctT || ctLeft === null) ? ctTo - idleSec : ctLeft;
   }
   if (ivTo === ivTo && !(firstTo <= ivTo)) {
     firstTo = ivTo;
@@ -714,8 +715,6 @@ export interface ClampInfo {
 /** Why an ESTABLISHED entry runs on a 300 s timeout (§2.3), if it does. */
 export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampInfo | undefined {
   const unack = sysctlInForce(ctx, CT_UNACK, f.ctScope);
-  const retransT = sysctlInForce(ctx, CT_MAX_RETRANS_TIMEOUT, f.ctScope);
-  const maxRetrans = sysctlInForce(ctx, CT_MAX_RETRANS, f.ctScope);
   const remaining = f.ctTimeout;
   if (f.ctUnreplied && !f.ctAssured && (remaining < 0 || remaining <= unack.value + 1)) {
     // A real pickup is neither ASSURED nor above the unacknowledged timeout (entries loaded with
@@ -723,20 +722,27 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
     return { why: 'mid-stream-pickup', timeout: unack, note: 'entry picked up mid-stream ([UNREPLIED] ESTABLISHED): timeout min(established, unacknowledged) until a reply is seen', evidence: [] };
   }
   if (full <= unack.value) return undefined;
-  const sc = socketClamp(liveSide(f.client), retransT, unack, maxRetrans.value) ?? socketClamp(liveSide(f.server), retransT, unack, maxRetrans.value);
-  if (sc) return sc;
-  // Retransmissions seen by the probe since the entry's last event: data is in flight, unacknowledged.
-  const rtx = f.timeline ? recentRetransmits(f, ctx.now, unack.value) : NO_ITEMS;
-  const last = rtx[rtx.length - 1];
-  // Only while nothing newer than the retransmissions was seen (an answer would have ended the clamp).
-  if (last && f.lastAct <= last.t + 1500) {
-    const many = rtx.length >= maxRetrans.value;
-    return {
-      why: many ? 'retransmits' : 'unacknowledged',
-      timeout: many ? retransT : unack,
-      note: `${rtx.length} retransmission${rtx.length > 1 ? 's' : ''} seen: data sent and not acknowledged`,
-      evidence: [evidence(last.t, last.src, last.text, 'retransmission: data not acknowledged')],
-    };
+  const client = liveSide(f.client);
+  const server = liveSide(f.server);
+  // Socket queues and timers, and retransmissions on the timeline: only a flow with either can show them.
+  if (client || server || f.timeline) {
+    const retransT = sysctlInForce(ctx, CT_MAX_RETRANS_TIMEOUT, f.ctScope);
+    const maxRetrans = sysctlInForce(ctx, CT_MAX_RETRANS, f.ctScope);
+    const sc = socketClamp(client, retransT, unack, maxRetrans.value) ?? socketClamp(server, retransT, unack, maxRetrans.value);
+    if (sc) return sc;
+    // Retransmissions seen by the probe since the entry's last event: data is in flight, unacknowledged.
+    const rtx = f.timeline ? recentRetransmits(f, ctx.now, unack.value) : NO_ITEMS;
+    const last = rtx[rtx.length - 1];
+    // Only while nothing newer than the retransmissions was seen (an answer would have ended the clamp).
+    if (last && f.lastAct <= last.t + 1500) {
+      const many = rtx.length >= maxRetrans.value;
+      return {
+        why: many ? 'retransmits' : 'unacknowledged',
+        timeout: many ? retransT : unack,
+        note: `${rtx.length} retransmission${rtx.length > 1 ? 's' : ''} seen: data sent and not acknowledged`,
+        evidence: [evidence(last.t, last.src, last.text, 'retransmission: data not acknowledged')],
+      };
+    }
   }
   // FM-6: an ESTABLISHED, ASSURED entry running on the unacknowledged timeout. It counts down from the
   // clamp, so its remaining time plus the flow's idle time at the reading is about that timeout; an
