@@ -57,9 +57,13 @@ function flowViews(ctx: RuleContext, predictions: readonly Prediction[], finding
   const paths = [...ctx.livePaths(), ...ctx.somePaths(max)];
   const byId = new Map<string, PathTimeouts>();
   for (const p of paths) if (!byId.has(p.id)) byId.set(p.id, p);
+  // Event flows a finding names: the client port in each named id screens out the others before
+  // their id (or path) is built.
+  const ports = clientPorts(named);
   for (const f of ctx.eventFlows()) {
-    const p = ctx.pathOf(f);
-    if (named.has(p.id) && !byId.has(p.id)) byId.set(p.id, p);
+    if (ports !== undefined && !ports.has(f.cp)) continue;
+    const id = ctx.table.flowId(f);
+    if (named.has(id) && !byId.has(id)) byId.set(id, ctx.pathOf(f));
   }
   const ordered = [...byId.values()].sort((a, b) => {
     const ra = rank.get(a.id) ?? Infinity;
@@ -70,6 +74,22 @@ function flowViews(ctx: RuleContext, predictions: readonly Prediction[], finding
     return na - nb || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   });
   return ordered.slice(0, max).map((p) => flowView(ctx, p));
+}
+
+/**
+ * Client ports of flow ids (`tcp 10.0.0.1:42766>10.96.0.10:80`), or undefined when an id does not
+ * parse as one (then nothing is screened out).
+ */
+function clientPorts(ids: ReadonlySet<string>): Set<number> | undefined {
+  const out = new Set<number>();
+  for (const id of ids) {
+    const gt = id.indexOf('>');
+    const colon = gt < 0 ? -1 : id.lastIndexOf(':', gt);
+    const port = colon < 0 ? NaN : Number(id.slice(colon + 1, gt));
+    if (!Number.isInteger(port) || colon + 1 === gt) return undefined;
+    out.add(port);
+  }
+  return out;
 }
 
 /** The report's view of one flow. */

@@ -2,7 +2,7 @@
 import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
 import type { Flow, FlowTable, TimelineItem } from '../model/flow-table.js';
 import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
-import { evidence, flowState, fmtSec, pathTimeouts } from '../model/path-timeouts.js';
+import { NOT_AT_RISK, evidence, flowState, fmtSec, pathTimeouts, screenPath } from '../model/path-timeouts.js';
 import type { SuggestNeed } from '../suggest/needs.js';
 
 /** A finding before suggestions are attached, with what it needs fixed. */
@@ -23,6 +23,8 @@ export interface RuleContext {
   somePaths(max: number): readonly PathTimeouts[];
   /** Flows that have a timeline (events), in table order. */
   eventFlows(): readonly Flow[];
+  /** The event flows whose timeline has a probe reset or drop, in table order. */
+  resetOrDropFlows(): readonly Flow[];
 }
 
 export interface Rule {
@@ -36,6 +38,7 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
   const cache = new Map<Flow, PathTimeouts>();
   let live: PathTimeouts[] | undefined;
   let ev: Flow[] | undefined;
+  let rd: Flow[] | undefined;
   const pathOf = (f: Flow): PathTimeouts => {
     let p = cache.get(f);
     if (!p) {
@@ -51,21 +54,21 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
     pathOf,
     livePaths() {
       if (!live) {
-        // Screen every flow without keeping its path: only the most urgent `keep` are materialised,
-        // so a million at-risk flows cost one number each, not a path object and an id string.
-        const hits: { f: Flow; u: number; i: number }[] = [];
+        // Screen every flow without building its path (screenPath: the numbers of predictable(p), the
+        // clamp and breaksIn(p)); only the most urgent `keep` are materialised, kept in a bounded heap,
+        // so a million at-risk flows cost no path object, id string or entry of their own.
+        const top = new UrgentFlows(keep);
         let i = 0;
         for (const f of table.flows()) {
           i++;
           if (!table.isLive(f)) continue;
-          // Both tests below need an ESTABLISHED flow (PREDICTED; a clamp is only set on an ESTABLISHED
-          // conntrack entry, whose state is the flow's): the cheap state check spares the path object.
+          // Both tests need an ESTABLISHED flow (PREDICTED; a clamp is only set on an ESTABLISHED
+          // conntrack entry, whose state is the flow's).
           if (flowState(f) !== 'ESTABLISHED') continue;
-          const p = pathTimeouts(path, f);
-          if (predictable(p) || p.layers.some((l) => l.clamp !== undefined)) hits.push({ f, u: breaksIn(p), i });
+          const u = screenPath(path, f);
+          if (u !== NOT_AT_RISK) top.add(f, u, i);
         }
-        hits.sort((a, b) => a.u - b.u || a.i - b.i);
-        live = hits.slice(0, keep).sort((a, b) => a.i - b.i).map((h) => pathOf(h.f));
+        live = top.inTableOrder().map(pathOf);
       }
       return live;
     },
@@ -84,7 +87,100 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
       }
       return ev;
     },
+    resetOrDropFlows() {
+      if (!rd) {
+        rd = [];
+        for (const f of this.eventFlows()) {
+          for (const i of f.timeline ?? []) {
+            const k = i.probe?.kind;
+            if (k === 'reset' || k === 'drop') {
+              rd.push(f);
+              break;
+            }
+          }
+        }
+      }
+      return rd;
+    },
   };
+}
+
+/**
+ * The `keep` flows with the smallest (time to break, table position), in a max-heap on typed arrays:
+ * the same set as sorting every hit and keeping the head, without an object per hit or a sort of them all.
+ */
+class UrgentFlows {
+  private u: Float64Array;
+  private pos: Float64Array;
+  private readonly flows: Flow[] = [];
+  private n = 0;
+
+  constructor(private readonly keep: number) {
+    const cap = Math.max(0, Math.min(keep, 1024));
+    this.u = new Float64Array(cap);
+    this.pos = new Float64Array(cap);
+  }
+
+  /** Adds a hit; `pos` grows with every call. */
+  add(f: Flow, u: number, pos: number): void {
+    if (this.n < this.keep) {
+      this.grow();
+      // Sift up: a parent is never more urgent than its children.
+      let k = this.n++;
+      while (k > 0) {
+        const p = (k - 1) >> 1;
+        if (!isAfter(u, pos, this.u[p]!, this.pos[p]!)) break;
+        this.set(k, this.u[p]!, this.pos[p]!, this.flows[p]!);
+        k = p;
+      }
+      this.set(k, u, pos, f);
+      return;
+    }
+    // Full: keep it only if it is more urgent than the least urgent kept (the root). A later position
+    // with an equal time never is.
+    if (this.n === 0 || !(u < this.u[0]!)) return;
+    let k = 0;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= this.n) break;
+      const r = l + 1;
+      const c = r < this.n && isAfter(this.u[r]!, this.pos[r]!, this.u[l]!, this.pos[l]!) ? r : l;
+      if (!isAfter(this.u[c]!, this.pos[c]!, u, pos)) break;
+      this.set(k, this.u[c]!, this.pos[c]!, this.flows[c]!);
+      k = c;
+    }
+    this.set(k, u, pos, f);
+  }
+
+  /** The kept flows in table order. */
+  inTableOrder(): Flow[] {
+    const idx: number[] = [];
+    for (let k = 0; k < this.n; k++) idx.push(k);
+    idx.sort((a, b) => this.pos[a]! - this.pos[b]!);
+    return idx.map((k) => this.flows[k]!);
+  }
+
+  private set(k: number, u: number, pos: number, f: Flow): void {
+    this.u[k] = u;
+    this.pos[k] = pos;
+    this.flows[k] = f;
+  }
+
+  private grow(): void {
+    if (this.n < this.u.length) return;
+    const cap = Math.min(this.keep, Math.max(16, this.u.length * 2));
+    const u = new Float64Array(cap);
+    u.set(this.u);
+    const pos = new Float64Array(cap);
+    pos.set(this.pos);
+    this.u = u;
+    this.pos = pos;
+  }
+}
+
+/** True when (ua, pa) is less urgent than (ub, pb): a later time to break, or the same one later in the table. */
+function isAfter(ua: number, pa: number, ub: number, pb: number): boolean {
+  return ua > ub || (ua === ub && pa > pb);
 }
 
 export const LAYER_NAME: Record<Layer, string> = {

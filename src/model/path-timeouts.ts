@@ -3,7 +3,7 @@
 import type { Evidence, Layer, LayerTimeout } from './diagnosis.js';
 import { endpointKey } from './endpoint.js';
 import type { Endpoint } from './endpoint.js';
-import type { Flow, FlowTable, SocketSide } from './flow-table.js';
+import type { Flow, FlowTable, SocketSide, TimelineItem } from './flow-table.js';
 import type { ProxyMode } from './kube-proxy.js';
 import { CLOUD_PRESETS, isLoopback, isPrivateAddr } from './cloud-presets.js';
 import type { CloudPreset } from './cloud-presets.js';
@@ -70,8 +70,18 @@ export interface PathContext {
   readonly ipvsVips: ReadonlySet<string>;
   readonly pathLayers: readonly PathLayerSpec[];
   readonly kubeProxyVersion: string | undefined;
-  /** Memo of sysctlInForce per key and scope. */
-  readonly memo: Map<string, Sourced>;
+  /** Memo of sysctlInForce per sysctl, then per scope (`scope ?? ''`): no key string built per lookup. */
+  readonly memo: Map<string, Map<string, Sourced>>;
+  /** Memo of the IPVS timeouts in force (computed once per analysis). */
+  ipvsMemo?: IpvsTimeoutsInForce;
+  /** Memo of the VIP test per protocol, then target (address id × 65536 + port). */
+  readonly vipMemo: Map<string, Map<number, boolean>>;
+}
+
+export interface IpvsTimeoutsInForce {
+  readonly tcp: Sourced;
+  readonly tcpfin: Sourced;
+  readonly udp: Sourced;
 }
 
 export type KeepaliveState = 'on' | 'off' | 'unknown';
@@ -170,7 +180,7 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
     pathLayers.push({ layer: 'cloud', timeoutSec: p.timeoutSec, source: `--cloud ${cloud} (${p.label})`, reach: p.reach, preset: cloud });
   }
   const v = table.meta('kube-proxy-version')?.value;
-  return { table, now, mode, modeSource, ipvsVips, pathLayers, kubeProxyVersion: typeof v === 'string' ? v : undefined, memo: new Map() };
+  return { table, now, mode, modeSource, ipvsVips, pathLayers, kubeProxyVersion: typeof v === 'string' ? v : undefined, memo: new Map(), vipMemo: new Map() };
 }
 
 /** Seconds from a number or a `350s`/`6m`/`1h` string. */
@@ -187,11 +197,16 @@ export function parseSeconds(v: unknown): number | undefined {
 
 /** A conntrack/keepalive sysctl in force in a scope, with the kernel default when kdiag never read it. */
 export function sysctlInForce(ctx: PathContext, spec: { sysctl: string; kernel: number }, scope: string | undefined): Sourced {
-  const mk = `${spec.sysctl}|${scope ?? ''}`;
-  const hit = ctx.memo.get(mk);
+  let byScope = ctx.memo.get(spec.sysctl);
+  if (byScope === undefined) {
+    byScope = new Map();
+    ctx.memo.set(spec.sysctl, byScope);
+  }
+  const sk = scope ?? '';
+  const hit = byScope.get(sk);
   if (hit) return hit;
   const v = sysctlLookup(ctx, spec, scope);
-  ctx.memo.set(mk, v);
+  byScope.set(sk, v);
   return v;
 }
 
@@ -261,11 +276,28 @@ function ipvsApplies(ctx: PathContext, f: Flow): boolean {
   if (ctx.mode !== undefined && ctx.mode !== 'ipvs') return false;
   if (f.ipvs && f.ipvs.goneT < 0) return true;
   if (ctx.ipvsVips.size === 0) return false;
-  return ctx.ipvsVips.has(`${f.proto} ${endpointKey(ctx.table.target(f))}`);
+  // Address ids are stable within a table: one key string per distinct target, not per flow.
+  const proto = f.proto;
+  let m = ctx.vipMemo.get(proto);
+  if (m === undefined) {
+    m = new Map();
+    ctx.vipMemo.set(proto, m);
+  }
+  const k = f.tg * 65536 + f.tp;
+  let hit = m.get(k);
+  if (hit === undefined) {
+    hit = ctx.ipvsVips.has(`${proto} ${endpointKey(ctx.table.target(f))}`);
+    m.set(k, hit);
+  }
+  return hit;
 }
 
 /** The IPVS timeout (tcp, tcpfin, udp) in force, from `ipvsadm -Ln --timeout` or the kernel default. */
-export function ipvsTimeoutsInForce(ctx: PathContext): { tcp: Sourced; tcpfin: Sourced; udp: Sourced } {
+export function ipvsTimeoutsInForce(ctx: PathContext): IpvsTimeoutsInForce {
+  return (ctx.ipvsMemo ??= ipvsTimeoutsLookup(ctx));
+}
+
+function ipvsTimeoutsLookup(ctx: PathContext): IpvsTimeoutsInForce {
   const it = ctx.table.ipvsTimeouts;
   if (it) {
     const e = evidence(it.t, it.src, it.raw ?? `Timeout (tcp tcpfin udp): ${it.value.tcp} ${it.value.tcpfin} ${it.value.udp}`);
@@ -306,8 +338,7 @@ export function socketKeepalive(ctx: PathContext, side: 'client' | 'server', s: 
   const kt = sysctlInForce(ctx, KA_TIME, scope);
   const ki = sysctlInForce(ctx, KA_INTVL, scope);
   const kn = sysctlInForce(ctx, KA_PROBES, scope);
-  const net = ctx.table.sysctl(KA_TIME.sysctl, scope);
-  const netns = net && kt.evidence ? { netnsIdleSec: kt.value, netnsEvidence: kt.evidence } : {};
+  const netns = kt.evidence && ctx.table.sysctl(KA_TIME.sysctl, scope) ? { netnsIdleSec: kt.value, netnsEvidence: kt.evidence } : {};
   const base = { side, scope, ...netns };
   if (s.probeKa) {
     const k = s.probeKa;
@@ -450,6 +481,151 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   };
 }
 
+/**
+ * The numbers of pathTimeouts(ctx, f) that decide whether a live flow matters to the rules, computed
+ * without building the path (no layer objects, evidence, source strings or id): `NOT_AT_RISK` when
+ * the path is neither at risk for a prediction (`predictable`: not safe, a first layer with a timeout,
+ * ESTABLISHED, keepalive on or idle long enough) nor clamped, else its time to break (`breaksIn`).
+ * It mirrors pathTimeouts step by step, with the same arithmetic; test/analysis/screen.test.ts checks
+ * that the two agree on every flow of the fixtures.
+ */
+export function screenPath(ctx: PathContext, f: Flow): number {
+  const now = ctx.now;
+  const state = flowState(f);
+  let lastAct = f.lastAct >= 0 ? f.lastAct : -1;
+  // Layers with a timeout, in pathTimeouts' order (conntrack, IPVS, path, cloud): the first to
+  // forget is the earliest of the smallest timeout. NaN = no such layer.
+  let ctTo = NaN;
+  let ctLeft: number | null = null;
+  let clamped = false;
+  const ctT = f.ctT;
+  if (f.ctPresent) {
+    const remaining = f.ctTimeout >= 0 ? f.ctTimeout : null;
+    const leftFromReading = remaining === null ? null : remaining - (now - ctT) / 1000;
+    let activity: number | undefined;
+    const scope = f.ctScope;
+    if (f.proto === 'udp') {
+      const full = sysctlInForce(ctx, f.ctAssured ? CT_UDP_STREAM : CT_UDP, scope).value;
+      ctTo = full;
+      ctLeft = leftFromReading;
+      if (remaining !== null && remaining <= full) activity = ctT - (full - remaining) * 1000;
+    } else if (f.proto === 'tcp') {
+      const stateSpec = CT_TCP_TIMEOUTS[f.ctState ?? ''];
+      if (stateSpec) {
+        const full = sysctlInForce(ctx, stateSpec, scope).value;
+        if (f.ctState !== 'ESTABLISHED') {
+          ctTo = full;
+          ctLeft = leftFromReading;
+          if (remaining !== null && remaining <= full) activity = ctT - (full - remaining) * 1000;
+        } else {
+          const own = entryTimeoutItem(f, 'ESTABLISHED')?.ct?.entry.timeout;
+          const fullT = own !== undefined && own !== null && own < full ? own : full;
+          const clamp = conntrackClamp(ctx, f, fullT);
+          ctLeft = leftFromReading;
+          if (clamp) {
+            ctTo = Math.min(fullT, clamp.timeout.value);
+            clamped = true;
+          } else {
+            ctTo = fullT;
+            const inserted = f.ctUnreplied && f.ctAssured;
+            if (remaining !== null && remaining <= fullT && !inserted) activity = ctT - (fullT - remaining) * 1000;
+          }
+        }
+      }
+    }
+    if (activity !== undefined && activity > lastAct) lastAct = activity;
+  }
+  let ivTo = NaN;
+  let ivLeft: number | null = null;
+  if (ipvsApplies(ctx, f)) {
+    const it = ipvsTimeoutsInForce(ctx);
+    const v = f.ipvs && f.ipvs.goneT < 0 ? f.ipvs : undefined;
+    const st = v?.state ?? state;
+    let to = NaN;
+    if (f.proto === 'udp') to = it.udp.value;
+    else if (st === 'ESTABLISHED') to = it.tcp.value;
+    else if (st === 'FIN_WAIT') to = it.tcpfin.value;
+    else if (IPVS_FIXED[st] !== undefined) to = IPVS_FIXED[st] ?? 0;
+    if (to === to) {
+      ivTo = to;
+      ivLeft = v ? v.expiresSec - (now - v.t) / 1000 : null;
+      if (v && v.expiresSec <= to && (st === 'ESTABLISHED' || st === 'FIN_WAIT' || st === 'UDP')) {
+        const activity = v.t - (to - v.expiresSec) * 1000;
+        if (activity > lastAct) lastAct = activity;
+      }
+    }
+  }
+  const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
+  // The first layer: conntrack, then IPVS, then the external timers; a later one only on a smaller timeout.
+  let firstTo = NaN;
+  let firstLeft: number | null = null;
+  if (ctTo === ctTo) {
+    firstTo = ctTo;
+    firstLeft = idleSec !== null && (lastAct > ctT || ctLeft === null) ? ctTo - idleSec : ctLeft;
+  }
+  if (ivTo === ivTo && !(firstTo <= ivTo)) {
+    firstTo = ivTo;
+    firstLeft = idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null) ? ivTo - idleSec : ivLeft;
+  }
+  const pl = ctx.pathLayers;
+  if (pl.length > 0) {
+    const t = ctx.table;
+    const c = t.addr(f.c);
+    const tg = t.addr(f.tg);
+    if (!(isLoopback(c) || isLoopback(tg))) {
+      for (const p of pl) {
+        if (p.reach === 'external' && isPrivateAddr(tg) && isPrivateAddr(c)) continue;
+        if (!(firstTo <= p.timeoutSec)) {
+          firstTo = p.timeoutSec;
+          firstLeft = idleSec === null ? null : p.timeoutSec - idleSec;
+        }
+      }
+    }
+  }
+  const hasFirst = firstTo === firstTo;
+  // Keepalive on: the smallest idle of the sockets that have it on (client first on a tie). Off and
+  // unknown count alike here.
+  let kaOn = false;
+  let kaIdle = Infinity;
+  for (let side = 0; side < 2; side++) {
+    const s = side === 0 ? f.client : f.server;
+    if (!s) continue;
+    let on = false;
+    let idle = 0;
+    if (s.probeKa) {
+      const k = s.probeKa;
+      if (k.enabled) {
+        on = true;
+        idle = k.idleSec > 0 ? k.idleSec : sysctlInForce(ctx, KA_TIME, s.scope).value;
+      }
+    } else if (s.fromSs) {
+      if (s.kaEstimateMs >= 0) {
+        const kt = sysctlInForce(ctx, KA_TIME, s.scope).value;
+        const est = Math.ceil(s.kaEstimateMs / 1000);
+        on = true;
+        idle = est <= kt && est >= 0.9 * kt ? kt : est;
+      }
+    }
+    if (on && (!kaOn || idle < kaIdle)) {
+      kaOn = true;
+      kaIdle = idle;
+    }
+  }
+  const safe = kaOn && (!hasFirst || kaIdle < firstTo);
+  // predictable(p): live (the caller's test) and diedAtRisk(p, {ESTABLISHED}).
+  let hit = clamped;
+  if (!hit && !safe && hasFirst && state === 'ESTABLISHED') {
+    hit = kaOn || (idleSec !== null && idleSec >= Math.max(Math.min(30, 0.5 * firstTo), 0.25 * firstTo));
+  }
+  if (!hit) return NOT_AT_RISK;
+  if (!hasFirst) return Infinity;
+  const left = firstLeft ?? (idleSec !== null ? firstTo - idleSec : firstTo);
+  return Math.max(0, Math.round(left));
+}
+
+/** screenPath's answer for a flow no rule lists as live. */
+export const NOT_AT_RISK = -1;
+
 function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; activity?: number } | undefined {
   const t = ctx.table;
   const scope = f.ctScope;
@@ -504,6 +680,18 @@ function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; activity
  * fresh one), when the flow's timeline still has that event.
  */
 export function entryTimeout(f: Flow, state: string): Sourced | undefined {
+  const it = entryTimeoutItem(f, state);
+  const ev = it?.ct;
+  if (!it || !ev || ev.entry.timeout === null) return undefined;
+  return {
+    value: ev.entry.timeout,
+    source: `the timeout conntrack set on the entry ([${ev.type}] … ${ev.entry.timeout} ${state})`,
+    evidence: evidence(it.t, it.src, it.text, `conntrack set the ${state} timeout to ${ev.entry.timeout} s`),
+  };
+}
+
+/** The timeline item entryTimeout reads (its `ct.entry.timeout` is the value), if any. */
+function entryTimeoutItem(f: Flow, state: string): TimelineItem | undefined {
   const tl = f.timeline;
   if (!tl) return undefined;
   for (let i = tl.length - 1; i >= 0; i--) {
@@ -512,11 +700,7 @@ export function entryTimeout(f: Flow, state: string): Sourced | undefined {
     if (!it || !ev || it.dir === 'reply') continue;
     if (ev.type === 'DESTROY') return undefined;
     if (ev.entry.state !== state || ev.entry.unreplied || ev.entry.timeout === null) return undefined;
-    return {
-      value: ev.entry.timeout,
-      source: `the timeout conntrack set on the entry ([${ev.type}] … ${ev.entry.timeout} ${state})`,
-      evidence: evidence(it.t, it.src, it.text, `conntrack set the ${state} timeout to ${ev.entry.timeout} s`),
-    };
+    return it;
   }
   return undefined;
 }
@@ -531,8 +715,6 @@ export interface ClampInfo {
 /** Why an ESTABLISHED entry runs on a 300 s timeout (§2.3), if it does. */
 export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampInfo | undefined {
   const unack = sysctlInForce(ctx, CT_UNACK, f.ctScope);
-  const retransT = sysctlInForce(ctx, CT_MAX_RETRANS_TIMEOUT, f.ctScope);
-  const maxRetrans = sysctlInForce(ctx, CT_MAX_RETRANS, f.ctScope);
   const remaining = f.ctTimeout;
   if (f.ctUnreplied && !f.ctAssured && (remaining < 0 || remaining <= unack.value + 1)) {
     // A real pickup is neither ASSURED nor above the unacknowledged timeout (entries loaded with
@@ -540,25 +722,27 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
     return { why: 'mid-stream-pickup', timeout: unack, note: 'entry picked up mid-stream ([UNREPLIED] ESTABLISHED): timeout min(established, unacknowledged) until a reply is seen', evidence: [] };
   }
   if (full <= unack.value) return undefined;
-  for (const s of [liveSide(f.client), liveSide(f.server)]) {
-    if (!s) continue;
-    const e = [evidence(s.t, s.src, s.raw)];
-    if (s.timer?.name === 'persist') return { why: 'zero-window', timeout: retransT, note: 'the peer advertises a zero window (persist timer)', evidence: e };
-    if (s.timer?.name === 'on' && s.timer.count >= maxRetrans.value) return { why: 'retransmits', timeout: retransT, note: `${s.timer.count} retransmits pending (≥ nf_conntrack_tcp_max_retrans ${maxRetrans.value})`, evidence: e };
-    if (s.sendQ > 0 && (s.timer?.name === 'on' || s.timer === undefined)) return { why: 'unacknowledged', timeout: unack, note: `${s.sendQ} bytes sent and not acknowledged`, evidence: e };
-  }
-  // Retransmissions seen by the probe since the entry's last event: data is in flight, unacknowledged.
-  const rtx = recentRetransmits(f, ctx.now, unack.value);
-  const last = rtx[rtx.length - 1];
-  // Only while nothing newer than the retransmissions was seen (an answer would have ended the clamp).
-  if (last && f.lastAct <= last.t + 1500) {
-    const many = rtx.length >= maxRetrans.value;
-    return {
-      why: many ? 'retransmits' : 'unacknowledged',
-      timeout: many ? retransT : unack,
-      note: `${rtx.length} retransmission${rtx.length > 1 ? 's' : ''} seen: data sent and not acknowledged`,
-      evidence: [evidence(last.t, last.src, last.text, 'retransmission: data not acknowledged')],
-    };
+  const client = liveSide(f.client);
+  const server = liveSide(f.server);
+  // Socket queues and timers, and retransmissions on the timeline: only a flow with either can show them.
+  if (client || server || f.timeline) {
+    const retransT = sysctlInForce(ctx, CT_MAX_RETRANS_TIMEOUT, f.ctScope);
+    const maxRetrans = sysctlInForce(ctx, CT_MAX_RETRANS, f.ctScope);
+    const sc = socketClamp(client, retransT, unack, maxRetrans.value) ?? socketClamp(server, retransT, unack, maxRetrans.value);
+    if (sc) return sc;
+    // Retransmissions seen by the probe since the entry's last event: data is in flight, unacknowledged.
+    const rtx = f.timeline ? recentRetransmits(f, ctx.now, unack.value) : NO_ITEMS;
+    const last = rtx[rtx.length - 1];
+    // Only while nothing newer than the retransmissions was seen (an answer would have ended the clamp).
+    if (last && f.lastAct <= last.t + 1500) {
+      const many = rtx.length >= maxRetrans.value;
+      return {
+        why: many ? 'retransmits' : 'unacknowledged',
+        timeout: many ? retransT : unack,
+        note: `${rtx.length} retransmission${rtx.length > 1 ? 's' : ''} seen: data sent and not acknowledged`,
+        evidence: [evidence(last.t, last.src, last.text, 'retransmission: data not acknowledged')],
+      };
+    }
   }
   // FM-6: an ESTABLISHED, ASSURED entry running on the unacknowledged timeout. It counts down from the
   // clamp, so its remaining time plus the flow's idle time at the reading is about that timeout; an
@@ -571,6 +755,18 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
       return { why: 'suspicious', timeout: unack, note: 'ESTABLISHED entry refreshed to the 300 s unacknowledged timeout (unacked data, zero window, retransmits or out-of-window FIN/RST)', evidence: [] };
     }
   }
+  return undefined;
+}
+
+const NO_ITEMS: NonNullable<Flow['timeline']> = [];
+
+/** The clamp a live socket's queue or timer shows, if any. */
+function socketClamp(s: SocketSide | undefined, retransT: Sourced, unack: Sourced, maxRetrans: number): ClampInfo | undefined {
+  if (!s) return undefined;
+  const timer = s.timer;
+  if (timer?.name === 'persist') return { why: 'zero-window', timeout: retransT, note: 'the peer advertises a zero window (persist timer)', evidence: [evidence(s.t, s.src, s.raw)] };
+  if (timer?.name === 'on' && timer.count >= maxRetrans) return { why: 'retransmits', timeout: retransT, note: `${timer.count} retransmits pending (≥ nf_conntrack_tcp_max_retrans ${maxRetrans})`, evidence: [evidence(s.t, s.src, s.raw)] };
+  if (s.sendQ > 0 && (timer?.name === 'on' || timer === undefined)) return { why: 'unacknowledged', timeout: unack, note: `${s.sendQ} bytes sent and not acknowledged`, evidence: [evidence(s.t, s.src, s.raw)] };
   return undefined;
 }
 

@@ -7,17 +7,31 @@ import { evidence, fmtSec, itemEvidence, latestT, makeDraft, statsDelta } from '
 import { isExpiryDestroy } from './conntrack-established-expired.js';
 import { expiryFacts, fmtGap } from './expiry-helpers.js';
 
+const LOOSE = 'net.netfilter.nf_conntrack_tcp_loose';
+
 export const conntrackExpiredBlackhole: Rule = {
   code: 'conntrack.expired-blackhole',
   fm: 'FM-1',
   run(ctx) {
     const out: Draft[] = [];
+    // sysctlAt finds nothing in a scope where the sysctl was never read: one lookup per scope.
+    const read = new Map<string | undefined, boolean>();
+    const everRead = (scope: string | undefined): boolean => {
+      let r = read.get(scope);
+      if (r === undefined) {
+        r = ctx.table.sysctl(LOOSE, scope) !== undefined;
+        read.set(scope, r);
+      }
+      return r;
+    };
     for (const f of ctx.eventFlows()) {
+      if (f.ctScope !== undefined && !everRead(f.ctScope)) continue;
       const tl = f.timeline ?? [];
       const gone = tl.findIndex((i) => isExpiryDestroy(i) || i.kind === 'ct-gone');
       const g = tl[gone];
       const scope = f.ctScope ?? g?.scope;
-      const loose = ctx.table.sysctlAt('net.netfilter.nf_conntrack_tcp_loose', scope, g?.t ?? ctx.now);
+      if (!everRead(scope)) continue;
+      const loose = ctx.table.sysctlAt(LOOSE, scope, g?.t ?? ctx.now);
       if (!loose || loose.value !== '0') continue;
       const x = expiryFacts(ctx, f, 'ESTABLISHED');
       const est = x?.timeout ?? sysctlInForce(ctx.path, CT_TCP_TIMEOUTS.ESTABLISHED ?? { sysctl: '', kernel: 432000 }, scope);

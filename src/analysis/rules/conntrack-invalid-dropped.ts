@@ -18,7 +18,8 @@ export const conntrackInvalidDropped: Rule = {
     const flows: PathTimeouts[] = [];
     const evs: Evidence[] = [];
     let scope: string | undefined;
-    for (const f of ctx.eventFlows()) {
+    // Only probe drops count.
+    for (const f of ctx.resetOrDropFlows()) {
       if (f.proto !== 'tcp' || !AFTER_ESTABLISHED.has(f.ctState ?? '')) continue;
       // Only drops where conntrack tracks the flow (a middlebox netns drops for its own reasons), and
       // only while the entry was there: after an expiry the drops are FM-1/FM-4 (expired-blackhole, close-wait-expired).

@@ -30,7 +30,8 @@ export const conntrackInvalidReset: Rule = {
   fm: 'FM-5',
   run(ctx) {
     const out: Draft[] = [];
-    for (const f of ctx.eventFlows()) {
+    // isNoSocket needs a probe reset or drop.
+    for (const f of ctx.resetOrDropFlows()) {
       if (!f.natted) continue;
       // The trigger's source is the backend and its destination the client: the reply was not un-NAT'ed.
       const hits = (f.timeline ?? []).filter((i) => isNoSocket(i) && i.dir === 'reply' && !entryLostBefore(ctx.table, f, i));

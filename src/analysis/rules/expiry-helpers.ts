@@ -98,8 +98,16 @@ function slack(sec: number): number {
 
 /** The first timer expiry of the flow's entry in `state` and what followed it, or undefined. */
 export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): ExpiryFacts | undefined {
+  // Most event flows never expired on a timer in this state: one scan per analysis tells, not one per rule.
+  if (!timerDestroyed(ctx).get(state)?.has(f)) return undefined;
   const tl = f.timeline ?? [];
-  const di = tl.findIndex((i) => isTimerDestroy(i, state));
+  let di = -1;
+  for (let k = 0; k < tl.length; k++) {
+    if (isTimerDestroy(tl[k] as TimelineItem, state)) {
+      di = k;
+      break;
+    }
+  }
   if (di < 0) return undefined;
   const destroy = tl[di] as TimelineItem;
   const before = tl.slice(0, di);
@@ -162,6 +170,30 @@ export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): E
     dropsAfter,
     retransmitsAfter,
   };
+}
+
+const TIMER_DESTROYED = new WeakMap<RuleContext, Map<string | null, Set<Flow>>>();
+
+/** Per state, the event flows whose timeline has a timer DESTROY of an entry in that state; once per analysis. */
+function timerDestroyed(ctx: RuleContext): Map<string | null, Set<Flow>> {
+  let m = TIMER_DESTROYED.get(ctx);
+  if (!m) {
+    m = new Map();
+    for (const f of ctx.eventFlows()) {
+      for (const i of f.timeline ?? []) {
+        if (!isTimerDestroy(i)) continue;
+        const st = (i.ct as NonNullable<TimelineItem['ct']>).entry.state;
+        let s = m.get(st);
+        if (!s) {
+          s = new Set();
+          m.set(st, s);
+        }
+        s.add(f);
+      }
+    }
+    TIMER_DESTROYED.set(ctx, m);
+  }
+  return m;
 }
 
 /** A sysctl as read at (or before) time t, with the kernel default when never read. */

@@ -23,15 +23,16 @@ export const ipvsConnExpired: Rule = {
     const it = ipvsTimeoutsInForce(ctx.path);
     const out: Draft[] = [];
     for (const f of ctx.eventFlows()) {
-      const target = `${f.proto} ${endpointKey(ctx.table.target(f))}`;
-      const isVip = ctx.path.ipvsVips.has(target) || (ctx.path.mode === 'ipvs' && f.natted);
-      if (!isVip) continue;
       const tl = f.timeline ?? [];
       const kill = tl.find(isKernelKill);
-      const ipvsGone = tl.find((i) => i.kind === 'ipvs-gone');
       // The client's segment to the VIP reached the node's own stack: RST from the ClusterIP.
       const rst = tl.find((i) => isNoSocket(i) && i.dir === 'orig');
       if (!rst && !kill) continue;
+      // The VIP test after the timeline's (no key string for flows without a kill or a reset).
+      const target = `${f.proto} ${endpointKey(ctx.table.target(f))}`;
+      const isVip = ctx.path.ipvsVips.has(target) || (ctx.path.mode === 'ipvs' && f.natted);
+      if (!isVip) continue;
+      const ipvsGone = tl.find((i) => i.kind === 'ipvs-gone');
       const p = ctx.pathOf(f);
       const evs: Evidence[] = [];
       if (kill) evs.push(itemEvidence(kill, 'DESTROY with a remaining timeout and no [USERSPACE]: killed by IPVS expiry'));

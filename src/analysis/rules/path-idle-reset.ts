@@ -29,7 +29,8 @@ export const pathIdleReset: Rule = {
       ...ctx.path.pathLayers.map((l) => ({ sec: l.timeoutSec, label: l.source })),
       ...Object.entries(CLOUD_PRESETS).map(([k, v]) => ({ sec: v.timeoutSec, label: `${k} ${v.timeoutSec} s` })),
     ];
-    for (const f of ctx.eventFlows()) {
+    // Both triggers are probe resets.
+    for (const f of ctx.resetOrDropFlows()) {
       const tl = f.timeline ?? [];
       const idx = tl.findIndex((i) => isKeepaliveTimeout(i) || (isReceivedReset(i) && (gapSec(i) ?? 0) >= 60));
       const hit = tl[idx];
