@@ -77,6 +77,9 @@ export interface LineSpans {
   readonly unterminated: boolean;
 }
 
+const READ_CHUNK = 1 << 20;
+const GUNZIP_CHUNK = 1 << 18;
+
 /** Without a trailing CR. */
 function endOf(buf: Buffer, start: number, end: number): number {
   return end > start && buf[end - 1] === 0x0d ? end - 1 : end;
@@ -93,8 +96,10 @@ export async function* readLineSpans(path: string, label: string = path): AsyncG
   } catch (err) {
     throw new InputError(label, undefined, `can't read: ${describeFsError(err)}`);
   }
-  const raw = createReadStream(path);
-  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  // 1 MiB reads (and gunzip output): with the default 64 KiB (16 KiB) the stream's per-chunk cost was
+  // a fifth of reading a 1M-record recording.
+  const raw = createReadStream(path, { highWaterMark: READ_CHUNK });
+  const stream = gz ? raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK })) : raw;
   raw.on('error', (err) => stream.destroy(err));
   let no = 0;
   let pending: Buffer[] = [];
