@@ -105,7 +105,8 @@ function bytesAt(buf: Buffer, at: number, lit: Buffer): boolean {
  * line as before, so results and errors stay those of JSON.parse.
  */
 export class RecordScanner {
-  private readonly srcCache = new Map<number, string>();
+  /** Source ids seen (the first 16), each one string. */
+  private readonly srcs: string[] = [];
   // set by scan()
   t = 0;
   src = '';
@@ -134,20 +135,28 @@ export class RecordScanner {
     }
     if (p + 8 > e || !bytesAt(buf, p, MID_SRC)) return false;
     p += 8;
-    // src: 1..200 plain characters, kept as one string per distinct id
+    // src: 1..200 plain characters, kept as one string per distinct id. A known id is recognised by
+    // comparing its characters (ids differ early, so a wrong guess costs a byte or two).
     const srcStart = p;
-    let h = 0;
-    for (; p < e; p++) {
-      c = buf[p]!;
-      if (CLASS[c] !== 0) break;
-      h = (Math.imul(h, 31) + c) | 0;
+    let src: string | undefined;
+    const known = this.srcs;
+    for (let j = 0; j < known.length; j++) {
+      const cand = known[j]!;
+      if (buf[srcStart + cand.length] === 0x22 && sameChars(cand, buf, srcStart)) {
+        src = cand;
+        p = srcStart + cand.length;
+        break;
+      }
     }
-    const srcLen = p - srcStart;
-    if (p >= e || c !== 0x22 || srcLen < 1 || srcLen > 200) return false;
-    let src = this.srcCache.get(h);
-    if (src === undefined || src.length !== srcLen || !sameChars(src, buf, srcStart)) {
+    if (src === undefined) {
+      for (; p < e; p++) {
+        c = buf[p]!;
+        if (CLASS[c] !== 0) break;
+      }
+      const srcLen = p - srcStart;
+      if (p >= e || c !== 0x22 || srcLen < 1 || srcLen > 200) return false;
       src = buf.latin1Slice(srcStart, p);
-      if (this.srcCache.size < 1024) this.srcCache.set(h, src);
+      if (known.length < 16) known.push(src);
     }
     if (p + 10 > e || !bytesAt(buf, p, MID_LINE)) return false;
     p += 10;
