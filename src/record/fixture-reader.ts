@@ -1,8 +1,9 @@
 // Reads a recording (NDJSON, optionally gzip): a validated header, then RawRecords in time order.
+import { isAscii } from 'node:buffer';
 import { InputError } from '../errors.js';
-import type { RawRecord } from '../sources/raw-record.js';
+import type { RawRecord, RecordKind } from '../sources/raw-record.js';
 import { FIXTURE_FORMAT, FIXTURE_MAJOR, fixtureHeaderSchema, rawRecordSchema, type FixtureHeader } from './fixture-header.js';
-import { readLineBatches, type NumberedLine } from './line-reader.js';
+import { readLineSpans, type LineSpans, type NumberedLine } from './line-reader.js';
 
 /** A record with the place it came from, so problems can name file and line. */
 export interface LocatedRecord {
@@ -19,8 +20,34 @@ export interface OpenedFixture {
    * share one reader: iterate either `records` or `batches`, not both.
    */
   readonly batches: AsyncIterable<readonly LocatedRecord[]>;
+  /**
+   * The same records again, one RecordColumns per read chunk: parallel arrays instead of two
+   * objects per record (the replay's fast path). Shares the reader with `records` and `batches`.
+   */
+  readonly columns: AsyncIterable<RecordColumns>;
   /** Things worth telling the user that are not errors (a truncated last line). Filled while iterating. */
   readonly notices: string[];
+}
+
+/** Records of one read chunk as parallel arrays: record i is (t[i], src[i], line[i], k[i]) from `file`:no[i]. */
+export interface RecordColumns {
+  readonly file: string;
+  readonly count: number;
+  readonly t: readonly number[];
+  readonly src: readonly string[];
+  readonly line: readonly string[];
+  readonly k: readonly (RecordKind | undefined)[];
+  readonly no: readonly number[];
+}
+
+interface MutableColumns {
+  file: string;
+  count: number;
+  t: number[];
+  src: string[];
+  line: string[];
+  k: (RecordKind | undefined)[];
+  no: number[];
 }
 
 function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
@@ -50,13 +77,138 @@ function isRawRecord(v: unknown): v is RawRecord {
   );
 }
 
-/** Opens a recording: reads and validates the header, then streams records lazily. */
+// Byte classes inside a JSON string for the scanner: 0 plain printable ASCII, 1 quote, 2 backslash,
+// 3 anything JSON.parse would refuse or the scanner leaves to it (control bytes, non-ASCII).
+const CLASS = new Uint8Array(256).fill(3);
+for (let c = 0x20; c < 0x80; c++) CLASS[c] = 0;
+CLASS[0x22] = 1;
+CLASS[0x5c] = 2;
+const HEAD_T = Buffer.from('{"t":');
+const MID_SRC = Buffer.from(',"src":"');
+const MID_LINE = Buffer.from('","line":"');
+const K_BEGIN = Buffer.from(',"k":"begin"}');
+const K_END = Buffer.from(',"k":"end"}');
+const K_ERR = Buffer.from(',"k":"err"}');
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
+
+function bytesAt(buf: Buffer, at: number, lit: Buffer): boolean {
+  for (let i = 0; i < lit.length; i++) if (buf[at + i] !== lit[i]) return false;
+  return true;
+}
+
+/**
+ * Reads a record line in exactly the form fixture-writer emits — `{"t":<digits>,"src":"…","line":"…"}`
+ * with an optional `,"k":"begin|end|err"` — from the bytes, with JSON.parse only for the line's string
+ * literal (no object, no keys). ASCII lines only (the caller checks). Anything else (whitespace, other
+ * key orders, extra keys, fractions, escapes in src) returns false and goes to JSON.parse of the whole
+ * line as before, so results and errors stay those of JSON.parse.
+ */
+export class RecordScanner {
+  /** Source ids seen (the first 16), each one string. */
+  private readonly srcs: string[] = [];
+  // set by scan()
+  t = 0;
+  src = '';
+  line = '';
+  k: RecordKind | undefined = undefined;
+
+  scan(b: Buffer, s: number, e: number): boolean {
+    const buf = b as Latin1;
+    if (e - s < 27 || !bytesAt(buf, s, HEAD_T)) return false;
+    let p = s + 5;
+    // t: a JSON integer of at most 15 digits (exact as a double), no sign, no leading zero
+    let c = buf[p]!;
+    if (c < 0x30 || c > 0x39) return false;
+    let t = c - 0x30;
+    p++;
+    if (t === 0) {
+      if (buf[p] !== 0x2c) return false;
+    } else {
+      const max = p + 14;
+      for (; p < e; p++) {
+        c = buf[p]!;
+        if (c < 0x30 || c > 0x39) break;
+        if (p >= max) return false;
+        t = t * 10 + (c - 0x30);
+      }
+    }
+    if (p + 8 > e || !bytesAt(buf, p, MID_SRC)) return false;
+    p += 8;
+    // src: 1..200 plain characters, kept as one string per distinct id. A known id is recognised by
+    // comparing its characters (ids differ early, so a wrong guess costs a byte or two).
+    const srcStart = p;
+    let src: string | undefined;
+    const known = this.srcs;
+    for (let j = 0; j < known.length; j++) {
+      const cand = known[j]!;
+      if (buf[srcStart + cand.length] === 0x22 && sameChars(cand, buf, srcStart)) {
+        src = cand;
+        p = srcStart + cand.length;
+        break;
+      }
+    }
+    if (src === undefined) {
+      for (; p < e; p++) {
+        c = buf[p]!;
+        if (CLASS[c] !== 0) break;
+      }
+      const srcLen = p - srcStart;
+      if (p >= e || c !== 0x22 || srcLen < 1 || srcLen > 200) return false;
+      src = buf.latin1Slice(srcStart, p);
+      if (known.length < 16) known.push(src);
+    }
+    if (p + 10 > e || !bytesAt(buf, p, MID_LINE)) return false;
+    p += 10;
+    // line: the rest is its JSON string literal, then `}` or `,"k":"…"}`. The literal is given to
+    // JSON.parse on its own (V8 decodes escapes and refuses what is not one string far faster than a
+    // byte loop here); the chunk was checked to be ASCII, so latin1 is utf8 here.
+    const q0 = p - 1;
+    let q1 = e - 2;
+    let k: RecordKind | undefined;
+    if (buf[e - 1] !== 0x7d || buf[q1] !== 0x22) return false;
+    if (e - 14 > q0 && buf[e - 14] === 0x22 && bytesAt(buf, e - 13, K_BEGIN)) {
+      q1 = e - 14;
+      k = 'begin';
+    } else if (e - 12 > q0 && buf[e - 12] === 0x22 && bytesAt(buf, e - 11, K_END)) {
+      q1 = e - 12;
+      k = 'end';
+    } else if (e - 12 > q0 && buf[e - 12] === 0x22 && bytesAt(buf, e - 11, K_ERR)) {
+      q1 = e - 12;
+      k = 'err';
+    }
+    if (q1 <= q0) return false;
+    let line: unknown;
+    if (q1 === q0 + 1) line = '';
+    else {
+      try {
+        line = JSON.parse(buf.latin1Slice(q0, q1 + 1));
+      } catch {
+        return false;
+      }
+    }
+    if (typeof line !== 'string') return false;
+    this.t = t;
+    this.src = src;
+    this.line = line;
+    this.k = k;
+    return true;
+  }
+}
+
+function sameChars(s: string, buf: Buffer, at: number): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[at + i]) return false;
+  return true;
+}
+
 /** Opens a recording: reads and validates the header, then streams records lazily. */
 export async function openFixture(path: string, label: string = path): Promise<OpenedFixture> {
-  const chunks = readLineBatches(path, label);
+  const chunks = readLineSpans(path, label);
   const first = await chunks.next();
-  if (first.done || first.value.length === 0) throw new InputError(label, 1, 'empty file: not a kdiag recording');
-  const headerJson = parseJsonLine(label, 1, first.value[0]!.text);
+  if (first.done || (first.value.count === 0 && first.value.head === undefined)) throw new InputError(label, 1, 'empty file: not a kdiag recording');
+  const sp0 = first.value;
+  const headerText = sp0.head !== undefined ? sp0.head.toString('utf8') : sp0.buf.toString('utf8', sp0.starts[0], sp0.ends[0]);
+  const headerJson = parseJsonLine(label, 1, headerText);
   if (typeof headerJson !== 'object' || headerJson === null || (headerJson as { format?: unknown }).format !== FIXTURE_FORMAT) {
     throw new InputError(label, 1, `not a kdiag recording (the first line must be a header with "format":"${FIXTURE_FORMAT}")`);
   }
@@ -71,7 +223,6 @@ export async function openFixture(path: string, label: string = path): Promise<O
   const parsed = fixtureHeaderSchema.safeParse(headerJson);
   if (!parsed.success) throw new InputError(label, 1, `bad header: ${firstIssue(parsed.error)}`);
   const notices: string[] = [];
-  const rest = first.value.slice(1);
 
   /** One line → its record; undefined for a blank line; 'stop' after a truncated last line. */
   function toRecord(l: NumberedLine): LocatedRecord | undefined | 'stop' {
@@ -104,42 +255,87 @@ export async function openFixture(path: string, label: string = path): Promise<O
     return { rec: r.data as RawRecord, file: label, line: l.no };
   }
 
+  const scanner = new RecordScanner();
+
+  /** One line (bytes) into the columns: false after a truncated last line (stop); throws on a bad line. */
+  function take(out: MutableColumns, buf: Buffer, s: number, e: number, no: number, unterminated: boolean, ascii: boolean): boolean {
+    // The last line of a file cut short goes the slow way: it may be the truncated one. The scanner
+    // reads ASCII only (checked per chunk; per line in a chunk that has other bytes).
+    if (!unterminated && (ascii || isAscii(buf.subarray(s, e))) && scanner.scan(buf, s, e)) {
+      out.t.push(scanner.t);
+      out.src.push(scanner.src);
+      out.line.push(scanner.line);
+      out.k.push(scanner.k);
+      out.no.push(no);
+      out.count++;
+      return true;
+    }
+    const r = toRecord({ no, text: buf.toString('utf8', s, e), unterminated });
+    if (r === 'stop') return false;
+    if (r !== undefined) {
+      out.t.push(r.rec.t);
+      out.src.push(r.rec.src);
+      out.line.push(r.rec.line);
+      out.k.push(r.rec.k);
+      out.no.push(no);
+      out.count++;
+    }
+    return true;
+  }
+
   // Records found before a bad line are handed over before its error is thrown, as one by one.
-  async function* batches(): AsyncGenerator<readonly LocatedRecord[]> {
-    let lines: NumberedLine[] | undefined = rest;
+  async function* columns(): AsyncGenerator<RecordColumns> {
+    let sp: LineSpans | undefined = sp0;
+    let skip = 1; // the header
     for (;;) {
-      if (lines === undefined) {
+      if (sp === undefined) {
         const n = await chunks.next();
         if (n.done) return;
-        lines = n.value;
+        sp = n.value;
+        skip = 0;
       }
-      const out: LocatedRecord[] = [];
+      const out: MutableColumns = { file: label, count: 0, t: [], src: [], line: [], k: [], no: [] };
       let failure: unknown;
       let stop = false;
       try {
-        for (const l of lines) {
-          const r = toRecord(l);
-          if (r === undefined) continue;
-          if (r === 'stop') {
-            stop = true;
-            break;
-          }
-          out.push(r);
+        let no = sp.firstNo;
+        const last = sp.count - 1;
+        if (sp.head !== undefined) {
+          if (skip > 0) skip--;
+          else if (!take(out, sp.head, 0, sp.head.length, no, sp.unterminated && last < 0, isAscii(sp.head))) stop = true;
+          no++;
+        }
+        const { buf, starts, ends } = sp;
+        const ascii = last >= 0 && isAscii(buf);
+        for (let i = skip; i <= last && !stop; i++) {
+          if (!take(out, buf, starts[i]!, ends[i]!, no + i, sp.unterminated && i === last, ascii)) stop = true;
         }
       } catch (err) {
         failure = err;
         stop = true;
       }
-      lines = undefined;
-      if (out.length > 0) yield out;
+      sp = undefined;
+      if (out.count > 0) yield out;
       if (failure !== undefined) throw failure;
       if (stop) return;
     }
   }
 
+  const sharedColumns = columns();
+  async function* batches(): AsyncGenerator<readonly LocatedRecord[]> {
+    for await (const c of sharedColumns) {
+      const out: LocatedRecord[] = new Array(c.count);
+      for (let i = 0; i < c.count; i++) {
+        const k = c.k[i];
+        const rec: RawRecord = k === undefined ? { t: c.t[i]!, src: c.src[i]!, line: c.line[i]! } : { t: c.t[i]!, src: c.src[i]!, line: c.line[i]!, k };
+        out[i] = { rec, file: c.file, line: c.no[i]! };
+      }
+      yield out;
+    }
+  }
   const shared = batches();
   async function* records(): AsyncGenerator<LocatedRecord> {
     for await (const b of shared) yield* b;
   }
-  return { header: parsed.data, records: records(), batches: shared, notices };
+  return { header: parsed.data, records: records(), batches: shared, columns: sharedColumns, notices };
 }

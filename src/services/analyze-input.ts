@@ -7,7 +7,7 @@ import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import { planBundle, readBundle, type BundlePlan } from '../record/bundle-reader.js';
 import type { FixtureHeader } from '../record/fixture-header.js';
-import { openFixture, type LocatedRecord } from '../record/fixture-reader.js';
+import { openFixture, type LocatedRecord, type RecordColumns } from '../record/fixture-reader.js';
 import { Pipeline, type PipelineIssue } from './pipeline.js';
 import { SummaryCollector, type CaptureSummary } from './summary.js';
 
@@ -24,6 +24,8 @@ export interface OpenedInput {
   readonly records: AsyncIterable<LocatedRecord>;
   /** The same records one array at a time, when the reader has them so (a recording); iterate one of the two. */
   readonly batches?: AsyncIterable<readonly LocatedRecord[]>;
+  /** The same records as parallel arrays per chunk, when the reader has them so (a recording); iterate one of the three. */
+  readonly columns?: AsyncIterable<RecordColumns>;
   readonly notices: string[];
 }
 
@@ -43,7 +45,7 @@ export async function openInput(path: string): Promise<OpenedInput> {
     };
   }
   const fx = await openFixture(path);
-  return { info: { kind: 'recording', path, header: fx.header }, records: fx.records, batches: fx.batches, notices: fx.notices };
+  return { info: { kind: 'recording', path, header: fx.header }, records: fx.records, batches: fx.batches, columns: fx.columns, notices: fx.notices };
 }
 
 /** Options a recording carries in its header that analysis honours unless the user overrides them. */
@@ -93,7 +95,16 @@ export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOpti
   const every = opts.progressEvery ?? 100_000;
   let n = 0;
   const onProgress = opts.onProgress;
-  if (opened.batches) {
+  if (opened.columns) {
+    // Parallel arrays per chunk: no RawRecord or LocatedRecord per record (bench/).
+    for await (const c of opened.columns) {
+      const { t, src, line, k, no, file, count } = c;
+      for (let i = 0; i < count; i++) {
+        pipeline.pushRecord(t[i]!, src[i]!, line[i]!, k[i], file, no[i]!);
+        if (onProgress && ++n % every === 0) onProgress(n);
+      }
+    }
+  } else if (opened.batches) {
     // One await per chunk of records, not per record: the per-record async hop was most of a replay's overhead (bench/).
     for await (const batch of opened.batches) {
       for (let i = 0; i < batch.length; i++) {

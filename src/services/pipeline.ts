@@ -17,7 +17,7 @@ import { clip, type LineOutcome, type ParseIssue, type ParseResult } from '../pa
 import { parseSs } from '../parse/ss.js';
 import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
 import type { LocatedRecord } from '../record/fixture-reader.js';
-import { sourceKind, sourceScope } from '../sources/raw-record.js';
+import { sourceKind, sourceScope, type RawRecord, type RecordKind } from '../sources/raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from '../parse/probes/records.js';
 
 export interface PipelineIssue extends ParseIssue {
@@ -30,6 +30,21 @@ interface SrcInfo {
   readonly scope: string | undefined;
   readonly handler: Handler | undefined;
   readonly stats: { records: number; issues: number; stderr: string[] };
+  /** A `bpftrace:` source. */
+  readonly probe: boolean;
+  /** Its open snapshot (the same object as in Pipeline.open). */
+  open: OpenSnapshot | undefined;
+  /** Its probe reader, once made; null for a probe source that names no known probe. */
+  reader: ProbeRecordReader | null | undefined;
+}
+
+interface OpenSnapshot {
+  readonly handler: Handler;
+  readonly ctx: Ctx;
+  readonly lines: string[];
+  readonly lineNos: number[];
+  readonly file: string;
+  row?: RowParser;
 }
 
 type RowParser = (line: string) => LineOutcome<Observation | Observation[]>;
@@ -58,14 +73,14 @@ function base(ctx: Ctx, raw?: string): { t: number; src: string; scope?: string;
 
 /** Sinks the row's observation; returns the outcome only when it is an issue. */
 type RowIssue = Extract<LineOutcome<never>, { kind: 'issue' }>;
-type FastRow = (ctx: Ctx, line: string, sink: (o: Observation) => void) => RowIssue | undefined;
+type FastRow = (t: number, src: string, scope: string | undefined, line: string, sink: (o: Observation) => void) => RowIssue | undefined;
 
-/** A row handler without a closure or an outcome wrapper per line, for the formats that come by the 10^5. */
-function fastRows<T>(parse: (line: string) => LineOutcome<T>, make: (ctx: Ctx, line: string, v: T) => Observation): FastRow {
-  return (ctx, line, sink) => {
+/** A row handler without a closure, a context or an outcome wrapper per line, for the formats that come by the 10^5. */
+function fastRows<T>(parse: (line: string) => LineOutcome<T>, make: (t: number, src: string, scope: string | undefined, line: string, v: T) => Observation): FastRow {
+  return (t, src, scope, line, sink) => {
     const out = parse(line);
     if (out.kind === 'row') {
-      sink(make(ctx, line, out.value));
+      sink(make(t, src, scope, line, out.value));
       return undefined;
     }
     return out.kind === 'issue' ? out : undefined;
@@ -83,10 +98,8 @@ function mapDoc<T>(r: ParseResult<T>, f: (v: T) => Observation[]): ParseResult<O
 const conntrackRows: Handler = {
   snapshot: 'conntrack',
   row: (ctx) => (line) => mapRow(parseConntrackEntryLine(line), (entry) => ({ ...base(ctx, line), kind: 'conntrack-entry', entry })),
-  fast: fastRows(parseConntrackEntryLine, (ctx, line, entry): Observation =>
-    ctx.scope === undefined
-      ? { t: ctx.t, src: ctx.src, raw: line, kind: 'conntrack-entry', entry }
-      : { t: ctx.t, src: ctx.src, scope: ctx.scope, raw: line, kind: 'conntrack-entry', entry },
+  fast: fastRows(parseConntrackEntryLine, (t, src, scope, line, entry): Observation =>
+    scope === undefined ? { t, src, raw: line, kind: 'conntrack-entry', entry } : { t, src, scope, raw: line, kind: 'conntrack-entry', entry },
   ),
 };
 
@@ -96,10 +109,8 @@ const HANDLERS: Record<string, Handler> = {
   'procfs:nf_conntrack': conntrackRows,
   'conntrack:events': {
     row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event })),
-    fast: fastRows(parseConntrackEventLine, (ctx, line, event): Observation =>
-      ctx.scope === undefined
-        ? { t: ctx.t, src: ctx.src, raw: line, kind: 'conntrack-event', event }
-        : { t: ctx.t, src: ctx.src, scope: ctx.scope, raw: line, kind: 'conntrack-event', event },
+    fast: fastRows(parseConntrackEventLine, (t, src, scope, line, event): Observation =>
+      scope === undefined ? { t, src, raw: line, kind: 'conntrack-event', event } : { t, src, scope, raw: line, kind: 'conntrack-event', event },
     ),
   },
   'conntrack:stats': { doc: (ctx) => (text) => mapDoc(parseConntrackStats(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
@@ -140,8 +151,7 @@ export class Pipeline {
 
   /** What each source id means, worked out once: kind, scope, handler and its counters. */
   private readonly srcInfo = new Map<string, SrcInfo>();
-  private readonly open = new Map<string, { handler: Handler; ctx: Ctx; lines: string[]; lineNos: number[]; file: string; row?: RowParser }>();
-  private readonly probeReaders = new Map<string, ProbeRecordReader>();
+  private readonly open = new Map<string, OpenSnapshot>();
   private kubeArgs: ReturnType<typeof parseKubeProxyArgs> | undefined;
   private kubeConfig: ParseResult<KubeProxySettings> | undefined;
   private readonly warnedUnknown = new Set<string>();
@@ -179,28 +189,30 @@ export class Pipeline {
   /** Feeds one record. */
   push(lr: LocatedRecord): void {
     const { rec } = lr;
+    this.pushRecord(rec.t, rec.src, rec.line, rec.k, lr.file, lr.line);
+  }
+
+  /** Feeds one record given by its parts (no LocatedRecord to build: the replay's fast path). */
+  pushRecord(t: number, src: string, line: string, k: RecordKind | undefined, file: string, lineNo: number): void {
     this.records++;
-    let info = this.srcInfo.get(rec.src);
-    if (info === undefined) {
-      const k = sourceKind(rec.src);
-      info = { kind: k, scope: sourceScope(rec.src), handler: HANDLERS[k], stats: this.stats(rec.src) };
-      this.srcInfo.set(rec.src, info);
-    }
+    let info = this.srcInfo.get(src);
+    if (info === undefined) info = this.newSrcInfo(src);
     const st = info.stats;
     st.records++;
     // The hot path: a row of an open snapshot (conntrack table) or a streamed event line.
     const fast = info.handler?.fast;
-    if (fast !== undefined && rec.k === undefined) {
-      const o = this.open.get(rec.src);
+    if (fast !== undefined && k === undefined) {
+      const o = info.open;
       // Rows of an open snapshot carry the snapshot's time, streamed rows their own.
-      const out = fast(o ? o.ctx : { t: rec.t, src: rec.src, scope: info.scope }, rec.line, this.sink);
-      if (out !== undefined) this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
+      const out = o !== undefined ? fast(o.ctx.t, src, o.ctx.scope, line, this.sink) : fast(t, src, info.scope, line, this.sink);
+      if (out !== undefined) this.issue(file, src, { line: lineNo, code: out.code, message: out.message, text: clip(line) });
       return;
     }
+    if (info.probe) return this.pushProbe(info, t, src, line, k, file, lineNo);
+    const rec: RawRecord = k === undefined ? { t, src, line } : { t, src, line, k };
+    const lr: LocatedRecord = { rec, file, line: lineNo };
     const kind = info.kind;
-    const ctx: Ctx = { t: rec.t, src: rec.src, scope: info.scope };
-
-    if (kind.startsWith('bpftrace:')) return this.pushProbe(lr, ctx);
+    const ctx: Ctx = { t, src, scope: info.scope };
     if (rec.k === 'err') {
       if (/ENOBUFS|losing events|lost \d+ events/i.test(rec.line)) {
         this.lostNotices++;
@@ -234,7 +246,7 @@ export class Pipeline {
     if (rec.k && !handler.snapshot && !handler.doc) return;
     if (rec.k === 'begin') {
       this.close(rec.src);
-      this.open.set(rec.src, { handler, ctx, lines: [], lineNos: [], file: lr.file });
+      this.setOpen(rec.src, { handler, ctx, lines: [], lineNos: [], file: lr.file });
       if (handler.snapshot) this.sink({ ...base(ctx), kind: 'snapshot-begin', what: handler.snapshot });
       return;
     }
@@ -260,6 +272,21 @@ export class Pipeline {
     }
   }
 
+  private newSrcInfo(src: string): SrcInfo {
+    const k = sourceKind(src);
+    const info: SrcInfo = { kind: k, scope: sourceScope(src), handler: HANDLERS[k], stats: this.stats(src), probe: k.startsWith('bpftrace:'), open: undefined, reader: undefined };
+    this.srcInfo.set(src, info);
+    return info;
+  }
+
+  /** Opens (or, with undefined, closes) the snapshot of a source: the map keeps the order, the SrcInfo a shortcut. */
+  private setOpen(src: string, o: OpenSnapshot | undefined): void {
+    if (o === undefined) this.open.delete(src);
+    else this.open.set(src, o);
+    const info = this.srcInfo.get(src) ?? this.newSrcInfo(src);
+    info.open = o;
+  }
+
   private runDoc(handler: Handler, ctx: Ctx, lines: string[], lineNos: number[], file: string): void {
     if (!handler.doc) return;
     const r = handler.doc(ctx)(lines.join('\n'));
@@ -270,7 +297,7 @@ export class Pipeline {
   private close(src: string): void {
     const o = this.open.get(src);
     if (!o) return;
-    this.open.delete(src);
+    this.setOpen(src, undefined);
     if (o.handler.doc) this.runDoc(o.handler, o.ctx, o.lines, o.lineNos, o.file);
     if (o.handler.snapshot) this.sink({ ...base(o.ctx), kind: 'snapshot-end', what: o.handler.snapshot });
   }
@@ -278,7 +305,7 @@ export class Pipeline {
   private pushKubeProxy(lr: LocatedRecord, ctx: Ctx, kind: string): void {
     const { rec } = lr;
     if (rec.k === 'begin') {
-      this.open.set(rec.src, { handler: {}, ctx, lines: [], lineNos: [], file: lr.file });
+      this.setOpen(rec.src, { handler: {}, ctx, lines: [], lineNos: [], file: lr.file });
       return;
     }
     const o = this.open.get(rec.src);
@@ -287,7 +314,7 @@ export class Pipeline {
         o.lines.push(rec.line);
         o.lineNos.push(lr.line);
       } else {
-        this.open.set(rec.src, { handler: {}, ctx, lines: [rec.line], lineNos: [lr.line], file: lr.file });
+        this.setOpen(rec.src, { handler: {}, ctx, lines: [rec.line], lineNos: [lr.line], file: lr.file });
       }
       return;
     }
@@ -297,7 +324,7 @@ export class Pipeline {
   private finishKubeProxy(src: string, kind: string): void {
     const o = this.open.get(src);
     if (!o) return;
-    this.open.delete(src);
+    this.setOpen(src, undefined);
     const text = o.lines.join('\n');
     const r = kind === 'kube-proxy:args' ? parseKubeProxyArgs(text) : parseKubeProxyConfig(text);
     for (const i of r.issues) this.issue(o.file, src, { ...i, line: o.lineNos[i.line - 1] ?? i.line });
@@ -307,30 +334,26 @@ export class Pipeline {
     this.sink({ ...base(o.ctx), kind: 'kube-proxy', settings });
   }
 
-  private pushProbe(lr: LocatedRecord, ctx: Ctx): void {
-    const { rec } = lr;
-    let reader = this.probeReaders.get(rec.src);
-    if (!reader) {
-      reader = createProbeRecordReader(rec.src);
-      if (!reader) {
-        if (!this.warnedUnknown.has(rec.src)) {
-          this.warnedUnknown.add(rec.src);
-          this.issue(lr.file, rec.src, { line: lr.line, code: 'probe.unknown', message: `no probe named by source "${rec.src}"; its records are ignored` });
-        }
-        return;
+  private pushProbe(info: SrcInfo, t: number, src: string, line: string, k: RecordKind | undefined, file: string, lineNo: number): void {
+    let reader = info.reader;
+    if (reader === undefined) reader = info.reader = createProbeRecordReader(src) ?? null;
+    if (reader === null) {
+      if (!this.warnedUnknown.has(src)) {
+        this.warnedUnknown.add(src);
+        this.issue(file, src, { line: lineNo, code: 'probe.unknown', message: `no probe named by source "${src}"; its records are ignored` });
       }
-      this.probeReaders.set(rec.src, reader);
+      return;
     }
-    if (rec.k === 'err' && this.stats(rec.src).stderr.length < 20) this.stats(rec.src).stderr.push(clip(rec.line));
-    const out = reader.read(rec);
+    if (k === 'err' && info.stats.stderr.length < 20) info.stats.stderr.push(clip(line));
+    const out = reader.readLine(line, k);
     if (out.kind === 'row') {
       // literal shapes, as base() builds them: a spread per probe event was on V8's slow path (bench/)
       const event = out.value;
-      const raw = rec.k ? undefined : rec.line;
-      if (ctx.scope === undefined) this.sink(raw === undefined ? { t: ctx.t, src: ctx.src, kind: 'probe', event } : { t: ctx.t, src: ctx.src, raw, kind: 'probe', event });
-      else this.sink(raw === undefined ? { t: ctx.t, src: ctx.src, scope: ctx.scope, kind: 'probe', event } : { t: ctx.t, src: ctx.src, scope: ctx.scope, raw, kind: 'probe', event });
+      const scope = info.scope;
+      if (scope === undefined) this.sink(k ? { t, src, kind: 'probe', event } : { t, src, raw: line, kind: 'probe', event });
+      else this.sink(k ? { t, src, scope, kind: 'probe', event } : { t, src, scope, raw: line, kind: 'probe', event });
     }
-    else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
+    else if (out.kind === 'issue') this.issue(file, src, { line: lineNo, code: out.code, message: out.message, text: clip(line) });
   }
 
   private ownerLines: { ctx: Ctx; items: unknown[] } | undefined;

@@ -63,13 +63,18 @@ export class SummaryCollector {
   private readonly scopes = new Set<string>();
   private readonly socketScopes = new Set<string>();
   private inConntrackSnapshot = false;
+  private lastScope: string | undefined;
 
   observe(o: Observation): void {
     const s = this.summary;
     if (s.first === undefined || o.t < s.first) s.first = o.t;
     if (s.last === undefined || o.t > s.last) s.last = o.t;
     const scope = o.scope ?? 'host';
-    if (!this.scopes.has(scope)) this.scopes.add(scope);
+    // observations come in runs of one scope: the set is asked only when it changes
+    if (scope !== this.lastScope) {
+      this.scopes.add(scope);
+      this.lastScope = scope;
+    }
     switch (o.kind) {
       case 'snapshot-begin':
         if (o.what === 'conntrack') {

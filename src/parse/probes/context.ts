@@ -80,11 +80,25 @@ const TCP_STATES: Record<number, string> = {
   7: 'CLOSE', 8: 'CLOSE_WAIT', 9: 'LAST_ACK', 10: 'LISTEN', 11: 'CLOSING', 12: 'NEW_SYN_RECV',
 };
 
-/** TCP state number → name (`ESTABLISHED`); 0 or unknown → `UNKNOWN` / `UNKNOWN(n)`. */
-export function tcpStateName(ctx: ProbeContext, n: number): string {
+function stateName(ctx: ProbeContext, n: number): string {
   if (n === 0) return 'UNKNOWN';
   const name = ctx.tcpStates?.[String(n)] ?? TCP_STATES[n];
   return name === undefined ? `UNKNOWN(${n})` : name.replace(/^TCP_/, '');
+}
+
+// The names of small state numbers, for the last context asked about (one per probe run; a state
+// event asks twice per line).
+let namesOf: ProbeContext | undefined;
+let names: (string | undefined)[] = [];
+
+/** TCP state number → name (`ESTABLISHED`); 0 or unknown → `UNKNOWN` / `UNKNOWN(n)`. */
+export function tcpStateName(ctx: ProbeContext, n: number): string {
+  if (!(n >= 1 && n < 64 && Number.isInteger(n))) return stateName(ctx, n);
+  if (ctx !== namesOf) {
+    namesOf = ctx;
+    names = [];
+  }
+  return (names[n] ??= stateName(ctx, n));
 }
 
 /** A reason number → its name in the given table, `UNKNOWN(n)` when absent. */

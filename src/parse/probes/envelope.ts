@@ -64,27 +64,42 @@ const PRINTF_TAIL = '"}';
 /**
  * The printf branch without JSON.parse, for an envelope of that exact shape whose string holds no
  * quote, no control character and no escape other than \t and \n; undefined (use JSON.parse) otherwise.
+ * The fields are cut straight out of the line at the \t escapes (one pass, no decoded copy) when the
+ * only \n is the last one, as kdiag's printf lines have it.
  */
 function fastPrintf(text: string): LineOutcome<Envelope> | undefined {
   if (!text.startsWith(PRINTF_HEAD) || !text.endsWith(PRINTF_TAIL)) return undefined;
   const from = PRINTF_HEAD.length;
   const to = text.length - PRINTF_TAIL.length;
   if (to < from) return undefined;
+  const cuts: number[] = [];
+  let inner = false; // a \n before the end: decoded the general way below
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (c === 34 /* " */ || c < 32) return undefined;
     if (c === 92 /* \ */) {
       const n = text.charCodeAt(i + 1);
       if (i + 1 >= to || (n !== 116 /* t */ && n !== 110 /* n */)) return undefined;
+      if (n === 116) cuts.push(i);
+      else if (i + 2 !== to) inner = true;
       i++;
     }
   }
-  // every backslash starts a \t or \n pair here (checked above), so plain replacement decodes it
-  const data = text.slice(from, to).replaceAll('\\n', '\n').replaceAll('\\t', '\t');
-  const body = data.endsWith('\n') ? data.slice(0, -1) : data;
-  if (body === '') return SKIP;
-  const fields = body.split('\t');
-  return row({ kind: 'printf', tag: fields[0]!, fields: fields.slice(1) });
+  if (inner) {
+    // every backslash starts a \t or \n pair here (checked above), so plain replacement decodes it
+    const data = text.slice(from, to).replaceAll('\\n', '\n').replaceAll('\\t', '\t');
+    const body = data.endsWith('\n') ? data.slice(0, -1) : data;
+    if (body === '') return SKIP;
+    const fields = body.split('\t');
+    return row({ kind: 'printf', tag: fields[0]!, fields: fields.slice(1) });
+  }
+  // the body ends before a final \n
+  const end = to - 2 >= from && text.charCodeAt(to - 2) === 92 && text.charCodeAt(to - 1) === 110 ? to - 2 : to;
+  if (end === from) return SKIP;
+  const tag = text.slice(from, cuts.length > 0 ? cuts[0] : end);
+  const fields: string[] = new Array(cuts.length);
+  for (let j = 0; j < cuts.length; j++) fields[j] = text.slice(cuts[j]! + 2, j + 1 < cuts.length ? cuts[j + 1] : end);
+  return row({ kind: 'printf', tag, fields });
 }
 
 function status(e: Omit<ProbeStatusEvent, 'kind'>): LineOutcome<Envelope> {
@@ -102,25 +117,58 @@ export function parseProbeStderr(line: string): LineOutcome<ProbeStatusEvent> {
 
 /** Field parsing helpers shared by the probe parsers. */
 export function uint(s: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (s === undefined || !/^\d{1,20}$/.test(s)) return undefined;
-  const n = Number(s);
+  // = /^\d{1,20}$/ and Number(s), without the regex (a probe line has a dozen of these)
+  if (s === undefined) return undefined;
+  const len = s.length;
+  if (len < 1 || len > 20) return undefined;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  if (len > 15) n = Number(s); // exact below 10^15 either way
   return Number.isSafeInteger(n) && n <= max ? n : undefined;
 }
 
 /** A possibly negative integer (a reason of -1 means "the kernel has none"). */
 export function int(s: string | undefined): number | undefined {
-  if (s === undefined || !/^-?\d{1,11}$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : undefined;
+  // = /^-?\d{1,11}$/ and Number(s) (which makes "-0" -0)
+  if (s === undefined) return undefined;
+  const len = s.length;
+  const neg = len > 0 && s.charCodeAt(0) === 45;
+  const from = neg ? 1 : 0;
+  if (len - from < 1 || len - from > 11) return undefined;
+  let n = 0;
+  for (let i = from; i < len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  return neg ? -n : n;
 }
 
-const ADDR4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+/** = /^\d{1,3}(?:\.\d{1,3}){3}$/, without the regex. */
+function isAddr4(s: string): boolean {
+  let dots = 0;
+  let digits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return false;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return dots === 3 && digits > 0;
+}
 const ADDR6 = /^[0-9a-fA-F:.]{2,45}$/;
 
 /** An address as bpftrace's ntop() prints it, for the given family (4 or 6). */
 export function addr(s: string | undefined, family: number): string | undefined {
   if (s === undefined) return undefined;
-  if (family === 4) return ADDR4.test(s) ? s : undefined;
+  if (family === 4) return isAddr4(s) ? s : undefined;
   if (family === 6) return ADDR6.test(s) && s.includes(':') ? s : undefined;
   return undefined;
 }

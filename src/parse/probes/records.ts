@@ -2,7 +2,7 @@
 // into probe events: the reader keeps the context from the begin record, nothing else.
 import { lineIssue, type LineOutcome } from '../result.js';
 import type { ProbeEvent } from '../../model/probe-event.js';
-import type { RawRecord } from '../../sources/raw-record.js';
+import type { RawRecord, RecordKind } from '../../sources/raw-record.js';
 import { probeBySourceId, type ProbeSpec } from './catalog.js';
 import { emptyProbeContext, parseProbeContext, type ProbeContext } from './context.js';
 import { parseProbeStderr } from './envelope.js';
@@ -12,6 +12,8 @@ export interface ProbeRecordReader {
   /** The context in force (from the begin record; empty until one is seen). */
   context(): ProbeContext;
   read(rec: RawRecord): LineOutcome<ProbeEvent>;
+  /** The same as read(), given the record's line and kind (no RawRecord needed). */
+  readLine(line: string, k: RecordKind | undefined): LineOutcome<ProbeEvent>;
 }
 
 /** A reader for the records of `bpftrace:<probe>` sources; undefined for an unknown source id. */
@@ -19,22 +21,24 @@ export function createProbeRecordReader(src: string): ProbeRecordReader | undefi
   const probe = probeBySourceId(src);
   if (!probe) return undefined;
   let ctx: ProbeContext = emptyProbeContext(probe.id);
+  const readLine = (line: string, k: RecordKind | undefined): LineOutcome<ProbeEvent> => {
+    if (k === 'begin') {
+      const c = parseProbeContext(line);
+      if (c.kind !== 'row') return c;
+      ctx = c.value;
+      return { kind: 'skip' };
+    }
+    if (k === 'err') return parseProbeStderr(line);
+    if (k === 'end') {
+      if (line.length > 300) return lineIssue('probe.bad-end', 'end record too long');
+      return { kind: 'row', value: { kind: 'probe-status', status: 'info', message: `bpftrace ended: ${line}` } };
+    }
+    return probe.parse(line, ctx);
+  };
   return {
     probe,
     context: () => ctx,
-    read(rec) {
-      if (rec.k === 'begin') {
-        const c = parseProbeContext(rec.line);
-        if (c.kind !== 'row') return c;
-        ctx = c.value;
-        return { kind: 'skip' };
-      }
-      if (rec.k === 'err') return parseProbeStderr(rec.line);
-      if (rec.k === 'end') {
-        if (rec.line.length > 300) return lineIssue('probe.bad-end', 'end record too long');
-        return { kind: 'row', value: { kind: 'probe-status', status: 'info', message: `bpftrace ended: ${rec.line}` } };
-      }
-      return probe.parse(rec.line, ctx);
-    },
+    read: (rec) => readLine(rec.line, rec.k),
+    readLine,
   };
 }
