@@ -864,6 +864,8 @@ export class FlowTable {
           }
         }
       }
+      // Still in conntrack: live, nothing else to do.
+      if (what === 'conntrack' && (ints[r * NI + G]! & CT_PRESENT) !== 0) continue;
       if (f === undefined || f.bare) {
         if ((ints[r * NI + G]! & CT_PRESENT) === 0) dead.push(r);
         continue;
