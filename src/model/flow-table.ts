@@ -545,7 +545,7 @@ export class FlowTable {
    * of the previous backend still find it.
    */
   private readonly byReply = new EndpointRows();
-  /** First and last row in first-seen order (flows(), see link()); -1 when empty. */
+  /** First and last row in first-seen order (flows(), see index()); -1 when empty. */
   private head = -1;
   private tail = -1;
   private clockSet = false;
@@ -864,13 +864,13 @@ export class FlowTable {
           }
         }
       }
+      // Still in conntrack: live, nothing else to do.
+      if (what === 'conntrack' && (ints[r * NI + G]! & CT_PRESENT) !== 0) continue;
       if (f === undefined || f.bare) {
         if ((ints[r * NI + G]! & CT_PRESENT) === 0) dead.push(r);
         continue;
       }
-      if (what === 'conntrack') {
-        // Done above.
-      } else if (what === 'ipvs-conns') {
+      if (what === 'ipvs-conns') {
         const v = f.ipvs;
         if (v && v.goneT < 0 && scopeKey(v.scope) === sk && v.gen !== gen) {
           v.goneT = t;
@@ -878,7 +878,7 @@ export class FlowTable {
             this.push(f, { t, kind: 'ipvs-gone', src, text: `IPVS connection gone: ${this.ipvsSummary(f)}`, scope });
           }
         }
-      } else {
+      } else if (what === 'sockets') {
         for (const s of [f.client, f.server]) {
           if (s && s.goneT < 0 && scopeKey(s.scope) === sk && s.gen !== gen && s.fromSs) {
             s.goneT = t;
