@@ -39,6 +39,13 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
   let live: PathTimeouts[] | undefined;
   let ev: Flow[] | undefined;
   let rd: Flow[] | undefined;
+  const eventFlows = (): Flow[] => {
+    if (!ev) {
+      ev = [];
+      for (const f of table.flows()) if (f.timeline && f.timeline.length > 0) ev.push(f);
+    }
+    return ev;
+  };
   const pathOf = (f: Flow): PathTimeouts => {
     let p = cache.get(f);
     if (!p) {
@@ -80,17 +87,11 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
       }
       return out;
     },
-    eventFlows() {
-      if (!ev) {
-        ev = [];
-        for (const f of table.flows()) if (f.timeline && f.timeline.length > 0) ev.push(f);
-      }
-      return ev;
-    },
+    eventFlows,
     resetOrDropFlows() {
       if (!rd) {
         rd = [];
-        for (const f of this.eventFlows()) {
+        for (const f of eventFlows()) {
           for (const i of f.timeline ?? []) {
             const k = i.probe?.kind;
             if (k === 'reset' || k === 'drop') {

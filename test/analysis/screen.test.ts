@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { breaksIn, predictable } from '../../src/analysis/rule.js';
+import { breaksIn, makeRuleContext, predictable } from '../../src/analysis/rule.js';
 import type { CloudPreset } from '../../src/model/cloud-presets.js';
 import { FlowTable } from '../../src/model/flow-table.js';
 import type { Observation } from '../../src/model/observation.js';
@@ -93,6 +93,35 @@ function mixedObservations(seed: number, n: number): Observation[] {
   list.push(...ssSnapshot(t, socks.filter((x) => x.scope === 'a').map((x) => x.s), 'a'));
   return list.sort((a, b) => a.t - b.t);
 }
+
+/** livePaths as it was: every hit's full path, sorted by (breaksIn, position), the first `keep`, in table order. */
+function naiveLive(table: FlowTable, o: PathContextOptions, keep: number): string[] {
+  const ctx = buildPathContext(table, o);
+  const hits: { id: string; u: number; i: number }[] = [];
+  let i = 0;
+  for (const f of table.flows()) {
+    i++;
+    if (!table.isLive(f)) continue;
+    const p = pathTimeouts(ctx, f);
+    if (p.state === 'ESTABLISHED' && (predictable(p) || p.layers.some((l) => l.clamp !== undefined))) hits.push({ id: p.id, u: breaksIn(p), i });
+  }
+  hits.sort((a, b) => a.u - b.u || a.i - b.i);
+  return hits.slice(0, keep).sort((a, b) => a.i - b.i).map((h) => h.id);
+}
+
+describe('livePaths keeps the most urgent flows', () => {
+  it('the same ones, in table order, as sorting every hit', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const table = tableOf(mixedObservations(seed, 200));
+      for (const o of [{ now: table.latestT + 3_600_000 }, { now: table.latestT + 200_000, pathIdleTimeoutSec: 350 }]) {
+        for (const keep of [0, 1, 2, 5, 17, 64, 10_000]) {
+          const got = makeRuleContext(table, buildPathContext(table, o), keep).livePaths().map((p) => p.id);
+          expect(got).toEqual(naiveLive(table, o, keep));
+        }
+      }
+    }
+  });
+});
 
 describe('screenPath agrees with pathTimeouts', () => {
   it('on generated mixed flows', () => {
