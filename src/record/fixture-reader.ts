@@ -40,6 +40,9 @@ export interface RecordColumns {
   readonly no: readonly number[];
 }
 
+/** Records per RecordColumns at most. */
+const BATCH = 1024;
+
 interface MutableColumns {
   file: string;
   count: number;
@@ -287,6 +290,7 @@ export async function openFixture(path: string, label: string = path): Promise<O
   async function* columns(): AsyncGenerator<RecordColumns> {
     let sp: LineSpans | undefined = sp0;
     let skip = 1; // the header
+    const fresh = (): MutableColumns => ({ file: label, count: 0, t: [], src: [], line: [], k: [], no: [] });
     for (;;) {
       if (sp === undefined) {
         const n = await chunks.next();
@@ -294,25 +298,41 @@ export async function openFixture(path: string, label: string = path): Promise<O
         sp = n.value;
         skip = 0;
       }
-      const out: MutableColumns = { file: label, count: 0, t: [], src: [], line: [], k: [], no: [] };
+      let out = fresh();
       let failure: unknown;
       let stop = false;
+      let no = sp.firstNo;
+      const last = sp.count - 1;
       try {
-        let no = sp.firstNo;
-        const last = sp.count - 1;
         if (sp.head !== undefined) {
           if (skip > 0) skip--;
           else if (!take(out, sp.head, 0, sp.head.length, no, sp.unterminated && last < 0, isAscii(sp.head))) stop = true;
           no++;
         }
-        const { buf, starts, ends } = sp;
-        const ascii = last >= 0 && isAscii(buf);
-        for (let i = skip; i <= last && !stop; i++) {
-          if (!take(out, buf, starts[i]!, ends[i]!, no + i, sp.unterminated && i === last, ascii)) stop = true;
-        }
       } catch (err) {
         failure = err;
         stop = true;
+      }
+      const { buf, starts, ends } = sp;
+      const ascii = last >= 0 && isAscii(buf);
+      // At most BATCH records a yield: fewer young strings alive at once than a whole 1 MiB chunk's.
+      let i = skip;
+      while (!stop && i <= last) {
+        try {
+          for (; i <= last && out.count < BATCH; i++) {
+            if (!take(out, buf, starts[i]!, ends[i]!, no + i, sp.unterminated && i === last, ascii)) {
+              stop = true;
+              break;
+            }
+          }
+        } catch (err) {
+          failure = err;
+          stop = true;
+        }
+        if (!stop && out.count >= BATCH) {
+          yield out;
+          out = fresh();
+        }
       }
       sp = undefined;
       if (out.count > 0) yield out;

@@ -43,8 +43,8 @@ function fieldNum(s: string, last: boolean, signed: boolean): number {
   const from = p;
   let n = 0;
   for (;;) {
-    const c = s.charCodeAt(p) - 48;
-    if (c < 0 || c > 9) break;
+    const c = s.charCodeAt(p) - 48; // NaN past the end
+    if (!(c >= 0 && c <= 9)) break;
     n = n * 10 + c;
     p++;
   }
