@@ -2,7 +2,8 @@
 // A hand-rolled scanner over space-separated tokens: this runs on snapshots of 10^5–10^6 entries,
 // so it reads each character about once (keys by first character + compare, numbers and addresses
 // checked while finding their end), allocates only what the entry keeps, and never uses a regex per
-// token. Speed: bench/parse-conntrack.ts.
+// token. All the reading is done on a byte copy of the line; string methods are left for slicing
+// out what the entry keeps and for building messages. Speed: bench/parse-conntrack.ts.
 import type { Counters, ConntrackEntry } from '../model/conntrack.js';
 import type { Family, Tuple } from '../model/endpoint.js';
 import { SKIP, lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
@@ -12,6 +13,7 @@ export const CONNTRACK_MAX_LINE = 8192;
 
 const SP = 32;
 const LBRACKET = 91;
+const EQ = 61;
 
 // Field ids the token loop dispatches on: addresses 1-2, numbers 3-17, text 20-25.
 const K_SRC = 1;
@@ -39,7 +41,7 @@ const K_DSTKEY = 24;
 const K_GRE_TIMEOUT = 25;
 
 // Character compares for the keys on every line (src= dst= sport= dport= packets= bytes= mark=…): cheaper
-// than a startsWith call each on every token.
+// than a loop over a word on every token.
 function at3(u: Uint8Array, p: number, a: number, b: number, c: number): boolean {
   return u[p] === a && u[p + 1] === b && u[p + 2] === c;
 }
@@ -50,14 +52,16 @@ function at4(u: Uint8Array, p: number, a: number, b: number, c: number, d: numbe
 
 // The scanner reads character codes from a byte copy of the line: one native encodeInto per line is
 // far cheaper than a charCodeAt per character (each re-checks the string's representation; lines
-// from split() are sliced strings). Every compare in the scanner is against ASCII or `> 127`, so a
-// line with other characters is copied with each code above 255 stored as 255: same decisions.
-// Bytes past the end are zeroed so look-ahead key compares fail like charCodeAt's NaN would.
+// from split() are sliced strings), and so are byte compares than startsWith/indexOf calls. Every
+// compare in the scanner is against ASCII or `> 127`, so a line with other characters is copied with
+// each code above 255 stored as 255: same decisions.
+// Bytes past the end are zeroed so look-ahead key compares fail like startsWith past the end would.
 const LOOKAHEAD = 16;
 const CODES = new Uint8Array(CONNTRACK_MAX_LINE + 1024);
 const ENCODER = new TextEncoder();
 
-function codesOf(s: string): Uint8Array {
+/** The line's character codes (see above); valid until the next call. */
+export function conntrackLineCodes(s: string): Uint8Array {
   const n = s.length;
   const b = n + LOOKAHEAD <= CODES.length ? CODES : new Uint8Array(n + LOOKAHEAD);
   const r = ENCODER.encodeInto(s, b);
@@ -71,25 +75,119 @@ function codesOf(s: string): Uint8Array {
   return b;
 }
 
+/** ASCII text as bytes, to compare with a line's codes. */
+function ascii(text: string): Uint8Array {
+  const u = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) u[i] = text.charCodeAt(i);
+  return u;
+}
+
+/** Whether the token b[from, to) is exactly `word`. */
+function isWord(b: Uint8Array, from: number, to: number, word: Uint8Array): boolean {
+  const n = word.length;
+  if (to - from !== n) return false;
+  for (let i = 0; i < n; i++) if (b[from + i] !== word[i]) return false;
+  return true;
+}
+
+/** Whether b holds `word` at p (words are at most LOOKAHEAD long, so past the line this reads zeros). */
+function hasAt(b: Uint8Array, p: number, word: Uint8Array): boolean {
+  for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return false;
+  return true;
+}
+
+/** First position of `code` in b[from, to), or -1. */
+export function byteIndex(b: Uint8Array, code: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (b[i] === code) return i;
+  return -1;
+}
+
+/** End of the token starting at `from`: the next space or `end`. */
+function tokenEnd(b: Uint8Array, from: number, end: number): number {
+  // Tokens are short (a header word, a flag, a value): a loop beats an indexOf call on the string.
+  let i = from;
+  while (i < end && b[i] !== SP) i++;
+  return i;
+}
+
+/** First non-space position at or after `from`, or `end`. */
+function skipSpaces(b: Uint8Array, from: number, end: number): number {
+  let i = from;
+  while (i < end && b[i] === SP) i++;
+  return i;
+}
+
+/** Decimal digits in b[from, to) as a number; -1 when empty, not all digits or longer than 20 digits (as parseDec). */
+export function decimalAt(b: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 0 || n > 20) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 function badNumber(s: string, p: number, vs: number, te: number): LineOutcome<never> {
   return lineIssue('conntrack.bad-number', `${s.slice(p, vs - 1)} is not a valid number: ${JSON.stringify(s.slice(vs, Math.min(te, vs + 60)))}`);
 }
 
-/** End of the token starting at `from`: the next space or `end`. */
-function tokenEnd(s: string, from: number, end: number): number {
-  // indexOf is a vectorised search; a charCodeAt loop over every character costs twice the whole parse
-  const i = s.indexOf(' ', from);
-  return i === -1 || i > end ? end : i;
-}
-
 /** `0x` and 1–8 hex digits (GRE keys). */
-function isHexWord(s: string, from: number, to: number): boolean {
-  if (to - from < 3 || to - from > 10 || s.charCodeAt(from) !== 48 || s.charCodeAt(from + 1) !== 120) return false;
+function isHexWord(b: Uint8Array, from: number, to: number): boolean {
+  if (to - from < 3 || to - from > 10 || b[from] !== 48 || b[from + 1] !== 120) return false;
   for (let i = from + 2; i < to; i++) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (!(isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
   }
   return true;
+}
+
+// The words the scanner compares whole tokens or key prefixes with.
+const W = {
+  ipv: ascii('ipv'),
+  unreplied: ascii('[UNREPLIED]'),
+  assured: ascii('[ASSURED]'),
+  offload: ascii('[OFFLOAD]'),
+  hwOffload: ascii('[HW_OFFLOAD]'),
+  start: ascii('[start='),
+  stop: ascii('[stop='),
+  secmark: ascii('secmark='),
+  secctx: ascii('secctx='),
+  srckey: ascii('srckey='),
+  dstkey: ascii('dstkey='),
+  streamTimeout: ascii('stream_timeout='),
+  code: ascii('code='),
+  helper: ascii('helper='),
+  labels: ascii('labels='),
+  type: ascii('type='),
+  greTimeout: ascii('timeout='),
+  zone: ascii('zone='),
+  zoneOrig: ascii('zone-orig='),
+  zoneReply: ascii('zone-reply='),
+} as const;
+
+/** A word the scanner hands out as one shared string instead of a slice per line. */
+interface Interned {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+}
+
+function interned(...texts: string[]): readonly Interned[] {
+  return texts.map((text) => ({ text, bytes: ascii(text) }));
+}
+
+// Most frequent first: a lookup stops at the first match.
+const L4_NAMES = interned('tcp', 'udp', 'icmp', 'icmpv6', 'gre', 'sctp', 'udplite', 'dccp', 'unknown');
+const TCP_STATES = interned('ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'SYN_RECV', 'CLOSE', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'NONE', 'SYN_SENT2');
+
+function lookup(b: Uint8Array, from: number, to: number, words: readonly Interned[]): string | null {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (isWord(b, from, to, w.bytes)) return w.text;
+  }
+  return null;
 }
 
 const CODE = {
@@ -133,63 +231,52 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-function eq(s: string, from: number, to: number, lit: string): boolean {
-  return to - from === lit.length && s.startsWith(lit, from);
-}
-
 /** Interned l4 names, so the common case allocates no string. */
-function l4Name(s: string, from: number, to: number): string | null {
-  switch (to - from) {
-    case 3:
-      if (s.startsWith('tcp', from)) return 'tcp';
-      if (s.startsWith('udp', from)) return 'udp';
-      if (s.startsWith('gre', from)) return 'gre';
-      break;
-    case 4:
-      if (s.startsWith('icmp', from)) return 'icmp';
-      if (s.startsWith('sctp', from)) return 'sctp';
-      if (s.startsWith('dccp', from)) return 'dccp';
-      break;
-    case 6:
-      if (s.startsWith('icmpv6', from)) return 'icmpv6';
-      break;
-    case 7:
-      if (s.startsWith('udplite', from)) return 'udplite';
-      if (s.startsWith('unknown', from)) return 'unknown';
-      break;
-  }
+function l4Name(s: string, b: Uint8Array, from: number, to: number): string | null {
+  const known = lookup(b, from, to, L4_NAMES);
+  if (known !== null) return known;
   if (to - from > 16) return null;
   for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (!((c >= 97 && c <= 122) || isDigit(c) || c === 45 || c === 95)) return null;
   }
   return s.slice(from, to);
 }
 
 /** Interned TCP state words; other words (SCTP, DCCP) are checked to be upper-case and sliced. */
-function stateWord(s: string, from: number, to: number): string | null {
-  switch (s.charCodeAt(from)) {
-    case 69: if (eq(s, from, to, 'ESTABLISHED')) return 'ESTABLISHED'; break;
-    case 84: if (eq(s, from, to, 'TIME_WAIT')) return 'TIME_WAIT'; break;
-    case 83:
-      if (eq(s, from, to, 'SYN_SENT')) return 'SYN_SENT';
-      if (eq(s, from, to, 'SYN_RECV')) return 'SYN_RECV';
-      if (eq(s, from, to, 'SYN_SENT2')) return 'SYN_SENT2';
-      break;
-    case 67:
-      if (eq(s, from, to, 'CLOSE')) return 'CLOSE';
-      if (eq(s, from, to, 'CLOSE_WAIT')) return 'CLOSE_WAIT';
-      break;
-    case 70: if (eq(s, from, to, 'FIN_WAIT')) return 'FIN_WAIT'; break;
-    case 76: if (eq(s, from, to, 'LAST_ACK')) return 'LAST_ACK'; break;
-    case 78: if (eq(s, from, to, 'NONE')) return 'NONE'; break;
-  }
+function stateWord(s: string, b: Uint8Array, from: number, to: number): string | null {
+  const known = lookup(b, from, to, TCP_STATES);
+  if (known !== null) return known;
   if (to - from > 32) return null;
   for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (!((c >= 65 && c <= 90) || isDigit(c) || c === 95)) return null;
   }
   return s.slice(from, to);
+}
+
+/**
+ * End of a dotted quad at b[from…] (four octets of 1–3 digits, each at most 255, then a space or
+ * `end`), or -1 for anything else, which the general address loop then reads.
+ */
+function dottedQuadEnd(b: Uint8Array, from: number, end: number): number {
+  let i = from;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (b[i] !== 46 || i >= end) return -1;
+      i++;
+    }
+    const first = i;
+    const last = Math.min(first + 3, end);
+    let octet = 0;
+    for (; i < last; i++) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) break;
+      octet = octet * 10 + d;
+    }
+    if (i === first || octet > 255) return -1;
+  }
+  return i < end && b[i] !== SP ? -1 : i;
 }
 
 /**
@@ -243,57 +330,61 @@ export function conntrackToolLine(line: string): LineOutcome<never> | undefined 
   return undefined;
 }
 
-/**
- * Scans one entry in line[from, end): the layout shared by -L, -E (after the event type) and /proc.
- * Never throws; anything it does not know becomes an issue.
- */
-export function scanConntrackEntry(s: string, from: number, end: number): LineOutcome<ConntrackEntry> {
-  const b = codesOf(s);
-  let p = from;
-  let te = 0;
+/** What scanHeader read: one object reused for every line. */
+interface Header {
+  family: Family | null;
+  proto: string;
+  protonum: number;
+  timeout: number | null;
+  state: string | null;
+  /** Where the token loop starts: the space before the first key. */
+  next: number;
+}
 
-  // --- header: [l3name l3num] l4name l4num [timeout] [state]
-  while (p < end && b[p]! === SP) p++;
+const header: Header = { family: null, proto: '', protonum: 0, timeout: null, state: null, next: 0 };
+
+/**
+ * Reads `[l3name l3num] l4name l4num [timeout] [state]` into `header`, or returns the issue. It is a
+ * function of its own because V8 inlines helpers into a function only up to a budget of bytecode:
+ * the header's helpers would use up what the token loop's compares need.
+ */
+function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOutcome<never> | null {
+  let p = skipSpaces(b, from, end);
   if (p >= end) return lineIssue(CODE.badProto, 'empty entry: no protocol name');
-  te = tokenEnd(s, p, end);
+  let te = tokenEnd(b, p, end);
 
   let family: Family | null = null;
-  if (te - p === 4 && s.startsWith('ipv', p)) {
+  if (te - p === 4 && hasAt(b, p, W.ipv)) {
     const v = b[p + 3]!;
     family = v === 52 ? 'ipv4' : v === 54 ? 'ipv6' : null;
     if (family === null) return lineIssue(CODE.badL3, `unknown l3 name ${quote(s, p, te)}`);
-    p = te;
-    while (p < end && b[p]! === SP) p++;
-    te = tokenEnd(s, p, end);
-    const l3num = parseDec(s, p, te);
+    p = skipSpaces(b, te, end);
+    te = tokenEnd(b, p, end);
+    const l3num = decimalAt(b, p, te);
     if (l3num !== (family === 'ipv4' ? 2 : 10)) {
       return lineIssue(CODE.badL3, `l3 number ${quote(s, p, te)} does not match ${family}`);
     }
-    p = te;
-    while (p < end && b[p]! === SP) p++;
-    te = tokenEnd(s, p, end);
+    p = skipSpaces(b, te, end);
+    te = tokenEnd(b, p, end);
   }
 
-  const proto = l4Name(s, p, te);
+  const proto = l4Name(s, b, p, te);
   if (proto === null) return lineIssue(CODE.badProto, `not an l4 protocol name: ${quote(s, p, te)}`);
-  p = te;
-  while (p < end && b[p]! === SP) p++;
-  te = tokenEnd(s, p, end);
-  const protonum = parseDec(s, p, te);
+  p = skipSpaces(b, te, end);
+  te = tokenEnd(b, p, end);
+  const protonum = decimalAt(b, p, te);
   if (protonum < 0 || protonum > 255) {
     return lineIssue(CODE.badProto, `l4 protocol number is not 0-255: ${quote(s, p, te)}`);
   }
-  p = te;
-  while (p < end && b[p]! === SP) p++;
-  te = tokenEnd(s, p, end);
+  p = skipSpaces(b, te, end);
+  te = tokenEnd(b, p, end);
 
   let timeout: number | null = null;
   if (p < end && isDigit(b[p]!)) {
-    timeout = parseDec(s, p, te);
+    timeout = decimalAt(b, p, te);
     if (timeout < 0) return lineIssue(CODE.badNumber, `timeout is not a number: ${quote(s, p, te)}`);
-    p = te;
-    while (p < end && b[p]! === SP) p++;
-    te = tokenEnd(s, p, end);
+    p = skipSpaces(b, te, end);
+    te = tokenEnd(b, p, end);
   }
 
   let state: string | null = null;
@@ -301,18 +392,42 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
     // keys are lower case; a state word is upper case (anything else here is not a state)
     const c = b[p]!;
     let isState = (c >= 65 && c <= 90) || c > 127;
-    if (c >= 97 && c <= 122) {
-      const e = s.indexOf('=', p);
-      isState = e === -1 || e >= te;
-    }
+    if (c >= 97 && c <= 122) isState = byteIndex(b, EQ, p, te) === -1;
     if (isState) {
-      state = stateWord(s, p, te);
+      state = stateWord(s, b, p, te);
       if (state === null) return lineIssue(CODE.badState, `not a state word: ${quote(s, p, te)}`);
       p = te;
     }
   }
+  header.family = family;
+  header.proto = proto;
+  header.protonum = protonum;
+  header.timeout = timeout;
+  header.state = state;
+  header.next = state === null ? p - 1 : p;
+  return null;
+}
+
+/**
+ * Scans one entry in line[from, end): the layout shared by -L, -E (after the event type) and /proc.
+ * Never throws; anything it does not know becomes an issue.
+ */
+export function scanConntrackEntry(s: string, from: number, end: number): LineOutcome<ConntrackEntry> {
+  return scanConntrackCodes(s, conntrackLineCodes(s), from, end);
+}
+
+/** scanConntrackEntry on a line whose codes the caller already has (from conntrackLineCodes(s)). */
+export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: number): LineOutcome<ConntrackEntry> {
+  const bad = scanHeader(s, b, from, end);
+  if (bad !== null) return bad;
+  const family = header.family;
+  const proto = header.proto;
+  const protonum = header.protonum;
+  const timeout = header.timeout;
+  const state = header.state;
   // the token loop starts on the space before a token
-  if (state === null) p--;
+  let p = header.next;
+  let te = 0;
 
   // --- tuples, counters, flags and the trailer
   let oSrc: string | null = null;
@@ -359,14 +474,14 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
     if (p >= end) break;
 
     if (c === LBRACKET) {
-      te = tokenEnd(s, p, end);
-      if (eq(s, p, te, '[UNREPLIED]')) {
+      te = tokenEnd(b, p, end);
+      if (isWord(b, p, te, W.assured)) { assured = true; trailer = true; }
+      else if (isWord(b, p, te, W.unreplied)) {
         if (dir !== 1) return lineIssue(CODE.badTuple, '[UNREPLIED] is not between the two tuples');
         unreplied = true;
-      } else if (eq(s, p, te, '[ASSURED]')) { assured = true; trailer = true; }
-      else if (eq(s, p, te, '[OFFLOAD]')) { offload = true; trailer = true; }
-      else if (eq(s, p, te, '[HW_OFFLOAD]')) { hwOffload = true; trailer = true; }
-      else if (s.startsWith('[start=', p) || s.startsWith('[stop=', p)) {
+      } else if (isWord(b, p, te, W.offload)) { offload = true; trailer = true; }
+      else if (isWord(b, p, te, W.hwOffload)) { hwOffload = true; trailer = true; }
+      else if (hasAt(b, p, W.start) || hasAt(b, p, W.stop)) {
         // ctime text contains spaces: `[start=Mon Nov 23 04:42:36 2026]`
         const close = s.indexOf(']', p);
         if (close === -1 || close >= end || close - p > 64) {
@@ -385,86 +500,91 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
       continue;
     }
 
-    // Which key: the first character picks the candidates, startsWith (a native compare) checks the
-    // whole key with its '='. Reading the key one charCodeAt at a time costs about twice as much.
+    // Which key: the first character picks the candidates, byte compares check the whole key with its '='.
     let k = 0;
     let vs = p;
     switch (c) {
       case 115: // s; the second character saves a failed compare on the hot keys
         if (b[p + 1]! === 112) { if (at4(b, p + 2, 111, 114, 116, 61)) { k = K_SPORT; vs += 6; } }
         else if (at3(b, p + 1, 114, 99, 61)) { k = K_SRC; vs += 4; }
-        else if (s.startsWith('secmark=', p)) { k = K_SECMARK; vs += 8; }
-        else if (s.startsWith('secctx=', p)) { k = K_SECCTX; vs += 7; }
-        else if (s.startsWith('srckey=', p)) { k = K_SRCKEY; vs += 7; }
-        else if (s.startsWith('stream_timeout=', p)) { k = K_STREAM_TIMEOUT; vs += 15; }
+        else if (hasAt(b, p, W.secmark)) { k = K_SECMARK; vs += 8; }
+        else if (hasAt(b, p, W.secctx)) { k = K_SECCTX; vs += 7; }
+        else if (hasAt(b, p, W.srckey)) { k = K_SRCKEY; vs += 7; }
+        else if (hasAt(b, p, W.streamTimeout)) { k = K_STREAM_TIMEOUT; vs += 15; }
         break;
       case 100: // d
         c = b[p + 1]!;
         if (c === 112) { if (at4(b, p + 2, 111, 114, 116, 61)) { k = K_DPORT; vs += 6; } }
         else if (c === 101) { if (at3(b, p + 2, 108, 116, 97) && at3(b, p + 5, 45, 116, 105) && at3(b, p + 8, 109, 101, 61)) { k = K_DELTA; vs += 11; } }
         else if (at3(b, p + 1, 115, 116, 61)) { k = K_DST; vs += 4; }
-        else if (s.startsWith('dstkey=', p)) { k = K_DSTKEY; vs += 7; }
+        else if (hasAt(b, p, W.dstkey)) { k = K_DSTKEY; vs += 7; }
         break;
       case 112: if (at4(b, p + 1, 97, 99, 107, 101) && at3(b, p + 5, 116, 115, 61)) { k = K_PACKETS; vs += 8; } break;
       case 98: if (at4(b, p + 1, 121, 116, 101, 115) && b[p + 5]! === 61) { k = K_BYTES; vs += 6; } break;
       case 109: if (at4(b, p + 1, 97, 114, 107, 61)) { k = K_MARK; vs += 5; } break;
       case 117: if (at3(b, p + 1, 115, 101, 61)) { k = K_USE; vs += 4; } break;
       case 105: if (b[p + 1]! === 100 && b[p + 2]! === 61) { k = K_ID; vs += 3; } break;
-      case 99: if (s.startsWith('code=', p)) { k = K_CODE; vs += 5; } break;
-      case 104: if (s.startsWith('helper=', p)) { k = K_HELPER; vs += 7; } break;
-      case 108: if (s.startsWith('labels=', p)) { k = K_LABELS; vs += 7; } break;
+      case 99: if (hasAt(b, p, W.code)) { k = K_CODE; vs += 5; } break;
+      case 104: if (hasAt(b, p, W.helper)) { k = K_HELPER; vs += 7; } break;
+      case 108: if (hasAt(b, p, W.labels)) { k = K_LABELS; vs += 7; } break;
       case 116: // t
-        if (s.startsWith('type=', p)) { k = K_TYPE; vs += 5; }
-        else if (s.startsWith('timeout=', p)) { k = K_GRE_TIMEOUT; vs += 8; }
+        if (hasAt(b, p, W.type)) { k = K_TYPE; vs += 5; }
+        else if (hasAt(b, p, W.greTimeout)) { k = K_GRE_TIMEOUT; vs += 8; }
         break;
       case 122: // z
-        if (s.startsWith('zone=', p)) { k = K_ZONE; vs += 5; }
-        else if (s.startsWith('zone-orig=', p)) { k = K_ZONE_ORIG; vs += 10; }
-        else if (s.startsWith('zone-reply=', p)) { k = K_ZONE_REPLY; vs += 11; }
+        if (hasAt(b, p, W.zone)) { k = K_ZONE; vs += 5; }
+        else if (hasAt(b, p, W.zoneOrig)) { k = K_ZONE_ORIG; vs += 10; }
+        else if (hasAt(b, p, W.zoneReply)) { k = K_ZONE_REPLY; vs += 11; }
         break;
     }
     // a key found this way lies before `end`: `end` is at a space or the end of the line
     if (k === 0 || vs > end) {
-      te = tokenEnd(s, p, end);
-      const e = s.indexOf('=', p);
-      if (e === -1 || e >= te) return lineIssue(CODE.unknownToken, `expected key=value, got ${quote(s, p, te)}`);
+      te = tokenEnd(b, p, end);
+      const e = byteIndex(b, EQ, p, te);
+      if (e === -1) return lineIssue(CODE.unknownToken, `expected key=value, got ${quote(s, p, te)}`);
       return lineIssue(CODE.unknownToken, `unknown field ${quote(s, p, e)}`);
     }
 
     if (k <= K_DST) {
-      // An address: one pass finds its end and checks IPv4 octets / IPv6 characters.
-      let i = vs;
-      let dots = 0;
-      let colons = 0;
-      let digits = 0;
-      let octet = 0;
-      let ok4 = true;
-      let ok6 = true;
-      for (; i < end; i++) {
-        const ch = b[i]!;
-        if (ch === SP) break;
-        if (ch >= 48 && ch <= 57) {
-          octet = octet * 10 + (ch - 48);
-          if (++digits > 3 || octet > 255) ok4 = false;
-        } else if (ch === 46) {
-          if (digits === 0) ok4 = false;
-          dots++;
-          digits = 0;
-          octet = 0;
-        } else if (ch === 58) { colons++; ok4 = false; }
-        else if ((ch >= 97 && ch <= 102) || (ch >= 65 && ch <= 70)) ok4 = false;
-        else { ok4 = false; ok6 = false; }
-      }
-      te = i;
+      // An address: a plain dotted quad by dottedQuadEnd; anything else in one pass that finds its
+      // end and checks IPv4 octets / IPv6 characters.
       let a: string | null = null;
-      if (ok4 && dots === 3 && digits > 0) a = s.slice(vs, te);
-      else if (ok6 && colons >= 2 && colons <= 7 && te - vs <= 45) {
-        n6++;
-        // /proc/net/nf_conntrack prints IPv6 with %pI6 (8 groups of 4 digits); conntrack(8) uses inet_ntop
-        a = te - vs === 39 && colons === 7 ? compressIPv6(s.slice(vs, te)) : s.slice(vs, te);
+      te = dottedQuadEnd(b, vs, end);
+      if (te >= 0) {
+        a = s.slice(vs, te);
+      } else {
+        let i = vs;
+        let dots = 0;
+        let colons = 0;
+        let digits = 0;
+        let octet = 0;
+        let ok4 = true;
+        let ok6 = true;
+        for (; i < end; i++) {
+          const ch = b[i]!;
+          if (ch === SP) break;
+          if (ch >= 48 && ch <= 57) {
+            octet = octet * 10 + (ch - 48);
+            if (++digits > 3 || octet > 255) ok4 = false;
+          } else if (ch === 46) {
+            if (digits === 0) ok4 = false;
+            dots++;
+            digits = 0;
+            octet = 0;
+          } else if (ch === 58) { colons++; ok4 = false; }
+          else if ((ch >= 97 && ch <= 102) || (ch >= 65 && ch <= 70)) ok4 = false;
+          else { ok4 = false; ok6 = false; }
+        }
+        te = i;
+        if (ok4 && dots === 3 && digits > 0) a = s.slice(vs, te);
+        else if (ok6 && colons >= 2 && colons <= 7 && te - vs <= 45) {
+          n6++;
+          // /proc/net/nf_conntrack prints IPv6 with %pI6 (8 groups of 4 digits); conntrack(8) uses inet_ntop
+          a = te - vs === 39 && colons === 7 ? compressIPv6(s.slice(vs, te)) : s.slice(vs, te);
+        }
       }
       const name = k === K_SRC ? 'src' : 'dst';
-      if (a === null) return lineIssue(CODE.badAddress, `${name} is not an IP address: ${quote(s, vs, tokenEnd(s, vs, end))}`);
+      if (a === null) return lineIssue(CODE.badAddress, `${name} is not an IP address: ${quote(s, vs, tokenEnd(b, vs, end))}`);
       if (trailer) return lineIssue(CODE.badTuple, `${name}= after the reply tuple`);
       if (k === K_SRC) {
         if (dir === 0) { oSrc = a; dir = 1; }
@@ -480,17 +600,27 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
     }
 
     if (k < K_SECCTX) {
-      // A decimal number, parsed while looking for its end.
+      // A decimal number, parsed while looking for its end. Up to 9 digits the sum stays a small
+      // integer; ids and byte counts go on in doubles. One loop for both would do every digit in
+      // doubles (V8 types the sum by the largest value it has seen).
       let v = 0;
       let i = vs;
-      for (; i < end; i++) {
+      const short = Math.min(vs + 9, end);
+      for (; i < short; i++) {
         const d = b[i]! - 48;
         if (d < 0 || d > 9) break;
         v = v * 10 + d;
       }
+      if (i === short) {
+        for (; i < end; i++) {
+          const d = b[i]! - 48;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+        }
+      }
       te = i;
       if (i === vs || i - vs > 20 || (i < end && b[i]! !== SP)) {
-        return lineIssue(CODE.badNumber, `${s.slice(p, vs - 1)} is not a valid number: ${quote(s, vs, tokenEnd(s, vs, end))}`);
+        return lineIssue(CODE.badNumber, `${s.slice(p, vs - 1)} is not a valid number: ${quote(s, vs, tokenEnd(b, vs, end))}`);
       }
       switch (k) {
         case K_SPORT:
@@ -574,7 +704,7 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
     }
 
     // Text values and the rare GRE fields.
-    te = tokenEnd(s, vs, end);
+    te = tokenEnd(b, vs, end);
     switch (k) {
       case K_SECCTX:
         if (secctx !== undefined) return dup('secctx');
@@ -592,12 +722,12 @@ export function scanConntrackEntry(s: string, from: number, end: number): LineOu
       case K_DSTKEY:
         // GRE keys (`srckey=0x0`): part of the tuple, not kept in the model
         if (trailer || dir === 0) return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
-        if (!isHexWord(s, vs, te)) return badNumber(s, p, vs, te);
+        if (!isHexWord(b, vs, te)) return badNumber(s, p, vs, te);
         break;
       case K_GRE_TIMEOUT:
         // /proc prints GRE's own `timeout=30, stream_timeout=180` before the tuple
         if (dir !== 0 || proto !== 'gre') return lineIssue(CODE.unknownToken, 'timeout= outside a GRE header');
-        if (te - vs < 2 || b[te - 1]! !== 44 || parseDec(s, vs, te - 1) < 0) return badNumber(s, p, vs, te);
+        if (te - vs < 2 || b[te - 1]! !== 44 || decimalAt(b, vs, te - 1) < 0) return badNumber(s, p, vs, te);
         break;
     }
     p = te;
@@ -656,14 +786,15 @@ export function parseConntrackEntryLine(line: string): LineOutcome<ConntrackEntr
   if (line.length > CONNTRACK_MAX_LINE) {
     return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
   }
-  const c0 = line.charCodeAt(0);
+  const b = conntrackLineCodes(line);
+  const c0 = b[0]!;
   if (c0 === 99 /* c */ || c0 === 110 /* n */) {
     const tool = conntrackToolLine(line);
     if (tool !== undefined) return tool;
   }
   let end = line.length;
-  while (end > 0 && line.charCodeAt(end - 1) === SP) end--;
-  return scanConntrackEntry(line, 0, end);
+  while (end > 0 && b[end - 1]! === SP) end--;
+  return scanConntrackCodes(line, b, 0, end);
 }
 
 /** Parses a whole `conntrack -L` capture or `/proc/net/nf_conntrack` text. */

@@ -1,7 +1,15 @@
 // conntrack -E [-o timestamp][,extended][,id] lines: `[sec.usec]\t` + `%9s ` event type + the -L layout
 // + ` [USERSPACE] portid=N [progname=…]` when a netlink request from userspace caused the event.
 import type { ConntrackEvent, ConntrackEventType } from '../model/conntrack.js';
-import { CONNTRACK_MAX_LINE, conntrackToolLine, parseDec, scanConntrackEntry } from './conntrack-entry.js';
+import {
+  CONNTRACK_MAX_LINE,
+  byteIndex,
+  conntrackLineCodes,
+  conntrackToolLine,
+  decimalAt,
+  parseDec,
+  scanConntrackCodes,
+} from './conntrack-entry.js';
 import { lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
 
 const CODE = {
@@ -12,19 +20,40 @@ const CODE = {
 } as const;
 
 const USERSPACE = '[USERSPACE]';
+const SP = 32;
+
+// The line is read from its character codes (conntrackLineCodes), as the entry scanner reads it:
+// the prefix checks then cost byte compares instead of string calls, and the scanner gets the codes
+// without copying the line a second time.
+
+/** The event tags as printed (`%9s ` right-aligns them; the alignment spaces are skipped before). */
+const TAGS: ReadonlyArray<{ readonly type: ConntrackEventType; readonly codes: Uint8Array }> = (
+  [['NEW', '[NEW] '], ['UPDATE', '[UPDATE] '], ['DESTROY', '[DESTROY] ']] as const
+).map(([type, text]) => ({ type, codes: Uint8Array.from(text, (c) => c.charCodeAt(0)) }));
+
+/** The tag at b[p…] (a prefix compare), or undefined. */
+function tagAt(b: Uint8Array, p: number): (typeof TAGS)[number] | undefined {
+  for (const tag of TAGS) {
+    const w = tag.codes;
+    let i = 0;
+    while (i < w.length && b[p + i] === w[i]) i++;
+    if (i === w.length) return tag;
+  }
+  return undefined;
+}
 
 function quote(s: string, from: number, to: number): string {
   return JSON.stringify(to - from > 60 ? `${s.slice(from, from + 60)}…` : s.slice(from, to));
 }
 
-/** `sec.usec` → seconds; NaN when it is not two digit runs around a dot. */
-function parseTimestamp(s: string, from: number, to: number): number {
-  const dot = s.indexOf('.', from);
-  if (dot === -1 || dot >= to) return Number.NaN;
-  const sec = parseDec(s, from, dot);
+/** `sec.usec` in b[from, to) → seconds; NaN when it is not two digit runs around a dot. */
+function parseTimestamp(b: Uint8Array, from: number, to: number): number {
+  const dot = byteIndex(b, 46, from, to);
+  if (dot === -1) return Number.NaN;
+  const sec = decimalAt(b, from, dot);
   const fracLen = to - dot - 1;
   if (sec < 0 || sec > 1e13 || fracLen < 1 || fracLen > 9) return Number.NaN;
-  const frac = parseDec(s, dot + 1, to);
+  const frac = decimalAt(b, dot + 1, to);
   if (frac < 0) return Number.NaN;
   return sec + frac / 10 ** fracLen;
 }
@@ -56,36 +85,37 @@ export function parseConntrackEventLine(line: string): LineOutcome<ConntrackEven
   if (line.length > CONNTRACK_MAX_LINE) {
     return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
   }
+  const b = conntrackLineCodes(line);
   let p = 0;
   let end = line.length;
-  while (end > 0 && line.charCodeAt(end - 1) === 32) end--;
+  while (end > 0 && b[end - 1] === SP) end--;
   let ts: number | undefined;
-  if (line.charCodeAt(0) === 91 /* [ */ && line.charCodeAt(1) >= 48 && line.charCodeAt(1) <= 57) {
-    const close = line.indexOf(']', 1);
-    if (close === -1 || close > 32) return lineIssue(CODE.badTimestamp, 'timestamp has no closing ]');
-    const t = parseTimestamp(line, 1, close);
+  if (b[0] === 91 /* [ */ && b[1]! >= 48 && b[1]! <= 57) {
+    // the closing ] within the first 33 characters
+    const close = byteIndex(b, 93, 1, Math.min(33, line.length));
+    if (close === -1) return lineIssue(CODE.badTimestamp, 'timestamp has no closing ]');
+    const t = parseTimestamp(b, 1, close);
     if (!Number.isFinite(t)) return lineIssue(CODE.badTimestamp, `not a sec.usec timestamp: ${quote(line, 1, close)}`);
     ts = t;
     p = close + 1;
-    if (line.charCodeAt(p) !== 9) return lineIssue(CODE.badTimestamp, 'timestamp is not followed by a tab');
+    if (b[p] !== 9) return lineIssue(CODE.badTimestamp, 'timestamp is not followed by a tab');
     p++;
   } else {
-    const c0 = line.charCodeAt(0);
+    const c0 = b[0];
     if (c0 === 99 || c0 === 110) {
       const tool = conntrackToolLine(line);
       if (tool !== undefined) return tool;
     }
   }
-  while (p < end && line.charCodeAt(p) === 32) p++;
-  let type: ConntrackEventType;
-  if (line.startsWith('[NEW] ', p)) { type = 'NEW'; p += 6; }
-  else if (line.startsWith('[UPDATE] ', p)) { type = 'UPDATE'; p += 9; }
-  else if (line.startsWith('[DESTROY] ', p)) { type = 'DESTROY'; p += 10; }
-  else {
+  while (p < end && b[p] === SP) p++;
+  const tag = tagAt(b, p);
+  if (tag === undefined) {
     let te = line.indexOf(' ', p);
     if (te === -1) te = end;
     return lineIssue(CODE.badEventType, `expected [NEW], [UPDATE] or [DESTROY], got ${quote(line, p, te)}`);
   }
+  const type = tag.type;
+  p += tag.codes.length;
 
   let userspace: ConntrackEvent['userspace'];
   const u = line.indexOf(USERSPACE, p);
@@ -95,9 +125,10 @@ export function parseConntrackEventLine(line: string): LineOutcome<ConntrackEven
     if (typeof us === 'string') return lineIssue(CODE.badUserspace, us);
     userspace = us;
     entryEnd = u;
-    while (entryEnd > p && line.charCodeAt(entryEnd - 1) === 32) entryEnd--;
+    while (entryEnd > p && b[entryEnd - 1] === SP) entryEnd--;
   }
-  const entry = scanConntrackEntry(line, p, entryEnd);
+  // parseUserspace and conntrackToolLine leave the codes alone: b is still this line's
+  const entry = scanConntrackCodes(line, b, p, entryEnd);
   if (entry.kind !== 'row') return entry;
   return row<ConntrackEvent>({ type, ts, entry: entry.value, userspace });
 }

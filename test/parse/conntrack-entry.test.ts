@@ -267,6 +267,41 @@ describe('malformed and garbage input', () => {
   });
 });
 
+describe('the byte scanner decides as the text says', () => {
+  const tcp = (o: string, r: string, tail = ''): string =>
+    `ipv4     2 tcp      6 10 ESTABLISHED ${o} sport=1 dport=2 ${r} sport=2 dport=1 [ASSURED] mark=0 use=1${tail}`;
+
+  it('reads dotted quads with leading zeros as written and refuses octets it cannot hold', () => {
+    const e = entryOf(tcp('src=010.000.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=010.000.0.1'));
+    expect([e.orig.src, e.reply.dst]).toEqual(['010.000.0.1', '010.000.0.1']);
+    for (const bad of ['1234.0.0.1', '256.0.0.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.4x', '.1.2.3']) {
+      expect(issueOf(tcp(`src=${bad} dst=10.0.0.2`, 'src=10.0.0.2 dst=10.0.0.1'))).toBe('conntrack.bad-address');
+    }
+  });
+
+  it('reads IPv4-mapped IPv6 (dots after colons) as IPv6', () => {
+    const line = 'ipv6     10 udp      17 20 src=::ffff:10.0.0.1 dst=fd00::2 sport=1 dport=2 src=fd00::2 dst=::ffff:10.0.0.1 sport=2 dport=1 mark=0 use=1';
+    expect(entryOf(line)).toMatchObject({ family: 'ipv6', orig: { src: '::ffff:10.0.0.1' } });
+  });
+
+  it('reads numbers of every length exactly, up to the field limits', () => {
+    const e = entryOf(tcp('src=10.0.0.1 dst=10.0.0.2 packets=123456789 bytes=1234567890123', 'src=10.0.0.2 dst=10.0.0.1 packets=0 bytes=18446744073709551615', ' id=4294967295'));
+    expect(e.origCounters).toEqual({ packets: 123456789, bytes: 1234567890123 });
+    expect(e.replyCounters?.bytes).toBe(18446744073709551615);
+    expect(e.id).toBe(4294967295);
+    expect(issueOf(tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1', ' id=4294967296'))).toBe('conntrack.bad-number');
+    expect(issueOf(tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1', ' id=123456789012345678901'))).toBe('conntrack.bad-number');
+  });
+
+  it('does not take a character above 255 for the ASCII one in its low byte', () => {
+    // U+0120 and U+0100 end in 0x20 (space) and 0x00
+    const line = tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1');
+    expect(issueOf(line.replace('ESTABLISHED ', 'ESTABLISHED\u0120'))).toBe('conntrack.bad-state');
+    expect(issueOf(line.replace(' [ASSURED]', '\u0100[ASSURED]'))).toBe('conntrack.bad-number');
+    expect(entryOf(`${line} secctx=système_u:s0`).secctx).toBe('système_u:s0');
+  });
+});
+
 describe('bench input', () => {
   it('the generated -o extended,id lines are all valid entries (the bench measures real rows)', async () => {
     const { benchParseConntrack, generateConntrackExtendedLines } = await import('../../bench/parse-conntrack.js');

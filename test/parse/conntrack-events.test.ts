@@ -124,3 +124,23 @@ describe('malformed events', () => {
     expect(eventOf(' [UPDATE] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1').type).toBe('UPDATE');
   });
 });
+
+describe('the event prefix, read from the line\'s bytes', () => {
+  const body = 'ipv4     2 tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 id=7';
+
+  it('takes the timestamp only with its ] in the first 33 characters and a tab after it', () => {
+    expect(eventOf(`[1795408956.882616]\t    [NEW] ${body}`).ts).toBeCloseTo(1795408956.882616, 6);
+    expect(parseConntrackEventLine(`[1${'0'.repeat(31)}]\t    [NEW] ${body}`)).toMatchObject({ code: 'conntrack.bad-timestamp' });
+    expect(parseConntrackEventLine(`[1795408956.882616] [NEW] ${body}`)).toMatchObject({ code: 'conntrack.bad-timestamp' });
+    expect(parseConntrackEventLine(`[17954089\u0130.882616]\t[NEW] ${body}`)).toMatchObject({ code: 'conntrack.bad-timestamp' });
+  });
+
+  it('reads the tag however it is aligned, and [USERSPACE] with trailing spaces', () => {
+    expect(eventOf(`[NEW] ${body}`).type).toBe('NEW');
+    expect(eventOf(` [UPDATE] ${body}`).type).toBe('UPDATE');
+    const d = eventOf(`[DESTROY] ${body} [USERSPACE] portid=42   `);
+    expect(d).toMatchObject({ type: 'DESTROY', userspace: { portid: 42 }, entry: { id: 7 } });
+    expect(parseConntrackEventLine(`[NEW]${body}`)).toMatchObject({ code: 'conntrack.bad-event-type' });
+    expect(parseConntrackEventLine(`[NEW]\u0120${body}`)).toMatchObject({ code: 'conntrack.bad-event-type' });
+  });
+});
