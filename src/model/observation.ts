@@ -25,7 +25,12 @@ export type Observation =
   | (ObsBase & { readonly kind: 'snapshot-begin'; readonly what: SnapshotWhat })
   | (ObsBase & { readonly kind: 'snapshot-end'; readonly what: SnapshotWhat })
   | (ObsBase & { readonly kind: 'conntrack-entry'; readonly entry: ConntrackEntry })
-  | (ObsBase & { readonly kind: 'conntrack-event'; readonly event: ConntrackEvent })
+  | (ObsBase & {
+      readonly kind: 'conntrack-event';
+      readonly event: ConntrackEvent;
+      /** True when `event` is what parseConntrackEventLine makes of `raw`: the model may keep the line alone. */
+      readonly parsed?: boolean;
+    })
   | (ObsBase & { readonly kind: 'conntrack-stats'; readonly cpus: readonly ConntrackCpuStats[] })
   | (ObsBase & { readonly kind: 'ipvs-conn'; readonly conn: IpvsConn })
   | (ObsBase & { readonly kind: 'ipvs-services'; readonly services: readonly IpvsService[] })

@@ -108,9 +108,9 @@ const HANDLERS: Record<string, Handler> = {
   'conntrack:list': conntrackRows,
   'procfs:nf_conntrack': conntrackRows,
   'conntrack:events': {
-    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event })),
+    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event, parsed: true })),
     fast: fastRows(parseConntrackEventLine, (t, src, scope, line, event): Observation =>
-      scope === undefined ? { t, src, raw: line, kind: 'conntrack-event', event } : { t, src, scope, raw: line, kind: 'conntrack-event', event },
+      scope === undefined ? { t, src, raw: line, kind: 'conntrack-event', event, parsed: true } : { t, src, scope, raw: line, kind: 'conntrack-event', event, parsed: true },
     ),
   },
   'conntrack:stats': { doc: (ctx) => (text) => mapDoc(parseConntrackStats(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },

@@ -58,6 +58,6 @@ export const conntrackInvalidDropped: Rule = {
 
 /** A drop before the entry reached ESTABLISHED (SYN trouble is not an INVALID established segment). */
 function isHandshake(f: Flow, drop: TimelineItem): boolean {
-  const est = (f.timeline ?? []).find((i) => i.ct && i.ct.entry.state === 'ESTABLISHED' && i.dir !== 'reply');
+  const est = (f.timeline ?? []).find((i) => i.ctType !== undefined && i.ctState === 'ESTABLISHED' && i.dir !== 'reply');
   return est !== undefined && drop.t < est.t;
 }
