@@ -10,7 +10,7 @@ import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
 import type { Observation, SnapshotWhat } from './observation.js';
-import type { PacketTuple, ProbeEvent, SocketKeepalive } from './probe-event.js';
+import type { PacketTuple, ProbeEvent, ProbeLineSource, SocketKeepalive } from './probe-event.js';
 import type { SocketInfo, SocketTimer } from './socket.js';
 import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, IntIds, Int32List, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
 
@@ -118,6 +118,46 @@ class CtItem implements TimelineItem {
   }
   get ctUserspace(): boolean {
     return (this.bits & IT_USERSPACE) !== 0;
+  }
+}
+
+/** True when the item has a probe event (`probe` is set): the kinds only probe events make. */
+export function isProbeItem(i: TimelineItem): boolean {
+  const k = i.kind;
+  return k === 'state' || k === 'drop' || k === 'reset' || k === 'retransmit';
+}
+
+let lazyProbeItem: ProbeItem | undefined;
+let lazyProbe: ProbeEvent | undefined;
+
+/**
+ * A probe timeline item whose `text` is the line its event was parsed from: the event is not kept,
+ * `probe` parses the line again (same probe, same context). Readers that scan every item test the
+ * kind (isProbeItem) rather than build `probe`.
+ */
+class ProbeItem implements TimelineItem {
+  constructor(
+    readonly t: number,
+    readonly kind: TimelineKind,
+    readonly src: string,
+    readonly text: string,
+    readonly scope: string | undefined,
+    readonly dir: MatchDir,
+    readonly prevAct: number,
+    private readonly ls: ProbeLineSource,
+  ) {}
+
+  get probe(): ProbeEvent {
+    if (lazyProbeItem === this) return lazyProbe as ProbeEvent;
+    const ev = this.ls.reparse(this.text);
+    // The line parsed when the item was made: it parses the same way again.
+    if (ev === undefined) throw new Error(`probe line no longer parses: ${this.text}`);
+    lazyProbeItem = this;
+    lazyProbe = ev;
+    return ev;
+  }
+  get ct(): undefined {
+    return undefined;
   }
 }
 
@@ -733,7 +773,7 @@ export class FlowTable {
         this.kubeProxy = { value: obs.settings, t: obs.t, src: obs.src, raw: obs.raw };
         return;
       case 'probe':
-        this.probeEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw);
+        this.probeEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw, obs.reparse);
         return;
       case 'meta':
         this.applyMeta(obs.key, obs.value, obs.t, obs.src, obs.raw);
@@ -1406,7 +1446,7 @@ export class FlowTable {
 
   // ---- probe events ----------------------------------------------------------------------
 
-  private probeEvent(ev: ProbeEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+  private probeEvent(ev: ProbeEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, reparse: ProbeLineSource | undefined): void {
     if (ev.kind === 'probe-status') return;
     const tu = ev.tuple;
     const proto = this.str(String(tu.proto).toLowerCase());
@@ -1450,7 +1490,9 @@ export class FlowTable {
     const text =
       raw ??
       `${ev.kind} ${'reason' in ev && ev.reason ? ev.reason + ' ' : ''}${tu.saddr}:${tu.sport} -> ${tu.daddr}:${tu.dport}`;
-    this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
+    // State changes are most probe events: kept as their line alone (see ProbeItem).
+    if (ev.kind === 'state' && raw !== undefined && reparse !== undefined) this.push(f, new ProbeItem(t, ev.kind, src, raw, evScope, hit.dir, prevAct, reparse));
+    else this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
   }
 
   /**

@@ -3,7 +3,7 @@
 // observed gap contradicts), the mid-stream pickup and the resets that followed.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import type { Flow, TimelineItem } from '../../model/flow-table.js';
+import { isProbeItem, type Flow, type TimelineItem } from '../../model/flow-table.js';
 import { CT_MAX_RETRANS_TIMEOUT, CT_TCP_TIMEOUTS, CT_UNACK, evidence, sysctlInForce } from '../../model/path-timeouts.js';
 import type { LayerView, PathTimeouts } from '../../model/path-timeouts.js';
 import type { RuleContext } from '../rule.js';
@@ -82,7 +82,8 @@ function lastActivityBefore(before: readonly TimelineItem[], destroy: TimelineIt
   let t = destroy.prevAct !== undefined && destroy.prevAct >= 0 && destroy.prevAct < edge ? destroy.prevAct : -1;
   for (const i of before) {
     if (i.t >= edge) continue;
-    const packet = (i.ctType !== undefined && i.ctType !== 'DESTROY') || (i.probe && i.probe.kind !== 'probe-status' && i.probe.kind !== 'activity');
+    // Probe items are drops, resets, retransmits and state changes (isProbeItem): never status or activity.
+    const packet = (i.ctType !== undefined && i.ctType !== 'DESTROY') || isProbeItem(i);
     if (packet && i.t > t) t = i.t;
   }
   return t;
@@ -119,8 +120,8 @@ export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): E
   const oldBackend = backendOf(destroy);
   const newBackend = pickup ? backendOf(pickup) : undefined;
   const reversePickup = after.find(isReversePickup);
-  const resets = after.filter((i) => i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'passive');
-  const clientResets = after.filter((i) => i.probe?.kind === 'reset' && i.probe.direction === 'received' && i.dir === 'orig');
+  const resets = after.filter((i) => i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'passive');
+  const clientResets = after.filter((i) => i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'received' && i.dir === 'orig');
   const dropsAfter = after.filter((i) => i.kind === 'drop');
   const retransmitsAfter = after.filter((i) => i.kind === 'retransmit');
   // Data in flight just before the expiry: the sender was retransmitting.

@@ -13,11 +13,11 @@ function gapSec(i: TimelineItem): number | undefined {
 }
 
 function isKeepaliveTimeout(i: TimelineItem): boolean {
-  return i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'active' && i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT';
+  return i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'active' && i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT';
 }
 
 function isReceivedReset(i: TimelineItem): boolean {
-  return i.probe?.kind === 'reset' && i.probe.direction === 'received';
+  return i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'received';
 }
 
 export const pathIdleReset: Rule = {
