@@ -1,7 +1,7 @@
 // The analysis engine: FlowTable → Diagnosis (findings, predictions, suggestions, flows). Pure:
 // `now` defaults to the latest observation, so the same observations give the same Diagnosis.
 import type { Diagnosis, Finding, FlowView, Prediction, Severity } from '../model/diagnosis.js';
-import type { FlowTable } from '../model/flow-table.js';
+import { isProbeItem, type FlowTable } from '../model/flow-table.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
 import type { CloudPreset } from '../model/cloud-presets.js';
 import { buildPathContext } from '../model/path-timeouts.js';
@@ -100,7 +100,7 @@ export function flowView(ctx: RuleContext, p: PathTimeouts): FlowView {
   if (f.ctPresent || f.ctT >= 0) seenBy.push('conntrack');
   if (f.ipvs) seenBy.push('ipvs');
   if ((f.client?.fromSs ?? false) || (f.server?.fromSs ?? false)) seenBy.push('ss');
-  if (f.timeline?.some((i) => i.probe) || f.client?.probeKa || f.server?.probeKa) seenBy.push('probe');
+  if (f.timeline?.some(isProbeItem) || f.client?.probeKa || f.server?.probeKa) seenBy.push('probe');
   const backend = t.backend(f);
   const k = p.keepalive;
   const owner = f.client?.scope ?? f.server?.scope;

@@ -93,7 +93,8 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
         rd = [];
         for (const f of eventFlows()) {
           for (const i of f.timeline ?? []) {
-            const k = i.probe?.kind;
+            // An item of these kinds has a probe event of that kind (reading `probe` may re-parse).
+            const k = i.kind;
             if (k === 'reset' || k === 'drop') {
               rd.push(f);
               break;
@@ -336,6 +337,7 @@ export function statsDelta(ctx: RuleContext, counter: string, scope?: string): {
 
 /** A NO_SOCKET reset sent or packet dropped (the answer of a stack with no socket for the tuple). */
 export function isNoSocket(i: TimelineItem): boolean {
+  if (i.kind !== 'drop' && i.kind !== 'reset') return false;
   const p = i.probe;
   if (!p) return false;
   if (p.kind === 'drop') return p.reason === 'NO_SOCKET';

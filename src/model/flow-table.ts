@@ -2,14 +2,15 @@
 // Per-flow numbers live in typed-array rows with interned address ids (see flow-store.ts), so a
 // million conntrack rows stay within a few hundred MB; snapshot rows never keep their raw line
 // (evidence is rebuilt).
-import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent } from './conntrack.js';
+import { parseConntrackEventLine } from '../parse/conntrack-events.js';
+import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent, ConntrackEventType } from './conntrack.js';
 import type { Endpoint } from './endpoint.js';
 import { endpointKey } from './endpoint.js';
 import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
 import type { Observation, SnapshotWhat } from './observation.js';
-import type { PacketTuple, ProbeEvent, SocketKeepalive } from './probe-event.js';
+import type { PacketTuple, ProbeEvent, ProbeLineSource, SocketKeepalive } from './probe-event.js';
 import type { SocketInfo, SocketTimer } from './socket.js';
 import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, IntIds, Int32List, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
 
@@ -34,6 +35,130 @@ export interface TimelineItem {
   readonly probe?: ProbeEvent;
   /** The flow's latest activity before this event (ms), -1 when unknown: the idle gap it ended. */
   readonly prevAct?: number;
+  /**
+   * Conntrack-event items (set exactly when `ct` is): the event's type and entry fields the analysis
+   * scans every item for. Reading them does not rebuild `ct`, which may be re-parsed from `text`.
+   */
+  readonly ctType?: ConntrackEventType;
+  readonly ctState?: string | null;
+  readonly ctTimeout?: number | null;
+  readonly ctUnreplied?: boolean;
+  /** True when the event came from a userspace request (`ct.userspace` is set). */
+  readonly ctUserspace?: boolean;
+}
+
+const IT_NEW = 0;
+const IT_UPDATE = 1;
+const IT_DESTROY = 2;
+const IT_TYPE = 3;
+const IT_UNREPLIED = 4;
+const IT_USERSPACE = 8;
+const IT_LAZY = 16;
+const IT_TYPES: readonly ConntrackEventType[] = ['NEW', 'UPDATE', 'DESTROY'];
+
+/** The last event re-parsed from an item's line: readers often read `item.ct` several times in a row. */
+let lazyItem: CtItem | undefined;
+let lazyEv: ConntrackEvent | undefined;
+
+/**
+ * A conntrack-event timeline item. When its `text` is the raw line the event was parsed from, the
+ * event is not kept (a parsed event with its entry, tuples and counters is several times the size of
+ * the line): `ct` parses the line again. The fields the analysis scans for are kept as they are.
+ */
+class CtItem implements TimelineItem {
+  readonly t: number;
+  readonly kind: TimelineKind;
+  readonly src: string;
+  readonly text: string;
+  readonly scope: string | undefined;
+  readonly dir: MatchDir | undefined;
+  readonly prevAct: number;
+  readonly ctState: string | null;
+  readonly ctTimeout: number | null;
+  private readonly bits: number;
+  private readonly ev: ConntrackEvent | undefined;
+
+  constructor(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, state: string | null, lazy: boolean) {
+    this.t = t;
+    this.kind = kind;
+    this.src = src;
+    this.text = text;
+    this.scope = scope;
+    this.dir = dir;
+    this.prevAct = prevAct;
+    const e = ev.entry;
+    this.ctState = state;
+    this.ctTimeout = e.timeout;
+    this.bits =
+      (ev.type === 'NEW' ? IT_NEW : ev.type === 'UPDATE' ? IT_UPDATE : IT_DESTROY) |
+      (e.unreplied ? IT_UNREPLIED : 0) |
+      (ev.userspace ? IT_USERSPACE : 0) |
+      (lazy ? IT_LAZY : 0);
+    this.ev = lazy ? undefined : ev;
+  }
+
+  get ct(): ConntrackEvent {
+    if (!(this.bits & IT_LAZY)) return this.ev as ConntrackEvent;
+    if (lazyItem === this) return lazyEv as ConntrackEvent;
+    const out = parseConntrackEventLine(this.text);
+    // The line parsed when the item was made: it parses the same way again.
+    if (out.kind !== 'row') throw new Error(`conntrack event line no longer parses: ${this.text}`);
+    lazyItem = this;
+    lazyEv = out.value;
+    return out.value;
+  }
+  get probe(): undefined {
+    return undefined;
+  }
+  get ctType(): ConntrackEventType {
+    return IT_TYPES[this.bits & IT_TYPE]!;
+  }
+  get ctUnreplied(): boolean {
+    return (this.bits & IT_UNREPLIED) !== 0;
+  }
+  get ctUserspace(): boolean {
+    return (this.bits & IT_USERSPACE) !== 0;
+  }
+}
+
+/** True when the item has a probe event (`probe` is set): the kinds only probe events make. */
+export function isProbeItem(i: TimelineItem): boolean {
+  const k = i.kind;
+  return k === 'state' || k === 'drop' || k === 'reset' || k === 'retransmit';
+}
+
+let lazyProbeItem: ProbeItem | undefined;
+let lazyProbe: ProbeEvent | undefined;
+
+/**
+ * A probe timeline item whose `text` is the line its event was parsed from: the event is not kept,
+ * `probe` parses the line again (same probe, same context). Readers that scan every item test the
+ * kind (isProbeItem) rather than build `probe`.
+ */
+class ProbeItem implements TimelineItem {
+  constructor(
+    readonly t: number,
+    readonly kind: TimelineKind,
+    readonly src: string,
+    readonly text: string,
+    readonly scope: string | undefined,
+    readonly dir: MatchDir,
+    readonly prevAct: number,
+    private readonly ls: ProbeLineSource,
+  ) {}
+
+  get probe(): ProbeEvent {
+    if (lazyProbeItem === this) return lazyProbe as ProbeEvent;
+    const ev = this.ls.reparse(this.text);
+    // The line parsed when the item was made: it parses the same way again.
+    if (ev === undefined) throw new Error(`probe line no longer parses: ${this.text}`);
+    lazyProbeItem = this;
+    lazyProbe = ev;
+    return ev;
+  }
+  get ct(): undefined {
+    return undefined;
+  }
 }
 
 /** What kdiag knows of one of the two sockets of a flow. */
@@ -597,7 +722,7 @@ export class FlowTable {
         this.upsertConntrack(obs.entry, obs.t, obs.src, obs.scope, true);
         return;
       case 'conntrack-event':
-        this.conntrackEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw);
+        this.conntrackEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw, obs.parsed === true);
         return;
       case 'conntrack-stats':
         this.addStats(obs.cpus, obs.t, obs.src, obs.scope, obs.raw);
@@ -648,7 +773,7 @@ export class FlowTable {
         this.kubeProxy = { value: obs.settings, t: obs.t, src: obs.src, raw: obs.raw };
         return;
       case 'probe':
-        this.probeEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw);
+        this.probeEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw, obs.reparse);
         return;
       case 'meta':
         this.applyMeta(obs.key, obs.value, obs.t, obs.src, obs.raw);
@@ -1130,7 +1255,7 @@ export class FlowTable {
     return fr;
   }
 
-  private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+  private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, parsed: boolean): void {
     const e = ev.entry;
     const at = ev.ts !== undefined && Number.isFinite(ev.ts) ? Math.round(ev.ts * 1000) : t;
     const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
@@ -1144,7 +1269,7 @@ export class FlowTable {
     if (rev) {
       const prevAct = rev.lastAct;
       if (ev.type !== 'DESTROY') this.touch(rev, at, 'conntrack event');
-      this.push(rev, { t: at, kind, src, text: raw ?? `[${ev.type}] (reverse pickup)`, scope, dir: 'reply', ct: ev, prevAct });
+      this.push(rev, this.ctItem(at, kind, src, raw ?? `[${ev.type}] (reverse pickup)`, scope, 'reply', prevAct, ev, parsed && raw !== undefined));
       return;
     }
     let f: Flow | undefined;
@@ -1166,15 +1291,13 @@ export class FlowTable {
       this.touch(f, at, 'conntrack event');
       f.ctGen = this.currentGen('conntrack', scope);
     }
-    this.push(f, {
-      t: at,
-      kind,
-      src,
-      text: raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`,
-      scope,
-      ct: ev,
-      prevAct,
-    });
+    this.push(f, this.ctItem(at, kind, src, raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`, scope, undefined, prevAct, ev, parsed && raw !== undefined));
+  }
+
+  /** A conntrack-event item; `lazy` when `text` is the line `ev` was parsed from (see CtItem). */
+  private ctItem(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, lazy: boolean): CtItem {
+    const st = ev.entry.state;
+    return new CtItem(t, kind, src, text, scope, dir, prevAct, ev, st === null ? null : this.str(st), lazy);
   }
 
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
@@ -1323,7 +1446,7 @@ export class FlowTable {
 
   // ---- probe events ----------------------------------------------------------------------
 
-  private probeEvent(ev: ProbeEvent, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+  private probeEvent(ev: ProbeEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, reparse: ProbeLineSource | undefined): void {
     if (ev.kind === 'probe-status') return;
     const tu = ev.tuple;
     const proto = this.str(String(tu.proto).toLowerCase());
@@ -1367,7 +1490,9 @@ export class FlowTable {
     const text =
       raw ??
       `${ev.kind} ${'reason' in ev && ev.reason ? ev.reason + ' ' : ''}${tu.saddr}:${tu.sport} -> ${tu.daddr}:${tu.dport}`;
-    this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
+    // State changes are most probe events: kept as their line alone (see ProbeItem).
+    if (ev.kind === 'state' && raw !== undefined && reparse !== undefined) this.push(f, new ProbeItem(t, ev.kind, src, raw, evScope, hit.dir, prevAct, reparse));
+    else this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
   }
 
   /**

@@ -5,7 +5,7 @@ import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent } from './conntr
 import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
-import type { ProbeEvent } from './probe-event.js';
+import type { ProbeEvent, ProbeLineSource } from './probe-event.js';
 import type { SocketInfo } from './socket.js';
 
 export type SnapshotWhat = 'conntrack' | 'ipvs-conns' | 'sockets';
@@ -25,7 +25,12 @@ export type Observation =
   | (ObsBase & { readonly kind: 'snapshot-begin'; readonly what: SnapshotWhat })
   | (ObsBase & { readonly kind: 'snapshot-end'; readonly what: SnapshotWhat })
   | (ObsBase & { readonly kind: 'conntrack-entry'; readonly entry: ConntrackEntry })
-  | (ObsBase & { readonly kind: 'conntrack-event'; readonly event: ConntrackEvent })
+  | (ObsBase & {
+      readonly kind: 'conntrack-event';
+      readonly event: ConntrackEvent;
+      /** True when `event` is what parseConntrackEventLine makes of `raw`: the model may keep the line alone. */
+      readonly parsed?: boolean;
+    })
   | (ObsBase & { readonly kind: 'conntrack-stats'; readonly cpus: readonly ConntrackCpuStats[] })
   | (ObsBase & { readonly kind: 'ipvs-conn'; readonly conn: IpvsConn })
   | (ObsBase & { readonly kind: 'ipvs-services'; readonly services: readonly IpvsService[] })
@@ -35,7 +40,12 @@ export type Observation =
   | (ObsBase & { readonly kind: 'sysctls'; readonly values: Readonly<Record<string, string>> })
   | (ObsBase & { readonly kind: 'iptables'; readonly ruleset: IptablesRuleset })
   | (ObsBase & { readonly kind: 'kube-proxy'; readonly settings: KubeProxySettings })
-  | (ObsBase & { readonly kind: 'probe'; readonly event: ProbeEvent })
+  | (ObsBase & {
+      readonly kind: 'probe';
+      readonly event: ProbeEvent;
+      /** Set when `event` is what this source makes of `raw`: the model may keep the line alone. */
+      readonly reparse?: ProbeLineSource;
+    })
   | (ObsBase & { readonly kind: 'meta'; readonly key: string; readonly value: unknown });
 
 export type ObservationKind = Observation['kind'];

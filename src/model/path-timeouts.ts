@@ -518,7 +518,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
           ctLeft = leftFromReading;
           if (remaining !== null && remaining <= full) activity = ctT - (full - remaining) * 1000;
         } else {
-          const own = entryTimeoutItem(f, 'ESTABLISHED')?.ct?.entry.timeout;
+          const own = entryTimeoutItem(f, 'ESTABLISHED')?.ctTimeout;
           const fullT = own !== undefined && own !== null && own < full ? own : full;
           const clamp = conntrackClamp(ctx, f, fullT);
           ctLeft = leftFromReading;
@@ -681,12 +681,12 @@ function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; activity
  */
 export function entryTimeout(f: Flow, state: string): Sourced | undefined {
   const it = entryTimeoutItem(f, state);
-  const ev = it?.ct;
-  if (!it || !ev || ev.entry.timeout === null) return undefined;
+  const to = it?.ctTimeout;
+  if (!it || it.ctType === undefined || to === null || to === undefined) return undefined;
   return {
-    value: ev.entry.timeout,
-    source: `the timeout conntrack set on the entry ([${ev.type}] … ${ev.entry.timeout} ${state})`,
-    evidence: evidence(it.t, it.src, it.text, `conntrack set the ${state} timeout to ${ev.entry.timeout} s`),
+    value: to,
+    source: `the timeout conntrack set on the entry ([${it.ctType}] … ${to} ${state})`,
+    evidence: evidence(it.t, it.src, it.text, `conntrack set the ${state} timeout to ${to} s`),
   };
 }
 
@@ -696,10 +696,9 @@ function entryTimeoutItem(f: Flow, state: string): TimelineItem | undefined {
   if (!tl) return undefined;
   for (let i = tl.length - 1; i >= 0; i--) {
     const it = tl[i];
-    const ev = it?.ct;
-    if (!it || !ev || it.dir === 'reply') continue;
-    if (ev.type === 'DESTROY') return undefined;
-    if (ev.entry.state !== state || ev.entry.unreplied || ev.entry.timeout === null) return undefined;
+    if (!it || it.ctType === undefined || it.dir === 'reply') continue;
+    if (it.ctType === 'DESTROY') return undefined;
+    if (it.ctState !== state || it.ctUnreplied || it.ctTimeout === null) return undefined;
     return it;
   }
   return undefined;
@@ -777,7 +776,7 @@ function recentRetransmits(f: Flow, now: number, windowSec: number): NonNullable
   let from = -Infinity;
   for (let i = tl.length - 1; i >= 0; i--) {
     const it = tl[i];
-    if (it?.ct && it.dir !== 'reply') {
+    if (it && it.ctType !== undefined && it.dir !== 'reply') {
       from = it.t;
       break;
     }

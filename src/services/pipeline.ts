@@ -108,9 +108,9 @@ const HANDLERS: Record<string, Handler> = {
   'conntrack:list': conntrackRows,
   'procfs:nf_conntrack': conntrackRows,
   'conntrack:events': {
-    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event })),
+    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event, parsed: true })),
     fast: fastRows(parseConntrackEventLine, (t, src, scope, line, event): Observation =>
-      scope === undefined ? { t, src, raw: line, kind: 'conntrack-event', event } : { t, src, scope, raw: line, kind: 'conntrack-event', event },
+      scope === undefined ? { t, src, raw: line, kind: 'conntrack-event', event, parsed: true } : { t, src, scope, raw: line, kind: 'conntrack-event', event, parsed: true },
     ),
   },
   'conntrack:stats': { doc: (ctx) => (text) => mapDoc(parseConntrackStats(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
@@ -350,8 +350,8 @@ export class Pipeline {
       // literal shapes, as base() builds them: a spread per probe event was on V8's slow path (bench/)
       const event = out.value;
       const scope = info.scope;
-      if (scope === undefined) this.sink(k ? { t, src, kind: 'probe', event } : { t, src, raw: line, kind: 'probe', event });
-      else this.sink(k ? { t, src, scope, kind: 'probe', event } : { t, src, scope, raw: line, kind: 'probe', event });
+      if (scope === undefined) this.sink(k ? { t, src, kind: 'probe', event } : { t, src, raw: line, kind: 'probe', event, reparse: reader.source() });
+      else this.sink(k ? { t, src, scope, kind: 'probe', event } : { t, src, scope, raw: line, kind: 'probe', event, reparse: reader.source() });
     }
     else if (out.kind === 'issue') this.issue(file, src, { line: lineNo, code: out.code, message: out.message, text: clip(line) });
   }

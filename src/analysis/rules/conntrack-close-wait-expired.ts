@@ -61,7 +61,7 @@ export const conntrackCloseWaitExpired: Rule = {
       if (!sock) continue;
       const p = ctx.pathOf(f);
       const to = sysctlInForce(ctx.path, SPEC, f.ctScope);
-      const destroyed = f.timeline?.find((i) => (i.ct?.type === 'DESTROY' && i.ct.entry.timeout === null) || i.kind === 'ct-gone');
+      const destroyed = f.timeline?.find((i) => (i.ctType === 'DESTROY' && i.ctTimeout === null) || i.kind === 'ct-gone');
       const gone = !f.ctPresent;
       const idle = p.idleSec;
       if (!gone && (idle === null || idle < 0.5 * to.value)) continue;

@@ -24,7 +24,7 @@ export const conntrackInvalidDropped: Rule = {
       // Only drops where conntrack tracks the flow (a middlebox netns drops for its own reasons), and
       // only while the entry was there: after an expiry the drops are FM-1/FM-4 (expired-blackhole, close-wait-expired).
       const drops = (f.timeline ?? []).filter(
-        (i) => i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP' && (i.scope ?? '') === (f.ctScope ?? '') && !entryLostBefore(ctx.table, f, i) && !isHandshake(f, i),
+        (i) => i.kind === 'drop' && i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP' && (i.scope ?? '') === (f.ctScope ?? '') && !entryLostBefore(ctx.table, f, i) && !isHandshake(f, i),
       );
       if (drops.length === 0) continue;
       scope ??= f.ctScope;
@@ -58,6 +58,6 @@ export const conntrackInvalidDropped: Rule = {
 
 /** A drop before the entry reached ESTABLISHED (SYN trouble is not an INVALID established segment). */
 function isHandshake(f: Flow, drop: TimelineItem): boolean {
-  const est = (f.timeline ?? []).find((i) => i.ct && i.ct.entry.state === 'ESTABLISHED' && i.dir !== 'reply');
+  const est = (f.timeline ?? []).find((i) => i.ctType !== undefined && i.ctState === 'ESTABLISHED' && i.dir !== 'reply');
   return est !== undefined && drop.t < est.t;
 }

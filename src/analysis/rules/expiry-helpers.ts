@@ -3,7 +3,7 @@
 // observed gap contradicts), the mid-stream pickup and the resets that followed.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import type { Flow, TimelineItem } from '../../model/flow-table.js';
+import { isProbeItem, type Flow, type TimelineItem } from '../../model/flow-table.js';
 import { CT_MAX_RETRANS_TIMEOUT, CT_TCP_TIMEOUTS, CT_UNACK, evidence, sysctlInForce } from '../../model/path-timeouts.js';
 import type { LayerView, PathTimeouts } from '../../model/path-timeouts.js';
 import type { RuleContext } from '../rule.js';
@@ -11,20 +11,17 @@ import { atRisk, diedAtRisk, fmtSec, itemEvidence } from '../rule.js';
 
 /** An entry removed by its timer: DESTROY carries no remaining timeout (§2.6). */
 export function isTimerDestroy(i: TimelineItem, state?: string): boolean {
-  const ev = i.ct;
-  return !!ev && ev.type === 'DESTROY' && i.dir !== 'reply' && ev.entry.timeout === null && !ev.userspace && (state === undefined || ev.entry.state === state);
+  return i.ctType === 'DESTROY' && i.dir !== 'reply' && i.ctTimeout === null && !i.ctUserspace && (state === undefined || i.ctState === state);
 }
 
 /** A mid-stream pickup of the client's packet: `[NEW] … ESTABLISHED … [UNREPLIED]` (§2.3). */
 export function isPickup(i: TimelineItem): boolean {
-  const ev = i.ct;
-  return !!ev && ev.type === 'NEW' && ev.entry.unreplied && ev.entry.state === 'ESTABLISHED' && i.dir !== 'reply';
+  return i.ctType === 'NEW' && i.ctUnreplied === true && i.ctState === 'ESTABLISHED' && i.dir !== 'reply';
 }
 
 /** The backend's packet picked up as a flow of its own (orig = backend → client): it left without reverse NAT. */
 export function isReversePickup(i: TimelineItem): boolean {
-  const ev = i.ct;
-  return !!ev && ev.type === 'NEW' && i.dir === 'reply';
+  return i.ctType === 'NEW' && i.dir === 'reply';
 }
 
 /** A packet (or a kernel reaction to one) of the flow. */
@@ -85,7 +82,8 @@ function lastActivityBefore(before: readonly TimelineItem[], destroy: TimelineIt
   let t = destroy.prevAct !== undefined && destroy.prevAct >= 0 && destroy.prevAct < edge ? destroy.prevAct : -1;
   for (const i of before) {
     if (i.t >= edge) continue;
-    const packet = (i.ct && i.ct.type !== 'DESTROY') || (i.probe && i.probe.kind !== 'probe-status' && i.probe.kind !== 'activity');
+    // Probe items are drops, resets, retransmits and state changes (isProbeItem): never status or activity.
+    const packet = (i.ctType !== undefined && i.ctType !== 'DESTROY') || isProbeItem(i);
     if (packet && i.t > t) t = i.t;
   }
   return t;
@@ -122,12 +120,12 @@ export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): E
   const oldBackend = backendOf(destroy);
   const newBackend = pickup ? backendOf(pickup) : undefined;
   const reversePickup = after.find(isReversePickup);
-  const resets = after.filter((i) => i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'passive');
-  const clientResets = after.filter((i) => i.probe?.kind === 'reset' && i.probe.direction === 'received' && i.dir === 'orig');
+  const resets = after.filter((i) => i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'passive');
+  const clientResets = after.filter((i) => i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'received' && i.dir === 'orig');
   const dropsAfter = after.filter((i) => i.kind === 'drop');
   const retransmitsAfter = after.filter((i) => i.kind === 'retransmit');
   // Data in flight just before the expiry: the sender was retransmitting.
-  const lastEst = [...before].reverse().find((i) => i.ct && i.dir !== 'reply' && i.ct.type !== 'DESTROY');
+  const lastEst = [...before].reverse().find((i) => i.ctType !== undefined && i.dir !== 'reply' && i.ctType !== 'DESTROY');
   const retransmits = before.filter((i) => i.kind === 'retransmit' && (!lastEst || i.t >= lastEst.t));
 
   const candidates = timeoutCandidates(ctx, tl, di, state, scope);
@@ -182,7 +180,7 @@ function timerDestroyed(ctx: RuleContext): Map<string | null, Set<Flow>> {
     for (const f of ctx.eventFlows()) {
       for (const i of f.timeline ?? []) {
         if (!isTimerDestroy(i)) continue;
-        const st = (i.ct as NonNullable<TimelineItem['ct']>).entry.state;
+        const st = i.ctState as string | null;
         let s = m.get(st);
         if (!s) {
           s = new Set();
@@ -210,14 +208,14 @@ function timeoutCandidates(ctx: RuleContext, tl: readonly TimelineItem[], di: nu
   const out: TimeoutFact[] = [];
   const destroy = tl[di] as TimelineItem;
   // The last event that put the entry into the state carries the timeout conntrack set then.
-  const set = tl.slice(0, di).reverse().find((i) => i.ct && i.ct.type !== 'DESTROY' && i.dir !== 'reply' && i.ct.entry.state === state && !i.ct.entry.unreplied && i.ct.entry.timeout !== null);
+  const set = tl.slice(0, di).reverse().find((i) => i.ctType !== undefined && i.ctType !== 'DESTROY' && i.dir !== 'reply' && i.ctState === state && !i.ctUnreplied && i.ctTimeout !== null);
   if (set?.ct && set.ct.entry.timeout !== null) {
     out.push({ value: set.ct.entry.timeout, source: `the timeout conntrack set on the entry ([${set.ct.type}] … ${set.ct.entry.timeout} ${state})`, evidence: itemEvidence(set, `conntrack set the ${state} timeout to ${set.ct.entry.timeout} s`) });
   }
   const spec = CT_TCP_TIMEOUTS[state];
   if (state === 'ESTABLISHED') {
     // A loose pickup gets min(established, unacknowledged): below the unacknowledged timeout it is the established one.
-    const pk = tl.slice(di + 1).find((i) => isPickup(i) && i.ct?.entry.timeout !== null);
+    const pk = tl.slice(di + 1).find((i) => isPickup(i) && i.ctTimeout !== null);
     const unack = sysctlAt(ctx, CT_UNACK, scope, destroy.t);
     const v = pk?.ct?.entry.timeout;
     if (pk && v !== null && v !== undefined && v < unack.value) {

@@ -9,8 +9,7 @@ import type { Draft, Rule } from '../rule.js';
 import { fmtSec, isNoSocket, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';
 
 function isKernelKill(i: TimelineItem): boolean {
-  const ev = i.ct;
-  return !!ev && ev.type === 'DESTROY' && ev.entry.timeout !== null && !ev.userspace && ev.entry.state === 'ESTABLISHED';
+  return i.ctType === 'DESTROY' && i.ctTimeout !== null && !i.ctUserspace && i.ctState === 'ESTABLISHED';
 }
 
 export const ipvsConnExpired: Rule = {

@@ -13,11 +13,11 @@ function gapSec(i: TimelineItem): number | undefined {
 }
 
 function isKeepaliveTimeout(i: TimelineItem): boolean {
-  return i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'active' && i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT';
+  return i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'active' && i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT';
 }
 
 function isReceivedReset(i: TimelineItem): boolean {
-  return i.probe?.kind === 'reset' && i.probe.direction === 'received';
+  return i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'received';
 }
 
 export const pathIdleReset: Rule = {
@@ -40,11 +40,11 @@ export const pathIdleReset: Rule = {
       if (before.some((i) => (i.kind === 'ct-destroy' && i.dir !== 'reply') || i.kind === 'ct-gone')) continue;
       // The entry's state when the flow died (later events are its aftermath), else the current one.
       // Probe times are estimates (batched output, ≈0.5 s): a state change just before the hit may be its aftermath.
-      const lastCt = [...before].reverse().find((i) => i.ct && i.dir !== 'reply' && i.t < hit.t - 1000);
+      const lastCt = [...before].reverse().find((i) => i.ctType !== undefined && i.dir !== 'reply' && i.t < hit.t - 1000);
       // No event before it (the bounded timeline dropped them): the current state only counts when no
       // later event changed it either.
-      const anyCt = tl.some((i) => i.ct && i.dir !== 'reply');
-      const stateThen = lastCt?.ct?.entry.state ?? (f.ctPresent && !anyCt ? f.ctState : null);
+      const anyCt = tl.some((i) => i.ctType !== undefined && i.dir !== 'reply');
+      const stateThen = lastCt?.ctState ?? (f.ctPresent && !anyCt ? f.ctState : null);
       if (stateThen !== null && stateThen !== undefined && stateThen !== 'ESTABLISHED') continue;
       const p = ctx.pathOf(f);
       const rtx = before.filter((i) => i.kind === 'retransmit');

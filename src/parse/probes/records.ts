@@ -1,7 +1,7 @@
 // Turns the RawRecords of one bpftrace source (`begin` context, stdout JSON lines, stderr `err`)
 // into probe events: the reader keeps the context from the begin record, nothing else.
 import { lineIssue, type LineOutcome } from '../result.js';
-import type { ProbeEvent } from '../../model/probe-event.js';
+import type { ProbeEvent, ProbeLineSource } from '../../model/probe-event.js';
 import type { RawRecord, RecordKind } from '../../sources/raw-record.js';
 import { probeBySourceId, type ProbeSpec } from './catalog.js';
 import { emptyProbeContext, parseProbeContext, type ProbeContext } from './context.js';
@@ -14,6 +14,8 @@ export interface ProbeRecordReader {
   read(rec: RawRecord): LineOutcome<ProbeEvent>;
   /** The same as read(), given the record's line and kind (no RawRecord needed). */
   readLine(line: string, k: RecordKind | undefined): LineOutcome<ProbeEvent>;
+  /** Parses an output line (no kind) again as readLine did, with the context now in force. */
+  source(): ProbeLineSource;
 }
 
 /** A reader for the records of `bpftrace:<probe>` sources; undefined for an unknown source id. */
@@ -21,11 +23,13 @@ export function createProbeRecordReader(src: string): ProbeRecordReader | undefi
   const probe = probeBySourceId(src);
   if (!probe) return undefined;
   let ctx: ProbeContext = emptyProbeContext(probe.id);
+  let lineSrc: ProbeLineSource | undefined;
   const readLine = (line: string, k: RecordKind | undefined): LineOutcome<ProbeEvent> => {
     if (k === 'begin') {
       const c = parseProbeContext(line);
       if (c.kind !== 'row') return c;
       ctx = c.value;
+      lineSrc = undefined;
       return { kind: 'skip' };
     }
     if (k === 'err') return parseProbeStderr(line);
@@ -40,5 +44,17 @@ export function createProbeRecordReader(src: string): ProbeRecordReader | undefi
     context: () => ctx,
     read: (rec) => readLine(rec.line, rec.k),
     readLine,
+    source: () => {
+      if (lineSrc === undefined) {
+        const c = ctx;
+        lineSrc = {
+          reparse: (line) => {
+            const out = probe.parse(line, c);
+            return out.kind === 'row' ? out.value : undefined;
+          },
+        };
+      }
+      return lineSrc;
+    },
   };
 }
