@@ -149,6 +149,9 @@ describe.skipIf(skip)('bpftrace source on this kernel', () => {
     if (how !== 'crash') holder.kill(how);
     await exited;
     if (how === 'crash') expect(stderr).toMatch(/deliberate crash/);
-    expect(await gone(bpftracePid, 2000)).toBe(true);
+    // "Within seconds", not at once: bpftrace's exit detaches its tracepoints, and the kernel waits
+    // for RCU grace periods there, which run long right after earlier lab tests tore down namespaces
+    // (seen once at just over 2 s in a full run). A left-behind bpftrace never goes away at all.
+    expect(await gone(bpftracePid, 5000)).toBe(true);
   }, 60_000);
 });
