@@ -28,6 +28,22 @@ function isLiveBpftrace(pid: number): boolean {
   }
 }
 
+/** What /proc says of a process that should be gone (for the failure message). */
+function procState(pid: number): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').filter((l) => /^(State|PPid|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):/.test(l));
+    let wchan = '';
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
+    } catch {
+      // not readable on every kernel
+    }
+    return `${status.join(', ')}, wchan ${wchan || '?'}`;
+  } catch {
+    return 'gone';
+  }
+}
+
 async function gone(pid: number, withinMs: number): Promise<boolean> {
   const until = Date.now() + withinMs;
   while (Date.now() < until) {
@@ -152,6 +168,7 @@ describe.skipIf(skip)('bpftrace source on this kernel', () => {
     // "Within seconds", not at once: bpftrace's exit detaches its tracepoints, and the kernel waits
     // for RCU grace periods there, which run long right after earlier lab tests tore down namespaces
     // (seen once at just over 2 s in a full run). A left-behind bpftrace never goes away at all.
-    expect(await gone(bpftracePid, 5000)).toBe(true);
+    const isGone = await gone(bpftracePid, 5000);
+    expect(isGone, isGone ? '' : `bpftrace ${bpftracePid} still there: ${procState(bpftracePid)}`).toBe(true);
   }, 60_000);
 });
