@@ -101,7 +101,10 @@ export interface Spawned {
 /** Starts a long-running tool and streams its lines. */
 export function spawnLines(argv: readonly string[], opts: SpawnOptions): Spawned {
   let full = withNetns(argv, opts.netns);
-  if (opts.dieWithParent) full = ['setpriv', '--pdeathsig', 'SIGTERM', '--', ...full];
+  // SIGKILL, not SIGTERM: the kernel sends it once, and bpftrace 0.17 loses a signal that lands
+  // just after it attaches (it then sleeps in epoll_wait until its next event, maybe never). With
+  // kdiag gone nobody reads the child's output, so there is nothing a graceful stop would save.
+  if (opts.dieWithParent) full = ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...full];
   const [file, ...args] = full;
   if (file === undefined) throw new TypeError('spawnLines: empty argv');
   const child: ResultPromise = execa(file, args, {
