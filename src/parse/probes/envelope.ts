@@ -148,20 +148,29 @@ export function int(s: string | undefined): number | undefined {
   return neg ? -n : n;
 }
 
-/** = /^\d{1,3}(?:\.\d{1,3}){3}$/, without the regex. */
-function isAddr4(s: string): boolean {
+/**
+ * Where a dotted quad (\d{1,3}(?:\.\d{1,3}){3}) starting at `from` ends: the index of the first
+ * character after it, or -1 when there is none there.
+ */
+export function addr4End(s: string, from: number): number {
   let dots = 0;
   let digits = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  let p = from;
+  for (; p < s.length; p++) {
+    const c = s.charCodeAt(p);
     if (c === 46) {
-      if (digits === 0 || ++dots > 3) return false;
+      if (digits === 0 || ++dots > 3) return -1;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (++digits > 3) return false;
-    } else return false;
+      if (++digits > 3) return -1;
+    } else break;
   }
-  return dots === 3 && digits > 0;
+  return dots === 3 && digits > 0 ? p : -1;
+}
+
+/** = /^\d{1,3}(?:\.\d{1,3}){3}$/, without the regex. */
+function isAddr4(s: string): boolean {
+  return addr4End(s, 0) === s.length;
 }
 const ADDR6 = /^[0-9a-fA-F:.]{2,45}$/;
 

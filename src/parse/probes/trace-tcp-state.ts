@@ -2,7 +2,7 @@
 // keepalive options) lines in bpftrace -f json, with the socket's keepalive settings.
 import { lineIssue, row, type LineOutcome } from '../result.js';
 import type { ProbeEvent, SocketKeepalive, StateEvent } from '../../model/probe-event.js';
-import { int, tupleAt, uint } from './envelope.js';
+import { addr4End, int, tupleAt, uint } from './envelope.js';
 import { tcpStateName, type ProbeContext } from './context.js';
 import { fieldCountIssue, parseProbeJsonLine } from './probe-line.js';
 
@@ -62,23 +62,11 @@ function sep(s: string, p: number, last: boolean): boolean {
   return true;
 }
 
-/** An IPv4 address as bpftrace prints it (= /^\d{1,3}(?:\.\d{1,3}){3}$/), then a \t escape. */
+/** An IPv4 address as bpftrace prints it, then a \t escape. */
 function fieldAddr4(s: string): string | undefined {
   const from = pos;
-  let p = from;
-  let dots = 0;
-  let digits = 0;
-  for (;;) {
-    const c = s.charCodeAt(p);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return undefined;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (++digits > 3) return undefined;
-    } else break;
-    p++;
-  }
-  if (dots !== 3 || digits === 0 || !sep(s, p, false)) return undefined;
+  const p = addr4End(s, from);
+  if (p < 0 || !sep(s, p, false)) return undefined;
   return s.slice(from, p);
 }
 
@@ -120,44 +108,42 @@ function fastStateLine(line: string, ctx: ProbeContext): LineOutcome<ProbeEvent>
 
 // one function for every line, not a closure per line (a quarter of a replay's records are these)
 function decodeTcpState(tag: string, f: readonly string[], ctx: ProbeContext): LineOutcome<ProbeEvent> {
-  {
-    if (tag === 'state.v1') {
-      if (f.length !== TCP_STATE_FIELDS.length) return fieldCountIssue(tag, f.length, TCP_STATE_FIELDS.length);
-      const tsNs = uint(f[0]);
-      const oldS = int(f[1]);
-      const newS = int(f[2]);
-      const netns = uint(f[3], 0xffffffff);
-      if (tsNs === undefined || oldS === undefined || newS === undefined || netns === undefined) {
-        return lineIssue('probe.bad-number', `${tag}: a number field is not a number`);
-      }
-      const tuple = tupleAt(f, 4, 'tcp');
-      if (!tuple) return lineIssue('probe.bad-tuple', `${tag}: bad family, address or port`);
-      const ka = keepalive(f, 9);
-      if (!ka) return lineIssue('probe.bad-keepalive', `${tag}: bad keepalive fields`);
-      const ev: StateEvent = {
-        kind: 'state', tsNs, netns, oldState: tcpStateName(ctx, oldS), newState: tcpStateName(ctx, newS), tuple, keepalive: ka, trigger: 'state-change',
-      };
-      return row(ev);
-    }
-    if (f.length !== TCP_KEEPALIVE_FIELDS.length) return fieldCountIssue(tag, f.length, TCP_KEEPALIVE_FIELDS.length);
+  if (tag === 'state.v1') {
+    if (f.length !== TCP_STATE_FIELDS.length) return fieldCountIssue(tag, f.length, TCP_STATE_FIELDS.length);
     const tsNs = uint(f[0]);
-    const pid = uint(f[1], 0xffffffff);
-    const level = uint(f[2], 0xffff);
-    const optname = uint(f[3], 0xffff);
-    const state = int(f[4]);
-    const netns = uint(f[5], 0xffffffff);
-    if (tsNs === undefined || pid === undefined || level === undefined || optname === undefined || state === undefined || netns === undefined) {
+    const oldS = int(f[1]);
+    const newS = int(f[2]);
+    const netns = uint(f[3], 0xffffffff);
+    if (tsNs === undefined || oldS === undefined || newS === undefined || netns === undefined) {
       return lineIssue('probe.bad-number', `${tag}: a number field is not a number`);
     }
-    const tuple = tupleAt(f, 6, 'tcp');
+    const tuple = tupleAt(f, 4, 'tcp');
     if (!tuple) return lineIssue('probe.bad-tuple', `${tag}: bad family, address or port`);
-    const ka = keepalive(f, 11);
+    const ka = keepalive(f, 9);
     if (!ka) return lineIssue('probe.bad-keepalive', `${tag}: bad keepalive fields`);
-    const st = tcpStateName(ctx, state);
     const ev: StateEvent = {
-      kind: 'state', tsNs, netns, oldState: st, newState: st, tuple, keepalive: ka, trigger: 'setsockopt', pid,
-      option: OPTION_NAMES[`${level}/${optname}`] ?? `${level}/${optname}`,
+      kind: 'state', tsNs, netns, oldState: tcpStateName(ctx, oldS), newState: tcpStateName(ctx, newS), tuple, keepalive: ka, trigger: 'state-change',
     };
     return row(ev);
   }
+  if (f.length !== TCP_KEEPALIVE_FIELDS.length) return fieldCountIssue(tag, f.length, TCP_KEEPALIVE_FIELDS.length);
+  const tsNs = uint(f[0]);
+  const pid = uint(f[1], 0xffffffff);
+  const level = uint(f[2], 0xffff);
+  const optname = uint(f[3], 0xffff);
+  const state = int(f[4]);
+  const netns = uint(f[5], 0xffffffff);
+  if (tsNs === undefined || pid === undefined || level === undefined || optname === undefined || state === undefined || netns === undefined) {
+    return lineIssue('probe.bad-number', `${tag}: a number field is not a number`);
+  }
+  const tuple = tupleAt(f, 6, 'tcp');
+  if (!tuple) return lineIssue('probe.bad-tuple', `${tag}: bad family, address or port`);
+  const ka = keepalive(f, 11);
+  if (!ka) return lineIssue('probe.bad-keepalive', `${tag}: bad keepalive fields`);
+  const st = tcpStateName(ctx, state);
+  const ev: StateEvent = {
+    kind: 'state', tsNs, netns, oldState: st, newState: st, tuple, keepalive: ka, trigger: 'setsockopt', pid,
+    option: OPTION_NAMES[`${level}/${optname}`] ?? `${level}/${optname}`,
+  };
+  return row(ev);
 }
