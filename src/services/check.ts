@@ -87,14 +87,6 @@ export async function* sourceBatches(
   }
 }
 
-/** Reads every live snapshot source once and returns their records, in a stable order. */
-export async function snapshotHost(opts: { netns?: string; kubeProxyConfig?: string; onProgress?: (line: string) => void }): Promise<{ records: RawRecord[]; notes: string[] }> {
-  const { sources, notes } = await hostSources(opts);
-  const records: RawRecord[] = [];
-  for await (const batch of sourceBatches(sources, new AbortController().signal, progressLine(opts.onProgress))) for (const lr of batch) records.push(lr.rec);
-  return { records, notes };
-}
-
 function progressLine(onProgress: ((line: string) => void) | undefined): ((s: Source, lines: number) => void) | undefined {
   return onProgress ? (s, lines) => onProgress(`${s.id} read (${lines} lines)`) : undefined;
 }
