@@ -49,6 +49,11 @@ export interface ConntrackEntry {
 
 export type ConntrackEventType = 'NEW' | 'UPDATE' | 'DESTROY';
 
+/** Parses a `conntrack -E` line again, the way the pipeline parsed it (the model keeps lines, not events). */
+export interface ConntrackEventLineSource {
+  reparse(line: string): ConntrackEvent | undefined;
+}
+
 export interface ConntrackEvent {
   readonly type: ConntrackEventType;
   /** Event time in seconds since the epoch (`-o timestamp`), when printed. */

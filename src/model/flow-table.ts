@@ -2,8 +2,7 @@
 // Per-flow numbers live in typed-array rows with interned address ids (see flow-store.ts), so a
 // million conntrack rows stay within a few hundred MB; snapshot rows never keep their raw line
 // (evidence is rebuilt).
-import { parseConntrackEventLine } from '../parse/conntrack-events.js';
-import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent, ConntrackEventType } from './conntrack.js';
+import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent, ConntrackEventLineSource, ConntrackEventType } from './conntrack.js';
 import type { Endpoint } from './endpoint.js';
 import { endpointKey } from './endpoint.js';
 import type { IptablesRuleset } from './iptables.js';
@@ -53,17 +52,13 @@ const IT_DESTROY = 2;
 const IT_TYPE = 3;
 const IT_UNREPLIED = 4;
 const IT_USERSPACE = 8;
-const IT_LAZY = 16;
 const IT_TYPES: readonly ConntrackEventType[] = ['NEW', 'UPDATE', 'DESTROY'];
-
-/** The last event re-parsed from an item's line: readers often read `item.ct` several times in a row. */
-let lazyItem: CtItem | undefined;
-let lazyEv: ConntrackEvent | undefined;
 
 /**
  * A conntrack-event timeline item. When its `text` is the raw line the event was parsed from, the
  * event is not kept (a parsed event with its entry, tuples and counters is several times the size of
- * the line): `ct` parses the line again. The fields the analysis scans for are kept as they are.
+ * the line): the first read of `ct` parses the line again and keeps the result (the analysis reads
+ * few items' `ct`). The fields the analysis scans for are kept as they are.
  */
 class CtItem implements TimelineItem {
   readonly t: number;
@@ -76,9 +71,10 @@ class CtItem implements TimelineItem {
   readonly ctState: string | null;
   readonly ctTimeout: number | null;
   private readonly bits: number;
-  private readonly ev: ConntrackEvent | undefined;
+  private ev: ConntrackEvent | undefined;
+  private readonly ls: ConntrackEventLineSource | undefined;
 
-  constructor(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, state: string | null, lazy: boolean) {
+  constructor(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, state: string | null, ls: ConntrackEventLineSource | undefined) {
     this.t = t;
     this.kind = kind;
     this.src = src;
@@ -92,20 +88,18 @@ class CtItem implements TimelineItem {
     this.bits =
       (ev.type === 'NEW' ? IT_NEW : ev.type === 'UPDATE' ? IT_UPDATE : IT_DESTROY) |
       (e.unreplied ? IT_UNREPLIED : 0) |
-      (ev.userspace ? IT_USERSPACE : 0) |
-      (lazy ? IT_LAZY : 0);
-    this.ev = lazy ? undefined : ev;
+      (ev.userspace ? IT_USERSPACE : 0);
+    this.ls = ls;
+    this.ev = ls ? undefined : ev;
   }
 
   get ct(): ConntrackEvent {
-    if (!(this.bits & IT_LAZY)) return this.ev as ConntrackEvent;
-    if (lazyItem === this) return lazyEv as ConntrackEvent;
-    const out = parseConntrackEventLine(this.text);
+    if (this.ev !== undefined) return this.ev;
+    const ev = this.ls?.reparse(this.text);
     // The line parsed when the item was made: it parses the same way again.
-    if (out.kind !== 'row') throw new Error(`conntrack event line no longer parses: ${this.text}`);
-    lazyItem = this;
-    lazyEv = out.value;
-    return out.value;
+    if (ev === undefined) throw new Error(`conntrack event line no longer parses: ${this.text}`);
+    this.ev = ev;
+    return ev;
   }
   get probe(): undefined {
     return undefined;
@@ -127,12 +121,9 @@ export function isProbeItem(i: TimelineItem): boolean {
   return k === 'state' || k === 'drop' || k === 'reset' || k === 'retransmit';
 }
 
-let lazyProbeItem: ProbeItem | undefined;
-let lazyProbe: ProbeEvent | undefined;
-
 /**
- * A probe timeline item whose `text` is the line its event was parsed from: the event is not kept,
- * `probe` parses the line again (same probe, same context). Readers that scan every item test the
+ * A probe timeline item whose `text` is the line its event was parsed from: the event is not kept
+ * until the first read of `probe` parses the line again (same probe, same context). Readers that scan every item test the
  * kind (isProbeItem) rather than build `probe`.
  */
 class ProbeItem implements TimelineItem {
@@ -147,13 +138,14 @@ class ProbeItem implements TimelineItem {
     private readonly ls: ProbeLineSource,
   ) {}
 
+  private ev: ProbeEvent | undefined = undefined;
+
   get probe(): ProbeEvent {
-    if (lazyProbeItem === this) return lazyProbe as ProbeEvent;
+    if (this.ev !== undefined) return this.ev;
     const ev = this.ls.reparse(this.text);
     // The line parsed when the item was made: it parses the same way again.
     if (ev === undefined) throw new Error(`probe line no longer parses: ${this.text}`);
-    lazyProbeItem = this;
-    lazyProbe = ev;
+    this.ev = ev;
     return ev;
   }
   get ct(): undefined {
@@ -722,7 +714,7 @@ export class FlowTable {
         this.upsertConntrack(obs.entry, obs.t, obs.src, obs.scope, true);
         return;
       case 'conntrack-event':
-        this.conntrackEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw, obs.parsed === true);
+        this.conntrackEvent(obs.event, obs.t, obs.src, obs.scope, obs.raw, obs.reparse);
         return;
       case 'conntrack-stats':
         this.addStats(obs.cpus, obs.t, obs.src, obs.scope, obs.raw);
@@ -1255,7 +1247,7 @@ export class FlowTable {
     return fr;
   }
 
-  private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, parsed: boolean): void {
+  private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, reparse: ConntrackEventLineSource | undefined): void {
     const e = ev.entry;
     const at = ev.ts !== undefined && Number.isFinite(ev.ts) ? Math.round(ev.ts * 1000) : t;
     const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
@@ -1269,7 +1261,7 @@ export class FlowTable {
     if (rev) {
       const prevAct = rev.lastAct;
       if (ev.type !== 'DESTROY') this.touch(rev, at, 'conntrack event');
-      this.push(rev, this.ctItem(at, kind, src, raw ?? `[${ev.type}] (reverse pickup)`, scope, 'reply', prevAct, ev, parsed && raw !== undefined));
+      this.push(rev, this.ctItem(at, kind, src, raw ?? `[${ev.type}] (reverse pickup)`, scope, 'reply', prevAct, ev, raw === undefined ? undefined : reparse));
       return;
     }
     let f: Flow | undefined;
@@ -1291,13 +1283,13 @@ export class FlowTable {
       this.touch(f, at, 'conntrack event');
       f.ctGen = this.currentGen('conntrack', scope);
     }
-    this.push(f, this.ctItem(at, kind, src, raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`, scope, undefined, prevAct, ev, parsed && raw !== undefined));
+    this.push(f, this.ctItem(at, kind, src, raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`, scope, undefined, prevAct, ev, raw === undefined ? undefined : reparse));
   }
 
-  /** A conntrack-event item; `lazy` when `text` is the line `ev` was parsed from (see CtItem). */
-  private ctItem(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, lazy: boolean): CtItem {
+  /** A conntrack-event item; `ls` given when `text` is the line `ev` was parsed from (see CtItem). */
+  private ctItem(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, ls: ConntrackEventLineSource | undefined): CtItem {
     const st = ev.entry.state;
-    return new CtItem(t, kind, src, text, scope, dir, prevAct, ev, st === null ? null : this.str(st), lazy);
+    return new CtItem(t, kind, src, text, scope, dir, prevAct, ev, st === null ? null : this.str(st), ls);
   }
 
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */

@@ -1,7 +1,7 @@
 // What the pipeline hands the model: parsed records, stamped with time and scope.
 // Row formats (conntrack -L, ipvsadm -Lnc …) stream one row at a time between a begin and an end,
 // so a million-entry table never sits in memory twice.
-import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent } from './conntrack.js';
+import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent, ConntrackEventLineSource } from './conntrack.js';
 import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
@@ -28,8 +28,8 @@ export type Observation =
   | (ObsBase & {
       readonly kind: 'conntrack-event';
       readonly event: ConntrackEvent;
-      /** True when `event` is what parseConntrackEventLine makes of `raw`: the model may keep the line alone. */
-      readonly parsed?: boolean;
+      /** Set when `event` is what this source makes of `raw`: the model may keep the line alone. */
+      readonly reparse?: ConntrackEventLineSource;
     })
   | (ObsBase & { readonly kind: 'conntrack-stats'; readonly cpus: readonly ConntrackCpuStats[] })
   | (ObsBase & { readonly kind: 'ipvs-conn'; readonly conn: IpvsConn })

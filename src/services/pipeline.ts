@@ -1,5 +1,6 @@
 // RawRecords → Observations: frames snapshots, picks the parser by source kind, and maps every
 // parse issue back to the file and line it came from. Pure apart from calling its sink.
+import type { ConntrackEventLineSource } from '../model/conntrack.js';
 import type { Observation, SnapshotWhat } from '../model/observation.js';
 import type { KubeProxySettings } from '../model/kube-proxy.js';
 import { parseConntrackEntryLine } from '../parse/conntrack-entry.js';
@@ -103,14 +104,24 @@ const conntrackRows: Handler = {
   ),
 };
 
+/** How the model gets back a conntrack event from the line it kept instead (stateless: one for all sources). */
+const CONNTRACK_EVENT_LINES: ConntrackEventLineSource = {
+  reparse(line) {
+    const out = parseConntrackEventLine(line);
+    return out.kind === 'row' ? out.value : undefined;
+  },
+};
+
 /** The parser and framing of each source kind. */
 const HANDLERS: Record<string, Handler> = {
   'conntrack:list': conntrackRows,
   'procfs:nf_conntrack': conntrackRows,
   'conntrack:events': {
-    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event, parsed: true })),
+    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event, reparse: CONNTRACK_EVENT_LINES })),
     fast: fastRows(parseConntrackEventLine, (t, src, scope, line, event): Observation =>
-      scope === undefined ? { t, src, raw: line, kind: 'conntrack-event', event, parsed: true } : { t, src, scope, raw: line, kind: 'conntrack-event', event, parsed: true },
+      scope === undefined
+        ? { t, src, raw: line, kind: 'conntrack-event', event, reparse: CONNTRACK_EVENT_LINES }
+        : { t, src, scope, raw: line, kind: 'conntrack-event', event, reparse: CONNTRACK_EVENT_LINES },
     ),
   },
   'conntrack:stats': { doc: (ctx) => (text) => mapDoc(parseConntrackStats(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
