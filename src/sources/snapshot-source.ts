@@ -83,24 +83,31 @@ export function toolMissing(tool: string): EnvironmentError {
   return new EnvironmentError('KDIAG_TOOL_MISSING', `can't run ${tool}: not found on PATH`, `install ${tool} or add it to PATH`);
 }
 
+/** Throws toolMissing when argv's tool (or `ip`, for a netns) is not on PATH. */
+async function requireTools(argv: readonly string[], netns: string | undefined): Promise<void> {
+  const tool = argv[0];
+  if (tool === undefined) throw new TypeError('snapshot command: empty argv');
+  // `ip netns exec` would exit 255 with its own message; say plainly which tool is missing.
+  if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
+  if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
+}
+
+/** The error for a file the kernel does not provide (its module is not loaded). */
+function noSuchFile(path: string): EnvironmentError {
+  return new EnvironmentError('KDIAG_ENVIRONMENT', `can't read ${path}: no such file`, 'load the kernel module that provides it');
+}
+
 /** Reader that runs argv (inside a named netns) without throwing on a non-zero exit. */
 export function commandReader(argv: readonly string[], netns: string | undefined, timeoutMs = 120_000): SnapshotReader {
   return async () => {
-    const tool = argv[0];
-    if (tool === undefined) throw new TypeError('commandReader: empty argv');
-    // `ip netns exec` would exit 255 with its own message; say plainly which tool is missing.
-    if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
-    if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
+    await requireTools(argv, netns);
     return run(argv, { netns, reject: false, timeoutMs });
   };
 }
 
 /** Opens a streamed read of a command's stdout after the same checks as commandReader (throws EnvironmentError). */
 async function openCommandStream(argv: readonly string[], netns: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<StdoutStream> {
-  const tool = argv[0];
-  if (tool === undefined) throw new TypeError('openCommandStream: empty argv');
-  if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
-  if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
+  await requireTools(argv, netns);
   // The snapshot child dies with kdiag, even on SIGKILL (setpriv --pdeathsig), when setpriv is there.
   const dieWithParent = await hasSetpriv();
   const s = streamLineBatches(argv, { netns, timeoutMs, signal, dieWithParent });
@@ -126,7 +133,7 @@ async function openFileStream(path: string): Promise<StdoutStream> {
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read ${path}: no such file`, 'load the kernel module that provides it');
+    if ((err as { code?: string }).code === 'ENOENT') throw noSuchFile(path);
     const message = (err as Error).message;
     return { lines: (async function* () {})(), result: async () => ({ exitCode: 1, stderr: `cat: ${path}: ${message}\n` }), stop: () => undefined };
   }
@@ -184,7 +191,7 @@ export function fileReader(path: string, netns: string | undefined): SnapshotRea
       return { stdout: await readFile(path, 'utf8'), stderr: '', exitCode: 0 };
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'ENOENT') throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read ${path}: no such file`, 'load the kernel module that provides it');
+      if (code === 'ENOENT') throw noSuchFile(path);
       return { stdout: '', stderr: `cat: ${path}: ${(err as Error).message}\n`, exitCode: 1 };
     }
   };
@@ -237,13 +244,18 @@ export class SnapshotSource implements Source {
       return this.failedStart(t, runs, err);
     }
     this.output = out;
-    const stderrTail = out.stderr.slice(-2000);
-    const lastErr = splitLines(out.stderr).slice(-1)[0];
-    this.current =
-      out.exitCode === 0
-        ? { state: 'ok', runs, exitCode: 0, stderrTail }
-        : { state: 'failed', runs, exitCode: out.exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${out.exitCode}${lastErr ? `: ${lastErr}` : ''}` };
+    this.ended(runs, out.exitCode, out.stderr, splitLines(out.stderr));
     return frameSnapshot(this.id, t, this.argv, out);
+  }
+
+  /** The status after a run that started: ok, or failed with its exit code and last stderr line. */
+  private ended(runs: number, exitCode: number, stderr: string, errLines: readonly string[]): void {
+    const stderrTail = stderr.slice(-2000);
+    const lastErr = errLines[errLines.length - 1];
+    this.current =
+      exitCode === 0
+        ? { state: 'ok', runs, exitCode: 0, stderrTail }
+        : { state: 'failed', runs, exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${exitCode}${lastErr ? `: ${lastErr}` : ''}` };
   }
 
   /** Records the same as snapshot() would, for a failed start (missing tool …): begin, err, end. */
@@ -304,12 +316,7 @@ export class SnapshotSource implements Source {
     const errLines = splitLines(result.stderr);
     for (const line of errLines) tail.push({ t, src, line, k: 'err' });
     tail.push({ t, src, line: `exit ${result.exitCode}`, k: 'end' });
-    const stderrTail = result.stderr.slice(-2000);
-    const lastErr = errLines[errLines.length - 1];
-    this.current =
-      result.exitCode === 0
-        ? { state: 'ok', runs, exitCode: 0, stderrTail }
-        : { state: 'failed', runs, exitCode: result.exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${result.exitCode}${lastErr ? `: ${lastErr}` : ''}` };
+    this.ended(runs, result.exitCode, result.stderr, errLines);
     yield tail;
   }
 
