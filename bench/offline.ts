@@ -4,11 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { analyze } from '../src/analysis/analyze.js';
 import { FlowTable } from '../src/model/flow-table.js';
 import { parseConntrackEntryLine, parseConntrackList } from '../src/parse/conntrack-entry.js';
+import { openFixture } from '../src/record/fixture-reader.js';
 import { analyzeInput } from '../src/services/analyze-input.js';
 import { Pipeline } from '../src/services/pipeline.js';
 import { fmt, loadNow, mb, median, progress, type FigureResult } from './lib.js';
@@ -138,6 +139,54 @@ function generateLinesFrom(start: number, n: number): string[] {
   return out.join('\n').split('\n');
 }
 
+interface StageCost {
+  readonly wall: number;
+  readonly cpu: number;
+  /** Main-thread GC pauses (s). */
+  readonly gc: number;
+}
+
+/** Wall, CPU and GC-pause seconds of one call. */
+async function costOf(f: () => Promise<unknown>): Promise<StageCost> {
+  // Each measured call starts from a collected heap: what an earlier one left is not its cost.
+  (globalThis as { gc?: () => void }).gc?.();
+  let gc = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gc += e.duration;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await f();
+  const wall = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
+  // Entries are delivered asynchronously: let the last ones arrive.
+  await new Promise((r) => setImmediate(r));
+  obs.disconnect();
+  return { wall, cpu: (cu.user + cu.system) / 1e6, gc: gc / 1000 };
+}
+
+/**
+ * Where a replay's time goes: the same recording read only, read and parsed (observations made and
+ * dropped), read, parsed and modelled. What analyzeInput adds beyond the last is summary and analyze().
+ */
+async function replayStages(path: string): Promise<Record<'read' | 'parse' | 'model', StageCost>> {
+  const feed = async (sink: ((o: Parameters<FlowTable['apply']>[0]) => void) | undefined): Promise<void> => {
+    const fx = await openFixture(path);
+    const pipeline = sink ? new Pipeline(sink) : undefined;
+    for await (const c of fx.columns) {
+      if (!pipeline) continue;
+      for (let i = 0; i < c.count; i++) pipeline.pushRecord(c.t[i]!, c.src[i]!, c.line[i]!, c.k[i], c.file, c.no[i]!);
+    }
+    pipeline?.finish();
+  };
+  const read = await costOf(() => feed(undefined));
+  const parse = await costOf(() => feed(() => {}));
+  const table = new FlowTable();
+  const model = await costOf(() => feed((o) => table.apply(o)));
+  return { read, parse, model };
+}
+
 /** Replay: analyzeInput on a 1,000,000-record recording made with the fixture writer, N runs. */
 export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureResult> {
   const dir = await mkdtemp(join(tmpdir(), 'kdiag-bench-replay-'));
@@ -146,14 +195,23 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
     progress(`writing a ${records.toLocaleString('en-US')}-record recording (not timed)`);
     const stats = await writeRecording(path, records);
     const rates: number[] = [];
+    const costs: StageCost[] = [];
     let last: Awaited<ReturnType<typeof analyzeInput>> | undefined;
     for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
-      last = await analyzeInput(path);
-      const s = (performance.now() - t0) / 1000;
-      rates.push(last.records / s);
-      progress(`run ${r + 1}/${runs}: ${last.records.toLocaleString('en-US')} records in ${s.toFixed(2)} s = ${fmt(last.records / s)}/s (load ${loadNow()})`);
+      const cost = await costOf(async () => {
+        last = await analyzeInput(path);
+      });
+      const n = last!.records;
+      costs.push(cost);
+      rates.push(n / cost.wall);
+      progress(`run ${r + 1}/${runs}: ${n.toLocaleString('en-US')} records in ${cost.wall.toFixed(2)} s = ${fmt(n / cost.wall)}/s (load ${loadNow()})`);
     }
+    const found = `${last?.issueCount ?? 0} parse issues, ${last?.diagnosis.findings.length ?? 0} findings, ${last?.summary.conntrackEvents.NEW ?? 0} NEW events`;
+    last = undefined;
+    progress('the same recording by stages: read only, read + parse, read + parse + model (one run each)');
+    const st = await replayStages(path);
+    const full = costs[rates.indexOf(median(rates))] ?? costs[0]!;
+    const sec = (c: StageCost): string => `${c.wall.toFixed(2)} s (CPU ${c.cpu.toFixed(2)} s, GC pauses ${c.gc.toFixed(2)} s)`;
     const m = median(rates);
     const mix = Object.entries(stats.bySource)
       .sort((a, b) => b[1] - a[1])
@@ -170,7 +228,8 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
       details: [
         `per run records/s: ${rates.map(fmt).join(', ')}`,
         `recording mix: ${mix}`,
-        `last run: ${last?.issueCount ?? 0} parse issues, ${last?.diagnosis.findings.length ?? 0} findings, ${last?.summary.conntrackEvents.NEW ?? 0} NEW events`,
+        `last run: ${found}`,
+        `by stages, wall (CPU counts both cores; GC = main-thread pauses): read + envelope ${sec(st.read)}; + parse ${sec(st.parse)}; + model ${sec(st.model)}; whole analyzeInput ${sec(full)}`,
       ],
     };
   } finally {

@@ -7,7 +7,7 @@ import { emitResult, type FigureResult } from './lib.js';
 export const FIGURES: ReadonlyArray<{ name: string; root: boolean; timeoutMs: number; nodeArgs: readonly string[]; title: string }> = [
   { name: 'startup', root: false, timeoutMs: 180_000, nodeArgs: [], title: 'Start-up (`--version`, `--help`)' },
   { name: 'parse', root: false, timeoutMs: 300_000, nodeArgs: ['--expose-gc'], title: 'Parsing alone (conntrack entries/s)' },
-  { name: 'replay', root: false, timeoutMs: 600_000, nodeArgs: [], title: 'Replay (records/s)' },
+  { name: 'replay', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc'], title: 'Replay (records/s)' },
   { name: 'memory', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc', '--max-old-space-size=4096'], title: 'Memory, 1,000,000 flows (RSS)' },
   { name: 'ui', root: false, timeoutMs: 300_000, nodeArgs: [], title: 'TUI frame, 100,000 flows' },
   { name: 'snapshot', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Conntrack snapshot (≥100,000 entries)' },

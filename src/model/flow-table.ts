@@ -1003,7 +1003,7 @@ export class FlowTable {
           }
         }
       }
-      if (!this.isLive(f) && !f.timeline) dead.push(r);
+      if (!f.timeline && !this.isLive(f)) dead.push(r);
     }
     for (const r of dead) this.drop(r);
   }
