@@ -5,7 +5,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { requireBuiltAgent } from '../lab/lab-harness.js';
@@ -69,6 +69,12 @@ describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
     const record = join(dir, `${c.scenario}.ndjson`);
     const traced = await traceScenario(lab, c.scenario, record);
     const r = traced.result;
+    // A live run does not repeat: keep what it recorded, to replay why it failed.
+    onTestFailed(async () => {
+      const kept = join(tmpdir(), `kdiag-e2e-failed-${c.scenario}-${Date.now()}.ndjson`);
+      await copyFile(record, kept).catch(() => undefined);
+      process.stderr.write(`lab-trace ${c.scenario}: the recording is kept at ${kept}; scenario steps: ${r.summary}\n`);
+    });
     if (UPDATE && !c.noFixture) {
       const out = join(FIXTURES, c.scenario);
       await mkdir(out, { recursive: true });
