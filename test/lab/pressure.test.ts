@@ -17,7 +17,8 @@ describe.skipIf(reason)('lab: table pressure and middlebox idle drop', () => {
     const r = await runInFreshLab('table-near-full');
     if (r.outcome.client === 'skipped') ctx.skip(`table fill skipped: ${r.notes.join('; ')}`);
     expect(r.fm).toBe('FM-8');
-    expect(r.outcome).toEqual({ client: 'ETIMEDOUT', server: 'ok' });
+    // The notes carry the table counts before and after the fill: what a rare pass of the new connection needs explained.
+    expect(r.outcome, `${r.summary} | notes: ${r.notes.join('; ')}`).toEqual({ client: 'ETIMEDOUT', server: 'ok' });
     expect((r.conntrackStats.after.drop ?? 0) - (r.conntrackStats.before.drop ?? 0)).toBeGreaterThan(0);
     const max = Number(/nf_conntrack_max=(\d+)/.exec(r.notes.join('\n'))?.[1]);
     const after = Number(/node count after fill=(\d+)/.exec(r.notes.join('\n'))?.[1]);
