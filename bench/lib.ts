@@ -20,6 +20,11 @@ export interface FigureResult {
 }
 
 /** Median of a list (the middle element after sorting; the lower middle for an even count). */
+/** A full GC when node runs with --expose-gc (the figures that need one say so in bench/worker.ts); else nothing. */
+export function fullGc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);

@@ -12,7 +12,7 @@ import { parseConntrackEntryLine, parseConntrackList } from '../src/parse/conntr
 import { openFixture } from '../src/record/fixture-reader.js';
 import { analyzeInput } from '../src/services/analyze-input.js';
 import { Pipeline } from '../src/services/pipeline.js';
-import { fmt, loadNow, mb, median, progress, type FigureResult } from './lib.js';
+import { fmt, fullGc, loadNow, mb, median, progress, type FigureResult } from './lib.js';
 import { generateConntrackExtendedLines } from './parse-conntrack.js';
 import { writeRecording } from './recording.js';
 import { benchUiFrame } from './ui-frame.js';
@@ -25,8 +25,7 @@ export async function figParse(runs = 5, entries = 1_000_000): Promise<FigureRes
   for (let i = 0; i < 50_000; i++) parseConntrackEntryLine(lines[i % entries]!);
   // Generating the input leaves ~1 GB of garbage; without a full GC first the timed loop pays for
   // the generator's leftovers in every minor GC (~20% of the figure), not for parsing.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+  fullGc();
   const wall: number[] = [];
   const cpu: number[] = [];
   const loop = (ls: string[]): { s: number; c: number } => {
@@ -72,10 +71,9 @@ export async function figParse(runs = 5, entries = 1_000_000): Promise<FigureRes
 
 /** Memory: RSS with 1,000,000 flows in the FlowTable (fed through the Pipeline), then after analyze(). */
 export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
-  const gc = (globalThis as { gc?: () => void }).gc;
   const collect = (): void => {
-    gc?.();
-    gc?.();
+    fullGc();
+    fullGc();
   };
   collect();
   const base = process.memoryUsage();
@@ -149,7 +147,7 @@ interface StageCost {
 /** Wall, CPU and GC-pause seconds of one call. */
 async function costOf(f: () => Promise<unknown>): Promise<StageCost> {
   // Each measured call starts from a collected heap: what an earlier one left is not its cost.
-  (globalThis as { gc?: () => void }).gc?.();
+  fullGc();
   let gc = 0;
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gc += e.duration;
@@ -210,7 +208,8 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
     last = undefined;
     progress('the same recording by stages: read only, read + parse, read + parse + model (one run each)');
     const st = await replayStages(path);
-    const full = costs[rates.indexOf(median(rates))] ?? costs[0]!;
+    // The run in the middle by wall time (for an odd count, the one the median rate is from).
+    const full = [...costs].sort((a, b) => a.wall - b.wall)[Math.floor(costs.length / 2)]!;
     const sec = (c: StageCost): string => `${c.wall.toFixed(2)} s (CPU ${c.cpu.toFixed(2)} s, GC pauses ${c.gc.toFixed(2)} s)`;
     const m = median(rates);
     const mix = Object.entries(stats.bySource)

@@ -129,41 +129,40 @@ export class EndpointRows {
     return -1;
   }
 
-  /** Adds row under (a, p) unless it is there already; false when it was. */
-  add(a: number, p: number, row: number): boolean {
+  /** The slot holding stored value v under (a, p), else the EMPTY slot that ends its probe sequence. */
+  private slot(a: number, p: number, v: number): number {
     const s = this.s;
     const mask = this.mask;
-    const v = row + 1;
     let i = hash(a, p) & mask;
     for (;;) {
       const r = s[i * 3]!;
-      if (r === EMPTY) break;
-      if (r === v && s[i * 3 + 1] === a && s[i * 3 + 2] === p) return false;
+      if (r === EMPTY || (r === v && s[i * 3 + 1] === a && s[i * 3 + 2] === p)) return i;
       i = (i + 1) & mask;
     }
+  }
+
+  /** Adds row under (a, p) unless it is there already; false when it was. */
+  add(a: number, p: number, row: number): boolean {
+    const v = row + 1;
+    const i = this.slot(a, p, v);
+    const s = this.s;
+    if (s[i * 3] === v) return false;
     s[i * 3] = v;
     s[i * 3 + 1] = a;
     s[i * 3 + 2] = p;
     this.count++;
-    if (++this.filled * 10 > (mask + 1) * 6) this.rebuild();
+    if (++this.filled * 10 > (this.mask + 1) * 6) this.rebuild();
     return true;
   }
 
   delete(a: number, p: number, row: number): boolean {
-    const s = this.s;
-    const mask = this.mask;
     const v = row + 1;
-    let i = hash(a, p) & mask;
-    for (;;) {
-      const r = s[i * 3]!;
-      if (r === EMPTY) return false;
-      if (r === v && s[i * 3 + 1] === a && s[i * 3 + 2] === p) {
-        s[i * 3] = GONE;
-        this.count--;
-        return true;
-      }
-      i = (i + 1) & mask;
-    }
+    const i = this.slot(a, p, v);
+    const s = this.s;
+    if (s[i * 3] !== v) return false;
+    s[i * 3] = GONE;
+    this.count--;
+    return true;
   }
 
   private rebuild(): void {
