@@ -15,6 +15,7 @@ import { Pipeline } from '../src/services/pipeline.js';
 import { fmt, fullGc, loadNow, mb, median, progress, type FigureResult } from './lib.js';
 import { generateConntrackExtendedLines } from './parse-conntrack.js';
 import { writeRecording } from './recording.js';
+import { replayFloor } from './replay-floor.js';
 import { benchUiFrame } from './ui-frame.js';
 
 /** Parsing alone: parseConntrackEntryLine over 1,000,000 generated `-o extended,id` lines, N runs. */
@@ -208,6 +209,8 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
     last = undefined;
     progress('the same recording by stages: read only, read + parse, read + parse + model (one run each)');
     const st = await replayStages(path);
+    progress('the limits on this machine: cutting the file into lines, and one JS read of every byte (5 runs each)');
+    const fl = await replayFloor(path);
     // The run in the middle by wall time (for an odd count, the one the median rate is from).
     const full = [...costs].sort((a, b) => a.wall - b.wall)[Math.floor(costs.length / 2)]!;
     const sec = (c: StageCost): string => `${c.wall.toFixed(2)} s (CPU ${c.cpu.toFixed(2)} s, GC pauses ${c.gc.toFixed(2)} s)`;
@@ -229,6 +232,7 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
         `recording mix: ${mix}`,
         `last run: ${found}`,
         `by stages, wall (CPU counts both cores; GC = main-thread pauses): read + envelope ${sec(st.read)}; + parse ${sec(st.parse)}; + model ${sec(st.model)}; whole analyzeInput ${sec(full)}`,
+        `limits of this machine for this file (${fl.lines.toLocaleString('en-US')} lines, ${mb(fl.bytes)}), median of 5: reading it and cutting it into lines (kdiag's line reader) ${fl.cutSec.toFixed(2)} s = ${fmt(fl.lines / fl.cutSec)} lines/s; the same plus one JS read of every byte (a digit fold, the least any parser does) ${fl.touchSec.toFixed(2)} s = ${fmt(fl.lines / fl.touchSec)} lines/s. The whole replay takes ${fmt(full.wall / fl.touchSec, 2)}× that one pass; the target allows ${fmt(fl.lines / 500_000 / fl.touchSec, 2)}×`,
       ],
     };
   } finally {
