@@ -4,6 +4,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { parseConntrackEntryLine } from '../parse/conntrack-entry.js';
 import { run, spawnLines } from '../sources/exec.js';
 import { CRAFT_OOW_PY } from './craft.js';
 import { CtEventCapture, parseCtEventLine, type CtEvent } from './ct-events.js';
@@ -351,6 +352,8 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     async run(ctx) {
       const flow = await ctx.connect();
       const max = Number(await ctx.lab.readSysctl(NS.node, 'net.netfilter.nf_conntrack_max'));
+      const cleared = await clearAllBut(flow);
+      if (cleared.length) ctx.notes.push(`removed before the fill (evictable once the table is full): ${cleared.join(' | ')}`);
       const count = Number(await ctx.lab.readSysctl(NS.node, 'net.netfilter.nf_conntrack_count'));
       ctx.notes.push(`nf_conntrack_max=${max} (global, read-only in a netns); node count before fill=${count}`);
       if (!Number.isFinite(max) || max <= 0 || max > 1_048_576) {
@@ -490,6 +493,30 @@ function oowScenario(variant: 'drop' | 'no-drop' | 'be-liberal'): ScenarioDef {
       }
     },
   };
+}
+
+/**
+ * Deletes every node conntrack entry but the flow's and returns them, as listed. Once an allocation
+ * fails, the kernel's GC worker evicts entries that are not ASSURED (or are closing) while the table
+ * is over 95% full, so one such entry (the IGMP report of an interface coming up, a TIME_WAIT from
+ * an earlier connection) makes room for a SYN retransmitted a second later: the new connection
+ * succeeds now and then. Only ASSURED ESTABLISHED entries (the fill and the flow) stay.
+ */
+async function clearAllBut(flow: Flow): Promise<string[]> {
+  const listed = await run(['conntrack', '-L'], { netns: NS.node, reject: false });
+  const removed: string[] = [];
+  for (const line of listed.stdout.split('\n')) {
+    const r = parseConntrackEntryLine(line.trim());
+    if (r.kind !== 'row') continue;
+    const e = r.value;
+    const o = e.orig;
+    if (e.proto === 'tcp' && o.src === flow.tuple.src && o.sport === flow.tuple.sport && o.dst === flow.tuple.dst && o.dport === flow.tuple.dport) continue;
+    const argv = ['conntrack', '-D', '-p', String(e.protonum), '-s', o.src, '-d', o.dst];
+    if (o.sport !== undefined && o.dport !== undefined) argv.push('--sport', String(o.sport), '--dport', String(o.dport));
+    await run(argv, { netns: NS.node, reject: false });
+    removed.push(line.trim().replace(/\s+/g, ' '));
+  }
+  return removed;
 }
 
 async function fillTable(ctx: Ctx, n: number): Promise<number> {
