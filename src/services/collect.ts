@@ -12,10 +12,10 @@ import { fileSource } from '../sources/snapshot-source.js';
 import { ipvsSources, PROC_IP_VS_CONN } from '../sources/ipvsadm-source.js';
 import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource, type KubeProxyDiscovery } from '../sources/kube-proxy-source.js';
 import { netnsProblem } from '../sources/netns.js';
-import { ownersToLines, readOwners, type OwnersTable } from '../sources/owners.js';
+import { netnsScope, ownersToLines, podNetns, readOwners, type OwnersTable } from '../sources/owners.js';
 import type { SnapshotSource } from '../sources/snapshot-source.js';
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
-import { listSysctlFiles, sysctlSource } from '../sources/sysctl-source.js';
+import { listSysctlFiles, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../sources/sysctl-source.js';
 import { KDIAG_VERSION } from '../version.js';
 
 export interface CollectOptions {
@@ -144,6 +144,7 @@ export function progressLine(file: string, stdout: string, extra: { readonly fro
     case 'kube-proxy.args':
       return `kube-proxy command line read (${n} arguments)`;
     default:
+      if (file.startsWith('sysctl@')) return `Sysctls read for ${file.slice(7, -4)} (${n} keys)`;
       if (file.startsWith('ss')) return `Sockets read${file === 'ss.txt' ? '' : ` for ${file.slice(3, -4)}`} (${l.filter((x) => x !== '' && !/^\s/.test(x)).length} sockets)`;
       return `${file} written (${n} lines)`;
   }
@@ -294,6 +295,11 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   if (netns === undefined && owners !== undefined) {
     for (const source of podSocketSources(owners, { timeoutMs: base.timeoutMs })) {
       await record({ file: `ss@${source.id.slice('ss:sockets@'.length)}.txt`, source });
+    }
+    // A pod's own keepalive sysctls, which its sockets use instead of the node's.
+    for (const ns of podNetns(owners)) {
+      const source = await sysctlInPidNetnsSource(ns.enterPid!, netnsScope(ns, owners.pods), { timeoutMs: base.timeoutMs });
+      await record({ file: `sysctl@${source.id.slice('sysctl:all@'.length)}.txt`, source, ran: await sysctlInPidNetnsReadArgv(ns.enterPid!) });
     }
   }
 

@@ -7,7 +7,7 @@ import { listNamedNetns } from '../sources/netns.js';
 import { ownersSource } from '../sources/owners.js';
 import type { Clock, Source } from '../sources/source.js';
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
-import { sysctlSource } from '../sources/sysctl-source.js';
+import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../sources/owners.js';
 
 export interface LiveSourceOptions {
@@ -59,7 +59,11 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
       sources.push(ssSource({ clock: o.clock, netns: name, ...(every ? { intervalMs: every } : {}) }));
     }
     const owners = await readOwners().catch(() => undefined);
-    if (owners) sources.push(...podSocketSources(owners, { clock: o.clock, ...(every ? { intervalMs: every } : {}) }));
+    if (owners) {
+      sources.push(...podSocketSources(owners, { clock: o.clock, ...(every ? { intervalMs: every } : {}) }));
+      // A pod's own keepalive sysctls apply to its sockets; they change only when the pod is remade.
+      sources.push(...(await podSysctlSources(owners, { clock: o.clock, ...(slow ? { intervalMs: slow } : {}) })));
+    }
   }
   sources.push(ownersSource({ clock: o.clock }));
   return { sources, notes };

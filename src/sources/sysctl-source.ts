@@ -1,12 +1,14 @@
 // sysctls that decide flow lifetimes, read straight from /proc/sys and printed as `sysctl -a` does
 // (`key = value`): net.netfilter.nf_conntrack_*, net.nf_conntrack_max, net.ipv4.tcp_keepalive_*,
 // net.ipv4.vs.*, net.ipv4.ip_forward, kernel.osrelease. Inside a named netns the files are read by
-// `ip netns exec NAME grep -H -s '' FILE…` (net.* sysctls are per netns: /proc/sys/net shows the
-// reader's netns). Faster than `sysctl -a`, which reads ~1,500 files.
+// `ip netns exec NAME grep -H -s '' FILE…`, inside a pod's by `nsenter --net=/proc/PID/ns/net grep …`
+// (net.* sysctls are per netns: /proc/sys/net shows the reader's netns). Faster than `sysctl -a`,
+// which reads ~1,500 files.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import { run, which } from './exec.js';
+import { netnsScope, podNetns, type OwnersTable } from './owners.js';
 import { SnapshotSource, toolMissing, type SnapshotOptions, type SnapshotOutput } from './snapshot-source.js';
 
 /** Directories scanned, with the file-name prefix kept ('' = every file). */
@@ -71,14 +73,30 @@ export async function readSysctls(procSys = '/proc/sys'): Promise<string[]> {
   return lines;
 }
 
-async function readSysctlsInNetns(netns: string, timeoutMs: number | undefined): Promise<SnapshotOutput> {
-  for (const tool of ['ip', 'grep']) if ((await which(tool)) === undefined) throw toolMissing(tool);
-  // The host's listing is a superset: a netns sees the same per-netns sysctl files or fewer.
+/** The argv that prints sysctl files as `/proc/sys/…:value` lines (run inside the netns to read). */
+function grepArgv(files: readonly string[]): string[] {
+  return ['grep', '-H', '-s', '', ...files];
+}
+
+/**
+ * Reads the sysctls of another netns: `grep` run in it (by `ip netns exec`, or by `nsenter` for a
+ * pod's netns) prints each file; the host's listing is a superset, as a netns sees the same
+ * per-netns sysctl files or fewer.
+ */
+async function readSysctlsIn(where: { readonly netns: string } | { readonly pid: number }, timeoutMs: number | undefined): Promise<SnapshotOutput> {
+  const tools = 'netns' in where ? ['ip', 'grep'] : ['nsenter', 'grep'];
+  for (const tool of tools) if ((await which(tool)) === undefined) throw toolMissing(tool);
   const files = (await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`);
-  const r = await run(['grep', '-H', '-s', '', ...files], { netns, reject: false, timeoutMs: timeoutMs ?? 30_000 });
+  const opts = { reject: false, timeoutMs: timeoutMs ?? 30_000 };
+  const r = 'netns' in where ? await run(grepArgv(files), { ...opts, netns: where.netns }) : await run(nsenterArgv(where.pid, grepArgv(files)), opts);
   // grep exits 2 when some file was unreadable (-s hides the message) but still prints the rest.
   const stdout = grepToSysctl(r.stdout).map((l) => `${l}\n`).join('');
   return { stdout, stderr: r.stderr, exitCode: r.exitCode === 2 && stdout !== '' ? 0 : r.exitCode };
+}
+
+/** argv run inside the network namespace of process pid (/proc/sys/net shows the reader's netns). */
+function nsenterArgv(pid: number, argv: readonly string[]): string[] {
+  return ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
 }
 
 /** The sysctl snapshot (src `sysctl:all[@netns]`); argv is the equivalent `sysctl KEY…` command. */
@@ -90,10 +108,38 @@ export async function sysctlSource(opts: SnapshotOptions = {}): Promise<Snapshot
     argv: ['sysctl', ...keys],
     ...opts,
     read: async () => {
-      if (netns !== undefined) return readSysctlsInNetns(netns, opts.timeoutMs);
+      if (netns !== undefined) return readSysctlsIn({ netns }, opts.timeoutMs);
       const lines = await readSysctls();
       if (lines.length === 0) throw new EnvironmentError('KDIAG_ENVIRONMENT', "can't read /proc/sys: no sysctl readable", 'mount procfs at /proc');
       return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
     },
   });
+}
+
+/**
+ * The sysctls of an unnamed netns, entered through a process in it (src `sysctl:all@<scope>`, the
+ * scope naming the pod as its socket snapshot does): a pod's own tcp_keepalive_* (securityContext
+ * sysctls), which its sockets use instead of the node's.
+ */
+export async function sysctlInPidNetnsSource(pid: number, scope: string, opts: Omit<SnapshotOptions, 'netns'> = {}): Promise<SnapshotSource> {
+  const keys = (await listSysctlFiles()).map(sysctlKeyOf);
+  return new SnapshotSource({
+    kind: 'sysctl:all',
+    argv: nsenterArgv(pid, ['sysctl', ...keys]),
+    scope,
+    ...opts,
+    read: () => readSysctlsIn({ pid }, opts.timeoutMs),
+  });
+}
+
+/** What sysctlInPidNetnsSource runs to read them (for a bundle's manifest). */
+export async function sysctlInPidNetnsReadArgv(pid: number): Promise<string[]> {
+  return nsenterArgv(pid, grepArgv((await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`)));
+}
+
+/** One sysctl source per pod network namespace of an owners table (the host's is `sysctlSource()`). */
+export async function podSysctlSources(table: OwnersTable, opts: Omit<SnapshotOptions, 'netns'> = {}): Promise<SnapshotSource[]> {
+  const out: SnapshotSource[] = [];
+  for (const ns of podNetns(table)) out.push(await sysctlInPidNetnsSource(ns.enterPid!, netnsScope(ns, table.pods), opts));
+  return out;
 }

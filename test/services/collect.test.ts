@@ -24,6 +24,7 @@ describe('collect helpers (pure)', () => {
     expect(progressLine('ipvsadm-timeout.txt', 'Timeout (tcp tcpfin udp): 900 120 300\n')).toBe('IPVS timeouts read (Timeout (tcp tcpfin udp): 900 120 300)');
     expect(progressLine('iptables-save.txt', '*nat\n:OUTPUT ACCEPT [0:0]\n[1:60] -A OUTPUT -j DNAT\nCOMMIT\n')).toBe('iptables rules read (1 rules)');
     expect(progressLine('ss@pod_default_web-0.txt', 'ESTAB 0 0 a b\n\t cubic\n')).toBe('Sockets read for pod_default_web-0 (1 sockets)');
+    expect(progressLine('sysctl@pod_default_web-0.txt', 'net.ipv4.tcp_keepalive_time = 300\nnet.ipv4.tcp_keepalive_intvl = 75\n')).toBe('Sysctls read for pod_default_web-0 (2 keys)');
   });
 });
 

@@ -15,7 +15,7 @@ import { readOwners } from '../../src/sources/owners.js';
 import type { RawRecord } from '../../src/sources/raw-record.js';
 import type { SnapshotSource } from '../../src/sources/snapshot-source.js';
 import { podSocketSources, ssInPidNetnsSource, ssSource } from '../../src/sources/ss-source.js';
-import { sysctlSource } from '../../src/sources/sysctl-source.js';
+import { podSysctlSources, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../../src/sources/sysctl-source.js';
 import { createNetnsFixture, type NetnsFixture } from './helpers/netns-fixture.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack');
@@ -131,6 +131,31 @@ describe.skipIf(reason)('sources in a real network namespace', () => {
     expect(sources.map((x) => x.id)).toEqual(['ss:sockets@pod_default_web-0']);
     const viaTable = await snapshot(sources[0]!);
     expect(viaTable.some((r) => r.line.includes(`10.0.0.1:${ns.heldPort} `))).toBe(true);
+  });
+
+  it("reads a pod's own sysctls through a process in its netns (a pod's keepalive, not the node's)", async () => {
+    const pid = ns.holder.pid!;
+    execFileSync('ip', ['netns', 'exec', ns.name, 'sysctl', '-q', '-w', 'net.ipv4.tcp_keepalive_time=333']);
+    const host = execFileSync('cat', ['/proc/sys/net/ipv4/tcp_keepalive_time'], { encoding: 'utf8' }).trim();
+    expect(host).not.toBe('333');
+    const equivalent = ['nsenter', `--net=/proc/${pid}/ns/net`, ...(await sysctlSource()).argv].join(' ');
+    const lines = expectFramed(await snapshot(await sysctlInPidNetnsSource(pid, 'pod_default_web-0', { clock })), 'sysctl:all@pod_default_web-0', equivalent);
+    expect(lines).toContain('net.ipv4.tcp_keepalive_time = 333');
+    expect(lines).toContain('net.netfilter.nf_conntrack_tcp_timeout_established = 4321');
+    // What ran: grep of the files, inside the pod's netns.
+    const ran = await sysctlInPidNetnsReadArgv(pid);
+    expect(ran.slice(0, 6)).toEqual(['nsenter', `--net=/proc/${pid}/ns/net`, 'grep', '-H', '-s', '']);
+    expect(ran).toContain('/proc/sys/net/ipv4/tcp_keepalive_time');
+    const owners = await readOwners({ sockets: false });
+    const ino = owners.netns.find((n) => n.names.includes(ns.name))!.ino;
+    const uid = '0f5b7c2e-4d3a-4b1c-9e8f-7a6b5c4d3e2f';
+    const table = {
+      netns: [{ type: 'netns' as const, ino, names: [], host: false, pids: [pid], pods: [uid], enterPid: pid }],
+      pods: [{ type: 'pod' as const, uid, namespace: 'default', name: 'web-0', netns: [ino], hostNetwork: false }],
+      pids: [],
+    };
+    const sources = await podSysctlSources(table, { clock });
+    expect(sources.map((x) => x.id)).toEqual(['sysctl:all@pod_default_web-0']);
   });
 
   it('saves the netns rules with counters', async () => {
