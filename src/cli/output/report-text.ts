@@ -21,6 +21,22 @@ function row(out: string[], label: string, text: string, width: number): void {
   out.push(...wrap(text, width, 14, 14).map((l, i) => (i === 0 ? `  ${padEnd(label, 11)} ${l.slice(14)}` : l)));
 }
 
+/**
+ * Per-scope values as rows, one per distinct text: a node with many pods has as many network
+ * namespaces, most with the same values. The host comes first, then the others by name.
+ */
+export function byScope<V>(values: Readonly<Record<string, V>>, text: (v: V) => string): [string, string][] {
+  const groups = new Map<string, string[]>();
+  const names = Object.keys(values).sort((a, b) => (a === 'host' ? -1 : b === 'host' ? 1 : a.localeCompare(b)));
+  for (const sc of names) {
+    const t = text(values[sc]!);
+    const g = groups.get(t);
+    if (g) g.push(sc);
+    else groups.set(t, [sc]);
+  }
+  return [...groups].map(([t, scopes]) => [scopes.length <= 3 ? scopes.join(', ') : `${scopes.slice(0, 2).join(', ')} and ${scopes.length - 2} more`, t]);
+}
+
 /** Describes the tables and timeouts a capture holds. */
 export function renderSummary(s: CaptureSummary, width = 80): string[] {
   const out: string[] = [];
@@ -40,20 +56,17 @@ export function renderSummary(s: CaptureSummary, width = 80): string[] {
   if (probes) row(out, 'probes', probes, width);
 
   section(out, 'Timeouts (idle seconds before a layer forgets a flow)');
-  const scopes = Object.keys(s.timeouts.conntrack).sort();
-  if (scopes.length === 0) row(out, 'conntrack', 'no sysctls in the capture (kernel defaults assumed)', width);
-  for (const sc of scopes) {
-    const c = s.timeouts.conntrack[sc]!;
+  if (Object.keys(s.timeouts.conntrack).length === 0) row(out, 'conntrack', 'no sysctls in the capture (kernel defaults assumed)', width);
+  const ctValues = byScope(s.timeouts.conntrack, (c) => {
     const parts = ['established', 'close_wait', 'fin_wait', 'time_wait', 'unacknowledged', 'udp', 'udp_stream'].filter((k) => c[k] !== undefined).map((k) => `${k} ${c[k]}`);
     if (c.loose !== undefined) parts.push(`loose ${c.loose}`);
     if (c.be_liberal !== undefined) parts.push(`be_liberal ${c.be_liberal}`);
     if (c.max !== undefined) parts.push(`max ${c.max}`);
-    row(out, 'conntrack', `${sc}: ${parts.join(', ') || '–'}`, width);
-  }
-  for (const sc of Object.keys(s.timeouts.keepalive).sort()) {
-    const k = s.timeouts.keepalive[sc]!;
-    row(out, 'keepalive', `${sc}: time ${k.time ?? '?'}, intvl ${k.intvl ?? '?'}, probes ${k.probes ?? '?'} (only for sockets with SO_KEEPALIVE)`, width);
-  }
+    return parts.join(', ') || '–';
+  });
+  for (const [scopes, text] of ctValues) row(out, 'conntrack', `${scopes}: ${text}`, width);
+  const kaValues = byScope(s.timeouts.keepalive, (k) => `time ${k.time ?? '?'}, intvl ${k.intvl ?? '?'}, probes ${k.probes ?? '?'}`);
+  for (const [scopes, text] of kaValues) row(out, 'keepalive', `${scopes}: ${text} (only for sockets with SO_KEEPALIVE)`, width);
   if (s.timeouts.ipvs) row(out, 'ipvs', `tcp ${s.timeouts.ipvs.tcp}, tcpfin ${s.timeouts.ipvs.tcpfin}, udp ${s.timeouts.ipvs.udp}`, width);
   const kp = s.timeouts.kubeProxy;
   if (kp) {
