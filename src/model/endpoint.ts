@@ -13,6 +13,12 @@ export interface Tuple {
   readonly dst: string;
   readonly sport?: number;
   readonly dport?: number;
+  /**
+   * src and dst as int32 (a<<24|b<<16|c<<8|d) when they are canonical dotted quads, as the conntrack
+   * parser reads them: the FlowTable interns these without reading the text again. Absent otherwise.
+   */
+  readonly src4?: number | undefined;
+  readonly dst4?: number | undefined;
 }
 
 export function endpointKey(e: Endpoint): string {

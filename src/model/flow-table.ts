@@ -1154,15 +1154,15 @@ export class FlowTable {
     const proto = e.proto;
     const o = e.orig;
     const r = e.reply;
-    const oc = srcId ?? this.id(o.src);
+    const oc = srcId ?? this.addrId(o.src, o.src4);
     const ocp = o.sport ?? 0;
-    const ot = dstId ?? this.id(o.dst);
+    const ot = dstId ?? this.addrId(o.dst, o.dst4);
     const otp = o.dport ?? 0;
     let fr = this.origRow(proto, oc, ocp, ot, otp);
     // A flow first seen from the backend side (socket, probe) is keyed by the DNAT'ed tuple client → backend.
     // The reply's ends are mostly the original's (the client, and the target unless DNAT'ed).
-    const rd = r.dst === o.src ? oc : this.id(r.dst);
-    const rs = r.src === o.dst ? ot : this.id(r.src);
+    const rd = r.dst === o.src ? oc : this.addrId(r.dst, r.dst4);
+    const rs = r.src === o.dst ? ot : this.addrId(r.src, r.src4);
     const rdp = r.dport ?? 0;
     const rsp = r.sport ?? 0;
     if (rd !== oc || rdp !== ocp || rs !== ot || rsp !== otp) {
@@ -1255,8 +1255,8 @@ export class FlowTable {
     // (orig = backend → client, not NAT'ed): it belongs to the flow whose reply it is.
     // The ids of the original tuple, once for the three searches below. Made if new: upsertConntrack
     // would make them in this order anyway, unless a flow is found, which means they existed.
-    const sId = this.id(e.orig.src);
-    const dId = this.id(e.orig.dst);
+    const sId = this.addrId(e.orig.src, e.orig.src4);
+    const dId = this.addrId(e.orig.dst, e.orig.dst4);
     const rev = this.reversePickup(e, sId, dId);
     if (rev) {
       const prevAct = rev.lastAct;
@@ -1444,13 +1444,17 @@ export class FlowTable {
     const proto = this.str(String(tu.proto).toLowerCase());
     const s = { addr: tu.saddr, port: tu.sport };
     const d = { addr: tu.daddr, port: tu.dport };
-    let hit = this.lookup(proto, s, d);
-    if (!hit) {
+    const sa4 = tu.saddr4;
+    const da4 = tu.daddr4;
+    const found = this.matchIds(proto, this.addrIdOf(tu.saddr, sa4), s.port, this.addrIdOf(tu.daddr, da4), d.port);
+    let hit: { flow: Flow; dir: MatchDir };
+    if (found !== undefined) hit = { flow: found, dir: this.matchDir };
+    else {
       // Unknown flow: keep it, oriented with the ephemeral (higher) port as the client.
       const sIsClient = ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
       const c = sIsClient ? s : d;
       const tg = sIsClient ? d : s;
-      const f = this.flow(this.newRow(proto, this.id(c.addr), c.port, this.id(tg.addr), tg.port));
+      const f = this.flow(this.newRow(proto, this.addrId(c.addr, sIsClient ? sa4 : da4), c.port, this.addrId(tg.addr, sIsClient ? da4 : sa4), tg.port));
       this.index(f.row);
       hit = { flow: f, dir: sIsClient ? 'orig' : 'orig-rev' };
     }
@@ -1557,6 +1561,25 @@ export class FlowTable {
     if (c !== undefined) return c;
     this.strs.set(s, s);
     return s;
+  }
+
+  /** id(addr), from its int32 when the parser had it (the same id: IPv4 ids are keyed by the int32). */
+  private addrId(addr: string, v4: number | undefined): number {
+    if (v4 === undefined) return this.id(addr);
+    let i = this.v4Ids.get(v4);
+    if (i < 0) {
+      i = this.addrs.length;
+      this.addrs.push(v4);
+      this.v4Ids.set(v4, i);
+    }
+    return i;
+  }
+
+  /** idOf(addr), from its int32 when the parser had it. */
+  private addrIdOf(addr: string, v4: number | undefined): number | undefined {
+    if (v4 === undefined) return this.idOf(addr);
+    const i = this.v4Ids.get(v4);
+    return i < 0 ? undefined : i;
   }
 
   /** The id of an address already seen. */

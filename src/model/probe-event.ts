@@ -6,6 +6,9 @@ export interface PacketTuple {
   readonly sport: number;
   readonly daddr: string;
   readonly dport: number;
+  /** saddr and daddr as int32 when canonical dotted quads, where the parser had them (see Tuple.src4). */
+  readonly saddr4?: number | undefined;
+  readonly daddr4?: number | undefined;
 }
 
 interface ProbeEventBase {

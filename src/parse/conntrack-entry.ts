@@ -259,8 +259,16 @@ function stateWord(s: string, b: Uint8Array, from: number, to: number): string |
  * End of a dotted quad at b[from…] (four octets of 1–3 digits, each at most 255, then a space or
  * `end`), or -1 for anything else, which the general address loop then reads.
  */
+/**
+ * The value of the address dottedQuadEnd last accepted as an int32 (a.b.c.d → a<<24|b<<16|c<<8|d),
+ * or undefined when it was not canonical (an octet with a leading zero names the address differently).
+ */
+let quadValue: number | undefined;
+
 function dottedQuadEnd(b: Uint8Array, from: number, end: number): number {
   let i = from;
+  let v = 0;
+  let canonical = true;
   for (let part = 0; part < 4; part++) {
     if (part > 0) {
       if (b[i] !== 46 || i >= end) return -1;
@@ -275,8 +283,12 @@ function dottedQuadEnd(b: Uint8Array, from: number, end: number): number {
       octet = octet * 10 + d;
     }
     if (i === first || octet > 255) return -1;
+    if (i - first > 1 && b[first] === 48) canonical = false;
+    v = (v << 8) | octet;
   }
-  return i < end && b[i] !== SP ? -1 : i;
+  if (i < end && b[i] !== SP) return -1;
+  quadValue = canonical ? v : undefined;
+  return i;
 }
 
 /**
@@ -432,6 +444,10 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
   // --- tuples, counters, flags and the trailer
   let oSrc: string | null = null;
   let oDst: string | null = null;
+  let oSrc4: number | undefined;
+  let oDst4: number | undefined;
+  let rSrc4: number | undefined;
+  let rDst4: number | undefined;
   let oSport = -1;
   let oDport = -1;
   let rSrc: string | null = null;
@@ -549,9 +565,11 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
       // An address: a plain dotted quad by dottedQuadEnd; anything else in one pass that finds its
       // end and checks IPv4 octets / IPv6 characters.
       let a: string | null = null;
+      let a4: number | undefined;
       te = dottedQuadEnd(b, vs, end);
       if (te >= 0) {
         a = s.slice(vs, te);
+        a4 = quadValue;
       } else {
         let i = vs;
         let dots = 0;
@@ -587,13 +605,13 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
       if (a === null) return lineIssue(CODE.badAddress, `${name} is not an IP address: ${quote(s, vs, tokenEnd(b, vs, end))}`);
       if (trailer) return lineIssue(CODE.badTuple, `${name}= after the reply tuple`);
       if (k === K_SRC) {
-        if (dir === 0) { oSrc = a; dir = 1; }
+        if (dir === 0) { oSrc = a; oSrc4 = a4; dir = 1; }
         else if (dir === 1) {
           if (oDst === null) return lineIssue(CODE.badTuple, 'original tuple has no dst=');
-          rSrc = a; dir = 2;
+          rSrc = a; rSrc4 = a4; dir = 2;
         } else return lineIssue(CODE.badTuple, 'more than two tuples (third src=)');
-      } else if (dir === 1 && oDst === null) oDst = a;
-      else if (dir === 2 && rDst === null) rDst = a;
+      } else if (dir === 1 && oDst === null) { oDst = a; oDst4 = a4; }
+      else if (dir === 2 && rDst === null) { rDst = a; rDst4 = a4; }
       else return lineIssue(CODE.badTuple, 'dst= without a preceding src=');
       p = te;
       continue;
@@ -747,8 +765,8 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
     return lineIssue(CODE.badTuple, 'ICMP tuple needs type=, code= and id=');
   }
 
-  const orig: Tuple = { src: oSrc, dst: oDst, sport: oSport < 0 ? undefined : oSport, dport: oDport < 0 ? undefined : oDport };
-  const reply: Tuple = { src: rSrc, dst: rDst, sport: rSport < 0 ? undefined : rSport, dport: rDport < 0 ? undefined : rDport };
+  const orig: Tuple = { src: oSrc, dst: oDst, sport: oSport < 0 ? undefined : oSport, dport: oDport < 0 ? undefined : oDport, src4: oSrc4, dst4: oDst4 };
+  const reply: Tuple = { src: rSrc, dst: rDst, sport: rSport < 0 ? undefined : rSport, dport: rDport < 0 ? undefined : rDport, src4: rSrc4, dst4: rDst4 };
   const origCounters: Counters | undefined = oPackets < 0 ? undefined : { packets: oPackets, bytes: oBytes };
   const replyCounters: Counters | undefined = rPackets < 0 ? undefined : { packets: rPackets, bytes: rBytes };
   // One object shape for every entry (absent optionals are undefined) keeps consumers monomorphic.

@@ -315,3 +315,15 @@ describe('bench input', () => {
     expect(res).toMatchObject({ entries: 2000, issues: 0, list: { rows: 2000 } });
   });
 });
+
+describe('IPv4 addresses as numbers (what the FlowTable interns)', () => {
+  it('gives each canonical dotted quad its int32, and none to other spellings', () => {
+    const e = entryOf('tcp      6 86399 ESTABLISHED src=192.168.1.10 dst=10.96.0.1 sport=40000 dport=443 src=0.0.0.0 dst=255.255.255.255 sport=6443 dport=40000 [ASSURED] mark=0 use=1');
+    expect([e.orig.src4, e.orig.dst4, e.reply.src4, e.reply.dst4]).toEqual([0xc0a8010a | 0, 0x0a600001, 0, -1]);
+    // A leading zero names the address differently from the canonical text: no number, the text decides.
+    const z = entryOf('tcp      6 10 ESTABLISHED src=010.0.0.1 dst=10.0.0.01 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=0 use=1');
+    expect([z.orig.src4, z.orig.dst4, z.reply.src4, z.reply.dst4]).toEqual([undefined, undefined, 0x0a000002, 0x0a000001]);
+    const v6 = entryOf('ipv6     10 tcp      6 10 ESTABLISHED src=2001:db8::1 dst=2001:db8::2 sport=1 dport=2 src=2001:db8::2 dst=2001:db8::1 sport=2 dport=1 mark=0 use=1');
+    expect([v6.orig.src4, v6.orig.dst4]).toEqual([undefined, undefined]);
+  });
+});

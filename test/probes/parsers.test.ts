@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTraceFormat, parsePrintSymbolic } from '../../src/parse/tracefs-format.js';
 import { renderProbe } from '../../src/parse/probes/template.js';
+import { quadValue } from '../../src/parse/probes/envelope.js';
 import { parseSkbDropLine } from '../../src/parse/probes/trace-skb-drop.js';
 import { parseTcpResetLine } from '../../src/parse/probes/trace-tcp-reset.js';
 import { parseTcpStateLine } from '../../src/parse/probes/trace-tcp-state.js';
@@ -116,7 +117,7 @@ describe('probe line parsers', () => {
 
   it('names drop reasons from the context and keeps TCP details', () => {
     const out = parseSkbDropLine(printf('drop.v1\t10\t3\ttcp_v4_rcv\t4026532533\t4\t6\t10.0.0.2\t8080\t10.0.0.1\t45316\t24\t1\t2'), ctx);
-    expect(out).toEqual({ kind: 'row', value: { kind: 'drop', tsNs: 10, netns: 4026532533, reason: 'NO_SOCKET', location: 'tcp_v4_rcv', tuple: { proto: 'tcp', saddr: '10.0.0.2', sport: 8080, daddr: '10.0.0.1', dport: 45316 }, tcpFlags: 24, seq: 1, ack: 2 } });
+    expect(out).toEqual({ kind: 'row', value: { kind: 'drop', tsNs: 10, netns: 4026532533, reason: 'NO_SOCKET', location: 'tcp_v4_rcv', tuple: { proto: 'tcp', saddr: '10.0.0.2', sport: 8080, daddr: '10.0.0.1', dport: 45316, saddr4: 0x0a000002, daddr4: 0x0a000001 }, tcpFlags: 24, seq: 1, ack: 2 } });
     const udp = parseSkbDropLine(printf('drop.v1\t10\t99\tnf_hook_slow\t0\t6\t17\t2001:db8::1\t53\t2001:db8::2\t5353\t0\t0\t0'), ctx);
     expect(udp).toMatchObject({ kind: 'row', value: { reason: 'UNKNOWN(99)', tuple: { proto: 'udp', saddr: '2001:db8::1' } } });
     expect(udp.kind === 'row' && 'tcpFlags' in udp.value).toBe(false);
@@ -170,5 +171,15 @@ describe('probe line parsers', () => {
     expect(reader.read({ t: 4, src, k: 'end', line: 'exit 0' })).toMatchObject({ kind: 'row', value: { status: 'info' } });
     expect(createProbeRecordReader('conntrack:events')).toBeUndefined();
     expect(parseProbeStderr('ERROR: Could not resolve symbol')).toMatchObject({ kind: 'row', value: { status: 'error' } });
+  });
+});
+
+describe('probe tuple addresses as numbers', () => {
+  it('reads the int32 of a canonical dotted quad only', () => {
+    expect(quadValue('10.0.0.1', 0, 8)).toBe(0x0a000001);
+    expect(quadValue('x255.255.255.255y', 1, 16)).toBe(-1);
+    expect(quadValue('192.168.0.1', 0, 11)).toBe(0xc0a80001 | 0);
+    expect(quadValue('0.0.0.0', 0, 7)).toBe(0);
+    for (const bad of ['010.0.0.1', '10.0.0.00', '256.1.1.1', '1.2.3.999']) expect(quadValue(bad, 0, bad.length), bad).toBeUndefined();
   });
 });

@@ -168,6 +168,26 @@ export function addr4End(s: string, from: number): number {
   return dots === 3 && digits > 0 ? p : -1;
 }
 
+/**
+ * The dotted quad s[from, to) (as addr4End found it) as an int32, a<<24|b<<16|c<<8|d, or undefined
+ * when an octet is over 255 or has a leading zero (then the text alone names the address).
+ */
+export function quadValue(s: string, from: number, to: number): number | undefined {
+  let v = 0;
+  let octet = 0;
+  let first = from;
+  for (let p = from; p <= to; p++) {
+    const c = p < to ? s.charCodeAt(p) : 46;
+    if (c === 46) {
+      if (octet > 255 || (p - first > 1 && s.charCodeAt(first) === 48)) return undefined;
+      v = (v << 8) | octet;
+      octet = 0;
+      first = p + 1;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return v;
+}
+
 /** = /^\d{1,3}(?:\.\d{1,3}){3}$/, without the regex. */
 function isAddr4(s: string): boolean {
   return addr4End(s, 0) === s.length;
@@ -201,7 +221,8 @@ export function tupleAt(f: readonly string[], at: number, proto: string, addrAt 
   const daddr = addr(f[addrAt + 2], family);
   const dport = uint(f[addrAt + 3], 65535);
   if (saddr === undefined || sport === undefined || daddr === undefined || dport === undefined) return undefined;
-  return { proto, saddr, sport, daddr, dport };
+  const v4 = family === 4;
+  return { proto, saddr, sport, daddr, dport, saddr4: v4 ? quadValue(saddr, 0, saddr.length) : undefined, daddr4: v4 ? quadValue(daddr, 0, daddr.length) : undefined };
 }
 
 /** Checks the tag of a printf line: right name, supported version. */

@@ -2,7 +2,7 @@
 // keepalive options) lines in bpftrace -f json, with the socket's keepalive settings.
 import { lineIssue, row, type LineOutcome } from '../result.js';
 import type { ProbeEvent, SocketKeepalive, StateEvent } from '../../model/probe-event.js';
-import { addr4End, int, tupleAt, uint } from './envelope.js';
+import { addr4End, int, quadValue, tupleAt, uint } from './envelope.js';
 import { tcpStateName, type ProbeContext } from './context.js';
 import { fieldCountIssue, parseProbeJsonLine } from './probe-line.js';
 
@@ -62,11 +62,15 @@ function sep(s: string, p: number, last: boolean): boolean {
   return true;
 }
 
+/** The int32 of the address fieldAddr4 last read (see quadValue). */
+let addrValue: number | undefined;
+
 /** An IPv4 address as bpftrace prints it, then a \t escape. */
 function fieldAddr4(s: string): string | undefined {
   const from = pos;
   const p = addr4End(s, from);
   if (p < 0 || !sep(s, p, false)) return undefined;
+  addrValue = quadValue(s, from, p);
   return s.slice(from, p);
 }
 
@@ -81,10 +85,12 @@ function fastStateLine(line: string, ctx: ProbeContext): LineOutcome<ProbeEvent>
   if (!(tsNs >= 0 && oldS === oldS && newS === newS && netns >= 0 && netns <= 0xffffffff && family === 4)) return undefined;
   const saddr = fieldAddr4(line);
   if (saddr === undefined) return undefined;
+  const saddr4 = addrValue;
   const sport = fieldNum(line, false, false);
   if (!(sport <= 65535)) return undefined;
   const daddr = fieldAddr4(line);
   if (daddr === undefined) return undefined;
+  const daddr4 = addrValue;
   const dport = fieldNum(line, false, false);
   // keepopen: the one character 0 or 1, as the general path reads it
   const open = line.charCodeAt(pos) - 48;
@@ -99,7 +105,7 @@ function fastStateLine(line: string, ctx: ProbeContext): LineOutcome<ProbeEvent>
     netns,
     oldState: tcpStateName(ctx, oldS),
     newState: tcpStateName(ctx, newS),
-    tuple: { proto: 'tcp', saddr, sport, daddr, dport },
+    tuple: { proto: 'tcp', saddr, sport, daddr, dport, saddr4, daddr4 },
     keepalive: { enabled: open === 1, idleSec: idleMs / 1000, intervalSec: intvlMs / 1000, probes },
     trigger: 'state-change',
   };
