@@ -1565,12 +1565,16 @@ export class FlowTable {
 
   /** id(addr), from its int32 when the parser had it (the same id: IPv4 ids are keyed by the int32). */
   private addrId(addr: string, v4: number | undefined): number {
-    if (v4 === undefined) return this.id(addr);
-    let i = this.v4Ids.get(v4);
+    return v4 === undefined ? this.id(addr) : this.v4Id(v4);
+  }
+
+  /** The id of an IPv4 address given as its int32; made if new. */
+  private v4Id(v: number): number {
+    let i = this.v4Ids.get(v);
     if (i < 0) {
       i = this.addrs.length;
-      this.addrs.push(v4);
-      this.v4Ids.set(v4, i);
+      this.addrs.push(v);
+      this.v4Ids.set(v, i);
     }
     return i;
   }
@@ -1608,16 +1612,11 @@ export class FlowTable {
     if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
     const v = ipv4(addr);
     if (v === v) {
-      let i = this.v4Ids.get(v);
-      if (i < 0) {
-        i = this.addrs.length;
-        this.addrs.push(v);
-        this.v4Ids.set(v, i);
-      } else {
-        // Seen twice: likely to come again. A copy of its own, as a cached slice would pin its line.
-        this.idCacheKey[slot] = flatCopy(addr);
-        this.idCacheId[slot] = i;
-      }
+      const i = this.v4Ids.get(v);
+      if (i < 0) return this.v4Id(v);
+      // Seen twice: likely to come again. A copy of its own, as a cached slice would pin its line.
+      this.idCacheKey[slot] = flatCopy(addr);
+      this.idCacheId[slot] = i;
       return i;
     }
     let i = this.addrIds.get(addr);
