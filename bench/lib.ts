@@ -133,6 +133,30 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/**
+ * Milliseconds a fixed JavaScript loop takes here (reads 128 MB of bytes once, one branch each), the
+ * median of 3: how fast this machine is at the moment. The same parser gave 1.48M and 0.86M
+ * entries/s in two runs hours apart on VMs of the same kind; compare this before comparing runs.
+ */
+export function speedReference(): number {
+  const buf = new Uint8Array(32 << 20);
+  for (let i = 0; i < buf.length; i++) buf[i] = 32 + ((i * 7) % 90);
+  const runs: number[] = [];
+  let acc = 0;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    for (let pass = 0; pass < 4; pass++) {
+      for (let i = 0; i < buf.length; i++) {
+        const d = buf[i]! - 48;
+        acc = d >= 0 && d <= 9 ? (acc * 10 + d) | 0 : acc ^ buf[i]!;
+      }
+    }
+    runs.push(performance.now() - t0);
+  }
+  // acc is used so that the loop is not dropped
+  return median(runs) + (acc === 0.5 ? 1 : 0);
+}
+
 /** The 1-minute load average now, for the per-figure notes. */
 export function loadNow(): string {
   return loadavg()[0]!.toFixed(2);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listBenchNetns, removeNetns } from './bench-net.js';
-import { isRoot, machineInfo, type FigureResult, type MachineInfo } from './lib.js';
+import { isRoot, machineInfo, speedReference, type FigureResult, type MachineInfo } from './lib.js';
 import { FIGURES } from './worker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -69,7 +69,7 @@ function cell(s: string): string {
 }
 
 /** The Markdown page. */
-export function renderMarkdown(results: readonly FigureResult[], m: MachineInfo, command: string, startedAt: Date, secs: number, cleanup: string[]): string {
+export function renderMarkdown(results: readonly FigureResult[], m: MachineInfo, command: string, startedAt: Date, secs: number, cleanup: string[], speed?: { readonly start: number; readonly end: number }): string {
   const status = (r: FigureResult): string => (r.skipped ? 'skipped' : r.pass === undefined ? '—' : r.pass ? '**pass**' : '**FAIL**');
   const lines = [
     '# kdiag benchmarks',
@@ -85,6 +85,7 @@ export function renderMarkdown(results: readonly FigureResult[], m: MachineInfo,
     `- Node: ${m.node}`,
     `- Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
     `- Load average at start (1/5/15 min): ${m.loadAtStart}; ${m.otherTracers}. The machine is shared: other engineers' tests and traces ran meanwhile, so wall-clock figures are pessimistic.`,
+    ...(speed ? [`- Speed reference (a fixed JS loop over 128 MB of bytes, one core; lower is faster): ${speed.start.toFixed(0)} ms at the start, ${speed.end.toFixed(0)} ms at the end. Compare it before comparing two runs' figures: the same parser gave 1.48M and 0.86M entries/s in two runs hours apart on VMs of this kind.`] : []),
     '',
     '## Results',
     '',
@@ -117,7 +118,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
   const m = machineInfo();
-  say(`kdiag bench: ${chosen.map((f) => f.name).join(', ')} — load ${m.loadAtStart}, ${m.cores} cores`);
+  const speedStart = speedReference();
+  say(`kdiag bench: ${chosen.map((f) => f.name).join(', ')} — load ${m.loadAtStart}, ${m.cores} cores, speed reference ${speedStart.toFixed(0)} ms`);
   const bpftraceBefore = new Set(pgrep('bpftrace'));
   const results: FigureResult[] = [];
   for (const fig of chosen) {
@@ -138,9 +140,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const newTracers = pgrep('bpftrace').filter((p) => !bpftraceBefore.has(p));
   cleanup.push(newTracers.length ? `bpftrace processes started during the run still present: ${newTracers.join(', ')} (may be other users')` : 'no bpftrace process started during the run is left');
+  const speedEnd = speedReference();
   const secs = Math.round((performance.now() - t0) / 1000);
   const command = names.length ? `node dist/bench/run.js ${argv.join(' ')}` : 'npm run bench';
-  const md = renderMarkdown(results, m, command, startedAt, secs, cleanup);
+  const md = renderMarkdown(results, m, command, startedAt, secs, cleanup, { start: speedStart, end: speedEnd });
   if (names.length && !write) {
     process.stdout.write(md);
   } else {
