@@ -3,6 +3,7 @@
 // byte of every line. The replay figure reports them next to kdiag's rate, so a reader can tell a
 // slow machine from a slow kdiag, and what a target asks of the code on this machine.
 import { readLineSpans } from '../src/record/line-reader.js';
+import { foldDigits, median } from './lib.js';
 
 export interface ReplayFloor {
   readonly lines: number;
@@ -11,19 +12,6 @@ export interface ReplayFloor {
   readonly cutSec: number;
   /** Seconds to do that and read every byte of every line once in JS. */
   readonly touchSec: number;
-}
-
-/**
- * One pass over bytes s..e that any reader of the text must at least make: each byte read once, with
- * the one branch a tokenizer needs per byte (digit or not). The result is returned so that the loop
- * cannot be dropped as dead code.
- */
-function foldDigits(b: Uint8Array, s: number, e: number, acc: number): number {
-  for (let i = s; i < e; i++) {
-    const d = b[i]! - 48;
-    acc = d >= 0 && d <= 9 ? (acc * 10 + d) | 0 : acc ^ b[i]!;
-  }
-  return acc;
 }
 
 async function pass(path: string, touch: boolean): Promise<{ sec: number; lines: number; bytes: number; acc: number }> {
@@ -62,6 +50,5 @@ export async function replayFloor(path: string, runs = 5): Promise<ReplayFloor> 
     lines = a.lines;
     bytes = a.bytes;
   }
-  const mid = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { lines, bytes, cutSec: mid(cut), touchSec: mid(touch) };
+  return { lines, bytes, cutSec: median(cut), touchSec: median(touch) };
 }

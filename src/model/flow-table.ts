@@ -4,7 +4,7 @@
 // (evidence is rebuilt).
 import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent, ConntrackEventLineSource, ConntrackEventType } from './conntrack.js';
 import type { Endpoint } from './endpoint.js';
-import { endpointKey } from './endpoint.js';
+import { endpointKey, ipv4Value } from './endpoint.js';
 import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
@@ -579,36 +579,6 @@ function flatCopy(s: string): string {
   // Below 13 characters V8 copies on slice anyway; above, a concatenation is flattened into a new
   // string of its own, and the slice of it points only at that.
   return s.length < 13 ? s : ` ${s}`.slice(1);
-}
-
-/**
- * An IPv4 address in canonical dotted-quad form (no leading zeros) as an int32, else NaN. Canonical
- * forms and int32s map one to one, so the number stands for the string exactly.
- */
-function ipv4(s: string): number {
-  const n = s.length;
-  if (n < 7 || n > 15) return NaN;
-  let v = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch === 46) {
-      if (digits === 0 || dots === 3) return NaN;
-      v = (v << 8) | part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (ch >= 48 && ch <= 57) {
-      if (digits > 0 && part === 0) return NaN;
-      part = part * 10 + (ch - 48);
-      if (part > 255) return NaN;
-      digits++;
-    } else return NaN;
-  }
-  if (dots !== 3 || digits === 0) return NaN;
-  return (v << 8) | part;
 }
 
 /** The id cache slot of an address: its length and last characters, where addresses differ most. */
@@ -1590,7 +1560,7 @@ export class FlowTable {
   private idOf(addr: string): number | undefined {
     const slot = idSlot(addr);
     if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
-    const v = ipv4(addr);
+    const v = ipv4Value(addr);
     if (v !== v) return this.addrIds.get(addr);
     const i = this.v4Ids.get(v);
     if (i < 0) return undefined;
@@ -1610,7 +1580,7 @@ export class FlowTable {
   private id(addr: string): number {
     const slot = idSlot(addr);
     if (this.idCacheKey[slot] === addr) return this.idCacheId[slot]!;
-    const v = ipv4(addr);
+    const v = ipv4Value(addr);
     if (v === v) {
       const i = this.v4Ids.get(v);
       if (i < 0) return this.v4Id(v);

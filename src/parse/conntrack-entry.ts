@@ -263,7 +263,7 @@ function stateWord(s: string, b: Uint8Array, from: number, to: number): string |
  * The value of the address dottedQuadEnd last accepted as an int32 (a.b.c.d → a<<24|b<<16|c<<8|d),
  * or undefined when it was not canonical (an octet with a leading zero names the address differently).
  */
-let quadValue: number | undefined;
+let lastQuad: number | undefined;
 
 function dottedQuadEnd(b: Uint8Array, from: number, end: number): number {
   let i = from;
@@ -287,7 +287,7 @@ function dottedQuadEnd(b: Uint8Array, from: number, end: number): number {
     v = (v << 8) | octet;
   }
   if (i < end && b[i] !== SP) return -1;
-  quadValue = canonical ? v : undefined;
+  lastQuad = canonical ? v : undefined;
   return i;
 }
 
@@ -569,7 +569,7 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
       te = dottedQuadEnd(b, vs, end);
       if (te >= 0) {
         a = s.slice(vs, te);
-        a4 = quadValue;
+        a4 = lastQuad;
       } else {
         let i = vs;
         let dots = 0;

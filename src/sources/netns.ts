@@ -29,6 +29,11 @@ export async function namedNetnsInode(name: string, runNetns = RUN_NETNS): Promi
   }
 }
 
+/** argv run inside the network namespace of process pid, a pod's that has no name (`nsenter --net`). */
+export function inPidNetns(pid: number, argv: readonly string[]): string[] {
+  return ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
+}
+
 /** Why `--netns NAME` cannot be used, or undefined when the namespace exists. */
 export async function netnsProblem(name: string, runNetns = RUN_NETNS): Promise<string | undefined> {
   if (!isValidNetnsName(name)) return `invalid network namespace name '${name}'`;

@@ -2,6 +2,7 @@
 // host, a named netns (`ip netns exec NAME`) or a pod's netns entered by pid
 // (`nsenter --net=/proc/PID/ns/net ss -tinoeH`).
 import { which, run } from './exec.js';
+import { inPidNetns } from './netns.js';
 import { netnsScope, podNetns, type OwnersTable } from './owners.js';
 import { commandSource, SnapshotSource, toolMissing, type SnapshotOptions } from './snapshot-source.js';
 
@@ -14,7 +15,7 @@ export function ssSource(opts: SnapshotOptions = {}): SnapshotSource {
 
 /** The argv that runs ss inside the netns of a process (a pod's sandbox), without a named netns. */
 export function ssInPidNetnsArgv(pid: number): string[] {
-  return ['nsenter', `--net=/proc/${pid}/ns/net`, ...SS_ARGV];
+  return inPidNetns(pid, SS_ARGV);
 }
 
 /**

@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import { run, which } from './exec.js';
+import { inPidNetns } from './netns.js';
 import { netnsScope, podNetns, type OwnersTable } from './owners.js';
 import { SnapshotSource, toolMissing, type SnapshotOptions, type SnapshotOutput } from './snapshot-source.js';
 
@@ -88,15 +89,10 @@ async function readSysctlsIn(where: { readonly netns: string } | { readonly pid:
   for (const tool of tools) if ((await which(tool)) === undefined) throw toolMissing(tool);
   const files = (await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`);
   const opts = { reject: false, timeoutMs: timeoutMs ?? 30_000 };
-  const r = 'netns' in where ? await run(grepArgv(files), { ...opts, netns: where.netns }) : await run(nsenterArgv(where.pid, grepArgv(files)), opts);
+  const r = 'netns' in where ? await run(grepArgv(files), { ...opts, netns: where.netns }) : await run(inPidNetns(where.pid, grepArgv(files)), opts);
   // grep exits 2 when some file was unreadable (-s hides the message) but still prints the rest.
   const stdout = grepToSysctl(r.stdout).map((l) => `${l}\n`).join('');
   return { stdout, stderr: r.stderr, exitCode: r.exitCode === 2 && stdout !== '' ? 0 : r.exitCode };
-}
-
-/** argv run inside the network namespace of process pid (/proc/sys/net shows the reader's netns). */
-function nsenterArgv(pid: number, argv: readonly string[]): string[] {
-  return ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
 }
 
 /** The sysctl snapshot (src `sysctl:all[@netns]`); argv is the equivalent `sysctl KEY…` command. */
@@ -125,7 +121,7 @@ export async function sysctlInPidNetnsSource(pid: number, scope: string, opts: O
   const keys = (await listSysctlFiles()).map(sysctlKeyOf);
   return new SnapshotSource({
     kind: 'sysctl:all',
-    argv: nsenterArgv(pid, ['sysctl', ...keys]),
+    argv: inPidNetns(pid, ['sysctl', ...keys]),
     scope,
     ...opts,
     read: () => readSysctlsIn({ pid }, opts.timeoutMs),
@@ -134,7 +130,7 @@ export async function sysctlInPidNetnsSource(pid: number, scope: string, opts: O
 
 /** What sysctlInPidNetnsSource runs to read them (for a bundle's manifest). */
 export async function sysctlInPidNetnsReadArgv(pid: number): Promise<string[]> {
-  return nsenterArgv(pid, grepArgv((await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`)));
+  return inPidNetns(pid, grepArgv((await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`)));
 }
 
 /** One sysctl source per pod network namespace of an owners table (the host's is `sysctlSource()`). */

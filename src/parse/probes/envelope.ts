@@ -2,6 +2,7 @@
 // TAB-separated printf lines of kdiag's probes inside it.
 import { lineIssue, row, SKIP, type LineOutcome } from '../result.js';
 import type { PacketTuple, ProbeStatusEvent } from '../../model/probe-event.js';
+import { ipv4Value } from '../../model/endpoint.js';
 
 /** What one envelope line holds: a probe's printf (tag + fields) or a status of bpftrace itself. */
 export type Envelope =
@@ -168,24 +169,10 @@ export function addr4End(s: string, from: number): number {
   return dots === 3 && digits > 0 ? p : -1;
 }
 
-/**
- * The dotted quad s[from, to) (as addr4End found it) as an int32, a<<24|b<<16|c<<8|d, or undefined
- * when an octet is over 255 or has a leading zero (then the text alone names the address).
- */
+/** ipv4Value as a tuple's optional field: the int32, or undefined when s[from, to) is not canonical. */
 export function quadValue(s: string, from: number, to: number): number | undefined {
-  let v = 0;
-  let octet = 0;
-  let first = from;
-  for (let p = from; p <= to; p++) {
-    const c = p < to ? s.charCodeAt(p) : 46;
-    if (c === 46) {
-      if (octet > 255 || (p - first > 1 && s.charCodeAt(first) === 48)) return undefined;
-      v = (v << 8) | octet;
-      octet = 0;
-      first = p + 1;
-    } else octet = octet * 10 + (c - 48);
-  }
-  return v;
+  const v = ipv4Value(s, from, to);
+  return v === v ? v : undefined;
 }
 
 /** = /^\d{1,3}(?:\.\d{1,3}){3}$/, without the regex. */
