@@ -4,6 +4,7 @@
 //   ctNamespace()  one namespace, loopback only, for a big conntrack table
 //   benchLab()     client ─ node (the lab's kube-proxy ruleset: VIP 203.0.113.10:80 DNAT) ─ be1
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, spawnLines, type Spawned } from '../src/sources/exec.js';
@@ -68,8 +69,23 @@ export function trafficScript(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'traffic.js');
 }
 
+/** Where the traffic programs run: each pinned to one CPU (taskset), or wherever the scheduler puts them. */
+export interface BenchLabOptions {
+  readonly pin?: { readonly client: number; readonly server: number };
+}
+
+/**
+ * The CPU pinning for throughput runs: client and server each on a core of their own (on a 2-core VM
+ * free-running ones trade places and bulk throughput swings by ±20% from one run to the next; pinned,
+ * ±8%), or none on a one-core machine.
+ */
+export function splitPin(): BenchLabOptions['pin'] {
+  return availableParallelism() >= 2 ? { client: 0, server: 1 } : undefined;
+}
+
 /** Builds client ─ node ─ be1 with the lab's addresses and kube-proxy ruleset (endpoints: be1 only). */
-export async function benchLab(): Promise<BenchLab> {
+export async function benchLab(opts: BenchLabOptions = {}): Promise<BenchLab> {
+  const pinned = (cpu: number | undefined, argv: readonly string[]): string[] => (cpu === undefined ? [...argv] : ['taskset', '-c', String(cpu), ...argv]);
   const tag = randomBytes(3).toString('hex');
   const ns = { client: `${BENCH_PREFIX}${tag}-client`, node: `${BENCH_PREFIX}${tag}-node`, be1: `${BENCH_PREFIX}${tag}-be1` };
   const down = async (): Promise<void> => {
@@ -113,7 +129,7 @@ export async function benchLab(): Promise<BenchLab> {
     vipPort: ADDR.vipPort,
     async startServer(lifeMs) {
       const abort = new AbortController();
-      const sp = spawnLines(['node', script, 'server', '--port', String(ADDR.backendPort), '--life-ms', String(lifeMs)], {
+      const sp = spawnLines(pinned(opts.pin?.server, ['node', script, 'server', '--port', String(ADDR.backendPort), '--life-ms', String(lifeMs)]), {
         netns: ns.be1,
         signal: abort.signal,
         killSignal: 'SIGKILL',
@@ -123,7 +139,7 @@ export async function benchLab(): Promise<BenchLab> {
       return { ...sp, stop: () => abort.abort() };
     },
     async client(mode, args, timeoutMs) {
-      const r = await run(['node', script, mode, '--host', ADDR.vip, '--port', String(ADDR.vipPort), ...args], { netns: ns.client, reject: false, timeoutMs });
+      const r = await run(pinned(opts.pin?.client, ['node', script, mode, '--host', ADDR.vip, '--port', String(ADDR.vipPort), ...args]), { netns: ns.client, reject: false, timeoutMs });
       const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) throw new Error(`traffic ${mode} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-300)}`);
       return JSON.parse(line.slice(7)) as Record<string, unknown>;

@@ -42,7 +42,7 @@ function ipvsMissing(err: ToolFailedError): EnvironmentError | ToolFailedError {
   return err;
 }
 
-/** The real system: `cat`/`tee` on /proc/sys (via `ip netns exec` for a named netns) and ipvsadm. */
+/** The real system: `cat`/`tee` on /proc/sys (via nsenter for a named netns) and ipvsadm. */
 export function systemLive(): LiveSystem {
   return {
     async readSysctl(key, target) {

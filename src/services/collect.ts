@@ -43,7 +43,7 @@ export interface CollectFileEntry {
   readonly src: string;
   /** The command the file is the output of (`cat FILE` for a /proc file). */
   readonly argv: readonly string[];
-  /** What actually ran, when it differs from argv (`ip netns exec NAME …`, reads of /proc/sys). */
+  /** What actually ran, when it differs from argv (`nsenter --net=/run/netns/NAME -- …`, reads of /proc/sys). */
   readonly ran?: readonly string[] | string;
   readonly status: CollectFileStatus;
   readonly exitCode: number | null;

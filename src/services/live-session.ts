@@ -101,7 +101,11 @@ export class LiveSession implements SessionStore {
       h.window.push(rec.t);
       if (h.window.length > 2000) h.window.splice(0, h.window.length - 2000);
       if (rec.k === 'err') {
-        if (/ENOBUFS|losing events|Lost \d+ events/i.test(rec.line)) h.lost++;
+        // "lost N events" (bpftrace's notice, kdiag's count of the kernel's drops) adds N; a warning
+        // that does not say how many (conntrack's ENOBUFS) stands for at least one.
+        const counted = /\blost (\d+) events/i.exec(rec.line);
+        if (counted) h.lost += Number(counted[1]);
+        else if (/ENOBUFS|losing events/i.test(rec.line)) h.lost++;
         if (/^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
       }
     }

@@ -5,6 +5,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { spawnLines, which } from './exec.js';
+import { readEventSocketDrops } from './netlink-drops.js';
 import type { RawRecord, SourceId } from './raw-record.js';
 import { commandSource, EXIT_UNAVAILABLE, fileSource, sourceIdOf, type SnapshotOptions, type SnapshotSource } from './snapshot-source.js';
 import { systemClock, type Clock, type Source } from './source.js';
@@ -14,7 +15,11 @@ export const CONNTRACK_LIST_ARGV = ['conntrack', '-L', '-o', 'extended,id'] as c
 export const CONNTRACK_STATS_ARGV = ['conntrack', '-S'] as const;
 export const PROC_NF_CONNTRACK = '/proc/net/nf_conntrack';
 export const PROC_STAT_NF_CONNTRACK = '/proc/net/stat/nf_conntrack';
-/** 8 MiB netlink receive buffer: the default (~200 KiB) loses events at a few thousand flows/s. */
+/**
+ * 8 MiB netlink receive buffer (the kernel doubles it): the default (~200 KiB) loses events at a few
+ * thousand flows/s. conntrack 1.4.7 (Debian 12) sets it on a socket of its own that listens to no
+ * events, so there the event socket keeps the default; DropWatch counts what that loses.
+ */
 export const CONNTRACK_EVENTS_BUFFER = 8_388_608;
 export const CONNTRACK_EVENTS_ARGV = ['conntrack', '-E', '-o', 'timestamp,extended,id', '-b', String(CONNTRACK_EVENTS_BUFFER)] as const;
 
@@ -87,7 +92,10 @@ export interface StreamStatus {
   readonly state: 'idle' | 'running' | 'restarting' | 'done' | 'failed' | 'unavailable';
   /** How many times the tool was started. */
   readonly starts: number;
-  /** ENOBUFS warnings seen: each means an unknown number of events were lost. */
+  /**
+   * Events known lost: one per ENOBUFS warning, and the rest of the kernel's drop counter for the
+   * event socket once it is read (see DropWatch).
+   */
   readonly lost: number;
   readonly exitCode?: number;
   readonly message?: string;
@@ -139,7 +147,7 @@ export class ConntrackEventsSource implements Source {
   async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
     const src = this.id;
     const policy = this.opts.restart ?? DEFAULT_RESTART_POLICY;
-    const missing = (await which('conntrack')) === undefined ? 'conntrack' : this.opts.netns !== undefined && (await which('ip')) === undefined ? 'ip' : undefined;
+    const missing = (await which('conntrack')) === undefined ? 'conntrack' : this.opts.netns !== undefined && (await which('nsenter')) === undefined ? 'nsenter' : undefined;
     if (missing !== undefined) {
       const message = `can't run ${missing}: not found on PATH`;
       const t = this.clock();
@@ -172,13 +180,36 @@ export class ConntrackEventsSource implements Source {
       yield { t: started, src, line: this.argv.join(' '), k: 'begin' };
       const child = spawnLines(this.argv, { signal: childSignal, netns: this.opts.netns, dieWithParent });
       if (child.pid !== undefined) this.set({ pid: child.pid });
-      for await (const out of child.lines) {
-        if (out.stream === 'stderr') {
-          if (isLostEventsLine(out.line)) this.set({ lost: this.current.lost + 1 });
-          yield { t: this.clock(), src, line: out.line, k: 'err' };
-        } else {
-          yield { t: this.clock(), src, line: out.line };
+      const drops = new DropWatch(child.pid);
+      const lines = child.lines[Symbol.asyncIterator]();
+      try {
+        let next = lines.next();
+        for (;;) {
+          // The drop counter is read on a timer: a burst's drops often come after its last event.
+          const r = await Promise.race([next, drops.changed()]);
+          if (r !== DROPS_CHANGED) {
+            if (r.done) break;
+            next = lines.next();
+            const out = r.value;
+            if (out.stream === 'stderr') {
+              if (isLostEventsLine(out.line)) {
+                drops.warned();
+                this.set({ lost: this.current.lost + 1 });
+              }
+              yield { t: this.clock(), src, line: out.line, k: 'err' };
+            } else {
+              yield { t: this.clock(), src, line: out.line };
+            }
+          }
+          const more = drops.unannounced();
+          if (more !== undefined) {
+            this.set({ lost: this.current.lost + more.extra });
+            yield { t: this.clock(), src, line: droppedLine(more.extra, more.total), k: 'err' };
+          }
         }
+      } finally {
+        drops.stop();
+        void lines.return?.();
       }
       const ex = await child.exited;
       const code = exitStatus(ex.exitCode, ex.signal);
@@ -199,6 +230,76 @@ export class ConntrackEventsSource implements Source {
       await sleep(decision.delayMs, signal);
     }
     this.set({ state: 'done' });
+  }
+}
+
+/**
+ * The `err` line for events the kernel dropped beyond those conntrack's ENOBUFS warnings stand for
+ * (one each): "lost N events", as the loss counters of a live session read it.
+ */
+export function droppedLine(extra: number, total: number): string {
+  return `kdiag: conntrack -E lost ${extra} events more than its ENOBUFS warnings said (the kernel's drop counter of its netlink event socket: ${total})`;
+}
+
+/**
+ * Reads the kernel's drop counter of conntrack's event socket, once a second from its first ENOBUFS
+ * warning on: the kernel warns once per overflow, then drops silently until the socket drains, so the
+ * warnings alone undercount. conntrack 1.4.7 also applies -b to another of its sockets, leaving the
+ * event socket at net.core.rmem_default (~200 KiB, ~160 events): a burst of expiries from the
+ * conntrack gc overflows it at any event rate. A drop in the last second before the child exits may
+ * go unread.
+ */
+const DROPS_CHANGED = Symbol('drops changed');
+
+class DropWatch {
+  private timer: NodeJS.Timeout | undefined;
+  private latest = 0;
+  /** Drops announced so far: one per warning, plus what unannounced() reported. */
+  private announced = 0;
+  private wake: (() => void) | undefined;
+  private pending: Promise<typeof DROPS_CHANGED> | undefined;
+
+  constructor(private readonly pid: number | undefined) {}
+
+  warned(): void {
+    this.announced++;
+    if (this.timer !== undefined || this.pid === undefined) return;
+    const pid = this.pid;
+    const poll = (): void => {
+      void readEventSocketDrops(pid).then((n) => {
+        if (n === undefined || n <= this.latest) return;
+        this.latest = n;
+        if (n > this.announced) this.wake?.();
+      });
+    };
+    poll();
+    this.timer = setInterval(poll, 1000);
+    this.timer.unref();
+  }
+
+  /** Settles when the kernel's count goes past what was announced (one promise until then). */
+  changed(): Promise<typeof DROPS_CHANGED> {
+    this.pending ??= new Promise((resolve) => {
+      this.wake = () => {
+        this.pending = undefined;
+        this.wake = undefined;
+        resolve(DROPS_CHANGED);
+      };
+    });
+    return this.pending;
+  }
+
+  /** Drops counted by the kernel and not announced yet, or undefined. */
+  unannounced(): { extra: number; total: number } | undefined {
+    if (this.latest <= this.announced) return undefined;
+    const extra = this.latest - this.announced;
+    this.announced = this.latest;
+    return { extra, total: this.latest };
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
   }
 }
 

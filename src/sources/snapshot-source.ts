@@ -34,7 +34,7 @@ export interface SnapshotSpec {
   readonly kind: string;
   /** The exact command (or `cat FILE`) behind it; the begin record's line is `argv.join(' ')`. */
   readonly argv: readonly string[];
-  /** A named network namespace (`ip netns exec NAME …`); the src becomes `kind@NAME`. */
+  /** A named network namespace (entered with nsenter, see withNetns); the src becomes `kind@NAME`. */
   readonly netns?: string;
   /** Scope for the src when the namespace is not a named one (a pod's netns entered by pid). */
   readonly scope?: string;
@@ -87,9 +87,9 @@ export function toolMissing(tool: string): EnvironmentError {
 async function requireTools(argv: readonly string[], netns: string | undefined): Promise<void> {
   const tool = argv[0];
   if (tool === undefined) throw new TypeError('snapshot command: empty argv');
-  // `ip netns exec` would exit 255 with its own message; say plainly which tool is missing.
+  // nsenter would exit 127 with its own message; say plainly which tool is missing.
   if (!tool.includes('/') && (await which(tool)) === undefined) throw toolMissing(tool);
-  if (netns !== undefined && (await which('ip')) === undefined) throw toolMissing('ip');
+  if (netns !== undefined && (await which('nsenter')) === undefined) throw toolMissing('nsenter');
 }
 
 /** The error for a file the kernel does not provide (its module is not loaded). */
@@ -183,7 +183,7 @@ async function openFileStream(path: string): Promise<StdoutStream> {
   };
 }
 
-/** Reader for a file: read directly on the host, via `ip netns exec NAME cat FILE` inside a netns. */
+/** Reader for a file: read directly on the host, by `cat FILE` run inside a netns (withNetns). */
 export function fileReader(path: string, netns: string | undefined): SnapshotReader {
   if (netns !== undefined) return commandReader(['cat', path], netns);
   return async () => {

@@ -1,5 +1,5 @@
 // Socket snapshots: `ss -tinoeH` (TCP, internal info, timers, extended: ino/uid/sk; no header), in the
-// host, a named netns (`ip netns exec NAME`) or a pod's netns entered by pid
+// host, a named netns (`nsenter --net=/run/netns/NAME`) or a pod's netns entered by pid
 // (`nsenter --net=/proc/PID/ns/net ss -tinoeH`).
 import { which, run } from './exec.js';
 import { inPidNetns } from './netns.js';

@@ -1,7 +1,7 @@
 // sysctls that decide flow lifetimes, read straight from /proc/sys and printed as `sysctl -a` does
 // (`key = value`): net.netfilter.nf_conntrack_*, net.nf_conntrack_max, net.ipv4.tcp_keepalive_*,
 // net.ipv4.vs.*, net.ipv4.ip_forward, kernel.osrelease. Inside a named netns the files are read by
-// `ip netns exec NAME grep -H -s '' FILE…`, inside a pod's by `nsenter --net=/proc/PID/ns/net grep …`
+// `nsenter --net=/run/netns/NAME -- grep -H -s '' FILE…`, inside a pod's by `nsenter --net=/proc/PID/ns/net grep …`
 // (net.* sysctls are per netns: /proc/sys/net shows the reader's netns). Faster than `sysctl -a`,
 // which reads ~1,500 files.
 import { readdir, readFile } from 'node:fs/promises';
@@ -80,12 +80,12 @@ function grepArgv(files: readonly string[]): string[] {
 }
 
 /**
- * Reads the sysctls of another netns: `grep` run in it (by `ip netns exec`, or by `nsenter` for a
- * pod's netns) prints each file; the host's listing is a superset, as a netns sees the same
+ * Reads the sysctls of another netns: `grep` run in it by nsenter (/run/netns/NAME for a named
+ * one, /proc/PID/ns/net for a pod's) prints each file; the host's listing is a superset, as a netns sees the same
  * per-netns sysctl files or fewer.
  */
 async function readSysctlsIn(where: { readonly netns: string } | { readonly pid: number }, timeoutMs: number | undefined): Promise<SnapshotOutput> {
-  const tools = 'netns' in where ? ['ip', 'grep'] : ['nsenter', 'grep'];
+  const tools = ['nsenter', 'grep'];
   for (const tool of tools) if ((await which(tool)) === undefined) throw toolMissing(tool);
   const files = (await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`);
   const opts = { reject: false, timeoutMs: timeoutMs ?? 30_000 };

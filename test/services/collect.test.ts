@@ -121,7 +121,7 @@ describe.skipIf(reason)('kdiag collect on a real namespace', () => {
     expect(m.kernel).toBe(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
     expect(Number.isFinite(Date.parse(m.collectedAt))).toBe(true);
     const entry = (f: string) => m.files.find((e) => e.file === f)!;
-    expect(entry('conntrack-L.txt')).toMatchObject({ argv: ['conntrack', '-L', '-o', 'extended,id'], ran: ['ip', 'netns', 'exec', ns.name, 'conntrack', '-L', '-o', 'extended,id'], status: 'written', exitCode: 0 });
+    expect(entry('conntrack-L.txt')).toMatchObject({ argv: ['conntrack', '-L', '-o', 'extended,id'], ran: ['nsenter', `--net=/run/netns/${ns.name}`, '--', 'conntrack', '-L', '-o', 'extended,id'], status: 'written', exitCode: 0 });
     expect(entry('conntrack-L.txt').stderrTail).toMatch(/flow entries have been shown/);
     expect(entry('iptables-save.txt').argv).toEqual(['iptables-save', '-c']);
     expect(entry('ss.txt').argv).toEqual(['ss', '-tinoeH']);

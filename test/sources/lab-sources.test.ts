@@ -56,7 +56,7 @@ describe.skipIf(reason)('sources in a real network namespace', () => {
     expect(recs.filter((r) => r.k === 'err').map((r) => r.line).join('\n')).toMatch(/flow entries have been shown/);
   });
 
-  it('prefers /proc/net/nf_conntrack (read through ip netns exec cat) and says so in the src', async () => {
+  it('prefers /proc/net/nf_conntrack (read by cat inside the netns) and says so in the src', async () => {
     const src = await conntrackTableSource({ netns: ns.name, clock });
     expect(src.kind).toBe('procfs:nf_conntrack');
     const lines = expectFramed(await snapshot(src), `procfs:nf_conntrack@${ns.name}`, 'cat /proc/net/nf_conntrack');
@@ -202,7 +202,7 @@ describe.skipIf(reason)('sources in a real network namespace', () => {
     expect(destroy).toMatch(/\[USERSPACE\] portid=\d+/);
     expect(seen.at(-1)?.k).toBe('end');
     expect(events.status.state).toBe('done');
-    // The conntrack -E child has exited (setpriv and ip netns exec both exec, so this pid is conntrack).
+    // The conntrack -E child has exited (setpriv and nsenter both exec, so this pid is conntrack).
     const pid = events.status.pid;
     expect(pid).toBeGreaterThan(0);
     expect(() => process.kill(pid!, 0)).toThrow();
