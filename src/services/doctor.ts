@@ -112,6 +112,10 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
   add(ct.tool
     ? { id: 'conntrack-tool', level: 'ok', summary: `conntrack ${ct.version ?? ''}`.trim() }
     : { id: 'conntrack-tool', level: 'warn', summary: 'conntrack tool not found', disables: 'conntrack table and event views', fix: 'apt-get install conntrack' });
+  // Seen on Debian 12's 1.4.7: -b sizes a socket that listens to no event group (ss -f netlink -m).
+  if (ct.tool && ct.version === '1.4.7') {
+    add({ id: 'conntrack-events-buffer', level: 'info', summary: "conntrack 1.4.7 leaves its event socket at net.core.rmem_default (-b sizes another socket): bursts of more than ~160 events are lost; trace counts every one" });
+  }
   add(ct.module
     ? { id: 'nf_conntrack', level: 'ok', summary: 'nf_conntrack loaded' }
     : { id: 'nf_conntrack', level: 'info', summary: 'nf_conntrack not loaded here (no NAT state to track)' });
