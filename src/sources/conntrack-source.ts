@@ -241,6 +241,8 @@ export function droppedLine(extra: number, total: number): string {
   return `kdiag: conntrack -E lost ${extra} events more than its ENOBUFS warnings said (the kernel's drop counter of its netlink event socket: ${total})`;
 }
 
+const DROPS_CHANGED = Symbol('drops changed');
+
 /**
  * Reads the kernel's drop counter of conntrack's event socket, once a second from its first ENOBUFS
  * warning on: the kernel warns once per overflow, then drops silently until the socket drains, so the
@@ -249,8 +251,6 @@ export function droppedLine(extra: number, total: number): string {
  * conntrack gc overflows it at any event rate. A drop in the last second before the child exits may
  * go unread.
  */
-const DROPS_CHANGED = Symbol('drops changed');
-
 class DropWatch {
   private timer: NodeJS.Timeout | undefined;
   private latest = 0;
