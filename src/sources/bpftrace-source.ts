@@ -1,8 +1,8 @@
-// Runs one kdiag probe: `bpftrace -f json <templated copy of probes/<id>.bt>` under
-// setpriv --pdeathsig, and stamps its JSON lines as RawRecords `bpftrace:<id>`.
+// Runs one kdiag probe: `bpftrace -f json -` with the templated probes/<id>.bt on its stdin,
+// under setpriv --pdeathsig, and stamps its JSON lines as RawRecords `bpftrace:<id>`.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { release, tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, KdiagError, ToolFailedError, UsageError } from '../errors.js';
 import { probeById, PROBES, type ProbeSpec } from '../parse/probes/catalog.js';
@@ -130,9 +130,6 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
   const src = spec.sourceId;
   yield { t: clock(), src, line: JSON.stringify(ctx), k: 'begin' };
   if (signal.aborted) return;
-  // A private copy: mode 0600 in a 0700 directory, removed when the run ends.
-  const dir = await mkdtemp(join(tmpdir(), 'kdiag-probe-'));
-  const path = join(dir, spec.file);
   const stop = new AbortController();
   let spawned: ReturnType<typeof spawnLines> | undefined;
   let done = false;
@@ -156,9 +153,10 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
   signal.addEventListener('abort', onAbort, { once: true });
   let attached = false;
   try {
-    await writeFile(path, program, { mode: 0o600 });
-    // -B line: stdout is a pipe, and a full buffer would hold events back for seconds.
-    spawned = spawnLines(['bpftrace', '-B', 'line', '-f', 'json', path], {
+    // -B line: stdout is a pipe, and a full buffer would hold events back for seconds. The program
+    // goes in on stdin, not in a file: a file would stay behind in /tmp when kdiag is SIGKILLed.
+    spawned = spawnLines(['bpftrace', '-B', 'line', '-f', 'json', '-'], {
+      input: program,
       signal: stop.signal,
       killSignal: 'SIGINT',
       dieWithParent: true,
@@ -190,7 +188,6 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
       done = true;
       if (resend) clearInterval(resend);
     }
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -90,6 +90,8 @@ export interface SpawnOptions {
    * util-linux setpriv), so no probe outlives kdiag.
    */
   readonly dieWithParent?: boolean;
+  /** Written to the child's stdin, which is then closed (otherwise stdin is /dev/null). */
+  readonly input?: string;
 }
 
 export interface OutputLine {
@@ -117,7 +119,7 @@ export function spawnLines(argv: readonly string[], opts: SpawnOptions): Spawned
   const child: ResultPromise = execa(file, args, {
     reject: false,
     cleanup: false,
-    stdin: 'ignore',
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     buffer: false,
     cancelSignal: opts.signal,
     killSignal: opts.killSignal ?? 'SIGINT',

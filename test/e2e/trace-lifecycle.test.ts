@@ -1,6 +1,9 @@
 // kill -9 of `kdiag trace` must not leave a probe attached: bpftrace dies with kdiag (pdeathsig).
+// Nor a file: nothing runs when kdiag is SIGKILLed, so nothing may be written to be cleaned up.
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { KDIAG } from './trace-harness.js';
@@ -46,8 +49,12 @@ describe.skipIf(reason)('kdiag trace lifecycle (real bpftrace)', () => {
     }
   });
 
-  it.each(['SIGKILL', 'SIGTERM'] as const)('leaves no bpftrace within 2 s after %s of kdiag', async (signal) => {
-    const child = spawn(process.execPath, [KDIAG, 'trace', '--json', '--probes', 'trace_tcp_reset,trace_skb_drop'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it.each(['SIGKILL', 'SIGTERM'] as const)('leaves no bpftrace within 2 s after %s of kdiag, and no file in its TMPDIR', async (signal) => {
+    const tmp = await mkdtemp(join(tmpdir(), 'kdiag-lifecycle-'));
+    const child = spawn(process.execPath, [KDIAG, 'trace', '--json', '--probes', 'trace_tcp_reset,trace_skb_drop'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
     started.push(child.pid!);
     let out = '';
     child.stdout.setEncoding('utf8');
@@ -75,5 +82,8 @@ describe.skipIf(reason)('kdiag trace lifecycle (real bpftrace)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(left, `bpftrace still running 2 s after ${signal} of kdiag`).toEqual([]);
+    const leftFiles = await readdir(tmp);
+    await rm(tmp, { recursive: true, force: true });
+    expect(leftFiles, `files left in kdiag's TMPDIR after ${signal}`).toEqual([]);
   }, 90_000);
 });
