@@ -567,6 +567,8 @@ class SnapState {
   /** Snapshots begun; 0 = none yet. */
   gen = 0;
   count = 0;
+  /** When the snapshot in progress began (its begin record's time). */
+  beginT = -1;
   constructor(
     readonly what: SnapshotWhat,
     readonly scope: string | undefined,
@@ -675,7 +677,7 @@ export class FlowTable {
     if (this.firstT < 0 || obs.t < this.firstT) this.firstT = obs.t;
     switch (obs.kind) {
       case 'snapshot-begin':
-        this.beginSnapshot(obs.what, obs.scope);
+        this.beginSnapshot(obs.what, obs.scope, obs.t);
         return;
       case 'snapshot-end':
         this.endSnapshot(obs.what, obs.scope, obs.t, obs.src);
@@ -908,10 +910,11 @@ export class FlowTable {
     return (this.lastSnap = s);
   }
 
-  private beginSnapshot(what: SnapshotWhat, scope: string | undefined): void {
+  private beginSnapshot(what: SnapshotWhat, scope: string | undefined, t: number): void {
     const s = this.snap(what, scope);
     s.gen++;
     s.count = 0;
+    s.beginT = t;
   }
 
   private currentGen(what: SnapshotWhat, scope: string | undefined): number {
@@ -930,14 +933,19 @@ export class FlowTable {
     const sk = scopeKey(scope);
     const dead: number[] = [];
     const ints = this.home.rows.ints;
+    const nums = this.home.rows.nums;
     const descs = this.home.pool.list;
+    // A snapshot's records are written when it ends, stamped with the time it began: a conntrack
+    // event at or after that time may have come in before them (the entry was made after the table
+    // was read). That entry is not gone; the next snapshot tells.
+    const beginT = s.beginT;
     for (let r = this.head; r >= 0; r = ints[r * NI + NEXT]!) {
       // Read from the row: this runs over every flow at every snapshot's end, and most flows have
       // no object (only a conntrack snapshot row) and nothing but the row to update.
       const f = this.objs[r];
       if (what === 'conntrack') {
         const g = ints[r * NI + G]!;
-        if (g & CT_PRESENT && (g >>> 5) - 1 !== gen && scopeKey(descs[ints[r * NI + D]!]!.scope) === sk) {
+        if (g & CT_PRESENT && (g >>> 5) - 1 !== gen && scopeKey(descs[ints[r * NI + D]!]!.scope) === sk && nums[r * NF + CT]! < beginT) {
           if (f === undefined) {
             // Gone and with nothing else to show: it leaves the table now, unseen.
             ints[r * NI + G] = g & ~CT_PRESENT;

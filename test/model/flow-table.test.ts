@@ -84,6 +84,24 @@ describe('FlowTable snapshots', () => {
     expect(f.timeline?.[0]?.kind).toBe('ct-gone');
   });
 
+  // Seen in a CI run of the lab: `cat /proc/net/nf_conntrack` began at .515 and found the table
+  // empty; the connection's events (.532) reached kdiag before the snapshot's records (stamped
+  // .515), and the flow was declared gone before it was born, which hid its INVALID drop.
+  it('does not declare gone an entry that a conntrack event shows at or after the snapshot began', () => {
+    const a = ct('10.0.0.1:1000>10.96.0.10:80', '10.0.0.2:8080>10.0.0.1:1000', { state: 'ESTABLISHED' });
+    const t = tableOf([obs.event(T0 + 17, { type: 'NEW', entry: a }), ...ctSnapshot(T0, [])]);
+    const f = [...t.flows()][0]!;
+    expect(f.ctPresent).toBe(true);
+    expect(f.ctGoneT).toBe(-1);
+    expect(f.timeline?.map((i) => i.kind)).toEqual(['ct-new']);
+    // The next snapshot, begun after the event, does decide.
+    const t2 = tableOf([obs.event(T0 + 17, { type: 'NEW', entry: a }), ...ctSnapshot(T0, []), ...ctSnapshot(T0 + 2000, [])]);
+    const g = [...t2.flows()][0]!;
+    expect(g.ctPresent).toBe(false);
+    expect(g.ctGoneT).toBe(T0 + 2000);
+    expect(g.timeline?.map((i) => i.kind)).toEqual(['ct-new', 'ct-gone']);
+  });
+
   it('re-indexes the reply tuple when a pickup re-DNATs to another backend', () => {
     const t = new FlowTable();
     t.apply(obs.entry(T0, ct('10.0.0.1:1000>10.96.0.10:80', '10.0.0.2:8080>10.0.0.1:1000')));
