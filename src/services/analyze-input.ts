@@ -8,7 +8,7 @@ import type { Observation } from '../model/observation.js';
 import { planBundle, readBundle, type BundlePlan } from '../record/bundle-reader.js';
 import type { FixtureHeader } from '../record/fixture-header.js';
 import { openFixture, type LocatedRecord, type RecordColumns } from '../record/fixture-reader.js';
-import { Pipeline, type PipelineIssue } from './pipeline.js';
+import { Pipeline, type PipelineIssue, type SourceStats } from './pipeline.js';
 import { SummaryCollector, type CaptureSummary } from './summary.js';
 
 export interface InputInfo {
@@ -65,7 +65,7 @@ export interface AnalysisResult {
   readonly issueCount: number;
   readonly records: number;
   readonly notices: readonly string[];
-  readonly sources: Readonly<Record<string, { records: number; issues: number; stderr: string[] }>>;
+  readonly sources: Readonly<Record<string, SourceStats>>;
 }
 
 export interface AnalyzeInputOptions extends AnalyzeOptions {

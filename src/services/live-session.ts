@@ -7,6 +7,7 @@ import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
 import type { FixtureWriter } from '../record/fixture-writer.js';
+import { lostEventCount } from '../parse/lost-events.js';
 import type { RawRecord } from '../sources/raw-record.js';
 import type { Clock, Source } from '../sources/source.js';
 import { feedItemFor } from './feed.js';
@@ -101,11 +102,7 @@ export class LiveSession implements SessionStore {
       h.window.push(rec.t);
       if (h.window.length > 2000) h.window.splice(0, h.window.length - 2000);
       if (rec.k === 'err') {
-        // "lost N events" (bpftrace's notice, kdiag's count of the kernel's drops) adds N; a warning
-        // that does not say how many (conntrack's ENOBUFS) stands for at least one.
-        const counted = /\blost (\d+) events/i.exec(rec.line);
-        if (counted) h.lost += Number(counted[1]);
-        else if (/ENOBUFS|losing events/i.test(rec.line)) h.lost++;
+        h.lost += lostEventCount(rec.line);
         if (/^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
       }
     }

@@ -13,6 +13,7 @@ import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
 import { parseIptablesSave } from '../parse/iptables-save.js';
 import { parseKubeProxyArgs, resolveKubeProxy } from '../parse/kube-proxy-args.js';
 import { parseKubeProxyConfig } from '../parse/kube-proxy-config.js';
+import { lostEventCount } from '../parse/lost-events.js';
 import { parseProcConntrackStat } from '../parse/proc-conntrack-stat.js';
 import { clip, type LineOutcome, type ParseIssue, type ParseResult } from '../parse/result.js';
 import { parseSs } from '../parse/ss.js';
@@ -20,6 +21,15 @@ import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
 import type { LocatedRecord } from '../record/fixture-reader.js';
 import { sourceKind, sourceScope, type RawRecord, type RecordKind } from '../sources/raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from '../parse/probes/records.js';
+
+/** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
+export interface SourceStats {
+  records: number;
+  issues: number;
+  stderr: string[];
+  /** Events lost, as its stderr and probe status lines counted them (see lostEventCount). */
+  lost: number;
+}
 
 export interface PipelineIssue extends ParseIssue {
   readonly file: string;
@@ -30,7 +40,7 @@ interface SrcInfo {
   readonly kind: string;
   readonly scope: string | undefined;
   readonly handler: Handler | undefined;
-  readonly stats: { records: number; issues: number; stderr: string[] };
+  readonly stats: SourceStats;
   /** A `bpftrace:` source. */
   readonly probe: boolean;
   /** Its open snapshot (the same object as in Pipeline.open). */
@@ -156,9 +166,7 @@ export class Pipeline {
   readonly infos: PipelineIssue[] = [];
   infoCount = 0;
   records = 0;
-  readonly perSource = new Map<string, { records: number; issues: number; stderr: string[] }>();
-  /** Lines a tool printed on stderr that say events were lost. */
-  lostNotices = 0;
+  readonly perSource = new Map<string, SourceStats>();
 
   /** What each source id means, worked out once: kind, scope, handler and its counters. */
   private readonly srcInfo = new Map<string, SrcInfo>();
@@ -175,7 +183,7 @@ export class Pipeline {
   private stats(src: string) {
     let s = this.perSource.get(src);
     if (!s) {
-      s = { records: 0, issues: 0, stderr: [] };
+      s = { records: 0, issues: 0, stderr: [], lost: 0 };
       this.perSource.set(src, s);
     }
     return s;
@@ -225,8 +233,9 @@ export class Pipeline {
     const kind = info.kind;
     const ctx: Ctx = { t, src, scope: info.scope };
     if (rec.k === 'err') {
-      if (/ENOBUFS|losing events|lost \d+ events/i.test(rec.line)) {
-        this.lostNotices++;
+      const lost = lostEventCount(rec.line);
+      if (lost > 0) {
+        st.lost += lost;
         this.sink({ ...base(ctx, rec.line), kind: 'meta', key: 'lost-events', value: rec.line });
       }
       if (st.stderr.length < 20) st.stderr.push(clip(rec.line));
@@ -355,11 +364,15 @@ export class Pipeline {
       }
       return;
     }
-    if (k === 'err' && info.stats.stderr.length < 20) info.stats.stderr.push(clip(line));
+    if (k === 'err') {
+      if (info.stats.stderr.length < 20) info.stats.stderr.push(clip(line));
+      info.stats.lost += lostEventCount(line);
+    }
     const out = reader.readLine(line, k);
     if (out.kind === 'row') {
       // literal shapes, as base() builds them: a spread per probe event was on V8's slow path (bench/)
       const event = out.value;
+      if (event.kind === 'probe-status' && event.status === 'lost') info.stats.lost += event.count ?? 1;
       const scope = info.scope;
       if (scope === undefined) this.sink(k ? { t, src, kind: 'probe', event } : { t, src, raw: line, kind: 'probe', event, reparse: reader.source() });
       else this.sink(k ? { t, src, scope, kind: 'probe', event } : { t, src, scope, raw: line, kind: 'probe', event, reparse: reader.source() });

@@ -165,6 +165,12 @@ export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title:
   }
   const nsrc = Object.keys(r.sources).length;
   out.push(`Records: ${r.records} from ${nsrc} source${nsrc === 1 ? '' : 's'}, ${r.issueCount} parse issue${r.issueCount === 1 ? '' : 's'}`);
+  const lossy = Object.entries(r.sources).filter(([, st]) => st.lost > 0);
+  if (lossy.length > 0) {
+    const total = lossy.reduce((n, [, st]) => n + st.lost, 0);
+    const per = lossy.map(([id, st]) => `${id} ${st.lost}`).join(', ');
+    out.push(...wrap(`warning: ${total} event${total === 1 ? ' was' : 's were'} lost while recording (${per}): what they showed is missing from this analysis`, width, 9, 0));
+  }
   for (const n of r.notices) out.push(...wrap(`note: ${n}`, width, 6, 0));
   if (r.issueCount > 0) {
     for (const i of r.issues.slice(0, 5)) out.push(...wrap(`issue: ${i.file}:${i.line}: ${i.message} [${i.code}]`, width, 6, 0));
