@@ -935,9 +935,10 @@ export class FlowTable {
     const ints = this.home.rows.ints;
     const nums = this.home.rows.nums;
     const descs = this.home.pool.list;
-    // A snapshot's records are written when it ends, stamped with the time it began: a conntrack
-    // event at or after that time may have come in before them (the entry was made after the table
-    // was read). That entry is not gone; the next snapshot tells.
+    // A snapshot's rows are stamped with the time it began, and events seen while it read the table
+    // may come in before them (a recording's snapshot even comes whole at its end): an entry a
+    // conntrack event shows at or after that time may have been made after its row was read. It is
+    // not gone; the next snapshot tells.
     const beginT = s.beginT;
     for (let r = this.head; r >= 0; r = ints[r * NI + NEXT]!) {
       // Read from the row: this runs over every flow at every snapshot's end, and most flows have
@@ -1175,6 +1176,18 @@ export class FlowTable {
     let d = descs[ints[io + D]!]!;
     // Host conntrack is where kube-proxy NATs; a pod netns entry never overrides it.
     if (ints[io + G]! & CT_PRESENT && d.scope === undefined && scope !== undefined) return fr;
+    // A snapshot's rows are stamped with its start, and events seen while it read the table may come
+    // in before them: an event of this entry after that start (a change, or its DESTROY) is newer
+    // than the row, which then only says the entry was in the table when read. It keeps a present entry
+    // from being declared gone by this snapshot, and neither revives a destroyed one nor puts an
+    // older state back.
+    if (fromSnapshot && ((ints[io + G]! & CT_SEEN && rows.nums[fr * NF + CT]! > t) || (this.objs[fr]?.ctGoneT ?? -1) > t) && scopeKey(d.scope) === scopeKey(scope)) {
+      const snap = this.snap('conntrack', scope);
+      snap.count++;
+      const g = ints[io + G]!;
+      if (g & CT_PRESENT) ints[io + G] = ((snap.gen + 1) << 5) | (g & 31);
+      return fr;
+    }
     if (rs !== ints[io + B] || rd !== ints[io + R] || pack(rsp, rdp) !== ints[io + P2]) {
       if (this.rowHasReplyKey(fr)) {
         const f = this.flow(fr);

@@ -102,6 +102,31 @@ describe('FlowTable snapshots', () => {
     expect(g.timeline?.map((i) => i.kind)).toEqual(['ct-new', 'ct-gone']);
   });
 
+  // The same race the other way: the table was read while the entry was still there, and its
+  // change or DESTROY came in before the snapshot's rows.
+  it('keeps what an event after the snapshot began said over that snapshot\'s row', () => {
+    const est = ct('10.0.0.1:1000>10.96.0.10:80', '10.0.0.2:8080>10.0.0.1:1000', { state: 'ESTABLISHED', timeout: 86_400 });
+    const fin = { ...est, state: 'FIN_WAIT', timeout: 120 };
+    const t = tableOf([obs.event(T0 - 5000, { type: 'NEW', entry: est }), obs.event(T0 + 17, { type: 'UPDATE', entry: fin }), ...ctSnapshot(T0, [est])]);
+    const f = [...t.flows()][0]!;
+    expect(f.ctState).toBe('FIN_WAIT');
+    expect(f.ctPresent).toBe(true);
+
+    const gone = tableOf([
+      obs.event(T0 - 5000, { type: 'NEW', entry: est }),
+      obs.event(T0 + 17, { type: 'DESTROY', entry: { ...fin, state: 'TIME_WAIT', timeout: null } }),
+      ...ctSnapshot(T0, [est]),
+      ...ctSnapshot(T0 + 2000, []),
+    ]);
+    const g = [...gone.flows()][0]!;
+    expect(g.ctPresent).toBe(false);
+    expect(g.ctGoneT).toBe(T0 + 17);
+    expect(g.ctState).toBe('TIME_WAIT');
+    // Gone once, by its DESTROY: no second 'gone' from the next snapshot.
+    expect(g.timeline?.map((i) => i.kind)).toEqual(['ct-new', 'ct-destroy']);
+    expect(gone.conntrackCount()?.value).toBe(0);
+  });
+
   it('re-indexes the reply tuple when a pickup re-DNATs to another backend', () => {
     const t = new FlowTable();
     t.apply(obs.entry(T0, ct('10.0.0.1:1000>10.96.0.10:80', '10.0.0.2:8080>10.0.0.1:1000')));
