@@ -200,6 +200,14 @@ export class Pipeline {
     if (this.issues.length < this.maxStoredIssues) this.issues.push({ ...i, file, src });
   }
 
+  /** A tool's stderr line: kept among the source's first 20, and read for lost events (their count returned). */
+  private stderrLine(st: SourceStats, line: string): number {
+    if (st.stderr.length < 20) st.stderr.push(clip(line));
+    const lost = lostEventCount(line);
+    st.lost += lost;
+    return lost;
+  }
+
   private emit(out: Observation | Observation[]): void {
     if (Array.isArray(out)) for (const o of out) this.sink(o);
     else this.sink(out);
@@ -233,12 +241,7 @@ export class Pipeline {
     const kind = info.kind;
     const ctx: Ctx = { t, src, scope: info.scope };
     if (rec.k === 'err') {
-      const lost = lostEventCount(rec.line);
-      if (lost > 0) {
-        st.lost += lost;
-        this.sink({ ...base(ctx, rec.line), kind: 'meta', key: 'lost-events', value: rec.line });
-      }
-      if (st.stderr.length < 20) st.stderr.push(clip(rec.line));
+      if (this.stderrLine(st, rec.line) > 0) this.sink({ ...base(ctx, rec.line), kind: 'meta', key: 'lost-events', value: rec.line });
       return;
     }
     if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') return this.pushKubeProxy(lr, ctx, kind);
@@ -364,10 +367,7 @@ export class Pipeline {
       }
       return;
     }
-    if (k === 'err') {
-      if (info.stats.stderr.length < 20) info.stats.stderr.push(clip(line));
-      info.stats.lost += lostEventCount(line);
-    }
+    if (k === 'err') this.stderrLine(info.stats, line);
     const out = reader.readLine(line, k);
     if (out.kind === 'row') {
       // literal shapes, as base() builds them: a spread per probe event was on V8's slow path (bench/)
