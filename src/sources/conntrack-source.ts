@@ -129,6 +129,8 @@ export class ConntrackEventsSource implements Source {
   private readonly opts: ConntrackEventsOptions;
   private readonly clock: Clock;
   private current: StreamStatus = { state: 'idle', starts: 0, lost: 0 };
+  /** The drop watch of the running child. */
+  private watch: DropWatch | undefined;
 
   constructor(opts: ConntrackEventsOptions = {}) {
     this.opts = opts;
@@ -162,7 +164,11 @@ export class ConntrackEventsSource implements Source {
     // One controller for the child: aborted by the caller's signal, and by us when the consumer
     // stops iterating early, so conntrack never outlives the loop that reads it.
     const stop = new AbortController();
-    const onAbort = (): void => stop.abort();
+    // The drop counter is read one last time before the child is killed: drops of the last second
+    // would otherwise go unread, and the session would end undercounting what it lost.
+    const onAbort = (): void => {
+      void (this.watch?.lastRead() ?? Promise.resolve()).finally(() => stop.abort());
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       yield* this.loop(signal, stop.signal, policy, dieWithParent, shortRuns);
@@ -181,6 +187,7 @@ export class ConntrackEventsSource implements Source {
       const child = spawnLines(this.argv, { signal: childSignal, netns: this.opts.netns, dieWithParent });
       if (child.pid !== undefined) this.set({ pid: child.pid });
       const drops = new DropWatch(child.pid);
+      this.watch = drops;
       const lines = child.lines[Symbol.asyncIterator]();
       try {
         let next = lines.next();
@@ -209,6 +216,7 @@ export class ConntrackEventsSource implements Source {
         }
       } finally {
         drops.stop();
+        this.watch = undefined;
         void lines.return?.();
       }
       const ex = await child.exited;
@@ -248,8 +256,8 @@ const DROPS_CHANGED = Symbol('drops changed');
  * warning on: the kernel warns once per overflow, then drops silently until the socket drains, so the
  * warnings alone undercount. conntrack 1.4.7 also applies -b to another of its sockets, leaving the
  * event socket at net.core.rmem_default (~200 KiB, ~160 events): a burst of expiries from the
- * conntrack gc overflows it at any event rate. A drop in the last second before the child exits may
- * go unread.
+ * conntrack gc overflows it at any event rate. When kdiag stops the child, lastRead() reads the counter
+ * once more first; a child that exits by itself takes its counter with it.
  */
 class DropWatch {
   private timer: NodeJS.Timeout | undefined;
@@ -264,17 +272,26 @@ class DropWatch {
   warned(): void {
     this.announced++;
     if (this.timer !== undefined || this.pid === undefined) return;
-    const pid = this.pid;
-    const poll = (): void => {
-      void readEventSocketDrops(pid).then((n) => {
-        if (n === undefined || n <= this.latest) return;
-        this.latest = n;
-        if (n > this.announced) this.wake?.();
-      });
-    };
-    poll();
-    this.timer = setInterval(poll, 1000);
+    void this.poll();
+    this.timer = setInterval(() => void this.poll(), 1000);
     this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.pid === undefined) return;
+    const n = await readEventSocketDrops(this.pid);
+    if (n === undefined || n <= this.latest) return;
+    this.latest = n;
+    if (n > this.announced) this.wake?.();
+  }
+
+  /** One more read of the counter (at most `timeoutMs`), if it is being watched: before the child is killed. */
+  async lastRead(timeoutMs = 1000): Promise<void> {
+    if (this.timer === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.poll(), late]);
+    clearTimeout(timer);
   }
 
   /** Settles when the kernel's count goes past what was announced (one promise until then). */
