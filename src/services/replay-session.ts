@@ -3,17 +3,24 @@
 import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis } from '../model/diagnosis.js';
 import { FlowTable } from '../model/flow-table.js';
-import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore } from '../model/session.js';
+import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
 import type { LocatedRecord } from '../record/fixture-reader.js';
 import { feedItemFor } from './feed.js';
 import { Pipeline } from './pipeline.js';
 
 const FEED_MAX = 500;
+/** The window a source's record rate is counted over, as the live session counts it. */
+const RATE_WINDOW_MS = 5000;
+
 
 export class ReplaySession implements SessionStore {
   private table = new FlowTable();
   private pipeline!: Pipeline;
   private feed: FeedItem[] = [];
+  /** Each source's recent record times, as far as the replay has got. */
+  private replayed = new Map<string, number[]>();
+  /** The index of each source's last record: past it, the source is done. */
+  private readonly lastOf = new Map<string, number>();
   private next = 0;
   private at: number;
   private playing = false;
@@ -30,6 +37,7 @@ export class ReplaySession implements SessionStore {
     private readonly analysis: AnalyzeOptions,
     private readonly tickMs = 250,
   ) {
+    for (let i = 0; i < records.length; i++) this.lastOf.set(records[i]!.rec.src, i);
     this.start = records.length ? Math.min(...records.slice(0, 1000).map((r) => r.rec.t)) : 0;
     this.end = records.reduce((m, r) => Math.max(m, r.rec.t), this.start);
     this.at = this.start;
@@ -42,6 +50,7 @@ export class ReplaySession implements SessionStore {
   private reset(): void {
     this.table = new FlowTable();
     this.feed = [];
+    this.replayed = new Map();
     this.next = 0;
     this.pipeline = new Pipeline((o) => {
       this.table.apply(o);
@@ -54,9 +63,38 @@ export class ReplaySession implements SessionStore {
   }
 
   private advanceTo(t: number): void {
-    while (this.next < this.records.length && this.records[this.next]!.rec.t <= t) this.pipeline.push(this.records[this.next++]!);
+    while (this.next < this.records.length && this.records[this.next]!.rec.t <= t) {
+      const lr = this.records[this.next++]!;
+      this.noteSource(lr.rec.src, lr.rec.t);
+      this.pipeline.push(lr);
+    }
     if (this.next >= this.records.length) this.pipeline.finish();
     this.at = Math.min(t, this.end);
+  }
+
+  private noteSource(src: string, t: number): void {
+    let w = this.replayed.get(src);
+    if (w === undefined) {
+      w = [];
+      this.replayed.set(src, w);
+    }
+    w.push(t);
+    if (w.length > 2000) w.splice(0, w.length - 2000);
+  }
+
+  /** Each source as the live view showed it at this point: records, rate, and the events it had lost (read from the recorded loss lines). */
+  private sourcesNow(): SourceHealth[] {
+    const out: SourceHealth[] = [];
+    for (const [id, w] of this.replayed) {
+      // kdiag's own records (meta, owners) are not a tool the live view listed.
+      if (id.startsWith('kdiag:')) continue;
+      const st = this.pipeline.perSource.get(id);
+      let recent = 0;
+      for (let i = w.length - 1; i >= 0 && w[i]! >= this.at - RATE_WINDOW_MS; i--) recent++;
+      const done = this.next > (this.lastOf.get(id) ?? -1);
+      out.push({ id, state: done ? 'done' : 'running', records: st?.records ?? 0, rate: recent / (RATE_WINDOW_MS / 1000), lost: st?.lost ?? 0 });
+    }
+    return out;
   }
 
   private refresh(): void {
@@ -68,7 +106,7 @@ export class ReplaySession implements SessionStore {
       mode: 'replay',
       diagnosis: this.diagnosis,
       feed,
-      sources: [],
+      sources: this.sourcesNow(),
       replay: { start: this.start, end: this.end, at: this.at, playing: this.playing, speed: this.speed },
       missing: [],
       paused: !this.playing,

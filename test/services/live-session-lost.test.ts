@@ -1,11 +1,16 @@
+import { stripVTControlCharacters } from 'node:util';
+import { renderToString } from 'ink';
+import { createElement } from 'react';
 import { describe, expect, it } from 'vitest';
 import { renderAnalysis } from '../../src/cli/output/report-text.js';
 import { lostEventCount } from '../../src/parse/lost-events.js';
 import { analyzeRecords } from '../../src/services/analyze-input.js';
 import { LiveSession } from '../../src/services/live-session.js';
+import { ReplaySession } from '../../src/services/replay-session.js';
 import { ENOBUFS_WARNING, droppedLine } from '../../src/sources/conntrack-source.js';
 import type { RawRecord } from '../../src/sources/raw-record.js';
 import type { Source } from '../../src/sources/source.js';
+import { StatusLine } from '../../src/ui/views/status-line.js';
 
 /** A source that yields fixed records (the session under test does the counting). */
 function recordsSource(id: string, records: readonly RawRecord[]): Source {
@@ -69,5 +74,27 @@ describe('LiveSession loss counters', () => {
     expect(r.sources[BT]?.lost).toBe(12);
     const text = renderAnalysis(r, { title: 'kdiag replay mem.ndjson', width: 200 });
     expect(text).toContain(`warning: 53 events were lost while recording (${CT} 41, ${BT} 12): what they showed is missing from this analysis`);
+  });
+
+  it('shows in the replay TUI what each source had lost by the replayed moment', () => {
+    const records = [...CT_RECORDS, ...BT_RECORDS].sort((a, b) => a.t - b.t).map((rec, i) => ({ rec, file: 'mem.ndjson', line: i + 1 }));
+    const session = new ReplaySession(records, {});
+    try {
+      const lostAt = (t: number): Record<string, number> => {
+        session.dispatch({ type: 'seek', t });
+        return Object.fromEntries(session.getSnapshot().sources.map((h) => [h.id, h.lost]));
+      };
+      expect(lostAt(1)).toEqual({ [CT]: 0 });
+      expect(lostAt(2)).toEqual({ [CT]: 1, [BT]: 5 });
+      expect(lostAt(4)).toEqual({ [CT]: 41, [BT]: 12 });
+      const snap = session.getSnapshot();
+      expect(snap.sources.find((h) => h.id === CT)?.state).toBe('done');
+      const line = stripVTControlCharacters(renderToString(createElement(StatusLine, { snapshot: snap, eventRate: 0, message: null, filterDraft: null, width: 160 }), { columns: 160 }));
+      expect(line).toContain(`${CT} done lost 41`);
+      expect(line).toContain(`${BT}`);
+      expect(line).toContain('lost 12');
+    } finally {
+      session.close();
+    }
   });
 });
