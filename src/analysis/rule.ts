@@ -1,6 +1,6 @@
 // The rule interface, the context rules read, and helpers shared by the rules.
 import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
-import type { Flow, FlowTable, TimelineItem } from '../model/flow-table.js';
+import { TIMELINE_KIND_BIT, type Flow, type FlowTable, type TimelineItem } from '../model/flow-table.js';
 import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
 import { NOT_AT_RISK, evidence, flowState, fmtSec, pathTimeouts, screenPath } from '../model/path-timeouts.js';
 import type { SuggestNeed } from '../suggest/needs.js';
@@ -32,6 +32,8 @@ export interface Rule {
   readonly fm: string;
   run(ctx: RuleContext): Draft[];
 }
+
+const RESET_OR_DROP = TIMELINE_KIND_BIT.reset | TIMELINE_KIND_BIT.drop;
 
 /** Builds the context once per analysis; path timeouts are cached per flow. */
 export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_000): RuleContext {
@@ -92,6 +94,7 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
       if (!rd) {
         rd = [];
         for (const f of eventFlows()) {
+          if ((f.timelineKinds & RESET_OR_DROP) === 0) continue;
           for (const i of f.timeline ?? []) {
             // An item of these kinds has a probe event of that kind (reading `probe` may re-parse).
             const k = i.kind;

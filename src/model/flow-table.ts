@@ -21,6 +21,13 @@ export type TimelineKind =
   | 'drop' | 'reset' | 'retransmit' | 'state' | 'activity'
   | 'ipvs-gone' | 'socket-gone';
 
+/** One bit per timeline kind, for Flow.timelineKinds. */
+export const TIMELINE_KIND_BIT: Readonly<Record<TimelineKind, number>> = {
+  'ct-new': 1, 'ct-update': 2, 'ct-destroy': 4, 'ct-gone': 8,
+  drop: 16, reset: 32, retransmit: 64, state: 128, activity: 256,
+  'ipvs-gone': 512, 'socket-gone': 1024,
+};
+
 /** One event in a flow's bounded history. */
 export interface TimelineItem {
   readonly t: number;
@@ -208,6 +215,8 @@ class FlowExtra {
   client: SocketSide | undefined = undefined;
   server: SocketSide | undefined = undefined;
   timeline: TimelineItem[] | undefined = undefined;
+  /** TIMELINE_KIND_BITs of every item the timeline has held. */
+  kinds = 0;
   oldReplyKeys: number[] | undefined = undefined;
   oldBackends: number[] | undefined = undefined;
   /** Every key the flow left an entry under in the reply index (oldReplyKeys is bounded): removed with it. */
@@ -485,6 +494,16 @@ export class Flow {
   }
   set timeline(v: TimelineItem[] | undefined) {
     this.ext().timeline = v;
+  }
+  /**
+   * The kinds of item the timeline has held, as TIMELINE_KIND_BITs: a flow without a kind's bit has
+   * no such item; one with it may have had it evicted since. Lets a scan for rare kinds skip most flows.
+   */
+  get timelineKinds(): number {
+    return this.x?.kinds ?? 0;
+  }
+  set timelineKinds(v: number) {
+    this.ext().kinds = v;
   }
   get oldReplyKeys(): number[] | undefined {
     return this.x?.oldReplyKeys;
@@ -1529,6 +1548,7 @@ export class FlowTable {
     if (i === tl.length) tl.push(item);
     else tl.splice(i, 0, item);
     if (tl.length > this.timelineLength) tl.shift();
+    f.timelineKinds |= TIMELINE_KIND_BIT[item.kind];
   }
 
   private merge(into: Flow, from: Flow): void {
@@ -1543,6 +1563,7 @@ export class FlowTable {
     if (from.timeline) {
       const tl = [...(into.timeline ?? []), ...from.timeline].sort((a, b) => a.t - b.t);
       into.timeline = tl.slice(-this.timelineLength);
+      into.timelineKinds |= from.timelineKinds;
     }
     if (from.firstT < into.firstT) into.firstT = from.firstT;
   }

@@ -33,6 +33,18 @@ export interface LiveSessionOptions {
   readonly onObservation?: (o: Observation) => void;
 }
 
+/**
+ * The share of one core the periodic analysis may take: past it, ticks are spaced out. A node's table
+ * of 10^6 flows takes ~0.4 s per analysis (BENCHMARKS.md), which once a second would be 40% of a core
+ * taken from the node kdiag is diagnosing.
+ */
+export const ANALYSIS_CPU_SHARE = 0.1;
+
+/** The wait before the next analysis: the base interval, or longer so analysis stays within its CPU share. */
+export function nextAnalysisDelay(baseMs: number, tookMs: number, share = ANALYSIS_CPU_SHARE): number {
+  return Math.max(baseMs, tookMs / share - tookMs);
+}
+
 const EMPTY: Diagnosis = { at: 0, findings: [], predictions: [], suggestions: [], flows: [] };
 const FEED_MAX = 500;
 
@@ -45,7 +57,7 @@ interface Health {
   window: number[];
 }
 
-/** Runs sources until stopped; analysis runs on a timer and on stop. */
+/** Runs sources until stopped; analysis runs on a timer (within ANALYSIS_CPU_SHARE of a core) and on stop. */
 export class LiveSession implements SessionStore {
   readonly table = new FlowTable();
   readonly pipeline: Pipeline;
@@ -76,7 +88,15 @@ export class LiveSession implements SessionStore {
   /** Starts every source; resolves once they are running (not when they end). */
   start(): void {
     for (const s of this.opts.sources) this.loops.push(this.runSource(s));
-    this.timer = setInterval(() => this.tick(), this.opts.analyzeEveryMs ?? 1000);
+    this.scheduleTick(this.opts.analyzeEveryMs ?? 1000);
+  }
+
+  private scheduleTick(ms: number): void {
+    this.timer = setTimeout(() => {
+      const t0 = performance.now();
+      this.tick();
+      if (this.stopped === undefined) this.scheduleTick(nextAnalysisDelay(this.opts.analyzeEveryMs ?? 1000, performance.now() - t0));
+    }, ms);
   }
 
   private async runSource(s: Source): Promise<void> {
@@ -245,7 +265,7 @@ export class LiveSession implements SessionStore {
   /** Stops the sources (bpftrace gets SIGINT), flushes the recording, runs a final analysis. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
-      if (this.timer) clearInterval(this.timer);
+      if (this.timer) clearTimeout(this.timer);
       this.abort.abort();
       await Promise.allSettled(this.loops);
       this.pipeline.finish();

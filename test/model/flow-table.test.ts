@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowTable } from '../../src/model/flow-table.js';
+import { FlowTable, TIMELINE_KIND_BIT } from '../../src/model/flow-table.js';
 import { T0, ct, ctSnapshot, ka, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
 
 const ORIG = '10.0.0.1:42766>10.96.0.10:80';
@@ -146,6 +146,17 @@ describe('FlowTable snapshots', () => {
     expect(f.timeline?.length).toBe(4);
     expect(f.timeline?.[0]?.t).toBe(T0 + 6);
     expect(f.lastAct).toBe(T0 + 9);
+  });
+
+  it('remembers the kinds its timeline held, past eviction', () => {
+    const t = new FlowTable({ timelineLength: 2 });
+    const tuple = { proto: 'tcp', saddr: '10.0.0.1', sport: 1000, daddr: '10.0.0.9', dport: 80 } as const;
+    t.apply(obs.probe(T0, { kind: 'drop', reason: 'NO_SOCKET', location: 'tcp_v4_rcv', netns: 0, tuple }));
+    for (let i = 1; i < 4; i++) t.apply(obs.probe(T0 + i, { kind: 'retransmit', state: 'ESTABLISHED', netns: 0, tuple }));
+    const f = [...t.flows()][0]!;
+    expect(f.timeline?.map((i) => i.kind)).toEqual(['retransmit', 'retransmit']);
+    expect(f.timelineKinds).toBe(TIMELINE_KIND_BIT.drop | TIMELINE_KIND_BIT.retransmit);
+    expect(f.timelineKinds & TIMELINE_KIND_BIT.reset).toBe(0);
   });
 
   it('normalises sysctl keys and keeps them per scope', () => {

@@ -3,7 +3,7 @@
 // observed gap contradicts), the mid-stream pickup and the resets that followed.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import { isProbeItem, type Flow, type TimelineItem } from '../../model/flow-table.js';
+import { isProbeItem, TIMELINE_KIND_BIT, type Flow, type TimelineItem } from '../../model/flow-table.js';
 import { CT_MAX_RETRANS_TIMEOUT, CT_TCP_TIMEOUTS, CT_UNACK, evidence, sysctlInForce } from '../../model/path-timeouts.js';
 import type { LayerView, PathTimeouts } from '../../model/path-timeouts.js';
 import type { RuleContext } from '../rule.js';
@@ -178,8 +178,10 @@ function timerDestroyed(ctx: RuleContext): Map<string | null, Set<Flow>> {
   if (!m) {
     m = new Map();
     for (const f of ctx.eventFlows()) {
+      if ((f.timelineKinds & TIMELINE_KIND_BIT['ct-destroy']) === 0) continue;
       for (const i of f.timeline ?? []) {
-        if (!isTimerDestroy(i)) continue;
+        // The kind first: a plain field, where isTimerDestroy reads getters.
+        if (i.kind !== 'ct-destroy' || !isTimerDestroy(i)) continue;
         const st = i.ctState as string | null;
         let s = m.get(st);
         if (!s) {
