@@ -9,6 +9,7 @@ import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionS
 import type { FixtureWriter } from '../record/fixture-writer.js';
 import { lostEventCount } from '../parse/lost-events.js';
 import type { RawRecord } from '../sources/raw-record.js';
+import { dutyCycleDelay } from '../sources/sleep.js';
 import type { Clock, Source } from '../sources/source.js';
 import { feedItemFor } from './feed.js';
 import { Pipeline } from './pipeline.js';
@@ -39,11 +40,6 @@ export interface LiveSessionOptions {
  * taken from the node kdiag is diagnosing.
  */
 export const ANALYSIS_CPU_SHARE = 0.1;
-
-/** The wait before the next analysis: the base interval, or longer so analysis stays within its CPU share. */
-export function nextAnalysisDelay(baseMs: number, tookMs: number, share = ANALYSIS_CPU_SHARE): number {
-  return Math.max(baseMs, tookMs / share - tookMs);
-}
 
 const EMPTY: Diagnosis = { at: 0, findings: [], predictions: [], suggestions: [], flows: [] };
 const FEED_MAX = 500;
@@ -95,7 +91,7 @@ export class LiveSession implements SessionStore {
     this.timer = setTimeout(() => {
       const t0 = performance.now();
       this.tick();
-      if (this.stopped === undefined) this.scheduleTick(nextAnalysisDelay(this.opts.analyzeEveryMs ?? 1000, performance.now() - t0));
+      if (this.stopped === undefined) this.scheduleTick(dutyCycleDelay(this.opts.analyzeEveryMs ?? 1000, performance.now() - t0, ANALYSIS_CPU_SHARE));
     }, ms);
   }
 

@@ -13,3 +13,11 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * The wait before the next run of a periodic job that just took `tookMs`: `baseMs`, or longer so the
+ * job takes at most `share` of the time (of a core, for CPU-bound work).
+ */
+export function dutyCycleDelay(baseMs: number, tookMs: number, share: number): number {
+  return Math.max(baseMs, tookMs / share - tookMs);
+}

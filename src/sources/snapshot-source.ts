@@ -6,7 +6,7 @@ import { EnvironmentError } from '../errors.js';
 import { LineCutter, run, streamLineBatches, which, type StreamResult } from './exec.js';
 import type { RawRecord, SourceId } from './raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
-import { sleep } from './sleep.js';
+import { dutyCycleDelay, sleep } from './sleep.js';
 
 /** What one run of a snapshot produced. */
 export interface SnapshotOutput {
@@ -39,7 +39,7 @@ export interface SnapshotSpec {
   /** Scope for the src when the namespace is not a named one (a pod's netns entered by pid). */
   readonly scope?: string;
   readonly clock?: Clock;
-  /** Repeat every intervalMs until aborted; absent = run once. */
+  /** Repeat every intervalMs (or less often, see SNAPSHOT_TIME_SHARE) until aborted; absent = run once. */
   readonly intervalMs?: number;
   readonly timeoutMs?: number;
   /** Custom producer (file reads, /proc walks); default: run `argv` (inside `netns`). */
@@ -52,6 +52,13 @@ export interface SnapshotSpec {
   /** Known beforehand to be unavailable (IPVS not loaded …): one `err` record with this text and `end`. */
   readonly unavailable?: string;
 }
+
+/**
+ * The share of the time a repeated snapshot may take, reading and modelling included: past it, runs
+ * are spaced out beyond intervalMs. A 120,000-entry conntrack table takes ~0.4 s to read and model
+ * (BENCHMARKS.md); at 10^6 entries a 2 s interval would read it back to back.
+ */
+export const SNAPSHOT_TIME_SHARE = 0.2;
 
 /** Exit status recorded when the tool or file does not exist (the shell's "command not found"). */
 export const EXIT_UNAVAILABLE = 127;
@@ -324,9 +331,11 @@ export class SnapshotSource implements Source {
   async *batches(signal: AbortSignal): AsyncIterable<readonly RawRecord[]> {
     for (;;) {
       if (signal.aborted) return;
+      // The consumer models each batch before asking for the next: the time includes its work.
+      const t0 = performance.now();
       yield* this.streamSnapshot(signal);
       if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
-      await sleep(this.spec.intervalMs, signal);
+      await sleep(dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE), signal);
     }
   }
 
@@ -339,6 +348,7 @@ export class SnapshotSource implements Source {
     const never = new AbortController().signal;
     for (;;) {
       if (signal.aborted) return;
+      const t0 = performance.now();
       let whole: RawRecord[] | undefined;
       for await (const batch of this.streamSnapshot(never)) {
         if (whole === undefined) whole = batch;
@@ -347,7 +357,7 @@ export class SnapshotSource implements Source {
       if (whole !== undefined) yield* whole;
       // A missing tool will not appear between two polls: stop instead of repeating the same error.
       if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
-      await sleep(this.spec.intervalMs, signal);
+      await sleep(dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE), signal);
     }
   }
 }

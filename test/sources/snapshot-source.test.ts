@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RawRecord } from '../../src/sources/raw-record.js';
-import { commandSource, fileSource, frameSnapshot, SnapshotSource, sourceIdOf, splitLines } from '../../src/sources/snapshot-source.js';
+import { dutyCycleDelay } from '../../src/sources/sleep.js';
+import { commandSource, fileSource, frameSnapshot, SNAPSHOT_TIME_SHARE, SnapshotSource, sourceIdOf, splitLines } from '../../src/sources/snapshot-source.js';
 
 async function collect(source: { records(s: AbortSignal): AsyncIterable<RawRecord> }, signal = new AbortController().signal): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
@@ -97,6 +98,26 @@ describe('SnapshotSource with real commands', () => {
     expect(recs.filter((r) => r.k === 'begin')).toHaveLength(3);
     expect(recs.filter((r) => !r.k).map((r) => r.line)).toEqual(['run 1', 'run 2', 'run 3']);
     expect(src.status.runs).toBe(3);
+  });
+
+  it('spaces out runs that take long, so reading stays within its share of the time', async () => {
+    let n = 0;
+    const slow = async () => {
+      await new Promise((r) => setTimeout(r, 60));
+      return { stdout: `run ${++n}\n`, stderr: '', exitCode: 0 };
+    };
+    const src = new SnapshotSource({ kind: 'test:slow', argv: ['slow'], intervalMs: 1, clock: () => n, read: slow });
+    const ac = new AbortController();
+    const ends: number[] = [];
+    const begins: number[] = [];
+    for await (const r of src.records(ac.signal)) {
+      if (r.k === 'begin') begins.push(performance.now());
+      if (r.k === 'end') ends.push(performance.now());
+      if (ends.length === 2) ac.abort();
+    }
+    // 60 ms of reading at most SNAPSHOT_TIME_SHARE of the time: the next run ≥ 240 ms later, not 1 ms
+    // (less 5 ms: Node's timers may fire a millisecond early)
+    expect(begins[1]! - ends[0]!).toBeGreaterThanOrEqual(dutyCycleDelay(1, 60, SNAPSHOT_TIME_SHARE) - 5);
   });
 
   it('does not poll a source that is unavailable', async () => {
