@@ -35,24 +35,36 @@ describe.skipIf(reason)('conntrack events past the socket buffer', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sees or counts every NEW and DESTROY of the burst', async () => {
+  /** conntrack -E in the namespace, read into `seen` until `stop()`; resolves once it listens. */
+  async function watchEvents(): Promise<{ events: ConntrackEventsSource; seen: RawRecord[]; stop: () => Promise<void> }> {
     const events = new ConntrackEventsSource({ netns: name });
     const ac = new AbortController();
     const seen: RawRecord[] = [];
     const reader = (async () => {
       for await (const r of events.records(ac.signal)) seen.push(r);
     })();
+    // conntrack -E prints its NOTICE once its socket is set up: only then do the events reach it.
+    for (let i = 0; i < 100 && !seen.some((r) => r.line.startsWith('NOTICE')); i++) await new Promise((r) => setTimeout(r, 50));
+    return {
+      events,
+      seen,
+      stop: async () => {
+        ac.abort();
+        await reader;
+      },
+    };
+  }
+
+  it('sees or counts every NEW and DESTROY of the burst', async () => {
+    const { events, seen, stop } = await watchEvents();
     try {
-      // conntrack -E prints its NOTICE once its socket is set up: only then do the events reach it.
-      for (let i = 0; i < 100 && !seen.some((r) => r.line.startsWith('NOTICE')); i++) await new Promise((r) => setTimeout(r, 50));
       inNs('conntrack', '-R', join(dir, 'fill.txt'));
       inNs('conntrack', '-F');
       // Until every event is seen or counted (the drop counter is read once a second), bounded.
       const accounted = (): number => seen.filter((r) => r.k === undefined).length + events.status.lost;
       for (let i = 0; i < 100 && accounted() < 2 * ENTRIES; i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
-      ac.abort();
-      await reader;
+      await stop();
     }
     const shown = seen.filter((r) => r.k === undefined);
     const news = shown.filter((r) => r.line.includes('[NEW]')).length;
@@ -68,15 +80,9 @@ describe.skipIf(reason)('conntrack events past the socket buffer', () => {
   });
 
   it('counts the drops of the last second when stopped right after a burst', async () => {
-    const events = new ConntrackEventsSource({ netns: name });
-    const ac = new AbortController();
-    const seen: RawRecord[] = [];
-    const reader = (async () => {
-      for await (const r of events.records(ac.signal)) seen.push(r);
-    })();
+    const { events, seen, stop } = await watchEvents();
     let quietAfter = 0;
     try {
-      for (let i = 0; i < 100 && !seen.some((r) => r.line.startsWith('NOTICE')); i++) await new Promise((r) => setTimeout(r, 50));
       // Two bursts: the first starts the once-a-second reads of the drop counter (at its ENOBUFS
       // warning); the second's drops come after that read, and kdiag is stopped before the next.
       inNs('conntrack', '-R', join(dir, 'fill.txt'));
@@ -91,8 +97,7 @@ describe.skipIf(reason)('conntrack events past the socket buffer', () => {
       }
       quietAfter = Date.now() - t0;
     } finally {
-      ac.abort();
-      await reader;
+      await stop();
     }
     const shown = seen.filter((r) => r.k === undefined && (r.line.includes('[NEW]') || r.line.includes('[DESTROY]'))).length;
     process.stderr.write(`stopped ${quietAfter} ms after the burst: ${shown} shown, lost ${events.status.lost}\n`);
