@@ -12,7 +12,6 @@ const FEED_MAX = 500;
 /** The window a source's record rate is counted over, as the live session counts it. */
 const RATE_WINDOW_MS = 5000;
 
-
 export class ReplaySession implements SessionStore {
   private table = new FlowTable();
   private pipeline!: Pipeline;
