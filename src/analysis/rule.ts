@@ -2,7 +2,7 @@
 import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
 import { TIMELINE_KIND_BIT, type Flow, type FlowTable, type TimelineItem } from '../model/flow-table.js';
 import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
-import { NOT_AT_RISK, evidence, flowState, fmtSec, pathTimeouts, screenPath } from '../model/path-timeouts.js';
+import { NOT_AT_RISK, evidence, flowState, fmtSec, itemEvidence, pathTimeouts, screenPath } from '../model/path-timeouts.js';
 import type { SuggestNeed } from '../suggest/needs.js';
 
 /** A finding before suggestions are attached, with what it needs fixed. */
@@ -276,10 +276,6 @@ export function dedupeEvidence(list: readonly Evidence[]): Evidence[] {
   return out.sort((a, b) => a.t - b.t || (a.src < b.src ? -1 : a.src > b.src ? 1 : 0));
 }
 
-/** Evidence from a timeline item. */
-export function itemEvidence(i: TimelineItem, note?: string): Evidence {
-  return evidence(i.t, i.src, i.text, note);
-}
 
 export function latestT(evs: readonly Evidence[], fallback: number): number {
   return evs.reduce((m, e) => Math.max(m, e.t), evs.length ? 0 : fallback);
@@ -360,4 +356,4 @@ export function keepaliveSpan(p: PathTimeouts): number | undefined {
   return k.idleSec + k.intervalSec * k.probes;
 }
 
-export { evidence, fmtSec };
+export { evidence, fmtSec, itemEvidence };

@@ -9,7 +9,7 @@ import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
 import type { Observation, SnapshotWhat } from './observation.js';
-import type { PacketTuple, ProbeEvent, ProbeLineSource, SocketKeepalive } from './probe-event.js';
+import type { PacketTuple, ProbeEvent, ProbeLineSource, SocketKeepalive, StateEvent } from './probe-event.js';
 import type { SocketInfo, SocketTimer } from './socket.js';
 import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, IntIds, Int32List, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
 
@@ -184,7 +184,9 @@ export interface SocketSide {
   probeKa: SocketKeepalive | undefined;
   probeKaT: number;
   probeKaSrc: string;
-  probeKaText: string;
+  /** The state event that gave probeKa, and the name of the namespace it came from: evidence says it in words. */
+  probeKaEvent: StateEvent | undefined;
+  probeKaScope: string | undefined;
   gen: number;
   /** Time the socket was last missing from a snapshot of its scope; -1 while present. */
   goneT: number;
@@ -1436,7 +1438,8 @@ export class FlowTable {
       probeKa: undefined,
       probeKaT: -1,
       probeKaSrc: '',
-      probeKaText: '',
+      probeKaEvent: undefined,
+      probeKaScope: undefined,
       gen: -1,
       goneT: -1,
       fromSs: false,
@@ -1486,7 +1489,8 @@ export class FlowTable {
         side.probeKa = ev.keepalive;
         side.probeKaT = t;
         side.probeKaSrc = this.str(src);
-        side.probeKaText = raw ?? `state ${ev.oldState}->${ev.newState} keepalive enabled=${ev.keepalive.enabled} idle=${ev.keepalive.idleSec} intvl=${ev.keepalive.intervalSec} probes=${ev.keepalive.probes}`;
+        side.probeKaEvent = ev;
+        side.probeKaScope = evScope;
         if (side.scope === undefined && evScope !== undefined) side.scope = evScope;
       }
     }

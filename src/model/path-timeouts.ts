@@ -3,7 +3,8 @@
 import type { Evidence, Layer, LayerTimeout } from './diagnosis.js';
 import { endpointKey } from './endpoint.js';
 import type { Endpoint } from './endpoint.js';
-import type { Flow, FlowTable, SocketSide, TimelineItem } from './flow-table.js';
+import { isProbeItem, type Flow, type FlowTable, type SocketSide, type TimelineItem } from './flow-table.js';
+import { probeEventText, probeWhere } from './probe-text.js';
 import type { ProxyMode } from './kube-proxy.js';
 import { CLOUD_PRESETS, isLoopback, isPrivateAddr } from './cloud-presets.js';
 import type { CloudPreset } from './cloud-presets.js';
@@ -139,6 +140,15 @@ export interface PathTimeouts {
 /** Evidence record helper. */
 export function evidence(t: number, src: string, text: string, note?: string): Evidence {
   return note === undefined ? { t, src, text } : { t, src, text, note };
+}
+
+/**
+ * Evidence from a timeline item: its line, except a probe event, which is quoted in words (the probe's
+ * line is bpftrace JSON with tab-separated fields; `t` and `src` still find it in the recording).
+ */
+export function itemEvidence(i: TimelineItem, note?: string): Evidence {
+  const p = isProbeItem(i) ? i.probe : undefined;
+  return evidence(i.t, i.src, p !== undefined ? probeEventText(p, probeWhere(p, i.scope)) : i.text, note);
 }
 
 /** Builds the node-wide context: proxy mode, IPVS VIPs, the external path timers. */
@@ -342,7 +352,8 @@ export function socketKeepalive(ctx: PathContext, side: 'client' | 'server', s: 
   const base = { side, scope, ...netns };
   if (s.probeKa) {
     const k = s.probeKa;
-    const e = [evidence(s.probeKaT, s.probeKaSrc, s.probeKaText)];
+    const kaEv = s.probeKaEvent;
+    const e = [evidence(s.probeKaT, s.probeKaSrc, kaEv ? probeEventText(kaEv, probeWhere(kaEv, s.probeKaScope)) : 'keepalive read from the socket by the probe')];
     if (!k.enabled) {
       return { ...base, state: 'off', idleSec: null, intervalSec: ki.value, probes: kn.value, source: 'probe: SO_KEEPALIVE not set on the socket', evidence: e };
     }
@@ -739,7 +750,7 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
         why: many ? 'retransmits' : 'unacknowledged',
         timeout: many ? retransT : unack,
         note: `${rtx.length} retransmission${rtx.length > 1 ? 's' : ''} seen: data sent and not acknowledged`,
-        evidence: [evidence(last.t, last.src, last.text, 'retransmission: data not acknowledged')],
+        evidence: [itemEvidence(last, 'retransmission: data not acknowledged')],
       };
     }
   }

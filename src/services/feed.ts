@@ -3,11 +3,7 @@ import { tupleKey } from '../model/endpoint.js';
 import type { FeedItem } from '../model/session.js';
 import type { Observation } from '../model/observation.js';
 import type { PacketTuple } from '../model/probe-event.js';
-
-function tup(t: PacketTuple): string {
-  const a = (addr: string, port: number) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
-  return `${a(t.saddr, t.sport)} > ${a(t.daddr, t.dport)}`;
-}
+import { probeEventText, probeWhere } from '../model/probe-text.js';
 
 function flowOf(t: PacketTuple): string {
   return tupleKey(t.proto, { src: t.saddr, dst: t.daddr, sport: t.sport, dport: t.dport });
@@ -18,23 +14,15 @@ export function feedItemFor(o: Observation): FeedItem | undefined {
   if (o.kind === 'probe') {
     const e = o.event;
     switch (e.kind) {
+      // A drop's namespace tells which stack dropped it; the others' tuples say enough for a feed line.
       case 'drop':
-        return { t: o.t, kind: 'drop', text: `DROP ${e.reason} ${tup(e.tuple)} at ${e.location}${e.netns ? ` netns ${e.netns}` : ''}`, flow: flowOf(e.tuple), src: o.src };
+        return { t: o.t, kind: 'drop', text: probeEventText(e, probeWhere(e)), flow: flowOf(e.tuple), src: o.src };
       case 'reset':
-        return {
-          t: o.t,
-          kind: 'reset',
-          text: `RST ${e.direction} ${e.mode} ${tup(e.tuple)}${e.reason ? ` ${e.reason}` : ''}${e.state ? ` state ${e.state}` : ''}`,
-          flow: flowOf(e.tuple),
-          src: o.src,
-        };
+        return { t: o.t, kind: 'reset', text: probeEventText(e), flow: flowOf(e.tuple), src: o.src };
       case 'retransmit':
-        return { t: o.t, kind: 'retransmit', text: `RETRANS ${tup(e.tuple)}${e.count && e.count > 1 ? ` ×${e.count}` : ''} ${e.state}`, flow: flowOf(e.tuple), src: o.src };
+        return { t: o.t, kind: 'retransmit', text: probeEventText(e), flow: flowOf(e.tuple), src: o.src };
       case 'state':
-        if (e.trigger === 'setsockopt' && e.keepalive) {
-          const k = e.keepalive;
-          return { t: o.t, kind: 'keepalive', text: `KEEPALIVE ${tup(e.tuple)} ${k.enabled ? `on idle ${k.idleSec || 'sysctl'}` : 'off'}${e.option ? ` (${e.option})` : ''}`, flow: flowOf(e.tuple), src: o.src };
-        }
+        if (e.trigger === 'setsockopt' && e.keepalive) return { t: o.t, kind: 'keepalive', text: probeEventText(e), flow: flowOf(e.tuple), src: o.src };
         return undefined;
       case 'probe-status':
         // bpftrace's start-up chatter (RLIMIT_MEMLOCK warnings, "ended: exit 0") is not news.

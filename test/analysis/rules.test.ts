@@ -29,7 +29,7 @@ describe('FM-1 conntrack.established-expired (events)', () => {
     expect(f?.cause).toContain("DNAT'ed to 10.0.0.3:8081 instead of 10.0.0.2:8080");
     expect(f?.flows).toEqual(['tcp 10.0.0.1:37818>10.96.0.10:80']);
     expect(f?.evidence.map((e) => e.text)).toEqual(expect.arrayContaining([
-      expect.stringContaining('[DESTROY]'), expect.stringContaining('[NEW]'), 'RST-OUT reason=1 state=0 trigger 10.0.0.1:37818 -> 10.0.0.3:8081',
+      expect.stringContaining('[DESTROY]'), expect.stringContaining('[NEW]'), 'RST sent passive 10.0.0.1:37818 > 10.0.0.3:8081 NO_SOCKET state UNKNOWN',
     ]));
     expect(f?.suggestions[0]).toBe('app-keepalive');
   });

@@ -46,6 +46,9 @@ describe('recorded lab sessions replay to their findings', () => {
       expect(hit!.cause).toMatch(/\d/);
     }
     for (const rule of exp.not) expect(onFlow.map((f) => f.rule)).not.toContain(rule);
+    // Probe events are quoted in words, never as bpftrace's JSON line.
+    const quoted = findings.flatMap((f) => f.evidence.filter((e) => e.src.startsWith('bpftrace:')).map((e) => e.text));
+    for (const text of quoted) expect(text).toMatch(/^(DROP|RST|RETRANS|STATE|KEEPALIVE|ACTIVITY) /);
     if (exp.healthy) expect(onFlow.filter((f) => TIMEOUT_RULES.test(f.rule)).map((f) => f.rule)).toEqual([]);
     // Deterministic: a second replay gives the same diagnosis.
     const again = await analyzeInput(file);

@@ -2,7 +2,7 @@
 // and (events) an entry that expired on that clamp while data was in flight.
 import { endpointKey } from '../../model/endpoint.js';
 import type { Draft, Rule, RuleContext } from '../rule.js';
-import { latestT, makeDraft } from '../rule.js';
+import { itemEvidence, latestT, makeDraft } from '../rule.js';
 import { expiryStory } from './conntrack-established-expired.js';
 import { CLAMP_REASON, clampFindings } from './conntrack-clamp.js';
 import { expiryFacts } from './expiry-helpers.js';
@@ -15,7 +15,7 @@ function expiredOnClamp(ctx: RuleContext): Draft[] {
     if (!x?.clamp) continue;
     const p = ctx.pathOf(f);
     const story = expiryStory(x, endpointKey(ctx.table.client(f)));
-    story.evidence.push(...x.retransmits.slice(-2).map((i) => ({ t: i.t, src: i.src, text: i.text, note: 'retransmission before the expiry: data not acknowledged' })));
+    story.evidence.push(...x.retransmits.slice(-2).map((i) => itemEvidence(i, 'retransmission before the expiry: data not acknowledged')));
     const reset = x.resets.length > 0 || x.clientResets.length > 0;
     out.push(
       makeDraft({
