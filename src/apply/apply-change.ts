@@ -20,7 +20,7 @@ import {
 } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
-import { describeTarget, type Target } from './target.js';
+import { describeTarget, journalTarget, type Target } from './target.js';
 
 /** What to change, before validation. */
 export type ChangeRequest =
@@ -107,6 +107,9 @@ export function changeSubject(change: { kind: string; key?: string }): string {
 async function ensureNamespace(live: LiveSystem, target: Target): Promise<string | undefined> {
   const id = await live.namespaceId(target);
   if (id === undefined && target.kind === 'netns') throw new UsageError(`netns ${target.name} doesn't exist`, 'list them with: ip netns list');
+  if (target.kind === 'pid' && id !== target.nsId) {
+    throw new UsageError(id === undefined ? `process ${target.pid} is gone` : `process ${target.pid} left the network namespace it was chosen for`, 're-run kdiag check to find the pod again');
+  }
   return id;
 }
 
@@ -195,7 +198,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
       state: 'pending',
       when: at.toISOString(),
       change: change.kind === 'sysctl' ? { kind: 'sysctl', key: change.key, old: change.old, new: change.new } : { kind: 'ipvs-timeout', old: change.old, new: change.new },
-      target: target.kind === 'node' ? { kind: 'node' } : { kind: 'netns', name: target.name },
+      target: journalTarget(target),
       ...(nsId === undefined ? {} : { nsId }),
       why: plan.why,
       version: KDIAG_VERSION,

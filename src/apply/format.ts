@@ -3,7 +3,7 @@
 import type { Finding } from '../model/diagnosis.js';
 import { changeSubject, showValue, type Plan } from './apply-change.js';
 import type { JournalEntry } from './journal.js';
-import { describeTarget } from './target.js';
+import { describeTarget, fromJournal } from './target.js';
 
 export const WIDTH = 80;
 
@@ -62,7 +62,7 @@ export function formatJournal(entries: readonly JournalEntry[]): string[] {
   if (entries.length === 0) return ['The journal is empty: kdiag has changed nothing here.'];
   const lines: string[] = [];
   for (const e of [...entries].sort((a, b) => b.id - a.id)) {
-    const where = e.target.kind === 'netns' ? describeTarget({ kind: 'netns', name: String(e.target.name) }) : 'node';
+    const where = describeTarget(fromJournal(e.target, e.nsId));
     lines.push(cut(`#${String(e.id).padEnd(4)} ${e.state.padEnd(12)}${shortTime(e.when)}  ${where}`));
     const observed = e.observed === undefined ? '' : ` (read back ${showValue(e.observed)})`;
     lines.push(cut(`      ${changeSubject(e.change)}: ${showValue(e.change.old)} → ${showValue(e.change.new)}${observed}`));

@@ -35,6 +35,8 @@ const changeSchema = z.discriminatedUnion('kind', [
 const targetSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('node') }),
   z.looseObject({ kind: z.literal('netns'), name: z.string().min(1).max(64) }),
+  /** A process's network namespace (a pod's without a name); the entry's nsId says which namespace. */
+  z.looseObject({ kind: z.literal('pid'), pid: z.number().int().positive(), label: z.string().min(1).max(200).optional() }),
 ]);
 
 const whySchema = z.looseObject({

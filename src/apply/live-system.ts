@@ -1,10 +1,11 @@
 // Reads and writes the live settings kdiag may change, in the right network namespace.
 // Injected into apply/revert so tests can put a misbehaving writer in front of the real one.
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { EnvironmentError, KdiagError, ToolFailedError } from '../errors.js';
 import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
-import { run } from '../sources/exec.js';
+import { run, type RunOptions, type RunResult } from '../sources/exec.js';
 import type { IpvsTimeouts } from './allowlist.js';
+import { hostNetnsId, pidNetnsId } from '../sources/netns.js';
 import { describeTarget, netnsOf, type Target } from './target.js';
 
 export interface LiveSystem {
@@ -42,13 +43,37 @@ function ipvsMissing(err: ToolFailedError): EnvironmentError | ToolFailedError {
   return err;
 }
 
-/** The real system: `cat`/`tee` on /proc/sys (via nsenter for a named netns) and ipvsadm. */
+/**
+ * Runs argv in the target's network namespace. A process target is entered through one descriptor
+ * of /proc/PID/ns/net, checked against the identity the target was chosen with: a pid that exited
+ * and was reused by a process elsewhere is refused, never written into.
+ */
+async function runIn(target: Target, argv: readonly string[], opts: Omit<RunOptions, 'netns' | 'nsFd'>): Promise<RunResult> {
+  if (target.kind !== 'pid') return run(argv, { ...opts, netns: netnsOf(target) });
+  let fh;
+  try {
+    fh = await open(`/proc/${target.pid}/ns/net`, 'r');
+  } catch {
+    throw new EnvironmentError('KDIAG_ENVIRONMENT', `process ${target.pid} is gone: can't reach its network namespace`, 're-run kdiag check to find the pod again');
+  }
+  try {
+    const st = await fh.stat();
+    if (`${st.dev}:${st.ino}` !== target.nsId) {
+      throw new EnvironmentError('KDIAG_ENVIRONMENT', `process ${target.pid} is no longer in the network namespace it was chosen for (${target.nsId})`, 're-run to choose it again');
+    }
+    return await run(argv, { ...opts, nsFd: fh.fd });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The real system: `cat`/`tee` on /proc/sys (via nsenter for a named netns or a process's) and ipvsadm. */
 export function systemLive(): LiveSystem {
   return {
     async readSysctl(key, target) {
       const path = procPathOf(key);
       try {
-        const r = await run(['cat', path], { netns: netnsOf(target), timeoutMs: 10_000 });
+        const r = await runIn(target, ['cat', path], { timeoutMs: 10_000 });
         return r.stdout.trim();
       } catch (err) {
         if (err instanceof ToolFailedError && err.stderrTail.includes(path) && /No such file/.test(err.stderrTail)) throw missingKey(key, target);
@@ -60,7 +85,7 @@ export function systemLive(): LiveSystem {
       // refused writes (seen: EACCES on nf_conntrack_max in a netns), so it is not used here.
       const path = procPathOf(key);
       try {
-        await run(['tee', path], { netns: netnsOf(target), input: `${value}\n`, timeoutMs: 10_000 });
+        await runIn(target, ['tee', path], { input: `${value}\n`, timeoutMs: 10_000 });
       } catch (err) {
         if (err instanceof ToolFailedError && err.stderrTail.includes(path) && /No such file/.test(err.stderrTail)) throw missingKey(key, target);
         throw err;
@@ -69,7 +94,7 @@ export function systemLive(): LiveSystem {
     async readIpvsTimeouts(target) {
       let out: string;
       try {
-        out = (await run(['ipvsadm', '-Ln', '--timeout'], { netns: netnsOf(target), timeoutMs: 10_000 })).stdout;
+        out = (await runIn(target, ['ipvsadm', '-Ln', '--timeout'], { timeoutMs: 10_000 })).stdout;
       } catch (err) {
         throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
       }
@@ -79,14 +104,16 @@ export function systemLive(): LiveSystem {
     },
     async setIpvsTimeouts(t, target) {
       try {
-        await run(['ipvsadm', '--set', String(t.tcp), String(t.tcpfin), String(t.udp)], { netns: netnsOf(target), timeoutMs: 10_000 });
+        await runIn(target, ['ipvsadm', '--set', String(t.tcp), String(t.tcpfin), String(t.udp)], { timeoutMs: 10_000 });
       } catch (err) {
         throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
       }
     },
     async namespaceId(target) {
-      // /proc/1/ns/net is the init netns; a named one is an nsfs bind mount under /run/netns.
-      const path = target.kind === 'node' ? '/proc/1/ns/net' : `/run/netns/${target.name}`;
+      // A named netns is an nsfs bind mount under /run/netns.
+      if (target.kind === 'pid') return pidNetnsId(target.pid);
+      if (target.kind === 'node') return hostNetnsId();
+      const path = `/run/netns/${target.name}`;
       try {
         const s = await stat(path);
         return `${s.dev}:${s.ino}`;

@@ -11,7 +11,8 @@ import { changeSubject, sameValue, showValue } from './apply-change.js';
 import { isOpen, moveEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
-import { describeTarget, type Target } from './target.js';
+import { processInNetns } from '../sources/netns.js';
+import { describeTarget, fromJournal, type Target } from './target.js';
 
 export type RevertSelection = { readonly all: true } | { readonly ids: readonly number[] };
 
@@ -37,11 +38,13 @@ export interface RevertOutcome {
 }
 
 function targetOf(entry: JournalEntry): Target {
-  return entry.target.kind === 'netns' ? { kind: 'netns', name: String(entry.target.name) } : { kind: 'node' };
+  return fromJournal(entry.target, entry.nsId);
 }
 
+/** The setting an entry changed: its subject in its namespace (for a process's, the namespace's identity, not the pid). */
 function subjectKey(entry: JournalEntry): string {
-  return `${changeSubject(entry.change)}@${describeTarget(targetOf(entry))}`;
+  const t = targetOf(entry);
+  return `${changeSubject(entry.change)}@${t.kind === 'pid' ? `ns ${t.nsId}` : describeTarget(t)}`;
 }
 
 async function readLive(live: LiveSystem, entry: JournalEntry, target: Target): Promise<string | IpvsTimeouts> {
@@ -93,7 +96,7 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
     };
 
     for (const entry of selected) {
-      const target = targetOf(entry);
+      let target = targetOf(entry);
       const subject = changeSubject(entry.change);
       const where = describeTarget(target);
       const key = subjectKey(entry);
@@ -117,6 +120,21 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
       }
 
       try {
+        // A process's namespace outlives the process while another is in it (a pod's other containers).
+        if (target.kind === 'pid') {
+          const pid = target.nsId === '' ? undefined : await processInNetns(target.nsId, target.pid);
+          if (pid === undefined) {
+            if (deps.dryRun) {
+              push('would-close', `${where}: no process is left in that namespace, so it is gone and the change with it; would close the entry`);
+              continue;
+            }
+            const done = moveEntry(entry, 'reverted', now(), {}, `${where}: the namespace is gone: nothing to restore`);
+            await save(done);
+            push('closed', `${where}: no process is left in that namespace, so it is gone and the change with it; entry closed`, done);
+            continue;
+          }
+          target = { ...target, pid };
+        }
         // The netns the change went into may be gone, or a new one may carry its name.
         if (target.kind === 'netns') {
           const nsId = await live.namespaceId(target);

@@ -15,12 +15,14 @@ export async function applyFromSession(suggestionId: string, deps: SessionApplyD
   const { planChange, applyPlan, changeSubject, showValue } = await import('../apply/apply-change.js');
   const { journalDirFrom } = await import('../apply/journal.js');
   const { systemLive } = await import('../apply/live-system.js');
-  const { targetFor } = await import('../apply/target.js');
+  const { NODE } = await import('../apply/target.js');
+  const { scopeTarget } = await import('../apply/find-target.js');
   const found = resolve.findSuggestion(deps.diagnosis(), suggestionId);
   const request = resolve.requestOf(found.suggestion);
   if (!request) throw new KdiagError('KDIAG_REFUSED', `suggestion ${suggestionId} is not a change kdiag can make live`);
   const change = found.suggestion.change;
-  const target = targetFor(change?.kind === 'sysctl' ? change.netns : undefined);
+  // A pod's namespace by its name under /run/netns, else through the pod's processes (as kdiag apply does).
+  const target = change?.kind === 'sysctl' && change.netns !== undefined ? await scopeTarget(change.netns) : NODE;
   const live = systemLive();
   const plan = await planChange(request, target, resolve.whyOfSuggestion(found), {}, live);
   const outcome = await applyPlan(plan, { live, journalDir: journalDirFrom(deps.journalDir) });

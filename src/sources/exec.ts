@@ -7,6 +7,11 @@ import { RUN_NETNS } from './netns.js';
 export interface RunOptions {
   /** Run inside this named network namespace (`nsenter --net=/run/netns/NAME …`). */
   readonly netns?: string;
+  /**
+   * Run inside the network namespace this open descriptor (of /proc/PID/ns/net) refers to: the
+   * child gets it as fd 3 (`nsenter --net=/proc/self/fd/3 …`), so the namespace cannot change under it.
+   */
+  readonly nsFd?: number;
   readonly input?: string;
   readonly timeoutMs?: number;
   /** Throw ToolFailedError on a non-zero exit (default true). */
@@ -51,7 +56,7 @@ function missingTool(tool: string): EnvironmentError {
 
 /** Runs a command to completion and returns its output. */
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const full = withNetns(argv, opts.netns);
+  const full = opts.nsFd === undefined ? withNetns(argv, opts.netns) : ['nsenter', '--net=/proc/self/fd/3', '--', ...argv];
   const [file, ...args] = full;
   if (file === undefined) throw new TypeError('run: empty argv');
   try {
@@ -62,7 +67,12 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       // trace can stop its probes and close the recording.
       cleanup: false,
       stripFinalNewline: false,
-      ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+      ...(opts.nsFd === undefined
+        ? opts.input === undefined
+          ? { stdin: 'ignore' as const }
+          : { input: opts.input }
+        : // execa hands extra stdio entries to child_process.spawn, which takes a descriptor; its types list only pipes and streams past fd 2.
+          { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', opts.nsFd as unknown as 'pipe'] as const, ...(opts.input === undefined ? {} : { input: opts.input }) }),
       ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
       ...(opts.env === undefined ? {} : { env: opts.env }),
     });

@@ -40,3 +40,39 @@ export async function netnsProblem(name: string, runNetns = RUN_NETNS): Promise<
   if ((await namedNetnsInode(name, runNetns)) === undefined) return `no network namespace '${name}' under ${runNetns} (see ip netns list)`;
   return undefined;
 }
+
+/** The identity (`dev:inode`) of a process's network namespace, or undefined when the process is gone. */
+export async function pidNetnsId(pid: number, proc = '/proc'): Promise<string | undefined> {
+  return pidNetnsIdOf(`${proc}/${pid}/ns/net`);
+}
+
+/** A process in the network namespace `nsId` (`dev:inode`), trying `preferred` first; undefined when none is left. */
+export async function processInNetns(nsId: string, preferred?: number, proc = '/proc'): Promise<number | undefined> {
+  if (preferred !== undefined && (await pidNetnsId(preferred, proc)) === nsId) return preferred;
+  let names: string[];
+  try {
+    names = await readdir(proc);
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    if (!/^[0-9]+$/.test(n)) continue;
+    if ((await pidNetnsId(Number(n), proc)) === nsId) return Number(n);
+  }
+  return undefined;
+}
+
+/** The identity of the node's network namespace: PID 1's, or kdiag's own where PID 1's is unreadable (a sandboxed PID 1). */
+export async function hostNetnsId(proc = '/proc'): Promise<string | undefined> {
+  return (await pidNetnsId(1, proc)) ?? (await pidNetnsIdOf(`${proc}/self/ns/net`));
+}
+
+/** `dev:inode` of a namespace file, or undefined when it can't be read. */
+async function pidNetnsIdOf(path: string): Promise<string | undefined> {
+  try {
+    const s = await stat(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
+}

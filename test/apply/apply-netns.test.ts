@@ -6,17 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan, planChange } from '../../src/apply/apply-change.js';
 import { readJournal } from '../../src/apply/journal.js';
 import { systemLive, type LiveSystem } from '../../src/apply/live-system.js';
 import { LOCK_FILE } from '../../src/apply/lock.js';
 import { revertEntries } from '../../src/apply/revert-change.js';
 import { targetFor } from '../../src/apply/target.js';
-import { registerApply } from '../../src/cli/commands/apply.js';
 import { EnvironmentError, KdiagError, UsageError } from '../../src/errors.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
+import { cliRunner } from './cli-runner.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables');
 const hasIpvsadm = spawnSync('sh', ['-c', 'command -v ipvsadm']).status === 0;
@@ -201,29 +200,16 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
   });
 
   describe('the commands', () => {
-    let printed = '';
-    const cli = async (...args: string[]) => {
-      printed = '';
-      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-        printed += String(s);
-        return true;
-      });
-      try {
-        const program = new Command('kdiag').exitOverride();
-        registerApply(program);
-        await program.parseAsync(args, { from: 'user' });
-      } finally {
-        spy.mockRestore();
-      }
-    };
+    const runner = cliRunner();
+    const cli = runner.run;
 
     it('--dry-run shows the change (key, where, old → new) and changes nothing', async () => {
       jdir = freshJournal();
       await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--netns', ns, '--journal-dir', jdir, '--dry-run');
-      expect(printed).toMatch(new RegExp(`Change +${KEEPALIVE}`));
-      expect(printed).toMatch(new RegExp(`Where +netns ${ns}`));
-      expect(printed).toMatch(/Value +7200 → 600/);
-      expect(printed).toMatch(/Dry run: nothing changed/);
+      expect(runner.printed).toMatch(new RegExp(`Change +${KEEPALIVE}`));
+      expect(runner.printed).toMatch(new RegExp(`Where +netns ${ns}`));
+      expect(runner.printed).toMatch(/Value +7200 → 600/);
+      expect(runner.printed).toMatch(/Dry run: nothing changed/);
       expect(nsRead(KEEPALIVE)).toBe('7200');
       expect(existsSync(join(jdir, 'journal.json'))).toBe(false);
     });
@@ -253,25 +239,25 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     it('apply --yes, journal, revert: end to end', async () => {
       jdir = freshJournal();
       await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--netns', ns, '--journal-dir', jdir, '--yes');
-      expect(printed).toMatch(/Applied net\.ipv4\.tcp_keepalive_time = 600 in netns \S+ \(was\s+7200\); journal entry 1/);
-      expect(printed).toMatch(/Undo with: kdiag revert 1/);
+      expect(runner.printed).toMatch(/Applied net\.ipv4\.tcp_keepalive_time = 600 in netns \S+ \(was\s+7200\); journal entry 1/);
+      expect(runner.printed).toMatch(/Undo with: kdiag revert 1/);
       expect(nsRead(KEEPALIVE)).toBe('600');
 
       await cli('journal', '--journal-dir', jdir);
-      expect(printed).toMatch(/^#1 +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  netns kdiag-apply-/m);
-      expect(printed).toMatch(/tcp_keepalive_time: 7200 → 600/);
-      for (const l of printed.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
+      expect(runner.printed).toMatch(/^#1 +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  netns kdiag-apply-/m);
+      expect(runner.printed).toMatch(/tcp_keepalive_time: 7200 → 600/);
+      for (const l of runner.printed.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
       await cli('journal', '--journal-dir', jdir, '--json');
-      expect(JSON.parse(printed).entries[0]).toMatchObject({ id: 1, state: 'applied' });
+      expect(JSON.parse(runner.printed).entries[0]).toMatchObject({ id: 1, state: 'applied' });
 
       await cli('revert', '--all', '--journal-dir', jdir, '--dry-run');
-      expect(printed).toMatch(/would restore/);
+      expect(runner.printed).toMatch(/would restore/);
       expect(nsRead(KEEPALIVE)).toBe('600');
       await cli('revert', '1', '--journal-dir', jdir);
-      expect(printed).toMatch(/restored net\.ipv4\.tcp_keepalive_time = 7200/);
+      expect(runner.printed).toMatch(/restored net\.ipv4\.tcp_keepalive_time = 7200/);
       expect(nsRead(KEEPALIVE)).toBe('7200');
       await cli('revert', '--all', '--journal-dir', jdir);
-      expect(printed).toMatch(/Nothing to revert/);
+      expect(runner.printed).toMatch(/Nothing to revert/);
       await expect(cli('revert', '--journal-dir', jdir)).rejects.toThrow(UsageError);
     });
   });

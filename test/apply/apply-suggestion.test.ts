@@ -5,13 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readJournal } from '../../src/apply/journal.js';
-import { registerApply } from '../../src/cli/commands/apply.js';
 import { UsageError } from '../../src/errors.js';
 import type { Diagnosis, Suggestion } from '../../src/model/diagnosis.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
+import { cliRunner } from './cli-runner.js';
 
 const ns = `kdiag-apply-${randomBytes(3).toString('hex')}`;
 const KEEPALIVE = 'net.ipv4.tcp_keepalive_time';
@@ -31,22 +30,9 @@ const reason = labSkipReason('root', 'netns');
 
 describe.skipIf(reason)('kdiag apply SUGGESTION_ID', () => {
   let dir = '';
-  let printed = '';
   const nsRead = (key: string) => execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key]).toString().trim();
-  const cli = async (...args: string[]) => {
-    printed = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-      printed += String(s);
-      return true;
-    });
-    try {
-      const program = new Command('kdiag').exitOverride();
-      registerApply(program, { diagnose: diagnoseForApply });
-      await program.parseAsync(args, { from: 'user' });
-    } finally {
-      spy.mockRestore();
-    }
-  };
+  const runner = cliRunner({ diagnose: diagnoseForApply });
+  const cli = runner.run;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kdiag-apply-sugg-'));
@@ -65,11 +51,11 @@ describe.skipIf(reason)('kdiag apply SUGGESTION_ID', () => {
   it('shows key, where, old → new and the finding it fixes; applies into the netns the suggestion names', async () => {
     const jdir = join(dir, 'j1');
     await cli('apply', 'pod-keepalive-time', '--journal-dir', jdir, '--dry-run');
-    expect(printed).toMatch(new RegExp(`Change +${KEEPALIVE}\\nWhere +netns ${ns}\\nValue +7200 → 600\\n`));
-    expect(printed).toContain(`Fixes    ${finding.id}`);
-    expect(printed).toContain('Keepalive starts after conntrack forgets the flow');
-    expect(printed).toMatch(/Why +Keepalive waits 7200 s/);
-    expect(printed).toContain('Warning: Applies to new sockets only.');
+    expect(runner.printed).toMatch(new RegExp(`Change +${KEEPALIVE}\\nWhere +netns ${ns}\\nValue +7200 → 600\\n`));
+    expect(runner.printed).toContain(`Fixes    ${finding.id}`);
+    expect(runner.printed).toContain('Keepalive starts after conntrack forgets the flow');
+    expect(runner.printed).toMatch(/Why +Keepalive waits 7200 s/);
+    expect(runner.printed).toContain('Warning: Applies to new sockets only.');
     expect(nsRead(KEEPALIVE)).toBe('7200');
     expect(diagnoseForApply).toHaveBeenLastCalledWith({});
 
@@ -101,7 +87,7 @@ describe.skipIf(reason)('kdiag apply SUGGESTION_ID', () => {
     const path = join(dir, 'kdiag-kube-proxy-conntrack.yaml');
     expect(existsSync(path)).toBe(true);
     expect(readFileSync(path, 'utf8')).toContain('tcpEstablishedTimeout: 24h0m0s');
-    expect(printed).toContain(`Wrote ${path}`);
-    expect(printed).toMatch(/kubectl -n kube-system edit configmap kube-proxy/);
+    expect(runner.printed).toContain(`Wrote ${path}`);
+    expect(runner.printed).toMatch(/kubectl -n kube-system edit configmap kube-proxy/);
   });
 });

@@ -42,7 +42,7 @@ export function fakeLive(values: Record<string, string>, namespaces: Record<stri
       fake.ipvs = { tcp: t.tcp || fake.ipvs.tcp, tcpfin: t.tcpfin || fake.ipvs.tcpfin, udp: t.udp || fake.ipvs.udp };
     },
     async namespaceId(target) {
-      return fake.namespaces.get(target.kind === 'node' ? 'node' : target.name);
+      return fake.namespaces.get(target.kind === 'node' ? 'node' : target.kind === 'netns' ? target.name : `pid:${target.pid}`);
     },
   };
   return fake;

@@ -12,6 +12,7 @@ interface ApplyOpts {
   readonly yes?: boolean;
   readonly dryRun?: boolean;
   readonly netns?: string;
+  readonly pid?: string;
   readonly journalDir?: string;
   readonly persist?: boolean;
   readonly change?: string;
@@ -52,7 +53,9 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   }
   const { requireRoot } = await import('../../apply/require-root.js');
   requireRoot('apply changes');
-  const { targetFor } = await import('../../apply/target.js');
+  if (opts.netns !== undefined && opts.pid !== undefined) throw new UsageError('give --netns or --pid, not both', '--pid is for a namespace without a name (a pod\'s)');
+  const { targetFor, pidOf, describeTarget } = await import('../../apply/target.js');
+  const { pidTarget, scopeTarget } = await import('../../apply/find-target.js');
   const { journalDirFrom, journalPath } = await import('../../apply/journal.js');
   const { planChange, applyPlan, changeSubject } = await import('../../apply/apply-change.js');
   const { systemLive } = await import('../../apply/live-system.js');
@@ -60,7 +63,7 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   const { formatPlan, formatMessage } = await import('../../apply/format.js');
   const { notesForSysctl } = await import('../../apply/allowlist.js');
 
-  let target = targetFor(opts.netns);
+  let target = opts.pid === undefined ? targetFor(opts.netns) : await pidTarget(pidOf(opts.pid));
   const journalDir = journalDirFrom(opts.journalDir);
   const live = systemLive();
 
@@ -90,7 +93,11 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
     }
     if (s.change?.kind === 'sysctl' && s.change.netns !== undefined) {
       if (opts.netns !== undefined && opts.netns !== s.change.netns) throw new UsageError(`suggestion ${s.id} is for netns ${s.change.netns}, not ${opts.netns}`);
-      target = targetFor(s.change.netns);
+      const forIt = await scopeTarget(s.change.netns);
+      if (opts.pid !== undefined && !(forIt.kind === 'pid' && target.kind === 'pid' && forIt.nsId === target.nsId)) {
+        throw new UsageError(`suggestion ${s.id} is for the ${describeTarget(forIt)}, not the netns of pid ${opts.pid}`);
+      }
+      target = forIt;
     }
     why = resolve.whyOfSuggestion(found);
     title = s.title;
@@ -191,11 +198,12 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
     .option('--yes', 'apply without asking')
     .option('--dry-run', 'show the change, make none')
     .option('--netns <NAME>', 'in this named network namespace instead of the node')
+    .option('--pid <PID>', "in the network namespace of this process (a pod's without a name under /run/netns)")
     .option('--persist', 'also write /etc/sysctl.d/90-kdiag-KEY.conf (kube-proxy: the patch file)')
     .option('--journal-dir <DIR>', 'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)')
     .addHelpText(
       'after',
-      '\nExamples:\n  kdiag apply node-conntrack-established --dry-run\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --netns ns1 --yes',
+      '\nExamples:\n  kdiag apply node-conntrack-established --dry-run\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --netns ns1 --yes\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --pid 4242 --dry-run',
     )
     .action((id: string | undefined, opts: ApplyOpts) => applyAction(id, opts, deps));
 
