@@ -13,6 +13,8 @@ import { readJournal } from '../../src/apply/journal.js';
 import { systemLive } from '../../src/apply/live-system.js';
 import { revertEntries } from '../../src/apply/revert-change.js';
 import { UsageError } from '../../src/errors.js';
+import type { Diagnosis, Suggestion } from '../../src/model/diagnosis.js';
+import { applyFromSession, revertFromSession } from '../../src/services/session-apply.js';
 import { pidNetnsId } from '../../src/sources/netns.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { cliRunner } from './cli-runner.js';
@@ -123,6 +125,23 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
     const t = await scopeTarget(label);
     expect(t).toMatchObject({ kind: 'pid', nsId, label });
     await expect(scopeTarget('pod_default_gone-0')).rejects.toThrow(/no network namespace named pod_default_gone-0/);
+  });
+
+  it("applies a pod suggestion from the TUI into the namespace its label names, and reverts it", async () => {
+    const { pid } = await start();
+    const label = `netns_${(await pidNetnsId(pid))!.split(':')[1]}`;
+    const jdir = freshJournal();
+    const suggestion: Suggestion = {
+      id: 'pod-keepalive-time', scope: 'pod', rank: 2, title: 'Lower tcp_keepalive_time in the pod', rationale: 'r', fixes: [], commands: [], warnings: [],
+      change: { kind: 'sysctl', key: KEEPALIVE, value: '600', netns: label },
+    };
+    const diagnosis = (): Diagnosis => ({ at: 0, findings: [], predictions: [], flows: [], suggestions: [suggestion] });
+    const applied = await applyFromSession('pod-keepalive-time', { diagnosis, journalDir: jdir });
+    expect(applied.summary).toBe(`${KEEPALIVE}: 7200 → 600`);
+    expect(pidRead(pid, KEEPALIVE)).toBe('600');
+    expect((await readJournal(jdir)).entries[0]?.target).toMatchObject({ kind: 'pid', label });
+    await revertFromSession(applied.journalId, { journalDir: jdir });
+    expect(pidRead(pid, KEEPALIVE)).toBe('7200');
   });
 
   it('refuses a process that is no longer in the namespace it was chosen for', async () => {
