@@ -43,7 +43,7 @@ export async function netnsProblem(name: string, runNetns = RUN_NETNS): Promise<
 
 /** The identity (`dev:inode`) of a process's network namespace, or undefined when the process is gone. */
 export async function pidNetnsId(pid: number, proc = '/proc'): Promise<string | undefined> {
-  return pidNetnsIdOf(`${proc}/${pid}/ns/net`);
+  return nsFileId(`${proc}/${pid}/ns/net`);
 }
 
 /** A process in the network namespace `nsId` (`dev:inode`), trying `preferred` first; undefined when none is left. */
@@ -64,11 +64,11 @@ export async function processInNetns(nsId: string, preferred?: number, proc = '/
 
 /** The identity of the node's network namespace: PID 1's, or kdiag's own where PID 1's is unreadable (a sandboxed PID 1). */
 export async function hostNetnsId(proc = '/proc'): Promise<string | undefined> {
-  return (await pidNetnsId(1, proc)) ?? (await pidNetnsIdOf(`${proc}/self/ns/net`));
+  return (await pidNetnsId(1, proc)) ?? (await nsFileId(`${proc}/self/ns/net`));
 }
 
 /** `dev:inode` of a namespace file, or undefined when it can't be read. */
-async function pidNetnsIdOf(path: string): Promise<string | undefined> {
+async function nsFileId(path: string): Promise<string | undefined> {
   try {
     const s = await stat(path);
     return `${s.dev}:${s.ino}`;
