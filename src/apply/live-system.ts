@@ -5,7 +5,7 @@ import { EnvironmentError, KdiagError, ToolFailedError } from '../errors.js';
 import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
 import { run, type RunOptions, type RunResult } from '../sources/exec.js';
 import type { IpvsTimeouts } from './allowlist.js';
-import { hostNetnsId, pidNetnsId } from '../sources/netns.js';
+import { hostNetnsId, nsIdOf, pidNetnsId } from '../sources/netns.js';
 import { describeTarget, netnsOf, type Target } from './target.js';
 
 export interface LiveSystem {
@@ -57,8 +57,7 @@ async function runIn(target: Target, argv: readonly string[], opts: Omit<RunOpti
     throw new EnvironmentError('KDIAG_ENVIRONMENT', `process ${target.pid} is gone: can't reach its network namespace`, 're-run kdiag check to find the pod again');
   }
   try {
-    const st = await fh.stat();
-    if (`${st.dev}:${st.ino}` !== target.nsId) {
+    if (nsIdOf(await fh.stat()) !== target.nsId) {
       throw new EnvironmentError('KDIAG_ENVIRONMENT', `process ${target.pid} is no longer in the network namespace it was chosen for (${target.nsId})`, 're-run to choose it again');
     }
     return await run(argv, { ...opts, nsFd: fh.fd });
@@ -115,8 +114,7 @@ export function systemLive(): LiveSystem {
       if (target.kind === 'node') return hostNetnsId();
       const path = `/run/netns/${target.name}`;
       try {
-        const s = await stat(path);
-        return `${s.dev}:${s.ino}`;
+        return nsIdOf(await stat(path));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw err;

@@ -1,10 +1,11 @@
 // Probes the host for what kdiag needs: root, bpftrace (--version, --info), tracefs and the
 // format of every tracepoint the probes use, BTF, HZ (/boot/config-*, /proc/config.gz),
 // conntrack and IPVS (tools, /proc), and a running kube-proxy (/proc/*/comm, cmdline, config).
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { run, which } from './exec.js';
+import { findKubeProxyPids } from './kube-proxy-source.js';
 import { eventFieldNames, findTracefs, readTraceFormat } from './tracefs.js';
 import { allTracepoints } from '../parse/probes/catalog.js';
 
@@ -176,40 +177,25 @@ export function modeFromConfig(yaml: string): string | undefined {
 
 /** Finds a running kube-proxy via /proc/*\/comm, with its mode and config. */
 export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | undefined> {
-  let entries: string[];
-  try {
-    entries = await readdir(proc);
-  } catch {
-    return undefined;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    let comm: string;
+  const [pid] = await findKubeProxyPids(proc);
+  if (pid === undefined) return undefined;
+  const e = String(pid);
+  const cmdline = splitCmdline(await readFile(`${proc}/${e}/cmdline`, 'utf8').catch(() => ''));
+  const flagPath = flagValue(cmdline, 'config');
+  const candidates = flagPath ? [`${proc}/${e}/root${flagPath.startsWith('/') ? '' : '/'}${flagPath}`] : [`${proc}/${e}/root/var/lib/kube-proxy/config.conf`, '/var/lib/kube-proxy/config.conf'];
+  let config: string | undefined;
+  let configPath: string | undefined = flagPath;
+  for (const c of candidates) {
     try {
-      comm = (await readFile(`${proc}/${e}/comm`, 'utf8')).trim();
+      config = await readFile(c, 'utf8');
+      configPath ??= c.replace(`${proc}/${e}/root`, '');
+      break;
     } catch {
-      continue;
+      // try the next place
     }
-    if (comm !== 'kube-proxy') continue;
-    const pid = Number(e);
-    const cmdline = splitCmdline(await readFile(`${proc}/${e}/cmdline`, 'utf8').catch(() => ''));
-    const flagPath = flagValue(cmdline, 'config');
-    const candidates = flagPath ? [`${proc}/${e}/root${flagPath.startsWith('/') ? '' : '/'}${flagPath}`] : [`${proc}/${e}/root/var/lib/kube-proxy/config.conf`, '/var/lib/kube-proxy/config.conf'];
-    let config: string | undefined;
-    let configPath: string | undefined = flagPath;
-    for (const c of candidates) {
-      try {
-        config = await readFile(c, 'utf8');
-        configPath ??= c.replace(`${proc}/${e}/root`, '');
-        break;
-      } catch {
-        // try the next place
-      }
-    }
-    const mode = flagValue(cmdline, 'proxy-mode') ?? (config === undefined ? undefined : modeFromConfig(config));
-    return { pid, cmdline, mode, configPath, configFound: config !== undefined };
   }
-  return undefined;
+  const mode = flagValue(cmdline, 'proxy-mode') ?? (config === undefined ? undefined : modeFromConfig(config));
+  return { pid, cmdline, mode, configPath, configFound: config !== undefined };
 }
 
 /** Everything `kdiag doctor` reports, read from this host. */

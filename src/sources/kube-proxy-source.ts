@@ -3,9 +3,10 @@
 // argv element per line) and its `--config` file read inside its mount namespace through
 // /proc/PID/root/PATH (src `kube-proxy:config`, the YAML lines); without a process,
 // /var/lib/kube-proxy/config.conf (kubeadm's mount path) on the host.
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import { listPids } from './procfs.js';
 import { SnapshotSource, type SnapshotOptions } from './snapshot-source.js';
 
 export const DEFAULT_KUBE_PROXY_CONFIG = '/var/lib/kube-proxy/config.conf';
@@ -60,22 +61,15 @@ async function exists(path: string): Promise<boolean> {
 
 /** Finds kube-proxy processes by /proc/PID/comm (lowest pid first). */
 export async function findKubeProxyPids(proc = '/proc'): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(proc);
-  } catch {
-    return [];
-  }
   const pids: number[] = [];
-  for (const d of entries) {
-    if (!/^\d+$/.test(d)) continue;
+  for (const pid of await listPids(proc)) {
     try {
-      if ((await readFile(join(proc, d, 'comm'), 'utf8')).replace(/\n$/, '') === 'kube-proxy') pids.push(Number(d));
+      if ((await readFile(join(proc, String(pid), 'comm'), 'utf8')).replace(/\n$/, '') === 'kube-proxy') pids.push(pid);
     } catch {
       // exited meanwhile
     }
   }
-  return pids.sort((a, b) => a - b);
+  return pids;
 }
 
 /** Locates kube-proxy's argv and configuration file on this node. */

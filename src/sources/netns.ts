@@ -2,6 +2,7 @@
 // the ones `--netns NAME` and `ip netns exec NAME` accept.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { listPids } from './procfs.js';
 
 export const RUN_NETNS = '/run/netns';
 
@@ -49,16 +50,7 @@ export async function pidNetnsId(pid: number, proc = '/proc'): Promise<string | 
 /** A process in the network namespace `nsId` (`dev:inode`), trying `preferred` first; undefined when none is left. */
 export async function processInNetns(nsId: string, preferred?: number, proc = '/proc'): Promise<number | undefined> {
   if (preferred !== undefined && (await pidNetnsId(preferred, proc)) === nsId) return preferred;
-  let names: string[];
-  try {
-    names = await readdir(proc);
-  } catch {
-    return undefined;
-  }
-  for (const n of names) {
-    if (!/^[0-9]+$/.test(n)) continue;
-    if ((await pidNetnsId(Number(n), proc)) === nsId) return Number(n);
-  }
+  for (const pid of await listPids(proc)) if ((await pidNetnsId(pid, proc)) === nsId) return pid;
   return undefined;
 }
 
@@ -67,11 +59,15 @@ export async function hostNetnsId(proc = '/proc'): Promise<string | undefined> {
   return (await pidNetnsId(1, proc)) ?? (await nsFileId(`${proc}/self/ns/net`));
 }
 
+/** A namespace's identity from the stat of one of its files: `dev:inode` (the form journals and targets keep). */
+export function nsIdOf(s: { readonly dev: number; readonly ino: number }): string {
+  return `${s.dev}:${s.ino}`;
+}
+
 /** `dev:inode` of a namespace file, or undefined when it can't be read. */
 async function nsFileId(path: string): Promise<string | undefined> {
   try {
-    const s = await stat(path);
-    return `${s.dev}:${s.ino}`;
+    return nsIdOf(await stat(path));
   } catch {
     return undefined;
   }

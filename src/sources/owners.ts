@@ -4,6 +4,7 @@
 // /var/log/pods/<namespace>_<name>_<uid>/). Recorded as `kdiag:owners` JSON lines so replays keep it.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { listPids } from './procfs.js';
 import type { RawRecord } from './raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
 
@@ -243,7 +244,7 @@ export async function readOwners(opts: ReadOwnersOptions = {}): Promise<OwnersTa
 
   const pids: PidOwner[] = [];
   const qosOf = new Map<string, PodQos>();
-  const pidDirs = (await tryDir(paths.proc)).filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
+  const pidDirs = await listPids(paths.proc);
   for (const pid of pidDirs) {
     const dir = join(paths.proc, String(pid));
     const link = await tryLink(join(dir, 'ns', 'net'));
