@@ -59,6 +59,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   const full = opts.nsFd === undefined ? withNetns(argv, opts.netns) : ['nsenter', '--net=/proc/self/fd/3', '--', ...argv];
   const [file, ...args] = full;
   if (file === undefined) throw new TypeError('run: empty argv');
+  const stdin = opts.input === undefined ? ('ignore' as const) : ('pipe' as const);
   try {
     const r = await execa(file, args, {
       reject: false,
@@ -67,12 +68,9 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       // trace can stop its probes and close the recording.
       cleanup: false,
       stripFinalNewline: false,
-      ...(opts.nsFd === undefined
-        ? opts.input === undefined
-          ? { stdin: 'ignore' as const }
-          : { input: opts.input }
-        : // execa hands extra stdio entries to child_process.spawn, which takes a descriptor; its types list only pipes and streams past fd 2.
-          { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', opts.nsFd as unknown as 'pipe'] as const, ...(opts.input === undefined ? {} : { input: opts.input }) }),
+      // execa hands extra stdio entries to child_process.spawn, which takes a descriptor; its types list only pipes and streams past fd 2.
+      ...(opts.nsFd === undefined ? { stdin } : { stdio: [stdin, 'pipe', 'pipe', opts.nsFd as unknown as 'pipe'] as const }),
+      ...(opts.input === undefined ? {} : { input: opts.input }),
       ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
       ...(opts.env === undefined ? {} : { env: opts.env }),
     });
