@@ -276,7 +276,6 @@ export function dedupeEvidence(list: readonly Evidence[]): Evidence[] {
   return out.sort((a, b) => a.t - b.t || (a.src < b.src ? -1 : a.src > b.src ? 1 : 0));
 }
 
-
 export function latestT(evs: readonly Evidence[], fallback: number): number {
   return evs.reduce((m, e) => Math.max(m, e.t), evs.length ? 0 : fallback);
 }

@@ -3,7 +3,7 @@
 import type { PacketTuple, ProbeEvent } from './probe-event.js';
 
 /** `10.0.0.1:42766 > 10.96.0.10:80`, IPv6 addresses in brackets. */
-export function tupleText(t: PacketTuple): string {
+function tupleText(t: PacketTuple): string {
   const a = (addr: string, port: number) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
   return `${a(t.saddr, t.sport)} > ${a(t.daddr, t.dport)}`;
 }

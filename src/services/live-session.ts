@@ -13,6 +13,7 @@ import { dutyCycleDelay } from '../sources/sleep.js';
 import type { Clock, Source } from '../sources/source.js';
 import { feedItemFor } from './feed.js';
 import { Pipeline } from './pipeline.js';
+import { RecordRate } from './record-rate.js';
 
 export type SessionChange =
   | { readonly type: 'finding'; readonly finding: Finding; readonly diagnosis: Diagnosis }
@@ -50,7 +51,7 @@ interface Health {
   records: number;
   lost: number;
   message?: string;
-  window: number[];
+  rate: RecordRate;
 }
 
 /** Runs sources until stopped; analysis runs on a timer (within ANALYSIS_CPU_SHARE of a core) and on stop. */
@@ -77,7 +78,7 @@ export class LiveSession implements SessionStore {
     this.pipeline = new Pipeline((o) => this.observe(o));
     // Every source listens on the one stop signal.
     setMaxListeners(opts.sources.length + 10, this.abort.signal);
-    for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, lost: 0, window: [] });
+    for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, lost: 0, rate: new RecordRate() });
     this.snapshot = this.buildSnapshot();
   }
 
@@ -115,8 +116,7 @@ export class LiveSession implements SessionStore {
     this.opts.recorder?.write(rec);
     if (h) {
       h.records++;
-      h.window.push(rec.t);
-      if (h.window.length > 2000) h.window.splice(0, h.window.length - 2000);
+      h.rate.note(rec.t);
       if (rec.k === 'err') {
         h.lost += lostEventCount(rec.line);
         if (/^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
@@ -168,9 +168,7 @@ export class LiveSession implements SessionStore {
   }
 
   private healthOf(h: Health): SourceHealth {
-    const now = this.opts.clock();
-    const recent = h.window.filter((t) => t >= now - 5000).length;
-    return { id: h.id, state: h.state, records: h.records, rate: recent / 5, lost: h.lost, ...(h.message ? { message: h.message } : {}) };
+    return { id: h.id, state: h.state, records: h.records, rate: h.rate.perSec(this.opts.clock()), lost: h.lost, ...(h.message ? { message: h.message } : {}) };
   }
 
   private buildSnapshot(): SessionSnapshot {

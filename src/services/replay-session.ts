@@ -7,17 +7,16 @@ import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHea
 import type { LocatedRecord } from '../record/fixture-reader.js';
 import { feedItemFor } from './feed.js';
 import { Pipeline } from './pipeline.js';
+import { RecordRate } from './record-rate.js';
 
 const FEED_MAX = 500;
-/** The window a source's record rate is counted over, as the live session counts it. */
-const RATE_WINDOW_MS = 5000;
 
 export class ReplaySession implements SessionStore {
   private table = new FlowTable();
   private pipeline!: Pipeline;
   private feed: FeedItem[] = [];
-  /** Each source's recent record times, as far as the replay has got. */
-  private replayed = new Map<string, number[]>();
+  /** Each source's record rate, as far as the replay has got. */
+  private replayed = new Map<string, RecordRate>();
   /** The index of each source's last record: past it, the source is done. */
   private readonly lastOf = new Map<string, number>();
   private next = 0;
@@ -72,26 +71,23 @@ export class ReplaySession implements SessionStore {
   }
 
   private noteSource(src: string, t: number): void {
-    let w = this.replayed.get(src);
-    if (w === undefined) {
-      w = [];
-      this.replayed.set(src, w);
+    let r = this.replayed.get(src);
+    if (r === undefined) {
+      r = new RecordRate();
+      this.replayed.set(src, r);
     }
-    w.push(t);
-    if (w.length > 2000) w.splice(0, w.length - 2000);
+    r.note(t);
   }
 
   /** Each source as the live view showed it at this point: records, rate, and the events it had lost (read from the recorded loss lines). */
   private sourcesNow(): SourceHealth[] {
     const out: SourceHealth[] = [];
-    for (const [id, w] of this.replayed) {
+    for (const [id, rate] of this.replayed) {
       // kdiag's own records (meta, owners) are not a tool the live view listed.
       if (id.startsWith('kdiag:')) continue;
       const st = this.pipeline.perSource.get(id);
-      let recent = 0;
-      for (let i = w.length - 1; i >= 0 && w[i]! >= this.at - RATE_WINDOW_MS; i--) recent++;
       const done = this.next > (this.lastOf.get(id) ?? -1);
-      out.push({ id, state: done ? 'done' : 'running', records: st?.records ?? 0, rate: recent / (RATE_WINDOW_MS / 1000), lost: st?.lost ?? 0 });
+      out.push({ id, state: done ? 'done' : 'running', records: st?.records ?? 0, rate: rate.perSec(this.at), lost: st?.lost ?? 0 });
     }
     return out;
   }
