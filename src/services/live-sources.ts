@@ -6,6 +6,7 @@ import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource } from '.
 import { listNamedNetns } from '../sources/netns.js';
 import { ownersSource } from '../sources/owners.js';
 import type { Clock, Source } from '../sources/source.js';
+import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../sources/read-pacer.js';
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../sources/owners.js';
@@ -54,15 +55,35 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
   if (o.events) sources.push(conntrackEventsSource(base));
   sources.push(ssSource({ ...base, ...(every ? { intervalMs: every } : {}) }));
   if (o.allSockets) {
+    // Repeated reads of the other namespaces take turns (read-pacer.ts); a one-off check reads them all at once.
+    const paced = every === undefined ? {} : { pacer: new ReadPacer(NAMESPACE_READS_PER_SECOND) };
+    let socketReads = 0;
+    let sysctlReads = 0;
     for (const name of await listNamedNetns()) {
       if (name === o.netns) continue;
-      sources.push(ssSource({ clock: o.clock, netns: name, ...(every ? { intervalMs: every } : {}) }));
+      sources.push(ssSource({ clock: o.clock, netns: name, ...paced, ...(every ? { intervalMs: every } : {}) }));
+      socketReads++;
     }
     const owners = await readOwners().catch(() => undefined);
     if (owners) {
-      sources.push(...podSocketSources(owners, { clock: o.clock, ...(every ? { intervalMs: every } : {}) }));
+      const pods = podSocketSources(owners, { clock: o.clock, ...paced, ...(every ? { intervalMs: every } : {}) });
       // A pod's own keepalive sysctls apply to its sockets; they change only when the pod is remade.
-      sources.push(...(await podSysctlSources(owners, { clock: o.clock, ...(slow ? { intervalMs: slow } : {}) })));
+      const podSysctls = await podSysctlSources(owners, { clock: o.clock, ...paced, ...(slow ? { intervalMs: slow } : {}) });
+      sources.push(...pods, ...podSysctls);
+      socketReads += pods.length;
+      sysctlReads += podSysctls.length;
+    }
+    if (every !== undefined && slow !== undefined) {
+      const round = pacedRoundMs(NAMESPACE_READS_PER_SECOND, [
+        { count: socketReads, intervalMs: every },
+        { count: sysctlReads, intervalMs: slow },
+      ]);
+      if (round > every) {
+        notes.push(
+          `sockets of ${socketReads} other network namespaces are read in turn, ${NAMESPACE_READS_PER_SECOND} reads a second at most: ` +
+            `each about every ${Math.ceil(round / 1000)} s rather than every ${every / 1000} s`,
+        );
+      }
     }
   }
   sources.push(ownersSource({ clock: o.clock }));

@@ -6,6 +6,7 @@ import { EnvironmentError } from '../errors.js';
 import { LineCutter, run, streamLineBatches, which, type StreamResult } from './exec.js';
 import type { RawRecord, SourceId } from './raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
+import type { ReadPacer } from './read-pacer.js';
 import { dutyCycleDelay, sleep } from './sleep.js';
 
 /** What one run of a snapshot produced. */
@@ -51,6 +52,8 @@ export interface SnapshotSpec {
   readonly file?: string;
   /** Known beforehand to be unavailable (IPVS not loaded …): one `err` record with this text and `end`. */
   readonly unavailable?: string;
+  /** Shared with other sources: each run (the first too) waits for a turn from it. */
+  readonly pacer?: ReadPacer;
 }
 
 /**
@@ -331,6 +334,10 @@ export class SnapshotSource implements Source {
   async *batches(signal: AbortSignal): AsyncIterable<readonly RawRecord[]> {
     for (;;) {
       if (signal.aborted) return;
+      if (this.spec.pacer) {
+        await this.spec.pacer.turn(signal);
+        if (signal.aborted) return;
+      }
       // The consumer models each batch before asking for the next: the time includes its work.
       const t0 = performance.now();
       yield* this.streamSnapshot(signal);
@@ -348,6 +355,10 @@ export class SnapshotSource implements Source {
     const never = new AbortController().signal;
     for (;;) {
       if (signal.aborted) return;
+      if (this.spec.pacer) {
+        await this.spec.pacer.turn(signal);
+        if (signal.aborted) return;
+      }
       const t0 = performance.now();
       let whole: RawRecord[] | undefined;
       for await (const batch of this.streamSnapshot(never)) {
@@ -368,6 +379,7 @@ export interface SnapshotOptions {
   readonly clock?: Clock;
   readonly intervalMs?: number;
   readonly timeoutMs?: number;
+  readonly pacer?: ReadPacer;
 }
 
 /** A snapshot source for a plain read-only command. */

@@ -32,7 +32,7 @@ export function registerTrace(program: Command): void {
     .option('--addr <address>', 'show only flows with this address (repeatable)', collect)
     .option('--pod <ns/name>', 'show only flows owned by this pod, or ns/ for a namespace (repeatable)', collect)
     .addOption(new Option('--probes <list>', 'bpftrace probes: default, all, none, or a comma list').default('default'))
-    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time)').default('2s'))
+    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time, and pods\' namespaces are read in turn, 5 a second)').default('2s'))
     .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
   addAnalysisOptions(cmd);
   cmd.addHelpText(

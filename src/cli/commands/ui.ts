@@ -34,7 +34,7 @@ function uiOptions(cmd: Command): Command {
     .option('--at <offset>', 'with --replay: start at this offset (e.g. 90s; -30s from the end)')
     .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
     .option('--record <file>', 'record the live session to FILE for kdiag replay')
-    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time)').default('2s'))
+    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time, and pods\' namespaces are read in turn, 5 a second)').default('2s'))
     .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
   return addAnalysisOptions(cmd);
 }
