@@ -333,16 +333,11 @@ export class SnapshotSource implements Source {
   /** Like records(), one array per chunk of output (see streamSnapshot): one await per chunk, not per record. */
   async *batches(signal: AbortSignal): AsyncIterable<readonly RawRecord[]> {
     for (;;) {
-      if (signal.aborted) return;
-      if (this.spec.pacer) {
-        await this.spec.pacer.turn(signal);
-        if (signal.aborted) return;
-      }
+      if (!(await this.turn(signal))) return;
       // The consumer models each batch before asking for the next: the time includes its work.
       const t0 = performance.now();
       yield* this.streamSnapshot(signal);
-      if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
-      await sleep(dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE), signal);
+      if (!(await this.nextRun(t0, signal))) return;
     }
   }
 
@@ -354,11 +349,7 @@ export class SnapshotSource implements Source {
   async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
     const never = new AbortController().signal;
     for (;;) {
-      if (signal.aborted) return;
-      if (this.spec.pacer) {
-        await this.spec.pacer.turn(signal);
-        if (signal.aborted) return;
-      }
+      if (!(await this.turn(signal))) return;
       const t0 = performance.now();
       let whole: RawRecord[] | undefined;
       for await (const batch of this.streamSnapshot(never)) {
@@ -366,10 +357,27 @@ export class SnapshotSource implements Source {
         else for (let i = 0; i < batch.length; i++) whole.push(batch[i]!);
       }
       if (whole !== undefined) yield* whole;
-      // A missing tool will not appear between two polls: stop instead of repeating the same error.
-      if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return;
-      await sleep(dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE), signal);
+      if (!(await this.nextRun(t0, signal))) return;
     }
+  }
+
+  /** Before a run: false once the session stopped; waits for the pacer's turn when there is one. */
+  private async turn(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    if (this.spec.pacer === undefined) return true;
+    await this.spec.pacer.turn(signal);
+    return !signal.aborted;
+  }
+
+  /**
+   * After a run that began at `t0`: false for a one-off source, or one whose tool is missing (it will
+   * not appear between two polls: stop instead of repeating the same error); otherwise waits for the
+   * next run, spaced out past intervalMs by SNAPSHOT_TIME_SHARE.
+   */
+  private async nextRun(t0: number, signal: AbortSignal): Promise<boolean> {
+    if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return false;
+    await sleep(dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE), signal);
+    return true;
   }
 }
 
