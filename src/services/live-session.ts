@@ -7,7 +7,6 @@ import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
 import type { FixtureWriter } from '../record/fixture-writer.js';
-import { lostEventCount } from '../parse/lost-events.js';
 import type { RawRecord } from '../sources/raw-record.js';
 import { dutyCycleDelay } from '../sources/sleep.js';
 import type { Clock, Source } from '../sources/source.js';
@@ -49,7 +48,6 @@ interface Health {
   id: string;
   state: SourceHealth['state'];
   records: number;
-  lost: number;
   message?: string;
   rate: RecordRate;
 }
@@ -78,7 +76,7 @@ export class LiveSession implements SessionStore {
     this.pipeline = new Pipeline((o) => this.observe(o));
     // Every source listens on the one stop signal.
     setMaxListeners(opts.sources.length + 10, this.abort.signal);
-    for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, lost: 0, rate: new RecordRate() });
+    for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, rate: new RecordRate() });
     this.snapshot = this.buildSnapshot();
   }
 
@@ -117,10 +115,7 @@ export class LiveSession implements SessionStore {
     if (h) {
       h.records++;
       h.rate.note(rec.t);
-      if (rec.k === 'err') {
-        h.lost += lostEventCount(rec.line);
-        if (/^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
-      }
+      if (rec.k === 'err' && /^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
     }
     this.pipeline.push({ rec, file: rec.src, line: ++this.recordNo });
   }
@@ -128,10 +123,6 @@ export class LiveSession implements SessionStore {
   private observe(o: Observation): void {
     this.table.apply(o);
     this.opts.onObservation?.(o);
-    if (o.kind === 'probe' && o.event.kind === 'probe-status') {
-      const h = this.health.get(o.src);
-      if (h && o.event.status === 'lost') h.lost += o.event.count ?? 1;
-    }
     const item = feedItemFor(o);
     if (item) {
       this.feed.push(item);
@@ -168,7 +159,8 @@ export class LiveSession implements SessionStore {
   }
 
   private healthOf(h: Health): SourceHealth {
-    return { id: h.id, state: h.state, records: h.records, rate: h.rate.perSec(this.opts.clock()), lost: h.lost, ...(h.message ? { message: h.message } : {}) };
+    // The pipeline counts lost events (loss lines on stderr, probe status) the same way for replay.
+    return { id: h.id, state: h.state, records: h.records, rate: h.rate.perSec(this.opts.clock()), lost: this.pipeline.perSource.get(h.id)?.lost ?? 0, ...(h.message ? { message: h.message } : {}) };
   }
 
   private buildSnapshot(): SessionSnapshot {
