@@ -4,8 +4,8 @@ import type { Diagnosis, Finding, FlowView, Prediction, Severity } from '../mode
 import { isProbeItem, type FlowTable } from '../model/flow-table.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
 import type { CloudPreset } from '../model/cloud-presets.js';
-import { buildPathContext } from '../model/path-timeouts.js';
-import type { PathTimeouts } from '../model/path-timeouts.js';
+import { buildPathContext } from './path/context.js';
+import type { PathTimeouts } from './path/path-timeouts.js';
 import { buildSuggestions } from '../suggest/suggest.js';
 import { predict } from './predict.js';
 import type { Draft, RuleContext } from './rule.js';

@@ -1,6 +1,6 @@
 // Predictions: live flows that nothing refreshes in time, ranked by when their first layer forgets them.
 import type { Prediction } from '../model/diagnosis.js';
-import type { PathTimeouts } from '../model/path-timeouts.js';
+import type { PathTimeouts } from './path/path-timeouts.js';
 import type { RuleContext } from './rule.js';
 import { LAYER_NAME, breaksIn, byUrgency, fmtSec, keepalivePhrase, predictable } from './rule.js';
 

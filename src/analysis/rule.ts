@@ -1,8 +1,11 @@
 // The rule interface, the context rules read, and helpers shared by the rules.
 import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
 import { TIMELINE_KIND_BIT, type Flow, type FlowTable, type TimelineItem } from '../model/flow-table.js';
-import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
-import { NOT_AT_RISK, evidence, flowState, fmtSec, itemEvidence, pathTimeouts, screenPath } from '../model/path-timeouts.js';
+import type { PathContext } from './path/context.js';
+import { evidence, fmtSec, itemEvidence } from './path/evidence.js';
+import { flowState } from './path/flow-state.js';
+import { type PathTimeouts, pathTimeouts } from './path/path-timeouts.js';
+import { NOT_AT_RISK, screenPath } from './path/screen.js';
 import type { SuggestNeed } from '../suggest/needs.js';
 
 /** A finding before suggestions are attached, with what it needs fixed. */

@@ -1,8 +1,11 @@
 // Finding needs → suggestions, smallest blast radius first. One suggestion per fix, carrying the most
 // demanding value any finding asked for, and the finding ids it fixes.
 import type { ApplyChange, Suggestion, SuggestionScope } from '../model/diagnosis.js';
-import type { PathContext, PathTimeouts, SocketKeepaliveView } from '../model/path-timeouts.js';
-import { CT_TCP_TIMEOUTS, fmtSec, isRaiseOnlyKubeProxy } from '../model/path-timeouts.js';
+import { type PathContext, isRaiseOnlyKubeProxy } from '../analysis/path/context.js';
+import { fmtSec } from '../analysis/path/evidence.js';
+import type { SocketKeepaliveView } from '../analysis/path/keepalive.js';
+import type { PathTimeouts } from '../analysis/path/path-timeouts.js';
+import { CT_TCP_TIMEOUTS } from '../model/kernel-defaults.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
 import type { SuggestNeed } from './needs.js';
 import { KUBE_PROXY_FLAG_FIELDS, KUBE_PROXY_WARNINGS, appKeepaliveSnippets, kubeProxyPatch, nodeSysctlCommands, podSysctlYaml } from './snippets.js';

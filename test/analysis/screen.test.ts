@@ -7,8 +7,9 @@ import { breaksIn, makeRuleContext, predictable } from '../../src/analysis/rule.
 import type { CloudPreset } from '../../src/model/cloud-presets.js';
 import { FlowTable } from '../../src/model/flow-table.js';
 import type { Observation } from '../../src/model/observation.js';
-import { NOT_AT_RISK, buildPathContext, pathTimeouts, screenPath } from '../../src/model/path-timeouts.js';
-import type { PathContextOptions } from '../../src/model/path-timeouts.js';
+import { buildPathContext, type PathContextOptions } from '../../src/analysis/path/context.js';
+import { pathTimeouts } from '../../src/analysis/path/path-timeouts.js';
+import { NOT_AT_RISK, screenPath } from '../../src/analysis/path/screen.js';
 import { analyzeInput } from '../../src/services/analyze-input.js';
 import { T0, ct, ctSnapshot, ipvsConn, ka, kubeProxy, obs, sock, ssSnapshot, tableOf } from './builders.js';
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLOUD_PRESETS, type AnalyzeOptions } from '../../src/analysis/analyze.js';
 import type { Finding } from '../../src/model/diagnosis.js';
-import { parseSeconds } from '../../src/model/path-timeouts.js';
+import { parseSeconds } from '../../src/analysis/path/context.js';
 import { analyzeInput } from '../../src/services/analyze-input.js';
 
 const ROOT = fileURLToPath(new URL('../../fixtures/bundles/', import.meta.url));

@@ -2,7 +2,9 @@
 // still in CLOSE-WAIT; its late FIN then leaves without NAT.
 import type { Evidence } from '../../model/diagnosis.js';
 import type { Flow } from '../../model/flow-table.js';
-import { CT_TCP_TIMEOUTS, evidence as ev, sysctlInForce } from '../../model/path-timeouts.js';
+import { sysctlInForce } from '../path/context.js';
+import { evidence as ev } from '../path/evidence.js';
+import { CT_TCP_TIMEOUTS } from '../../model/kernel-defaults.js';
 import type { Draft, Rule, RuleContext } from '../rule.js';
 import { fmtSec, itemEvidence, latestT, makeDraft } from '../rule.js';
 import { expiryFacts, fmtGap } from './expiry-helpers.js';

@@ -1,7 +1,8 @@
 // FM-1 (events, loose=0): after conntrack forgot the flow, its packets are INVALID and vanish:
 // retransmissions after the idle gap instead of a pickup.
 import type { Evidence } from '../../model/diagnosis.js';
-import { CT_TCP_TIMEOUTS, sysctlInForce } from '../../model/path-timeouts.js';
+import { sysctlInForce } from '../path/context.js';
+import { CT_TCP_TIMEOUTS } from '../../model/kernel-defaults.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, fmtSec, itemEvidence, latestT, makeDraft, statsDelta } from '../rule.js';
 import { isExpiryDestroy } from './conntrack-established-expired.js';

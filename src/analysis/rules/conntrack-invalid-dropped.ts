@@ -2,7 +2,7 @@
 // `conntrack -S invalid` rises: the rule protects the connection, but the segments are lost.
 import type { Evidence } from '../../model/diagnosis.js';
 import type { Flow, TimelineItem } from '../../model/flow-table.js';
-import type { PathTimeouts } from '../../model/path-timeouts.js';
+import type { PathTimeouts } from '../path/path-timeouts.js';
 import type { Rule } from '../rule.js';
 import { itemEvidence, latestT, makeDraft } from '../rule.js';
 import { entryLostBefore } from './conntrack-invalid-reset.js';

@@ -4,8 +4,11 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import { isProbeItem, TIMELINE_KIND_BIT, type Flow, type TimelineItem } from '../../model/flow-table.js';
-import { CT_MAX_RETRANS_TIMEOUT, CT_TCP_TIMEOUTS, CT_UNACK, evidence, sysctlInForce } from '../../model/path-timeouts.js';
-import type { LayerView, PathTimeouts } from '../../model/path-timeouts.js';
+import { sysctlInForce } from '../path/context.js';
+import { evidence } from '../path/evidence.js';
+import type { LayerView } from '../path/layers.js';
+import type { PathTimeouts } from '../path/path-timeouts.js';
+import { CT_MAX_RETRANS_TIMEOUT, CT_TCP_TIMEOUTS, CT_UNACK } from '../../model/kernel-defaults.js';
 import type { RuleContext } from '../rule.js';
 import { atRisk, diedAtRisk, fmtSec, itemEvidence } from '../rule.js';
 

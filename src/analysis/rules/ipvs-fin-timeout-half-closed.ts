@@ -1,7 +1,7 @@
 // FM-3: a half-closed connection sits in IPVS FIN_WAIT (tcpfin, 120 s) while one side keeps streaming.
 import type { Evidence } from '../../model/diagnosis.js';
-import { evidence as ev } from '../../model/path-timeouts.js';
-import { ipvsTimeoutsInForce } from '../../model/path-timeouts.js';
+import { ipvsTimeoutsInForce } from '../path/context.js';
+import { evidence as ev } from '../path/evidence.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { fmtSec, keepaliveSpan, latestT, makeDraft } from '../rule.js';

@@ -1,7 +1,8 @@
 // kube-proxy's intended conntrack/IPVS values versus what the kernel has now (§4.3), incl. the
 // 1.22–1.28 "only raise" policy that leaves the kernel's 432000 s ESTABLISHED timeout in place.
 import type { Evidence } from '../../model/diagnosis.js';
-import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, isRaiseOnlyKubeProxy } from '../../model/path-timeouts.js';
+import { isRaiseOnlyKubeProxy } from '../path/context.js';
+import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM } from '../../model/kernel-defaults.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, fmtSec, makeDraft } from '../rule.js';

@@ -1,7 +1,7 @@
 // Shared body of the "a layer forgets the flow before keepalive refreshes it" rules (FM-1, FM-2, FM-11).
 import type { Layer } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import type { PathTimeouts } from '../../model/path-timeouts.js';
+import type { PathTimeouts } from '../path/path-timeouts.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, RuleContext } from '../rule.js';
 import { riskPaths } from './expiry-helpers.js';

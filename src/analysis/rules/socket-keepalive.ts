@@ -1,6 +1,6 @@
 // FM-12: the keepalive that should refresh every timer on the path is off, or fires too late.
 import type { Evidence } from '../../model/diagnosis.js';
-import type { PathTimeouts } from '../../model/path-timeouts.js';
+import type { PathTimeouts } from '../path/path-timeouts.js';
 import type { Draft, Rule, RuleContext } from '../rule.js';
 import { riskPaths } from './expiry-helpers.js';
 

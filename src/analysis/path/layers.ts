@@ -1,0 +1,88 @@
+// The conntrack and IPVS layers of a path: the timeout in force, the time left at the reading, and
+// the latest activity the reading implies.
+import type { Evidence, LayerTimeout } from '../../model/diagnosis.js';
+import type { Flow } from '../../model/flow-table.js';
+import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED } from '../../model/kernel-defaults.js';
+import { conntrackClamp, entryTimeout } from './clamp.js';
+import { ipvsTimeoutsInForce, sysctlInForce, type PathContext, type Sourced } from './context.js';
+import { evidence, lazyEvidence } from './evidence.js';
+
+export interface LayerView extends LayerTimeout {
+  readonly evidence: readonly Evidence[];
+  /** Why the timeout is shorter than the state's normal one (§2.3 clamps). */
+  readonly clamp?: 'unacknowledged' | 'zero-window' | 'retransmits' | 'mid-stream-pickup' | 'suspicious';
+  readonly note?: string;
+}
+
+/** The conntrack layer of a flow's path, and the activity its remaining timeout implies. */
+export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; activity?: number } | undefined {
+  const t = ctx.table;
+  const scope = f.ctScope;
+  const ctEv = lazyEvidence(f.ctT, f.ctSrc, () => t.conntrackSummary(f));
+  const remaining = f.ctTimeout >= 0 ? f.ctTimeout : null;
+  const leftFromReading = remaining === null ? null : remaining - (ctx.now - f.ctT) / 1000;
+  if (f.proto === 'udp') {
+    const spec = f.ctAssured ? CT_UDP_STREAM : CT_UDP;
+    const full = sysctlInForce(ctx, spec, scope);
+    const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
+    return {
+      layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, evidence: full.evidence ? [ctEv, full.evidence] : [ctEv] },
+      ...(activity !== undefined ? { activity } : {}),
+    };
+  }
+  if (f.proto !== 'tcp') return undefined;
+  const stateSpec = CT_TCP_TIMEOUTS[f.ctState ?? ''];
+  if (!stateSpec) return undefined;
+  const full = sysctlInForce(ctx, stateSpec, scope);
+  const evs = full.evidence ? [ctEv, full.evidence] : [ctEv];
+  if (f.ctState !== 'ESTABLISHED') {
+    const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
+    return { layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, evidence: evs }, ...(activity !== undefined ? { activity } : {}) };
+  }
+  const own = entryTimeout(f, 'ESTABLISHED');
+  // The timeout conntrack itself set on the entry beats a sysctl reading that may lag a change.
+  const fullT: Sourced = own && own.value < full.value ? own : full;
+  const evsT = fullT === full ? evs : [ctEv, ...(own?.evidence ? [own.evidence] : [])];
+  const clamp = conntrackClamp(ctx, f, fullT.value);
+  if (clamp) {
+    return {
+      layer: {
+        layer: 'conntrack',
+        timeoutSec: Math.min(fullT.value, clamp.timeout.value),
+        source: `${clamp.timeout.source} (clamped: ${clamp.why})`,
+        leftSec: leftFromReading,
+        evidence: [...evsT, ...clamp.evidence, ...(clamp.timeout.evidence ? [clamp.timeout.evidence] : [])],
+        clamp: clamp.why,
+        note: clamp.note,
+      },
+    };
+  }
+  // ASSURED with [UNREPLIED] never comes from the kernel's TCP tracker (ASSURED needs a reply):
+  // the entry was loaded from userspace (`conntrack -I`, a state sync) with a timeout of its own.
+  const inserted = f.ctUnreplied && f.ctAssured;
+  const activity = remaining !== null && remaining <= fullT.value && !inserted ? f.ctT - (fullT.value - remaining) * 1000 : undefined;
+  return { layer: { layer: 'conntrack', timeoutSec: fullT.value, source: fullT.source, leftSec: leftFromReading, evidence: evsT }, ...(activity !== undefined ? { activity } : {}) };
+}
+
+/** The IPVS layer of a flow's path, and the activity its expire timer implies. */
+export function ipvsLayer(ctx: PathContext, f: Flow, state: string): { layer: LayerView; activity?: number } | undefined {
+  const it = ipvsTimeoutsInForce(ctx);
+  const v = f.ipvs && f.ipvs.goneT < 0 ? f.ipvs : undefined;
+  const st = v?.state ?? state;
+  let to: Sourced;
+  if (f.proto === 'udp') to = it.udp;
+  else if (st === 'ESTABLISHED') to = it.tcp;
+  else if (st === 'FIN_WAIT') to = it.tcpfin;
+  else if (IPVS_FIXED[st] !== undefined) to = { value: IPVS_FIXED[st] ?? 0, source: `IPVS ${st} timeout (not settable)` };
+  else return undefined;
+  const evs: Evidence[] = [];
+  if (v) evs.push(evidence(v.t, v.src, ctx.table.ipvsSummary(f)));
+  if (to.evidence) evs.push(to.evidence);
+  const vsCt = ctx.table.sysctl('net.ipv4.vs.conntrack');
+  const killsCt = vsCt ? vsCt.value === '1' : ctx.mode === 'ipvs';
+  const note = killsCt ? 'IPVS expiry also deletes the conntrack entry (net.ipv4.vs.conntrack=1)' : undefined;
+  const leftSec = v ? v.expiresSec - (ctx.now - v.t) / 1000 : null;
+  const activity = v && v.expiresSec <= to.value && (st === 'ESTABLISHED' || st === 'FIN_WAIT' || st === 'UDP') ? v.t - (to.value - v.expiresSec) * 1000 : undefined;
+  const layer: LayerView = { layer: 'ipvs', timeoutSec: to.value, source: to.source, leftSec, evidence: evs, ...(note ? { note } : {}) };
+  return activity !== undefined ? { layer, activity } : { layer };
+}
