@@ -1,7 +1,8 @@
 // The analysis engine: FlowTable → Diagnosis (findings, predictions, suggestions, flows). Pure:
 // `now` defaults to the latest observation, so the same observations give the same Diagnosis.
 import type { Diagnosis, Finding, FlowView, Prediction, Severity } from '../model/diagnosis.js';
-import { isProbeItem, type FlowTable } from '../model/flow-table.js';
+import type { FlowTable } from '../model/flow-table.js';
+import { isProbeItem } from '../model/timeline.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
 import type { CloudPreset } from '../model/cloud-presets.js';
 import { buildPathContext } from './path/context.js';

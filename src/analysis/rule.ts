@@ -1,6 +1,8 @@
 // The rule interface, the context rules read, and helpers shared by the rules.
 import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/diagnosis.js';
-import { TIMELINE_KIND_BIT, type Flow, type FlowTable, type TimelineItem } from '../model/flow-table.js';
+import type { Flow } from '../model/flow.js';
+import type { FlowTable } from '../model/flow-table.js';
+import { TIMELINE_KIND_BIT, type TimelineItem } from '../model/timeline.js';
 import type { PathContext } from './path/context.js';
 import { evidence, fmtSec, itemEvidence } from './path/evidence.js';
 import { flowState } from './path/flow-state.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FlowTable, TIMELINE_KIND_BIT } from '../../src/model/flow-table.js';
+import { FlowTable } from '../../src/model/flow-table.js';
+import { TIMELINE_KIND_BIT } from '../../src/model/timeline.js';
 import { T0, ct, ctSnapshot, ka, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
 
 const ORIG = '10.0.0.1:42766>10.96.0.10:80';

@@ -1,7 +1,8 @@
 // Why an ESTABLISHED conntrack entry runs on a shorter timeout than the state's own (§2.3), and the
 // timeout conntrack itself set on the entry.
 import type { Evidence } from '../../model/diagnosis.js';
-import type { Flow, SocketSide, TimelineItem } from '../../model/flow-table.js';
+import type { Flow, SocketSide } from '../../model/flow.js';
+import type { TimelineItem } from '../../model/timeline.js';
 import { CT_MAX_RETRANS, CT_MAX_RETRANS_TIMEOUT, CT_UNACK } from '../../model/kernel-defaults.js';
 import { sysctlInForce, type PathContext, type Sourced } from './context.js';
 import { evidence, itemEvidence } from './evidence.js';

@@ -1,6 +1,6 @@
 // Evidence records for findings: a quoted line with its time and source.
 import type { Evidence } from '../../model/diagnosis.js';
-import { isProbeItem, type TimelineItem } from '../../model/flow-table.js';
+import { isProbeItem, type TimelineItem } from '../../model/timeline.js';
 import { probeEventText, probeWhere } from '../../model/probe-text.js';
 
 /** Evidence record helper. */

@@ -1,5 +1,5 @@
 // The state word a flow is reasoned with, from whichever source still shows it.
-import type { Flow, SocketSide } from '../../model/flow-table.js';
+import type { Flow, SocketSide } from '../../model/flow.js';
 
 const SS_TO_CT: Readonly<Record<string, string>> = {
   ESTAB: 'ESTABLISHED', 'CLOSE-WAIT': 'CLOSE_WAIT', 'FIN-WAIT-1': 'FIN_WAIT', 'FIN-WAIT-2': 'FIN_WAIT',

@@ -1,6 +1,6 @@
 // Keepalive of a flow's sockets: from the probe, else the ss timer, with the netns sysctls in force.
 import type { Evidence } from '../../model/diagnosis.js';
-import type { Flow, SocketSide } from '../../model/flow-table.js';
+import type { Flow, SocketSide } from '../../model/flow.js';
 import { KA_INTVL, KA_PROBES, KA_TIME } from '../../model/kernel-defaults.js';
 import { probeEventText, probeWhere } from '../../model/probe-text.js';
 import { sysctlInForce, type PathContext } from './context.js';

@@ -1,7 +1,7 @@
 // The conntrack and IPVS layers of a path: the timeout in force, the time left at the reading, and
 // the latest activity the reading implies.
 import type { Evidence, LayerTimeout } from '../../model/diagnosis.js';
-import type { Flow } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
 import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeout } from './clamp.js';
 import { ipvsTimeoutsInForce, sysctlInForce, type PathContext, type Sourced } from './context.js';

@@ -2,7 +2,7 @@
 // (domain.md §1.1, §2.3, §2.7, §2.8). Time is the analysis' `now`, never the wall clock.
 import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Layer } from '../../model/diagnosis.js';
-import type { Flow } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
 import { ipvsApplies, type PathContext } from './context.js';
 import { flowState } from './flow-state.js';
 import { flowKeepalive, type KeepaliveView } from './keepalive.js';

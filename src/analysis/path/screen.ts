@@ -1,6 +1,6 @@
 // A cheap first pass over every live flow: whether it can be at risk, from plain numbers.
 import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
-import type { Flow } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
 import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED, KA_TIME } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';

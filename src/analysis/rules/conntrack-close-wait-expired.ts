@@ -1,7 +1,7 @@
 // FM-4 (k8s #32551): the conntrack CLOSE_WAIT entry expires (kernel 60 s) while the local socket is
 // still in CLOSE-WAIT; its late FIN then leaves without NAT.
 import type { Evidence } from '../../model/diagnosis.js';
-import type { Flow } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
 import { sysctlInForce } from '../path/context.js';
 import { evidence as ev } from '../path/evidence.js';
 import { CT_TCP_TIMEOUTS } from '../../model/kernel-defaults.js';

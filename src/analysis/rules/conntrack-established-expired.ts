@@ -3,7 +3,7 @@
 // backend packet was picked up as a flow of its own and reached the client without reverse NAT.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import type { TimelineItem } from '../../model/flow-table.js';
+import type { TimelineItem } from '../../model/timeline.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { fmtSec, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';

@@ -1,7 +1,8 @@
 // FM-5 (events): segments of established flows dropped by an INVALID DROP rule (NETFILTER_DROP) while
 // `conntrack -S invalid` rises: the rule protects the connection, but the segments are lost.
 import type { Evidence } from '../../model/diagnosis.js';
-import type { Flow, TimelineItem } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
+import type { TimelineItem } from '../../model/timeline.js';
 import type { PathTimeouts } from '../path/path-timeouts.js';
 import type { Rule } from '../rule.js';
 import { itemEvidence, latestT, makeDraft } from '../rule.js';

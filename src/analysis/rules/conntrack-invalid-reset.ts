@@ -5,7 +5,8 @@ import { endpointKey } from '../../model/endpoint.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, isNoSocket, itemEvidence, latestT, makeDraft } from '../rule.js';
-import type { Flow, TimelineItem } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
+import type { TimelineItem } from '../../model/timeline.js';
 import { isPickup, isReversePickup, isTimerDestroy } from './expiry-helpers.js';
 import { invalidFacts } from './invalid-helpers.js';
 

@@ -3,7 +3,8 @@
 // observed gap contradicts), the mid-stream pickup and the resets that followed.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import { isProbeItem, TIMELINE_KIND_BIT, type Flow, type TimelineItem } from '../../model/flow-table.js';
+import type { Flow } from '../../model/flow.js';
+import { isProbeItem, TIMELINE_KIND_BIT, type TimelineItem } from '../../model/timeline.js';
 import { sysctlInForce } from '../path/context.js';
 import { evidence } from '../path/evidence.js';
 import type { LayerView } from '../path/layers.js';

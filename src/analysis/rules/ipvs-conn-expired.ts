@@ -2,7 +2,7 @@
 // [USERSPACE] for a VIP tuple), and the node answered the client's next segment with RST from the VIP.
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import type { TimelineItem } from '../../model/flow-table.js';
+import type { TimelineItem } from '../../model/timeline.js';
 import { ipvsTimeoutsInForce } from '../path/context.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';

@@ -1,7 +1,7 @@
 // FM-11 (events): the flow died after an idle gap while node conntrack still held it ESTABLISHED:
 // a reset from the remote (AWS NAT/NLB), or a silent drop ending in keepalive timeout / retransmits.
 import type { Evidence } from '../../model/diagnosis.js';
-import type { TimelineItem } from '../../model/flow-table.js';
+import type { TimelineItem } from '../../model/timeline.js';
 import { CLOUD_PRESETS } from '../../model/cloud-presets.js';
 import type { SuggestNeed } from '../../suggest/needs.js';
 import type { Draft, Rule } from '../rule.js';
