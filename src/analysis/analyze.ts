@@ -62,7 +62,7 @@ function flowViews(ctx: RuleContext, predictions: readonly Prediction[], finding
   // their id (or path) is built.
   const ports = clientPorts(named);
   for (const f of ctx.eventFlows()) {
-    if (ports !== undefined && !ports.has(f.cp)) continue;
+    if (ports !== undefined && !ports.has(f.clientPort)) continue;
     const id = ctx.table.flowId(f);
     if (named.has(id) && !byId.has(id)) byId.set(id, ctx.pathOf(f));
   }

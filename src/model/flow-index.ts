@@ -75,16 +75,16 @@ export class FlowIndex {
   }
 
   client(f: Flow): Endpoint {
-    return { addr: this.addr(f.c), port: f.cp };
+    return { addr: this.addr(f.clientAddrId), port: f.clientPort };
   }
   target(f: Flow): Endpoint {
-    return { addr: this.addr(f.tg), port: f.tp };
+    return { addr: this.addr(f.targetAddrId), port: f.targetPort };
   }
   backend(f: Flow): Endpoint | undefined {
-    return f.natted ? { addr: this.addr(f.b), port: f.bp } : undefined;
+    return f.natted ? { addr: this.addr(f.backendAddrId), port: f.backendPort } : undefined;
   }
   replyDst(f: Flow): Endpoint {
-    return { addr: this.addr(f.r), port: f.rp };
+    return { addr: this.addr(f.replyDstAddrId), port: f.replyDstPort };
   }
 
   /** Stable id: `tcp 10.0.0.1:42766>10.96.0.10:80`, the client's original tuple. */
@@ -128,7 +128,7 @@ export class FlowIndex {
     const parts = [f.proto, f.ctTimeout >= 0 ? String(f.ctTimeout) : '', f.ctState ?? ''].filter((p) => p !== '');
     const c = this.client(f);
     const tg = this.target(f);
-    const b = { addr: this.addr(f.b), port: f.bp };
+    const b = { addr: this.addr(f.backendAddrId), port: f.backendPort };
     const r = this.replyDst(f);
     const unrep = f.ctUnreplied ? ' [UNREPLIED]' : '';
     const ass = f.ctAssured ? ' [ASSURED]' : '';
@@ -335,7 +335,7 @@ export class FlowIndex {
     if (f !== undefined) {
       // No entry may be left to point at the row once it is reused.
       for (const ok of f.movedKeys ?? []) this.byReply.delete(endpointNumId(ok), endpointNumPort(ok), r);
-      f.h = { rows: h.rows.copy(r), pool: h.pool, base: h.base };
+      f.home = { rows: h.rows.copy(r), pool: h.pool, base: h.base };
       f.row = 0;
       this.objs[r] = undefined;
     }
@@ -418,7 +418,7 @@ export class FlowIndex {
 
   /** True when the flow is in the reply index: its reply is not the plain reverse of its original tuple. */
   protected hasReplyKey(f: Flow): boolean {
-    return !(f.b === f.tg && f.bp === f.tp && f.r === f.c && f.rp === f.cp);
+    return !(f.backendAddrId === f.targetAddrId && f.backendPort === f.targetPort && f.replyDstAddrId === f.clientAddrId && f.replyDstPort === f.clientPort);
   }
 
   protected rowHasReplyKey(r: number): boolean {
@@ -432,6 +432,6 @@ export class FlowIndex {
 
   /** The reply index key (reply destination endpoint), only when the reply is not the plain reverse. */
   protected replyKey(f: Flow): number | undefined {
-    return this.hasReplyKey(f) ? endpointNum(f.r, f.rp) : undefined;
+    return this.hasReplyKey(f) ? endpointNum(f.replyDstAddrId, f.replyDstPort) : undefined;
   }
 }

@@ -183,15 +183,15 @@ export class FlowTable extends FlowIndex {
           this.unindex(gr);
           fr = gr;
           const f = this.flow(gr);
-          f.c = oc;
-          f.cp = ocp;
-          f.tg = ot;
-          f.tp = otp;
+          f.clientAddrId = oc;
+          f.clientPort = ocp;
+          f.targetAddrId = ot;
+          f.targetPort = otp;
           // Reset the reply side so the NAT'ed reply tuple below gets indexed.
-          f.b = f.tg;
-          f.bp = f.tp;
-          f.r = f.c;
-          f.rp = f.cp;
+          f.backendAddrId = f.targetAddrId;
+          f.backendPort = f.targetPort;
+          f.replyDstAddrId = f.clientAddrId;
+          f.replyDstPort = f.clientPort;
           this.index(fr);
         }
       }
@@ -222,16 +222,16 @@ export class FlowTable extends FlowIndex {
     if (rs !== ints[io + B] || rd !== ints[io + R] || pack(rsp, rdp) !== ints[io + P2]) {
       if (this.rowHasReplyKey(fr)) {
         const f = this.flow(fr);
-        const old = endpointNum(f.r, f.rp);
+        const old = endpointNum(f.replyDstAddrId, f.replyDstPort);
         // Late packets of the previous backend still find the flow.
         if (old !== endpointNum(rd, rdp)) (f.oldReplyKeys ??= []).push(old);
-        (f.oldBackends ??= []).push(endpointNum(f.b, f.bp));
+        (f.oldBackends ??= []).push(endpointNum(f.backendAddrId, f.backendPort));
         if ((f.oldReplyKeys?.length ?? 0) > 4) f.oldReplyKeys?.shift();
         if (f.oldBackends.length > 4) f.oldBackends.shift();
-        f.b = rs;
-        f.bp = rsp;
-        f.r = rd;
-        f.rp = rdp;
+        f.backendAddrId = rs;
+        f.backendPort = rsp;
+        f.replyDstAddrId = rd;
+        f.replyDstPort = rdp;
         const rk = this.replyKey(f);
         // The entry under the old key stays (it has its key): remember it, to remove it with the flow.
         if (old !== rk) f.addMovedKey(old);
@@ -334,10 +334,10 @@ export class FlowTable extends FlowIndex {
     if (!f) f = this.match(proto, c.client.addr, c.client.port, c.dest.addr, c.dest.port);
     if (!f) {
       f = this.flow(this.newRow(proto, this.ids.id(c.client.addr), c.client.port, this.ids.id(c.virtual.addr), c.virtual.port));
-      f.b = this.ids.id(c.dest.addr);
-      f.bp = c.dest.port;
+      f.backendAddrId = this.ids.id(c.dest.addr);
+      f.backendPort = c.dest.port;
       this.index(f.row);
-      if (this.hasReplyKey(f)) this.byReply.add(f.r, f.rp, f.row);
+      if (this.hasReplyKey(f)) this.byReply.add(f.replyDstAddrId, f.replyDstPort, f.row);
     }
     const gen = this.currentGen('ipvs-conns', scope);
     const prev = f.ipvs;
@@ -471,7 +471,7 @@ export class FlowTable extends FlowIndex {
     if (ev.kind === 'state') {
       if (ev.keepalive) {
         // The probe reads the socket: its local end is the tuple's source.
-        const isClient = s.addr === this.addr(f.c) && s.port === f.cp;
+        const isClient = s.addr === this.addr(f.clientAddrId) && s.port === f.clientPort;
         const side = this.side(f, isClient, s, d, evScope, t, src);
         side.probeKa = ev.keepalive;
         side.probeKaT = t;

@@ -141,206 +141,206 @@ export function pack(hi: number, lo: number): number {
  */
 export class Flow {
   /** @internal */
-  h: FlowHome;
-  /** @internal Row in h.rows. */
+  home: FlowHome;
+  /** @internal Row in home.rows. */
   row: number;
-  private x: FlowExtra | undefined = undefined;
+  private extra: FlowExtra | undefined = undefined;
 
   /** @internal Flows are made by the FlowTable. */
   constructor(h: FlowHome, row: number) {
-    this.h = h;
+    this.home = h;
     this.row = row;
   }
 
   private ext(): FlowExtra {
-    return (this.x ??= new FlowExtra());
+    return (this.extra ??= new FlowExtra());
   }
 
   private int(k: number): number {
-    return this.h.rows.ints[this.row * NI + k]!;
+    return this.home.rows.ints[this.row * NI + k]!;
   }
   private setInt(k: number, v: number): void {
-    this.h.rows.ints[this.row * NI + k] = v;
+    this.home.rows.ints[this.row * NI + k] = v;
   }
 
   /** Client, original target, reply source (the backend when DNAT'ed), reply destination: address ids. */
-  get c(): number {
+  get clientAddrId(): number {
     return this.int(C);
   }
-  set c(v: number) {
+  set clientAddrId(v: number) {
     this.setInt(C, v);
   }
-  get tg(): number {
+  get targetAddrId(): number {
     return this.int(TG);
   }
-  set tg(v: number) {
+  set targetAddrId(v: number) {
     this.setInt(TG, v);
   }
-  get b(): number {
+  get backendAddrId(): number {
     return this.int(B);
   }
-  set b(v: number) {
+  set backendAddrId(v: number) {
     this.setInt(B, v);
   }
-  get r(): number {
+  get replyDstAddrId(): number {
     return this.int(R);
   }
-  set r(v: number) {
+  set replyDstAddrId(v: number) {
     this.setInt(R, v);
   }
   get ctTimeout(): number {
-    return this.h.rows.nums[this.row * NF + TO]!;
+    return this.home.rows.nums[this.row * NF + TO]!;
   }
   set ctTimeout(v: number) {
-    this.h.rows.nums[this.row * NF + TO] = v;
+    this.home.rows.nums[this.row * NF + TO] = v;
   }
 
-  private get d(): CtDesc {
-    return this.h.pool.list[this.int(D)]!;
+  private get desc(): CtDesc {
+    return this.home.pool.list[this.int(D)]!;
   }
-  private set d(v: CtDesc) {
+  private set desc(v: CtDesc) {
     this.setInt(D, v.id);
   }
 
   get proto(): string {
-    return this.d.proto;
+    return this.desc.proto;
   }
   set proto(v: string) {
-    const d = this.d;
-    if (d.proto !== v) this.d = this.h.pool.get(v, d.state, d.scope, d.src);
+    const d = this.desc;
+    if (d.proto !== v) this.desc = this.home.pool.get(v, d.state, d.scope, d.src);
   }
   get ctState(): string | null {
-    return this.d.state;
+    return this.desc.state;
   }
   set ctState(v: string | null) {
-    const d = this.d;
-    if (d.state !== v) this.d = this.h.pool.get(d.proto, v, d.scope, d.src);
+    const d = this.desc;
+    if (d.state !== v) this.desc = this.home.pool.get(d.proto, v, d.scope, d.src);
   }
   get ctScope(): string | undefined {
-    return this.d.scope;
+    return this.desc.scope;
   }
   set ctScope(v: string | undefined) {
-    const d = this.d;
-    if (d.scope !== v) this.d = this.h.pool.get(d.proto, d.state, v, d.src);
+    const d = this.desc;
+    if (d.scope !== v) this.desc = this.home.pool.get(d.proto, d.state, v, d.src);
   }
   get ctSrc(): string {
-    return this.d.src;
+    return this.desc.src;
   }
   set ctSrc(v: string) {
-    const d = this.d;
-    if (d.src !== v) this.d = this.h.pool.get(d.proto, d.state, d.scope, v);
+    const d = this.desc;
+    if (d.src !== v) this.desc = this.home.pool.get(d.proto, d.state, d.scope, v);
   }
   /** Sets the conntrack entry's strings at once. */
   setCt(state: string | null, scope: string | undefined, src: string): void {
-    const d = this.d;
-    if (d.state !== state || d.scope !== scope || d.src !== src) this.d = this.h.pool.get(d.proto, state, scope, src);
+    const d = this.desc;
+    if (d.state !== state || d.scope !== scope || d.src !== src) this.desc = this.home.pool.get(d.proto, state, scope, src);
   }
 
-  get cp(): number {
+  get clientPort(): number {
     return this.int(P1) >>> 16;
   }
-  set cp(v: number) {
+  set clientPort(v: number) {
     this.setInt(P1, pack(v, this.int(P1)));
   }
-  get tp(): number {
+  get targetPort(): number {
     return this.int(P1) & 0xffff;
   }
-  set tp(v: number) {
+  set targetPort(v: number) {
     this.setInt(P1, pack(this.int(P1) >>> 16, v));
   }
-  get bp(): number {
+  get backendPort(): number {
     return this.int(P2) >>> 16;
   }
-  set bp(v: number) {
+  set backendPort(v: number) {
     this.setInt(P2, pack(v, this.int(P2)));
   }
-  get rp(): number {
+  get replyDstPort(): number {
     return this.int(P2) & 0xffff;
   }
-  set rp(v: number) {
+  set replyDstPort(v: number) {
     this.setInt(P2, pack(this.int(P2) >>> 16, v));
   }
 
   /** (ctGen + 1) × 32 + status bits. */
-  private get g(): number {
+  private get status(): number {
     return this.int(G);
   }
-  private set g(v: number) {
+  private set status(v: number) {
     this.setInt(G, v);
   }
   get ctFlags(): number {
-    return this.g & 31;
+    return this.status & 31;
   }
   set ctFlags(v: number) {
-    this.g = (this.g & ~31) | (v & 31);
+    this.status = (this.status & ~31) | (v & 31);
   }
   get ctGen(): number {
-    return (this.g >>> 5) - 1;
+    return (this.status >>> 5) - 1;
   }
   set ctGen(v: number) {
-    this.g = ((v + 1) << 5) | (this.g & 31);
+    this.status = ((v + 1) << 5) | (this.status & 31);
   }
 
   get ctT(): number {
-    return this.g & CT_SEEN ? this.h.rows.nums[this.row * NF + CT]! : -1;
+    return this.status & CT_SEEN ? this.home.rows.nums[this.row * NF + CT]! : -1;
   }
   set ctT(v: number) {
-    const base = this.h.base;
-    this.h.rows.nums[this.row * NF + CT] = base + Math.round(v - base);
-    this.g |= CT_SEEN;
+    const base = this.home.base;
+    this.home.rows.nums[this.row * NF + CT] = base + Math.round(v - base);
+    this.status |= CT_SEEN;
   }
   get lastAct(): number {
-    return this.g & HAS_ACT ? this.h.rows.nums[this.row * NF + ACT]! : -1;
+    return this.status & HAS_ACT ? this.home.rows.nums[this.row * NF + ACT]! : -1;
   }
   set lastAct(v: number) {
-    const base = this.h.base;
-    this.h.rows.nums[this.row * NF + ACT] = base + Math.round(v - base);
-    this.g |= HAS_ACT;
+    const base = this.home.base;
+    this.home.rows.nums[this.row * NF + ACT] = base + Math.round(v - base);
+    this.status |= HAS_ACT;
   }
   get ctGoneT(): number {
-    return this.x?.ctGoneT ?? -1;
+    return this.extra?.ctGoneT ?? -1;
   }
   set ctGoneT(v: number) {
-    if (v >= 0 || this.x) this.ext().ctGoneT = v;
+    if (v >= 0 || this.extra) this.ext().ctGoneT = v;
   }
   get lastActSrc(): string {
-    return this.x?.lastActSrc ?? '';
+    return this.extra?.lastActSrc ?? '';
   }
   set lastActSrc(v: string) {
     this.ext().lastActSrc = v;
   }
   get ctDelta(): number {
-    return this.x?.ctDelta ?? -1;
+    return this.extra?.ctDelta ?? -1;
   }
   set ctDelta(v: number) {
     this.ext().ctDelta = v;
   }
   get firstT(): number {
-    return this.x?.firstT ?? this.ctT;
+    return this.extra?.firstT ?? this.ctT;
   }
   set firstT(v: number) {
-    if (this.x) this.x.firstT = v;
+    if (this.extra) this.extra.firstT = v;
   }
   get ipvs(): IpvsSide | undefined {
-    return this.x?.ipvs;
+    return this.extra?.ipvs;
   }
   set ipvs(v: IpvsSide | undefined) {
     this.ext().ipvs = v;
   }
   get client(): SocketSide | undefined {
-    return this.x?.client;
+    return this.extra?.client;
   }
   set client(v: SocketSide | undefined) {
     this.ext().client = v;
   }
   get server(): SocketSide | undefined {
-    return this.x?.server;
+    return this.extra?.server;
   }
   set server(v: SocketSide | undefined) {
     this.ext().server = v;
   }
   get timeline(): TimelineItem[] | undefined {
-    return this.x?.timeline;
+    return this.extra?.timeline;
   }
   set timeline(v: TimelineItem[] | undefined) {
     this.ext().timeline = v;
@@ -350,26 +350,26 @@ export class Flow {
    * no such item; one with it may have had it evicted since. Lets a scan for rare kinds skip most flows.
    */
   get timelineKinds(): number {
-    return this.x?.kinds ?? 0;
+    return this.extra?.kinds ?? 0;
   }
   set timelineKinds(v: number) {
     this.ext().kinds = v;
   }
   get oldReplyKeys(): number[] | undefined {
-    return this.x?.oldReplyKeys;
+    return this.extra?.oldReplyKeys;
   }
   set oldReplyKeys(v: number[] | undefined) {
     this.ext().oldReplyKeys = v;
   }
   get oldBackends(): number[] | undefined {
-    return this.x?.oldBackends;
+    return this.extra?.oldBackends;
   }
   set oldBackends(v: number[] | undefined) {
     this.ext().oldBackends = v;
   }
   /** @internal */
   get movedKeys(): number[] | undefined {
-    return this.x?.movedKeys;
+    return this.extra?.movedKeys;
   }
   /** @internal */
   addMovedKey(k: number): void {
@@ -378,28 +378,28 @@ export class Flow {
   }
   /** @internal True while nothing but the conntrack snapshot fields is set. */
   get bare(): boolean {
-    return this.x === undefined;
+    return this.extra === undefined;
   }
 
   get ctPresent(): boolean {
-    return (this.g & CT_PRESENT) !== 0;
+    return (this.status & CT_PRESENT) !== 0;
   }
   get ctUnreplied(): boolean {
-    return (this.g & CT_UNREPLIED) !== 0;
+    return (this.status & CT_UNREPLIED) !== 0;
   }
   get ctAssured(): boolean {
-    return (this.g & CT_ASSURED) !== 0;
+    return (this.status & CT_ASSURED) !== 0;
   }
   /** Sets the conntrack status bits, keeping the bookkeeping ones. */
   setCtStatus(present: boolean, unreplied: boolean, assured: boolean): void {
-    let f = this.g & ~(CT_PRESENT | CT_UNREPLIED | CT_ASSURED);
+    let f = this.status & ~(CT_PRESENT | CT_UNREPLIED | CT_ASSURED);
     if (present) f |= CT_PRESENT;
     if (unreplied) f |= CT_UNREPLIED;
     if (assured) f |= CT_ASSURED;
-    this.g = f;
+    this.status = f;
   }
   /** True when the reply comes from someone else than the original destination (DNAT). */
   get natted(): boolean {
-    return this.b !== this.tg || this.bp !== this.tp;
+    return this.backendAddrId !== this.targetAddrId || this.backendPort !== this.targetPort;
   }
 }

@@ -185,7 +185,7 @@ export function ipvsApplies(ctx: PathContext, f: Flow): boolean {
     m = new Map();
     ctx.vipMemo.set(proto, m);
   }
-  const k = f.tg * 65536 + f.tp;
+  const k = f.targetAddrId * 65536 + f.targetPort;
   let hit = m.get(k);
   if (hit === undefined) {
     hit = ctx.ipvsVips.has(`${proto} ${endpointKey(ctx.table.target(f))}`);

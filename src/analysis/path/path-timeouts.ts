@@ -60,8 +60,8 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   }
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
   // external path
-  const c = t.addr(f.c);
-  const tg = t.addr(f.tg);
+  const c = t.addr(f.clientAddrId);
+  const tg = t.addr(f.targetAddrId);
   const loop = isLoopback(c) || isLoopback(tg);
   for (const p of ctx.pathLayers) {
     if (loop) continue;

@@ -95,8 +95,8 @@ export function screenPath(ctx: PathContext, f: Flow): number {
   const pl = ctx.pathLayers;
   if (pl.length > 0) {
     const t = ctx.table;
-    const c = t.addr(f.c);
-    const tg = t.addr(f.tg);
+    const c = t.addr(f.clientAddrId);
+    const tg = t.addr(f.targetAddrId);
     if (!(isLoopback(c) || isLoopback(tg))) {
       for (const p of pl) {
         if (p.reach === 'external' && isPrivateAddr(tg) && isPrivateAddr(c)) continue;

@@ -57,7 +57,7 @@ export const conntrackCloseWaitExpired: Rule = {
     }
     for (const f of ctx.table.flows()) {
       if (f.proto !== 'tcp' || f.ctState !== 'CLOSE_WAIT' || done.has(f)) continue;
-      const natted = f.natted || f.r !== f.c || f.rp !== f.cp;
+      const natted = f.natted || f.replyDstAddrId !== f.clientAddrId || f.replyDstPort !== f.clientPort;
       if (!natted) continue;
       const sock = [f.client, f.server].find((s) => s && s.fromSs && s.goneT < 0 && s.state === 'CLOSE-WAIT');
       if (!sock) continue;

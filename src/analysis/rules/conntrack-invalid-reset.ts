@@ -21,7 +21,7 @@ export function entryLostBefore(table: { addr(id: number): string }, f: Flow, h:
   const p = h.probe;
   if (h.dir === 'reply' && (p?.kind === 'reset' || p?.kind === 'drop')) {
     const src = endpointKey({ addr: p.tuple.saddr, port: p.tuple.sport });
-    return src !== endpointKey({ addr: table.addr(f.b), port: f.bp });
+    return src !== endpointKey({ addr: table.addr(f.backendAddrId), port: f.backendPort });
   }
   return false;
 }
@@ -40,7 +40,7 @@ export const conntrackInvalidReset: Rule = {
       if (!h) continue;
       const p = ctx.pathOf(f);
       const facts = invalidFacts(ctx, f.ctScope ?? h.scope);
-      const backend = h.probe && h.probe.kind !== 'probe-status' ? endpointKey({ addr: h.probe.tuple.saddr, port: h.probe.tuple.sport }) : endpointKey({ addr: ctx.table.addr(f.b), port: f.bp });
+      const backend = h.probe && h.probe.kind !== 'probe-status' ? endpointKey({ addr: h.probe.tuple.saddr, port: h.probe.tuple.sport }) : endpointKey({ addr: ctx.table.addr(f.backendAddrId), port: f.backendPort });
       const vip = endpointKey(ctx.table.target(f));
       const evs: Evidence[] = [
         evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), `${vip} is DNAT'ed to ${backend}`),

@@ -46,7 +46,7 @@ export const conntrackStaleUdp: Rule = {
       const vip = endpointKey(ctx.table.target(f));
       const svc = svcs.get(vip);
       if (!svc || svc.endpoints.size === 0) continue;
-      const backend = endpointKey({ addr: ctx.table.addr(f.b), port: f.bp });
+      const backend = endpointKey({ addr: ctx.table.addr(f.backendAddrId), port: f.backendPort });
       if (svc.endpoints.has(backend)) continue;
       let g = stale.get(vip);
       if (!g) {
