@@ -2,7 +2,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import type { LocatedRecord } from './fixture-reader.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
 import { readLines } from './line-reader.js';
 
 /** Recognised bundle file names (design.md) and the source kind each stands for. */

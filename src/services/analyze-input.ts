@@ -7,9 +7,10 @@ import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import { planBundle, readBundle, type BundlePlan } from '../record/bundle-reader.js';
 import type { FixtureHeader } from '../record/fixture-header.js';
-import { openFixture, type LocatedRecord, type RecordColumns } from '../record/fixture-reader.js';
-import { Pipeline, type PipelineIssue, type SourceStats } from './pipeline.js';
-import { SummaryCollector, type CaptureSummary } from './summary.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
+import { openFixture, type RecordColumns } from '../record/fixture-reader.js';
+import { Decoder, type DecodeIssue, type SourceStats } from '../engine/decoder.js';
+import { SummaryCollector, type CaptureSummary } from '../engine/summary.js';
 
 export interface InputInfo {
   readonly kind: 'recording' | 'bundle' | 'live';
@@ -61,7 +62,7 @@ export interface AnalysisResult {
   readonly input: InputInfo;
   readonly summary: CaptureSummary;
   readonly diagnosis: Diagnosis;
-  readonly issues: readonly PipelineIssue[];
+  readonly issues: readonly DecodeIssue[];
   readonly issueCount: number;
   readonly records: number;
   readonly notices: readonly string[];
@@ -81,7 +82,7 @@ export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOpti
   const table = new FlowTable();
   const summary = new SummaryCollector();
   const extra = opts.onObservation;
-  const pipeline = new Pipeline((o) => {
+  const pipeline = new Decoder((o) => {
     table.apply(o);
     summary.observe(o);
     extra?.(o);

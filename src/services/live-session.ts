@@ -7,11 +7,11 @@ import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
 import type { FixtureWriter } from '../record/fixture-writer.js';
-import type { RawRecord } from '../sources/raw-record.js';
+import type { RawRecord } from '../engine/raw-record.js';
 import { dutyCycleDelay } from '../sources/sleep.js';
 import type { Clock, Source } from '../sources/source.js';
-import { feedItemFor } from './feed.js';
-import { Pipeline } from './pipeline.js';
+import { feedItemFor } from '../engine/feed.js';
+import { Decoder } from '../engine/decoder.js';
 import { RecordRate } from './record-rate.js';
 
 export type SessionChange =
@@ -55,7 +55,7 @@ interface Health {
 /** Runs sources until stopped; analysis runs on a timer (within ANALYSIS_CPU_SHARE of a core) and on stop. */
 export class LiveSession implements SessionStore {
   readonly table = new FlowTable();
-  readonly pipeline: Pipeline;
+  readonly pipeline: Decoder;
   private readonly abort = new AbortController();
   private readonly health = new Map<string, Health>();
   private readonly listeners = new Set<() => void>();
@@ -73,7 +73,7 @@ export class LiveSession implements SessionStore {
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly opts: LiveSessionOptions) {
-    this.pipeline = new Pipeline((o) => this.observe(o));
+    this.pipeline = new Decoder((o) => this.observe(o));
     // Every source listens on the one stop signal.
     setMaxListeners(opts.sources.length + 10, this.abort.signal);
     for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, rate: new RecordRate() });

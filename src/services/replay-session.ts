@@ -4,16 +4,16 @@ import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis } from '../model/diagnosis.js';
 import { FlowTable } from '../model/flow-table.js';
 import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
-import type { LocatedRecord } from '../record/fixture-reader.js';
-import { feedItemFor } from './feed.js';
-import { Pipeline } from './pipeline.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
+import { feedItemFor } from '../engine/feed.js';
+import { Decoder } from '../engine/decoder.js';
 import { RecordRate } from './record-rate.js';
 
 const FEED_MAX = 500;
 
 export class ReplaySession implements SessionStore {
   private table = new FlowTable();
-  private pipeline!: Pipeline;
+  private pipeline!: Decoder;
   private feed: FeedItem[] = [];
   /** Each source's record rate, as far as the replay has got. */
   private replayed = new Map<string, RecordRate>();
@@ -50,7 +50,7 @@ export class ReplaySession implements SessionStore {
     this.feed = [];
     this.replayed = new Map();
     this.next = 0;
-    this.pipeline = new Pipeline((o) => {
+    this.pipeline = new Decoder((o) => {
       this.table.apply(o);
       const item = feedItemFor(o);
       if (item) {
