@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { analyze } from '../src/analysis/analyze.js';
+import { diagnose } from '../src/engine/diagnose.js';
 import { FlowTable } from '../src/model/flow-table.js';
 import { parseConntrackEntryLine, parseConntrackList } from '../src/parse/conntrack-entry.js';
 import { openFixture } from '../src/record/fixture-reader.js';
@@ -100,7 +100,7 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   progress(`table holds ${count.toLocaleString('en-US')} flows: RSS ${mb(afterFeed.rss)}, heap ${mb(afterFeed.heapUsed)}`);
   const peakBefore = process.resourceUsage().maxRSS * 1024;
   const t1 = performance.now();
-  const d = analyze(table, {});
+  const d = diagnose(table, {});
   const analyzeS = (performance.now() - t1) / 1000;
   const peak = process.resourceUsage().maxRSS * 1024;
   const rssAfterAnalyze = process.memoryUsage().rss;

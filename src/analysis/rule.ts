@@ -3,7 +3,7 @@ import type { Confidence, Evidence, Finding, Layer, Severity } from '../model/di
 import { TIMELINE_KIND_BIT, type Flow, type FlowTable, type TimelineItem } from '../model/flow-table.js';
 import type { PathContext, PathTimeouts } from '../model/path-timeouts.js';
 import { NOT_AT_RISK, evidence, flowState, fmtSec, itemEvidence, pathTimeouts, screenPath } from '../model/path-timeouts.js';
-import type { SuggestNeed } from '../suggest/needs.js';
+import type { SuggestNeed } from './needs.js';
 
 /** A finding before suggestions are attached, with what it needs fixed. */
 export interface Draft {

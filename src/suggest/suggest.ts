@@ -4,7 +4,7 @@ import type { ApplyChange, Suggestion, SuggestionScope } from '../model/diagnosi
 import type { PathContext, PathTimeouts, SocketKeepaliveView } from '../model/path-timeouts.js';
 import { CT_TCP_TIMEOUTS, fmtSec, isRaiseOnlyKubeProxy } from '../model/path-timeouts.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
-import type { SuggestNeed } from './needs.js';
+import type { SuggestNeed } from '../analysis/needs.js';
 import { KUBE_PROXY_FLAG_FIELDS, KUBE_PROXY_WARNINGS, appKeepaliveSnippets, kubeProxyPatch, nodeSysctlCommands, podSysctlYaml } from './snippets.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';

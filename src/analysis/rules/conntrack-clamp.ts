@@ -1,7 +1,7 @@
 // FM-6 / FM-7 (snapshot): ESTABLISHED entries running on the 300 s clamp of §2.3.
 import { endpointKey } from '../../model/endpoint.js';
 import type { LayerView, PathTimeouts } from '../../model/path-timeouts.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, RuleContext } from '../rule.js';
 import { breaksIn, byUrgency, flowIds, fmtSec, groupBy, latestT, makeDraft, pathEvidence } from '../rule.js';
 

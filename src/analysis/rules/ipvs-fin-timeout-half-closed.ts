@@ -2,7 +2,7 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import { evidence as ev } from '../../model/path-timeouts.js';
 import { ipvsTimeoutsInForce } from '../../model/path-timeouts.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { fmtSec, keepaliveSpan, latestT, makeDraft } from '../rule.js';
 

@@ -2,7 +2,7 @@
 // 1.22–1.28 "only raise" policy that leaves the kernel's 432000 s ESTABLISHED timeout in place.
 import type { Evidence } from '../../model/diagnosis.js';
 import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, isRaiseOnlyKubeProxy } from '../../model/path-timeouts.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, fmtSec, makeDraft } from '../rule.js';
 

@@ -1,4 +1,4 @@
-// What a finding needs fixed, as data: rules say what, suggest/ computes values and commands.
+// What a finding needs fixed, as data: rules say what (analysis/), suggest/ computes values and commands.
 import type { PathTimeouts } from '../model/path-timeouts.js';
 
 export type SuggestNeed =
