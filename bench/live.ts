@@ -8,8 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FlowTable } from '../src/model/flow-table.js';
 import { sourceBatches } from '../src/services/check.js';
-import { Pipeline } from '../src/services/pipeline.js';
-import { SummaryCollector } from '../src/services/summary.js';
+import { Decoder } from '../src/engine/decoder.js';
+import { SummaryCollector } from '../src/engine/summary.js';
 import { conntrackListSource, conntrackTableSource } from '../src/sources/conntrack-source.js';
 import { run, spawnLines } from '../src/sources/exec.js';
 import type { SnapshotSource } from '../src/sources/snapshot-source.js';
@@ -26,14 +26,14 @@ function repoRoot(): string {
 
 /**
  * One `kdiag check --netns` worth of the conntrack table: the table source read through check's own
- * sourceBatches() (the child streamed, parsed while it writes) → Pipeline → FlowTable + SummaryCollector,
+ * sourceBatches() (the child streamed, parsed while it writes) → Decoder → FlowTable + SummaryCollector,
  * with the batch loop analyzeRecords() runs on check's `batches`.
  */
 async function kdiagSnapshot(source: SnapshotSource): Promise<{ ms: number; flows: number; lines: number }> {
   const t0 = performance.now();
   const table = new FlowTable();
   const summary = new SummaryCollector();
-  const pipeline = new Pipeline((o) => {
+  const pipeline = new Decoder((o) => {
     table.apply(o);
     summary.observe(o);
   });
@@ -122,7 +122,7 @@ export async function figSnapshot(runs = 5, wanted = 120_000): Promise<FigureRes
       ratio: `${fmt(mk / mb)}`,
       target: '≤ 1.3',
       pass: mk / mb <= 1.3,
-      how: `real table in a loopback-only netns (${ns.name}), filled with conntrack -R; kdiag = conntrackTableSource({netns}) read through check's sourceBatches() (streamed: parsed while the child writes) → Pipeline → FlowTable + SummaryCollector, as kdiag check --netns does for the table (no other sources, no analyze()); kdiag read it with \`${source.argv.join(' ')}\` inside the netns (source ${source.kind}); baseline = \`ip netns exec NS conntrack -L -o extended > /dev/null\`; alternating, median of ${runs} after one warm-up each`,
+      how: `real table in a loopback-only netns (${ns.name}), filled with conntrack -R; kdiag = conntrackTableSource({netns}) read through check's sourceBatches() (streamed: parsed while the child writes) → Decoder → FlowTable + SummaryCollector, as kdiag check --netns does for the table (no other sources, no analyze()); kdiag read it with \`${source.argv.join(' ')}\` inside the netns (source ${source.kind}); baseline = \`ip netns exec NS conntrack -L -o extended > /dev/null\`; alternating, median of ${runs} after one warm-up each`,
       details: [
         `baseline ms: ${base.map((x) => x.toFixed(0)).join(', ')}`,
         `kdiag ms: ${kd.map((x) => x.toFixed(0)).join(', ')} — parsed while read; reading alone (child + pipe + records, nothing parsed) median ${fmt(median(kdRead))} ms; ${flows.toLocaleString('en-US')} flows in the table`,

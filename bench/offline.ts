@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { analyze } from '../src/analysis/analyze.js';
+import { diagnose } from '../src/engine/diagnose.js';
 import { FlowTable } from '../src/model/flow-table.js';
 import { parseConntrackEntryLine, parseConntrackList } from '../src/parse/conntrack-entry.js';
 import { openFixture } from '../src/record/fixture-reader.js';
 import { analyzeInput } from '../src/services/analyze-input.js';
-import { Pipeline } from '../src/services/pipeline.js';
+import { Decoder } from '../src/engine/decoder.js';
 import { fmt, fullGc, loadNow, mb, median, progress, type FigureResult } from './lib.js';
 import { generateConntrackExtendedLines } from './parse-conntrack.js';
 import { writeRecording } from './recording.js';
@@ -70,7 +70,7 @@ export async function figParse(runs = 5, entries = 1_000_000): Promise<FigureRes
   };
 }
 
-/** Memory: RSS with 1,000,000 flows in the FlowTable (fed through the Pipeline), then after analyze(). */
+/** Memory: RSS with 1,000,000 flows in the FlowTable (fed through the Decoder), then after analyze(). */
 export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   const collect = (): void => {
     fullGc();
@@ -79,7 +79,7 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   collect();
   const base = process.memoryUsage();
   const table = new FlowTable();
-  const pipeline = new Pipeline((o) => table.apply(o));
+  const pipeline = new Decoder((o) => table.apply(o));
   const src = 'procfs:nf_conntrack@bench';
   const t = 1_795_400_000_000;
   pipeline.push({ rec: { t, src, line: 'cat /proc/net/nf_conntrack', k: 'begin' }, file: 'bench', line: 0 });
@@ -100,7 +100,7 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   progress(`table holds ${count.toLocaleString('en-US')} flows: RSS ${mb(afterFeed.rss)}, heap ${mb(afterFeed.heapUsed)}`);
   const peakBefore = process.resourceUsage().maxRSS * 1024;
   const t1 = performance.now();
-  const d = analyze(table, {});
+  const d = diagnose(table, {});
   const analyzeS = (performance.now() - t1) / 1000;
   const peak = process.resourceUsage().maxRSS * 1024;
   const rssAfterAnalyze = process.memoryUsage().rss;
@@ -115,7 +115,7 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
     ratio: `${fmt(afterFeed.rss / (600 * 1024 ** 2))} / ${fmt(peak / (600 * 1024 ** 2))} of 600 MB`,
     target: '≤ 600 MB',
     pass: ok,
-    how: `FlowTable fed ${flows.toLocaleString('en-US')} conntrack-entry observations through the Pipeline (one /proc/net/nf_conntrack snapshot, distinct DNAT'ed flows), RSS after two forced GCs; then analyze(table): peak RSS from getrusage maxRSS; own process (--expose-gc), 1 run (deterministic input)`,
+    how: `FlowTable fed ${flows.toLocaleString('en-US')} conntrack-entry observations through the Decoder (one /proc/net/nf_conntrack snapshot, distinct DNAT'ed flows), RSS after two forced GCs; then analyze(table): peak RSS from getrusage maxRSS; own process (--expose-gc), 1 run (deterministic input)`,
     details: [
       `flows in the table: ${count.toLocaleString('en-US')}; feeding took ${feedS.toFixed(1)} s (${fmt(flows / feedS)} entries/s incl. line generation)`,
       `after feeding: RSS ${mb(afterFeed.rss)}, heapUsed ${mb(afterFeed.heapUsed)}, external ${mb(afterFeed.external)}; per flow ≈ ${fmt((afterFeed.heapUsed - base.heapUsed) / flows)} B of heap`,
@@ -173,7 +173,7 @@ async function costOf(f: () => Promise<unknown>): Promise<StageCost> {
 async function replayStages(path: string): Promise<Record<'read' | 'parse' | 'model' | 'modelAlone', StageCost>> {
   const feed = async (sink: ((o: Parameters<FlowTable['apply']>[0]) => void) | undefined): Promise<void> => {
     const fx = await openFixture(path);
-    const pipeline = sink ? new Pipeline(sink) : undefined;
+    const pipeline = sink ? new Decoder(sink) : undefined;
     for await (const c of fx.columns) {
       if (!pipeline) continue;
       for (let i = 0; i < c.count; i++) pipeline.pushRecord(c.t[i]!, c.src[i]!, c.line[i]!, c.k[i], c.file, c.no[i]!);

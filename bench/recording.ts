@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, type FixtureHeader } from '../src/record/fixture-header.js';
 import { createFixtureWriter } from '../src/record/fixture-writer.js';
-import type { RawRecord } from '../src/sources/raw-record.js';
+import type { RawRecord } from '../src/engine/raw-record.js';
 
 const NODE = 'kdiag-lab-node';
 const EVENTS = `conntrack:events@${NODE}`;

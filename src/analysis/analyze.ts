@@ -1,13 +1,14 @@
-// The analysis engine: FlowTable → Diagnosis (findings, predictions, suggestions, flows). Pure:
-// `now` defaults to the latest observation, so the same observations give the same Diagnosis.
-import type { Diagnosis, Finding, FlowView, Prediction, Severity } from '../model/diagnosis.js';
+// Analysis: FlowTable → findings (with what each needs fixed), predictions and flows. Pure: `now`
+// defaults to the latest observation, so the same observations give the same Analysis. Suggestions
+// are not made here: the engine hands the findings' needs to suggest/.
+import type { Finding, FlowView, Prediction, Severity } from '../model/diagnosis.js';
 import type { FlowTable } from '../model/flow-table.js';
 import { isProbeItem } from '../model/timeline.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
 import type { CloudPreset } from '../model/cloud-presets.js';
 import { buildPathContext } from './path/context.js';
+import type { PathContext } from './path/context.js';
 import type { PathTimeouts } from './path/path-timeouts.js';
-import { buildSuggestions } from '../suggest/suggest.js';
 import { predict } from './predict.js';
 import type { Draft, RuleContext } from './rule.js';
 import { makeRuleContext } from './rule.js';
@@ -28,10 +29,26 @@ export interface AnalyzeOptions {
   readonly maxPredictions?: number;
 }
 
+/** What the rules and predictions made of the table, before suggestions. */
+export interface Analysis {
+  readonly at: number;
+  /** Findings in the order the rules made them (suggestions are built in this order), each with its needs. */
+  readonly drafts: readonly Draft[];
+  readonly predictions: readonly Prediction[];
+  readonly flows: readonly FlowView[];
+  /** The path the rules read: suggestions take their values from it. */
+  readonly path: PathContext;
+}
+
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
+/** The order findings are listed in: most severe first, then by id. */
+export function compareFindings(a: Pick<Finding, 'severity' | 'id'>, b: Pick<Finding, 'severity' | 'id'>): number {
+  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 /** Runs every rule and the predictions over the table. */
-export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis {
+export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Analysis {
   const path = buildPathContext(table, opts);
   const ctx = makeRuleContext(table, path);
   const drafts = new Map<string, Draft>();
@@ -39,19 +56,12 @@ export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis 
     for (const d of rule.run(ctx)) if (!drafts.has(d.finding.id)) drafts.set(d.finding.id, d);
   }
   const list = [...drafts.values()];
-  const { suggestions, byFinding } = buildSuggestions(
-    list.map((d) => ({ findingId: d.finding.id, needs: d.needs })),
-    path,
-  );
-  const findings: Finding[] = list
-    .map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] }))
-    .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const predictions = predict(ctx, opts.maxPredictions ?? 200);
-  const flows = flowViews(ctx, predictions, findings, opts.maxFlows ?? 500);
-  return { at: path.now, findings, predictions, suggestions, flows };
+  const flows = flowViews(ctx, predictions, list.map((d) => d.finding), opts.maxFlows ?? 500);
+  return { at: path.now, drafts: list, predictions, flows, path };
 }
 
-function flowViews(ctx: RuleContext, predictions: readonly Prediction[], findings: readonly Finding[], max: number): FlowView[] {
+function flowViews(ctx: RuleContext, predictions: readonly Prediction[], findings: readonly Pick<Finding, 'flows'>[], max: number): FlowView[] {
   const rank = new Map<string, number>();
   predictions.forEach((p, i) => rank.set(p.flow, i));
   const named = new Set(findings.flatMap((f) => f.flows));

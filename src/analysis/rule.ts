@@ -8,7 +8,7 @@ import { evidence, fmtSec, itemEvidence } from './path/evidence.js';
 import { flowState } from './path/flow-state.js';
 import { type PathTimeouts, pathTimeouts } from './path/path-timeouts.js';
 import { NOT_AT_RISK, screenPath } from './path/screen.js';
-import type { SuggestNeed } from '../suggest/needs.js';
+import type { SuggestNeed } from './needs.js';
 
 /** A finding before suggestions are attached, with what it needs fixed. */
 export interface Draft {

@@ -2,29 +2,16 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import type { LocatedRecord } from './fixture-reader.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
+import { SOURCE_KINDS } from '../engine/source-kinds.js';
 import { readLines } from './line-reader.js';
 
-/** Recognised bundle file names (design.md) and the source kind each stands for. */
-export const BUNDLE_FILES: Readonly<Record<string, { src: string; what: string; stream?: boolean; order: number }>> = {
-  'kdiag-collect.json': { src: 'kdiag:manifest', what: 'kdiag collect manifest', order: 0 },
-  'sysctl.txt': { src: 'sysctl:all', what: 'sysctl -a', order: 1 },
-  'kube-proxy.args': { src: 'kube-proxy:args', what: 'the kube-proxy command line', order: 2 },
-  'kube-proxy.yaml': { src: 'kube-proxy:config', what: 'a KubeProxyConfiguration', order: 3 },
-  'iptables-save.txt': { src: 'iptables:save', what: 'iptables-save', order: 4 },
-  'ipvsadm-timeout.txt': { src: 'ipvsadm:timeout', what: 'ipvsadm -Ln --timeout', order: 5 },
-  'ipvsadm-Ln.txt': { src: 'ipvsadm:services', what: 'ipvsadm -Ln', order: 6 },
-  'ipvsadm-stats.txt': { src: 'ipvsadm:stats', what: 'ipvsadm -Ln --stats', order: 7 },
-  'owners.ndjson': { src: 'kdiag:owners', what: 'kdiag owner table', order: 8 },
-  'conntrack-E.txt': { src: 'conntrack:events', what: 'conntrack -E -o timestamp', stream: true, order: 9 },
-  'conntrack-S.txt': { src: 'conntrack:stats', what: 'conntrack -S', order: 10 },
-  'stat_nf_conntrack.txt': { src: 'procfs:stat_nf_conntrack', what: '/proc/net/stat/nf_conntrack', order: 11 },
-  'conntrack-L.txt': { src: 'conntrack:list', what: 'conntrack -L', order: 12 },
-  'nf_conntrack.txt': { src: 'procfs:nf_conntrack', what: '/proc/net/nf_conntrack', order: 13 },
-  'ipvsadm-Lnc.txt': { src: 'ipvsadm:conns', what: 'ipvsadm -Lnc', order: 14 },
-  'ip_vs_conn.txt': { src: 'procfs:ip_vs_conn', what: '/proc/net/ip_vs_conn', order: 15 },
-  'ss.txt': { src: 'ss:sockets', what: 'ss -tinoe', order: 16 },
-};
+/** Recognised bundle file names (design.md) and the source kind each stands for, from the catalogue. */
+export const BUNDLE_FILES: Readonly<Record<string, { src: string; what: string; stream?: boolean; order: number }>> = Object.fromEntries(
+  SOURCE_KINDS.flatMap((k) => (k.bundle === undefined ? [] : [[k.bundle.file, { src: k.id, what: k.what, ...(k.bundle.stream ? { stream: true } : {}), order: k.bundle.order }] as const])).sort(
+    (a, b) => a[1].order - b[1].order,
+  ),
+);
 
 export interface BundlePlan {
   readonly dir: string;

@@ -1,16 +1,9 @@
 // Reads a recording (NDJSON, optionally gzip): a validated header, then RawRecords in time order.
 import { isAscii } from 'node:buffer';
 import { InputError } from '../errors.js';
-import type { RawRecord, RecordKind } from '../sources/raw-record.js';
+import type { LocatedRecord, RawRecord, RecordKind } from '../engine/raw-record.js';
 import { FIXTURE_FORMAT, FIXTURE_MAJOR, fixtureHeaderSchema, rawRecordSchema, type FixtureHeader } from './fixture-header.js';
 import { readLineSpans, type LineSpans, type NumberedLine } from './line-reader.js';
-
-/** A record with the place it came from, so problems can name file and line. */
-export interface LocatedRecord {
-  readonly rec: RawRecord;
-  readonly file: string;
-  readonly line: number;
-}
 
 export interface OpenedFixture {
   readonly header: FixtureHeader;

@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createGzip, constants as zc, type Gzip } from 'node:zlib';
 import { InputError } from '../errors.js';
-import type { RawRecord } from '../sources/raw-record.js';
+import type { RawRecord } from '../engine/raw-record.js';
 import type { FixtureHeader } from './fixture-header.js';
 
 export interface FixtureWriter {

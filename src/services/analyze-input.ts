@@ -1,15 +1,16 @@
-// Offline analysis of a recording or a bundle: records → pipeline → model → diagnosis.
+// Offline analysis of a recording or a bundle: opens the input and drives the engine through it.
 import { stat } from 'node:fs/promises';
-import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
+import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { InputError } from '../errors.js';
 import type { Diagnosis } from '../model/diagnosis.js';
-import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import { planBundle, readBundle, type BundlePlan } from '../record/bundle-reader.js';
 import type { FixtureHeader } from '../record/fixture-header.js';
-import { openFixture, type LocatedRecord, type RecordColumns } from '../record/fixture-reader.js';
-import { Pipeline, type PipelineIssue, type SourceStats } from './pipeline.js';
-import { SummaryCollector, type CaptureSummary } from './summary.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
+import { openFixture, type RecordColumns } from '../record/fixture-reader.js';
+import type { DecodeIssue, SourceStats } from '../engine/decoder.js';
+import { Engine } from '../engine/engine.js';
+import { SummaryCollector, type CaptureSummary } from '../engine/summary.js';
 
 export interface InputInfo {
   readonly kind: 'recording' | 'bundle' | 'live';
@@ -61,7 +62,7 @@ export interface AnalysisResult {
   readonly input: InputInfo;
   readonly summary: CaptureSummary;
   readonly diagnosis: Diagnosis;
-  readonly issues: readonly PipelineIssue[];
+  readonly issues: readonly DecodeIssue[];
   readonly issueCount: number;
   readonly records: number;
   readonly notices: readonly string[];
@@ -76,31 +77,28 @@ export interface AnalyzeInputOptions extends AnalyzeOptions {
   readonly onObservation?: (o: Observation) => void;
 }
 
-/** Runs located records through parse, model and analysis. */
+/** Runs an opened input through the engine: decoder, model, analysis, suggestions. */
 export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOptions = {}): Promise<AnalysisResult> {
-  const table = new FlowTable();
   const summary = new SummaryCollector();
   const extra = opts.onObservation;
-  const pipeline = new Pipeline((o) => {
-    table.apply(o);
-    summary.observe(o);
-    extra?.(o);
+  const { onProgress, progressEvery, onObservation: _o, ...analyzeOpts } = opts;
+  const engine = new Engine({
+    analysis: { ...optionsFromHeader(opened.info.header), ...analyzeOpts },
+    onObservation: extra === undefined ? (o) => summary.observe(o) : (o) => {
+      summary.observe(o);
+      extra(o);
+    },
   });
   const kernel = opened.info.header?.host.kernel ?? opened.info.bundle?.host?.kernel ?? opened.info.live?.kernel;
-  if (kernel) {
-    const t = 0;
-    const o: Observation = { t, src: 'kdiag:meta', kind: 'meta', key: 'kernel-release', value: kernel };
-    table.apply(o);
-  }
-  const every = opts.progressEvery ?? 100_000;
+  if (kernel) engine.assume({ t: 0, src: 'kdiag:meta', kind: 'meta', key: 'kernel-release', value: kernel });
+  const every = progressEvery ?? 100_000;
   let n = 0;
-  const onProgress = opts.onProgress;
   if (opened.columns) {
     // Parallel arrays per chunk: no RawRecord or LocatedRecord per record (bench/).
     for await (const c of opened.columns) {
       const { t, src, line, k, no, file, count } = c;
       for (let i = 0; i < count; i++) {
-        pipeline.pushRecord(t[i]!, src[i]!, line[i]!, k[i], file, no[i]!);
+        engine.pushRecord(t[i]!, src[i]!, line[i]!, k[i], file, no[i]!);
         if (onProgress && ++n % every === 0) onProgress(n);
       }
     }
@@ -108,28 +106,28 @@ export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOpti
     // One await per chunk of records, not per record: the per-record async hop was most of a replay's overhead (bench/).
     for await (const batch of opened.batches) {
       for (let i = 0; i < batch.length; i++) {
-        pipeline.push(batch[i]!);
+        engine.push(batch[i]!);
         if (onProgress && ++n % every === 0) onProgress(n);
       }
     }
   } else {
     for await (const lr of opened.records) {
-      pipeline.push(lr);
+      engine.push(lr);
       if (onProgress && ++n % every === 0) onProgress(n);
     }
   }
-  pipeline.finish();
-  const { onProgress: _p, progressEvery: _e, onObservation: _o, ...analyzeOpts } = opts;
-  const diagnosis = analyze(table, { ...optionsFromHeader(opened.info.header), ...analyzeOpts });
+  engine.finish();
+  const diagnosis = engine.diagnose();
+  const decoder = engine.decoder;
   return {
     input: opened.info,
     summary: summary.result(),
     diagnosis,
-    issues: pipeline.issues,
-    issueCount: pipeline.issueCount,
-    records: pipeline.records,
+    issues: decoder.issues,
+    issueCount: decoder.issueCount,
+    records: decoder.records,
     notices: opened.notices,
-    sources: Object.fromEntries(pipeline.perSource),
+    sources: Object.fromEntries(decoder.perSource),
   };
 }
 

@@ -4,6 +4,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { conntrackListSource, conntrackStatsSource, procNfConntrackSource, procStatNfConntrackSource } from '../sources/conntrack-source.js';
 import { withNetns } from '../sources/exec.js';
@@ -115,39 +116,13 @@ function lines(text: string): string[] {
 /** What a progress line says about a written file (pure; `stdout` is the file's content). */
 export function progressLine(file: string, stdout: string, extra: { readonly from?: string } = {}): string {
   const n = countLines(stdout);
-  const l = lines(stdout);
-  switch (file) {
-    case 'conntrack-L.txt':
-      return `Conntrack table read with conntrack -L (${n} entries)`;
-    case 'nf_conntrack.txt':
-      return `Conntrack table read from /proc/net/nf_conntrack (${n} entries)`;
-    case 'conntrack-S.txt':
-      return `Conntrack statistics read (${n} CPUs)`;
-    case 'stat_nf_conntrack.txt':
-      return `Conntrack per-CPU counters read (${Math.max(0, n - 1)} CPUs)`;
-    case 'ipvsadm-Ln.txt':
-      return `IPVS services read (${l.filter((x) => /^(TCP|UDP|SCTP|FWM) /.test(x)).length} services)`;
-    case 'ipvsadm-Lnc.txt':
-      return `IPVS connections read (${Math.max(0, n - 2)} entries)`;
-    case 'ip_vs_conn.txt':
-      return `IPVS connections read from /proc/net/ip_vs_conn (${Math.max(0, n - 1)} entries)`;
-    case 'ipvsadm-timeout.txt':
-      return `IPVS timeouts read (${(l[0] ?? '').trim()})`;
-    case 'ipvsadm-stats.txt':
-      return `IPVS statistics read (${n} lines)`;
-    case 'sysctl.txt':
-      return `Sysctls read (${n} keys)`;
-    case 'iptables-save.txt':
-      return `iptables rules read (${l.filter((x) => /^(\[\d+:\d+\] )?-A /.test(x)).length} rules)`;
-    case 'kube-proxy.yaml':
-      return `kube-proxy config read from ${extra.from ?? '?'} (${n} lines)`;
-    case 'kube-proxy.args':
-      return `kube-proxy command line read (${n} arguments)`;
-    default:
-      if (file.startsWith('sysctl@')) return `Sysctls read for ${file.slice(7, -4)} (${n} keys)`;
-      if (file.startsWith('ss')) return `Sockets read${file === 'ss.txt' ? '' : ` for ${file.slice(3, -4)}`} (${l.filter((x) => x !== '' && !/^\s/.test(x)).length} sockets)`;
-      return `${file} written (${n} lines)`;
-  }
+  // `ss@NAME.txt` is the file of kind `ss.txt` for network namespace NAME.
+  const at = file.indexOf('@');
+  const dot = file.lastIndexOf('.');
+  const scoped = at >= 0 && dot > at;
+  const kind = sourceKindByBundleFile(scoped ? file.slice(0, at) + file.slice(dot) : file);
+  if (kind?.collected === undefined) return `${file} written (${n} lines)`;
+  return kind.collected({ n, lines: lines(stdout), ...(scoped ? { scope: file.slice(at + 1, dot) } : {}), ...(extra.from === undefined ? {} : { from: extra.from }) });
 }
 
 interface Item {

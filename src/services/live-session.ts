@@ -1,17 +1,16 @@
-// A live session: sources → (recorder) → pipeline → model → periodic analysis, exposed as a store
-// for the TUI and as a stream of changes for `kdiag trace`.
+// A live session: sources → (recorder) → engine, diagnosed periodically, exposed as a store for the
+// TUI and as a stream of changes for `kdiag trace`.
 import { setMaxListeners } from 'node:events';
-import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
+import type { AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis, Finding, Prediction } from '../model/diagnosis.js';
-import { FlowTable } from '../model/flow-table.js';
 import type { Observation } from '../model/observation.js';
 import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
 import type { FixtureWriter } from '../record/fixture-writer.js';
-import type { RawRecord } from '../sources/raw-record.js';
+import type { RawRecord } from '../engine/raw-record.js';
 import { dutyCycleDelay } from '../sources/sleep.js';
 import type { Clock, Source } from '../sources/source.js';
-import { feedItemFor } from './feed.js';
-import { Pipeline } from './pipeline.js';
+import { Engine } from '../engine/engine.js';
+import { feedItemFor } from '../engine/feed.js';
 import { RecordRate } from './record-rate.js';
 
 export type SessionChange =
@@ -54,8 +53,7 @@ interface Health {
 
 /** Runs sources until stopped; analysis runs on a timer (within ANALYSIS_CPU_SHARE of a core) and on stop. */
 export class LiveSession implements SessionStore {
-  readonly table = new FlowTable();
-  readonly pipeline: Pipeline;
+  readonly engine: Engine;
   private readonly abort = new AbortController();
   private readonly health = new Map<string, Health>();
   private readonly listeners = new Set<() => void>();
@@ -73,7 +71,7 @@ export class LiveSession implements SessionStore {
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly opts: LiveSessionOptions) {
-    this.pipeline = new Pipeline((o) => this.observe(o));
+    this.engine = new Engine({ analysis: opts.analysis, onObservation: (o) => this.observe(o) });
     // Every source listens on the one stop signal.
     setMaxListeners(opts.sources.length + 10, this.abort.signal);
     for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, rate: new RecordRate() });
@@ -117,11 +115,10 @@ export class LiveSession implements SessionStore {
       h.rate.note(rec.t);
       if (rec.k === 'err' && /^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
     }
-    this.pipeline.push({ rec, file: rec.src, line: ++this.recordNo });
+    this.engine.push({ rec, file: rec.src, line: ++this.recordNo });
   }
 
   private observe(o: Observation): void {
-    this.table.apply(o);
     this.opts.onObservation?.(o);
     const item = feedItemFor(o);
     if (item) {
@@ -133,7 +130,7 @@ export class LiveSession implements SessionStore {
 
   /** Runs analysis now and reports what is new. */
   tick(): Diagnosis {
-    const d = analyze(this.table, { ...this.opts.analysis, now: this.opts.clock() });
+    const d = this.engine.diagnose(this.opts.clock());
     this.diagnosis = d;
     const flowsOfFinding = new Map<string, string>();
     for (const f of d.findings) {
@@ -159,8 +156,8 @@ export class LiveSession implements SessionStore {
   }
 
   private healthOf(h: Health): SourceHealth {
-    // The pipeline counts lost events (loss lines on stderr, probe status) the same way for replay.
-    return { id: h.id, state: h.state, records: h.records, rate: h.rate.perSec(this.opts.clock()), lost: this.pipeline.perSource.get(h.id)?.lost ?? 0, ...(h.message ? { message: h.message } : {}) };
+    // The decoder counts lost events (loss lines on stderr, probe status) the same way for replay.
+    return { id: h.id, state: h.state, records: h.records, rate: h.rate.perSec(this.opts.clock()), lost: this.engine.decoder.perSource.get(h.id)?.lost ?? 0, ...(h.message ? { message: h.message } : {}) };
   }
 
   private buildSnapshot(): SessionSnapshot {
@@ -174,7 +171,7 @@ export class LiveSession implements SessionStore {
       missing: this.opts.missing ?? [],
       paused: this.paused,
       applied: this.applied,
-      issues: this.pipeline.issueCount,
+      issues: this.engine.decoder.issueCount,
     };
   }
 
@@ -254,7 +251,7 @@ export class LiveSession implements SessionStore {
       if (this.timer) clearTimeout(this.timer);
       this.abort.abort();
       await Promise.allSettled(this.loops);
-      this.pipeline.finish();
+      this.engine.finish();
       this.tick();
       await this.opts.recorder?.close();
     })();

@@ -1,19 +1,17 @@
 // A recording played back as a session (for the TUI): play/pause, speed, seek. Seeking rebuilds the
 // model from the start up to the target time, so what is shown is exactly what a live run saw then.
-import { analyze, type AnalyzeOptions } from '../analysis/analyze.js';
+import type { AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis } from '../model/diagnosis.js';
-import { FlowTable } from '../model/flow-table.js';
 import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
-import type { LocatedRecord } from '../record/fixture-reader.js';
-import { feedItemFor } from './feed.js';
-import { Pipeline } from './pipeline.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
+import { Engine } from '../engine/engine.js';
+import { feedItemFor } from '../engine/feed.js';
 import { RecordRate } from './record-rate.js';
 
 const FEED_MAX = 500;
 
 export class ReplaySession implements SessionStore {
-  private table = new FlowTable();
-  private pipeline!: Pipeline;
+  private engine!: Engine;
   private feed: FeedItem[] = [];
   /** Each source's record rate, as far as the replay has got. */
   private replayed = new Map<string, RecordRate>();
@@ -46,17 +44,18 @@ export class ReplaySession implements SessionStore {
   }
 
   private reset(): void {
-    this.table = new FlowTable();
     this.feed = [];
     this.replayed = new Map();
     this.next = 0;
-    this.pipeline = new Pipeline((o) => {
-      this.table.apply(o);
-      const item = feedItemFor(o);
-      if (item) {
-        this.feed.push(item);
-        if (this.feed.length > FEED_MAX * 2) this.feed = this.feed.slice(-FEED_MAX);
-      }
+    this.engine = new Engine({
+      analysis: this.analysis,
+      onObservation: (o) => {
+        const item = feedItemFor(o);
+        if (item) {
+          this.feed.push(item);
+          if (this.feed.length > FEED_MAX * 2) this.feed = this.feed.slice(-FEED_MAX);
+        }
+      },
     });
   }
 
@@ -64,9 +63,9 @@ export class ReplaySession implements SessionStore {
     while (this.next < this.records.length && this.records[this.next]!.rec.t <= t) {
       const lr = this.records[this.next++]!;
       this.noteSource(lr.rec.src, lr.rec.t);
-      this.pipeline.push(lr);
+      this.engine.push(lr);
     }
-    if (this.next >= this.records.length) this.pipeline.finish();
+    if (this.next >= this.records.length) this.engine.finish();
     this.at = Math.min(t, this.end);
   }
 
@@ -85,7 +84,7 @@ export class ReplaySession implements SessionStore {
     for (const [id, rate] of this.replayed) {
       // kdiag's own records (meta, owners) are not a tool the live view listed.
       if (id.startsWith('kdiag:')) continue;
-      const st = this.pipeline.perSource.get(id);
+      const st = this.engine.decoder.perSource.get(id);
       const done = this.next > (this.lastOf.get(id) ?? -1);
       out.push({ id, state: done ? 'done' : 'running', records: st?.records ?? 0, rate: rate.perSec(this.at), lost: st?.lost ?? 0 });
     }
@@ -93,7 +92,7 @@ export class ReplaySession implements SessionStore {
   }
 
   private refresh(): void {
-    this.diagnosis = analyze(this.table, { ...this.analysis, now: this.at });
+    this.diagnosis = this.engine.diagnose(this.at);
     const findingOf = new Map<string, string>();
     for (const f of this.diagnosis.findings) for (const fl of f.flows) findingOf.set(fl, f.id);
     const feed = this.feed.slice(-FEED_MAX).map((it) => (it.flow && findingOf.has(it.flow) ? { ...it, finding: findingOf.get(it.flow)! } : it));
@@ -106,7 +105,7 @@ export class ReplaySession implements SessionStore {
       missing: [],
       paused: !this.playing,
       applied: [],
-      issues: this.pipeline.issueCount,
+      issues: this.engine.decoder.issueCount,
     };
     for (const l of this.listeners) l();
   }

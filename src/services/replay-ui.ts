@@ -1,7 +1,7 @@
 // Opens the TUI on a recording or bundle.
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { InputError } from '../errors.js';
-import type { LocatedRecord } from '../record/fixture-reader.js';
+import type { LocatedRecord } from '../engine/raw-record.js';
 import { openInput, optionsFromHeader } from './analyze-input.js';
 import { ReplaySession } from './replay-session.js';
 

@@ -1,19 +1,18 @@
-// Runs `kdiag trace` for a terminal or a script: output, Ctrl-C/SIGTERM, duration, final summary.
+// Runs `kdiag trace` for a terminal or a script: which changes to show, Ctrl-C/SIGTERM, duration,
+// final summary; how they look is the presenter's (cli/output/trace-output.ts).
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { UsageError } from '../errors.js';
 import type { Diagnosis, Finding, FlowView, Prediction } from '../model/diagnosis.js';
-import type { FeedItem } from '../model/session.js';
+import type { FeedItem, SourceHealth } from '../model/session.js';
 import { PROBES } from '../parse/probes/catalog.js';
 import { systemClock } from '../sources/source.js';
-import { fmtDuration, fmtTime, wrap } from '../cli/output/text-layout.js';
 import { matchesFlow, type FlowFilter } from './flow-filter.js';
 import type { SessionChange } from './live-session.js';
 import { startTrace } from './trace.js';
 
 export interface TraceCommandOptions {
-  readonly json: boolean;
   readonly durationMs?: number;
   readonly intervalMs: number;
   readonly record?: string;
@@ -22,7 +21,9 @@ export interface TraceCommandOptions {
   readonly probes: string;
   readonly filter: FlowFilter;
   readonly analysis: AnalyzeOptions;
-  readonly write?: (s: string) => void;
+  /** Where changes, notes and the summary go (text or NDJSON). */
+  readonly present: TracePresenter;
+  /** Progress for a person (stderr in the CLI). */
   readonly progress?: (s: string) => void;
 }
 
@@ -46,77 +47,62 @@ function chooseProbes(spec: string): string[] {
   return wanted;
 }
 
-function flowText(f: FlowView | undefined, id: string): string {
-  if (!f) return id;
-  return `${f.proto} ${f.client.addr}:${f.client.port} > ${f.target.addr}:${f.target.port}${f.backend ? ` -> ${f.backend.addr}:${f.backend.port}` : ''}`;
-}
-
 function viewOf(d: Diagnosis, id: string): FlowView | undefined {
   return d.flows.find((f) => f.id === id);
 }
 
-function findingText(f: Finding, d: Diagnosis): string[] {
-  const out = wrap(`${fmtTime(f.t)} FINDING ${f.severity} ${f.fm} ${f.title}`, 80, 13, 0);
-  for (const id of f.flows.slice(0, 3)) out.push(...wrap(flowText(viewOf(d, id), id), 80, 15, 13));
-  out.push(...wrap(f.cause, 80, 13, 13));
-  // Only changes kdiag can make live are offered as `kdiag apply`; the rest are named for kdiag check.
-  const byId = new Map(d.suggestions.map((s) => [s.id, s]));
-  const live = f.suggestions.filter((id) => byId.get(id)?.change);
-  const other = f.suggestions.filter((id) => !byId.get(id)?.change);
-  if (live.length) out.push(...wrap(`fix: ${live.map((id) => `kdiag apply ${id}`).join(' | ')}`, 80, 15, 13));
-  if (other.length) out.push(...wrap(`also: ${other.join(', ')} (kdiag check shows the commands)`, 80, 15, 13));
-  return out;
+/** What trace reports at the end. */
+export interface TraceSummary {
+  /** Findings in the last diagnosis. */
+  readonly findings: number;
+  /** Findings shown (those the flow filter let through). */
+  readonly shown: number;
+  readonly predictions: number;
+  readonly issues: number;
+  readonly sources: readonly SourceHealth[];
+  readonly recording?: { readonly path: string; readonly records: number };
 }
 
-function predictionText(p: Prediction, d: Diagnosis, now: number): string[] {
-  const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
-  return wrap(`${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`, 80, 13, 0);
-}
-
-function eventText(e: FeedItem): string[] {
-  return wrap(`${fmtTime(e.t)} ${e.text}`, 80, 13, 0);
+/** How trace's changes reach the user (cli/output/trace-output.ts): text or NDJSON. `t` is ms since the epoch. */
+export interface TracePresenter {
+  finding(f: Finding, d: Diagnosis): void;
+  prediction(p: Prediction, d: Diagnosis): void;
+  event(item: FeedItem): void;
+  /** A source that failed or is unavailable. */
+  source(h: SourceHealth, t: number): void;
+  note(n: string, t: number): void;
+  status(message: string, t: number): void;
+  summary(s: TraceSummary, t: number): void;
 }
 
 /** Runs trace until the duration ends or the user stops it; returns the exit code. */
 export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
-  const write = o.write ?? ((s: string) => void process.stdout.write(s));
   const progress = o.progress ?? ((s: string) => void process.stderr.write(`${s}\n`));
+  const present = o.present;
   const probes = chooseProbes(o.probes);
   const clock = systemClock;
   let findings = 0;
   let latest: Diagnosis | undefined;
-  const emit = (obj: unknown) => write(`${JSON.stringify(obj)}\n`);
   const onChange = (c: SessionChange) => {
     switch (c.type) {
       case 'finding': {
         latest = c.diagnosis;
         if (!c.finding.flows.some((id) => matchesFlow(o.filter, id, viewOf(c.diagnosis, id))) && c.finding.flows.length > 0) return;
         findings++;
-        if (o.json) emit({ type: 'finding', t: c.finding.t, finding: c.finding, flows: c.finding.flows.map((id) => viewOf(c.diagnosis, id)).filter(Boolean), suggestions: c.diagnosis.suggestions.filter((s) => c.finding.suggestions.includes(s.id)) });
-        else write(`${findingText(c.finding, c.diagnosis).join('\n')}\n`);
+        present.finding(c.finding, c.diagnosis);
         break;
       }
       case 'prediction':
         latest = c.diagnosis;
         if (!matchesFlow(o.filter, c.prediction.flow, viewOf(c.diagnosis, c.prediction.flow))) return;
-        if (o.json) emit({ type: 'prediction', t: c.diagnosis.at, prediction: c.prediction, flow: viewOf(c.diagnosis, c.prediction.flow) });
-        else write(`${predictionText(c.prediction, c.diagnosis, c.diagnosis.at).join('\n')}\n`);
+        present.prediction(c.prediction, c.diagnosis);
         break;
       case 'event':
-        if (c.item.kind === 'info') {
-          if (o.json) emit({ type: 'status', t: c.item.t, message: c.item.text, src: c.item.src });
-          else progress(c.item.text);
-          return;
-        }
-        if (c.item.flow && !matchesFlow(o.filter, c.item.flow)) return;
-        if (o.json) emit({ type: 'event', ...c.item });
-        else write(`${eventText(c.item).join('\n')}\n`);
+        if (c.item.kind !== 'info' && c.item.flow && !matchesFlow(o.filter, c.item.flow)) return;
+        present.event(c.item);
         break;
       case 'source':
-        if (c.health.state === 'failed' || c.health.state === 'unavailable') {
-          if (o.json) emit({ type: 'status', t: clock(), source: c.health });
-          else progress(`${c.health.id}: ${c.health.state}${c.health.message ? `: ${c.health.message}` : ''}`);
-        }
+        if (c.health.state === 'failed' || c.health.state === 'unavailable') present.source(c.health, clock());
         break;
     }
   };
@@ -135,10 +121,7 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
     },
     onChange,
   );
-  for (const n of started.notes) {
-    if (o.json) emit({ type: 'status', t: clock(), message: n });
-    else progress(`note: ${n}`);
-  }
+  for (const n of started.notes) present.note(n, clock());
   const stopOnce = new Promise<string>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => () => resolve(sig);
     const sigint = onSignal('SIGINT');
@@ -149,8 +132,7 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
   });
   void started.attached.then(() => {
     const msg = `Tracing${o.netns ? ` (netfilter in ${o.netns})` : ''}${o.record ? `, recording to ${o.record}` : ''}. Ctrl-C to stop.`;
-    if (o.json) emit({ type: 'status', t: clock(), message: msg });
-    else progress(msg);
+    present.status(msg, clock());
   });
   const why = await stopOnce;
   // A second Ctrl-C while stopping means "now": the children die with us (pdeathsig).
@@ -159,10 +141,16 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
   await started.session.stop();
   const d = latest ?? started.session.getSnapshot().diagnosis;
   const final = started.session.getSnapshot();
-  if (o.json) {
-    emit({ type: 'summary', t: clock(), findings: d.findings.length, predictions: d.predictions.length, issues: final.issues, sources: final.sources, ...(o.record ? { recording: { path: o.record, records: started.recorder?.count ?? 0 } } : {}) });
-  } else {
-    progress(`Stopped: ${findings} finding(s), ${d.predictions.length} flow(s) at risk, ${final.issues} parse issue(s)${o.record ? `; recorded ${started.recorder?.count ?? 0} records to ${o.record}` : ''}.`);
-  }
+  present.summary(
+    {
+      findings: d.findings.length,
+      shown: findings,
+      predictions: d.predictions.length,
+      issues: final.issues,
+      sources: final.sources,
+      ...(o.record ? { recording: { path: o.record, records: started.recorder?.count ?? 0 } } : {}),
+    },
+    clock(),
+  );
   return findings > 0 ? 1 : 0;
 }

@@ -11,7 +11,7 @@ import { renderProbe } from '../parse/probes/template.js';
 import type { TraceFormat } from '../parse/tracefs-format.js';
 import { spawnLines, which } from './exec.js';
 import { readKernelHz, type KernelHz } from './host-capabilities.js';
-import type { RawRecord } from './raw-record.js';
+import type { RawRecord } from '../engine/raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
 import { eventFieldNames, readTraceFormat, requireTracefs } from './tracefs.js';
 

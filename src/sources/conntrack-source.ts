@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { spawnLines, which } from './exec.js';
 import { readEventSocketDrops } from './netlink-drops.js';
-import type { RawRecord, SourceId } from './raw-record.js';
+import type { RawRecord, SourceId } from '../engine/raw-record.js';
 import { commandSource, EXIT_UNAVAILABLE, fileSource, sourceIdOf, type SnapshotOptions, type SnapshotSource } from './snapshot-source.js';
 import { systemClock, type Clock, type Source } from './source.js';
 import { sleep } from './sleep.js';

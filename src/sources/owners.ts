@@ -5,7 +5,7 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listPids } from './procfs.js';
-import type { RawRecord } from './raw-record.js';
+import type { RawRecord } from '../engine/raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
 
 // ---- pure parsing -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // The Source interface: live tools, recordings and bundles all produce RawRecords through it.
-import type { RawRecord, SourceId } from './raw-record.js';
+import type { RawRecord, SourceId } from '../engine/raw-record.js';
 
 export interface Source {
   readonly id: SourceId;

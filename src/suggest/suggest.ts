@@ -7,7 +7,7 @@ import type { SocketKeepaliveView } from '../analysis/path/keepalive.js';
 import type { PathTimeouts } from '../analysis/path/path-timeouts.js';
 import { CT_TCP_TIMEOUTS } from '../model/kernel-defaults.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
-import type { SuggestNeed } from './needs.js';
+import type { SuggestNeed } from '../analysis/needs.js';
 import { KUBE_PROXY_FLAG_FIELDS, KUBE_PROXY_WARNINGS, appKeepaliveSnippets, kubeProxyPatch, nodeSysctlCommands, podSysctlYaml } from './snippets.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';

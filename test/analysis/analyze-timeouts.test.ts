@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analysis/analyze.js';
+import { diagnose } from '../../src/engine/diagnose.js';
 import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from './builders.js';
 import { ipvsScenario } from './scenarios.js';
 
@@ -7,7 +7,7 @@ const TIMEOUT_RULES = ['conntrack.timeout-shorter-than-keepalive', 'ipvs.idle-ti
 
 describe('healthy scenarios', () => {
   it('keepalive 60 s under conntrack 86400 s and IPVS 900 s: safe, nothing flagged or predicted', () => {
-    const d = analyze(tableOf(ipvsScenario({ kaTime: 60, idleSec: 20 })));
+    const d = diagnose(tableOf(ipvsScenario({ kaTime: 60, idleSec: 20 })));
     expect(d.findings).toEqual([]);
     expect(d.predictions).toEqual([]);
     expect(d.flows).toHaveLength(1);
@@ -18,14 +18,14 @@ describe('healthy scenarios', () => {
   it('only short request/response flows (idle 2 s, no keepalive): no timeout finding', () => {
     const entries = [1, 2, 3].map((i) => ct(`10.0.0.1:${40000 + i}>10.96.0.10:80`, `10.0.0.2:8080>10.0.0.1:${40000 + i}`, { timeout: 86398 }));
     const socks = [1, 2, 3].map((i) => sock(`10.0.0.1:${40000 + i}`, '10.96.0.10:80', { lastsndMs: 2000, lastrcvMs: 2000, lastackMs: 2000 }));
-    const d = analyze(tableOf([obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }), ...ctSnapshot(T0 + 10_000, entries), ...ssSnapshot(T0 + 10_000, socks, 'client')]));
+    const d = diagnose(tableOf([obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }), ...ctSnapshot(T0 + 10_000, entries), ...ssSnapshot(T0 + 10_000, socks, 'client')]));
     expect(d.findings.filter((f) => TIMEOUT_RULES.includes(f.rule))).toEqual([]);
     expect(d.predictions).toEqual([]);
   });
 });
 
 describe('FM-2 ipvs.idle-timeout-shorter-than-keepalive', () => {
-  const d = analyze(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
+  const d = diagnose(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
   const f = d.findings.find((x) => x.rule === 'ipvs.idle-timeout-shorter-than-keepalive');
 
   it('fires with the three numbers in one sentence', () => {
@@ -59,7 +59,7 @@ describe('FM-2 ipvs.idle-timeout-shorter-than-keepalive', () => {
 
   it('is silent in iptables mode: IPVS timers do not apply there', () => {
     const list = ipvsScenario({ kaTime: 7200, idleSec: 600 }).map((o) => (o.kind === 'kube-proxy' ? { ...o, settings: { ...o.settings, mode: 'iptables' as const } } : o));
-    const d2 = analyze(tableOf(list));
+    const d2 = diagnose(tableOf(list));
     expect(d2.findings.some((x) => x.rule.startsWith('ipvs.'))).toBe(false);
     expect(d2.suggestions.some((s) => s.scope === 'ipvs')).toBe(false);
   });
@@ -67,7 +67,7 @@ describe('FM-2 ipvs.idle-timeout-shorter-than-keepalive', () => {
 
 describe('FM-1 conntrack.timeout-shorter-than-keepalive', () => {
   it('fires when conntrack 600 s is below keepalive 7200 s, and proposes a timeout above keepalive', () => {
-    const d = analyze(
+    const d = diagnose(
       tableOf([
         obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '600' }),
         obs.sysctls(T0, { 'net.ipv4.tcp_keepalive_time': '7200' }, 'app'),
@@ -95,7 +95,7 @@ describe('predictions', () => {
     ];
     // Each scenario re-snapshots conntrack/ipvs/ss; only the last snapshot counts, so merge them by hand.
     const merged = list.filter((o) => o.kind !== 'snapshot-begin' && o.kind !== 'snapshot-end');
-    const d = analyze(tableOf(merged));
+    const d = diagnose(tableOf(merged));
     expect(d.predictions.map((p) => [p.flow, p.breaksInSec])).toEqual([
       ['tcp 10.0.0.1:1002>10.96.0.10:80', 100],
       ['tcp 10.0.0.1:1003>10.96.0.10:80', 500],
@@ -106,15 +106,15 @@ describe('predictions', () => {
 
   it('does not predict a flow that left every source', () => {
     const list = [...ipvsScenario({ kaTime: 7200, idleSec: 600 }), ...ctSnapshot(T0 + 2_000_000, []), obs.begin(T0 + 2_000_000, 'ipvs-conns'), obs.end(T0 + 2_000_000, 'ipvs-conns'), ...ssSnapshot(T0 + 2_000_000, [], 'client')];
-    const d = analyze(tableOf(list));
+    const d = diagnose(tableOf(list));
     expect(d.predictions).toEqual([]);
   });
 });
 
 describe('determinism', () => {
   it('gives an identical Diagnosis for the same observations', () => {
-    const a = analyze(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
-    const b = analyze(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
+    const a = diagnose(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
+    const b = diagnose(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(a.at).toBe(T0 + 1_000_000);
   });

@@ -1,7 +1,7 @@
 // Event sequences as the real kernel produced them in the lab (Linux 6.18, `kdiag trace` recordings of
 // src/lab scenarios), reduced to the records the rules read.
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analysis/analyze.js';
+import { diagnose } from '../../src/engine/diagnose.js';
 import type { Observation } from '../../src/model/observation.js';
 import type { ProbeEvent } from '../../src/model/probe-event.js';
 import { T0, ct, ctSnapshot, obs, tableOf } from './builders.js';
@@ -31,7 +31,7 @@ const drop = (from: string, to: string, reason = 'NETFILTER_DROP'): ProbeEvent =
 const rtx = (from: string, to: string): ProbeEvent => ({ kind: 'retransmit', state: 'ESTABLISHED', netns: 0, tuple: tuple(from, to) });
 const scoped = (o: Observation, scope: string): Observation => ({ ...o, scope });
 const ev = (t: number, type: 'NEW' | 'UPDATE' | 'DESTROY', entry: ReturnType<typeof ct>, scope = NODE): Observation => scoped(obs.event(t, { type, entry }), scope);
-const findings = (list: Observation[]) => analyze(tableOf(list)).findings;
+const findings = (list: Observation[]) => diagnose(tableOf(list)).findings;
 const onFlow = (list: Observation[], flow = FLOW) => findings(list).filter((f) => f.flows.includes(flow));
 
 /** Handshake with established=5 in the node netns, then idle. */
@@ -79,7 +79,7 @@ describe('FM-1 on the real kernel: expiry, pickup to the other backend, listener
   });
 
   it('suggests fixes that work with keepalive off: app keepalive and a longer conntrack timeout, no keepalive sysctl', () => {
-    const d = analyze(tableOf(seq));
+    const d = diagnose(tableOf(seq));
     const f = d.findings.find((x) => x.rule === 'conntrack.established-expired');
     expect(f?.suggestions).toContain('app-keepalive');
     expect(f?.suggestions).toContain('node-conntrack-established');
@@ -197,7 +197,7 @@ describe('FM-7 on the real kernel: retransmissions clamp the timeout and the ent
 
   it('sees the clamp from the retransmissions while the flow is still alive', () => {
     const live = seq.slice(0, 4);
-    const f = analyze(tableOf(live), { now: T0 + 1800 }).findings.find((x) => x.rule === 'conntrack.clamped-unacked');
+    const f = diagnose(tableOf(live), { now: T0 + 1800 }).findings.find((x) => x.rule === 'conntrack.clamped-unacked');
     expect(f?.flows).toEqual([FLOW]);
     expect(f?.id).toBe(`conntrack.clamped-unacked:unacknowledged:tcp ${VIP}`);
   });
@@ -294,14 +294,14 @@ describe('predictions on short timeouts', () => {
       obs.probe(T0 + 2, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP), keepalive: { enabled: false, idleSec: 0, intervalSec: 0, probes: 0 } }),
       ...ctSnapshot(T0 + 3000, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 2 })], NODE),
     ];
-    const p = analyze(tableOf(idle), { now: T0 + 3000 }).predictions;
+    const p = diagnose(tableOf(idle), { now: T0 + 3000 }).predictions;
     expect(p.map((x) => [x.flow, x.layer])).toEqual([[FLOW, 'conntrack']]);
     const kept: Observation[] = [
       ...idle.slice(0, 3),
       obs.probe(T0 + 2, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP), keepalive: { enabled: true, idleSec: 1, intervalSec: 1, probes: 3 } }),
       ...ctSnapshot(T0 + 3000, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 5 })], NODE),
     ];
-    expect(analyze(tableOf(kept), { now: T0 + 3000 }).predictions).toEqual([]);
+    expect(diagnose(tableOf(kept), { now: T0 + 3000 }).predictions).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analysis/analyze.js';
+import { diagnose } from '../../src/engine/diagnose.js';
 import type { Observation } from '../../src/model/observation.js';
 import type { ProbeEvent } from '../../src/model/probe-event.js';
 import { T0, ct, ctSnapshot, ipvsConn, kubeProxy, obs, ruleset, sock, ssSnapshot, tableOf } from './builders.js';
@@ -8,7 +8,7 @@ import { ipvsScenario } from './scenarios.js';
 const rst = (saddr: string, sport: number, daddr: string, dport: number, extra: Partial<Extract<ProbeEvent, { kind: 'reset' }>> = {}): ProbeEvent => ({
   kind: 'reset', direction: 'sent', mode: 'passive', reason: 'NO_SOCKET', state: 'UNKNOWN', netns: 0, tuple: { proto: 'tcp', saddr, sport, daddr, dport }, ...extra,
 });
-const rules = (list: Observation[], opts = {}) => analyze(tableOf(list), opts).findings;
+const rules = (list: Observation[], opts = {}) => diagnose(tableOf(list), opts).findings;
 const byRule = (list: Observation[], rule: string, opts = {}) => rules(list, opts).filter((f) => f.rule === rule);
 
 describe('FM-1 conntrack.established-expired (events)', () => {
@@ -255,7 +255,7 @@ describe('FM-12 keepalive', () => {
     ...ssSnapshot(T0 + 50_000_000, [sock('10.0.0.1:5000', '10.96.0.20:5432', { lastsndMs: 30_000_000, lastrcvMs: 30_000_000, lastackMs: 30_000_000 })], 'app'),
   ];
   it('the trap: a netns keepalive sysctl does nothing for a socket without SO_KEEPALIVE', () => {
-    const d = analyze(tableOf(trap));
+    const d = diagnose(tableOf(trap));
     const f = d.findings.find((x) => x.rule === 'socket.keepalive-off');
     expect(f?.cause).toContain('never enabled SO_KEEPALIVE');
     expect(f?.cause).toContain('net.ipv4.tcp_keepalive_time = 60 in netns app does not apply');
@@ -288,11 +288,11 @@ describe('kube-proxy', () => {
   });
   it('kube-proxy.flags-ignored: flags beside --config', () => {
     const kp = kubeProxy({ configPath: '/var/lib/kube-proxy/config.conf', ignoredFlags: ['--conntrack-tcp-timeout-established=2h'] });
-    const d = analyze(tableOf([obs.kubeProxy(T0, kp)]));
+    const d = diagnose(tableOf([obs.kubeProxy(T0, kp)]));
     const f = d.findings.find((x) => x.rule === 'kube-proxy.flags-ignored');
     expect(f?.cause).toContain('ignores --conntrack-tcp-timeout-established=2h');
     const s = d.suggestions.find((x) => x.id === 'kube-proxy-flags-to-config');
     expect(s?.commands[0]?.text).toContain('conntrack:\n  tcpEstablishedTimeout: 2h');
-    expect(analyze(tableOf([obs.kubeProxy(T0, kubeProxy())])).findings).toEqual([]);
+    expect(diagnose(tableOf([obs.kubeProxy(T0, kubeProxy())])).findings).toEqual([]);
   });
 });

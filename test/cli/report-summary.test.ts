@@ -1,7 +1,7 @@
 // The summary's per-namespace timeout rows: one row per distinct value, the host first.
 import { describe, expect, it } from 'vitest';
 import { byScope, renderSummary } from '../../src/cli/output/report-text.js';
-import type { CaptureSummary } from '../../src/services/summary.js';
+import type { CaptureSummary } from '../../src/engine/summary.js';
 
 function summary(keepalive: CaptureSummary['timeouts']['keepalive']): CaptureSummary {
   return {

@@ -12,7 +12,7 @@ import { parseTcpRetransLine } from '../../src/parse/probes/trace-tcp-retrans.js
 import { parseFlowActivityLine } from '../../src/parse/probes/top-flow-activity.js';
 import { emptyProbeContext, parseProbeContext, type ProbeContext } from '../../src/parse/probes/context.js';
 import { parseEnvelope, parseProbeStderr } from '../../src/parse/probes/envelope.js';
-import { createProbeRecordReader } from '../../src/parse/probes/records.js';
+import { createProbeRecordReader } from '../../src/engine/probe-records.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TRACEFS = join(ROOT, 'fixtures/tools/tracefs');

@@ -5,7 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { FIXTURE_FORMAT } from '../../src/record/fixture-header.js';
-import { openFixture, type LocatedRecord, type RecordColumns } from '../../src/record/fixture-reader.js';
+import type { LocatedRecord } from '../../src/engine/raw-record.js';
+import { openFixture, type RecordColumns } from '../../src/record/fixture-reader.js';
 import { readLineBatches, readLines } from '../../src/record/line-reader.js';
 
 const headerLine = JSON.stringify({

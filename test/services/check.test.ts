@@ -1,9 +1,9 @@
 // kdiag check's reading: every snapshot source at once, fed to the pipeline source after source as read.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { LocatedRecord } from '../../src/record/fixture-reader.js';
+import type { LocatedRecord } from '../../src/engine/raw-record.js';
 import { sourceBatches } from '../../src/services/check.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { commandSource } from '../../src/sources/snapshot-source.js';
 import type { Source } from '../../src/sources/source.js';
 

@@ -8,7 +8,7 @@ import { analyzeRecords } from '../../src/services/analyze-input.js';
 import { LiveSession } from '../../src/services/live-session.js';
 import { ReplaySession } from '../../src/services/replay-session.js';
 import { ENOBUFS_WARNING, droppedLine } from '../../src/sources/conntrack-source.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import type { Source } from '../../src/sources/source.js';
 import { StatusLine } from '../../src/ui/views/status-line.js';
 

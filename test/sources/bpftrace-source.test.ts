@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBpftraceSource, buildProbeContext } from '../../src/sources/bpftrace-source.js';
 import { PROBES, probeById } from '../../src/parse/probes/catalog.js';
-import { createProbeRecordReader } from '../../src/parse/probes/records.js';
+import { createProbeRecordReader } from '../../src/engine/probe-records.js';
 import { EnvironmentError, UsageError } from '../../src/errors.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { buildProbeSource, removeBuild, repoRoot } from '../probes/fixtures/build.mjs';
 

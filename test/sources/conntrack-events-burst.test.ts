@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConntrackEventsSource } from '../../src/sources/conntrack-source.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 
 const reason = labSkipReason('root', 'netns', 'conntrack');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConntrackEventsSource, isLostEventsLine, nextRestart, ENOBUFS_WARNING, type RestartPolicy } from '../../src/sources/conntrack-source.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 
 const POLICY: RestartPolicy = { initialMs: 1000, maxMs: 8000, healthyAfterMs: 60_000, maxShortRuns: 5 };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFlag, discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource, parseCmdline } from '../../src/sources/kube-proxy-source.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 
 const YAML = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nconntrack:\n  tcpEstablishedTimeout: 24h0m0s\n';
 

@@ -12,7 +12,7 @@ import {
 } from '../../src/sources/conntrack-source.js';
 import { iptablesSaveSource } from '../../src/sources/iptables-source.js';
 import { readOwners } from '../../src/sources/owners.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import type { SnapshotSource } from '../../src/sources/snapshot-source.js';
 import { podSocketSources, ssInPidNetnsSource, ssSource } from '../../src/sources/ss-source.js';
 import { podSysctlSources, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../../src/sources/sysctl-source.js';

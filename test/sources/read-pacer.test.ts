@@ -1,7 +1,7 @@
 // Per-namespace reads share a rate: many pods cost the node a bounded number of spawns a second.
 import { describe, expect, it } from 'vitest';
 import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../../src/sources/read-pacer.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { SnapshotSource } from '../../src/sources/snapshot-source.js';
 
 /** A pacer on a clock the test moves: waits are recorded and pass the clock forward. */

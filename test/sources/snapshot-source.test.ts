@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { dutyCycleDelay } from '../../src/sources/sleep.js';
 import { commandSource, fileSource, frameSnapshot, SNAPSHOT_TIME_SHARE, SnapshotSource, sourceIdOf, splitLines } from '../../src/sources/snapshot-source.js';
 

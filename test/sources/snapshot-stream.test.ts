@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineCutter, streamLineBatches } from '../../src/sources/exec.js';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { commandSource, fileSource, SnapshotSource, type SnapshotSource as Snap } from '../../src/sources/snapshot-source.js';
 
 async function viaBatches(source: Snap, signal = new AbortController().signal): Promise<{ records: RawRecord[]; arrays: number }> {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RawRecord } from '../../src/sources/raw-record.js';
+import type { RawRecord } from '../../src/engine/raw-record.js';
 import { formatSysctl, grepToSysctl, listSysctlFiles, readSysctls, sysctlKeyOf, sysctlSource } from '../../src/sources/sysctl-source.js';
 
 describe('sysctl formatting (pure)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analysis/analyze.js';
+import { diagnose } from '../../src/engine/diagnose.js';
 import { friendlyAbove, keepalivePlan } from '../../src/suggest/values.js';
 import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
 import { ipvsScenario } from '../analysis/scenarios.js';
@@ -21,7 +21,7 @@ describe('values', () => {
 });
 
 describe('suggestions', () => {
-  const d = analyze(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
+  const d = diagnose(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600 })));
   it('are ranked by blast radius and name the findings they fix', () => {
     expect(d.suggestions.map((s) => [s.id, s.scope, s.rank])).toEqual([
       ['app-keepalive', 'socket', 1],
@@ -53,7 +53,7 @@ describe('suggestions', () => {
     expect(kp?.change).toBeUndefined();
   });
   it('suggest the node keepalive sysctl only for host-netns sockets with SO_KEEPALIVE', () => {
-    const host = analyze(tableOf([
+    const host = diagnose(tableOf([
       obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '600', 'net.ipv4.tcp_keepalive_time': '7200' }),
       ...ctSnapshot(T0, [ct('10.0.0.1:5000>10.0.0.9:5432', undefined, { timeout: 250 })]),
       ...ssSnapshot(T0, [sock('10.0.0.1:5000', '10.0.0.9:5432', { timer: { name: 'keepalive', remainingMs: 6_850_000, count: 0 }, lastsndMs: 350_000, lastrcvMs: 350_000, lastackMs: 350_000 })]),
@@ -66,7 +66,7 @@ describe('suggestions', () => {
     expect(d.suggestions.some((s) => s.id === 'node-keepalive-time')).toBe(false);
   });
   it('never raise a layer timeout for flows without keepalive (no finite timeout fixes them)', () => {
-    const off = analyze(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600, keepalive: false })));
+    const off = diagnose(tableOf(ipvsScenario({ kaTime: 7200, idleSec: 600, keepalive: false })));
     expect(off.findings.some((f) => f.rule === 'socket.keepalive-off')).toBe(true);
     expect(off.suggestions.map((s) => s.id)).toEqual(['app-keepalive']);
   });

@@ -2,7 +2,7 @@
 import { endpointKey } from '../../model/endpoint.js';
 import type { LayerView } from '../path/layers.js';
 import type { PathTimeouts } from '../path/path-timeouts.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, RuleContext } from '../rule.js';
 import { breaksIn, byUrgency, flowIds, fmtSec, groupBy, latestT, makeDraft, pathEvidence } from '../rule.js';
 

@@ -4,7 +4,7 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { TimelineItem } from '../../model/timeline.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { fmtSec, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';
 import { expiryFacts, fmtGap, isTimerDestroy, type ExpiryFacts } from './expiry-helpers.js';

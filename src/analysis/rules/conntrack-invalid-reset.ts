@@ -2,7 +2,7 @@
 // not the ClusterIP), and the client's stack, which has no socket for it, answered RST (k8s #74839).
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, isNoSocket, itemEvidence, latestT, makeDraft } from '../rule.js';
 import type { Flow } from '../../model/flow.js';

@@ -4,7 +4,7 @@ import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { TimelineItem } from '../../model/timeline.js';
 import { ipvsTimeoutsInForce } from '../path/context.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { fmtSec, isNoSocket, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';
 

@@ -2,7 +2,7 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import { ipvsTimeoutsInForce } from '../path/context.js';
 import { evidence as ev } from '../path/evidence.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { fmtSec, keepaliveSpan, latestT, makeDraft } from '../rule.js';
 

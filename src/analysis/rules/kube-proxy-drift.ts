@@ -3,7 +3,7 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import { isRaiseOnlyKubeProxy } from '../path/context.js';
 import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM } from '../../model/kernel-defaults.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, fmtSec, makeDraft } from '../rule.js';
 

@@ -2,7 +2,7 @@
 import type { Layer } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { PathTimeouts } from '../path/path-timeouts.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, RuleContext } from '../rule.js';
 import { riskPaths } from './expiry-helpers.js';
 import { LAYER_NAME, breaksIn, byUrgency, flowIds, fmtSec, groupBy, keepalivePhrase, keepaliveSpan, latestT, makeDraft, pathEvidence } from '../rule.js';

@@ -3,7 +3,7 @@
 import type { Evidence } from '../../model/diagnosis.js';
 import type { TimelineItem } from '../../model/timeline.js';
 import { CLOUD_PRESETS } from '../../model/cloud-presets.js';
-import type { SuggestNeed } from '../../suggest/needs.js';
+import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, itemEvidence, latestT, makeDraft } from '../rule.js';
 import { fmtGap } from './expiry-helpers.js';

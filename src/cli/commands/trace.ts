@@ -59,8 +59,11 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
       return n;
     });
     const { runTraceCommand } = await import('../../services/trace-command.js');
+    const { tracePresenter } = await import('../output/trace-output.js');
+    const progress = (s: string): void => void process.stderr.write(`${s}\n`);
     process.exitCode = await runTraceCommand({
-      json: Boolean(flags.json),
+      present: tracePresenter(Boolean(flags.json), (s) => void process.stdout.write(s), progress),
+      progress,
       ...(durationSec === undefined ? {} : { durationMs: durationSec * 1000 }),
       intervalMs: intervalSec * 1000,
       ...(flags.record ? { record: flags.record } : {}),

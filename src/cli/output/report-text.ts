@@ -1,7 +1,7 @@
 // The plain-text report of an analysis (replay, check): fits 80 columns, wraps rather than cuts.
 import type { Diagnosis, Finding, FlowView, Suggestion } from '../../model/diagnosis.js';
 import type { AnalysisResult } from '../../services/analyze-input.js';
-import type { CaptureSummary } from '../../services/summary.js';
+import type { CaptureSummary } from '../../engine/summary.js';
 import { fmtDuration, fmtTime, padEnd, wrap } from './text-layout.js';
 
 const SEV: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };

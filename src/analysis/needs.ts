@@ -1,5 +1,5 @@
-// What a finding needs fixed, as data: rules say what, suggest/ computes values and commands.
-import type { PathTimeouts } from '../analysis/path/path-timeouts.js';
+// What a finding needs fixed, as data: rules say what (analysis/), suggest/ computes values and commands.
+import type { PathTimeouts } from './path/path-timeouts.js';
 
 export type SuggestNeed =
   /** Keepalive below the smallest idle timer on these flows' paths (and below budgetSec when given). */

@@ -1,4 +1,4 @@
-// RawRecords → Observations: frames snapshots, picks the parser by source kind, and maps every
+// The decoder, RawRecords → Observations: frames snapshots, picks the parser by source kind, and maps every
 // parse issue back to the file and line it came from. Pure apart from calling its sink.
 import type { ConntrackEventLineSource } from '../model/conntrack.js';
 import type { Observation, SnapshotWhat } from '../model/observation.js';
@@ -18,9 +18,8 @@ import { parseProcConntrackStat } from '../parse/proc-conntrack-stat.js';
 import { clip, type LineOutcome, type ParseIssue, type ParseResult } from '../parse/result.js';
 import { parseSs } from '../parse/ss.js';
 import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
-import type { LocatedRecord } from '../record/fixture-reader.js';
-import { sourceKind, sourceScope, type RawRecord, type RecordKind } from '../sources/raw-record.js';
-import { createProbeRecordReader, type ProbeRecordReader } from '../parse/probes/records.js';
+import { sourceKind, sourceScope, type LocatedRecord, type RawRecord, type RecordKind } from './raw-record.js';
+import { createProbeRecordReader, type ProbeRecordReader } from './probe-records.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -31,7 +30,7 @@ export interface SourceStats {
   lost: number;
 }
 
-export interface PipelineIssue extends ParseIssue {
+export interface DecodeIssue extends ParseIssue {
   readonly file: string;
   readonly src: string;
 }
@@ -43,7 +42,7 @@ interface SrcInfo {
   readonly stats: SourceStats;
   /** A `bpftrace:` source. */
   readonly probe: boolean;
-  /** Its open snapshot (the same object as in Pipeline.open). */
+  /** Its open snapshot (the same object as in Decoder.open). */
   open: OpenSnapshot | undefined;
   /** Its probe reader, once made; null for a probe source that names no known probe. */
   reader: ProbeRecordReader | null | undefined;
@@ -159,11 +158,11 @@ const INFO_CODES: ReadonlySet<string> = SYSCTL_INFO_CODES;
 
 
 /** Turns located raw records into observations for the model, collecting parse issues. */
-export class Pipeline {
-  readonly issues: PipelineIssue[] = [];
+export class Decoder {
+  readonly issues: DecodeIssue[] = [];
   issueCount = 0;
   /** Things that are not parse failures (unreadable sysctl keys): counted apart. */
-  readonly infos: PipelineIssue[] = [];
+  readonly infos: DecodeIssue[] = [];
   infoCount = 0;
   records = 0;
   readonly perSource = new Map<string, SourceStats>();

@@ -1,11 +1,11 @@
 // Turns the RawRecords of one bpftrace source (`begin` context, stdout JSON lines, stderr `err`)
 // into probe events: the reader keeps the context from the begin record, nothing else.
-import { lineIssue, type LineOutcome } from '../result.js';
-import type { ProbeEvent, ProbeLineSource } from '../../model/probe-event.js';
-import type { RawRecord, RecordKind } from '../../sources/raw-record.js';
-import { probeBySourceId, type ProbeSpec } from './catalog.js';
-import { emptyProbeContext, parseProbeContext, type ProbeContext } from './context.js';
-import { parseProbeStderr } from './envelope.js';
+import { lineIssue, type LineOutcome } from '../parse/result.js';
+import type { ProbeEvent, ProbeLineSource } from '../model/probe-event.js';
+import type { RawRecord, RecordKind } from './raw-record.js';
+import { probeBySourceId, type ProbeSpec } from '../parse/probes/catalog.js';
+import { emptyProbeContext, parseProbeContext, type ProbeContext } from '../parse/probes/context.js';
+import { parseProbeStderr } from '../parse/probes/envelope.js';
 
 export interface ProbeRecordReader {
   readonly probe: ProbeSpec;

@@ -1,4 +1,5 @@
-// RawRecord: the only thing a source produces, and what a recording stores.
+// The record contract: RawRecord is the only thing a source produces and what a recording stores;
+// the engine reads it, located in its file and line.
 
 /**
  * Source ids are `<tool>:<stream>` with an optional `@<scope>` naming the network namespace
@@ -22,6 +23,13 @@ export interface RawRecord {
   readonly k?: RecordKind;
 }
 
+/** A record with the place it came from, so problems can name file and line. */
+export interface LocatedRecord {
+  readonly rec: RawRecord;
+  readonly file: string;
+  readonly line: number;
+}
+
 /** The parser-selecting part of a source id: `ss:sockets@ns` → `ss:sockets`. */
 export function sourceKind(src: SourceId): string {
   const at = src.indexOf('@');
@@ -33,26 +41,3 @@ export function sourceScope(src: SourceId): string | undefined {
   const at = src.indexOf('@');
   return at < 0 ? undefined : src.slice(at + 1);
 }
-
-/** Well-known source kinds and the command (or file) each stands for. */
-export const SOURCE_KINDS = {
-  'conntrack:list': 'conntrack -L -o extended,id',
-  'conntrack:events': 'conntrack -E -o timestamp,extended,id',
-  'conntrack:stats': 'conntrack -S',
-  'procfs:nf_conntrack': 'cat /proc/net/nf_conntrack',
-  'procfs:stat_nf_conntrack': 'cat /proc/net/stat/nf_conntrack',
-  'ipvsadm:services': 'ipvsadm -Ln',
-  'ipvsadm:conns': 'ipvsadm -Lnc',
-  'ipvsadm:timeout': 'ipvsadm -Ln --timeout',
-  'ipvsadm:stats': 'ipvsadm -Ln --stats',
-  'procfs:ip_vs_conn': 'cat /proc/net/ip_vs_conn',
-  'sysctl:all': 'sysctl -a',
-  'ss:sockets': 'ss -tinoeH',
-  'iptables:save': 'iptables-save -c',
-  'kube-proxy:config': 'KubeProxyConfiguration YAML',
-  'kube-proxy:args': 'kube-proxy command line',
-  'kdiag:meta': 'kdiag annotations (options, notes)',
-  'kdiag:owners': 'kdiag owner table (netns → processes → pods)',
-} as const;
-
-export type KnownSourceKind = keyof typeof SOURCE_KINDS;

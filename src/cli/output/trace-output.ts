@@ -1,0 +1,77 @@
+// What `kdiag trace` prints: one block of text (80 columns) or one NDJSON object per change.
+import type { Diagnosis, Finding, FlowView, Prediction } from '../../model/diagnosis.js';
+import type { FeedItem, SourceHealth } from '../../model/session.js';
+import type { TracePresenter, TraceSummary } from '../../services/trace-command.js';
+import { fmtDuration, fmtTime, wrap } from './text-layout.js';
+
+function flowText(f: FlowView | undefined, id: string): string {
+  if (!f) return id;
+  return `${f.proto} ${f.client.addr}:${f.client.port} > ${f.target.addr}:${f.target.port}${f.backend ? ` -> ${f.backend.addr}:${f.backend.port}` : ''}`;
+}
+
+function viewOf(d: Diagnosis, id: string): FlowView | undefined {
+  return d.flows.find((f) => f.id === id);
+}
+
+function findingText(f: Finding, d: Diagnosis): string[] {
+  const out = wrap(`${fmtTime(f.t)} FINDING ${f.severity} ${f.fm} ${f.title}`, 80, 13, 0);
+  for (const id of f.flows.slice(0, 3)) out.push(...wrap(flowText(viewOf(d, id), id), 80, 15, 13));
+  out.push(...wrap(f.cause, 80, 13, 13));
+  // Only changes kdiag can make live are offered as `kdiag apply`; the rest are named for kdiag check.
+  const byId = new Map(d.suggestions.map((s) => [s.id, s]));
+  const live = f.suggestions.filter((id) => byId.get(id)?.change);
+  const other = f.suggestions.filter((id) => !byId.get(id)?.change);
+  if (live.length) out.push(...wrap(`fix: ${live.map((id) => `kdiag apply ${id}`).join(' | ')}`, 80, 15, 13));
+  if (other.length) out.push(...wrap(`also: ${other.join(', ')} (kdiag check shows the commands)`, 80, 15, 13));
+  return out;
+}
+
+function predictionText(p: Prediction, d: Diagnosis, now: number): string[] {
+  const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
+  return wrap(`${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`, 80, 13, 0);
+}
+
+function eventText(e: FeedItem): string[] {
+  return wrap(`${fmtTime(e.t)} ${e.text}`, 80, 13, 0);
+}
+
+/** Trace's output: NDJSON objects on `write` with `json`, else text blocks on `write` and notes on `progress`. */
+export function tracePresenter(json: boolean, write: (s: string) => void, progress: (s: string) => void): TracePresenter {
+  const emit = (obj: unknown): void => write(`${JSON.stringify(obj)}\n`);
+  return {
+    finding(f, d) {
+      if (json) emit({ type: 'finding', t: f.t, finding: f, flows: f.flows.map((id) => viewOf(d, id)).filter(Boolean), suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)) });
+      else write(`${findingText(f, d).join('\n')}\n`);
+    },
+    prediction(p, d) {
+      if (json) emit({ type: 'prediction', t: d.at, prediction: p, flow: viewOf(d, p.flow) });
+      else write(`${predictionText(p, d, d.at).join('\n')}\n`);
+    },
+    event(item) {
+      if (item.kind === 'info') {
+        if (json) emit({ type: 'status', t: item.t, message: item.text, src: item.src });
+        else progress(item.text);
+      } else if (json) emit({ type: 'event', ...item });
+      else write(`${eventText(item).join('\n')}\n`);
+    },
+    source(h: SourceHealth, t: number) {
+      if (json) emit({ type: 'status', t, source: h });
+      else progress(`${h.id}: ${h.state}${h.message ? `: ${h.message}` : ''}`);
+    },
+    note(n, t) {
+      if (json) emit({ type: 'status', t, message: n });
+      else progress(`note: ${n}`);
+    },
+    status(message, t) {
+      if (json) emit({ type: 'status', t, message });
+      else progress(message);
+    },
+    summary(s: TraceSummary, t: number) {
+      if (json) emit({ type: 'summary', t, findings: s.findings, predictions: s.predictions, issues: s.issues, sources: s.sources, ...(s.recording ? { recording: s.recording } : {}) });
+      else {
+        const rec = s.recording ? `; recorded ${s.recording.records} records to ${s.recording.path}` : '';
+        progress(`Stopped: ${s.shown} finding(s), ${s.predictions} flow(s) at risk, ${s.issues} parse issue(s)${rec}.`);
+      }
+    },
+  };
+}
