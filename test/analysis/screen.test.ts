@@ -10,7 +10,7 @@ import type { Observation } from '../../src/model/observation.js';
 import { NOT_AT_RISK, buildPathContext, pathTimeouts, screenPath } from '../../src/model/path-timeouts.js';
 import type { PathContextOptions } from '../../src/model/path-timeouts.js';
 import { analyzeInput } from '../../src/services/analyze-input.js';
-import { T0, ct, ctSnapshot, ipvsConn, ka, kubeProxy, obs, sock, ssSnapshot, tableOf } from './builders.js';
+import { T0, ct, ctSnapshot, ipvsConn, ka, kubeProxy, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 

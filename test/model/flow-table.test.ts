@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlowTable, TIMELINE_KIND_BIT } from '../../src/model/flow-table.js';
-import { T0, ct, ctSnapshot, ka, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
+import { T0, ct, ctSnapshot, ka, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
 
 const ORIG = '10.0.0.1:42766>10.96.0.10:80';
 const REPLY = '10.0.0.2:8080>10.0.0.1:42766';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPathContext, isRaiseOnlyKubeProxy, pathTimeouts, sysctlInForce, CT_TCP_TIMEOUTS } from '../../src/model/path-timeouts.js';
-import { T0, ct, ctSnapshot, kubeProxy, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
+import { T0, ct, ctSnapshot, kubeProxy, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
 
 const EST = CT_TCP_TIMEOUTS.ESTABLISHED!;
 
