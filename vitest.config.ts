@@ -16,6 +16,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
           exclude: ['test/**/*.lab.test.ts', 'test/**/*.lab.test.tsx'],
         },
@@ -26,6 +27,9 @@ export default defineConfig({
           name: 'lab',
           include: ['test/**/*.lab.test.ts', 'test/**/*.lab.test.tsx'],
           fileParallelism: false,
+          // After the unit project, not beside it: kernel timeouts and expiries are timed by the
+          // lab tests, and parallel unit files would compete for the CPU.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
