@@ -9,6 +9,7 @@ export const FIGURES: ReadonlyArray<{ name: string; root: boolean; timeoutMs: nu
   { name: 'parse', root: false, timeoutMs: 300_000, nodeArgs: ['--expose-gc'], title: 'Parsing alone (conntrack entries/s)' },
   { name: 'replay', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc'], title: 'Replay (records/s)' },
   { name: 'memory', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc', '--max-old-space-size=4096'], title: 'Memory, 1,000,000 flows (RSS)' },
+  { name: 'stream', root: false, timeoutMs: 300_000, nodeArgs: ['--expose-gc'], title: 'Streaming memory, 1,000,000 events (RSS)' },
   { name: 'ui', root: false, timeoutMs: 300_000, nodeArgs: [], title: 'TUI frame, 100,000 flows' },
   { name: 'snapshot', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Conntrack snapshot (≥100,000 entries)' },
   { name: 'overhead', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Probe overhead (throughput with/without trace)' },
@@ -21,6 +22,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./offline.js')).figParse();
     case 'memory':
       return (await import('./offline.js')).figMemory();
+    case 'stream':
+      return (await import('./stream-memory.js')).figStreamMemory();
     case 'replay':
       return (await import('./offline.js')).figReplay();
     case 'startup':

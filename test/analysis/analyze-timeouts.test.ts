@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/engine/diagnose.js';
-import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from './builders.js';
-import { ipvsScenario } from './scenarios.js';
+import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
+import { ipvsScenario } from '../helpers/ipvs-scenario.js';
 
 const TIMEOUT_RULES = ['conntrack.timeout-shorter-than-keepalive', 'ipvs.idle-timeout-shorter-than-keepalive', 'path.idle-timeout', 'socket.keepalive-off', 'socket.keepalive-too-long'];
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/engine/diagnose.js';
 import type { Observation } from '../../src/model/observation.js';
 import type { ProbeEvent } from '../../src/model/probe-event.js';
-import { T0, ct, ctSnapshot, obs, tableOf } from './builders.js';
+import { T0, ct, ctSnapshot, obs, tableOf } from '../helpers/builders.js';
 
 const NODE = 'kdiag-lab-node';
 const CLIENT = '192.0.2.10:40048';

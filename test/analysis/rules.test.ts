@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/engine/diagnose.js';
 import type { Observation } from '../../src/model/observation.js';
 import type { ProbeEvent } from '../../src/model/probe-event.js';
-import { T0, ct, ctSnapshot, ipvsConn, kubeProxy, obs, ruleset, sock, ssSnapshot, tableOf } from './builders.js';
-import { ipvsScenario } from './scenarios.js';
+import { T0, ct, ctSnapshot, ipvsConn, kubeProxy, obs, ruleset, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
+import { ipvsScenario } from '../helpers/ipvs-scenario.js';
 
 const rst = (saddr: string, sport: number, daddr: string, dport: number, extra: Partial<Extract<ProbeEvent, { kind: 'reset' }>> = {}): ProbeEvent => ({
   kind: 'reset', direction: 'sent', mode: 'passive', reason: 'NO_SOCKET', state: 'UNKNOWN', netns: 0, tuple: { proto: 'tcp', saddr, sport, daddr, dport }, ...extra,

@@ -11,7 +11,7 @@ import { buildPathContext, type PathContextOptions } from '../../src/analysis/pa
 import { pathTimeouts } from '../../src/analysis/path/path-timeouts.js';
 import { NOT_AT_RISK, screenPath } from '../../src/analysis/path/screen.js';
 import { analyzeInput } from '../../src/services/analyze-input.js';
-import { T0, ct, ctSnapshot, ipvsConn, ka, kubeProxy, obs, sock, ssSnapshot, tableOf } from './builders.js';
+import { T0, ct, ctSnapshot, ipvsConn, ka, kubeProxy, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 

@@ -14,7 +14,7 @@ import { revertEntries } from '../../src/apply/revert-change.js';
 import type { Target } from '../../src/apply/target.js';
 import { EnvironmentError, InputError, KdiagError, UsageError } from '../../src/errors.js';
 import type { Diagnosis } from '../../src/model/diagnosis.js';
-import { at, fakeLive, type FakeLive } from './fake-live.js';
+import { at, fakeLive, type FakeLive } from '../helpers/fake-live.js';
 
 const KEEPALIVE = 'net.ipv4.tcp_keepalive_time';
 const EST = 'net.netfilter.nf_conntrack_tcp_timeout_established';

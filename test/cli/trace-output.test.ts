@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tracePresenter } from '../../src/cli/output/trace-output.js';
-import { TEST_DIAGNOSIS } from '../ui/helpers/test-data.js';
+import { TEST_DIAGNOSIS } from '../helpers/ui-test-data.js';
 
 function capture(json: boolean) {
   const out: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointRows, IntIds } from '../../src/model/flow-store.js';
 import { FlowTable } from '../../src/model/flow-table.js';
-import { T0, ct, ctSnapshot, obs, tableOf } from '../analysis/builders.js';
+import { T0, ct, ctSnapshot, obs, tableOf } from '../helpers/builders.js';
 
 function rowsOf(ix: EndpointRows, a: number, p: number): number[] {
   const out: number[] = [];

@@ -1,7 +1,7 @@
 // Probe events reach kdiag in batches: their kernel time, not the arrival time, orders the timeline.
 import { describe, expect, it } from 'vitest';
 import type { ProbeEvent } from '../../src/model/probe-event.js';
-import { T0, ct, obs, tableOf } from '../analysis/builders.js';
+import { T0, ct, obs, tableOf } from '../helpers/builders.js';
 
 const drop = (tsNs: number): ProbeEvent => ({
   kind: 'drop', reason: 'NETFILTER_DROP', location: 'nft_do_chain', netns: 0, tsNs,

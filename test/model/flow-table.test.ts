@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FlowTable } from '../../src/model/flow-table.js';
 import { TIMELINE_KIND_BIT } from '../../src/model/timeline.js';
-import { T0, ct, ctSnapshot, ka, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
+import { T0, ct, ctSnapshot, ka, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
 
 const ORIG = '10.0.0.1:42766>10.96.0.10:80';
 const REPLY = '10.0.0.2:8080>10.0.0.1:42766';

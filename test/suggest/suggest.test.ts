@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/engine/diagnose.js';
 import { friendlyAbove, keepalivePlan } from '../../src/suggest/values.js';
-import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from '../analysis/builders.js';
-import { ipvsScenario } from '../analysis/scenarios.js';
+import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
+import { ipvsScenario } from '../helpers/ipvs-scenario.js';
 
 describe('values', () => {
   it('keeps keepalive idle ≤ budget − interval × probes, rounded down to a friendly value', () => {

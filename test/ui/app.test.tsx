@@ -5,9 +5,9 @@ import { App } from '../../src/ui/app.js';
 import { osc52 } from '../../src/ui/clipboard.js';
 import { renderApp } from '../../src/ui/render-app.js';
 import { throttledSubscribe } from '../../src/ui/state/use-throttled-snapshot.js';
-import { createFakeStore, type FakeStore } from './helpers/fake-store.js';
-import { KEY, renderTui } from './helpers/render.js';
-import { manyFlows, testSnapshot, TEST_DIAGNOSIS } from './helpers/test-data.js';
+import { createFakeStore, type FakeStore } from '../helpers/fake-store.js';
+import { KEY, renderTui } from '../helpers/render-tui.js';
+import { manyFlows, testSnapshot, TEST_DIAGNOSIS } from '../helpers/ui-test-data.js';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => {

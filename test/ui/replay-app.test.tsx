@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplaySession } from '../../src/services/replay-session.js';
 import { App } from '../../src/ui/app.js';
-import { KEY, renderTui } from './helpers/render.js';
-import { expectedFlow, seekToAtRisk } from './recording-helpers.js';
+import { KEY, renderTui } from '../helpers/render-tui.js';
+import { expectedFlow, seekToAtRisk } from '../helpers/replay-recording.js';
 
 describe('the TUI on the conntrack-expiry lab recording', () => {
   let session: ReplaySession | undefined;

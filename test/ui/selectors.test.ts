@@ -12,7 +12,7 @@ import {
   suggestionsFor,
   flowHaystack,
 } from '../../src/ui/state/selectors.js';
-import { TEST_DIAGNOSIS, TEST_SUGGESTIONS, testSnapshot } from './helpers/test-data.js';
+import { TEST_DIAGNOSIS, TEST_SUGGESTIONS, testSnapshot } from '../helpers/ui-test-data.js';
 
 const ids = (d: Diagnosis, order: Uint32Array) => Array.from(order, (i) => d.flows[i]!.id);
 

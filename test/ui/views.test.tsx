@@ -16,8 +16,8 @@ import { FindingsView } from '../../src/ui/views/findings-view.js';
 import { FlowsView } from '../../src/ui/views/flows-view.js';
 import { HelpOverlay } from '../../src/ui/views/help-overlay.js';
 import { StatusLine } from '../../src/ui/views/status-line.js';
-import { createFakeStore } from './helpers/fake-store.js';
-import { emptySnapshot, manyFlows, testSnapshot, TEST_DIAGNOSIS } from './helpers/test-data.js';
+import { createFakeStore } from '../helpers/fake-store.js';
+import { emptySnapshot, manyFlows, testSnapshot, TEST_DIAGNOSIS } from '../helpers/ui-test-data.js';
 
 const text = (el: ReactElement, columns: number) => stripVTControlCharacters(renderToString(el, { columns }));
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPathContext, isRaiseOnlyKubeProxy, sysctlInForce } from '../../../src/analysis/path/context.js';
 import { pathTimeouts } from '../../../src/analysis/path/path-timeouts.js';
 import { CT_TCP_TIMEOUTS } from '../../../src/model/kernel-defaults.js';
-import { T0, ct, ctSnapshot, kubeProxy, obs, sock, ssSnapshot, tableOf } from '../builders.js';
+import { T0, ct, ctSnapshot, kubeProxy, obs, sock, ssSnapshot, tableOf } from '../../helpers/builders.js';
 
 const EST = CT_TCP_TIMEOUTS.ESTABLISHED!;
 

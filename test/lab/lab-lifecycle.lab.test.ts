@@ -4,7 +4,7 @@ import { attachLab, labDown, labNamespaces, labUp } from '../../src/lab/lab.js';
 import { NS } from '../../src/lab/topology.js';
 import { run } from '../../src/sources/exec.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { assertNoLabLeft } from './lab-harness.js';
+import { assertNoLabLeft } from '../helpers/lab-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack');
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDR } from '../../src/lab/topology.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { assertNoLabLeft, findLine, requireBuiltAgent, runInFreshLab } from './lab-harness.js';
+import { assertNoLabLeft, findLine, requireBuiltAgent, runInFreshLab } from '../helpers/lab-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack');
 const T = 45_000;

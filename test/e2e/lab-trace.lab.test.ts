@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { requireBuiltAgent } from '../lab/lab-harness.js';
-import { clientFlowId, findingsOf, KDIAG, traceScenario, type FindingLite } from './trace-harness.js';
+import { requireBuiltAgent } from '../helpers/lab-harness.js';
+import { clientFlowId, findingsOf, KDIAG, traceScenario, type FindingLite } from '../helpers/trace-harness.js';
 
 const exec = promisify(execFile);
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { expectedFlow, RECORDING, seekToAtRisk } from './recording-helpers.js';
+import { expectedFlow, RECORDING, seekToAtRisk } from '../helpers/replay-recording.js';
 
 const exec = promisify(execFile);
 const reason = labSkipReason('tmux');

@@ -17,7 +17,7 @@ import type { Diagnosis, Suggestion } from '../../src/model/diagnosis.js';
 import { applyFromSession, revertFromSession } from '../../src/services/session-apply.js';
 import { pidNetnsId } from '../../src/sources/netns.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { cliRunner } from './cli-runner.js';
+import { cliRunner } from '../helpers/cli-runner.js';
 
 const reason = labSkipReason('root', 'netns');
 const KEEPALIVE = 'net.ipv4.tcp_keepalive_time';

@@ -2,7 +2,7 @@
 // Needs root, iproute2, iptables, conntrack-tools and the built agent (npm run build).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { assertNoLabLeft, findLine, requireBuiltAgent, runInFreshLab } from './lab-harness.js';
+import { assertNoLabLeft, findLine, requireBuiltAgent, runInFreshLab } from '../helpers/lab-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack');
 const T = 60_000;

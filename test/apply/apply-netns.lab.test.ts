@@ -15,7 +15,7 @@ import { revertEntries } from '../../src/apply/revert-change.js';
 import { targetFor } from '../../src/apply/target.js';
 import { EnvironmentError, KdiagError, UsageError } from '../../src/errors.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { cliRunner } from './cli-runner.js';
+import { cliRunner } from '../helpers/cli-runner.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables');
 const hasIpvsadm = spawnSync('sh', ['-c', 'command -v ipvsadm']).status === 0;
@@ -46,7 +46,7 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
     // The crash victim runs in its own node process: bundle it (TypeScript and all) into one file.
     const { rolldown } = await import('rolldown');
-    const bundle = await rolldown({ input: join(import.meta.dirname, 'crash-child.ts'), platform: 'node', logLevel: 'silent' });
+    const bundle = await rolldown({ input: join(import.meta.dirname, '../helpers/crash-child.ts'), platform: 'node', logLevel: 'silent' });
     child = join(dir, 'crash-child.mjs');
     await bundle.write({ file: child, format: 'esm' });
     await bundle.close();

@@ -10,7 +10,7 @@ import { readJournal } from '../../src/apply/journal.js';
 import { UsageError } from '../../src/errors.js';
 import type { Diagnosis, Suggestion } from '../../src/model/diagnosis.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { cliRunner } from './cli-runner.js';
+import { cliRunner } from '../helpers/cli-runner.js';
 
 const ns = `kdiag-apply-${randomBytes(3).toString('hex')}`;
 const KEEPALIVE = 'net.ipv4.tcp_keepalive_time';

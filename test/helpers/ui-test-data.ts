@@ -1,7 +1,7 @@
 // TEST DATA, hand-made: a small diagnosis (two findings, three suggestions, flows at risk) for UI tests.
 // Addresses are in documentation ranges; nothing here was recorded from a real host.
-import type { Diagnosis, FlowView, Suggestion } from '../../../src/model/diagnosis.js';
-import type { SessionSnapshot } from '../../../src/model/session.js';
+import type { Diagnosis, FlowView, Suggestion } from '../../src/model/diagnosis.js';
+import type { SessionSnapshot } from '../../src/model/session.js';
 
 const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
 

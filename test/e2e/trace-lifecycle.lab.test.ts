@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { KDIAG } from './trace-harness.js';
+import { KDIAG } from '../helpers/trace-harness.js';
 
 const reason = labSkipReason('root', 'bpftrace', 'tracefs', 'conntrack');
 

@@ -1,5 +1,5 @@
 // An in-memory SessionStore for UI tests: holds one snapshot, records dispatched commands.
-import type { SessionCommand, SessionSnapshot, SessionStore } from '../../../src/model/session.js';
+import type { SessionCommand, SessionSnapshot, SessionStore } from '../../src/model/session.js';
 
 export interface FakeStore extends SessionStore {
   /** Replaces the snapshot and notifies subscribers. */

@@ -16,7 +16,7 @@ import type { RawRecord } from '../../src/engine/raw-record.js';
 import type { SnapshotSource } from '../../src/sources/snapshot-source.js';
 import { podSocketSources, ssInPidNetnsSource, ssSource } from '../../src/sources/ss-source.js';
 import { podSysctlSources, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../../src/sources/sysctl-source.js';
-import { createNetnsFixture, type NetnsFixture } from './helpers/netns-fixture.js';
+import { createNetnsFixture, type NetnsFixture } from '../helpers/netns-fixture.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack');
 
