@@ -51,9 +51,10 @@ const IPT: readonly PasteKind[] = ['iptables-save.txt', 'ip6tables-save.txt'];
 // user@host:dir# cmd, [user@host dir]$ cmd, and bare `$ cmd` / `# cmd` / `% cmd` / `> cmd` prompts.
 const PROMPT_USER = /^[\w.-]{1,64}@[\w.-]{1,253}:[^#$\s]{0,200}[#$] ?(.*)$/;
 const PROMPT_BRACKET = /^\[[^\]]{1,256}\][#$] ?(.*)$/;
-const PROMPT_BARE = /^[$%>] (.+)$/;
-// `# cmd` is also an iptables-save comment: only a known command word after it makes it a prompt.
-const PROMPT_HASH = /^# ((?:sudo |watch |time |nsenter |kubectl |ip netns exec )?[a-z][\w.-]{0,40})(\s.*)?$/;
+const PROMPT_BARE = /^\$ (.+)$/;
+// `# cmd` is also an iptables-save comment, `> text` a mail quote: only a known command word after
+// them makes them a prompt.
+const PROMPT_OTHER = /^[#%>] ((?:sudo |watch |time |nsenter |kubectl |ip netns exec )?[a-z][\w.-]{0,40})(\s.*)?$/;
 const HASH_COMMANDS = new Set([
   'conntrack', 'ipvsadm', 'ss', 'sysctl', 'iptables-save', 'ip6tables-save', 'iptables', 'ip6tables', 'nft', 'cat',
   'grep', 'watch', 'nsenter', 'kubectl', 'sudo', 'ps', 'tr', 'crictl', 'ip', 'date', 'uname', 'dmesg', 'journalctl',
@@ -113,7 +114,7 @@ export function promptCommand(line: string): string | undefined {
   if (m !== null) return m[1]!.trim();
   m = PROMPT_BARE.exec(line);
   if (m !== null) return m[1]!.trim();
-  m = PROMPT_HASH.exec(line);
+  m = PROMPT_OTHER.exec(line);
   if (m !== null) {
     const words = m[1]!.split(' ');
     const word = words[words.length - 1]!;

@@ -124,3 +124,17 @@ describe('splitPaste on shapes', () => {
     expect(splitPaste('')).toEqual({ sections: [], ignored: { count: 0, ranges: [] }, crlf: 0, timeColumn: 0, cut: 0, truncated: false });
   });
 });
+
+describe('prompts', () => {
+  it('takes `> text` for a quote and `> conntrack -S` for a prompt', () => {
+    const got = splitPaste('> we see resets\n> conntrack -S\ncpu=0   \tfound=0 invalid=3 \n');
+    expect(got.ignored.count).toBe(1);
+    expect(got.sections[0]).toMatchObject({ kind: 'conntrack-S.txt', command: { line: 2, text: 'conntrack -S' }, count: 1, unit: 'CPU' });
+  });
+
+  it('names the section from the command over the shape, and the netns from nsenter or ip netns exec', () => {
+    const row = 'ipv4     2 tcp      6 10 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 [ASSURED] mark=0 zone=0 use=2';
+    const got = splitPaste(`$ sudo ip netns exec kdiag-a cat /proc/net/nf_conntrack\n${row}\n$ conntrack -L\n${row}\n`);
+    expect(got.sections.map((s) => [s.kind, s.scope ?? ''])).toEqual([['nf_conntrack.txt', 'netns kdiag-a'], ['conntrack-L.txt', '']]);
+  });
+});
