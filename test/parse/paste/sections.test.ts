@@ -7,8 +7,10 @@ import { PASTE_MAX_LINE, splitPaste, type PasteSection } from '../../../src/pars
 
 const PASTES = fileURLToPath(new URL('../../../fixtures/pastes/', import.meta.url));
 const TICKETS = join(PASTES, 'tickets');
+const BUNDLES = fileURLToPath(new URL('../../../fixtures/bundles/', import.meta.url));
 
 interface TicketExpected {
+  readonly bundle: string;
   readonly lineCount: number;
   readonly crlf: number;
   readonly timeColumn: number;
@@ -48,6 +50,20 @@ describe('splitPaste on tickets', () => {
       expect(new Set(got.sections.map((s) => s.kind)).size).toBeGreaterThanOrEqual(5);
     });
   }
+
+  it('gives each section the text of its bundle file, so the ticket reads as the bundle does', () => {
+    for (const file of tickets) {
+      const exp = JSON.parse(readFileSync(join(TICKETS, file.replace(/\.txt$/, '.expected.json')), 'utf8')) as TicketExpected;
+      const got = splitPaste(readFileSync(join(TICKETS, file), 'utf8'));
+      got.sections.forEach((s, i) => {
+        const want = readFileSync(join(BUNDLES, exp.bundle, exp.sections[i]!.bundleFile), 'utf8').replace(/\n$/, '').split('\n');
+        // conntrack's summary goes to stderr, which a bundle file does not hold; ps prints argv on one line
+        const text = s.lines.map((l) => l.text).filter((t) => !t.startsWith('conntrack v'));
+        if (s.kind === 'kube-proxy.args') expect(text.join(' ').split(' ')).toEqual(want);
+        else expect(text).toEqual(want);
+      });
+    }
+  });
 
   it('labels a section with its command, range and count', () => {
     const got = splitPaste(readFileSync(join(TICKETS, 'keepalive-sysctl-trap.txt'), 'utf8'));
