@@ -50,6 +50,7 @@ const KNOWN_FAILURES: Readonly<Record<string, string>> = {
   'ct-list-time-column': 'a leading HH:MM:SS column makes every line an issue',
   'ct-events-timestamp': 'an edited or cut stamp loses the event (an issue, not an event of unknown time); the ^C summary is an issue',
   'ct-events-extended-id': 'the pasted command line is an issue',
+  'ct-events-old-stamps': 'the blank-padded microseconds of conntrack-tools ≤ 1.4.6 (`[1782330903.9041  ]`) lose the event',
   'proc-nf-conntrack': 'the pasted command line is an issue',
   'ct-stats-old-summary': 'the older `name\\t\\tvalue` summary of conntrack-tools ≤ 1.4.4 is not read',
   'ss-service-names': 'service names (:mysql, :postgresql, :https) make the socket an issue (ss.bad-address)',
@@ -69,7 +70,7 @@ function entryRow(e: ConntrackEntry): Row {
     proto: e.proto, timeout: e.timeout, state: e.state, orig: tupleText(e.orig), reply: tupleText(e.reply),
     assured: e.assured, unreplied: e.unreplied, offload: e.offload, hwOffload: e.hwOffload,
     zone: e.zone, mark: e.mark, id: e.id, deltaTime: e.deltaTime, secctx: e.secctx, labels: e.labels,
-    start: e.start, origPackets: e.origCounters?.packets, replyBytes: e.replyCounters?.bytes,
+    start: e.start, stop: e.stop, origPackets: e.origCounters?.packets, replyBytes: e.replyCounters?.bytes,
   };
 }
 
