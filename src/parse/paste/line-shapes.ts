@@ -61,7 +61,7 @@ const HASH_COMMANDS = new Set([
   'head', 'tail', 'less', 'for', 'while',
 ]);
 // watch(1): "Every 2.0s: ipvsadm -Lnc          worker-9: Wed Jun 24 19:48:36 2026"
-const WATCH_HEADER = /^Every \d{1,6}(?:\.\d{1,3})?s: (.{1,300}?) {2,}\S{1,253}: .{0,80}$/;
+const WATCH_HEADER = /^Every \d{1,6}(?:\.\d{1,3})?s: (.{1,300}?) {2,200}\S{1,253}: .{0,80}$/;
 
 const CT_ENTRY = /^(?:ipv[46] +\d{1,3} +)?\S{1,16} +\d{1,3} /;
 const CT_EVENT = /^(?:\[[^\]\t]{0,40}\]\s{0,8})? {0,4}\[(?:NEW|UPDATE|DESTROY)\] /;
