@@ -191,13 +191,10 @@ export function splitPaste(text: string): PasteSplit {
           continue;
         }
       }
-      const kind = cur.kinds[0]!;
-      const role = continues(kind, s);
-      if (role !== undefined && cur.kinds.length === 1) {
-        add(cur, line, role === 'row');
-        continue;
-      }
-      if (role !== undefined && shape.t === 'prose') {
+      // a line of no known shape (or, once the kind is settled, of another shape) that the open
+      // format still accepts: yaml keys, argv flags, ss info lines, damaged conntrack rows
+      const role = continues(cur.kinds[0]!, s);
+      if (role !== undefined && (cur.kinds.length === 1 || shape.t === 'prose')) {
         add(cur, line, role === 'row');
         continue;
       }
