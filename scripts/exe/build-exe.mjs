@@ -2,7 +2,7 @@
 // application). Bundles the compiled CLI (dist/, from npm run build) with rolldown into ESM
 // chunks, embeds them and the probes as assets next to the CommonJS starter, and injects the
 // blob into a copy of this node binary with postject. Output: dist-exe/kdiag.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +74,13 @@ try {
   console.log('strip not found: dist-exe/kdiag keeps node\'s symbols');
 }
 const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
-execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: 'inherit' });
+const injected = spawnSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {
+  encoding: 'utf8',
+});
+// LIEF warns once per note section of Debian's node ("Can't find string offset"): harmless noise.
+const noise = /^warning: Can't find string offset for section name/;
+process.stderr.write(injected.stderr.split('\n').filter((l) => l && !noise.test(l)).map((l) => `${l}\n`).join(''));
+if (injected.status !== 0) throw new Error(`postject exited ${injected.status}: ${injected.stdout}`);
 
 const mib = (n) => (n / 1024 / 1024).toFixed(1);
 const chunkBytes = files.filter((f) => f.startsWith(CHUNK_DIR)).reduce((n, f) => n + statSync(join(stage, f)).size, 0);
