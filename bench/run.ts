@@ -3,13 +3,15 @@
 //   node dist/bench/run.js                 all figures, writes BENCHMARKS.md
 //   node dist/bench/run.js parse memory    a subset: prints the table; --write to write BENCHMARKS.md
 import { spawn, spawnSync } from 'node:child_process';
-import { rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listBenchNetns, removeNetns } from './bench-net.js';
 import { isRoot, machineInfo, speedReference, type FigureResult, type MachineInfo } from './lib.js';
 import { FIGURES } from './worker.js';
+
+const HAND_MARKER = '<!-- measured by hand: kept by npm run bench -->';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = here.includes(join('dist', 'bench')) ? join(here, '..', '..') : join(here, '..');
@@ -149,7 +151,10 @@ async function main(argv: readonly string[]): Promise<number> {
   } else {
     const target = join(root, 'BENCHMARKS.md');
     const tmp = `${target}.${process.pid}.tmp`;
-    await writeFile(tmp, md);
+    // Sections measured by hand (the single executable's size and start-up) sit below this marker
+    // and survive a bench run.
+    const kept = await readFile(target, 'utf8').then((old) => old.slice(Math.max(0, old.indexOf(HAND_MARKER))), () => '');
+    await writeFile(tmp, kept.startsWith(HAND_MARKER) ? `${md}\n${kept}` : md);
     await rename(tmp, target);
     say(`wrote ${target}`);
   }

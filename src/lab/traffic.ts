@@ -2,6 +2,7 @@
 // exec.ts, and their events kept in order so scenarios can wait for them.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +23,17 @@ export function agentPath(): string {
     dir = dirname(dir);
   }
   throw new EnvironmentError('KDIAG_ENVIRONMENT', "can't start the lab agent: package root not found", 'run kdiag from its installed package');
+}
+
+/** Starts an agent: the single executable (npm run build:exe) has no agent.js to hand to node, so it runs its embedded copy through a hidden command. */
+function agentCommand(): string[] {
+  let sea = false;
+  try {
+    sea = (createRequire(import.meta.url)('node:sea') as { isSea(): boolean }).isSea();
+  } catch {
+    // node:sea arrived in Node 20.12; older Node runs kdiag only from the npm package.
+  }
+  return sea ? [process.execPath, '__lab-agent'] : [process.execPath, agentPath()];
 }
 
 /** One running agent: its events so far, a way to wait for the next matching one, and commands. */
@@ -129,7 +141,7 @@ export class Traffic {
   async start(id: string, netns: string, role: 'server' | 'client', extra: readonly string[] = []): Promise<AgentHandle> {
     const h = new AgentHandle(id);
     this.agents.set(id, h);
-    const argv = [process.execPath, agentPath(), role, '--ctl', this.ctlPath, '--id', id, '--max-life-ms', '180000', ...extra];
+    const argv = [...agentCommand(), role, '--ctl', this.ctlPath, '--id', id, '--max-life-ms', '180000', ...extra];
     h.proc = spawnLines(argv, { netns, signal: this.abort.signal, killSignal: 'SIGTERM', forceKillAfterMs: 1000, dieWithParent: true });
     void (async () => {
       for await (const l of h.proc!.lines) if (l.stream === 'stderr') h.stderr = (h.stderr + l.line + '\n').slice(-2000);
