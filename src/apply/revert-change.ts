@@ -11,7 +11,7 @@ import { changeSubject, sameValue, showValue } from './apply-change.js';
 import { isOpen, moveEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
-import { processInNetns } from '../sources/netns.js';
+import { processInNetns } from '../host/netns.js';
 import { describeTarget, fromJournal, type Target } from './target.js';
 
 export type RevertSelection = { readonly all: true } | { readonly ids: readonly number[] };

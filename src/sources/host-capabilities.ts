@@ -4,10 +4,11 @@
 import { access, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { run, which } from './exec.js';
+import { run, which } from '../host/exec.js';
 import { findKubeProxyPids } from './kube-proxy-source.js';
-import { eventFieldNames, findTracefs, readTraceFormat } from './tracefs.js';
+import { eventFieldNames, findTracefs, readTraceFormat } from '../host/tracefs.js';
 import { allTracepoints } from '../parse/probes/catalog.js';
+import { isRoot } from '../host/root.js';
 
 export interface KernelHz {
   readonly hz: number;
@@ -202,7 +203,7 @@ export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | und
 export async function detectHostCapabilities(): Promise<HostCapabilities> {
   const kernel = release();
   const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([which('bpftrace'), which('conntrack'), which('ipvsadm'), findTracefs()]);
-  const root = process.getuid?.() === 0;
+  const root = isRoot();
   const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] = await Promise.all([
     root ? bpftraceInfo(bpfPath) : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
     exists('/sys/kernel/btf/vmlinux'),

@@ -6,7 +6,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
-import { listPids } from './procfs.js';
+import { listPids } from '../host/procfs.js';
 import { SnapshotSource, type SnapshotOptions } from './snapshot-source.js';
 
 export const DEFAULT_KUBE_PROXY_CONFIG = '/var/lib/kube-proxy/config.conf';

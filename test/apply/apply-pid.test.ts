@@ -15,7 +15,7 @@ import { revertEntries } from '../../src/apply/revert-change.js';
 import { UsageError } from '../../src/errors.js';
 import type { Diagnosis, Suggestion } from '../../src/model/diagnosis.js';
 import { applyFromSession, revertFromSession } from '../../src/services/session-apply.js';
-import { pidNetnsId } from '../../src/sources/netns.js';
+import { pidNetnsId } from '../../src/host/netns.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { cliRunner } from './cli-runner.js';
 

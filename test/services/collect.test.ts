@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../../src/cli/program.js';
 import { EnvironmentError, UsageError } from '../../src/errors.js';
-import { which } from '../../src/sources/exec.js';
+import { which } from '../../src/host/exec.js';
 import { collectBundle, defaultBundleName, progressLine, utcStamp, writeFileAtomic, type CollectManifest } from '../../src/services/collect.js';
 import { planBundle } from '../../src/record/bundle-reader.js';
 import { labSkipReason } from '../helpers/lab-guard.js';

@@ -51,7 +51,7 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   if ((suggestionId === undefined) === (opts.change === undefined)) {
     throw new UsageError('give a SUGGESTION_ID or --change, not both or neither', 'e.g. kdiag apply node-conntrack-established, or --change sysctl:KEY=VALUE');
   }
-  const { requireRoot } = await import('../../apply/require-root.js');
+  const { requireRoot } = await import('../../host/root.js');
   requireRoot('apply changes');
   if (opts.netns !== undefined && opts.pid !== undefined) throw new UsageError('give --netns or --pid, not both', '--pid is for a namespace without a name (a pod\'s)');
   const { targetFor, pidOf, describeTarget } = await import('../../apply/target.js');
@@ -150,7 +150,7 @@ async function revertAction(id: string | undefined, opts: RevertOpts): Promise<v
     if (!/^#?[0-9]{1,9}$/.test(id)) throw new UsageError(`"${id.slice(0, 40)}" is not a journal entry id`, 'list entries with: kdiag journal');
     ids = [Number(id.replace('#', ''))];
   }
-  const { requireRoot } = await import('../../apply/require-root.js');
+  const { requireRoot } = await import('../../host/root.js');
   requireRoot('revert changes');
   const { journalDirFrom } = await import('../../apply/journal.js');
   const { revertEntries } = await import('../../apply/revert-change.js');
