@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { KdiagError, UsageError } from '../errors.js';
 import { KDIAG_VERSION } from '../version.js';
 import { checkIpvsTimeouts, checkSysctl, type IpvsTimeouts } from './allowlist.js';
-import { readRegularFile, writeFileAtomic } from './atomic-file.js';
+import { readRegularFile, writeFileAtomic } from '../host/atomic-file.js';
 import {
   moveEntry,
   nextEntryId,

@@ -11,7 +11,7 @@ import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, InputError, BugError } from '../errors.js';
-import { readRegularFile, writeFileAtomic } from './atomic-file.js';
+import { readRegularFile, writeFileAtomic } from '../host/atomic-file.js';
 
 export const JOURNAL_FORMAT = 'kdiag-journal';
 export const JOURNAL_VERSION = 1;

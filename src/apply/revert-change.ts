@@ -6,7 +6,7 @@
 // The entry becomes `reverted` only after the old value (and any persisted file) reads back.
 import { KdiagError, UsageError } from '../errors.js';
 import type { IpvsTimeouts } from './allowlist.js';
-import { readRegularFile, removeFileDurably, writeFileAtomic } from './atomic-file.js';
+import { readRegularFile, removeFileDurably, writeFileAtomic } from '../host/atomic-file.js';
 import { changeSubject, sameValue, showValue } from './apply-change.js';
 import { isOpen, moveEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import type { LiveSystem } from './live-system.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../../src/cli/program.js';
 import { EnvironmentError, UsageError } from '../../src/errors.js';
 import { which } from '../../src/host/exec.js';
-import { collectBundle, defaultBundleName, progressLine, utcStamp, writeFileAtomic, type CollectManifest } from '../../src/services/collect.js';
+import { collectBundle, defaultBundleName, progressLine, utcStamp, type CollectManifest } from '../../src/services/collect.js';
 import { planBundle } from '../../src/record/bundle-reader.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { createNetnsFixture, type NetnsFixture } from '../sources/helpers/netns-fixture.js';
@@ -34,14 +34,6 @@ describe('collect folder handling', () => {
     root = mkdtempSync(join(tmpdir(), 'kdiag-collect-unit-'));
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-  it('writes atomically: no temp file left, content replaced whole', async () => {
-    const f = join(root, 'atomic.txt');
-    await writeFileAtomic(f, 'one\n');
-    await writeFileAtomic(f, 'two\n');
-    expect(readFileSync(f, 'utf8')).toBe('two\n');
-    expect(readdirSync(root).filter((n) => n.includes('.tmp-'))).toEqual([]);
-  });
 
   it('refuses a non-empty --out folder and an unknown --netns', async () => {
     mkdirSync(join(root, 'full'));
