@@ -2,7 +2,8 @@
 import { conntrackEventsSource, conntrackStatsSource, conntrackTableSource } from '../sources/conntrack-source.js';
 import { iptablesSaveSource } from '../sources/iptables-source.js';
 import { ipvsSources } from '../sources/ipvsadm-source.js';
-import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
+import { discoverKubeProxy } from '../host/kube-proxy.js';
+import { kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
 import { listNamedNetns } from '../host/netns.js';
 import { ownersSource } from '../sources/owners.js';
 import type { Clock, Source } from '../sources/source.js';

@@ -5,7 +5,7 @@ import { access, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { run, which } from '../host/exec.js';
-import { findKubeProxyPids } from './kube-proxy-source.js';
+import { readKubeProxy } from '../host/kube-proxy.js';
 import { eventFieldNames, findTracefs, readTraceFormat } from '../host/tracefs.js';
 import { allTracepoints } from '../parse/probes/catalog.js';
 import { isRoot } from '../host/root.js';
@@ -32,7 +32,7 @@ export interface TracepointCapability {
 export interface KubeProxyInfo {
   readonly pid: number;
   readonly cmdline: readonly string[];
-  /** iptables | ipvs | nftables | '' (default) as found in flags or config. */
+  /** iptables | ipvs | nftables | '' (default) as flags or config set it; undefined when its config is unreadable. */
   readonly mode: string | undefined;
   readonly configPath: string | undefined;
   readonly configFound: boolean;
@@ -155,48 +155,14 @@ export async function tracepointCapabilities(root: string | undefined): Promise<
   return out;
 }
 
-/** Splits /proc/<pid>/cmdline (NUL-separated). */
-export function splitCmdline(raw: string): string[] {
-  return raw.split('\0').filter((s) => s !== '');
-}
-
-/** A flag's value from a command line (`--config=/x`, `--config /x`), or undefined. */
-export function flagValue(args: readonly string[], flag: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === `--${flag}` || a === `-${flag}`) return args[i + 1];
-    for (const p of [`--${flag}=`, `-${flag}=`]) if (a.startsWith(p)) return a.slice(p.length);
-  }
-  return undefined;
-}
-
-/** The `mode:` of a KubeProxyConfiguration YAML (top-level key only), or undefined. */
-export function modeFromConfig(yaml: string): string | undefined {
-  const m = /^mode:[ \t]*["']?([A-Za-z]*)["']?[ \t]*(?:#.*)?$/m.exec(yaml);
-  return m ? m[1] : undefined;
-}
-
-/** Finds a running kube-proxy via /proc/*\/comm, with its mode and config. */
+/** A running kube-proxy with its settings as host/kube-proxy.ts reads them (the analysis's decision). */
 export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | undefined> {
-  const [pid] = await findKubeProxyPids(proc);
-  if (pid === undefined) return undefined;
-  const e = String(pid);
-  const cmdline = splitCmdline(await readFile(`${proc}/${e}/cmdline`, 'utf8').catch(() => ''));
-  const flagPath = flagValue(cmdline, 'config');
-  const candidates = flagPath ? [`${proc}/${e}/root${flagPath.startsWith('/') ? '' : '/'}${flagPath}`] : [`${proc}/${e}/root/var/lib/kube-proxy/config.conf`, '/var/lib/kube-proxy/config.conf'];
-  let config: string | undefined;
-  let configPath: string | undefined = flagPath;
-  for (const c of candidates) {
-    try {
-      config = await readFile(c, 'utf8');
-      configPath ??= c.replace(`${proc}/${e}/root`, '');
-      break;
-    } catch {
-      // try the next place
-    }
-  }
-  const mode = flagValue(cmdline, 'proxy-mode') ?? (config === undefined ? undefined : modeFromConfig(config));
-  return { pid, cmdline, mode, configPath, configFound: config !== undefined };
+  const { discovery: d, configText, settings } = await readKubeProxy({ proc });
+  if (d.pid === undefined) return undefined;
+  // A config file named but unreadable leaves the mode unknown, not the default.
+  const unknown = d.configPath !== undefined && configText === undefined && settings.origin === 'config-file';
+  const mode = unknown ? undefined : settings.defaulted.includes('mode') ? '' : settings.mode;
+  return { pid: d.pid, cmdline: d.argv ?? [], mode, configPath: d.configPath, configFound: configText !== undefined };
 }
 
 /** Everything `kdiag doctor` reports, read from this host. */
