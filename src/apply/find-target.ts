@@ -24,3 +24,8 @@ export async function scopeTarget(label: string): Promise<Target> {
   }
   return pidTarget(ns.enterPid, label);
 }
+
+/** The namespace finder apply plans with on this host. */
+export function systemNamespaces(): { pidTarget: typeof pidTarget; scopeTarget: typeof scopeTarget } {
+  return { pidTarget, scopeTarget };
+}
