@@ -1,7 +1,7 @@
 // Crash-safe file replacement: a reader sees the old file or the new one, never a torn one.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -39,6 +39,16 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o60
     throw err;
   }
   await fsyncDir(dir);
+}
+
+/** Whether a path exists (for kdiag's purposes: it can be reached). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Removes a file and fsyncs its directory; a missing file is fine. */

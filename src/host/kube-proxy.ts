@@ -4,11 +4,12 @@
 // /var/lib/kube-proxy/config.conf (kubeadm's mount path) on the host. The one reader of both for
 // doctor, check and the recorded sources; the settings (mode first) come from one decision,
 // resolveKubeProxy, the same the analysis applies to the recorded lines.
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeProxySettings } from '../model/kube-proxy.js';
 import { parseKubeProxyArgs, resolveKubeProxy } from '../parse/kube-proxy-args.js';
 import { parseKubeProxyConfig } from '../parse/kube-proxy-config.js';
+import { pathExists } from './atomic-file.js';
 import { listPids } from './procfs.js';
 
 export const DEFAULT_KUBE_PROXY_CONFIG = '/var/lib/kube-proxy/config.conf';
@@ -60,15 +61,6 @@ export interface DiscoverOptions {
   readonly defaultConfig?: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Finds kube-proxy processes by /proc/PID/comm (lowest pid first). */
 export async function findKubeProxyPids(proc = '/proc'): Promise<number[]> {
   const pids: number[] = [];
@@ -107,10 +99,10 @@ export async function discoverKubeProxy(opts: DiscoverOptions = {}): Promise<Kub
       const readPath = configPath.startsWith('/') ? join(proc, String(found.pid), 'root', configPath) : join(proc, String(found.pid), 'cwd', configPath);
       return { origin: 'process', ...proc$, configPath, readPath };
     }
-    if (await exists(defaultConfig)) return { origin: 'default-path', ...proc$, configPath: defaultConfig, readPath: defaultConfig };
+    if (await pathExists(defaultConfig)) return { origin: 'default-path', ...proc$, configPath: defaultConfig, readPath: defaultConfig };
     return { origin: 'process', ...proc$, note: 'kube-proxy runs without --config: its flags are its settings' };
   }
-  if (await exists(defaultConfig)) return { origin: 'default-path', configPath: defaultConfig, readPath: defaultConfig };
+  if (await pathExists(defaultConfig)) return { origin: 'default-path', configPath: defaultConfig, readPath: defaultConfig };
   return { origin: 'none', note: `no kube-proxy process, no ${defaultConfig}` };
 }
 

@@ -1,10 +1,11 @@
 // Probes the host for what kdiag needs: root, bpftrace (--version, --info), tracefs and the
 // format of every tracepoint the probes use, BTF, HZ (/boot/config-*, /proc/config.gz),
 // conntrack and IPVS (tools, /proc), and a running kube-proxy (/proc/*/comm, cmdline, config).
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { run, which } from '../host/exec.js';
+import { pathExists } from '../host/atomic-file.js';
 import { readKubeProxy } from '../host/kube-proxy.js';
 import { eventFieldNames, findTracefs, readTraceFormat } from '../host/tracefs.js';
 import { allTracepoints } from '../parse/probes/catalog.js';
@@ -61,15 +62,6 @@ export interface HostCapabilities {
   };
   readonly ipvs: { readonly tool: string | undefined; readonly module: boolean };
   readonly kubeProxy: KubeProxyInfo | undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** CONFIG_HZ from a kernel config text, or undefined. */
@@ -172,12 +164,12 @@ export async function detectHostCapabilities(): Promise<HostCapabilities> {
   const root = isRoot();
   const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] = await Promise.all([
     root ? bpftraceInfo(bpfPath) : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
-    exists('/sys/kernel/btf/vmlinux'),
+    pathExists('/sys/kernel/btf/vmlinux'),
     readKernelHz(kernel),
     tracepointCapabilities(tracefs),
-    exists('/proc/sys/net/netfilter/nf_conntrack_max'),
+    pathExists('/proc/sys/net/netfilter/nf_conntrack_max'),
     readFile('/proc/sys/net/netfilter/nf_conntrack_events', 'utf8').catch(() => undefined),
-    exists('/proc/net/ip_vs'),
+    pathExists('/proc/net/ip_vs'),
     findKubeProxy(),
   ]);
   let bpf = bpftrace;
