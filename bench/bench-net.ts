@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, spawnLines, type Spawned } from '../src/sources/exec.js';
+import { run, spawnLines, type Spawned } from '../src/host/exec.js';
 import { ADDR, kubeProxyRuleset, svcChainRestore } from '../src/lab/topology.js';
 
 export const BENCH_PREFIX = 'kdiag-bench-';

@@ -11,7 +11,7 @@ import { sourceBatches } from '../src/services/check.js';
 import { Decoder } from '../src/engine/decoder.js';
 import { SummaryCollector } from '../src/engine/summary.js';
 import { conntrackListSource, conntrackTableSource } from '../src/sources/conntrack-source.js';
-import { run, spawnLines } from '../src/sources/exec.js';
+import { run, spawnLines } from '../src/host/exec.js';
 import type { SnapshotSource } from '../src/sources/snapshot-source.js';
 import { benchLab, ctNamespace, splitPin, type BenchLab } from './bench-net.js';
 import { fmt, loadNow, median, progress, runToNull, type FigureResult } from './lib.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { KdiagError, UsageError } from '../errors.js';
 import { KDIAG_VERSION } from '../version.js';
 import { checkIpvsTimeouts, checkSysctl, type IpvsTimeouts } from './allowlist.js';
-import { readRegularFile, writeFileAtomic } from './atomic-file.js';
+import { readRegularFile, writeFileAtomic } from '../host/atomic-file.js';
 import {
   moveEntry,
   nextEntryId,
@@ -51,6 +51,8 @@ export interface Plan {
   readonly persist?: PersistPlan;
   /** Nothing to do: the live value is already the new one and no file is asked for. */
   readonly noop: boolean;
+  /** Identity (`dev:inode`) of the target's namespace when planned: the change goes there or nowhere. */
+  readonly nsId?: string;
 }
 
 /** Points where a crash can happen; tests kill the process at each to prove revert finishes the job. */
@@ -127,23 +129,23 @@ export async function planChange(req: ChangeRequest, target: Target, why: Journa
     if (opts.persist && target.kind !== 'node') {
       throw new UsageError(`can't persist ${key} in ${describeTarget(target)}: a namespace's sysctls live and die with it`, 'set it in the pod spec (securityContext.sysctls) instead');
     }
-    await ensureNamespace(live, target);
+    const nsId = await ensureNamespace(live, target);
     const old = await live.readSysctl(key, target);
     let persist: PersistPlan | undefined;
     if (opts.persist) {
       const path = persistPathFor(key, opts.sysctlDir);
       persist = { path, previous: await readRegularFile(path) };
     }
-    return { target, change: { kind: 'sysctl', key, old, new: value }, why, ...(persist ? { persist } : {}), noop: old === value && persist === undefined };
+    return { target, change: { kind: 'sysctl', key, old, new: value }, why, ...(persist ? { persist } : {}), noop: old === value && persist === undefined, ...(nsId === undefined ? {} : { nsId }) };
   }
   const requested = checkIpvsTimeouts(req);
   if (opts.persist) {
     throw new UsageError("can't persist IPVS timeouts: they have no sysctl form", 'set ipvs.tcpTimeout/tcpFinTimeout/udpTimeout in the KubeProxyConfiguration');
   }
-  await ensureNamespace(live, target);
+  const nsId = await ensureNamespace(live, target);
   const old = await live.readIpvsTimeouts(target);
   const next = { tcp: requested.tcp || old.tcp, tcpfin: requested.tcpfin || old.tcpfin, udp: requested.udp || old.udp };
-  return { target, change: { kind: 'ipvs-timeout', old, new: next, requested }, why, noop: sameIpvs(old, next) };
+  return { target, change: { kind: 'ipvs-timeout', old, new: next, requested }, why, noop: sameIpvs(old, next), ...(nsId === undefined ? {} : { nsId }) };
 }
 
 export interface ApplyOutcome {
@@ -182,6 +184,9 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
     await sweepJournalTemps(journalDir);
     let journal: Journal = await readJournal(journalDir);
     const nsId = await ensureNamespace(live, target);
+    if (plan.nsId !== undefined && nsId !== plan.nsId) {
+      throw new KdiagError('KDIAG_REFUSED', `${where} is no longer the namespace the plan showed (${plan.nsId}, now ${nsId ?? 'gone'}): nothing changed`, { hint: 're-run to see the new plan' });
+    }
     const current = await readCurrent(live, change, target);
     if (!sameValue(current, change.old)) {
       throw new KdiagError('KDIAG_REFUSED', `${subject} in ${where} changed to ${showValue(current)} since it was read (${showValue(change.old)}): nothing changed`, { hint: 're-run to see the new plan' });

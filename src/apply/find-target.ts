@@ -2,8 +2,8 @@
 // process's (a pod's that has no name under /run/netns), by pid or by the label kdiag gave it
 // (netnsScope: `pod_NAMESPACE_NAME`, `pod_UID`, `netns_INODE`).
 import { UsageError } from '../errors.js';
-import { hostNetnsId, namedNetnsInode, pidNetnsId } from '../sources/netns.js';
-import { netnsScope, readOwners } from '../sources/owners.js';
+import { hostNetnsId, namedNetnsInode, pidNetnsId } from '../host/netns.js';
+import { netnsScope, readOwners } from '../host/owners.js';
 import { NODE, targetFor, type Target } from './target.js';
 
 /** The network namespace of process `pid` (the node itself when that is the node's). */
@@ -23,4 +23,9 @@ export async function scopeTarget(label: string): Promise<Target> {
     throw new UsageError(`no network namespace named ${label.slice(0, 80)} under /run/netns, and no process in one kdiag calls so`, 'the pod may be gone: re-run kdiag check');
   }
   return pidTarget(ns.enterPid, label);
+}
+
+/** The namespace finder apply plans with on this host. */
+export function systemNamespaces(): { pidTarget: typeof pidTarget; scopeTarget: typeof scopeTarget } {
+  return { pidTarget, scopeTarget };
 }

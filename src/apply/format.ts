@@ -37,7 +37,9 @@ const pad = ' '.repeat(LABEL);
 /** The change about to be made: key, where, old → new, what it fixes and why. */
 export function formatPlan(plan: Plan, ctx: { suggestionTitle?: string; findings: readonly Finding[]; journalFile: string }): string[] {
   const c = plan.change;
-  const lines = [field('Change', changeSubject(c)), field('Where', describeTarget(plan.target)), field('Value', `${showValue(c.old)} → ${showValue(c.new)}${plan.noop ? '  (already set)' : ''}`)];
+  const lines = [field('Change', changeSubject(c)), field('Where', describeTarget(plan.target))];
+  if (plan.nsId !== undefined) lines.push(field('Identity', `${plan.nsId} (dev:inode of the network namespace)`));
+  lines.push(field('Value', `${showValue(c.old)} → ${showValue(c.new)}${plan.noop ? '  (already set)' : ''}`));
   if (ctx.suggestionTitle !== undefined) lines.push(...wrap(ctx.suggestionTitle, WIDTH, pad, 'For'.padEnd(LABEL)));
   ctx.findings.slice(0, 5).forEach((f, i) => {
     lines.push(field(i === 0 ? 'Fixes' : '', f.id));

@@ -11,7 +11,8 @@ import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, InputError, BugError } from '../errors.js';
-import { readRegularFile, writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../host/atomic-file.js';
+import { readTrustedFile } from '../host/trusted-file.js';
 
 export const JOURNAL_FORMAT = 'kdiag-journal';
 export const JOURNAL_VERSION = 1;
@@ -187,7 +188,7 @@ export async function readJournal(dir: string): Promise<Journal> {
   const file = journalPath(dir);
   let text: string | null;
   try {
-    text = await readRegularFile(file);
+    text = await readTrustedFile(file, 'journal');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new EnvironmentError('KDIAG_NOT_ROOT', `can't read ${file}: permission denied`, 're-run with sudo');
     throw err;

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { KdiagError, UsageError } from '../errors.js';
 import type { Suggestion } from '../model/diagnosis.js';
-import { readRegularFile, writeFileAtomic } from './atomic-file.js';
+import { readRegularFile, writeFileAtomic } from '../host/atomic-file.js';
 
 export interface KubeProxyPatch {
   readonly fileName: string;

@@ -3,9 +3,9 @@
 import { open, stat } from 'node:fs/promises';
 import { EnvironmentError, KdiagError, ToolFailedError } from '../errors.js';
 import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
-import { run, type RunOptions, type RunResult } from '../sources/exec.js';
+import { run, type RunOptions, type RunResult } from '../host/exec.js';
 import type { IpvsTimeouts } from './allowlist.js';
-import { hostNetnsId, nsIdOf, pidNetnsId } from '../sources/netns.js';
+import { hostNetnsId, nsIdOf, pidNetnsId } from '../host/netns.js';
 import { describeTarget, netnsOf, type Target } from './target.js';
 
 export interface LiveSystem {

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { link, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KdiagError } from '../errors.js';
+import { readTrustedFile } from '../host/trusted-file.js';
 
 export const LOCK_FILE = 'lock';
 const BREAKER_FILE = 'lock.break';
@@ -66,13 +67,9 @@ async function isStale(owner: LockOwner): Promise<boolean> {
 }
 
 async function readOwner(path: string): Promise<{ text: string; owner: LockOwner | undefined } | undefined> {
-  try {
-    const text = await readFile(path, 'utf8');
-    return { text, owner: parseOwner(text) };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  // A lock someone else could have written might name any pid: not trusted, not broken.
+  const text = await readTrustedFile(path, 'lock file');
+  return text === null ? undefined : { text, owner: parseOwner(text) };
 }
 
 /** Breaks `lockPath` if it still holds exactly `staleText`; returns whether it did. */

@@ -6,12 +6,12 @@
 // The entry becomes `reverted` only after the old value (and any persisted file) reads back.
 import { KdiagError, UsageError } from '../errors.js';
 import type { IpvsTimeouts } from './allowlist.js';
-import { readRegularFile, removeFileDurably, writeFileAtomic } from './atomic-file.js';
+import { readRegularFile, removeFileDurably, writeFileAtomic } from '../host/atomic-file.js';
 import { changeSubject, sameValue, showValue } from './apply-change.js';
 import { isOpen, moveEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
-import { processInNetns } from '../sources/netns.js';
+import { processInNetns } from '../host/netns.js';
 import { describeTarget, fromJournal, type Target } from './target.js';
 
 export type RevertSelection = { readonly all: true } | { readonly ids: readonly number[] };

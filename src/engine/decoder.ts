@@ -20,6 +20,7 @@ import { parseSs } from '../parse/ss.js';
 import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
 import { sourceKind, sourceScope, type LocatedRecord, type RawRecord, type RecordKind } from './raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from './probe-records.js';
+import { netnsLabel } from '../model/netns-label.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -413,8 +414,7 @@ export class Decoder {
       if (n.type !== 'netns' || typeof n.ino !== 'number' || n.host === true) continue;
       const names = Array.isArray(n.names) ? n.names.filter((x): x is string => typeof x === 'string') : [];
       const podUid = Array.isArray(n.pods) && typeof n.pods[0] === 'string' ? n.pods[0] : undefined;
-      const pod = podUid ? pods.get(podUid) : undefined;
-      const scope = names[0] ?? (pod?.namespace && pod.name ? `pod_${pod.namespace}_${pod.name}` : podUid ? `pod_${podUid}` : `netns_${n.ino}`);
+      const scope = netnsLabel({ ino: n.ino, names, pod: podUid === undefined ? undefined : { uid: podUid, ...pods.get(podUid) } });
       this.sink({ ...base(o.ctx), kind: 'meta', key: 'netns-label', value: { inode: n.ino, scope } });
     }
   }

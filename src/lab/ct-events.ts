@@ -1,6 +1,6 @@
 // `conntrack -E -o timestamp -p tcp` in the lab's node namespace, kept as raw lines, plus the
 // few fields the scenarios need to read back (the full parser lives in src/parse/).
-import { spawnLines, type Spawned } from '../sources/exec.js';
+import { spawnLines, type Spawned } from '../host/exec.js';
 
 export interface CtEvent {
   /** Kernel event time, ms. */

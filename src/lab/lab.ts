@@ -38,8 +38,9 @@
 // Requires root, iproute2, iptables (nf_tables backend is fine), conntrack-tools, procps (sysctl),
 // util-linux (setpriv, dmesg) and, for out-of-window only, python3. The agent must be built (dist/).
 import { EnvironmentError } from '../errors.js';
-import { run, which } from '../sources/exec.js';
+import { run, which } from '../host/exec.js';
 import { ADDR, BACKENDS, CHAINS, DROP_INVALID_RULE, LAB_PREFIX, NS, kubeProxyRuleset, middleboxRuleset, svcChainRestore, type BackendName } from './topology.js';
+import { requireRoot } from '../host/root.js';
 
 export { ADDR, CHAINS, NS } from './topology.js';
 
@@ -159,7 +160,7 @@ const REQUIRED_TOOLS = ['ip', 'iptables', 'iptables-restore', 'iptables-save', '
 
 /** Throws an EnvironmentError when the lab cannot run here (not root, a tool missing). */
 export async function checkLabEnvironment(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', "can't build the lab: not root", 'run it as root: sudo kdiag lab …');
+  requireRoot('build the lab', { hint: 'run it as root: sudo kdiag lab …' });
   for (const tool of REQUIRED_TOOLS) {
     if ((await which(tool)) === undefined) {
       const pkg = { ip: 'iproute2', conntrack: 'conntrack', sysctl: 'procps', setpriv: 'util-linux' }[tool as string] ?? 'iptables';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseConntrackEntryLine } from '../parse/conntrack-entry.js';
-import { run, spawnLines } from '../sources/exec.js';
+import { run, spawnLines } from '../host/exec.js';
 import { CRAFT_OOW_PY } from './craft.js';
 import { CtEventCapture, parseCtEventLine, type CtEvent } from './ct-events.js';
 import { Lab, labUp, type OnStep } from './lab.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../errors.js';
-import { spawnLines, type Spawned } from '../sources/exec.js';
+import { spawnLines, type Spawned } from '../host/exec.js';
 import type { AgentCommand, AgentEvent } from './agent.js';
 
 /** Finds the compiled agent (dist/src/lab/agent.js) from the package root, source or dist alike. */

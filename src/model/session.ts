@@ -64,8 +64,16 @@ export type SessionCommand =
   | { readonly type: 'apply'; readonly suggestion: string }
   | { readonly type: 'revert'; readonly journalId: string };
 
+/** A change planned for the confirmation dialog: what, where (name and identity), old → new. */
+export interface ApplyPreview {
+  readonly lines: readonly string[];
+  readonly warnings: readonly string[];
+}
+
 export interface SessionStore {
   getSnapshot(): SessionSnapshot;
   subscribe(listener: () => void): () => void;
   dispatch(command: SessionCommand): void;
+  /** Plans a suggestion's change for the dialog; `apply` then makes exactly that plan. Absent: no changes from here. */
+  planApply?(suggestion: string): Promise<ApplyPreview>;
 }

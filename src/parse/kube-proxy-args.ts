@@ -154,7 +154,9 @@ export function parseKubeProxyArgs(text: string): ParseResult<KubeProxyArgs> {
   let configPath: string | undefined;
   for (let i = 0; i < list.length; i++) {
     const w = list[i]!;
-    if (!w.text.startsWith('-') || w.text === '-' || w.text === '--') continue;
+    // pflag stops reading flags at `--`: what follows is positional.
+    if (w.text === '--') break;
+    if (!w.text.startsWith('-') || w.text === '-') continue;
     const body = w.text.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;

@@ -3,11 +3,12 @@ import { hostname, release } from 'node:os';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { EnvironmentError } from '../errors.js';
 import type { Diagnosis } from '../model/diagnosis.js';
-import { netnsProblem } from '../sources/netns.js';
+import { netnsProblem } from '../host/netns.js';
 import type { LocatedRecord, RawRecord } from '../engine/raw-record.js';
 import { systemClock, type Source } from '../sources/source.js';
 import { analyzeInput, analyzeRecords, type AnalysisResult } from './analyze-input.js';
 import { buildLiveSources } from './live-sources.js';
+import { requireRoot } from '../host/root.js';
 
 export interface CheckOptions extends AnalyzeOptions {
   /** A bundle folder or recording; absent = the live host. */
@@ -15,10 +16,6 @@ export interface CheckOptions extends AnalyzeOptions {
   readonly netns?: string;
   readonly kubeProxyConfig?: string;
   readonly onProgress?: (line: string) => void;
-}
-
-function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', `can't ${what}: not root (conntrack, iptables-save and other netns need it)`, 're-run with sudo, or give a bundle folder: kdiag check BUNDLE');
 }
 
 /** The live snapshot sources of the host (or of `netns`), once each, and the notes on what is unavailable. */
@@ -98,7 +95,7 @@ async function* flatten(batches: AsyncIterable<readonly LocatedRecord[]>): Async
 export async function runCheck(opts: CheckOptions): Promise<AnalysisResult> {
   const { input, netns, kubeProxyConfig, onProgress, ...analysis } = opts;
   if (input) return analyzeInput(input, analysis);
-  requireRoot('read the node');
+  requireRoot('read the node', { why: 'conntrack, iptables-save and other netns need it', hint: 're-run with sudo, or give a bundle folder: kdiag check BUNDLE' });
   const { sources, notes } = await hostSources({ ...(netns ? { netns } : {}), ...(kubeProxyConfig ? { kubeProxyConfig } : {}) });
   // Parsed while read: the pipeline takes each array as it comes (analyzeRecords iterates `batches`).
   const batches = sourceBatches(sources, new AbortController().signal, progressLine(onProgress));

@@ -1,23 +1,29 @@
 // kdiag collect: writes a bundle folder of read-only command outputs (design.md "Bundle folder"),
 // one file per source, each written atomically, plus a kdiag-collect.json manifest saying how each
 // file was made and which could not be.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { conntrackListSource, conntrackStatsSource, procNfConntrackSource, procStatNfConntrackSource } from '../sources/conntrack-source.js';
-import { withNetns } from '../sources/exec.js';
+import { withNetns } from '../host/exec.js';
 import { iptablesSaveSource } from '../sources/iptables-source.js';
 import { fileSource } from '../sources/snapshot-source.js';
 import { ipvsSources, PROC_IP_VS_CONN } from '../sources/ipvsadm-source.js';
-import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource, type KubeProxyDiscovery } from '../sources/kube-proxy-source.js';
-import { netnsProblem } from '../sources/netns.js';
-import { netnsScope, ownersToLines, podNetns, readOwners, type OwnersTable } from '../sources/owners.js';
+import { discoverKubeProxy, type KubeProxyDiscovery } from '../host/kube-proxy.js';
+import { kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
+import { netnsProblem } from '../host/netns.js';
+import { netnsScope, podNetns, readOwners, type OwnersTable } from '../host/owners.js';
+import { ownersToLines } from '../sources/owners.js';
 import type { SnapshotSource } from '../sources/snapshot-source.js';
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { listSysctlFiles, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../sources/sysctl-source.js';
 import { KDIAG_VERSION } from '../version.js';
+import { writeFileAtomic } from '../host/atomic-file.js';
+
+// A bundle is made to be read and handed on: its files are world-readable, like the tools' output.
+const BUNDLE_FILE_MODE = 0o644;
 
 export interface CollectOptions {
   /** Bundle folder; default `./kdiag-bundle-<host>-<UTC timestamp>`. Must be absent or empty. */
@@ -88,18 +94,6 @@ export function utcStamp(d: Date): string {
 export function defaultBundleName(host: string, d: Date): string {
   const safeHost = host.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64) || 'host';
   return `kdiag-bundle-${safeHost}-${utcStamp(d)}`;
-}
-
-/** Writes a file so a reader never sees it half-written: temp file in the same folder, then rename. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    await writeFile(tmp, data, { mode: 0o644 });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 function countLines(text: string): number {
@@ -199,7 +193,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     const stderrTail = out?.stderr ? out.stderr.slice(-2000) : undefined;
     if (st.state === 'ok' && out !== undefined) {
       try {
-        await writeFileAtomic(join(dir, file), out.stdout);
+        await writeFileAtomic(join(dir, file), out.stdout, BUNDLE_FILE_MODE);
         entries.push({ ...common, status: 'written', exitCode: 0, lines: countLines(out.stdout), bytes: Buffer.byteLength(out.stdout), ...(stderrTail ? { stderrTail } : {}) });
         progress(progressLine(file, out.stdout, item.from === undefined ? {} : { from: item.from }));
       } catch (err) {
@@ -256,7 +250,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   try {
     owners = await readOwners(opts.ownerPaths === undefined ? {} : { paths: opts.ownerPaths });
     const text = ownersToLines(owners).map((l) => `${l}\n`).join('');
-    await writeFileAtomic(join(dir, 'owners.ndjson'), text);
+    await writeFileAtomic(join(dir, 'owners.ndjson'), text, BUNDLE_FILE_MODE);
     entries.push({ file: 'owners.ndjson', src: 'kdiag:owners', argv: ['kdiag', 'owners'], ran: 'read from /proc, /run/netns, /var/log/pods', status: 'written', exitCode: 0, lines: countLines(text), bytes: Buffer.byteLength(text) });
     progress(`Owners read (${owners.netns.length} netns, ${owners.pods.length} pods, ${owners.pids.length} processes)`);
   } catch (err) {
@@ -303,7 +297,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   };
   let manifestWritten = true;
   try {
-    await writeFileAtomic(join(dir, 'kdiag-collect.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFileAtomic(join(dir, 'kdiag-collect.json'), `${JSON.stringify(manifest, null, 2)}\n`, BUNDLE_FILE_MODE);
   } catch (err) {
     manifestWritten = false;
     progress(`can't write kdiag-collect.json: ${(err as Error).message}`);

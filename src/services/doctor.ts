@@ -129,7 +129,7 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
   if (h.ipvs.module) add({ id: 'ipvs', level: h.ipvs.tool ? 'ok' : 'warn', summary: `IPVS loaded${h.ipvs.tool ? ', ipvsadm found' : ', ipvsadm missing'}`, ...(h.ipvs.tool ? {} : { disables: 'IPVS service and timeout views', fix: 'apt-get install ipvsadm' }) });
   else add({ id: 'ipvs', level: ipvsNeeded ? 'warn' : 'info', summary: 'IPVS not loaded (/proc/net/ip_vs missing)', ...(ipvsNeeded ? { disables: 'IPVS checks (FM-2, FM-3, FM-10)' } : {}) });
   if (kp) {
-    add({ id: 'kube-proxy', level: kp.configFound || kp.cmdline.length > 0 ? 'ok' : 'warn', summary: `kube-proxy pid ${kp.pid}, mode ${kp.mode || 'default'}${kp.configPath ? `, config ${kp.configPath}${kp.configFound ? '' : ' (unreadable)'}` : ''}` });
+    add({ id: 'kube-proxy', level: kp.configFound || kp.cmdline.length > 0 ? 'ok' : 'warn', summary: `kube-proxy pid ${kp.pid}, mode ${kp.mode === undefined ? 'unknown' : kp.mode || 'default'}${kp.configPath ? `, config ${kp.configPath}${kp.configFound ? '' : ' (unreadable)'}` : ''}` });
   } else {
     add({ id: 'kube-proxy', level: 'info', summary: 'no kube-proxy process on this host' });
   }

@@ -2,14 +2,15 @@
 import { conntrackEventsSource, conntrackStatsSource, conntrackTableSource } from '../sources/conntrack-source.js';
 import { iptablesSaveSource } from '../sources/iptables-source.js';
 import { ipvsSources } from '../sources/ipvsadm-source.js';
-import { discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
-import { listNamedNetns } from '../sources/netns.js';
+import { discoverKubeProxy } from '../host/kube-proxy.js';
+import { kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
+import { listNamedNetns } from '../host/netns.js';
 import { ownersSource } from '../sources/owners.js';
 import type { Clock, Source } from '../sources/source.js';
 import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../sources/read-pacer.js';
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
-import { readOwners } from '../sources/owners.js';
+import { readOwners } from '../host/owners.js';
 
 export interface LiveSourceOptions {
   /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */

@@ -1,7 +1,7 @@
 // `kdiag` / `kdiag ui`: the TUI on the live host.
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { systemClock } from '../sources/source.js';
-import { applyFromSession, revertFromSession } from './session-apply.js';
+import { sessionApplier, withApplyPlanner } from './session-apply.js';
 import { DEFAULT_PROBES, probesDir } from './trace-command.js';
 import { startTrace } from './trace.js';
 
@@ -16,6 +16,8 @@ export interface LiveUiOptions {
 
 /** Starts the live session, opens the TUI, and stops every source when the user quits. */
 export async function runLiveUi(o: LiveUiOptions): Promise<void> {
+  // Changes made from this session go into the namespace it diagnoses, never elsewhere.
+  const applier = await sessionApplier({ scope: o.netns ? { netns: o.netns } : {} });
   const started = await startTrace(
     {
       probes: o.probes ?? DEFAULT_PROBES,
@@ -24,8 +26,8 @@ export async function runLiveUi(o: LiveUiOptions): Promise<void> {
       analysis: o.analysis,
       clock: systemClock,
       progress: (l) => void process.stderr.write(`${l}\n`),
-      onApply: (id, diagnosis) => applyFromSession(id, { diagnosis }),
-      onRevert: (id) => revertFromSession(id),
+      onApply: (id) => applier.apply(id),
+      onRevert: (id) => applier.revert(id),
       ...(o.netns ? { netns: o.netns } : {}),
       ...(o.record ? { record: o.record } : {}),
       ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
@@ -35,7 +37,7 @@ export async function runLiveUi(o: LiveUiOptions): Promise<void> {
   await started.attached;
   try {
     const { renderApp } = await import('../ui/render-app.js');
-    await renderApp(started.session, {});
+    await renderApp(withApplyPlanner(started.session, applier), {});
   } finally {
     process.stderr.write('Stopping probes…\n');
     await started.session.stop();

@@ -8,12 +8,13 @@ import { PROBES } from '../parse/probes/catalog.js';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, type FixtureHeader } from '../record/fixture-header.js';
 import { createFixtureWriter, type FixtureWriter } from '../record/fixture-writer.js';
 import { createBpftraceSource } from '../sources/bpftrace-source.js';
-import { run } from '../sources/exec.js';
-import { netnsProblem } from '../sources/netns.js';
+import { run } from '../host/exec.js';
+import { netnsProblem } from '../host/netns.js';
 import type { Clock, Source } from '../sources/source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { buildLiveSources } from './live-sources.js';
 import { LiveSession, type SessionChange } from './live-session.js';
+import { requireRoot } from '../host/root.js';
 
 export interface TraceOptions {
   readonly netns?: string;
@@ -86,7 +87,7 @@ export interface StartedTrace {
 
 /** Starts a live session with the chosen sources and probes. */
 export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) => void): Promise<StartedTrace> {
-  if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', "can't trace: not root", 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)');
+  requireRoot('trace', { hint: 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)' });
   if (o.netns) {
     const problem = await netnsProblem(o.netns);
     if (problem) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use network namespace ${o.netns}: ${problem}`, 'list them with: ip netns list');

@@ -9,11 +9,12 @@ import { probeById, PROBES, type ProbeSpec } from '../parse/probes/catalog.js';
 import type { ProbeContext } from '../parse/probes/context.js';
 import { renderProbe } from '../parse/probes/template.js';
 import type { TraceFormat } from '../parse/tracefs-format.js';
-import { spawnLines, which } from './exec.js';
+import { spawnLines, which } from '../host/exec.js';
 import { readKernelHz, type KernelHz } from './host-capabilities.js';
 import type { RawRecord } from '../engine/raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
-import { eventFieldNames, readTraceFormat, requireTracefs } from './tracefs.js';
+import { eventFieldNames, readTraceFormat, requireTracefs } from '../host/tracefs.js';
+import { requireRoot } from '../host/root.js';
 
 export interface BpftraceSourceOptions {
   /** Folder holding the .bt files (the package's probes/). */
@@ -95,7 +96,7 @@ export async function buildProbeContext(spec: ProbeSpec, opts: Omit<BpftraceSour
 export async function createBpftraceSource(probeId: string, opts: BpftraceSourceOptions): Promise<Source> {
   const spec = probeById(probeId);
   if (!spec) throw new UsageError(`unknown probe "${probeId}"`, `probes: ${PROBES.map((p) => p.id).join(', ')}`);
-  if (process.getuid?.() !== 0) throw new EnvironmentError('KDIAG_NOT_ROOT', "can't run bpftrace: not root", 're-run with sudo');
+  requireRoot('run bpftrace');
   if ((await which('bpftrace')) === undefined) throw new EnvironmentError('KDIAG_TOOL_MISSING', "can't run bpftrace: not found on PATH", 'apt-get install bpftrace');
   if ((await which('setpriv')) === undefined) throw new EnvironmentError('KDIAG_TOOL_MISSING', "can't run setpriv: not found on PATH", 'apt-get install util-linux');
   const file = join(opts.probesDir, spec.file);

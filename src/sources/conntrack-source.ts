@@ -4,7 +4,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { spawnLines, which } from './exec.js';
+import { spawnLines, which } from '../host/exec.js';
 import { readEventSocketDrops } from './netlink-drops.js';
 import type { RawRecord, SourceId } from '../engine/raw-record.js';
 import { commandSource, EXIT_UNAVAILABLE, fileSource, sourceIdOf, type SnapshotOptions, type SnapshotSource } from './snapshot-source.js';

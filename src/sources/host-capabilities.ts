@@ -1,13 +1,15 @@
 // Probes the host for what kdiag needs: root, bpftrace (--version, --info), tracefs and the
 // format of every tracepoint the probes use, BTF, HZ (/boot/config-*, /proc/config.gz),
 // conntrack and IPVS (tools, /proc), and a running kube-proxy (/proc/*/comm, cmdline, config).
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { run, which } from './exec.js';
-import { findKubeProxyPids } from './kube-proxy-source.js';
-import { eventFieldNames, findTracefs, readTraceFormat } from './tracefs.js';
+import { run, which } from '../host/exec.js';
+import { pathExists } from '../host/atomic-file.js';
+import { readKubeProxy } from '../host/kube-proxy.js';
+import { eventFieldNames, findTracefs, readTraceFormat } from '../host/tracefs.js';
 import { allTracepoints } from '../parse/probes/catalog.js';
+import { isRoot } from '../host/root.js';
 
 export interface KernelHz {
   readonly hz: number;
@@ -31,7 +33,7 @@ export interface TracepointCapability {
 export interface KubeProxyInfo {
   readonly pid: number;
   readonly cmdline: readonly string[];
-  /** iptables | ipvs | nftables | '' (default) as found in flags or config. */
+  /** iptables | ipvs | nftables | '' (default) as flags or config set it; undefined when its config is unreadable. */
   readonly mode: string | undefined;
   readonly configPath: string | undefined;
   readonly configFound: boolean;
@@ -60,15 +62,6 @@ export interface HostCapabilities {
   };
   readonly ipvs: { readonly tool: string | undefined; readonly module: boolean };
   readonly kubeProxy: KubeProxyInfo | undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** CONFIG_HZ from a kernel config text, or undefined. */
@@ -154,63 +147,29 @@ export async function tracepointCapabilities(root: string | undefined): Promise<
   return out;
 }
 
-/** Splits /proc/<pid>/cmdline (NUL-separated). */
-export function splitCmdline(raw: string): string[] {
-  return raw.split('\0').filter((s) => s !== '');
-}
-
-/** A flag's value from a command line (`--config=/x`, `--config /x`), or undefined. */
-export function flagValue(args: readonly string[], flag: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === `--${flag}` || a === `-${flag}`) return args[i + 1];
-    for (const p of [`--${flag}=`, `-${flag}=`]) if (a.startsWith(p)) return a.slice(p.length);
-  }
-  return undefined;
-}
-
-/** The `mode:` of a KubeProxyConfiguration YAML (top-level key only), or undefined. */
-export function modeFromConfig(yaml: string): string | undefined {
-  const m = /^mode:[ \t]*["']?([A-Za-z]*)["']?[ \t]*(?:#.*)?$/m.exec(yaml);
-  return m ? m[1] : undefined;
-}
-
-/** Finds a running kube-proxy via /proc/*\/comm, with its mode and config. */
+/** A running kube-proxy with its settings as host/kube-proxy.ts reads them (the analysis's decision). */
 export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | undefined> {
-  const [pid] = await findKubeProxyPids(proc);
-  if (pid === undefined) return undefined;
-  const e = String(pid);
-  const cmdline = splitCmdline(await readFile(`${proc}/${e}/cmdline`, 'utf8').catch(() => ''));
-  const flagPath = flagValue(cmdline, 'config');
-  const candidates = flagPath ? [`${proc}/${e}/root${flagPath.startsWith('/') ? '' : '/'}${flagPath}`] : [`${proc}/${e}/root/var/lib/kube-proxy/config.conf`, '/var/lib/kube-proxy/config.conf'];
-  let config: string | undefined;
-  let configPath: string | undefined = flagPath;
-  for (const c of candidates) {
-    try {
-      config = await readFile(c, 'utf8');
-      configPath ??= c.replace(`${proc}/${e}/root`, '');
-      break;
-    } catch {
-      // try the next place
-    }
-  }
-  const mode = flagValue(cmdline, 'proxy-mode') ?? (config === undefined ? undefined : modeFromConfig(config));
-  return { pid, cmdline, mode, configPath, configFound: config !== undefined };
+  const { discovery: d, configText, settings } = await readKubeProxy({ proc });
+  if (d.pid === undefined) return undefined;
+  // A config file named but unreadable leaves the mode unknown, not the default.
+  const unknown = d.configPath !== undefined && configText === undefined && settings.origin === 'config-file';
+  const mode = unknown ? undefined : settings.defaulted.includes('mode') ? '' : settings.mode;
+  return { pid: d.pid, cmdline: d.argv ?? [], mode, configPath: d.configPath, configFound: configText !== undefined };
 }
 
 /** Everything `kdiag doctor` reports, read from this host. */
 export async function detectHostCapabilities(): Promise<HostCapabilities> {
   const kernel = release();
   const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([which('bpftrace'), which('conntrack'), which('ipvsadm'), findTracefs()]);
-  const root = process.getuid?.() === 0;
+  const root = isRoot();
   const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] = await Promise.all([
     root ? bpftraceInfo(bpfPath) : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
-    exists('/sys/kernel/btf/vmlinux'),
+    pathExists('/sys/kernel/btf/vmlinux'),
     readKernelHz(kernel),
     tracepointCapabilities(tracefs),
-    exists('/proc/sys/net/netfilter/nf_conntrack_max'),
+    pathExists('/proc/sys/net/netfilter/nf_conntrack_max'),
     readFile('/proc/sys/net/netfilter/nf_conntrack_events', 'utf8').catch(() => undefined),
-    exists('/proc/net/ip_vs'),
+    pathExists('/proc/net/ip_vs'),
     findKubeProxy(),
   ]);
   let bpf = bpftrace;

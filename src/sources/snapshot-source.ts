@@ -3,7 +3,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { EnvironmentError } from '../errors.js';
-import { LineCutter, run, streamLineBatches, which, type StreamResult } from './exec.js';
+import { LineCutter, run, streamLineBatches, which, type StreamResult } from '../host/exec.js';
 import type { RawRecord, SourceId } from '../engine/raw-record.js';
 import { systemClock, type Clock, type Source } from './source.js';
 import type { ReadPacer } from './read-pacer.js';

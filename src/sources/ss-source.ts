@@ -1,9 +1,9 @@
 // Socket snapshots: `ss -tinoeH` (TCP, internal info, timers, extended: ino/uid/sk; no header), in the
 // host, a named netns (`nsenter --net=/run/netns/NAME`) or a pod's netns entered by pid
 // (`nsenter --net=/proc/PID/ns/net ss -tinoeH`).
-import { which, run } from './exec.js';
-import { inPidNetns } from './netns.js';
-import { netnsScope, podNetns, type OwnersTable } from './owners.js';
+import { which, run } from '../host/exec.js';
+import { inPidNetns } from '../host/netns.js';
+import { netnsScope, podNetns, type OwnersTable } from '../host/owners.js';
 import { commandSource, SnapshotSource, toolMissing, type SnapshotOptions } from './snapshot-source.js';
 
 export const SS_ARGV = ['ss', '-tinoeH'] as const;

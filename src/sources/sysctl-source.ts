@@ -7,9 +7,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
-import { run, which } from './exec.js';
-import { inPidNetns } from './netns.js';
-import { netnsScope, podNetns, type OwnersTable } from './owners.js';
+import { run, which } from '../host/exec.js';
+import { inPidNetns } from '../host/netns.js';
+import { netnsScope, podNetns, type OwnersTable } from '../host/owners.js';
 import { SnapshotSource, toolMissing, type SnapshotOptions, type SnapshotOutput } from './snapshot-source.js';
 
 /** Directories scanned, with the file-name prefix kept ('' = every file). */

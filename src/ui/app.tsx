@@ -5,9 +5,9 @@ import type { Finding, FlowView } from '../model/diagnosis.js';
 import type { SessionCommand, SessionStore } from '../model/session.js';
 import { osc52 } from './clipboard.js';
 import { useKeybindings, type KeyContext } from './input/use-keybindings.js';
-import { describeChange, eventRate, normaliseSnapshot, selectFeedOrder, selectFindings, suggestionsFor } from './state/selectors.js';
+import { eventRate, normaliseSnapshot, selectFeedOrder, selectFindings, suggestionsFor } from './state/selectors.js';
 import { useFlowOrder } from './state/use-flow-order.js';
-import { initialUiState, keepVisible, uiReducer, type Detail, type Pane, type UiState } from './state/ui-state.js';
+import { initialUiState, keepVisible, uiReducer, type Detail, type DialogPlan, type Pane, type UiState } from './state/ui-state.js';
 import { useThrottledSnapshot } from './state/use-throttled-snapshot.js';
 import { AppliedView } from './views/applied-view.js';
 import { ConfirmDialog } from './views/confirm-dialog.js';
@@ -143,6 +143,21 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
     quit: () => exit(),
   });
 
+  // An apply dialog asks the session for the plan (namespace, identity, old → new); y waits for it.
+  const planFor = ui.dialog?.kind === 'apply' && ui.dialog.plan === undefined ? ui.dialog.suggestionId : null;
+  useEffect(() => {
+    if (planFor === null) return;
+    const done = (plan: DialogPlan) => dispatchUi({ type: 'dialog-plan', suggestionId: planFor, plan });
+    if (!store.planApply) {
+      done({ status: 'failed', message: "this session can't change anything (a replay, or no apply here)" });
+      return;
+    }
+    store.planApply(planFor).then(
+      (p) => done({ status: 'ready', lines: p.lines, warnings: p.warnings }),
+      (error: unknown) => done({ status: 'failed', message: error instanceof Error ? error.message : String(error) }),
+    );
+  }, [planFor, store]);
+
   useEffect(() => {
     if (ui.message === null) return undefined;
     const t = setTimeout(() => dispatchUi({ type: 'clear-message' }), MESSAGE_MS);
@@ -157,11 +172,14 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
       if (ui.dialog.kind === 'apply') {
         const id = ui.dialog.suggestionId;
         const s = d.suggestions.find((x) => x?.id === id);
-        return <ConfirmDialog title={`Apply ${id}?`} subtitle={s?.title ?? ''} change={describeChange(s)} warnings={s?.warnings ?? []} width={width} height={height} />;
+        const plan = ui.dialog.plan;
+        if (plan?.status === 'ready') return <ConfirmDialog title={`Apply ${id}?`} subtitle={s?.title ?? ''} heading="kdiag will change:" lines={plan.lines} warnings={plan.warnings} width={width} height={height} />;
+        const why = plan === undefined ? 'Planning the change…' : `Can't apply: ${plan.message}`;
+        return <ConfirmDialog title={`Apply ${id}?`} subtitle={s?.title ?? ''} heading={why} lines={[]} warnings={[]} confirmable={false} width={width} height={height} />;
       }
       const jid = ui.dialog.journalId;
       const a = snap.applied.find((x) => x?.journalId === jid);
-      return <ConfirmDialog title={`Revert ${a?.suggestion ?? jid}?`} subtitle="Restores the value recorded in the journal before the change." change={[`kdiag revert ${jid}`, `restores: ${a?.summary ?? '–'}`]} warnings={[]} width={width} height={height} />;
+      return <ConfirmDialog title={`Revert ${a?.suggestion ?? jid}?`} subtitle="Restores the value recorded in the journal before the change." heading="This runs:" shell lines={[`kdiag revert ${jid}`, `restores: ${a?.summary ?? '–'}`]} warnings={[]} width={width} height={height} />;
     }
     if (ui.help) return <HelpOverlay width={width} height={height} />;
     if (detail && top && layout.kind !== 'wide') return <DetailView model={detail} selected={top.selected} trail={trail} width={width} height={height} />;

@@ -3,7 +3,7 @@ import { renderToString } from 'ink';
 import type { ReactElement } from 'react';
 import { App } from './app.js';
 import { sampleSnapshot } from './gallery-data.js';
-import { describeChange, eventRate, indexFlows, normaliseSnapshot, selectFeedOrder, selectFindings, selectFlowOrder, suggestionsFor } from './state/selectors.js';
+import { eventRate, indexFlows, normaliseSnapshot, selectFeedOrder, selectFindings, selectFlowOrder, suggestionsFor } from './state/selectors.js';
 import type { SessionStore } from '../model/session.js';
 import { AppliedView } from './views/applied-view.js';
 import { ConfirmDialog } from './views/confirm-dialog.js';
@@ -37,7 +37,7 @@ export function renderGallery(columns = 100): string {
     ['Flow detail', <DetailView model={flowDetail(index.flows[0], index.ttb[0]!, d.findings, w - 4)} selected={0} width={w} height={16} />],
     ['Finding detail', <DetailView model={findingDetail(finding, suggestionsFor(finding?.suggestions, d.suggestions), w - 4)} selected={2} width={w} height={16} />],
     ['Suggestion detail', <DetailView model={suggestionDetail(suggestion, snap.applied, w - 4)} selected={0} width={w} height={18} />],
-    ['ConfirmDialog', <ConfirmDialog title={`Apply ${suggestion?.id}?`} change={describeChange(suggestion)} warnings={suggestion?.warnings ?? []} width={w} height={10} />],
+    ['ConfirmDialog (planning)', <ConfirmDialog title={`Apply ${suggestion?.id}?`} subtitle={suggestion?.title ?? ''} heading="Planning the change…" lines={[]} warnings={[]} confirmable={false} width={w} height={10} />],
     ['HelpOverlay', <HelpOverlay width={w} height={20} />],
     ['StatusLine', <StatusLine snapshot={snap} eventRate={eventRate(snap)} message="Copied" filterDraft={null} width={w} />],
     ['StatusLine (replay, paused)', <StatusLine snapshot={{ ...snap, mode: 'replay', replay: { start: 0, end: 130_000, at: 41_000, playing: false, speed: 2 } }} eventRate={0} message={null} filterDraft={null} width={w} />],

@@ -14,8 +14,8 @@ import { systemLive } from '../../src/apply/live-system.js';
 import { revertEntries } from '../../src/apply/revert-change.js';
 import { UsageError } from '../../src/errors.js';
 import type { Diagnosis, Suggestion } from '../../src/model/diagnosis.js';
-import { applyFromSession, revertFromSession } from '../../src/services/session-apply.js';
-import { pidNetnsId } from '../../src/sources/netns.js';
+import { sessionApplier } from '../../src/services/session-apply.js';
+import { pidNetnsId } from '../../src/host/netns.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { cliRunner } from '../helpers/cli-runner.js';
 
@@ -136,11 +136,14 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
       change: { kind: 'sysctl', key: KEEPALIVE, value: '600', netns: label },
     };
     const diagnosis = (): Diagnosis => ({ at: 0, findings: [], predictions: [], flows: [], suggestions: [suggestion] });
-    const applied = await applyFromSession('pod-keepalive-time', { diagnosis, journalDir: jdir });
+    const applier = await sessionApplier({ scope: {}, journalDir: jdir });
+    const preview = await applier.plan('pod-keepalive-time', diagnosis());
+    expect(preview.lines.join('\n')).toMatch(new RegExp(`Where +netns of pid ${pid} \\(${label}\\)\\nIdentity +${await pidNetnsId(pid)} `));
+    const applied = await applier.apply('pod-keepalive-time');
     expect(applied.summary).toBe(`${KEEPALIVE}: 7200 → 600`);
     expect(pidRead(pid, KEEPALIVE)).toBe('600');
     expect((await readJournal(jdir)).entries[0]?.target).toMatchObject({ kind: 'pid', label });
-    await revertFromSession(applied.journalId, { journalDir: jdir });
+    await applier.revert(applied.journalId);
     expect(pidRead(pid, KEEPALIVE)).toBe('7200');
   });
 

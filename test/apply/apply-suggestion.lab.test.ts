@@ -51,7 +51,7 @@ describe.skipIf(reason)('kdiag apply SUGGESTION_ID', () => {
   it('shows key, where, old → new and the finding it fixes; applies into the netns the suggestion names', async () => {
     const jdir = join(dir, 'j1');
     await cli('apply', 'pod-keepalive-time', '--journal-dir', jdir, '--dry-run');
-    expect(runner.printed).toMatch(new RegExp(`Change +${KEEPALIVE}\\nWhere +netns ${ns}\\nValue +7200 → 600\\n`));
+    expect(runner.printed).toMatch(new RegExp(`Change +${KEEPALIVE}\\nWhere +netns ${ns}\\nIdentity +[0-9]+:[0-9]+ \\(dev:inode of the network namespace\\)\\nValue +7200 → 600\\n`));
     expect(runner.printed).toContain(`Fixes    ${finding.id}`);
     expect(runner.printed).toContain('Keepalive starts after conntrack forgets the flow');
     expect(runner.printed).toMatch(/Why +Keepalive waits 7200 s/);

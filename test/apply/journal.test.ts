@@ -8,7 +8,7 @@ import { applyPlan, planChange, persistPathFor, type ChangeRequest } from '../..
 import { formatJournal, formatPlan } from '../../src/apply/format.js';
 import { canMove, journalDirFrom, moveEntry, parseJournal, readJournal, type EntryState } from '../../src/apply/journal.js';
 import { acquireLock, LOCK_FILE } from '../../src/apply/lock.js';
-import { requireRoot } from '../../src/apply/require-root.js';
+import { requireRoot } from '../../src/host/root.js';
 import { findSuggestion } from '../../src/apply/resolve.js';
 import { revertEntries } from '../../src/apply/revert-change.js';
 import type { Target } from '../../src/apply/target.js';
@@ -350,14 +350,15 @@ describe('text and errors', () => {
   });
 
   it('not root → EnvironmentError with the sudo hint', () => {
-    expect(() => requireRoot('apply changes', 1000)).toThrow(EnvironmentError);
-    expect(() => requireRoot('apply changes', 1000)).toThrow("can't apply changes: not root");
+    expect(() => requireRoot('apply changes', { uid: 1000 })).toThrow(EnvironmentError);
+    expect(() => requireRoot('apply changes', { uid: 1000 })).toThrow("can't apply changes: not root");
     try {
-      requireRoot('x', 1000);
+      requireRoot('x', { uid: 1000 });
     } catch (e) {
       expect((e as EnvironmentError).hint).toBe('re-run with sudo');
     }
-    expect(() => requireRoot('x', 0)).not.toThrow();
+    expect(() => requireRoot('read the node', { uid: 1000, why: 'conntrack needs it' })).toThrow("can't read the node: not root (conntrack needs it)");
+    expect(() => requireRoot('x', { uid: 0 })).not.toThrow();
   });
 
   it('an unknown suggestion id lists the ids there are', () => {

@@ -1,5 +1,5 @@
 // An in-memory SessionStore for UI tests: holds one snapshot, records dispatched commands.
-import type { SessionCommand, SessionSnapshot, SessionStore } from '../../src/model/session.js';
+import type { ApplyPreview, SessionCommand, SessionSnapshot, SessionStore } from '../../src/model/session.js';
 
 export interface FakeStore extends SessionStore {
   /** Replaces the snapshot and notifies subscribers. */
@@ -10,7 +10,7 @@ export interface FakeStore extends SessionStore {
 }
 
 /** Makes a store whose snapshot only changes through set(). */
-export function createFakeStore(initial: SessionSnapshot): FakeStore {
+export function createFakeStore(initial: SessionSnapshot, planApply?: (suggestion: string) => Promise<ApplyPreview>): FakeStore {
   let snapshot = initial;
   const listeners = new Set<() => void>();
   const commands: SessionCommand[] = [];
@@ -29,5 +29,6 @@ export function createFakeStore(initial: SessionSnapshot): FakeStore {
     },
     commands,
     listenerCount: () => listeners.size,
+    ...(planApply ? { planApply } : {}),
   };
 }

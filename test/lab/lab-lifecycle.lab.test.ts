@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { attachLab, labDown, labNamespaces, labUp } from '../../src/lab/lab.js';
 import { NS } from '../../src/lab/topology.js';
-import { run } from '../../src/sources/exec.js';
+import { run } from '../../src/host/exec.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { assertNoLabLeft } from '../helpers/lab-harness.js';
 

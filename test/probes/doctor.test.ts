@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseHost, formatDoctorText } from '../../src/services/doctor.js';
 import type { HostCapabilities } from '../../src/sources/host-capabilities.js';
 import { allTracepoints } from '../../src/parse/probes/catalog.js';
-import { flagValue, hzFromConfig, modeFromConfig, parseBpftraceInfoProbeTypes, parseBpftraceVersion, splitCmdline } from '../../src/sources/host-capabilities.js';
+import { hzFromConfig, parseBpftraceInfoProbeTypes, parseBpftraceVersion } from '../../src/sources/host-capabilities.js';
 
 function host(over: Partial<HostCapabilities> = {}): HostCapabilities {
   return {
@@ -76,15 +76,10 @@ describe('kdiag doctor', () => {
     for (const line of text.split('\n')) expect(line.length, line).toBeLessThan(80);
   });
 
-  it('reads bpftrace --version/--info, kernel config, kube-proxy flags and config', () => {
+  it('reads bpftrace --version/--info and the kernel config', () => {
     expect(parseBpftraceVersion('bpftrace v0.17.0\n')).toBe('0.17.0');
     expect(parseBpftraceInfoProbeTypes('Probe types\n  kprobe: yes\n  tracepoint: yes\n  kfunc: no\n  iter:task: no\n\nOther\n  x: yes\n')).toEqual({ kprobe: true, tracepoint: true, kfunc: false, 'iter:task': false });
     expect(parseBpftraceInfoProbeTypes('garbage')).toEqual({});
     expect(hzFromConfig('# x\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n')).toBe(250);
-    expect(splitCmdline('kube-proxy\0--config=/a\0--proxy-mode\0ipvs\0')).toEqual(['kube-proxy', '--config=/a', '--proxy-mode', 'ipvs']);
-    expect(flagValue(['kube-proxy', '--config=/a', '--proxy-mode', 'ipvs'], 'proxy-mode')).toBe('ipvs');
-    expect(flagValue(['kube-proxy', '--config=/a'], 'config')).toBe('/a');
-    expect(modeFromConfig('kind: KubeProxyConfiguration\nmode: "ipvs"\nipvs:\n  mode: x\n')).toBe('ipvs');
-    expect(modeFromConfig('mode: ""\n')).toBe('');
   });
 });

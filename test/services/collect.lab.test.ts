@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { which } from '../../src/sources/exec.js';
+import { which } from '../../src/host/exec.js';
 import { collectBundle, type CollectManifest } from '../../src/services/collect.js';
 import { planBundle } from '../../src/record/bundle-reader.js';
 import { labSkipReason } from '../helpers/lab-guard.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../../src/cli/program.js';
 import { EnvironmentError, UsageError } from '../../src/errors.js';
-import { collectBundle, defaultBundleName, progressLine, utcStamp, writeFileAtomic } from '../../src/services/collect.js';
+import { collectBundle, defaultBundleName, progressLine, utcStamp } from '../../src/services/collect.js';
 
 describe('collect helpers (pure)', () => {
   it('names the default folder after the host and the UTC time', () => {
@@ -30,14 +30,6 @@ describe('collect folder handling', () => {
     root = mkdtempSync(join(tmpdir(), 'kdiag-collect-unit-'));
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-  it('writes atomically: no temp file left, content replaced whole', async () => {
-    const f = join(root, 'atomic.txt');
-    await writeFileAtomic(f, 'one\n');
-    await writeFileAtomic(f, 'two\n');
-    expect(readFileSync(f, 'utf8')).toBe('two\n');
-    expect(readdirSync(root).filter((n) => n.includes('.tmp-'))).toEqual([]);
-  });
 
   it('refuses a non-empty --out folder and an unknown --netns', async () => {
     mkdirSync(join(root, 'full'));

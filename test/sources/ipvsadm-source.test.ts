@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ipvsSources, ipvsUnavailable } from '../../src/sources/ipvsadm-source.js';
-import { isValidNetnsName, netnsProblem } from '../../src/sources/netns.js';
+import { isValidNetnsName, netnsProblem } from '../../src/host/netns.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 
 describe('IPVS sources', () => {

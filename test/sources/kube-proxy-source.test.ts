@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFlag, discoverKubeProxy, kubeProxyArgsSource, kubeProxyConfigSource, parseCmdline } from '../../src/sources/kube-proxy-source.js';
+import { configFlag, discoverKubeProxy, parseCmdline } from '../../src/host/kube-proxy.js';
+import { kubeProxyArgsSource, kubeProxyConfigSource } from '../../src/sources/kube-proxy-source.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 
 const YAML = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nconntrack:\n  tcpEstablishedTimeout: 24h0m0s\n';

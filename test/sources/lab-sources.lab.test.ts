@@ -11,7 +11,7 @@ import {
   procStatNfConntrackSource,
 } from '../../src/sources/conntrack-source.js';
 import { iptablesSaveSource } from '../../src/sources/iptables-source.js';
-import { readOwners } from '../../src/sources/owners.js';
+import { readOwners } from '../../src/host/owners.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 import type { SnapshotSource } from '../../src/sources/snapshot-source.js';
 import { podSocketSources, ssInPidNetnsSource, ssSource } from '../../src/sources/ss-source.js';

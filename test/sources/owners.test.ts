@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   netnsScope,
-  ownersSource,
-  ownersToLines,
   parseNsLink,
   parsePodCgroup,
   parsePodCgroupLine,
@@ -14,7 +12,8 @@ import {
   podNetns,
   readOwners,
   type OwnersTable,
-} from '../../src/sources/owners.js';
+} from '../../src/host/owners.js';
+import { ownersSource, ownersToLines } from '../../src/sources/owners.js';
 
 const CID = '3f1b5c9e2a7d4f6081b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718';
 const UID = '0f5b7c2e-4d3a-4b1c-9e8f-7a6b5c4d3e2f';

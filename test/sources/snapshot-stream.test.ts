@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LineCutter, streamLineBatches } from '../../src/sources/exec.js';
+import { LineCutter, streamLineBatches } from '../../src/host/exec.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 import { commandSource, fileSource, SnapshotSource, type SnapshotSource as Snap } from '../../src/sources/snapshot-source.js';
 

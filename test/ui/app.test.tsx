@@ -68,22 +68,44 @@ describe('App interaction', () => {
     expect(t.stdout.writes).toContain(osc52('kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time'));
   });
 
-  it('applies a suggestion only after y in the confirmation dialog', async () => {
-    const t = start();
+  it('applies a suggestion only after y on the plan the session made, showing its namespace and identity', async () => {
+    const planned: string[] = [];
+    const store = createFakeStore(testSnapshot(), async (id) => {
+      planned.push(id);
+      return { lines: ['Change   net.netfilter.nf_conntrack_tcp_timeout_established', 'Where    netns LAB', 'Identity 4:4026532301 (dev:inode of the network namespace)', 'Value    3600 → 86400'], warnings: [] };
+    });
+    const t = start(store);
     await t.press(KEY.tab, KEY.tab, KEY.enter);
     await t.waitForFrame((f) => f.includes('Evidence chain'));
     await t.press(KEY.down, KEY.down, KEY.down, KEY.down, 'a');
-    const dialog = await t.waitForFrame((f) => f.includes('Apply node-conntrack-established?'));
-    expect(dialog).toContain('$ sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400');
+    const dialog = await t.waitForFrame((f) => f.includes('Apply node-conntrack-established?') && f.includes('Identity 4:4026532301'));
+    expect(dialog).toContain('Where    netns LAB');
+    expect(dialog).not.toContain('on the host');
+    expect(dialog).not.toContain('$ sysctl');
+    expect(planned).toEqual(['node-conntrack-established']);
     await t.press('x', KEY.enter, 'n');
     await t.waitForFrame((f) => f.includes('Cancelled'));
     expect(t.store.commands).toEqual([]);
     await t.press('a');
-    await t.waitForFrame((f) => f.includes('Apply node-conntrack-established?'));
+    await t.waitForFrame((f) => f.includes('Apply node-conntrack-established?') && f.includes('Identity'));
     expect(t.store.commands).toEqual([]);
     await t.press('y');
     await t.waitForFrame((f) => f.includes('Apply requested: node-conntrack-established'));
     expect(t.store.commands).toEqual([{ type: 'apply', suggestion: 'node-conntrack-established' }]);
+  });
+
+  it('takes no y when the session refuses the plan, or cannot plan at all (a replay)', async () => {
+    for (const store of [createFakeStore(testSnapshot(), async () => Promise.reject(new Error("netns LAB is the node's own network namespace"))), createFakeStore(testSnapshot())]) {
+      const t = start(store);
+      await t.press(KEY.tab, KEY.tab, KEY.enter);
+      await t.waitForFrame((f) => f.includes('Evidence chain'));
+      await t.press(KEY.down, KEY.down, KEY.down, KEY.down, 'a');
+      await t.waitForFrame((f) => f.includes("Can't apply:"));
+      await t.press('y');
+      await t.waitForFrame((f) => f.includes('Esc closes it'));
+      expect(store.commands).toEqual([]);
+      cleanup?.();
+    }
   });
 
   it('refuses to apply a suggestion that kdiag cannot make live', async () => {

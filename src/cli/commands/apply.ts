@@ -51,66 +51,49 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   if ((suggestionId === undefined) === (opts.change === undefined)) {
     throw new UsageError('give a SUGGESTION_ID or --change, not both or neither', 'e.g. kdiag apply node-conntrack-established, or --change sysctl:KEY=VALUE');
   }
-  const { requireRoot } = await import('../../apply/require-root.js');
+  const { requireRoot } = await import('../../host/root.js');
   requireRoot('apply changes');
-  if (opts.netns !== undefined && opts.pid !== undefined) throw new UsageError('give --netns or --pid, not both', '--pid is for a namespace without a name (a pod\'s)');
-  const { targetFor, pidOf, describeTarget } = await import('../../apply/target.js');
-  const { pidTarget, scopeTarget } = await import('../../apply/find-target.js');
-  const { journalDirFrom, journalPath } = await import('../../apply/journal.js');
-  const { planChange, applyPlan, changeSubject } = await import('../../apply/apply-change.js');
+  const { pidOf, targetFor } = await import('../../apply/target.js');
+  const { aimOf } = await import('../../apply/aim.js');
+  const { systemNamespaces } = await import('../../apply/find-target.js');
+  const { journalDirFrom } = await import('../../apply/journal.js');
+  const { changeSubject } = await import('../../apply/apply-change.js');
+  const { proposeApply, commitApply } = await import('../../apply/apply-plan.js');
   const { systemLive } = await import('../../apply/live-system.js');
   const resolve = await import('../../apply/resolve.js');
-  const { formatPlan, formatMessage } = await import('../../apply/format.js');
+  const { formatMessage } = await import('../../apply/format.js');
   const { notesForSysctl } = await import('../../apply/allowlist.js');
 
-  let target = opts.pid === undefined ? targetFor(opts.netns) : await pidTarget(pidOf(opts.pid));
+  const scope = { ...(opts.netns === undefined ? {} : { netns: opts.netns }), ...(opts.pid === undefined ? {} : { pid: pidOf(opts.pid) }) };
+  // Flag mistakes are said before the node is read for a diagnosis.
+  aimOf(scope);
+  if (opts.netns !== undefined) targetFor(opts.netns);
   const journalDir = journalDirFrom(opts.journalDir);
   const live = systemLive();
 
-  let request;
-  let why;
-  let title: string | undefined;
-  let findings: readonly import('../../model/diagnosis.js').Finding[] = [];
-  let warnings: readonly string[] = [];
+  let what: import('../../apply/apply-plan.js').ApplyWhat;
   if (suggestionId !== undefined) {
     const diagnoseForApply = deps.diagnose ?? (await import('../../services/check.js')).diagnoseForApply;
     const diagnosis = await diagnoseForApply(opts.netns === undefined ? {} : { netns: opts.netns });
-    const found = resolve.findSuggestion(diagnosis, suggestionId);
-    const s = found.suggestion;
-    request = resolve.requestOf(s);
-    if (request === undefined) {
-      if (s.scope === 'kube-proxy') {
-        if (!opts.persist) {
-          throw new UsageError(`suggestion ${s.id} changes kube-proxy's configuration: kdiag never edits the cluster`, 're-run with --persist to write the patch to a file and print the kubectl commands');
-        }
-        const { writeKubeProxyPatch } = await import('../../apply/kube-proxy-patch.js');
-        const { path, patch } = await writeKubeProxyPatch(s, process.cwd());
-        out([`Wrote ${path}`, 'Apply it to the cluster with:', ...patch.kubectl.map((k) => `  ${k}`)]);
-        return;
+    const s = resolve.findSuggestion(diagnosis, suggestionId).suggestion;
+    if (resolve.requestOf(s) === undefined && s.scope === 'kube-proxy') {
+      if (!opts.persist) {
+        throw new UsageError(`suggestion ${s.id} changes kube-proxy's configuration: kdiag never edits the cluster`, 're-run with --persist to write the patch to a file and print the kubectl commands');
       }
-      const first = s.commands[0];
-      throw new UsageError(`suggestion ${s.id} (${s.scope}) is not a change kdiag can make`, first ? `${first.label}: ${first.text.split('\n')[0]}` : 'see kdiag check for what to do');
+      const { writeKubeProxyPatch } = await import('../../apply/kube-proxy-patch.js');
+      const { path, patch } = await writeKubeProxyPatch(s, process.cwd());
+      out([`Wrote ${path}`, 'Apply it to the cluster with:', ...patch.kubectl.map((k) => `  ${k}`)]);
+      return;
     }
-    if (s.change?.kind === 'sysctl' && s.change.netns !== undefined) {
-      if (opts.netns !== undefined && opts.netns !== s.change.netns) throw new UsageError(`suggestion ${s.id} is for netns ${s.change.netns}, not ${opts.netns}`);
-      const forIt = await scopeTarget(s.change.netns);
-      if (opts.pid !== undefined && !(forIt.kind === 'pid' && target.kind === 'pid' && forIt.nsId === target.nsId)) {
-        throw new UsageError(`suggestion ${s.id} is for the ${describeTarget(forIt)}, not the netns of pid ${opts.pid}`);
-      }
-      target = forIt;
-    }
-    why = resolve.whyOfSuggestion(found);
-    title = s.title;
-    findings = found.findings;
-    warnings = s.warnings;
+    what = { suggestionId, diagnosis };
   } else {
-    request = resolve.parseChangeFlag(opts.change!);
-    why = resolve.whyOfFlag(opts.change!.trim());
+    what = { changeSpec: opts.change! };
   }
 
-  const plan = await planChange(request, target, why, { persist: Boolean(opts.persist) }, live);
-  out(formatPlan(plan, { ...(title === undefined ? {} : { suggestionTitle: title }), findings, journalFile: journalPath(journalDir) }));
-  for (const w of warnings) out(formatMessage(`Warning: ${w}`));
+  const proposal = await proposeApply({ scope, what, persist: Boolean(opts.persist) }, { live, journalDir, namespaces: systemNamespaces() });
+  const { plan } = proposal;
+  out([...proposal.lines]);
+  for (const w of proposal.warnings) out(formatMessage(`Warning: ${w}`));
   const subject = changeSubject(plan.change);
   if (plan.noop) {
     out([`Nothing to change: ${subject} is already ${plan.change.kind === 'sysctl' ? plan.change.new : 'set'}.`]);
@@ -128,7 +111,7 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
       throw new KdiagError('KDIAG_REFUSED', 'cancelled: nothing changed', { exitCode: 1 });
     }
   }
-  const outcome = await applyPlan(plan, { live, journalDir });
+  const outcome = await commitApply(proposal, { live, journalDir });
   if (!outcome.ok) {
     throw new KdiagError('KDIAG_APPLY_FAILED', outcome.message, {
       exitCode: 1,
@@ -137,7 +120,7 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   }
   out(formatMessage(`${outcome.message}.`));
   if (plan.change.kind === 'sysctl') {
-    for (const n of notesForSysctl(plan.change.key, { node: target.kind === 'node', persisted: plan.persist !== undefined })) out(formatMessage(n));
+    for (const n of notesForSysctl(plan.change.key, { node: plan.target.kind === 'node', persisted: plan.persist !== undefined })) out(formatMessage(n));
   }
   out([`Undo with: kdiag revert ${outcome.entry.id}`]);
 }
@@ -150,7 +133,7 @@ async function revertAction(id: string | undefined, opts: RevertOpts): Promise<v
     if (!/^#?[0-9]{1,9}$/.test(id)) throw new UsageError(`"${id.slice(0, 40)}" is not a journal entry id`, 'list entries with: kdiag journal');
     ids = [Number(id.replace('#', ''))];
   }
-  const { requireRoot } = await import('../../apply/require-root.js');
+  const { requireRoot } = await import('../../host/root.js');
   requireRoot('revert changes');
   const { journalDirFrom } = await import('../../apply/journal.js');
   const { revertEntries } = await import('../../apply/revert-change.js');

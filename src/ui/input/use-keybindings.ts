@@ -93,9 +93,10 @@ export function resolveKey(input: string, key: Key, ctx: KeyContext): KeyIntent[
   if (s.dialog) {
     if (input === 'y' || input === 'Y') {
       const d = s.dialog;
-      return d.kind === 'apply'
-        ? [cmd({ type: 'apply', suggestion: d.suggestionId }), ui({ type: 'close-dialog' }), say(`Apply requested: ${d.suggestionId}`)]
-        : [cmd({ type: 'revert', journalId: d.journalId }), ui({ type: 'close-dialog' }), say(`Revert requested: ${d.journalId}`)];
+      if (d.kind === 'revert') return [cmd({ type: 'revert', journalId: d.journalId }), ui({ type: 'close-dialog' }), say(`Revert requested: ${d.journalId}`)];
+      // y takes only a plan on screen: what was shown is what gets made.
+      if (d.plan?.status !== 'ready') return [say(d.plan === undefined ? 'Wait for the plan' : "Can't apply: see the dialog; Esc closes it")];
+      return [cmd({ type: 'apply', suggestion: d.suggestionId }), ui({ type: 'close-dialog' }), say(`Apply requested: ${d.suggestionId}`)];
     }
     if (input === 'n' || input === 'N' || key.escape) return [ui({ type: 'close-dialog' }), say('Cancelled')];
     return [];

@@ -13,9 +13,14 @@ export type Detail =
   | { readonly kind: 'finding'; readonly findingId: string; readonly selected: number }
   | { readonly kind: 'suggestion'; readonly suggestionId: string; readonly selected: number };
 
+/** The plan an apply dialog shows before y is taken: planning (absent), ready, or refused. */
+export type DialogPlan =
+  | { readonly status: 'ready'; readonly lines: readonly string[]; readonly warnings: readonly string[] }
+  | { readonly status: 'failed'; readonly message: string };
+
 /** A confirmation that blocks every key but y / n / Esc. */
 export type Dialog =
-  | { readonly kind: 'apply'; readonly suggestionId: string }
+  | { readonly kind: 'apply'; readonly suggestionId: string; readonly plan?: DialogPlan }
   | { readonly kind: 'revert'; readonly journalId: string };
 
 export interface UiState {
@@ -51,6 +56,7 @@ export type UiAction =
   | { readonly type: 'toggle-help' }
   | { readonly type: 'open-dialog'; readonly dialog: Dialog }
   | { readonly type: 'close-dialog' }
+  | { readonly type: 'dialog-plan'; readonly suggestionId: string; readonly plan: DialogPlan }
   | { readonly type: 'set-message'; readonly text: string }
   | { readonly type: 'clear-message' };
 
@@ -157,6 +163,9 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
       return { ...state, dialog: action.dialog, help: false };
     case 'close-dialog':
       return state.dialog === null ? state : { ...state, dialog: null };
+    case 'dialog-plan':
+      // A plan that arrives after its dialog was closed (or another opened) is dropped.
+      return state.dialog?.kind === 'apply' && state.dialog.suggestionId === action.suggestionId ? { ...state, dialog: { ...state.dialog, plan: action.plan } } : state;
     case 'set-message':
       return { ...state, message: action.text.slice(0, 200) };
     case 'clear-message':

@@ -1,6 +1,7 @@
 // Crash-safe file replacement: a reader sees the old file or the new one, never a torn one.
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -14,12 +15,16 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `path` atomically: temp file in the same directory (O_EXCL), fsync, rename, fsync the directory. */
-export async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
+/**
+ * Writes `path` atomically and durably: a new temp file in the same directory (O_CREAT|O_EXCL|
+ * O_NOFOLLOW: never a file or link someone planted), fsync, rename over `path`, fsync the directory.
+ * The rename replaces a link at `path` itself, never what it points to. Mode 0600 unless told.
+ */
+export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
   const dir = dirname(path);
-  // O_EXCL ('wx') never follows a planted symlink; the random part keeps concurrent writers apart.
+  // The random part keeps concurrent writers apart.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     try {
       await fh.chmod(mode); // the umask may have removed bits from `mode`
@@ -34,6 +39,16 @@ export async function writeFileAtomic(path: string, content: string, mode: numbe
     throw err;
   }
   await fsyncDir(dir);
+}
+
+/** Whether a path exists (for kdiag's purposes: it can be reached). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Removes a file and fsyncs its directory; a missing file is fine. */
