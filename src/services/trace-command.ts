@@ -24,7 +24,7 @@ export interface TraceCommandOptions {
   /** Where changes, notes and the summary go (text or NDJSON). */
   readonly present: TracePresenter;
   /** Progress for a person (stderr in the CLI). */
-  readonly progress?: (s: string) => void;
+  readonly progress: (s: string) => void;
 }
 
 /** The package's probes/ folder (dist/src/services → ../../../probes, or src/services → ../../probes). */
@@ -77,7 +77,7 @@ export interface TracePresenter {
 
 /** Runs trace until the duration ends or the user stops it; returns the exit code. */
 export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
-  const progress = o.progress ?? ((s: string) => void process.stderr.write(`${s}\n`));
+  const progress = o.progress;
   const present = o.present;
   const probes = chooseProbes(o.probes);
   const clock = systemClock;

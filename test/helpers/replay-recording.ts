@@ -1,6 +1,6 @@
 // Finds, in a recorded lab session, the moment the client's flow was at risk (for the UI tests).
 import { readFileSync } from 'node:fs';
-import { loadReplaySession } from '../../src/services/replay-ui.js';
+import { loadReplaySession } from '../../src/services/replay-load.js';
 import type { ReplaySession } from '../../src/services/replay-session.js';
 
 export const SESSION_DIR = new URL('../../fixtures/sessions/conntrack-expiry/', import.meta.url).pathname;

@@ -37,7 +37,7 @@ Exit status: 0 nothing found, 1 findings, 2 could not read the input.`,
   cmd.action(async (input: string, flags: ReplayFlags) => {
     const opts = await analysisOptionsFrom(flags);
     if (flags.ui) {
-      const { runReplayUi } = await import('../../services/replay-ui.js');
+      const { runReplayUi } = await import('../tui/replay-ui.js');
       await runReplayUi(input, opts, flags.at === undefined ? undefined : await parseOffsetSec(flags.at));
       return;
     }

@@ -20,11 +20,11 @@ async function runUi(flags: UiFlags): Promise<void> {
   }
   const analysis = await analysisOptionsFrom(flags);
   if (flags.replay) {
-    const { runReplayUi } = await import('../../services/replay-ui.js');
+    const { runReplayUi } = await import('../tui/replay-ui.js');
     await runReplayUi(flags.replay, analysis, flags.at === undefined ? undefined : await parseOffsetSec(flags.at));
     return;
   }
-  const { runLiveUi } = await import('../../services/live-ui.js');
+  const { runLiveUi } = await import('../tui/live-ui.js');
   await runLiveUi({
     analysis,
     intervalMs: (await parseDurationSec(flags.interval ?? '2s', '--interval')) * 1000,

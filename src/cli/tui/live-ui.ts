@@ -1,9 +1,9 @@
 // `kdiag` / `kdiag ui`: the TUI on the live host.
-import type { AnalyzeOptions } from '../analysis/analyze.js';
-import { systemClock } from '../sources/source.js';
-import { sessionApplier, withApplyPlanner } from './session-apply.js';
-import { DEFAULT_PROBES, probesDir } from './trace-command.js';
-import { startTrace } from './trace.js';
+import type { AnalyzeOptions } from '../../analysis/analyze.js';
+import { systemClock } from '../../sources/source.js';
+import { sessionApplier, withApplyPlanner } from '../../services/session-apply.js';
+import { DEFAULT_PROBES, probesDir } from '../../services/trace-command.js';
+import { startTrace } from '../../services/trace.js';
 
 export interface LiveUiOptions {
   readonly netns?: string;
@@ -36,7 +36,7 @@ export async function runLiveUi(o: LiveUiOptions): Promise<void> {
   );
   await started.attached;
   try {
-    const { renderApp } = await import('../ui/render-app.js');
+    const { renderApp } = await import('../../ui/render-app.js');
     await renderApp(withApplyPlanner(started.session, applier), {});
   } finally {
     process.stderr.write('Stopping probes…\n');

@@ -1,4 +1,4 @@
-// Opens the TUI on a recording or bundle.
+// Loads a recording or bundle whole, for the TUI (which seeks in it).
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { InputError } from '../errors.js';
 import type { LocatedRecord } from '../engine/raw-record.js';
@@ -17,16 +17,4 @@ export async function loadReplaySession(input: string, analysis: AnalyzeOptions)
     if (records.length > MAX_RECORDS) throw new InputError(input, r.line, `more than ${MAX_RECORDS} records: too large for the interactive view`, { hint: 'use kdiag replay without --ui' });
   }
   return new ReplaySession(records, { ...optionsFromHeader(opened.info.header), ...analysis });
-}
-
-/** `kdiag replay FILE --ui` / `kdiag ui --replay FILE`; `atSec` positions it (negative: from the end). */
-export async function runReplayUi(input: string, analysis: AnalyzeOptions, atSec?: number): Promise<void> {
-  const session = await loadReplaySession(input, analysis);
-  if (atSec !== undefined) session.dispatch({ type: 'seek', t: atSec >= 0 ? session.start + atSec * 1000 : session.end + atSec * 1000 });
-  try {
-    const { renderApp } = await import('../ui/render-app.js');
-    await renderApp(session, {});
-  } finally {
-    session.close();
-  }
 }
