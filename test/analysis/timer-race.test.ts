@@ -128,4 +128,12 @@ describe('properties', () => {
       if (!ss.some((x) => x.ka)) expect(r.verdict.kind).toBe('at-risk');
     }));
   });
+  it('with one socket, a longer keepidle or keepintvl never turns a break into safe', () => {
+    fc.assert(fc.property(fc.array(arbLayer, { minLength: 1, maxLength: 3 }), arbSock, fc.integer({ min: 0, max: 600 }), fc.boolean(), (ls, x, more, idle) => {
+      const input = build(ls, [{ ...x, ka: true }]);
+      if (raceTimers(input).verdict.kind === 'safe') return;
+      const change = idle ? { keepIdleS: x.i + more } : { keepIntvlS: x.v + more };
+      expect(whatIf(input, { kind: 'socket', side: 'S0', ...change }).verdict.kind).not.toBe('safe');
+    }));
+  });
 });
