@@ -128,8 +128,11 @@ describe('properties', () => {
       if (!ss.some((x) => x.ka)) expect(r.verdict.kind).toBe('at-risk');
     }));
   });
-  it('with one socket, a longer keepidle or keepintvl never turns a break into safe', () => {
+  // Before the first probe only: once probes go out unanswered, the phase of the next one depends
+  // on when the kernel armed the timer, which the model derives from keepintvl.
+  it('with one socket before its first probe, a longer keepidle or keepintvl never turns a break into safe', () => {
     fc.assert(fc.property(fc.array(arbLayer, { minLength: 1, maxLength: 3 }), arbSock, fc.integer({ min: 0, max: 600 }), fc.boolean(), (ls, x, more, idle) => {
+      fc.pre(x.idle < x.i);
       const input = build(ls, [{ ...x, ka: true }]);
       if (raceTimers(input).verdict.kind === 'safe') return;
       const change = idle ? { keepIdleS: x.i + more } : { keepIntvlS: x.v + more };
