@@ -6,9 +6,7 @@
 /** Longest line the reused byte array holds without allocating (longer ones get their own array). */
 export const LEXER_LINE_BYTES = 8192;
 
-export const SP = 32;
-export const LBRACKET = 91;
-export const EQ = 61;
+const SP = 32;
 
 // Character compares for the keys on every line (src= dst= sport= dport= packets= bytes= mark=…): cheaper
 // than a loop over a word on every token.

@@ -6,13 +6,15 @@
 // groups (the first of equal runs) as `::`, and an IPv4-mapped address (::ffff:0:0/96) as
 // `::ffff:a.b.c.d`, which is also what inet_ntop prints for it.
 import { ipv4Value } from '../model/endpoint.js';
-import { SP } from './byte-lexer.js';
 
 /**
  * The value of the address dottedQuadEnd last accepted as an int32 (a.b.c.d → a<<24|b<<16|c<<8|d),
  * or undefined when it was not canonical (an octet with a leading zero names the address differently).
  */
 let lastQuad: number | undefined;
+
+// A local constant, not byte-lexer's: dottedQuadEnd is inlined into the conntrack scanner's loop.
+const SP = 32;
 
 /**
  * End of a dotted quad at b[from…] (four octets of 1–3 digits, each at most 255, then a space or
