@@ -6,14 +6,22 @@
 // out what the entry keeps and for building messages. Speed: bench/parse-conntrack.ts.
 import type { Counters, ConntrackEntry } from '../model/conntrack.js';
 import type { Family, Tuple } from '../model/endpoint.js';
-import { SKIP, lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
+import {
+  ascii, at3, at4, byteIndex, decimalAt, hasAt, interned, isDigit, isHexWord, isWord,
+  lineCodes, lookup, quote, skipSpaces, tokenEnd,
+} from './byte-lexer.js';
+import { conntrackToolLine } from './conntrack-tool-line.js';
+import { canonicalIpv6Codes, dottedQuadEnd, lastDottedQuad } from './ip-text.js';
+import { lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
 
-/** Longest line the scanner looks at; real lines stay under 1 kB (IPv6 in /proc's full form ~ 600). */
-export const CONNTRACK_MAX_LINE = 8192;
-
+// Character codes the token loop compares with, as local constants: TurboFan folds a module's own
+// `const` into the code, but reads an imported binding from its module cell on every use.
 const SP = 32;
 const LBRACKET = 91;
 const EQ = 61;
+
+/** Longest line the scanner looks at; real lines stay under 1 kB (IPv6 in /proc's full form ~ 600). */
+export const CONNTRACK_MAX_LINE = 8192;
 
 // Field ids the token loop dispatches on: addresses 1-2, numbers 3-17, text 20-25.
 const K_SRC = 1;
@@ -40,108 +48,8 @@ const K_SRCKEY = 23;
 const K_DSTKEY = 24;
 const K_GRE_TIMEOUT = 25;
 
-// Character compares for the keys on every line (src= dst= sport= dport= packets= bytes= mark=…): cheaper
-// than a loop over a word on every token.
-function at3(u: Uint8Array, p: number, a: number, b: number, c: number): boolean {
-  return u[p] === a && u[p + 1] === b && u[p + 2] === c;
-}
-
-function at4(u: Uint8Array, p: number, a: number, b: number, c: number, d: number): boolean {
-  return u[p] === a && u[p + 1] === b && u[p + 2] === c && u[p + 3] === d;
-}
-
-// The scanner reads character codes from a byte copy of the line: one native encodeInto per line is
-// far cheaper than a charCodeAt per character (each re-checks the string's representation; lines
-// from split() are sliced strings), and so are byte compares than startsWith/indexOf calls. Every
-// compare in the scanner is against ASCII or `> 127`, so a line with other characters is copied with
-// each code above 255 stored as 255: same decisions.
-// Bytes past the end are zeroed so look-ahead key compares fail like startsWith past the end would.
-const LOOKAHEAD = 16;
-const CODES = new Uint8Array(CONNTRACK_MAX_LINE + 1024);
-const ENCODER = new TextEncoder();
-
-/** The line's character codes (see above); valid until the next call. */
-export function conntrackLineCodes(s: string): Uint8Array {
-  const n = s.length;
-  const b = n + LOOKAHEAD <= CODES.length ? CODES : new Uint8Array(n + LOOKAHEAD);
-  const r = ENCODER.encodeInto(s, b);
-  if (r.read !== n || r.written !== n) {
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      b[i] = c > 255 ? 255 : c;
-    }
-  }
-  for (let i = n; i < n + LOOKAHEAD; i++) b[i] = 0;
-  return b;
-}
-
-/** ASCII text as bytes, to compare with a line's codes. */
-function ascii(text: string): Uint8Array {
-  const u = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) u[i] = text.charCodeAt(i);
-  return u;
-}
-
-/** Whether the token b[from, to) is exactly `word`. */
-function isWord(b: Uint8Array, from: number, to: number, word: Uint8Array): boolean {
-  const n = word.length;
-  if (to - from !== n) return false;
-  for (let i = 0; i < n; i++) if (b[from + i] !== word[i]) return false;
-  return true;
-}
-
-/** Whether b holds `word` at p (words are at most LOOKAHEAD long, so past the line this reads zeros). */
-function hasAt(b: Uint8Array, p: number, word: Uint8Array): boolean {
-  for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return false;
-  return true;
-}
-
-/** First position of `code` in b[from, to), or -1. */
-export function byteIndex(b: Uint8Array, code: number, from: number, to: number): number {
-  for (let i = from; i < to; i++) if (b[i] === code) return i;
-  return -1;
-}
-
-/** End of the token starting at `from`: the next space or `end`. */
-function tokenEnd(b: Uint8Array, from: number, end: number): number {
-  // Tokens are short (a header word, a flag, a value): a loop beats an indexOf call on the string.
-  let i = from;
-  while (i < end && b[i] !== SP) i++;
-  return i;
-}
-
-/** First non-space position at or after `from`, or `end`. */
-function skipSpaces(b: Uint8Array, from: number, end: number): number {
-  let i = from;
-  while (i < end && b[i] === SP) i++;
-  return i;
-}
-
-/** Decimal digits in b[from, to) as a number; -1 when empty, not all digits or longer than 20 digits (as parseDec). */
-export function decimalAt(b: Uint8Array, from: number, to: number): number {
-  const n = to - from;
-  if (n <= 0 || n > 20) return -1;
-  let v = 0;
-  for (let i = from; i < to; i++) {
-    const c = b[i]! - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
 function badNumber(s: string, p: number, vs: number, te: number): LineOutcome<never> {
   return lineIssue('conntrack.bad-number', `${s.slice(p, vs - 1)} is not a valid number: ${JSON.stringify(s.slice(vs, Math.min(te, vs + 60)))}`);
-}
-
-/** `0x` and 1–8 hex digits (GRE keys). */
-function isHexWord(b: Uint8Array, from: number, to: number): boolean {
-  if (to - from < 3 || to - from > 10 || b[from] !== 48 || b[from + 1] !== 120) return false;
-  for (let i = from + 2; i < to; i++) {
-    const c = b[i]!;
-    if (!(isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
-  }
-  return true;
 }
 
 // The words the scanner compares whole tokens or key prefixes with.
@@ -168,27 +76,9 @@ const W = {
   zoneReply: ascii('zone-reply='),
 } as const;
 
-/** A word the scanner hands out as one shared string instead of a slice per line. */
-interface Interned {
-  readonly text: string;
-  readonly bytes: Uint8Array;
-}
-
-function interned(...texts: string[]): readonly Interned[] {
-  return texts.map((text) => ({ text, bytes: ascii(text) }));
-}
-
 // Most frequent first: a lookup stops at the first match.
 const L4_NAMES = interned('tcp', 'udp', 'icmp', 'icmpv6', 'gre', 'sctp', 'udplite', 'dccp', 'unknown');
 const TCP_STATES = interned('ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'SYN_RECV', 'CLOSE', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'NONE', 'SYN_SENT2');
-
-function lookup(b: Uint8Array, from: number, to: number, words: readonly Interned[]): string | null {
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (isWord(b, from, to, w.bytes)) return w.text;
-  }
-  return null;
-}
 
 const CODE = {
   tooLong: 'conntrack.line-too-long',
@@ -204,31 +94,8 @@ const CODE = {
   toolMessage: 'conntrack.tool-message',
 } as const;
 
-/** Quotes a piece of the line for a message, bounded and with control characters made visible. */
-function quote(s: string, from: number, to: number): string {
-  const cut = to - from > 60 ? `${s.slice(from, from + 60)}…` : s.slice(from, to);
-  return JSON.stringify(cut);
-}
-
-/** Decimal digits in [from, to) as a number; -1 when empty, not all digits or longer than 20 digits. */
-export function parseDec(s: string, from: number, to: number): number {
-  const n = to - from;
-  if (n <= 0 || n > 20) return -1;
-  let v = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
 function dup(key: string): LineOutcome<never> {
   return lineIssue(CODE.duplicateField, `${key}= appears twice`);
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
 }
 
 /** Interned l4 names, so the common case allocates no string. */
@@ -253,93 +120,6 @@ function stateWord(s: string, b: Uint8Array, from: number, to: number): string |
     if (!((c >= 65 && c <= 90) || isDigit(c) || c === 95)) return null;
   }
   return s.slice(from, to);
-}
-
-/**
- * End of a dotted quad at b[from…] (four octets of 1–3 digits, each at most 255, then a space or
- * `end`), or -1 for anything else, which the general address loop then reads.
- */
-/**
- * The value of the address dottedQuadEnd last accepted as an int32 (a.b.c.d → a<<24|b<<16|c<<8|d),
- * or undefined when it was not canonical (an octet with a leading zero names the address differently).
- */
-let lastQuad: number | undefined;
-
-function dottedQuadEnd(b: Uint8Array, from: number, end: number): number {
-  let i = from;
-  let v = 0;
-  let canonical = true;
-  for (let part = 0; part < 4; part++) {
-    if (part > 0) {
-      if (b[i] !== 46 || i >= end) return -1;
-      i++;
-    }
-    const first = i;
-    const last = Math.min(first + 3, end);
-    let octet = 0;
-    for (; i < last; i++) {
-      const d = b[i]! - 48;
-      if (d < 0 || d > 9) break;
-      octet = octet * 10 + d;
-    }
-    if (i === first || octet > 255) return -1;
-    if (i - first > 1 && b[first] === 48) canonical = false;
-    v = (v << 8) | octet;
-  }
-  if (i < end && b[i] !== SP) return -1;
-  lastQuad = canonical ? v : undefined;
-  return i;
-}
-
-/**
- * /proc/net/nf_conntrack prints IPv6 with %pI6 (8 groups of 4 digits); conntrack(8) prints inet_ntop
- * text. Compress the former so both sources name a flow the same way.
- */
-export function compressIPv6(full: string): string {
-  const parts = full.split(':');
-  if (parts.length !== 8) return full.toLowerCase();
-  const g: number[] = [];
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 4) return full.toLowerCase();
-    const v = Number.parseInt(p, 16);
-    if (!Number.isFinite(v)) return full.toLowerCase();
-    g.push(v);
-  }
-  // inet_ntop writes IPv4-mapped addresses with a dotted tail.
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((v) => v.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-const SUMMARY = /^conntrack v[0-9.]{1,20} \(conntrack-tools\): [0-9]{1,20} flow (?:entries|events|expectations) have been (?:shown|deleted|updated|created)\.$/;
-
-/**
- * What to do with a line conntrack(8) wrote to stderr and that ended up among the rows: the
- * `N flow entries have been shown.` summary is skipped; other messages from the tool are issues.
- * Returns undefined for a line that is not a tool message.
- */
-export function conntrackToolLine(line: string): LineOutcome<never> | undefined {
-  if (line.startsWith('conntrack v')) {
-    if (line.length < 200 && SUMMARY.test(line)) return SKIP;
-    return lineIssue(CODE.toolMessage, `conntrack says: ${quote(line, 0, line.length)}`);
-  }
-  if (line.startsWith('nfct_')) {
-    // e.g. `nfct_labelmap_new: No such file or directory` with -o labels and no connlabel.conf
-    return lineIssue(CODE.toolMessage, `libnetfilter_conntrack says: ${quote(line, 0, line.length)}`);
-  }
-  return undefined;
 }
 
 /** What scanHeader read: one object reused for every line. */
@@ -425,10 +205,10 @@ function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOu
  * Never throws; anything it does not know becomes an issue.
  */
 export function scanConntrackEntry(s: string, from: number, end: number): LineOutcome<ConntrackEntry> {
-  return scanConntrackCodes(s, conntrackLineCodes(s), from, end);
+  return scanConntrackCodes(s, lineCodes(s), from, end);
 }
 
-/** scanConntrackEntry on a line whose codes the caller already has (from conntrackLineCodes(s)). */
+/** scanConntrackEntry on a line whose codes the caller already has (from lineCodes(s)). */
 export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: number): LineOutcome<ConntrackEntry> {
   const bad = scanHeader(s, b, from, end);
   if (bad !== null) return bad;
@@ -569,7 +349,7 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
       te = dottedQuadEnd(b, vs, end);
       if (te >= 0) {
         a = s.slice(vs, te);
-        a4 = lastQuad;
+        a4 = lastDottedQuad();
       } else {
         let i = vs;
         let dots = 0;
@@ -598,7 +378,7 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
         else if (ok6 && colons >= 2 && colons <= 7 && te - vs <= 45) {
           n6++;
           // /proc/net/nf_conntrack prints IPv6 with %pI6 (8 groups of 4 digits); conntrack(8) uses inet_ntop
-          a = te - vs === 39 && colons === 7 ? compressIPv6(s.slice(vs, te)) : s.slice(vs, te);
+          a = canonicalIpv6Codes(s, b, vs, te);
         }
       }
       const name = k === K_SRC ? 'src' : 'dst';
@@ -804,7 +584,7 @@ export function parseConntrackEntryLine(line: string): LineOutcome<ConntrackEntr
   if (line.length > CONNTRACK_MAX_LINE) {
     return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
   }
-  const b = conntrackLineCodes(line);
+  const b = lineCodes(line);
   const c0 = b[0]!;
   if (c0 === 99 /* c */ || c0 === 110 /* n */) {
     const tool = conntrackToolLine(line);

@@ -1,15 +1,9 @@
 // conntrack -E [-o timestamp][,extended][,id] lines: `[sec.usec]\t` + `%9s ` event type + the -L layout
 // + ` [USERSPACE] portid=N [progname=…]` when a netlink request from userspace caused the event.
 import type { ConntrackEvent, ConntrackEventType } from '../model/conntrack.js';
-import {
-  CONNTRACK_MAX_LINE,
-  byteIndex,
-  conntrackLineCodes,
-  conntrackToolLine,
-  decimalAt,
-  parseDec,
-  scanConntrackCodes,
-} from './conntrack-entry.js';
+import { byteIndex, decimalAt, lineCodes, parseDec, quote } from './byte-lexer.js';
+import { CONNTRACK_MAX_LINE, scanConntrackCodes } from './conntrack-entry.js';
+import { conntrackToolLine } from './conntrack-tool-line.js';
 import { lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
 
 const CODE = {
@@ -22,7 +16,7 @@ const CODE = {
 const USERSPACE = '[USERSPACE]';
 const SP = 32;
 
-// The line is read from its character codes (conntrackLineCodes), as the entry scanner reads it:
+// The line is read from its character codes (lineCodes), as the entry scanner reads it:
 // the prefix checks then cost byte compares instead of string calls, and the scanner gets the codes
 // without copying the line a second time.
 
@@ -40,10 +34,6 @@ function tagAt(b: Uint8Array, p: number): (typeof TAGS)[number] | undefined {
     if (i === w.length) return tag;
   }
   return undefined;
-}
-
-function quote(s: string, from: number, to: number): string {
-  return JSON.stringify(to - from > 60 ? `${s.slice(from, from + 60)}…` : s.slice(from, to));
 }
 
 /** `sec.usec` in b[from, to) → seconds; NaN when it is not two digit runs around a dot. */
@@ -85,7 +75,7 @@ export function parseConntrackEventLine(line: string): LineOutcome<ConntrackEven
   if (line.length > CONNTRACK_MAX_LINE) {
     return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
   }
-  const b = conntrackLineCodes(line);
+  const b = lineCodes(line);
   let p = 0;
   let end = line.length;
   while (end > 0 && b[end - 1] === SP) end--;

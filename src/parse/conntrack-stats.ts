@@ -1,7 +1,9 @@
 // conntrack -S: one line per possible CPU, `cpu=%-4u\t` then `name=value ` for each attribute the
 // kernel sent (names kdiag does not know, and conntrack's own `unknownN`, are kept as printed).
 import type { ConntrackCpuStats } from '../model/conntrack.js';
-import { CONNTRACK_MAX_LINE, conntrackToolLine, parseDec } from './conntrack-entry.js';
+import { parseDec, quote } from './byte-lexer.js';
+import { CONNTRACK_MAX_LINE } from './conntrack-entry.js';
+import { conntrackToolLine } from './conntrack-tool-line.js';
 import { lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
 
 const CODE = {
@@ -15,10 +17,6 @@ const MAX_COUNTERS = 64;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;
-}
-
-function quote(s: string, from: number, to: number): string {
-  return JSON.stringify(to - from > 60 ? `${s.slice(from, from + 60)}…` : s.slice(from, to));
 }
 
 function isName(s: string, from: number, to: number): boolean {

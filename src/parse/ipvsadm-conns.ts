@@ -1,7 +1,8 @@
 // IPVS connection entries: `ipvsadm -Lnc` rows and raw /proc/net/ip_vs_conn rows (ip_vs_conn_seq_show).
 import type { Endpoint } from '../model/endpoint.js';
 import type { IpvsConn } from '../model/ipvs.js';
-import { canonicalIpv6, parseCount, parseIpvsEndpoint } from './ipvsadm-services.js';
+import { canonicalIpv6 } from './ip-text.js';
+import { parseCount, parseIpvsEndpoint } from './ipvsadm-services.js';
 import { lineIssue, parseRows, row, SKIP, type LineOutcome, type ParseResult } from './result.js';
 
 const MAX_LINE = 1024;

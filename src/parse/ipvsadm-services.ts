@@ -1,6 +1,7 @@
 // `ipvsadm -Ln`: virtual services with their real servers (ipvsadm 1.31 print_service_entry).
 import type { Endpoint } from '../model/endpoint.js';
 import type { IpvsRealServer, IpvsService } from '../model/ipvs.js';
+import { canonicalIpv6 } from './ip-text.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
 
 const MAX_LINE = 4096;
@@ -13,17 +14,6 @@ export function parseCount(text: string | undefined, max = Number.MAX_SAFE_INTEG
   if (text === undefined || !/^\d{1,16}$/.test(text)) return undefined;
   const n = Number(text);
   return Number.isSafeInteger(n) && n <= max ? n : undefined;
-}
-
-/** Compresses an IPv6 address to its canonical text form (the kernel's %pI6 prints all 8 groups). */
-export function canonicalIpv6(addr: string): string | undefined {
-  if (addr.length > 64 || !/^[0-9A-Fa-f:.]+$/.test(addr)) return undefined;
-  try {
-    const host = new URL(`http://[${addr}]/`).hostname;
-    return host.slice(1, -1);
-  } catch {
-    return undefined;
-  }
 }
 
 function isIpv4(addr: string): boolean {

@@ -1,6 +1,7 @@
 // `ss -tinoe[H][p]` (iproute2 misc/ss.c): one socket line plus a TAB-indented tcp_info line.
 import type { Endpoint } from '../model/endpoint.js';
 import type { SocketInfo, SocketTimer, SocketTimerName } from '../model/socket.js';
+import { canonicalIpv6 } from './ip-text.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
 
 const MAX_LINE = 8192;
@@ -53,9 +54,8 @@ export function parseSsEndpoint(text: string): Endpoint | undefined {
     if (close < 0) return undefined;
     const rest = host.slice(close + 1);
     if (rest !== '' && !rest.startsWith('%')) return undefined;
-    host = host.slice(1, close);
-    if (!/^[0-9a-fA-F:.]{2,45}$/.test(host)) return undefined;
-    return { addr: host.toLowerCase(), port };
+    const v6 = canonicalIpv6(host.slice(1, close));
+    return v6 === undefined ? undefined : { addr: v6, port };
   }
   const pct = host.indexOf('%');
   if (pct >= 0) host = host.slice(0, pct);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTraceFormat, parsePrintSymbolic } from '../../src/parse/tracefs-format.js';
 import { renderProbe } from '../../src/parse/probes/template.js';
-import { quadValue } from '../../src/parse/probes/envelope.js';
+import { quadValue } from '../../src/parse/ip-text.js';
 import { parseSkbDropLine } from '../../src/parse/probes/trace-skb-drop.js';
 import { parseTcpResetLine } from '../../src/parse/probes/trace-tcp-reset.js';
 import { parseTcpStateLine } from '../../src/parse/probes/trace-tcp-state.js';

@@ -2,7 +2,7 @@
 // TAB-separated printf lines of kdiag's probes inside it.
 import { lineIssue, row, SKIP, type LineOutcome } from '../result.js';
 import type { PacketTuple, ProbeStatusEvent } from '../../model/probe-event.js';
-import { ipv4Value } from '../../model/endpoint.js';
+import { addr4End, canonicalIpv6, quadValue } from '../ip-text.js';
 
 /** What one envelope line holds: a probe's printf (tag + fields) or a status of bpftrace itself. */
 export type Envelope =
@@ -149,43 +149,16 @@ export function int(s: string | undefined): number | undefined {
   return neg ? -n : n;
 }
 
-/**
- * Where a dotted quad (\d{1,3}(?:\.\d{1,3}){3}) starting at `from` ends: the index of the first
- * character after it, or -1 when there is none there.
- */
-export function addr4End(s: string, from: number): number {
-  let dots = 0;
-  let digits = 0;
-  let p = from;
-  for (; p < s.length; p++) {
-    const c = s.charCodeAt(p);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (++digits > 3) return -1;
-    } else break;
-  }
-  return dots === 3 && digits > 0 ? p : -1;
-}
-
-/** ipv4Value as a tuple's optional field: the int32, or undefined when s[from, to) is not canonical. */
-export function quadValue(s: string, from: number, to: number): number | undefined {
-  const v = ipv4Value(s, from, to);
-  return v === v ? v : undefined;
-}
-
 /** = /^\d{1,3}(?:\.\d{1,3}){3}$/, without the regex. */
 function isAddr4(s: string): boolean {
   return addr4End(s, 0) === s.length;
 }
-const ADDR6 = /^[0-9a-fA-F:.]{2,45}$/;
 
-/** An address as bpftrace's ntop() prints it, for the given family (4 or 6). */
+/** An address as bpftrace's ntop() prints it, for the given family (4 or 6); IPv6 in canonical text. */
 export function addr(s: string | undefined, family: number): string | undefined {
   if (s === undefined) return undefined;
   if (family === 4) return isAddr4(s) ? s : undefined;
-  if (family === 6) return ADDR6.test(s) && s.includes(':') ? s : undefined;
+  if (family === 6) return canonicalIpv6(s);
   return undefined;
 }
 

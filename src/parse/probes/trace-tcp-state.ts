@@ -2,7 +2,8 @@
 // keepalive options) lines in bpftrace -f json, with the socket's keepalive settings.
 import { lineIssue, row, type LineOutcome } from '../result.js';
 import type { ProbeEvent, SocketKeepalive, StateEvent } from '../../model/probe-event.js';
-import { addr4End, int, quadValue, tupleAt, uint } from './envelope.js';
+import { addr4End, quadValue } from '../ip-text.js';
+import { int, tupleAt, uint } from './envelope.js';
 import { tcpStateName, type ProbeContext } from './context.js';
 import { fieldCountIssue, parseProbeJsonLine } from './probe-line.js';
 

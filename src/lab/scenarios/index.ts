@@ -1,0 +1,26 @@
+// Every lab scenario, in the order `kdiag lab list` shows them.
+import { closeWaitExpiry } from './close-wait-expiry.js';
+import { conntrackExpiry } from './conntrack-expiry.js';
+import { expiryLoose0 } from './expiry-loose0.js';
+import { keepaliveSaves } from './keepalive-saves.js';
+import { middleboxIdleDrop } from './middlebox-idle-drop.js';
+import { outOfWindow, outOfWindowBeLiberal, outOfWindowNoDrop } from './out-of-window.js';
+import { serverPushAfterExpiry } from './server-push-after-expiry.js';
+import { tableNearFull } from './table-near-full.js';
+import { unackedClamp } from './unacked-clamp.js';
+import type { ScenarioDef } from './types.js';
+
+/** The scenarios runScenario knows. */
+export const SCENARIOS: readonly ScenarioDef[] = [
+  conntrackExpiry,
+  expiryLoose0,
+  serverPushAfterExpiry,
+  keepaliveSaves,
+  outOfWindow,
+  outOfWindowNoDrop,
+  outOfWindowBeLiberal,
+  closeWaitExpiry,
+  tableNearFull,
+  middleboxIdleDrop,
+  unackedClamp,
+];
