@@ -30,16 +30,20 @@ export function raceDeadline(timeoutSec: number, leftSec: number | null, idleSec
 
 /**
  * Seconds since the socket last received anything, what its keepalive timer measures
- * (keepalive_time_elapsed: the smaller of ss lastrcv and lastack), moved on to `now`; the flow's
- * own idle time when that is shorter (any packet of the flow is answered); NaN when neither is known.
+ * (keepalive_time_elapsed: the smaller of ss lastrcv and lastack), moved on to `now`; activity of the
+ * flow seen after that reading (`lastAct`, ms; any packet is answered) when newer; without an ss
+ * reading, the flow's last activity; NaN when nothing is known.
  */
-export function socketIdleS(now: number, s: SocketSide, flowIdleSec: number | null): number {
+export function socketIdleS(now: number, s: SocketSide, lastAct: number): number {
   let idle = NaN;
   if (s.fromSs) {
     const r = Math.min(s.lastrcvMs ?? Infinity, s.lastackMs ?? Infinity);
     if (r !== Infinity) idle = (r + now - s.t) / 1000;
   }
-  if (flowIdleSec !== null && !(idle <= flowIdleSec)) idle = flowIdleSec;
+  if (lastAct >= 0 && (idle !== idle || lastAct > s.t)) {
+    const since = (now - lastAct) / 1000;
+    if (!(idle <= since)) idle = since;
+  }
   return idle > 0 ? idle : idle === idle ? 0 : NaN;
 }
 
@@ -49,7 +53,9 @@ export function keepSeconds(n: number): number {
 }
 
 /** Builds the race from a flow's path (its layers, idle time and keepalive) and runs it. */
-export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[], keepalive: KeepaliveView, idleSec: number | null, idleSource: string): FlowRace {
+export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[], keepalive: KeepaliveView, idle: { sec: number | null; lastAct: number; source: string }): FlowRace {
+  const idleSec = idle.sec;
+  const idleSource = idle.source;
   const raceLayers: RaceLayer[] = [];
   for (const l of layers) {
     if (l.layer === 'keepalive') continue;
@@ -70,8 +76,8 @@ export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[]
     if (k.state === 'unknown') continue;
     const s = k.side === 'client' ? f.client : f.server;
     if (!s) continue;
-    const idle = socketIdleS(ctx.now, s, idleSec);
-    const rcv = s.fromSs && (s.lastrcvMs !== undefined || s.lastackMs !== undefined);
+    const sIdle = socketIdleS(ctx.now, s, idle.lastAct);
+    const rcv = s.fromSs && (s.lastrcvMs !== undefined || s.lastackMs !== undefined) && !(idle.lastAct > s.t);
     sockets.push({
       side: k.side,
       keepalive: k.state === 'on',
@@ -79,8 +85,8 @@ export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[]
       keepIntvlS: { value: keepSeconds(k.intervalSec), source: k.source },
       probes: { value: k.probes > 0 ? k.probes : 1, source: k.source },
       idleS: {
-        value: idle === idle ? idle : 0,
-        source: idle !== idle ? 'not known: taken as 0' : rcv && !(idleSec !== null && idleSec < idle) ? 'ss lastrcv/lastack' : idleSource,
+        value: sIdle === sIdle ? sIdle : 0,
+        source: sIdle !== sIdle ? 'not known: taken as 0' : rcv ? 'ss lastrcv/lastack' : idleSource,
       },
     });
   }

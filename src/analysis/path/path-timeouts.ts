@@ -93,7 +93,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   const order: Record<Layer, number> = { conntrack: 0, ipvs: 1, path: 2, cloud: 3, keepalive: 4 };
   withTimeout.sort((a, b) => (a.timeoutSec ?? 0) - (b.timeoutSec ?? 0) || order[a.layer] - order[b.layer]);
   const first = withTimeout[0];
-  const race = flowRace(ctx, f, fixed, keepalive, idleSec, idleSource || 'unknown');
+  const race = flowRace(ctx, f, fixed, keepalive, { sec: idleSec, lastAct, source: idleSource || 'unknown' });
   const v = race.result.verdict;
   const racing = v.kind === 'safe' ? undefined : fixed.find((l) => l.layer === v.layer);
   const safe = v.kind === 'safe';

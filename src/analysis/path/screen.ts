@@ -154,7 +154,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
     if (keepIdle !== keepIdle) continue;
     keepIdle = keepSeconds(keepIdle);
     intvl = keepSeconds(intvl);
-    const idle = socketIdleS(now, s, idleSec);
+    const idle = socketIdleS(now, s, lastAct);
     STARTS[ns] = firstProbeAt(idle === idle ? idle : 0, keepIdle, intvl);
     STEPS[ns++] = Math.max(keepIdle, intvl);
   }
