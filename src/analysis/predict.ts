@@ -16,7 +16,7 @@ export function predict(ctx: RuleContext, limit = Infinity): Prediction[] {
     const clamp = layer?.clamp ? ` (clamped: ${layer.clamp})` : '';
     const v = p.race?.result.verdict;
     const cause = v?.kind === 'breaks'
-      ? `${name} forgets this flow in ${fmtSec(inSec)}${clamp}: ${v.reason}; it has been idle ${fmtSec(idle)}.`
+      ? `${v.reason.charAt(0).toUpperCase()}${v.reason.slice(1)}${clamp}; it has been idle ${fmtSec(idle)}.`
       : `${name} forgets this flow after ${fmtSec(timeoutSec)} idle unless it sends${clamp}; idle ${fmtSec(idle)} so far; ${keepalivePhrase(p)}.`;
     return {
       flow: p.id,

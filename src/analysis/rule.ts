@@ -248,8 +248,12 @@ export function breaksIn(p: PathTimeouts): number {
 export function keepalivePhrase(p: PathTimeouts): string {
   const k = p.keepalive;
   const v = p.race?.result.verdict;
-  if (k.state === 'on' && v?.kind === 'breaks') return `its keepalive comes too late: ${v.reason}`;
-  if (k.state === 'on' && k.idleSec !== null) return `its keepalive fires at ${fmtSec(k.idleSec)}`;
+  if (k.state === 'on' && k.idleSec !== null) {
+    const period = Math.min(...(p.race?.result.periods.map((x) => x.periodS) ?? [k.idleSec]));
+    // Keepidle alone looks in time; the answered probes' period (max(keepidle, keepintvl)) is what loses.
+    const late = v?.kind === 'breaks' && period > k.idleSec && k.idleSec < (p.racing?.timeoutSec ?? Infinity);
+    return late ? `its keepalive fires at ${fmtSec(k.idleSec)} but answered probes then come only every ${fmtSec(period)}` : `its keepalive fires at ${fmtSec(k.idleSec)}`;
+  }
   if (k.state === 'off') return 'nothing refreshes it (keepalive off)';
   return k.sockets.length === 0 ? 'keepalive unknown (no sockets read)' : 'keepalive unknown (not seen on its sockets)';
 }

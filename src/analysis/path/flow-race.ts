@@ -13,6 +13,11 @@ export interface FlowRace {
   readonly result: RaceResult;
 }
 
+/** What the race calls each layer (its verdict's reason quotes it). */
+export const RACE_LAYER_NAME: Readonly<Record<LayerView['layer'], string>> = {
+  conntrack: 'conntrack', ipvs: 'IPVS', path: 'the path idle timer', cloud: 'the cloud idle timer', keepalive: 'keepalive',
+};
+
 /** The timeout a layer re-arms to, when it races at all (a layer with no usable timeout does not). */
 export function raceRearm(timeoutSec: number | null): number {
   return timeoutSec !== null && timeoutSec > 0 && Number.isFinite(timeoutSec) ? timeoutSec : NaN;
@@ -63,7 +68,7 @@ export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[]
     if (rearm !== rearm) continue;
     const fromTimer = l.leftSec !== null;
     raceLayers.push({
-      name: l.layer,
+      name: RACE_LAYER_NAME[l.layer],
       deadlineS: {
         value: raceDeadline(rearm, l.leftSec, idleSec),
         source: fromTimer ? l.leftSource ?? `${l.layer} timer` : idleSec !== null ? `${rearm} s minus idle (${idleSource})` : 'no reading: a full timeout',

@@ -4,7 +4,7 @@ import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Layer } from '../../model/diagnosis.js';
 import type { Flow } from '../../model/flow.js';
 import { ipvsApplies, type PathContext } from './context.js';
-import { flowRace, type FlowRace } from './flow-race.js';
+import { RACE_LAYER_NAME, flowRace, type FlowRace } from './flow-race.js';
 import { flowState } from './flow-state.js';
 import { flowKeepalive, type KeepaliveView } from './keepalive.js';
 import { conntrackLayer, ipvsLayer, type LayerView } from './layers.js';
@@ -95,7 +95,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   const first = withTimeout[0];
   const race = flowRace(ctx, f, fixed, keepalive, { sec: idleSec, lastAct, source: idleSource || 'unknown' });
   const v = race.result.verdict;
-  const racing = v.kind === 'safe' ? undefined : fixed.find((l) => l.layer === v.layer);
+  const racing = v.kind === 'safe' ? undefined : fixed.find((l) => RACE_LAYER_NAME[l.layer] === v.layer);
   const safe = v.kind === 'safe';
   const kaLayer: LayerView = {
     layer: 'keepalive',
