@@ -25,7 +25,7 @@ export interface AnalyzeOptions {
   readonly now?: number;
   /** Flows listed in the Diagnosis (at-risk first); default 500. */
   readonly maxFlows?: number;
-  /** Predictions listed; default 200. */
+  /** Predictions listed; default all the at-risk flows the rules materialise (the 10 000 most urgent). */
   readonly maxPredictions?: number;
 }
 
@@ -56,7 +56,7 @@ export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Analysis {
     for (const d of rule.run(ctx)) if (!drafts.has(d.finding.id)) drafts.set(d.finding.id, d);
   }
   const list = [...drafts.values()];
-  const predictions = predict(ctx, opts.maxPredictions ?? 200);
+  const predictions = predict(ctx, opts.maxPredictions ?? Infinity);
   const flows = flowViews(ctx, predictions, list.map((d) => d.finding), opts.maxFlows ?? 500);
   return { at: path.now, drafts: list, predictions, flows, path };
 }

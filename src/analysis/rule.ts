@@ -209,9 +209,9 @@ const LONG_LIVED = new Set(['ESTABLISHED']);
 const PREDICTED = LONG_LIVED;
 
 /**
- * True when a live, established flow will be forgotten by some layer before anything refreshes it:
- * keepalive on but too long, or keepalive off/unknown and the flow already idles for a quarter of the
- * timeout (so short request/response flows are left alone).
+ * True when a live, established flow will be forgotten by some layer before anything refreshes it,
+ * as the timer race (flowRace) says: a keepalive that comes too late, or no keepalive while a layer's
+ * timer is finite. Short request/response flows are left out by being closed (not live), not by idle.
  */
 export function atRisk(p: PathTimeouts): boolean {
   return p.live && diedAtRisk(p);
@@ -226,15 +226,18 @@ export function predictable(p: PathTimeouts): boolean {
 export function diedAtRisk(p: PathTimeouts, states: ReadonlySet<string> = LONG_LIVED): boolean {
   if (p.safe || !p.first || p.first.timeoutSec === null) return false;
   if (!states.has(p.state)) return false;
-  if (p.keepalive.state === 'on') return true;
-  // 30 s of idle keeps request/response traffic out, except under a timeout so short (a lab, an
-  // aggressive middlebox) that half of it is already the meaningful bar.
-  const t = p.first.timeoutSec;
-  return p.idleSec !== null && p.idleSec >= Math.max(Math.min(30, 0.5 * t), 0.25 * t);
+  const v = p.race?.result.verdict.kind;
+  // A path with no race (one rebuilt as it was at its expiry) died unrefreshed: it was at risk.
+  return v === undefined || v === 'breaks' || v === 'at-risk';
 }
 
-/** Seconds until the first layer forgets the flow (0 = already past). */
+/**
+ * Seconds until the flow is forgotten (0 = already past): when the race says a layer forgets it, else
+ * (safe, or only interleaving probes keep it) when the first layer would if nothing refreshed it.
+ */
 export function breaksIn(p: PathTimeouts): number {
+  const v = p.race?.result.verdict;
+  if (v && (v.kind === 'breaks' || v.kind === 'at-risk')) return Math.max(0, Math.round(v.inS));
   const f = p.first;
   if (!f || f.timeoutSec === null) return Infinity;
   const left = f.leftSec ?? (p.idleSec !== null ? f.timeoutSec - p.idleSec : f.timeoutSec);
@@ -244,9 +247,15 @@ export function breaksIn(p: PathTimeouts): number {
 /** What keeps (or fails to keep) the flow alive, as the end of a cause sentence. */
 export function keepalivePhrase(p: PathTimeouts): string {
   const k = p.keepalive;
-  if (k.state === 'on' && k.idleSec !== null) return `its keepalive fires at ${fmtSec(k.idleSec)}`;
+  const v = p.race?.result.verdict;
+  if (k.state === 'on' && k.idleSec !== null) {
+    const period = Math.min(...(p.race?.result.periods.map((x) => x.periodS) ?? [k.idleSec]));
+    // Keepidle alone looks in time; the answered probes' period (max(keepidle, keepintvl)) is what loses.
+    const late = v?.kind === 'breaks' && period > k.idleSec && k.idleSec < (p.racing?.timeoutSec ?? Infinity);
+    return late ? `its keepalive fires at ${fmtSec(k.idleSec)} but answered probes then come only every ${fmtSec(period)}` : `its keepalive fires at ${fmtSec(k.idleSec)}`;
+  }
   if (k.state === 'off') return 'nothing refreshes it (keepalive off)';
-  return 'no keepalive was observed on its sockets';
+  return k.sockets.length === 0 ? 'keepalive unknown (no sockets read)' : 'keepalive unknown (not seen on its sockets)';
 }
 
 /** Sorts paths by time to break, then id, for stable output. */

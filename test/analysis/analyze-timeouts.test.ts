@@ -15,12 +15,20 @@ describe('healthy scenarios', () => {
     expect(d.flows[0]?.firstToForget).toBeUndefined();
   });
 
-  it('only short request/response flows (idle 2 s, no keepalive): no timeout finding', () => {
+  it('short request/response flows that closed (TIME_WAIT, no socket left): no timeout finding', () => {
+    // They are left out because they are closed, not because they were idle only 2 s (issue 19).
+    const entries = [1, 2, 3].map((i) => ct(`10.0.0.1:${40000 + i}>10.96.0.10:80`, `10.0.0.2:8080>10.0.0.1:${40000 + i}`, { state: 'TIME_WAIT', timeout: 118 }));
+    const d = diagnose(tableOf([obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }), ...ctSnapshot(T0 + 10_000, entries), ...ssSnapshot(T0 + 10_000, [], 'client')]));
+    expect(d.findings.filter((f) => TIMEOUT_RULES.includes(f.rule))).toEqual([]);
+    expect(d.predictions).toEqual([]);
+  });
+
+  it('the same flows still open with no keepalive are at risk however short their idle (no idle threshold)', () => {
     const entries = [1, 2, 3].map((i) => ct(`10.0.0.1:${40000 + i}>10.96.0.10:80`, `10.0.0.2:8080>10.0.0.1:${40000 + i}`, { timeout: 86398 }));
     const socks = [1, 2, 3].map((i) => sock(`10.0.0.1:${40000 + i}`, '10.96.0.10:80', { lastsndMs: 2000, lastrcvMs: 2000, lastackMs: 2000 }));
     const d = diagnose(tableOf([obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }), ...ctSnapshot(T0 + 10_000, entries), ...ssSnapshot(T0 + 10_000, socks, 'client')]));
-    expect(d.findings.filter((f) => TIMEOUT_RULES.includes(f.rule))).toEqual([]);
-    expect(d.predictions).toEqual([]);
+    expect(d.predictions.map((p) => [p.flow, p.breaksInSec])).toEqual([1, 2, 3].map((i) => [`tcp 10.0.0.1:${40000 + i}>10.96.0.10:80`, 86398]));
+    expect(d.findings.map((f) => f.rule)).toContain('socket.keepalive-off');
   });
 });
 

@@ -12,6 +12,8 @@ export interface LayerView extends LayerTimeout {
   /** Why the timeout is shorter than the state's normal one (§2.3 clamps). */
   readonly clamp?: 'unacknowledged' | 'zero-window' | 'retransmits' | 'mid-stream-pickup' | 'suspicious';
   readonly note?: string;
+  /** Where leftSec came from (the layer's own timer at its reading, or its timeout minus the idle time). */
+  readonly leftSource?: string;
 }
 
 /** The conntrack layer of a flow's path, and the activity its remaining timeout implies. */
@@ -26,7 +28,7 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
     const full = sysctlInForce(ctx, spec, scope);
     const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
     return {
-      layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, evidence: full.evidence ? [ctEv, full.evidence] : [ctEv] },
+      layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, ...ctLeft(leftFromReading), evidence: full.evidence ? [ctEv, full.evidence] : [ctEv] },
       ...(activity !== undefined ? { activity } : {}),
     };
   }
@@ -37,7 +39,7 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
   const evs = full.evidence ? [ctEv, full.evidence] : [ctEv];
   if (f.ctState !== 'ESTABLISHED') {
     const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
-    return { layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, evidence: evs }, ...(activity !== undefined ? { activity } : {}) };
+    return { layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, ...ctLeft(leftFromReading), evidence: evs }, ...(activity !== undefined ? { activity } : {}) };
   }
   const own = entryTimeout(f, 'ESTABLISHED');
   // The timeout conntrack itself set on the entry beats a sysctl reading that may lag a change.
@@ -51,6 +53,7 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
         timeoutSec: Math.min(fullT.value, clamp.timeout.value),
         source: `${clamp.timeout.source} (clamped: ${clamp.why})`,
         leftSec: leftFromReading,
+        ...ctLeft(leftFromReading),
         evidence: [...evsT, ...clamp.evidence, ...(clamp.timeout.evidence ? [clamp.timeout.evidence] : [])],
         clamp: clamp.why,
         note: clamp.note,
@@ -61,7 +64,7 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
   // the entry was loaded from userspace (`conntrack -I`, a state sync) with a timeout of its own.
   const inserted = f.ctUnreplied && f.ctAssured;
   const activity = remaining !== null && remaining <= fullT.value && !inserted ? f.ctT - (fullT.value - remaining) * 1000 : undefined;
-  return { layer: { layer: 'conntrack', timeoutSec: fullT.value, source: fullT.source, leftSec: leftFromReading, evidence: evsT }, ...(activity !== undefined ? { activity } : {}) };
+  return { layer: { layer: 'conntrack', timeoutSec: fullT.value, source: fullT.source, leftSec: leftFromReading, ...ctLeft(leftFromReading), evidence: evsT }, ...(activity !== undefined ? { activity } : {}) };
 }
 
 /** The IPVS layer of a flow's path, and the activity its expire timer implies. */
@@ -83,6 +86,10 @@ export function ipvsLayer(ctx: PathContext, f: Flow, state: string): { layer: La
   const note = killsCt ? 'IPVS expiry also deletes the conntrack entry (net.ipv4.vs.conntrack=1)' : undefined;
   const leftSec = v ? v.expiresSec - (ctx.now - v.t) / 1000 : null;
   const activity = v && v.expiresSec <= to.value && (st === 'ESTABLISHED' || st === 'FIN_WAIT' || st === 'UDP') ? v.t - (to.value - v.expiresSec) * 1000 : undefined;
-  const layer: LayerView = { layer: 'ipvs', timeoutSec: to.value, source: to.source, leftSec, evidence: evs, ...(note ? { note } : {}) };
+  const layer: LayerView = { layer: 'ipvs', timeoutSec: to.value, source: to.source, leftSec, ...(v ? { leftSource: 'IPVS expire at its last reading' } : {}), evidence: evs, ...(note ? { note } : {}) };
   return activity !== undefined ? { layer, activity } : { layer };
+}
+
+function ctLeft(left: number | null): { leftSource?: string } {
+  return left === null ? {} : { leftSource: "the conntrack entry's own timer at its last reading" };
 }

@@ -4,6 +4,7 @@ import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Layer } from '../../model/diagnosis.js';
 import type { Flow } from '../../model/flow.js';
 import { ipvsApplies, type PathContext } from './context.js';
+import { RACE_LAYER_NAME, flowRace, type FlowRace } from './flow-race.js';
 import { flowState } from './flow-state.js';
 import { flowKeepalive, type KeepaliveView } from './keepalive.js';
 import { conntrackLayer, ipvsLayer, type LayerView } from './layers.js';
@@ -23,7 +24,11 @@ export interface PathTimeouts {
   readonly layers: readonly LayerView[];
   /** The layer with the smallest timeout (the one that forgets the flow first if it stays idle). */
   readonly first: LayerView | undefined;
-  /** Keepalive is on and fires before every layer forgets the flow. */
+  /** The timer race (flowRace): which layer forgets the flow before a keepalive re-arms it, and when. */
+  readonly race?: FlowRace;
+  /** The layer the race names (the one that forgets the flow, or races the keepalive). */
+  readonly racing?: LayerView;
+  /** The race says a keepalive re-arms every layer in time. */
   readonly safe: boolean;
 }
 
@@ -71,6 +76,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       timeoutSec: p.timeoutSec,
       source: p.source,
       leftSec: idleSec === null ? null : p.timeoutSec - idleSec,
+      ...(idleSec === null ? {} : { leftSource: `${p.timeoutSec} s minus idle (${idleSource || 'unknown'})` }),
       evidence: [],
     });
   }
@@ -78,7 +84,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   const fixed = layers.map((l) => {
     if ((l.layer === 'conntrack' || l.layer === 'ipvs') && idleSec !== null && l.timeoutSec !== null) {
       const readAt = l.layer === 'conntrack' ? f.ctT : (f.ipvs?.t ?? -1);
-      if (lastAct > readAt || l.leftSec === null) return { ...l, leftSec: l.timeoutSec - idleSec };
+      if (lastAct > readAt || l.leftSec === null) return { ...l, leftSec: l.timeoutSec - idleSec, leftSource: `${l.timeoutSec} s minus idle (${idleSource || 'unknown'})` };
     }
     return l;
   });
@@ -87,7 +93,10 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   const order: Record<Layer, number> = { conntrack: 0, ipvs: 1, path: 2, cloud: 3, keepalive: 4 };
   withTimeout.sort((a, b) => (a.timeoutSec ?? 0) - (b.timeoutSec ?? 0) || order[a.layer] - order[b.layer]);
   const first = withTimeout[0];
-  const safe = keepalive.state === 'on' && keepalive.idleSec !== null && (first === undefined || keepalive.idleSec < (first.timeoutSec ?? Infinity));
+  const race = flowRace(ctx, f, fixed, keepalive, { sec: idleSec, lastAct, source: idleSource || 'unknown' });
+  const v = race.result.verdict;
+  const racing = v.kind === 'safe' ? undefined : fixed.find((l) => RACE_LAYER_NAME[l.layer] === v.layer);
+  const safe = v.kind === 'safe';
   const kaLayer: LayerView = {
     layer: 'keepalive',
     timeoutSec: null,
@@ -109,6 +118,8 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
     keepalive,
     layers: [kaLayer, ...fixed],
     first,
+    race,
+    ...(racing ? { racing } : {}),
     safe,
   };
 }

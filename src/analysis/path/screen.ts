@@ -1,16 +1,27 @@
 // A cheap first pass over every live flow: whether it can be at risk, from plain numbers.
 import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Flow } from '../../model/flow.js';
-import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED, KA_TIME } from '../../model/kernel-defaults.js';
+import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED, KA_INTVL, KA_TIME } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
+import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
 import { flowState } from './flow-state.js';
+import { firstProbeAt, raceCore } from './timer-race.js';
+
+// Scratch for the race (at most 4 layers: conntrack, IPVS, path, cloud; 2 sockets): no allocation per flow.
+const DEADLINES = new Float64Array(8);
+const REARMS = new Float64Array(8);
+const STARTS = new Float64Array(2);
+const STEPS = new Float64Array(2);
+const WORK = new Float64Array(10);
+const OUT = new Float64Array(3);
 
 /**
  * The numbers of pathTimeouts(ctx, f) that decide whether a live flow matters to the rules, computed
  * without building the path (no layer objects, evidence, source strings or id): `NOT_AT_RISK` when
- * the path is neither at risk for a prediction (`predictable`: not safe, a first layer with a timeout,
- * ESTABLISHED, keepalive on or idle long enough) nor clamped, else its time to break (`breaksIn`).
+ * the path is neither at risk for a prediction (`predictable`: a first layer with a timeout,
+ * ESTABLISHED, and the timer race (raceCore, as flowRace runs it) says a layer forgets the flow)
+ * nor clamped, else its time to break (`breaksIn`).
  * It mirrors pathTimeouts step by step, with the same arithmetic; test/analysis/screen.test.ts checks
  * that the two agree on every flow of the fixtures.
  */
@@ -108,44 +119,71 @@ export function screenPath(ctx: PathContext, f: Flow): number {
     }
   }
   const hasFirst = firstTo === firstTo;
-  // Keepalive on: the smallest idle of the sockets that have it on (client first on a tie). Off and
-  // unknown count alike here.
-  let kaOn = false;
-  let kaIdle = Infinity;
+  // The race's layers, as flowRace builds them: each layer's deadline now and its re-arm timeout.
+  let nl = 0;
+  if (ctTo === ctTo) nl = addLayer(nl, idleSec, ctTo, idleSec !== null && (lastAct > ctT || ctLeft === null) ? ctTo - idleSec : ctLeft);
+  if (ivTo === ivTo) nl = addLayer(nl, idleSec, ivTo, idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null) ? ivTo - idleSec : ivLeft);
+  if (pl.length > 0) {
+    const t = ctx.table;
+    if (!(isLoopback(t.addr(f.clientAddrId)) || isLoopback(t.addr(f.targetAddrId)))) {
+      for (const p of pl) {
+        if (p.reach === 'external' && isPrivateAddr(t.addr(f.targetAddrId)) && isPrivateAddr(t.addr(f.clientAddrId))) continue;
+        nl = addLayer(nl, idleSec, p.timeoutSec, idleSec === null ? null : p.timeoutSec - idleSec);
+      }
+    }
+  }
+  // The sockets that probe, with their keepalive as socketKeepalive reads it (probe, else ss timer).
+  let ns = 0;
   for (let side = 0; side < 2; side++) {
     const s = side === 0 ? f.client : f.server;
     if (!s) continue;
-    let on = false;
-    let idle = 0;
+    let keepIdle = NaN;
+    let intvl = NaN;
     if (s.probeKa) {
       const k = s.probeKa;
       if (k.enabled) {
-        on = true;
-        idle = k.idleSec > 0 ? k.idleSec : sysctlInForce(ctx, KA_TIME, s.scope).value;
+        keepIdle = k.idleSec > 0 ? k.idleSec : sysctlInForce(ctx, KA_TIME, s.scope).value;
+        intvl = k.intervalSec > 0 ? k.intervalSec : sysctlInForce(ctx, KA_INTVL, s.scope).value;
       }
-    } else if (s.fromSs) {
-      if (s.kaEstimateMs >= 0) {
-        const kt = sysctlInForce(ctx, KA_TIME, s.scope).value;
-        const est = Math.ceil(s.kaEstimateMs / 1000);
-        on = true;
-        idle = est <= kt && est >= 0.9 * kt ? kt : est;
-      }
+    } else if (s.fromSs && s.kaEstimateMs >= 0) {
+      const kt = sysctlInForce(ctx, KA_TIME, s.scope).value;
+      const est = Math.ceil(s.kaEstimateMs / 1000);
+      keepIdle = est <= kt && est >= 0.9 * kt ? kt : est;
+      intvl = sysctlInForce(ctx, KA_INTVL, s.scope).value;
     }
-    if (on && (!kaOn || idle < kaIdle)) {
-      kaOn = true;
-      kaIdle = idle;
+    if (keepIdle !== keepIdle) continue;
+    keepIdle = keepSeconds(keepIdle);
+    intvl = keepSeconds(intvl);
+    const idle = socketIdleS(now, s, lastAct);
+    STARTS[ns] = firstProbeAt(idle === idle ? idle : 0, keepIdle, intvl);
+    STEPS[ns++] = Math.max(keepIdle, intvl);
+  }
+  // breaks/at-risk: the time the race says a layer forgets the flow; NaN: safe or fragile.
+  let raceIn = NaN;
+  if (nl > 0) {
+    if (ns === 0) {
+      raceIn = DEADLINES[0]!;
+      for (let i = 1; i < nl; i++) if (DEADLINES[i]! < raceIn) raceIn = DEADLINES[i]!;
+    } else if (raceCore(DEADLINES, REARMS, nl, STARTS, STEPS, ns, WORK, OUT) >= 0) {
+      raceIn = OUT[0]!;
     }
   }
-  const safe = kaOn && (!hasFirst || kaIdle < firstTo);
   // predictable(p): live (the caller's test) and diedAtRisk(p, {ESTABLISHED}).
-  let hit = clamped;
-  if (!hit && !safe && hasFirst && state === 'ESTABLISHED') {
-    hit = kaOn || (idleSec !== null && idleSec >= Math.max(Math.min(30, 0.5 * firstTo), 0.25 * firstTo));
-  }
+  const hit = clamped || (hasFirst && state === 'ESTABLISHED' && raceIn === raceIn);
   if (!hit) return NOT_AT_RISK;
   if (!hasFirst) return Infinity;
+  if (raceIn === raceIn) return Math.max(0, Math.round(raceIn));
   const left = firstLeft ?? (idleSec !== null ? firstTo - idleSec : firstTo);
   return Math.max(0, Math.round(left));
+}
+
+/** Puts a layer in the race scratch as flowRace would (none without a usable timeout); the new count. */
+function addLayer(nl: number, idleSec: number | null, to: number, left: number | null): number {
+  const rearm = raceRearm(to);
+  if (rearm !== rearm) return nl;
+  DEADLINES[nl] = raceDeadline(rearm, left, idleSec);
+  REARMS[nl] = rearm;
+  return nl + 1;
 }
 
 /** screenPath's answer for a flow no rule lists as live. */

@@ -20,17 +20,85 @@ const MAX_EVENTS = 4096;
 
 /** Seconds from now of a socket's next keepalive probe, given how long it has received nothing. */
 export function firstProbeS(s: RaceSocket): number {
-  const idle = s.idleS.value;
-  const keepIdle = s.keepIdleS.value;
+  return firstProbeAt(s.idleS.value, s.keepIdleS.value, s.keepIntvlS.value);
+}
+
+/** firstProbeS on plain numbers (screenPath runs it per flow without building a RaceSocket). */
+export function firstProbeAt(idle: number, keepIdle: number, intvl: number): number {
   if (idle < keepIdle) return keepIdle - idle;
   // Idle past keepidle means probes are going out unanswered: they come every keepintvl.
-  const intvl = s.keepIntvlS.value;
   return (intvl - ((idle - keepIdle) % intvl)) % intvl;
 }
 
 /** The period between a socket's probes once they are answered (the measured kernel rule). */
 export function answeredPeriodS(s: RaceSocket): number {
   return Math.max(s.keepIdleS.value, s.keepIntvlS.value);
+}
+
+/** raceCore's answer when no layer breaks and one side alone keeps every layer. */
+export const RACE_SAFE = -1;
+/** raceCore's answer when no layer breaks but no side alone probes inside every layer's timeout. */
+export const RACE_FRAGILE = -2;
+
+/**
+ * The race on plain numbers, without allocating: layer i holds `deadlines[i]` seconds now and re-arms
+ * to `rearms[i]`; socket j probes first at `starts[j]` and then every `steps[j]`. Returns the index
+ * of the layer that forgets the flow (out[0] = when, out[1] = the refresh that came too late, out[2] =
+ * its socket), else RACE_SAFE or RACE_FRAGILE. `work` holds nl + ns numbers. raceTimers and
+ * screenPath both decide with it, so the cheap screen and the full path cannot disagree.
+ */
+export function raceCore(
+  deadlines: ArrayLike<number>, rearms: ArrayLike<number>, nl: number,
+  starts: ArrayLike<number>, steps: ArrayLike<number>, ns: number,
+  work: Float64Array, out: Float64Array,
+): number {
+  let maxRearm = -Infinity;
+  let minRearm = Infinity;
+  let maxDeadline = -Infinity;
+  for (let i = 0; i < nl; i++) {
+    work[i] = deadlines[i]!;
+    if (rearms[i]! > maxRearm) maxRearm = rearms[i]!;
+    if (rearms[i]! < minRearm) minRearm = rearms[i]!;
+    if (deadlines[i]! > maxDeadline) maxDeadline = deadlines[i]!;
+  }
+  let maxStart = -Infinity;
+  let maxStep = -Infinity;
+  let minStep = Infinity;
+  for (let j = 0; j < ns; j++) {
+    work[nl + j] = 0;
+    if (starts[j]! > maxStart) maxStart = starts[j]!;
+    if (steps[j]! > maxStep) maxStep = steps[j]!;
+    if (steps[j]! < minStep) minStep = steps[j]!;
+  }
+  // Far enough that every side has probed twice after every layer's current deadline and re-arm.
+  const end = maxStart + 2 * maxStep + Math.max(maxRearm, maxDeadline);
+  for (let events = 0; events < MAX_EVENTS; events++) {
+    let next = -1;
+    let at = 0;
+    for (let j = 0; j < ns; j++) {
+      const t = starts[j]! + work[nl + j]! * steps[j]!;
+      if (t <= end && (next < 0 || t < at)) {
+        next = j;
+        at = t;
+      }
+    }
+    if (next < 0) break;
+    let worst = -1;
+    for (let i = 0; i < nl; i++) {
+      // A deadline equal to the refresh is a race the flow may lose: it counts as lost.
+      if (work[i]! <= at && (worst < 0 || work[i]! < work[worst]!)) worst = i;
+    }
+    if (worst >= 0) {
+      out[0] = work[worst]!;
+      out[1] = at;
+      out[2] = next;
+      return worst;
+    }
+    for (let i = 0; i < nl; i++) work[i] = at + rearms[i]!;
+    work[nl + next]!++;
+  }
+  // Each side's own period is what is guaranteed: the two schedules drift against each other.
+  return minStep >= minRearm ? RACE_FRAGILE : RACE_SAFE;
 }
 
 /** Runs the race: which layer, if any, forgets the flow before a keepalive re-arms it, and when. */
@@ -48,31 +116,27 @@ export function raceTimers(input: RaceInput): RaceResult {
   if (probing.length === 0) return { verdict: noKeepalive(input), refreshes: [], periods };
 
   const refreshes = schedule(probing, input.layers);
-  const deadlines = input.layers.map((l) => l.deadlineS.value);
-  for (const r of refreshes) {
-    let worst = -1;
-    for (let i = 0; i < deadlines.length; i++) {
-      // A deadline equal to the refresh is a race the flow may lose: it counts as lost.
-      if (deadlines[i]! <= r.atS && (worst < 0 || deadlines[i]! < deadlines[worst]!)) worst = i;
-    }
-    if (worst >= 0) return { verdict: broken(input, probing, worst, deadlines[worst]!, r), refreshes, periods };
-    for (let i = 0; i < deadlines.length; i++) deadlines[i] = r.atS + input.layers[i]!.rearmS.value;
-  }
+  const nl = input.layers.length;
+  const out = new Float64Array(3);
+  const hit = raceCore(
+    input.layers.map((l) => l.deadlineS.value), input.layers.map((l) => l.rearmS.value), nl,
+    probing.map(firstProbeS), probing.map(answeredPeriodS), probing.length,
+    new Float64Array(nl + probing.length), out,
+  );
+  if (hit >= 0) return { verdict: broken(input, probing, hit, out[0]!, { atS: out[1]!, side: probing[out[2]!]!.side }), refreshes, periods };
 
-  // Each side's own period is what is guaranteed: the two schedules drift against each other.
   const best = periods.reduce((a, b) => (b.periodS < a.periodS ? b : a));
-  for (const l of input.layers) {
-    if (best.periodS >= l.rearmS.value) {
-      return {
-        verdict: {
-          kind: 'fragile',
-          layer: l.name,
-          reason: `${l.name} re-arms to ${fmt(l.rearmS.value)} s (${l.rearmS.source}); each side alone probes only every ${fmt(best.periodS)} s or slower, so the flow lives only while the two sides' probes interleave`,
-        },
-        refreshes,
-        periods,
-      };
-    }
+  if (hit === RACE_FRAGILE) {
+    const l = input.layers.find((x) => best.periodS >= x.rearmS.value)!;
+    return {
+      verdict: {
+        kind: 'fragile',
+        layer: l.name,
+        reason: `${l.name} re-arms to ${fmt(l.rearmS.value)} s (${l.rearmS.source}); each side alone probes only every ${fmt(best.periodS)} s or slower, so the flow lives only while the two sides' probes interleave`,
+      },
+      refreshes,
+      periods,
+    };
   }
   const tightest = input.layers.reduce((a, b) => (b.rearmS.value < a.rearmS.value ? b : a));
   return {

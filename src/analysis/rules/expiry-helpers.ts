@@ -248,7 +248,8 @@ export function riskPaths(ctx: RuleContext): PathTimeouts[] {
   const hit = RISK_CACHE.get(ctx);
   if (hit) return hit;
   const live = ctx.livePaths().filter(atRisk);
-  const ids = new Set(live.map((p) => p.flow));
+  // A live path on a clamp is left to the clamp rules: its death before the clamp still counts here.
+  const ids = new Set(live.filter((p) => p.first?.clamp === undefined).map((p) => p.flow));
   const dead: PathTimeouts[] = [];
   for (const f of ctx.eventFlows()) {
     if (ids.has(f)) continue;
