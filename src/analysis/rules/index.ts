@@ -18,6 +18,7 @@ import { ipvsIdleTimeoutShorterThanKeepalive } from './ipvs-idle-timeout-shorter
 import { ipvsWeightZeroActive } from './ipvs-weight-zero-active.js';
 import { kubeProxyDrift } from './kube-proxy-drift.js';
 import { kubeProxyFlagsIgnored } from './kube-proxy-flags-ignored.js';
+import { nodeTimeoutBudget } from './node-timeout-budget.js';
 import { pathIdleReset } from './path-idle-reset.js';
 import { pathIdleTimeout } from './path-idle-timeout.js';
 import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.js';
@@ -46,4 +47,5 @@ export const RULES: readonly Rule[] = [
   socketKeepaliveTooLong,
   kubeProxyDrift,
   kubeProxyFlagsIgnored,
+  nodeTimeoutBudget,
 ];
