@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { KdiagError, UsageError } from '../errors.js';
 import { parseConntrackList } from '../parse/conntrack-entry.js';
+import { conntrackUpdateArgs, tupleUpdateArgs } from '../suggest/deadline-suggestions.js';
 import { KDIAG_VERSION } from '../version.js';
 import type { ApplyDeps, ApplyOutcome, Plan } from './apply-change.js';
 import { moveEntry, nextEntryId, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry, type JournalWhy } from './journal.js';
@@ -61,12 +62,12 @@ export function listArgs(u: Pick<ConntrackUpdateRequest, 'family' | 'state'>): s
 
 /** The filtered update; without `-f` conntrack 1.4.7 fails every update with EOPNOTSUPP. */
 export function updateArgs(u: ConntrackUpdateRequest): string[] {
-  return ['-U', '-f', u.family, '-p', 'tcp', '--state', u.state, '--timeout', String(u.timeoutSec)];
+  return conntrackUpdateArgs(u);
 }
 
 /** One entry's update by its exact original tuple. */
 export function tupleArgs(t: CtTimer, timeoutSec: number): string[] {
-  return ['-U', '-p', t.proto, '-s', t.src, '-d', t.dst, '--sport', String(t.sport), '--dport', String(t.dport), '--timeout', String(timeoutSec)];
+  return tupleUpdateArgs(t, timeoutSec);
 }
 
 export function timerKey(t: Omit<CtTimer, 'remaining'>): string {

@@ -70,9 +70,9 @@ function conntrackUpdate(all: readonly Tagged[], add: Add): void {
     const n = x.need;
     if (n.kind !== 'conntrack-update') continue;
     const filter = conntrackUpdateArgs({ family: n.family, state: n.state, timeoutSec: n.timeoutSec });
-    const where = n.netns ? `ip netns exec ${n.netns} ` : '';
-    const commands = [{ label: `every ${n.state} entry`, text: `${where}conntrack ${filter.join(' ')}` }];
-    for (const t of n.tuples.slice(0, MAX_TUPLES)) commands.push({ label: `only ${t.src}:${t.sport} > ${t.dst}:${t.dport}`, text: `${where}conntrack ${tupleUpdateArgs(t, n.timeoutSec).join(' ')}` });
+    const inNs = n.netns ? ` (in netns ${n.netns})` : '';
+    const commands = [{ label: `every ${n.state} entry${inNs}`, text: `conntrack ${filter.join(' ')}` }];
+    for (const t of n.tuples.slice(0, MAX_TUPLES)) commands.push({ label: `only ${t.src}:${t.sport} > ${t.dst}:${t.dport}${inNs}`, text: `conntrack ${tupleUpdateArgs(t, n.timeoutSec).join(' ')}` });
     add({
       id: `conntrack-update-${n.state.toLowerCase()}${n.netns ? `@${n.netns}` : ''}`,
       scope: n.netns ? 'pod' : 'node',

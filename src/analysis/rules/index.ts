@@ -3,6 +3,8 @@ import type { Rule } from '../rule.js';
 import { conntrackClampedUnacked } from './conntrack-clamped-unacked.js';
 import { conntrackCloseWaitExpired } from './conntrack-close-wait-expired.js';
 import { conntrackEstablishedExpired } from './conntrack-established-expired.js';
+import { conntrackFlowForgotten } from './conntrack-flow-forgotten.js';
+import { conntrackOldDeadline } from './conntrack-old-deadline.js';
 import { conntrackExpiredBlackhole } from './conntrack-expired-blackhole.js';
 import { conntrackInvalidDropRuleMissing } from './conntrack-invalid-drop-rule-missing.js';
 import { conntrackInvalidDropped } from './conntrack-invalid-dropped.js';
@@ -48,4 +50,6 @@ export const RULES: readonly Rule[] = [
   kubeProxyDrift,
   kubeProxyFlagsIgnored,
   nodeTimeoutBudget,
+  conntrackOldDeadline,
+  conntrackFlowForgotten,
 ];
