@@ -17,4 +17,23 @@ export type SuggestNeed =
   | { readonly kind: 'kube-proxy-flags-to-config'; readonly flags: readonly string[] }
   | { readonly kind: 'kube-proxy-sysctl'; readonly key: string; readonly value: number }
   | { readonly kind: 'external-timeout'; readonly idleSec: number }
-  | { readonly kind: 'ipvs-conn-reuse'; readonly value: 0 | 1 };
+  | { readonly kind: 'ipvs-conn-reuse'; readonly value: 0 | 1 }
+  /**
+   * tcp_keepalive_time of one netns (undefined = the host's): exactly idleSec when given, else a plan
+   * under budgetSec. For findings without flows, whose keepalive need has no paths to name a netns.
+   */
+  | { readonly kind: 'netns-keepalive'; readonly netns: string | undefined; readonly budgetSec: number; readonly idleSec?: number }
+  /**
+   * Move the deadline existing conntrack entries hold to the timeout now in force (`conntrack -U`):
+   * a sysctl change only reaches an entry at its next packet.
+   */
+  | { readonly kind: 'conntrack-update'; readonly netns: string | undefined; readonly state: string; readonly timeoutSec: number; readonly family: 'ipv4' | 'ipv6'; readonly tuples: readonly ConntrackTuple[] };
+
+/** The original-direction tuple of a conntrack entry, what `conntrack -U -s -d --sport --dport` names. */
+export interface ConntrackTuple {
+  readonly proto: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+}

@@ -20,12 +20,14 @@ import {
 } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
+import { applyConntrackUpdate, planConntrackUpdate, type ConntrackUpdateRequest, type PlannedConntrackUpdate } from './conntrack-update.js';
 import { describeTarget, journalTarget, type Target } from './target.js';
 
 /** What to change, before validation. */
 export type ChangeRequest =
   | { readonly kind: 'sysctl'; readonly key: string; readonly value: string }
-  | { readonly kind: 'ipvs-timeout'; readonly tcp: number; readonly tcpfin: number; readonly udp: number };
+  | { readonly kind: 'ipvs-timeout'; readonly tcp: number; readonly tcpfin: number; readonly udp: number }
+  | ConntrackUpdateRequest;
 
 /** A validated change with the value it replaces. */
 export type PlannedChange =
@@ -36,7 +38,8 @@ export type PlannedChange =
       /** The full triple after the change (a requested 0 keeps the old value). */
       readonly new: IpvsTimeouts;
       readonly requested: IpvsTimeouts;
-    };
+    }
+  | PlannedConntrackUpdate;
 
 export interface PersistPlan {
   readonly path: string;
@@ -102,7 +105,8 @@ export function sameValue(a: string | IpvsTimeouts | undefined, b: string | Ipvs
 }
 
 /** The label of what a change touches: the sysctl key or `ipvs timeouts`. */
-export function changeSubject(change: { kind: string; key?: string }): string {
+export function changeSubject(change: { kind: string; key?: string; state?: string }): string {
+  if (change.kind === 'conntrack-update') return `conntrack ${change.state ?? '?'} timers`;
   return change.kind === 'sysctl' ? (change.key ?? '?') : 'ipvs timeouts (tcp tcpfin udp)';
 }
 
@@ -121,6 +125,7 @@ async function readCurrent(live: LiveSystem, change: { kind: 'sysctl'; key: stri
 
 /** Validates a request against the allowlist and reads what it would replace. Changes nothing. */
 export async function planChange(req: ChangeRequest, target: Target, why: JournalWhy, opts: { persist?: boolean; sysctlDir?: string }, live: LiveSystem): Promise<Plan> {
+  if (req.kind === 'conntrack-update') return planConntrackUpdate(req, target, why, opts, live, await ensureNamespace(live, target));
   if (req.kind === 'sysctl') {
     const { allowed, key, value } = checkSysctl(req.key, req.value);
     if (allowed.scope === 'init-only' && target.kind !== 'node') {
@@ -161,7 +166,7 @@ function errText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500);
 }
 
-async function writeValue(live: LiveSystem, change: PlannedChange, value: 'old' | 'new', target: Target): Promise<void> {
+async function writeValue(live: LiveSystem, change: Exclude<PlannedChange, PlannedConntrackUpdate>, value: 'old' | 'new', target: Target): Promise<void> {
   if (change.kind === 'sysctl') await live.writeSysctl(change.key, change[value], target);
   else await live.setIpvsTimeouts(value === 'new' ? change.requested : change.old, target);
 }
@@ -176,6 +181,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
   const now = deps.now ?? (() => new Date());
   const { live, journalDir } = deps;
   const { change, target } = plan;
+  if (change.kind === 'conntrack-update') return applyConntrackUpdate({ ...plan, change }, deps, () => ensureNamespace(live, target));
   const subject = changeSubject(change);
   const where = describeTarget(target);
   await prepareJournalDir(journalDir);

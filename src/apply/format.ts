@@ -2,6 +2,7 @@
 // fits 80 columns (long values are wrapped or cut with an ellipsis).
 import type { Finding } from '../model/diagnosis.js';
 import { changeSubject, showValue, type Plan } from './apply-change.js';
+import { REVERT_NOTE, updateArgs } from './conntrack-update.js';
 import type { JournalEntry } from './journal.js';
 import { describeTarget, fromJournal } from './target.js';
 
@@ -40,6 +41,9 @@ export function formatPlan(plan: Plan, ctx: { suggestionTitle?: string; findings
   const lines = [field('Change', changeSubject(c)), field('Where', describeTarget(plan.target))];
   if (plan.nsId !== undefined) lines.push(field('Identity', `${plan.nsId} (dev:inode of the network namespace)`));
   lines.push(field('Value', `${showValue(c.old)} → ${showValue(c.new)}${plan.noop ? '  (already set)' : ''}`));
+  if (c.kind === 'conntrack-update') {
+    lines.push(...wrap(`each entry's tuple and remaining timeout are journaled first, then conntrack ${updateArgs(c).join(' ')} runs and the timers are read back; ${REVERT_NOTE}`, WIDTH, pad, 'How'.padEnd(LABEL)));
+  }
   if (ctx.suggestionTitle !== undefined) lines.push(...wrap(ctx.suggestionTitle, WIDTH, pad, 'For'.padEnd(LABEL)));
   ctx.findings.slice(0, 5).forEach((f, i) => {
     lines.push(field(i === 0 ? 'Fixes' : '', f.id));

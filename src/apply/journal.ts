@@ -25,12 +25,30 @@ export type EntryState = (typeof STATES)[number];
 const iso = z.iso.datetime();
 const ipvsTimeouts = z.object({ tcp: z.number().int().min(0), tcpfin: z.number().int().min(0), udp: z.number().int().min(0) });
 const sysctlValue = z.string().max(64);
+const ctTimer = z.object({
+  proto: z.string().min(1).max(16),
+  src: z.string().min(1).max(64),
+  dst: z.string().min(1).max(64),
+  sport: z.number().int().min(0).max(65535),
+  dport: z.number().int().min(0).max(65535),
+  remaining: z.number().int().min(0),
+});
 
 // Loose objects keep fields a newer kdiag added (same format version = only optional additions),
 // so rewriting the journal never drops them.
 const changeSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('sysctl'), key: z.string().min(1).max(200), old: sysctlValue, new: sysctlValue }),
   z.looseObject({ kind: z.literal('ipvs-timeout'), old: ipvsTimeouts, new: ipvsTimeouts }),
+  // old/new are summaries for people; entries are what revert sets back (conntrack-update.ts).
+  z.looseObject({
+    kind: z.literal('conntrack-update'),
+    family: z.enum(['ipv4', 'ipv6']),
+    state: z.string().min(1).max(20),
+    timeout: z.number().int().positive(),
+    old: z.string().max(200),
+    new: z.string().max(200),
+    entries: z.array(ctTimer).max(100_000),
+  }),
 ]);
 
 const targetSchema = z.discriminatedUnion('kind', [

@@ -18,6 +18,8 @@ export interface LiveSystem {
   setIpvsTimeouts(t: IpvsTimeouts, target: Target): Promise<void>;
   /** Identity of the target's namespace (`dev:inode`), or undefined when it no longer exists. */
   namespaceId(target: Target): Promise<string | undefined>;
+  /** Runs conntrack(8) with these arguments (list or update); its stdout. Throws when it fails. */
+  conntrack(args: readonly string[], target: Target): Promise<string>;
 }
 
 /** `/proc/sys/…` path of a dotted key (allowlisted keys have no dots inside a component). */
@@ -107,6 +109,9 @@ export function systemLive(): LiveSystem {
       } catch (err) {
         throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
       }
+    },
+    async conntrack(args, target) {
+      return (await runIn(target, ['conntrack', ...args], { timeoutMs: 60_000 })).stdout;
     },
     async namespaceId(target) {
       // A named netns is an nsfs bind mount under /run/netns.

@@ -31,6 +31,7 @@ export function findSuggestion(diagnosis: Diagnosis, id: string): ResolvedSugges
 export function requestOf(suggestion: Suggestion): ChangeRequest | undefined {
   const c = suggestion.change;
   if (c === undefined) return undefined;
+  if (c.kind === 'conntrack-update') return { kind: 'conntrack-update', family: c.family, state: c.state, timeoutSec: c.timeoutSec };
   return c.kind === 'sysctl' ? { kind: 'sysctl', key: c.key, value: c.value } : { kind: 'ipvs-timeout', tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp };
 }
 

@@ -11,6 +11,7 @@ import { changeSubject, sameValue, showValue } from './apply-change.js';
 import { isOpen, moveEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
+import { restoreTimers } from './conntrack-update.js';
 import { processInNetns } from '../host/netns.js';
 import { describeTarget, fromJournal, type Target } from './target.js';
 
@@ -53,7 +54,7 @@ async function readLive(live: LiveSystem, entry: JournalEntry, target: Target): 
 
 async function writeOld(live: LiveSystem, entry: JournalEntry, target: Target): Promise<void> {
   if (entry.change.kind === 'sysctl') await live.writeSysctl(entry.change.key, entry.change.old, target);
-  else await live.setIpvsTimeouts(entry.change.old, target);
+  else if (entry.change.kind === 'ipvs-timeout') await live.setIpvsTimeouts(entry.change.old, target);
 }
 
 function errText(err: unknown): string {
@@ -151,6 +152,23 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
           }
         }
 
+        if (entry.change.kind === 'conntrack-update') {
+          // Timers cannot be compared with an old value: each entry still present is set again.
+          if (deps.dryRun) {
+            push('would-restore', `would set the ${entry.change.entries.length} journaled ${subject} in ${where} back to their remaining timeouts minus the time elapsed`);
+            continue;
+          }
+          const back = await restoreTimers(live, entry, target, now());
+          if (back.failed > 0) {
+            blocked.set(key, entry.id);
+            push('failed', `${subject} in ${where}: ${back.note}; entry left ${entry.state}`);
+            continue;
+          }
+          const done = moveEntry(entry, 'reverted', now(), {}, back.note);
+          await save(done);
+          push('restored', `${subject} in ${where}: ${back.note}`, done);
+          continue;
+        }
         const current = await readLive(live, entry, target);
         const ours = sameValue(current, entry.change.new) || sameValue(current, entry.observed);
         const atOld = sameValue(current, entry.change.old);

@@ -92,7 +92,9 @@ export type SuggestionScope = 'socket' | 'pod' | 'node' | 'ipvs' | 'kube-proxy' 
 /** What `kdiag apply` may change, and only this. */
 export type ApplyChange =
   | { readonly kind: 'sysctl'; readonly key: string; readonly value: string; readonly netns?: string }
-  | { readonly kind: 'ipvs-timeout'; readonly tcp: number; readonly tcpfin: number; readonly udp: number };
+  | { readonly kind: 'ipvs-timeout'; readonly tcp: number; readonly tcpfin: number; readonly udp: number }
+  /** `conntrack -U -f family -p tcp --state state --timeout timeoutSec` (in netns when given). */
+  | { readonly kind: 'conntrack-update'; readonly family: 'ipv4' | 'ipv6'; readonly state: string; readonly timeoutSec: number; readonly netns?: string };
 
 export interface Suggestion {
   /** Stable id users type: `node-conntrack-established`, `pod-keepalive-time`, … */

@@ -9,6 +9,7 @@ import { CT_TCP_TIMEOUTS } from '../model/kernel-defaults.js';
 import { CLOUD_PRESETS } from '../model/cloud-presets.js';
 import type { SuggestNeed } from '../analysis/needs.js';
 import { KUBE_PROXY_FLAG_FIELDS, KUBE_PROXY_WARNINGS, appKeepaliveSnippets, kubeProxyPatch, nodeSysctlCommands, podSysctlYaml } from './snippets.js';
+import { deadlineSuggestions } from './deadline-suggestions.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';
 
@@ -38,6 +39,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
   };
 
   keepaliveSuggestions(of('keepalive'), ctx, add);
+  deadlineSuggestions(all, ctx, add);
 
   // Drift needs reuse the suggestion of the same sysctl.
   const drift = of('kube-proxy-sysctl');

@@ -36,6 +36,11 @@ describe('nodeBudget', () => {
     expect(ms[1]!.text).toContain('does not reach an existing netns');
   });
 
+  it('a pod keepalive set on purpose (not the kernel default) is not a missed node change', () => {
+    const ms = nodeBudget({ host: { netns: 'host', keepaliveTime: read(600, 'sysctl'), ctEstablished: read(86400, 's') }, netns: [{ netns: 'pod-a', keepaliveTime: read(60, 'sysctl (netns pod-a)') }] });
+    expect(ms).toEqual([]);
+  });
+
   it('conntrack below what kube-proxy intends, and CLOSE_WAIT below its default', () => {
     const ms = nodeBudget({
       host: { netns: 'host', keepaliveTime: read(300, 'sysctl'), ctEstablished: read(7200, 'sysctl'), ctCloseWait: read(60, 'sysctl') },

@@ -41,6 +41,9 @@ export function fakeLive(values: Record<string, string>, namespaces: Record<stri
       fake.writes.push(`ipvs=${t.tcp},${t.tcpfin},${t.udp}`);
       fake.ipvs = { tcp: t.tcp || fake.ipvs.tcp, tcpfin: t.tcpfin || fake.ipvs.tcpfin, udp: t.udp || fake.ipvs.udp };
     },
+    async conntrack() {
+      throw new Error('no conntrack');
+    },
     async namespaceId(target) {
       return fake.namespaces.get(target.kind === 'node' ? 'node' : target.kind === 'netns' ? target.name : `pid:${target.pid}`);
     },

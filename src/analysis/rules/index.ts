@@ -3,6 +3,8 @@ import type { Rule } from '../rule.js';
 import { conntrackClampedUnacked } from './conntrack-clamped-unacked.js';
 import { conntrackCloseWaitExpired } from './conntrack-close-wait-expired.js';
 import { conntrackEstablishedExpired } from './conntrack-established-expired.js';
+import { conntrackFlowForgotten } from './conntrack-flow-forgotten.js';
+import { conntrackOldDeadline } from './conntrack-old-deadline.js';
 import { conntrackExpiredBlackhole } from './conntrack-expired-blackhole.js';
 import { conntrackInvalidDropRuleMissing } from './conntrack-invalid-drop-rule-missing.js';
 import { conntrackInvalidDropped } from './conntrack-invalid-dropped.js';
@@ -18,6 +20,7 @@ import { ipvsIdleTimeoutShorterThanKeepalive } from './ipvs-idle-timeout-shorter
 import { ipvsWeightZeroActive } from './ipvs-weight-zero-active.js';
 import { kubeProxyDrift } from './kube-proxy-drift.js';
 import { kubeProxyFlagsIgnored } from './kube-proxy-flags-ignored.js';
+import { nodeTimeoutBudget } from './node-timeout-budget.js';
 import { pathIdleReset } from './path-idle-reset.js';
 import { pathIdleTimeout } from './path-idle-timeout.js';
 import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.js';
@@ -46,4 +49,7 @@ export const RULES: readonly Rule[] = [
   socketKeepaliveTooLong,
   kubeProxyDrift,
   kubeProxyFlagsIgnored,
+  nodeTimeoutBudget,
+  conntrackOldDeadline,
+  conntrackFlowForgotten,
 ];
