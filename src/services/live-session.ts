@@ -13,9 +13,16 @@ import { Engine } from '../engine/engine.js';
 import { feedItemFor } from '../engine/feed.js';
 import { RecordRate } from './record-rate.js';
 
+/**
+ * `update` marks a finding or prediction emitted before under the same id (a finding's id, a
+ * prediction's flow) that later evidence changed: a consumer replaces the earlier one. A withdrawal
+ * says the latest analysis no longer has it (a keepalive value read later cleared a false alarm).
+ */
 export type SessionChange =
-  | { readonly type: 'finding'; readonly finding: Finding; readonly diagnosis: Diagnosis }
-  | { readonly type: 'prediction'; readonly prediction: Prediction; readonly diagnosis: Diagnosis }
+  | { readonly type: 'finding'; readonly finding: Finding; readonly diagnosis: Diagnosis; readonly update: boolean }
+  | { readonly type: 'finding-withdrawn'; readonly finding: Finding; readonly diagnosis: Diagnosis }
+  | { readonly type: 'prediction'; readonly prediction: Prediction; readonly diagnosis: Diagnosis; readonly update: boolean }
+  | { readonly type: 'prediction-withdrawn'; readonly prediction: Prediction; readonly diagnosis: Diagnosis }
   | { readonly type: 'event'; readonly item: FeedItem }
   | { readonly type: 'source'; readonly health: SourceHealth };
 
@@ -58,8 +65,7 @@ export class LiveSession implements SessionStore {
   private readonly health = new Map<string, Health>();
   private readonly listeners = new Set<() => void>();
   private readonly changeListeners = new Set<(c: SessionChange) => void>();
-  private readonly seenFindings = new Set<string>();
-  private readonly seenPredictions = new Map<string, string>();
+  private readonly changes = new DiagnosisChanges();
   private feed: FeedItem[] = [];
   private diagnosis: Diagnosis = EMPTY;
   private snapshot: SessionSnapshot;
@@ -128,25 +134,13 @@ export class LiveSession implements SessionStore {
     }
   }
 
-  /** Runs analysis now and reports what is new. */
+  /** Runs analysis now and reports what is new, what changed and what went away since the last tick. */
   tick(): Diagnosis {
     const d = this.engine.diagnose(this.opts.clock());
     this.diagnosis = d;
+    for (const c of this.changes.diff(d)) this.emitChange(c);
     const flowsOfFinding = new Map<string, string>();
-    for (const f of d.findings) {
-      for (const fl of f.flows) flowsOfFinding.set(fl, f.id);
-      if (!this.seenFindings.has(f.id)) {
-        this.seenFindings.add(f.id);
-        this.emitChange({ type: 'finding', finding: f, diagnosis: d });
-      }
-    }
-    for (const p of d.predictions) {
-      // A prediction is news when the flow is new to the list or its breaking layer changed.
-      if (this.seenPredictions.get(p.flow) !== p.layer) {
-        this.seenPredictions.set(p.flow, p.layer);
-        this.emitChange({ type: 'prediction', prediction: p, diagnosis: d });
-      }
-    }
+    for (const f of d.findings) for (const fl of f.flows) flowsOfFinding.set(fl, f.id);
     this.feed = this.feed.map((it) => (it.flow && !it.finding && flowsOfFinding.has(it.flow) ? { ...it, finding: flowsOfFinding.get(it.flow)! } : it));
     if (!this.paused) {
       this.snapshot = this.buildSnapshot();
@@ -262,4 +256,56 @@ export class LiveSession implements SessionStore {
   sourceHealth(): SourceHealth[] {
     return [...this.health.values()].map((h) => this.healthOf(h));
   }
+}
+
+/**
+ * What changed between one analysis and the last: findings new or changed (by id), findings gone,
+ * predictions new or with another breaking layer (by flow), predictions gone.
+ */
+export class DiagnosisChanges {
+  /** Findings last emitted, by id, with what makes a re-emission news (findingSignature). */
+  private readonly findings = new Map<string, { finding: Finding; sig: string }>();
+  /** Predictions last emitted, by flow. */
+  private readonly predictions = new Map<string, Prediction>();
+
+  diff(d: Diagnosis): SessionChange[] {
+    const out: SessionChange[] = [];
+    const present = new Set<string>();
+    for (const f of d.findings) {
+      present.add(f.id);
+      const sig = findingSignature(f);
+      const before = this.findings.get(f.id);
+      if (before?.sig === sig) continue;
+      this.findings.set(f.id, { finding: f, sig });
+      out.push({ type: 'finding', finding: f, diagnosis: d, update: before !== undefined });
+    }
+    for (const [id, { finding }] of this.findings) {
+      if (present.has(id)) continue;
+      this.findings.delete(id);
+      out.push({ type: 'finding-withdrawn', finding, diagnosis: d });
+    }
+    const atRisk = new Set<string>();
+    for (const p of d.predictions) {
+      atRisk.add(p.flow);
+      // News when the flow is new to the list or its breaking layer changed, not as the countdown runs.
+      const before = this.predictions.get(p.flow);
+      if (before?.layer === p.layer) continue;
+      this.predictions.set(p.flow, p);
+      out.push({ type: 'prediction', prediction: p, diagnosis: d, update: before !== undefined });
+    }
+    for (const [flow, prediction] of this.predictions) {
+      if (atRisk.has(flow)) continue;
+      this.predictions.delete(flow);
+      out.push({ type: 'prediction-withdrawn', prediction, diagnosis: d });
+    }
+    return out;
+  }
+}
+
+/**
+ * What a finding says, without what only moves on (its time, its growing evidence list): a change
+ * here is an upgrade or a correction worth emitting again under the same id.
+ */
+export function findingSignature(f: Finding): string {
+  return JSON.stringify([f.rule, f.fm, f.severity, f.confidence, f.title, f.cause, [...f.flows].sort(), [...f.suggestions].sort()]);
 }

@@ -63,7 +63,10 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
     for (const name of await listNamedNetns()) {
       if (name === o.netns) continue;
       sources.push(ssSource({ clock: o.clock, netns: name, ...paced, ...(every ? { intervalMs: every } : {}) }));
+      // Its sockets are judged by its own keepalive sysctls (and its conntrack ones recorded with them).
+      sources.push(await sysctlSource({ clock: o.clock, netns: name, ...paced, ...(slow ? { intervalMs: slow } : {}) }));
       socketReads++;
+      sysctlReads++;
     }
     const owners = await readOwners().catch(() => undefined);
     if (owners) {

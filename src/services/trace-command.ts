@@ -65,8 +65,13 @@ export interface TraceSummary {
 
 /** How trace's changes reach the user (cli/output/trace-output.ts): text or NDJSON. `t` is ms since the epoch. */
 export interface TracePresenter {
-  finding(f: Finding, d: Diagnosis): void;
-  prediction(p: Prediction, d: Diagnosis): void;
+  /** `update`: the same id was shown before; this one replaces it. */
+  finding(f: Finding, d: Diagnosis, update: boolean): void;
+  /** A finding shown before that the latest analysis no longer makes. */
+  findingWithdrawn(f: Finding, d: Diagnosis): void;
+  prediction(p: Prediction, d: Diagnosis, update: boolean): void;
+  /** A flow shown at risk that no longer is (closed, refreshed by keepalive, or broke: a finding says so). */
+  predictionWithdrawn(p: Prediction, d: Diagnosis): void;
   event(item: FeedItem): void;
   /** A source that failed or is unavailable. */
   source(h: SourceHealth, t: number): void;
@@ -75,30 +80,51 @@ export interface TracePresenter {
   summary(s: TraceSummary, t: number): void;
 }
 
-/** Runs trace until the duration ends or the user stops it; returns the exit code. */
-export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
-  const progress = o.progress;
-  const present = o.present;
-  const probes = chooseProbes(o.probes);
-  const clock = systemClock;
-  let findings = 0;
+/** Routes a session's changes to the presenter through the flow filter. */
+export interface TraceRouter {
+  readonly onChange: (c: SessionChange) => void;
+  /** The diagnosis of the latest finding or prediction change. */
+  latest(): Diagnosis | undefined;
+  /** Findings shown and not withdrawn since. */
+  standing(): number;
+}
+
+/**
+ * Keeps what was shown, by finding id and by prediction flow: only those are updated or withdrawn,
+ * and what still stands at the end decides the exit code, as the replay of the recording would.
+ */
+export function traceRouter(filter: FlowFilter, present: TracePresenter, clock: () => number): TraceRouter {
+  const shownFindings = new Set<string>();
+  const shownPredictions = new Set<string>();
   let latest: Diagnosis | undefined;
-  const onChange = (c: SessionChange) => {
+  const onChange = (c: SessionChange): void => {
     switch (c.type) {
       case 'finding': {
         latest = c.diagnosis;
-        if (!c.finding.flows.some((id) => matchesFlow(o.filter, id, viewOf(c.diagnosis, id))) && c.finding.flows.length > 0) return;
-        findings++;
-        present.finding(c.finding, c.diagnosis);
+        const f = c.finding;
+        const wanted = f.flows.length === 0 || f.flows.some((id) => matchesFlow(filter, id, viewOf(c.diagnosis, id)));
+        if (wanted) {
+          present.finding(f, c.diagnosis, shownFindings.has(f.id));
+          shownFindings.add(f.id);
+        } else if (shownFindings.delete(f.id)) present.findingWithdrawn(f, c.diagnosis);
         break;
       }
+      case 'finding-withdrawn':
+        latest = c.diagnosis;
+        if (shownFindings.delete(c.finding.id)) present.findingWithdrawn(c.finding, c.diagnosis);
+        break;
       case 'prediction':
         latest = c.diagnosis;
-        if (!matchesFlow(o.filter, c.prediction.flow, viewOf(c.diagnosis, c.prediction.flow))) return;
-        present.prediction(c.prediction, c.diagnosis);
+        if (!matchesFlow(filter, c.prediction.flow, viewOf(c.diagnosis, c.prediction.flow))) return;
+        present.prediction(c.prediction, c.diagnosis, shownPredictions.has(c.prediction.flow));
+        shownPredictions.add(c.prediction.flow);
+        break;
+      case 'prediction-withdrawn':
+        latest = c.diagnosis;
+        if (shownPredictions.delete(c.prediction.flow)) present.predictionWithdrawn(c.prediction, c.diagnosis);
         break;
       case 'event':
-        if (c.item.kind !== 'info' && c.item.flow && !matchesFlow(o.filter, c.item.flow)) return;
+        if (c.item.kind !== 'info' && c.item.flow && !matchesFlow(filter, c.item.flow)) return;
         present.event(c.item);
         break;
       case 'source':
@@ -106,6 +132,17 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
         break;
     }
   };
+  return { onChange, latest: () => latest, standing: () => shownFindings.size };
+}
+
+/** Runs trace until the duration ends or the user stops it; returns the exit code. */
+export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
+  const progress = o.progress;
+  const present = o.present;
+  const probes = chooseProbes(o.probes);
+  const clock = systemClock;
+  const router = traceRouter(o.filter, present, clock);
+  const onChange = router.onChange;
 
   const started = await startTrace(
     {
@@ -139,12 +176,12 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
   process.once('SIGINT', () => process.exit(130));
   progress(why === 'duration' ? 'Duration reached; stopping probes…' : 'Stopping probes…');
   await started.session.stop();
-  const d = latest ?? started.session.getSnapshot().diagnosis;
+  const d = router.latest() ?? started.session.getSnapshot().diagnosis;
   const final = started.session.getSnapshot();
   present.summary(
     {
       findings: d.findings.length,
-      shown: findings,
+      shown: router.standing(),
       predictions: d.predictions.length,
       issues: final.issues,
       sources: final.sources,
@@ -152,5 +189,5 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
     },
     clock(),
   );
-  return findings > 0 ? 1 : 0;
+  return router.standing() > 0 ? 1 : 0;
 }

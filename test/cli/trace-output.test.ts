@@ -14,7 +14,7 @@ describe('trace output', () => {
 
   it('prints a finding as text within 80 columns, with its fixes', () => {
     const { out, p } = capture(false);
-    p.finding(f, d);
+    p.finding(f, d, false);
     const lines = out.join('').trimEnd().split('\n');
     expect(lines[0]).toContain(`FINDING ${f.severity} ${f.fm}`);
     expect(lines.every((l) => l.length <= 80)).toBe(true);
@@ -23,7 +23,7 @@ describe('trace output', () => {
 
   it('prints one JSON object per change, and info items as status', () => {
     const { out, notes, p } = capture(true);
-    p.finding(f, d);
+    p.finding(f, d, false);
     p.event({ t: 5, kind: 'info', text: 'lost', src: 'conntrack:events' });
     p.event({ t: 6, kind: 'reset', text: 'RST', flow: 'x', src: 's' });
     p.summary({ findings: 2, shown: 1, predictions: 0, issues: 3, sources: [] }, 9);

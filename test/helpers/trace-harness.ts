@@ -79,6 +79,7 @@ export function clientFlowId(r: ScenarioResult): string | undefined {
 }
 
 export interface FindingLite {
+  readonly id: string;
   readonly rule: string;
   readonly fm: string;
   readonly flows: readonly string[];
@@ -88,4 +89,16 @@ export interface FindingLite {
 
 export function findingsOf(lines: readonly TraceLine[]): (FindingLite & { emittedAt: number })[] {
   return lines.filter((l) => l.type === 'finding').map((l) => ({ ...(l.finding as FindingLite), emittedAt: l.emittedAt ?? 0 }));
+}
+
+/** The findings still standing at the end: each update replaces its id, a withdrawal removes it. */
+export function standingFindingsOf(lines: readonly TraceLine[]): FindingLite[] {
+  const byId = new Map<string, FindingLite>();
+  for (const l of lines) {
+    if (l.type === 'finding') {
+      const f = l.finding as FindingLite;
+      byId.set(f.id, f);
+    } else if (l.type === 'finding-withdrawn') byId.delete(String(l.id));
+  }
+  return [...byId.values()];
 }

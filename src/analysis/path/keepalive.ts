@@ -47,24 +47,20 @@ export function socketKeepalive(ctx: PathContext, side: 'client' | 'server', s: 
     if (!k.enabled) {
       return { ...base, state: 'off', idleSec: null, intervalSec: ki.value, probes: kn.value, source: 'probe: SO_KEEPALIVE not set on the socket', evidence: e };
     }
-    const idle = k.idleSec > 0 ? k.idleSec : kt.value;
-    const ev = k.idleSec > 0 || !kt.evidence ? e : [...e, kt.evidence];
-    return {
-      ...base,
-      state: 'on',
-      idleSec: idle,
-      intervalSec: k.intervalSec > 0 ? k.intervalSec : ki.value,
-      probes: k.probes > 0 ? k.probes : kn.value,
-      source: k.idleSec > 0 ? 'probe: per-socket TCP_KEEPIDLE' : `probe: SO_KEEPALIVE on, ${kt.source}`,
-      evidence: ev,
-    };
+    const common = { ...base, state: 'on' as const, intervalSec: k.intervalSec > 0 ? k.intervalSec : ki.value, probes: k.probes > 0 ? k.probes : kn.value };
+    if (k.idleSec > 0) return { ...common, idleSec: k.idleSec, source: 'probe: per-socket TCP_KEEPIDLE', evidence: e };
+    // 0 = the netns sysctl; when kdiag never read it, the ss timer it did read says more than the kernel default.
+    const est = ssKeepaliveSec(s);
+    if (!kt.evidence && est !== undefined) return { ...common, idleSec: est, source: 'probe: SO_KEEPALIVE on, ss keepalive timer (largest remaining seen)', evidence: [...e, evidence(s.t, s.src, s.raw)] };
+    return { ...common, idleSec: kt.value, source: `probe: SO_KEEPALIVE on, ${kt.source}`, evidence: kt.evidence ? [...e, kt.evidence] : e };
   }
   if (s.fromSs) {
     const e = [evidence(s.t, s.src, s.raw)];
-    if (s.kaEstimateMs >= 0) {
-      const est = Math.ceil(s.kaEstimateMs / 1000);
-      // The timer only shows the time to the next check; its maximum ≈ TCP_KEEPIDLE.
-      const useSysctl = est <= kt.value && est >= 0.9 * kt.value;
+    const est = ssKeepaliveSec(s);
+    if (est !== undefined) {
+      // The timer only shows the time to the next check; its maximum ≈ TCP_KEEPIDLE. A sysctl kdiag
+      // did not read (the kernel default) never replaces what the timer showed.
+      const useSysctl = kt.evidence !== undefined && est <= kt.value && est >= 0.9 * kt.value;
       const idle = useSysctl ? kt.value : est;
       return {
         ...base,
@@ -81,6 +77,11 @@ export function socketKeepalive(ctx: PathContext, side: 'client' | 'server', s: 
     }
   }
   return { ...base, state: 'unknown', idleSec: null, intervalSec: ki.value, probes: kn.value, source: 'not observed', evidence: [] };
+}
+
+/** The largest keepalive idle the ss timer showed on the socket, s; undefined when it never showed one. */
+function ssKeepaliveSec(s: SocketSide): number | undefined {
+  return s.fromSs && s.kaEstimateMs >= 0 ? Math.ceil(s.kaEstimateMs / 1000) : undefined;
 }
 
 /** Keepalive in force on a flow: either socket's keepalive refreshes every layer on the path. */

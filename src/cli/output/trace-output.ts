@@ -13,8 +13,8 @@ function viewOf(d: Diagnosis, id: string): FlowView | undefined {
   return d.flows.find((f) => f.id === id);
 }
 
-function findingText(f: Finding, d: Diagnosis): string[] {
-  const out = wrap(`${fmtTime(f.t)} FINDING ${f.severity} ${f.fm} ${f.title}`, 80, 13, 0);
+function findingText(f: Finding, d: Diagnosis, update: boolean): string[] {
+  const out = wrap(`${fmtTime(f.t)} FINDING${update ? ' UPDATED' : ''} ${f.severity} ${f.fm} ${f.title}`, 80, 13, 0);
   for (const id of f.flows.slice(0, 3)) out.push(...wrap(flowText(viewOf(d, id), id), 80, 15, 13));
   out.push(...wrap(f.cause, 80, 13, 13));
   // Only changes kdiag can make live are offered as `kdiag apply`; the rest are named for kdiag check.
@@ -31,6 +31,13 @@ function predictionText(p: Prediction, d: Diagnosis, now: number): string[] {
   return wrap(`${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`, 80, 13, 0);
 }
 
+function withdrawnText(f: Finding, d: Diagnosis): string[] {
+  const out = wrap(`${fmtTime(d.at)} WITHDRAWN ${f.fm} ${f.title}`, 80, 13, 0);
+  for (const id of f.flows.slice(0, 3)) out.push(...wrap(flowText(viewOf(d, id), id), 80, 15, 13));
+  out.push(...wrap('later evidence no longer supports this finding', 80, 13, 13));
+  return out;
+}
+
 function eventText(e: FeedItem): string[] {
   return wrap(`${fmtTime(e.t)} ${e.text}`, 80, 13, 0);
 }
@@ -39,13 +46,21 @@ function eventText(e: FeedItem): string[] {
 export function tracePresenter(json: boolean, write: (s: string) => void, progress: (s: string) => void): TracePresenter {
   const emit = (obj: unknown): void => write(`${JSON.stringify(obj)}\n`);
   return {
-    finding(f, d) {
-      if (json) emit({ type: 'finding', t: f.t, finding: f, flows: f.flows.map((id) => viewOf(d, id)).filter(Boolean), suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)) });
-      else write(`${findingText(f, d).join('\n')}\n`);
+    finding(f, d, update) {
+      if (json) emit({ type: 'finding', t: f.t, update, finding: f, flows: f.flows.map((id) => viewOf(d, id)).filter(Boolean), suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)) });
+      else write(`${findingText(f, d, update).join('\n')}\n`);
     },
-    prediction(p, d) {
-      if (json) emit({ type: 'prediction', t: d.at, prediction: p, flow: viewOf(d, p.flow) });
+    findingWithdrawn(f, d) {
+      if (json) emit({ type: 'finding-withdrawn', t: d.at, id: f.id, rule: f.rule, flows: f.flows });
+      else write(`${withdrawnText(f, d).join('\n')}\n`);
+    },
+    prediction(p, d, update) {
+      if (json) emit({ type: 'prediction', t: d.at, update, prediction: p, flow: viewOf(d, p.flow) });
       else write(`${predictionText(p, d, d.at).join('\n')}\n`);
+    },
+    predictionWithdrawn(p, d) {
+      if (json) emit({ type: 'prediction-withdrawn', t: d.at, flow: p.flow });
+      else write(`${wrap(`${fmtTime(d.at)} NO LONGER AT RISK (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}`, 80, 13, 0).join('\n')}\n`);
     },
     event(item) {
       if (item.kind === 'info') {

@@ -29,15 +29,19 @@ export const nodeExpiry = (extra: Record<string, number> = {}) => ({
 });
 
 /** Expiry then a client write, with the Service now pointing at the other backend. */
-export async function expiryThenWrite(ctx: Ctx, opts: { keepAliveMs?: number; switchBackend: boolean; waitMs: number }) {
+export async function expiryThenWrite(
+  ctx: Ctx,
+  opts: { keepAliveMs?: number; switchBackend: boolean; waitMs: number; idleMs?: number; why?: string; afterConnect?: (flow: Flow) => void },
+) {
   const flow = await ctx.connect(opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs });
+  opts.afterConnect?.(flow);
   if (opts.switchBackend) {
     await ctx.lab.setEndpoints([other(flow.backend)]);
     ctx.step('endpoints', `Service endpoints switched to ${other(flow.backend)} only (stands in for the 50% re-pick)`);
   }
-  const idleMs = EXPIRY_IDLE_S * 1000;
+  const idleMs = opts.idleMs ?? EXPIRY_IDLE_S * 1000;
   ctx.mark('expiryExpected', Date.now() + T * 1000);
-  await ctx.idle(idleMs, `conntrack ESTABLISHED timeout ${T} s in ${NS.node}, expiry expected at +${T} s`);
+  await ctx.idle(idleMs, opts.why ?? `conntrack ESTABLISHED timeout ${T} s in ${NS.node}, expiry expected at +${T} s`);
   ctx.mark('actionAt');
   const from = ctx.client.events.length;
   const echo = await ctx.echo(flow, 'after-idle', opts.waitMs);

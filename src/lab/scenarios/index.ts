@@ -8,6 +8,9 @@ import { outOfWindow, outOfWindowBeLiberal, outOfWindowNoDrop } from './out-of-w
 import { serverPushAfterExpiry } from './server-push-after-expiry.js';
 import { tableNearFull } from './table-near-full.js';
 import { unackedClamp } from './unacked-clamp.js';
+import { CT_TIMEOUT_RAISED } from './ct-timeout-raised.js';
+import { EXPIRED_SEEN_IDLE } from './expired-seen-idle.js';
+import { KEEPALIVE_SERVER_ONLY } from './keepalive-server-only.js';
 import type { ScenarioDef } from './types.js';
 
 /** The scenarios runScenario knows. */
@@ -23,4 +26,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   tableNearFull,
   middleboxIdleDrop,
   unackedClamp,
+  CT_TIMEOUT_RAISED,
+  KEEPALIVE_SERVER_ONLY,
+  EXPIRED_SEEN_IDLE,
 ];

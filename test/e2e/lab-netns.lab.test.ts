@@ -1,0 +1,92 @@
+// Real kernel, traced by `kdiag trace`: the prediction before the break (layer and flow) and the
+// attribution after it, for the scenarios in src/lab/scenarios/. Needs what lab-trace needs.
+import { rm, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { labSkipReason } from '../helpers/lab-guard.js';
+import { requireBuiltAgent } from '../helpers/lab-harness.js';
+import { clientFlowId, findingsOf, traceScenario, type TraceLine, type TracedScenario } from '../helpers/trace-harness.js';
+
+const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
+const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
+
+interface PredictionLite {
+  readonly flow: string;
+  readonly layer: string;
+}
+
+/** The predictions standing at `until` (ms since the epoch, by when trace printed them). */
+function predictionsAt(lines: readonly TraceLine[], until: number): Map<string, PredictionLite> {
+  const by = new Map<string, PredictionLite>();
+  for (const l of lines) {
+    if ((l.emittedAt ?? 0) > until) break;
+    if (l.type === 'prediction') {
+      const p = l.prediction as PredictionLite;
+      by.set(p.flow, p);
+    } else if (l.type === 'prediction-withdrawn') by.delete(String(l.flow));
+  }
+  return by;
+}
+
+function describeRun(t: TracedScenario): string {
+  return `${t.result.summary}\n${t.lines.filter((l) => l.type !== 'event').map((l) => JSON.stringify(l).slice(0, 300)).join('\n')}`;
+}
+
+describe.skipIf(reason)('lab scenarios: prediction before, attribution after (real kernel)', () => {
+  let lab: Lab;
+  let dir: string;
+
+  beforeAll(async () => {
+    requireBuiltAgent();
+    dir = await mkdtemp(join(tmpdir(), 'kdiag-e2e-netns-'));
+    lab = await labUp({});
+  }, 120_000);
+
+  afterAll(async () => {
+    await lab?.down();
+    await labDown();
+    expect(await labNamespaces()).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('ct-timeout-raised: predicted on conntrack, still expires at the old deadline, attributed to it', async () => {
+    const t = await traceScenario(lab, 'ct-timeout-raised', join(dir, 'raised.ndjson'));
+    const r = t.result;
+    const flow = clientFlowId(r)!;
+    expect(r.matched, describeRun(t)).toBe(true);
+    const ts = r.timestamps as typeof r.timestamps & { raisedAt?: number };
+    expect(ts.raisedAt).toBeGreaterThan(r.timestamps.idleStart!);
+    // Before the break: at risk on the node's conntrack, and still so after the raise.
+    expect(predictionsAt(t.lines, r.timestamps.actionAt!).get(flow)?.layer ?? predictionsAt(t.lines, r.timestamps.expiryExpected!).get(flow)?.layer, describeRun(t)).toBe('conntrack');
+    // After: the expiry, on the client's flow.
+    const hit = findingsOf(t.lines).find((f) => f.flows.includes(flow) && /expired/.test(f.rule));
+    expect(hit, describeRun(t)).toBeDefined();
+  }, 240_000);
+
+  it('keepalive-server-only: the backend keepalive keeps the flow: no prediction, no finding', async () => {
+    const t = await traceScenario(lab, 'keepalive-server-only', join(dir, 'server-ka.ndjson'));
+    const r = t.result;
+    const flow = clientFlowId(r)!;
+    expect(r.matched, describeRun(t)).toBe(true);
+    expect(r.notes).toContain('conntrack entry survived the idle period (no DESTROY)');
+    // Once one snapshot has seen the backend's keepalive timer, the flow is not at risk.
+    const settled = r.timestamps.idleStart! + 3000;
+    expect(predictionsAt(t.lines, settled).has(flow), describeRun(t)).toBe(false);
+    expect(t.lines.some((l) => l.type === 'prediction' && (l.emittedAt ?? 0) > settled && (l.prediction as PredictionLite).flow === flow), describeRun(t)).toBe(false);
+    expect(findingsOf(t.lines).filter((f) => f.flows.includes(flow) && TIMEOUT_RULES.test(f.rule)).map((f) => f.rule)).toEqual([]);
+  }, 240_000);
+
+  it('expired-seen-idle: predicted on conntrack, and attributed by a snapshot before the next send', async () => {
+    const t = await traceScenario(lab, 'expired-seen-idle', join(dir, 'seen.ndjson'));
+    const r = t.result;
+    const flow = clientFlowId(r)!;
+    expect(r.matched, describeRun(t)).toBe(true);
+    const predicted = t.lines.find((l) => l.type === 'prediction' && (l.prediction as PredictionLite).flow === flow);
+    expect((predicted?.prediction as PredictionLite | undefined)?.layer, describeRun(t)).toBe('conntrack');
+    expect(predicted!.emittedAt!).toBeLessThan(r.timestamps.expiryExpected!);
+    const early = findingsOf(t.lines).find((f) => f.flows.includes(flow) && /expired/.test(f.rule) && f.emittedAt < r.timestamps.actionAt!);
+    expect(early, describeRun(t)).toBeDefined();
+  }, 240_000);
+});
