@@ -226,7 +226,7 @@ export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOpti
     sources,
     inputs,
     missing: missingInputs(sum, counter),
-    nothingRead: inputs.every((i) => i.rows === 0 && !counter.framed.has(i.src)),
+    nothingRead: inputs.every((i) => i.rows === 0),
   };
 }
 
@@ -244,7 +244,7 @@ function inputReads(info: InputInfo, sources: Readonly<Record<string, SourceStat
     return {
       name: names.get(src) ?? src,
       src,
-      read: parts.length > 0 ? parts.join(', ') : counter.framed.has(src) ? 'empty' : 'nothing recognised',
+      read: parts.length > 0 ? parts.join(', ') : counter.framed.has(src) && (st?.issues ?? 0) === 0 ? 'empty' : 'nothing recognised',
       rows,
       skipped: st?.issues ?? 0,
       codes,
