@@ -191,7 +191,7 @@ const UNIT: Partial<Record<Observation['kind'], string>> = {
   socket: 'sockets',
   sysctls: 'keys',
   iptables: 'rules',
-  'kube-proxy': 'settings',
+  'kube-proxy': 'configurations',
   probe: 'events',
 };
 

@@ -244,7 +244,7 @@ function inputReads(info: InputInfo, sources: Readonly<Record<string, SourceStat
     return {
       name: names.get(src) ?? src,
       src,
-      read: parts.length > 0 ? parts.join(', ') : counter.framed.has(src) && (st?.issues ?? 0) === 0 ? 'empty' : 'nothing recognised',
+      read: parts.length > 0 ? parts.join(', ') : counter.framed.has(src) && (st?.issues ?? 0) === 0 && stderr === undefined ? 'empty' : 'nothing recognised',
       rows,
       skipped: st?.issues ?? 0,
       codes,
