@@ -176,3 +176,72 @@ export class SummaryCollector {
     return this.summary;
   }
 }
+
+/** What one source gave, counted by kind of row (`sockets 3`, `keys 56`). */
+export type ReadCounts = Record<string, Record<string, number>>;
+
+const UNIT: Partial<Record<Observation['kind'], string>> = {
+  'conntrack-entry': 'entries',
+  'conntrack-event': 'events',
+  'conntrack-stats': 'CPUs',
+  'ipvs-conn': 'connections',
+  'ipvs-services': 'services',
+  'ipvs-timeouts': 'timeouts',
+  'ipvs-stats': 'rows',
+  socket: 'sockets',
+  sysctls: 'keys',
+  iptables: 'rules',
+  'kube-proxy': 'configurations',
+  probe: 'events',
+};
+
+/** Counts, per source, the rows each made (what a person reads as "ss.txt: 3 sockets"). */
+export class ReadCounter {
+  readonly counts: ReadCounts = {};
+  /** Sources whose snapshot was opened and closed: read, even when empty. */
+  readonly framed = new Set<string>();
+
+  observe(o: Observation): void {
+    if (o.kind === 'snapshot-end') {
+      this.framed.add(o.src);
+      return;
+    }
+    const unit = UNIT[o.kind];
+    if (unit === undefined) return;
+    const by = o.kind === 'conntrack-stats' ? o.cpus.length : o.kind === 'ipvs-services' ? o.services.length : o.kind === 'sysctls' ? Object.keys(o.values).length : o.kind === 'iptables' ? o.ruleset.rules.length : 1;
+    bump((this.counts[o.src] ??= {}), unit, by);
+  }
+}
+
+/** An input the capture lacks and what its absence hides from the analysis. */
+export interface MissingInput {
+  readonly input: string;
+  readonly hides: string;
+}
+
+/**
+ * The inputs a diagnosis needs that the capture did not have. A finding can only come from what was
+ * read, so "no findings" with any of these missing is not "healthy".
+ */
+export function missingInputs(s: CaptureSummary, read: { readonly counts: ReadCounts; readonly framed: ReadonlySet<string> }): MissingInput[] {
+  const kinds = new Set<string>();
+  for (const src of [...Object.keys(read.counts), ...read.framed]) kinds.add(src.split('@')[0]!);
+  const has = (...ids: string[]): boolean => ids.some((id) => kinds.has(id));
+  const out: MissingInput[] = [];
+  if (s.sockets.snapshots === 0 && s.sockets.sockets === 0) out.push({ input: 'sockets (ss)', hides: 'keepalive unknown: whether and when each connection sends keepalives' });
+  if (s.conntrack.snapshots === 0 && s.conntrack.entries === 0) out.push({ input: 'conntrack table (conntrack -L or /proc/net/nf_conntrack)', hides: 'no per-flow timers: how long each flow has left' });
+  if (!has('sysctl:all')) out.push({ input: 'sysctls (sysctl -a)', hides: 'timeouts are kernel defaults (not read)' });
+  const ipvsMode = s.timeouts.kubeProxy?.mode === 'ipvs' || s.ipvs.services > 0 || s.ipvs.conns > 0 || s.timeouts.ipvs !== undefined;
+  if (ipvsMode) {
+    const lack = [
+      ...(s.timeouts.ipvs === undefined ? ['ipvsadm -Ln --timeout'] : []),
+      ...(!has('ipvsadm:conns', 'procfs:ip_vs_conn') ? ['ipvsadm -Lnc'] : []),
+      ...(!has('ipvsadm:services') ? ['ipvsadm -Ln'] : []),
+    ];
+    if (lack.length > 0) out.push({ input: `${lack.join(', ')} (IPVS mode)`, hides: 'IPVS idle timeouts and per-connection expiry unknown' });
+  }
+  if (s.timeouts.kubeProxy === undefined) out.push({ input: 'kube-proxy config', hides: 'intended values unknown: no drift check against what kube-proxy sets' });
+  const events = s.conntrackEvents.NEW + s.conntrackEvents.UPDATE + s.conntrackEvents.DESTROY;
+  if (events === 0 && Object.keys(s.probes).length === 0 && !has('conntrack:events')) out.push({ input: 'conntrack events or probes (kdiag trace)', hides: 'no attribution of drops or resets to a layer' });
+  return out;
+}

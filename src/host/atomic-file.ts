@@ -20,7 +20,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  * O_NOFOLLOW: never a file or link someone planted), fsync, rename over `path`, fsync the directory.
  * The rename replaces a link at `path` itself, never what it points to. Mode 0600 unless told.
  */
-export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   // The random part keeps concurrent writers apart.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -13,8 +13,16 @@ export const BUNDLE_FILES: Readonly<Record<string, { src: string; what: string; 
   ),
 );
 
+/** A bundle file held in memory (from an archive or a pasted ticket): its lines with their numbers in `label`. */
+export interface MemoryFile {
+  readonly label: string;
+  readonly lines: readonly { readonly no: number; readonly text: string }[];
+}
+
 export interface BundlePlan {
   readonly dir: string;
+  /** The files' contents when they are not in `dir` on disk (an archive, a ticket), by name. */
+  readonly memory?: ReadonlyMap<string, MemoryFile>;
   /** Files to read, in the order they are replayed, with their source ids (`ss@kdiag-lab-client.txt` → `ss:sockets@kdiag-lab-client`). */
   readonly files: readonly { readonly name: string; readonly src: string; readonly what: string; readonly stream: boolean }[];
   readonly ignored: readonly string[];
@@ -33,9 +41,9 @@ function classify(name: string): { base: string; scope?: string } {
 
 const EVENT_TS = /^\[(\d{9,11})\.(\d{1,6})\]/;
 
-async function lastEventTime(path: string): Promise<number | undefined> {
+async function lastEventTime(lines: AsyncIterable<{ readonly text: string }>): Promise<number | undefined> {
   let last: number | undefined;
-  for await (const l of readLines(path)) {
+  for await (const l of lines) {
     const m = EVENT_TS.exec(l.text);
     if (m) last = Number(m[1]) * 1000 + Math.floor(Number(m[2]!.padEnd(6, '0')) / 1000);
   }
@@ -50,6 +58,38 @@ export async function planBundle(dir: string): Promise<BundlePlan> {
   } catch (err) {
     throw new InputError(dir, undefined, `can't read bundle folder: ${(err as Error).message}`);
   }
+  return planFrom(dir, names, {
+    isFile: async (name) => {
+      const st = await stat(join(dir, name)).catch(() => undefined);
+      return !st || st.isFile();
+    },
+    text: (name) => readFile(join(dir, name), 'utf8'),
+    lastEventTime: (name) => lastEventTime(readLines(join(dir, name))),
+  });
+}
+
+/** The same plan for files held in memory (an archive's, a ticket's sections); `label` names the whole in errors. */
+export async function planMemoryBundle(label: string, files: ReadonlyMap<string, MemoryFile>): Promise<BundlePlan> {
+  const names = [...files.keys()].sort();
+  const plan = await planFrom(label, names, {
+    isFile: async () => true,
+    text: async (name) => files.get(name)!.lines.map((l) => l.text).join('\n'),
+    lastEventTime: (name) => lastEventTime(memoryLines(files.get(name)!)),
+  });
+  return { ...plan, memory: files };
+}
+
+async function* memoryLines(f: MemoryFile): AsyncGenerator<{ no: number; text: string }> {
+  yield* f.lines;
+}
+
+interface PlanAccess {
+  isFile(name: string): Promise<boolean>;
+  text(name: string): Promise<string>;
+  lastEventTime(name: string): Promise<number | undefined>;
+}
+
+async function planFrom(dir: string, names: readonly string[], io: PlanAccess): Promise<BundlePlan> {
   const files: { name: string; src: string; what: string; stream: boolean; order: number }[] = [];
   const ignored: string[] = [];
   for (const name of names) {
@@ -59,8 +99,7 @@ export async function planBundle(dir: string): Promise<BundlePlan> {
       ignored.push(name);
       continue;
     }
-    const st = await stat(join(dir, name)).catch(() => undefined);
-    if (st && !st.isFile()) {
+    if (!(await io.isFile(name))) {
       ignored.push(name);
       continue;
     }
@@ -76,7 +115,7 @@ export async function planBundle(dir: string): Promise<BundlePlan> {
   const manifest = files.find((f) => f.src === 'kdiag:manifest');
   if (manifest) {
     try {
-      const m = JSON.parse(await readFile(join(dir, manifest.name), 'utf8')) as { collectedAt?: string; hostname?: string; kernel?: string };
+      const m = JSON.parse(await io.text(manifest.name)) as { collectedAt?: string; hostname?: string; kernel?: string };
       const ms = m.collectedAt ? Date.parse(m.collectedAt) : NaN;
       if (Number.isFinite(ms)) {
         t = ms;
@@ -89,14 +128,20 @@ export async function planBundle(dir: string): Promise<BundlePlan> {
   }
   if (!timeKnown) {
     const events = files.find((f) => f.src.startsWith('conntrack:events'));
-    const last = events ? await lastEventTime(join(dir, events.name)) : undefined;
+    const last = events ? await io.lastEventTime(events.name) : undefined;
     if (last !== undefined) {
       t = last;
       timeKnown = true;
     }
   }
+  // Without a capture time the snapshots still need one far from zero: ss gives idle times as
+  // "ms before now" (lastsnd), and an activity at a negative time reads as none.
+  if (!timeKnown) t = RELATIVE_ORIGIN_MS;
   return { dir, files: files.filter((f) => f.src !== 'kdiag:manifest'), ignored, t, timeKnown, ...(host ? { host } : {}) };
 }
+
+/** The time given to snapshots of a bundle that carries none: a year after the epoch, so times are relative to it. */
+export const RELATIVE_ORIGIN_MS = 365 * 24 * 3600 * 1000;
 
 /**
  * Streams a bundle as framed RawRecords: each snapshot file between begin and end records stamped with
@@ -104,11 +149,13 @@ export async function planBundle(dir: string): Promise<BundlePlan> {
  */
 export async function* readBundle(plan: BundlePlan): AsyncGenerator<LocatedRecord> {
   for (const f of plan.files) {
+    const mem = plan.memory?.get(f.name);
     const path = join(plan.dir, f.name);
-    const label = path;
-    if (!f.stream) yield { rec: { t: plan.t, src: f.src, line: f.what, k: 'begin' }, file: label, line: 0 };
-    let n = 0;
-    for await (const l of readLines(path, label)) {
+    const label = mem?.label ?? path;
+    const first = mem?.lines[0]?.no ?? 1;
+    if (!f.stream) yield { rec: { t: plan.t, src: f.src, line: f.what, k: 'begin' }, file: label, line: first - 1 };
+    let n = first - 1;
+    for await (const l of mem ? memoryLines(mem) : readLines(path, label)) {
       if (l.text.includes('\u0000')) throw new InputError(label, l.no, `binary data (NUL byte): expected the text output of ${f.what}`);
       n = l.no;
       let t = plan.t;

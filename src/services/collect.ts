@@ -1,9 +1,10 @@
 // kdiag collect: writes a bundle folder of read-only command outputs (design.md "Bundle folder"),
 // one file per source, each written atomically, plus a kdiag-collect.json manifest saying how each
 // file was made and which could not be.
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { hostname as osHostname, release as osRelease } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { conntrackListSource, conntrackStatsSource, procNfConntrackSource, procStatNfConntrackSource } from '../sources/conntrack-source.js';
@@ -21,6 +22,7 @@ import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { listSysctlFiles, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../sources/sysctl-source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
+import { tarBytes } from '../record/tar-writer.js';
 
 // A bundle is made to be read and handed on: its files are world-readable, like the tools' output.
 const BUNDLE_FILE_MODE = 0o644;
@@ -40,6 +42,8 @@ export interface CollectOptions {
   /** Roots for the owners walk (tests use a fake tree). */
   readonly ownerPaths?: { readonly proc?: string; readonly runNetns?: string; readonly podLogs?: string };
   readonly timeoutMs?: number;
+  /** Write the bundle as one `<out>.tar.gz` (its files under the folder's name) instead of a folder. */
+  readonly tar?: boolean;
 }
 
 export type CollectFileStatus = 'written' | 'failed' | 'unavailable';
@@ -83,6 +87,8 @@ export interface CollectResult {
   /** Data files written (the manifest not counted). */
   readonly written: number;
   readonly manifestWritten: boolean;
+  /** The .tar.gz written instead of the folder (`tar`). */
+  readonly archive?: string;
 }
 
 /** `20260102T030405Z` (pure). */
@@ -166,11 +172,14 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     if (problem !== undefined) throw new UsageError(`can't use --netns ${netns}: ${problem}`, 'list them with ip netns list');
   }
   const dir = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
+  if (opts.tar) await refuseExisting(`${dir}.tar.gz`);
   await prepareDir(dir);
 
   const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
   const inNetns = (argv: readonly string[]): readonly string[] | undefined => (netns === undefined ? undefined : withNetns(argv, netns));
   const entries: CollectFileEntry[] = [];
+  // What each written file holds, for the archive (packed from memory, never re-read through links).
+  const contents = new Map<string, string>();
   const unavailable = new Map<string, string[]>();
 
   // One problem, one line within 80 columns; the file list goes on its own line when it does not fit.
@@ -194,6 +203,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     if (st.state === 'ok' && out !== undefined) {
       try {
         await writeFileAtomic(join(dir, file), out.stdout, BUNDLE_FILE_MODE);
+        contents.set(file, out.stdout);
         entries.push({ ...common, status: 'written', exitCode: 0, lines: countLines(out.stdout), bytes: Buffer.byteLength(out.stdout), ...(stderrTail ? { stderrTail } : {}) });
         progress(progressLine(file, out.stdout, item.from === undefined ? {} : { from: item.from }));
       } catch (err) {
@@ -251,6 +261,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     owners = await readOwners(opts.ownerPaths === undefined ? {} : { paths: opts.ownerPaths });
     const text = ownersToLines(owners).map((l) => `${l}\n`).join('');
     await writeFileAtomic(join(dir, 'owners.ndjson'), text, BUNDLE_FILE_MODE);
+    contents.set('owners.ndjson', text);
     entries.push({ file: 'owners.ndjson', src: 'kdiag:owners', argv: ['kdiag', 'owners'], ran: 'read from /proc, /run/netns, /var/log/pods', status: 'written', exitCode: 0, lines: countLines(text), bytes: Buffer.byteLength(text) });
     progress(`Owners read (${owners.netns.length} netns, ${owners.pods.length} pods, ${owners.pids.length} processes)`);
   } catch (err) {
@@ -296,11 +307,50 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     missing: entries.filter((e) => e.status !== 'written').map((e) => ({ file: e.file, reason: e.reason ?? e.status })),
   };
   let manifestWritten = true;
+  const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
   try {
-    await writeFileAtomic(join(dir, 'kdiag-collect.json'), `${JSON.stringify(manifest, null, 2)}\n`, BUNDLE_FILE_MODE);
+    await writeFileAtomic(join(dir, 'kdiag-collect.json'), manifestText, BUNDLE_FILE_MODE);
+    contents.set('kdiag-collect.json', manifestText);
   } catch (err) {
     manifestWritten = false;
     progress(`can't write kdiag-collect.json: ${(err as Error).message}`);
   }
+  if (opts.tar && written.length > 0) {
+    const archive = await writeBundleArchive(dir, contents, started);
+    return { dir, manifest, written: written.length, manifestWritten, archive };
+  }
   return { dir, manifest, written: written.length, manifestWritten };
+}
+
+/** An archive is never written over something there, a link included (lstat: a dangling link counts). */
+async function refuseExisting(archive: string): Promise<void> {
+  const there = await lstat(archive).then(
+    () => true,
+    () => false,
+  );
+  if (there) throw new UsageError(`${archive} exists`, 'give a new name with --out DIR (the archive is DIR.tar.gz)');
+}
+
+/** The .tar.gz of a bundle: every file under the folder's own name, so `tar xzf` gives the folder back (pure). */
+export function bundleArchiveBytes(folderName: string, files: ReadonlyMap<string, string>, at: Date): Buffer {
+  const mtime = Math.floor(at.getTime() / 1000);
+  const names = [...files.keys()].sort();
+  return gzipSync(tarBytes(names.map((n) => ({ name: `${folderName}/${n}`, data: Buffer.from(files.get(n)!, 'utf8'), mode: BUNDLE_FILE_MODE, mtime }))));
+}
+
+/**
+ * Writes `<dir>.tar.gz` atomically (a new file, never through a link) from the files collected,
+ * then removes the folder's files, which the archive now holds. On failure the folder stays.
+ */
+export async function writeBundleArchive(dir: string, files: ReadonlyMap<string, string>, at: Date): Promise<string> {
+  const archive = `${dir}.tar.gz`;
+  await refuseExisting(archive);
+  try {
+    await writeFileAtomic(archive, bundleArchiveBytes(basename(dir), files, at), BUNDLE_FILE_MODE);
+  } catch (err) {
+    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't write ${archive}: ${(err as Error).message}; the bundle folder ${dir} is kept`, 'choose a writable place with --out DIR');
+  }
+  for (const name of files.keys()) await rm(join(dir, name), { force: true });
+  await rmdir(dir).catch(() => undefined);
+  return archive;
 }

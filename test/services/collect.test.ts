@@ -49,6 +49,6 @@ describe('collect folder handling', () => {
   it('is registered on the program with its flags', () => {
     const cmd = createProgram().commands.find((c) => c.name() === 'collect');
     expect(cmd).toBeDefined();
-    expect(cmd!.options.map((o) => o.long)).toEqual(['--out', '--netns', '--kube-proxy-config', '--json']);
+    expect(cmd!.options.map((o) => o.long)).toEqual(['--out', '--netns', '--kube-proxy-config', '--json', '--tar']);
   });
 });

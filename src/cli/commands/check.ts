@@ -12,7 +12,7 @@ interface CheckFlags extends AnalysisFlags {
 export function registerCheck(program: Command): void {
   const cmd = program
     .command('check')
-    .argument('[bundle]', 'a bundle folder (kdiag collect) or a recording; default: this host, now')
+    .argument('[bundle]', 'a bundle folder or archive (.tar.gz/.tgz/.zip), a recording, or a pasted ticket (a text file of command outputs); default: this host, now')
     .description('diagnose this node (or a bundle) from one snapshot: timeouts per layer, drift, flows at risk')
     .option('--json', 'print the analysis as JSON')
     .option('--all-flows', 'with --json: include every flow, not only those at risk')
@@ -26,8 +26,10 @@ Examples:
   sudo kdiag check                          # this node, now
   sudo kdiag check --cloud aws-nlb          # flows crossing an AWS NLB (350 s idle)
   kdiag check ./kdiag-bundle-node-a-20261123T0500Z --json
+  kdiag check bundle.tar.gz                 # an archived bundle, read in memory
+  kdiag check ticket.txt                    # command outputs pasted into one text file
 
-Exit status: 0 nothing found, 1 findings, 2 could not run.`,
+Exit status: 0 nothing found, 1 findings, 2 could not run or nothing could be read.`,
   );
   cmd.action(async (bundle: string | undefined, flags: CheckFlags) => {
     const analysis = await analysisOptionsFrom(flags);
@@ -46,6 +48,13 @@ Exit status: 0 nothing found, 1 findings, 2 could not run.`,
     } else {
       const { renderAnalysis } = await import('../output/report-text.js');
       process.stdout.write(renderAnalysis(result, { title: bundle ? `kdiag check ${bundle}` : 'kdiag check (this host)' }));
+    }
+    if (result.nothingRead) {
+      // Unreadable must never look like healthy: no findings because nothing was read is exit 2.
+      const { nothingReadLines } = await import('../output/report-inputs.js');
+      process.stderr.write(`${nothingReadLines(result).join('\n')}\n`);
+      process.exitCode = 2;
+      return;
     }
     process.exitCode = result.diagnosis.findings.length > 0 ? 1 : 0;
   });

@@ -7,6 +7,7 @@ interface CollectFlags {
   netns?: string;
   kubeProxyConfig?: string;
   json?: boolean;
+  tar?: boolean;
 }
 
 /** Registers `kdiag collect`. */
@@ -18,20 +19,22 @@ export function registerCollect(program: Command): void {
     .option('--netns <name>', 'run the netfilter and socket commands in this named netns')
     .option('--kube-proxy-config <file>', "kube-proxy's config file, when it cannot be found")
     .option('--json', 'print the manifest as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  sudo kdiag collect\n  sudo kdiag collect --out /tmp/node1 --netns kdiag-lab-client --json')
+    .option('--tar', 'write the bundle as one <folder>.tar.gz instead of a folder (kdiag check reads it as is)')
+    .addHelpText('after', '\nExamples:\n  sudo kdiag collect\n  sudo kdiag collect --tar --out /tmp/node1   # writes /tmp/node1.tar.gz\n  sudo kdiag collect --out /tmp/node1 --netns kdiag-lab-client --json')
     .action(async (flags: CollectFlags) => {
       const { collectBundle } = await import('../../services/collect.js');
       const result = await collectBundle({
         ...(flags.out === undefined ? {} : { out: flags.out }),
         ...(flags.netns === undefined ? {} : { netns: flags.netns }),
         ...(flags.kubeProxyConfig === undefined ? {} : { kubeProxyConfig: flags.kubeProxyConfig }),
+        ...(flags.tar ? { tar: true } : {}),
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       const { manifest } = result;
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ dir: result.dir, ...manifest }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ dir: result.dir, ...(result.archive === undefined ? {} : { archive: result.archive }), ...manifest }, null, 2)}\n`);
       } else {
-        process.stdout.write(`Bundle written to ${result.dir}\n`);
+        process.stdout.write(`Bundle written to ${result.archive ?? result.dir}\n`);
         process.stdout.write(`  ${result.written} files; ${manifest.missing.length} not collected${manifest.missing.length > 0 ? ' (see kdiag-collect.json)' : ''}\n`);
       }
       if (result.written === 0) {

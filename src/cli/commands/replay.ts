@@ -12,7 +12,7 @@ interface ReplayFlags extends AnalysisFlags {
 export function registerReplay(program: Command): void {
   const cmd = program
     .command('replay')
-    .argument('<input>', 'a recording (kdiag trace --record, .ndjson or .ndjson.gz) or a bundle folder')
+    .argument('<input>', 'a recording (kdiag trace --record, .ndjson or .ndjson.gz), a bundle folder or archive (.tar.gz/.tgz/.zip), or a pasted ticket (text)')
     .description('analyse a recording or a bundle of command outputs again, offline')
     .option('--json', 'print the analysis as JSON')
     .option('--all-flows', 'with --json: include every flow, not only those at risk')
@@ -30,9 +30,11 @@ Examples:
 A bundle is a folder of plain command outputs, one file each: conntrack-L.txt,
 conntrack-S.txt, conntrack-E.txt, nf_conntrack.txt, ipvsadm-Ln.txt,
 ipvsadm-Lnc.txt, ipvsadm-timeout.txt, sysctl.txt, ss.txt, kube-proxy.yaml,
-kube-proxy.args, iptables-save.txt (any subset; see README).
+kube-proxy.args, iptables-save.txt (any subset; see README), as a folder
+or as one .tar.gz/.tgz/.zip archive. Any other text file is read as a pasted
+ticket: the command outputs in it are found by their shape, prose is ignored.
 
-Exit status: 0 nothing found, 1 findings, 2 could not read the input.`,
+Exit status: 0 nothing found, 1 findings, 2 could not read the input (or nothing in it).`,
   );
   cmd.action(async (input: string, flags: ReplayFlags) => {
     const opts = await analysisOptionsFrom(flags);
@@ -54,6 +56,13 @@ Exit status: 0 nothing found, 1 findings, 2 could not read the input.`,
     } else {
       const { renderAnalysis } = await import('../output/report-text.js');
       process.stdout.write(renderAnalysis(result, { title: `kdiag replay ${input}` }));
+    }
+    if (result.nothingRead) {
+      // Unreadable must never look like healthy: no findings because nothing was read is exit 2.
+      const { nothingReadLines } = await import('../output/report-inputs.js');
+      process.stderr.write(`${nothingReadLines(result).join('\n')}\n`);
+      process.exitCode = 2;
+      return;
     }
     process.exitCode = result.diagnosis.findings.length > 0 ? 1 : 0;
   });

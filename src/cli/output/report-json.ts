@@ -8,7 +8,10 @@ export function analysisToJson(r: AnalysisResult, opts: { allFlows?: boolean } =
   const flows = opts.allFlows ? d.flows : d.flows.filter((f) => named.has(f.id) || f.firstToForget !== undefined);
   return {
     kdiag: 'analysis',
-    input: { kind: r.input.kind, path: r.input.path, header: r.input.header, bundle: r.input.bundle },
+    input: { kind: r.input.kind, path: r.input.path, header: r.input.header, bundle: r.input.bundle, archive: r.input.archive, ticket: r.input.ticket },
+    nothingRead: r.nothingRead,
+    inputs: r.inputs,
+    missing: r.missing,
     records: r.records,
     issueCount: r.issueCount,
     issues: r.issues,

@@ -3,6 +3,7 @@ import type { Diagnosis, Finding, FlowView, Suggestion } from '../../model/diagn
 import type { AnalysisResult } from '../../services/analyze-input.js';
 import type { CaptureSummary } from '../../engine/summary.js';
 import { fmtDuration, fmtTime, padEnd, wrap } from './text-layout.js';
+import { renderInputs } from './report-inputs.js';
 
 const SEV: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };
 
@@ -84,10 +85,10 @@ function flowLine(f: FlowView | undefined, id: string): string {
 }
 
 /** Findings with their evidence chains. */
-export function renderFindings(d: Diagnosis, width = 80, timeKnown = true, origin = 0): string[] {
+export function renderFindings(d: Diagnosis, width = 80, timeKnown = true, origin = 0, partial = false): string[] {
   const out: string[] = [];
   const flows = new Map(d.flows.map((f) => [f.id, f]));
-  section(out, d.findings.length ? `Findings (${d.findings.length})` : 'Findings: none');
+  section(out, d.findings.length ? `Findings (${d.findings.length})` : partial ? 'Findings: none in what was read' : 'Findings: none');
   for (const f of d.findings as Finding[]) {
     out.push('');
     out.push(...wrap(`${SEV[f.severity] ?? f.severity} ${f.fm} ${f.title} (${f.rule}, ${f.confidence})`, width, 4, 2));
@@ -176,8 +177,9 @@ export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title:
     for (const i of r.issues.slice(0, 5)) out.push(...wrap(`issue: ${i.file}:${i.line}: ${i.message} [${i.code}]`, width, 6, 0));
     if (r.issueCount > 5) out.push(`  … ${r.issueCount - 5} more issues (--json lists them)`);
   }
+  out.push(...renderInputs(r, width));
   out.push(...renderSummary(r.summary, width));
-  out.push(...renderFindings(r.diagnosis, width, timeKnown, origin));
+  out.push(...renderFindings(r.diagnosis, width, timeKnown, origin, r.missing.length > 0));
   out.push(...renderPredictions(r.diagnosis, width));
   out.push(...renderSuggestions(r.diagnosis, width));
   return `${out.join('\n')}\n`;
