@@ -12,7 +12,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
   }
   const program = createProgram();
-  program.exitOverride();
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
@@ -23,9 +22,9 @@ export async function main(argv: readonly string[]): Promise<void> {
 /** Prints an error for a person (never a stack trace unless KDIAG_DEBUG is set) and returns the exit code. */
 export function reportError(err: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
   if (err instanceof CommanderError) {
-    // commander has already printed help or its own one-line message.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-    return 2;
+    // commander has already printed help or its own one-line message; exit code 0 marks help,
+    // --version and an answer printed on request (--cloud list). Anything else is a usage error.
+    return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof KdiagError) {
     write(`kdiag: ${err.message}\n`);

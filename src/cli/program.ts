@@ -20,8 +20,13 @@ export function createProgram(): Command {
         'With no command: the interactive terminal UI on this host (needs root).',
     )
     .version(KDIAG_VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false, helpWidth: 80 });
+    .showHelpAfterError('  hint: run with --help for usage')
+    // commander's own messages ("error: unknown option") read like every other kdiag error.
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'kdiag: ')) })
+    .configureHelp({ sortSubcommands: false, helpWidth: 80 })
+    // Subcommands copy these settings when they are created, so they must come before the
+    // register calls: set later, a mistyped flag on `kdiag check` exits 1 (commander's own code).
+    .exitOverride();
 
   registerTrace(program);
   registerCheck(program);
@@ -40,7 +45,7 @@ Start with:
   sudo kdiag trace             live drops and resets with their cause
   kdiag replay FILE|BUNDLE     analyse a recording or a bundle offline
 
-Exit status: 0 nothing found, 1 findings, 2 could not run.`,
+Exit status: 0 nothing found, 1 findings, 2 could not run or usage error,\n130 interrupted.`,
   );
   return program;
 }

@@ -72,19 +72,32 @@ function stripPrefix(cidr: string): string | undefined {
   return m === null ? undefined : m[1]!.toLowerCase();
 }
 
+/** For each table, which chains jump (-j/-g) to each target: built once, so finding hooks is linear. */
+function jumpIndex(rules: readonly Parsed[]): Map<string, string[]> {
+  const from = new Map<string, string[]>();
+  for (const r of rules) {
+    if (r.target === undefined) continue;
+    const key = `${r.table}\u0000${r.target}`;
+    const list = from.get(key);
+    if (list === undefined) from.set(key, [r.chain]);
+    else list.push(r.chain);
+  }
+  return from;
+}
+
 /** Base chains from which `chain` is reached through -j/-g jumps in its table (breadth first). */
-function hooksOf(table: string, chain: string, rules: readonly Parsed[]): string[] {
+function hooksOf(table: string, chain: string, jumps: Map<string, string[]>): string[] {
   if (BUILTIN.has(chain)) return [chain];
   const hooks: string[] = [];
   const seen = new Set([chain]);
   const queue = [chain];
-  while (queue.length > 0) {
-    const target = queue.shift()!;
-    for (const r of rules) {
-      if (r.table !== table || r.target !== target || seen.has(r.chain)) continue;
-      seen.add(r.chain);
-      if (BUILTIN.has(r.chain)) hooks.push(r.chain);
-      else queue.push(r.chain);
+  // An index, not shift(): shift() is linear, and a chain of 10^5 jumps made this quadratic.
+  for (let q = 0; q < queue.length; q++) {
+    for (const from of jumps.get(`${table}\u0000${queue[q]!}`) ?? []) {
+      if (seen.has(from)) continue;
+      seen.add(from);
+      if (BUILTIN.has(from)) hooks.push(from);
+      else queue.push(from);
     }
   }
   return hooks;
@@ -122,7 +135,8 @@ function findServices(rules: readonly Parsed[]): ServicePortRef[] {
     const endpoints: { addr: string; port: number }[] = [];
     if (!noEndpoints && r.target !== undefined && r.target.startsWith('KUBE-SVC-')) {
       for (const j of byChain.get(r.target) ?? []) {
-        if (j.target !== undefined && j.target.startsWith('KUBE-SEP-')) endpoints.push(...dnatOf(j.target));
+        // A loop, not push(...): spreading a huge array overflows the call stack.
+        if (j.target !== undefined && j.target.startsWith('KUBE-SEP-')) for (const ep of dnatOf(j.target)) endpoints.push(ep);
       }
     }
     services.push({
@@ -143,6 +157,8 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
   const issues: ParseIssue[] = [];
   const rules: Parsed[] = [];
   const chains = Object.create(null) as Record<string, string[]>;
+  // chains[table].includes() per rule was quadratic in the number of chains.
+  const declared = new Map<string, Set<string>>();
   let table: string | undefined;
   let tableLine = 0;
   const lines = text.split('\n');
@@ -169,6 +185,7 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
       table = name;
       tableLine = n + 1;
       chains[table] ??= [];
+      if (!declared.has(table)) declared.set(table, new Set());
       continue;
     }
     if (line === 'COMMIT') {
@@ -183,7 +200,10 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
     if (line.startsWith(':')) {
       const m = /^:(\S{1,64}) (\S{1,16})(?: \[(\d{1,20}):(\d{1,20})\])?$/.exec(line);
       if (m === null) issue('iptables.bad-chain', 'expected ":CHAIN POLICY [packets:bytes]"');
-      else chains[table]!.push(m[1]!);
+      else {
+        chains[table]!.push(m[1]!);
+        declared.get(table)!.add(m[1]!);
+      }
       continue;
     }
     let rest = line;
@@ -216,7 +236,7 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
       issue('iptables.bad-quote', tok.message);
       continue;
     }
-    if (!chains[table]!.includes(chain)) issue('iptables.undeclared-chain', `chain ${chain} is not declared in table ${table}`);
+    if (!declared.get(table)!.has(chain)) issue('iptables.undeclared-chain', `chain ${chain} is not declared in table ${table}`);
     const target = optionValue(tok.tokens, '-j') ?? optionValue(tok.tokens, '-g');
     const comment = optionValue(tok.tokens, '--comment');
     rules.push({
@@ -233,9 +253,11 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
   if (table !== undefined) issues.push({ line: tableLine, code: 'iptables.missing-commit', message: `table ${table} has no COMMIT` });
 
   const invalidDropRules: InvalidDropRule[] = [];
+  let jumps: Map<string, string[]> | undefined;
   for (const r of rules) {
     if (r.target !== 'DROP' || !matchesInvalid(r.tokens)) continue;
-    const hook = hooksOf(r.table, r.chain, rules)[0];
+    jumps ??= jumpIndex(rules);
+    const hook = hooksOf(r.table, r.chain, jumps)[0];
     invalidDropRules.push({
       table: r.table,
       chain: r.chain,

@@ -1,14 +1,35 @@
 // Options shared by the commands that diagnose (replay, check, trace): path idle timeout and cloud preset.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../../errors.js';
+import { printableExcerpt } from '../../model/printable.js';
 import type { CloudPreset } from '../../model/cloud-presets.js';
 
-/** Parses a duration like `350s`, `6m`, `1h30m` (a bare number is seconds) into whole seconds. */
-export async function parseDurationSec(text: string, what: string): Promise<number> {
+// Node's timers hold at most 2^31-1 ms; a longer --duration would fire at once.
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
+ * Parses a duration like `350s`, `6m`, `1h30m`, `400ms` (a bare number is seconds) into seconds,
+ * kept to the millisecond: rounding to whole seconds turned `--interval 400ms` into 0.
+ */
+export async function parseDurationSec(text: string, what: string, opts: { minMs?: number } = {}): Promise<number> {
   const { default: parse } = await import('parse-duration');
-  const v = /^\d+$/.test(text.trim()) ? Number(text.trim()) : parse(text.trim(), 's');
-  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) throw new UsageError(`${what} must be a positive duration such as 350s, 6m or 1h (got "${text}")`);
-  return Math.round(v);
+  const t = text.trim();
+  const v = /^\d+$/.test(t) ? Number(t) : t.length > 40 ? null : parse(t, 's');
+  const shown = t.length > 40 ? `${t.slice(0, 40)}…` : t;
+  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) throw new UsageError(`${what} must be a positive duration such as 350s, 6m or 1h (got "${printableExcerpt(shown)}")`);
+  const ms = Math.round(v * 1000);
+  const minMs = opts.minMs ?? 1;
+  if (ms < minMs) throw new UsageError(`${what} must be at least ${minMs} ms (got "${printableExcerpt(shown)}")`);
+  if (ms > MAX_DURATION_MS) throw new UsageError(`${what} must be at most 24 days (got "${printableExcerpt(shown)}")`);
+  return ms / 1000;
+}
+
+// Reading conntrack, ss and IPVS more often than this costs more than the reads show.
+const MIN_INTERVAL_MS = 100;
+
+/** Parses `--interval` into milliseconds, refusing anything under 100 ms. */
+export async function parseIntervalMs(text: string): Promise<number> {
+  return Math.round((await parseDurationSec(text, '--interval', { minMs: MIN_INTERVAL_MS })) * 1000);
 }
 
 /** Parses an offset into a recording: `90s`, `2m`, or `-30s` counted back from the end. */
@@ -40,9 +61,11 @@ export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathI
     const { CLOUD_PRESETS } = await import('../../model/cloud-presets.js');
     const names = Object.keys(CLOUD_PRESETS);
     if (flags.cloud === 'list') {
-      throw new UsageError(`cloud presets: ${names.map((n) => `${n} (${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s)`).join(', ')}`);
+      // Asked for, so it is the answer: stdout and exit 0, like --help.
+      process.stdout.write(names.map((n) => `${n}\t${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s\n`).join(''));
+      throw new CommanderError(0, 'kdiag.cloudList', '');
     }
-    if (!names.includes(flags.cloud)) throw new UsageError(`unknown --cloud preset "${flags.cloud}"; one of: ${names.join(', ')}`);
+    if (!names.includes(flags.cloud)) throw new UsageError(`unknown --cloud preset "${printableExcerpt(flags.cloud)}"; one of: ${names.join(', ')}`);
     out.cloud = flags.cloud as CloudPreset;
   }
   return out;

@@ -1,5 +1,5 @@
 // kdiag collect: flags → services/collect.ts; progress on stderr, the summary (or the manifest as JSON)
-// on stdout; exit 0 when the bundle was written, 2 when nothing could be.
+// on stdout; exit 0 when the bundle is whole, 2 when files failed or nothing could be written.
 import type { Command } from 'commander';
 
 interface CollectFlags {
@@ -37,11 +37,9 @@ export function registerCollect(program: Command): void {
         process.stdout.write(`Bundle written to ${result.archive ?? result.dir}\n`);
         process.stdout.write(`  ${result.written} files; ${manifest.missing.length} not collected${manifest.missing.length > 0 ? ' (see kdiag-collect.json)' : ''}\n`);
       }
-      if (result.written === 0) {
-        process.stderr.write(`kdiag: no file could be written to ${result.dir}\n`);
-        process.exitCode = 2;
-      } else {
-        process.exitCode = 0;
-      }
+      const { collectOutcome } = await import('../output/collect-outcome.js');
+      const outcome = collectOutcome(result);
+      if (outcome.message !== undefined) process.stderr.write(`${outcome.message}\n`);
+      process.exitCode = outcome.exitCode;
     });
 }

@@ -1,7 +1,7 @@
 // kdiag trace: live drops and resets with their cause, and the flows that will break next.
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, type AnalysisFlags } from './analysis-options.js';
+import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, parseIntervalMs, type AnalysisFlags } from './analysis-options.js';
 
 interface TraceFlags extends AnalysisFlags {
   json?: boolean;
@@ -47,12 +47,12 @@ Examples:
 Probes (probes/README.md): trace_skb_drop, trace_tcp_reset, trace_tcp_retrans and
 trace_tcp_state run by default; top_flow_activity (per-flow idle time measured in
 the kernel) samples every segment and costs throughput: add it with --probes all.
-Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run.`,
+Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run or usage error.`,
   );
   cmd.action(async (flags: TraceFlags) => {
     const analysis = await analysisOptionsFrom(flags);
     const durationSec = flags.duration === undefined ? undefined : await parseDurationSec(flags.duration, '--duration');
-    const intervalSec = await parseDurationSec(flags.interval ?? '2s', '--interval');
+    const intervalMs = await parseIntervalMs(flags.interval ?? '2s');
     const ports = (flags.port ?? []).map((p) => {
       const n = Number(p);
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0-65535 (got "${p}")`);
@@ -65,7 +65,7 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
       present: tracePresenter(Boolean(flags.json), (s) => void process.stdout.write(s), progress),
       progress,
       ...(durationSec === undefined ? {} : { durationMs: durationSec * 1000 }),
-      intervalMs: intervalSec * 1000,
+      intervalMs,
       ...(flags.record ? { record: flags.record } : {}),
       ...(flags.netns ? { netns: flags.netns } : {}),
       ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),

@@ -1,6 +1,6 @@
 // kdiag ui (and kdiag with no command): the interactive terminal UI, live or on a recording.
 import { Option, type Command } from 'commander';
-import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, parseOffsetSec, type AnalysisFlags } from './analysis-options.js';
+import { addAnalysisOptions, analysisOptionsFrom, parseIntervalMs, parseOffsetSec, type AnalysisFlags } from './analysis-options.js';
 
 interface UiFlags extends AnalysisFlags {
   replay?: string;
@@ -27,7 +27,7 @@ async function runUi(flags: UiFlags): Promise<void> {
   const { runLiveUi } = await import('../tui/live-ui.js');
   await runLiveUi({
     analysis,
-    intervalMs: (await parseDurationSec(flags.interval ?? '2s', '--interval')) * 1000,
+    intervalMs: await parseIntervalMs(flags.interval ?? '2s'),
     ...(flags.netns ? { netns: flags.netns } : {}),
     ...(flags.record ? { record: flags.record } : {}),
     ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
