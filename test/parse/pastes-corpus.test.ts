@@ -16,6 +16,7 @@ import { parseIpvsConns } from '../../src/parse/ipvsadm-conns.js';
 import { parseIpvsServices } from '../../src/parse/ipvsadm-services.js';
 import { parseIpvsStats } from '../../src/parse/ipvsadm-stats.js';
 import { parseIpvsTimeout } from '../../src/parse/ipvsadm-timeout.js';
+import { parseNftRuleset } from '../../src/parse/nft-ruleset.js';
 import type { ParseIssue } from '../../src/parse/result.js';
 import { parseSs } from '../../src/parse/ss.js';
 import { parseSysctl } from '../../src/parse/sysctl.js';
@@ -46,7 +47,6 @@ interface Got {
  * parsers and removes names from this list.
  */
 const KNOWN_FAILURES: Readonly<Record<string, string>> = {
-  'nft-kube-proxy': 'no parser reads `nft list ruleset` (kube-proxy nftables mode)',
 };
 
 function tupleText(t: Tuple): string {
@@ -159,7 +159,17 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
     }
     return { entries: [], issues: issuesOf(r.issues), extra: { tables, invalidDrop: r.value.invalidDropRules.length > 0 } };
   },
-  nft: () => undefined,
+  nft: (text) => {
+    const r = parseNftRuleset(text);
+    return {
+      entries: [],
+      issues: issuesOf(r.issues),
+      extra: {
+        tables: r.value.tables.map((t) => ({ family: t.family, name: t.name, chains: t.chains, maps: t.maps })),
+        invalidDrop: r.value.invalidDropRules.length > 0,
+      },
+    };
+  },
 };
 
 /** Keeps of each got row only the keys its expected row names (line/at/note are for the paste reader). */
