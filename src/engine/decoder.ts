@@ -11,6 +11,7 @@ import { parseIpvsServices } from '../parse/ipvsadm-services.js';
 import { parseIpvsStats } from '../parse/ipvsadm-stats.js';
 import { parseIpvsTimeout } from '../parse/ipvsadm-timeout.js';
 import { parseIptablesSave } from '../parse/iptables-save.js';
+import { parseNftRuleset } from '../parse/nft-ruleset.js';
 import { parseKubeProxyArgs, resolveKubeProxy } from '../parse/kube-proxy-args.js';
 import { parseKubeProxyConfig } from '../parse/kube-proxy-config.js';
 import { lostEventCount } from '../parse/lost-events.js';
@@ -153,6 +154,9 @@ const HANDLERS: Record<string, Handler> = {
       ]),
   },
   'iptables:save': { doc: (ctx) => (text) => mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
+  'ip6tables:save': { doc: (ctx) => (text) => mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
+  // nftables mode: the same facts as iptables-save (the tables themselves stay in the parser's result)
+  'nft:ruleset': { doc: (ctx) => (text) => mapDoc(parseNftRuleset(text), ({ tables: _tables, ...ruleset }) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
 };
 
 const INFO_CODES: ReadonlySet<string> = SYSCTL_INFO_CODES;

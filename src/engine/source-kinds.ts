@@ -39,6 +39,18 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     bundle: { file: 'iptables-save.txt', order: 4 },
     collected: (o) => `iptables rules read (${o.lines.filter((x) => /^(\[\d+:\d+\] )?-A /.test(x)).length} rules)`,
   },
+  {
+    id: 'ip6tables:save',
+    what: 'ip6tables-save',
+    bundle: { file: 'ip6tables-save.txt', order: 4 },
+    collected: (o) => `ip6tables rules read (${o.lines.filter((x) => /^(\[\d+:\d+\] )?-A /.test(x)).length} rules)`,
+  },
+  {
+    id: 'nft:ruleset',
+    what: 'nft list ruleset',
+    bundle: { file: 'nft-ruleset.txt', order: 4 },
+    collected: (o) => `nftables ruleset read (${o.lines.filter((x) => /^table /.test(x)).length} tables)`,
+  },
   { id: 'ipvsadm:timeout', what: 'ipvsadm -Ln --timeout', bundle: { file: 'ipvsadm-timeout.txt', order: 5 }, collected: (o) => `IPVS timeouts read (${(o.lines[0] ?? '').trim()})` },
   {
     id: 'ipvsadm:services',

@@ -41,4 +41,24 @@ export interface IptablesRuleset {
   readonly services: readonly ServicePortRef[];
   /** True when the KUBE-* chains of kube-proxy's iptables mode are present. */
   readonly kubeProxyChains: boolean;
+  /** True when `nft list ruleset` shows kube-proxy's nftables-mode table (`ip[6] kube-proxy`). */
+  readonly kubeProxyNftables?: boolean;
+}
+
+/**
+ * One netns's rules as iptables-save, ip6tables-save and nft give them, read as one ruleset: a
+ * fact from any of them (an INVALID drop, a Service's endpoints, kube-proxy's chains) holds.
+ */
+export function mergeRulesets(parts: readonly IptablesRuleset[]): IptablesRuleset {
+  if (parts.length === 1) return parts[0]!;
+  const chains: Record<string, string[]> = {};
+  for (const p of parts) for (const [t, c] of Object.entries(p.chains)) chains[t] = [...(chains[t] ?? []), ...c];
+  return {
+    rules: parts.flatMap((p) => p.rules),
+    chains,
+    invalidDropRules: parts.flatMap((p) => p.invalidDropRules),
+    services: parts.flatMap((p) => p.services),
+    kubeProxyChains: parts.some((p) => p.kubeProxyChains),
+    ...(parts.some((p) => p.kubeProxyNftables === true) ? { kubeProxyNftables: true } : {}),
+  };
 }

@@ -2,7 +2,7 @@
 // took, conntrack statistics, iptables rulesets, kube-proxy and IPVS settings, meta values and the
 // kernel log lines kdiag was given. Time comes from the observations.
 import type { ConntrackCpuStats } from './conntrack.js';
-import type { IptablesRuleset } from './iptables.js';
+import { mergeRulesets, type IptablesRuleset } from './iptables.js';
 import type { IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';
 
@@ -42,6 +42,8 @@ export class NodeSettings {
   private readonly sysctlChanges = new Map<string, Stamped<string>[]>();
   private readonly stats = new Map<string, StatsSample[]>();
   private readonly rulesets = new Map<string, Stamped<IptablesRuleset>>();
+  /** Each scope's rulesets by source (iptables-save, ip6tables-save, nft): `rulesets` holds their merge. */
+  private readonly rulesetParts = new Map<string, Map<string, IptablesRuleset>>();
   private readonly metas = new Map<string, Stamped<unknown>>();
   private readonly netnsLabels = new Map<number, string>();
   kubeProxy: Stamped<KubeProxySettings> | undefined = undefined;
@@ -180,6 +182,13 @@ export class NodeSettings {
 
   /** Records a scope's iptables ruleset. */
   setIptables(ruleset: IptablesRuleset, t: number, src: string, scope: string | undefined): void {
-    this.rulesets.set(scopeKey(scope), { value: ruleset, t, src });
+    const sk = scopeKey(scope);
+    let parts = this.rulesetParts.get(sk);
+    if (!parts) {
+      parts = new Map();
+      this.rulesetParts.set(sk, parts);
+    }
+    parts.set(src, ruleset);
+    this.rulesets.set(sk, { value: mergeRulesets([...parts.values()]), t, src });
   }
 }

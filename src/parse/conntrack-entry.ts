@@ -76,14 +76,18 @@ const W = {
   zoneReply: ascii('zone-reply='),
 } as const;
 
-// Most frequent first: a lookup stops at the first match.
-const L4_NAMES = interned('tcp', 'udp', 'icmp', 'icmpv6', 'gre', 'sctp', 'udplite', 'dccp', 'unknown');
+// Every name kernel l4proto_name() and libnetfilter_conntrack proto2str print, most frequent first.
+const L4_NAMES = interned('tcp', 'udp', 'icmp', 'icmpv6', 'gre', 'sctp', 'udplite', 'dccp', 'igmp', 'unknown');
 const TCP_STATES = interned('ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'SYN_RECV', 'CLOSE', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'NONE', 'SYN_SENT2');
+
+/** The number printed beside each l4 name; `unknown` (-1) goes with any number. */
+const L4_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58, gre: 47, sctp: 132, udplite: 136, dccp: 33, igmp: 2, unknown: -1 };
 
 const CODE = {
   tooLong: 'conntrack.line-too-long',
   badL3: 'conntrack.bad-l3',
   badProto: 'conntrack.bad-proto',
+  l4Mismatch: 'conntrack.l4-mismatch',
   badNumber: 'conntrack.bad-number',
   badState: 'conntrack.bad-state',
   badAddress: 'conntrack.bad-address',
@@ -96,18 +100,6 @@ const CODE = {
 
 function dup(key: string): LineOutcome<never> {
   return lineIssue(CODE.duplicateField, `${key}= appears twice`);
-}
-
-/** Interned l4 names, so the common case allocates no string. */
-function l4Name(s: string, b: Uint8Array, from: number, to: number): string | null {
-  const known = lookup(b, from, to, L4_NAMES);
-  if (known !== null) return known;
-  if (to - from > 16) return null;
-  for (let i = from; i < to; i++) {
-    const c = b[i]!;
-    if (!((c >= 97 && c <= 122) || isDigit(c) || c === 45 || c === 95)) return null;
-  }
-  return s.slice(from, to);
 }
 
 /** Interned TCP state words; other words (SCTP, DCCP) are checked to be upper-case and sliced. */
@@ -160,13 +152,18 @@ function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOu
     te = tokenEnd(b, p, end);
   }
 
-  const proto = l4Name(s, b, p, te);
+  // a copy that lost the name's first letter (`cp 6`) or the whole name (`6 46`) is no l4 name
+  const proto = lookup(b, p, te, L4_NAMES);
   if (proto === null) return lineIssue(CODE.badProto, `not an l4 protocol name: ${quote(s, p, te)}`);
   p = skipSpaces(b, te, end);
   te = tokenEnd(b, p, end);
   const protonum = decimalAt(b, p, te);
   if (protonum < 0 || protonum > 255) {
     return lineIssue(CODE.badProto, `l4 protocol number is not 0-255: ${quote(s, p, te)}`);
+  }
+  const wanted = L4_NUMBERS[proto]!;
+  if (protonum !== wanted && wanted >= 0) {
+    return lineIssue(CODE.l4Mismatch, `${proto} is protocol ${wanted}, not ${protonum}`);
   }
   p = skipSpaces(b, te, end);
   te = tokenEnd(b, p, end);

@@ -48,6 +48,22 @@ function parseTimestamp(b: Uint8Array, from: number, to: number): number {
   return sec + frac / 10 ** fracLen;
 }
 
+/**
+ * The slow path of a stamp the fast read refused. conntrack-tools <= 1.4.6 printed the microseconds
+ * with `%-6ld`: left-aligned and blank-padded, so `.9041  ` is 9041 us. Anything else (a stamp
+ * edited or cut short by hand) is a stamp of unknown time: the event itself is still whole.
+ */
+function slowTimestamp(b: Uint8Array, from: number, to: number): number | undefined {
+  let digitsEnd = to;
+  while (digitsEnd > from && b[digitsEnd - 1] === SP) digitsEnd--;
+  const dot = byteIndex(b, 46, from, digitsEnd);
+  if (digitsEnd === to || dot === -1 || to - dot - 1 !== 6) return undefined;
+  const sec = decimalAt(b, from, dot);
+  const usec = decimalAt(b, dot + 1, digitsEnd);
+  if (sec < 0 || sec > 1e13 || usec < 0) return undefined;
+  return sec + usec / 1e6;
+}
+
 /** ` [USERSPACE] portid=N [progname=…]` (the part from `[USERSPACE]` on). */
 function parseUserspace(s: string, from: number, end: number): ConntrackEvent['userspace'] | string {
   let p = from + USERSPACE.length;
@@ -85,8 +101,7 @@ export function parseConntrackEventLine(line: string): LineOutcome<ConntrackEven
     const close = byteIndex(b, 93, 1, Math.min(33, line.length));
     if (close === -1) return lineIssue(CODE.badTimestamp, 'timestamp has no closing ]');
     const t = parseTimestamp(b, 1, close);
-    if (!Number.isFinite(t)) return lineIssue(CODE.badTimestamp, `not a sec.usec timestamp: ${quote(line, 1, close)}`);
-    ts = t;
+    ts = Number.isFinite(t) ? t : slowTimestamp(b, 1, close);
     p = close + 1;
     if (b[p] !== 9) return lineIssue(CODE.badTimestamp, 'timestamp is not followed by a tab');
     p++;

@@ -4,7 +4,7 @@ import type { ConntrackCpuStats } from '../model/conntrack.js';
 import { parseDec, quote } from './byte-lexer.js';
 import { CONNTRACK_MAX_LINE } from './conntrack-entry.js';
 import { conntrackToolLine } from './conntrack-tool-line.js';
-import { lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
+import { lineIssue, parseRows, row, SKIP, type LineOutcome, type ParseResult } from './result.js';
 
 const CODE = {
   tooLong: 'conntrack.line-too-long',
@@ -68,7 +68,32 @@ export function parseConntrackStatsLine(line: string): LineOutcome<ConntrackCpuS
   return row<ConntrackCpuStats>({ cpu, counters });
 }
 
-/** Parses a `conntrack -S` capture: one ConntrackCpuStats per CPU line. */
+// conntrack-tools <= 1.4.4 printed /proc/net/stat/nf_conntrack's header and first CPU row as
+// `printf("%-10s\t\t%-8u\n")` lines; the names are the /proc header's, `icmp_error` being what
+// ctnetlink and newer -S call `error`.
+const OLD_ROW = /^([a-z_]{1,20})\s+(\d{1,20})\s*$/;
+const OLD_NAMES: ReadonlySet<string> = new Set([
+  'entries', 'clashres', 'searched', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list', 'insert',
+  'insert_failed', 'drop', 'early_drop', 'icmp_error', 'error', 'expect_new', 'expect_create', 'expect_delete',
+  'search_restart', 'clash_resolve', 'chaintoolong',
+]);
+
+/** Parses a `conntrack -S` capture: one ConntrackCpuStats per CPU line, one for an older summary. */
 export function parseConntrackStats(text: string): ParseResult<ConntrackCpuStats[]> {
-  return parseRows(text, parseConntrackStatsLine);
+  let old: { cpu: number; counters: Record<string, number>; entries?: number } | undefined;
+  return parseRows<ConntrackCpuStats>(text, (line) => {
+    const out = parseConntrackStatsLine(line);
+    if (out.kind !== 'issue' || line.startsWith('cpu=')) return out;
+    const m = OLD_ROW.exec(line);
+    if (m === null || !OLD_NAMES.has(m[1]!)) return out;
+    const v = Number(m[2]);
+    if (!Number.isSafeInteger(v)) return lineIssue(CODE.badNumber, `${m[1]} is not a number: ${m[2]}`);
+    const name = m[1] === 'icmp_error' ? 'error' : m[1]!;
+    // a second `entries` line starts a second summary (another paste of the command)
+    const fresh = old === undefined || (name === 'entries' && old.entries !== undefined);
+    if (fresh) old = { cpu: 0, counters: Object.create(null) as Record<string, number> };
+    if (name === 'entries') old!.entries = v;
+    else old!.counters[name] = v;
+    return fresh ? row(old!) : SKIP;
+  });
 }

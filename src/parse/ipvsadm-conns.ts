@@ -28,8 +28,9 @@ function procEndpoint(addrText: string, portText: string): Endpoint | undefined 
 }
 
 function build(proto: string, expiresSec: number, state: string, client: Endpoint, virtual: Endpoint, dest: Endpoint): IpvsConn {
-  // Persistence templates are the only entries with client port 0 in state NONE (ip_vs_state_name).
-  return { proto, expiresSec, state, client, virtual, dest, template: client.port === 0 && state === 'NONE' };
+  // Persistence templates are the only entries with client port 0 (ip_vs_conn_new from
+  // ip_vs_sched_persist); their state is NONE for TCP, UDP for UDP, whatever the protocol's table says.
+  return { proto, expiresSec, state, client, virtual, dest, template: client.port === 0 };
 }
 
 function parseIpvsadmRow(t: string[]): LineOutcome<IpvsConn> {

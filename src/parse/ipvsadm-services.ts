@@ -2,6 +2,7 @@
 import type { Endpoint } from '../model/endpoint.js';
 import type { IpvsRealServer, IpvsService } from '../model/ipvs.js';
 import { canonicalIpv6 } from './ip-text.js';
+import { promptOf, withoutLeadingNoise, withoutTrailingNote } from './paste-noise.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
 
 const MAX_LINE = 4096;
@@ -128,6 +129,8 @@ export function parseIpvsServices(text: string): ParseResult<IpvsService[]> {
     let line = lines[n]!;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') continue;
+    // a time column from `ts` or a loop; real-server lines then lose their indent, hence `\s*->`
+    line = withoutLeadingNoise(line) ?? line;
     const issue = (code: string, message: string): void => {
       issues.push({ line: n + 1, code, message, text: clip(line) });
     };
@@ -136,9 +139,10 @@ export function parseIpvsServices(text: string): ParseResult<IpvsService[]> {
       continue;
     }
     if (line.startsWith('IP Virtual Server version') || line.startsWith('Prot LocalAddress:Port')) continue;
-    if (/^\s+-> RemoteAddress:Port/.test(line)) continue;
-    if (/^\s+->/.test(line)) {
-      const rs = parseRealServer(line);
+    if (/^\s*-> RemoteAddress:Port/.test(line)) continue;
+    if (/^\s*->/.test(line)) {
+      const noteless = withoutTrailingNote(line);
+      const rs = parseRealServer(line) ?? (noteless === undefined ? undefined : parseRealServer(noteless));
       if (rs === undefined) issue('ipvsadm.bad-real-server', 'real-server line does not match "-> addr:port Forward Weight ActiveConn InActConn"');
       else if (current === undefined) issue('ipvsadm.orphan-real-server', 'real server before any service');
       else current.realServers.push(rs);
@@ -146,11 +150,16 @@ export function parseIpvsServices(text: string): ParseResult<IpvsService[]> {
     }
     const tokens = line.trim().split(/\s+/);
     if (!PROTOS.has(tokens[0]!) && tokens[0] !== 'FWM') {
-      issue('ipvsadm.bad-row', 'not a service, real-server or header line');
+      if (promptOf(line) === undefined) issue('ipvsadm.bad-row', 'not a service, real-server or header line');
       continue;
     }
     flush();
-    const out = parseServiceLine(tokens);
+    let out = parseServiceLine(tokens);
+    const noteless = out.ok ? undefined : withoutTrailingNote(line);
+    if (noteless !== undefined) {
+      const again = parseServiceLine(noteless.trim().split(/\s+/));
+      if (again.ok) out = again;
+    }
     if (out.ok) current = out.value;
     else issue(out.code, out.message);
   }

@@ -1,5 +1,6 @@
 // `ipvsadm -Ln --timeout`: the IPVS idle timeouts in seconds.
 import type { IpvsTimeouts } from '../model/ipvs.js';
+import { promptOf, withoutLeadingNoise, withoutTrailingNote } from './paste-noise.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
 import { parseCount } from './ipvsadm-services.js';
 
@@ -11,8 +12,10 @@ export function parseIpvsTimeout(text: string): ParseResult<IpvsTimeouts | null>
   let value: IpvsTimeouts | null = null;
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.replace(/\r$/, '');
-    if (line.trim() === '') continue;
+    const raw = lines[n]!.replace(/\r$/, '');
+    if (raw.trim() === '' || promptOf(raw) !== undefined) continue;
+    const lead = withoutLeadingNoise(raw) ?? raw;
+    const line = withoutTrailingNote(lead) ?? lead;
     const at = (code: string, message: string): void => {
       issues.push({ line: n + 1, code, message, text: clip(line) });
     };

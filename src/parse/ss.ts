@@ -2,7 +2,9 @@
 import type { Endpoint } from '../model/endpoint.js';
 import type { SocketInfo, SocketTimer, SocketTimerName } from '../model/socket.js';
 import { canonicalIpv6 } from './ip-text.js';
+import { promptOf } from './paste-noise.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
+import { servicePort } from './service-names.js';
 
 const MAX_LINE = 8192;
 const TIMER_NAMES: ReadonlySet<string> = new Set(['on', 'keepalive', 'timewait', 'persist', 'unknown']);
@@ -48,7 +50,11 @@ export function parseSsEndpoint(text: string): Endpoint | undefined {
   let port: number;
   if (portText === '*') port = 0;
   else if (/^\d{1,5}$/.test(portText) && Number(portText) <= 65535) port = Number(portText);
-  else return undefined;
+  else {
+    const named = servicePort(portText);
+    if (named === undefined) return undefined;
+    port = named;
+  }
   if (host.startsWith('[')) {
     const close = host.indexOf(']');
     if (close < 0) return undefined;
@@ -197,6 +203,12 @@ export function parseSs(text: string): ParseResult<SocketInfo[]> {
     }
     if (line.trim() === '') continue;
     if (/^(?:State|Netid)\s+(?:State\s+)?Recv-Q\b/.test(line)) continue;
+    // socket lines start with a state (upper case) or a netid; a prompt never with upper case
+    const c0 = line.charCodeAt(0);
+    if (!(c0 >= 65 && c0 <= 90) && promptOf(line) !== undefined) {
+      current = undefined;
+      continue;
+    }
     current = parseSocketLine(line, issue);
     infoSeen = false;
     if (current !== undefined) value.push(current);

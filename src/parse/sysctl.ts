@@ -1,5 +1,7 @@
 // `sysctl -a` (procps-ng), `key=value` and /proc/sys path forms, keyed by the dotted name.
-import { lineIssue, parseRows, row, type LineOutcome, type ParseResult } from './result.js';
+import { procSysKey } from './paste/line-shapes.js';
+import { promptOf } from './paste-noise.js';
+import { lineIssue, parseRows, row, SKIP, type LineOutcome, type ParseResult } from './result.js';
 
 const MAX_LINE = 4096;
 const MAX_KEY = 256;
@@ -62,10 +64,33 @@ export function parseSysctlLine(line: string): LineOutcome<[string, string]> {
   return row([normalizeKey(raw), value]);
 }
 
-/** Parses `sysctl -a` output into a dotted-key map; the last value of a repeated key wins. */
+// A bare value: what `cat /proc/sys/…` prints (one word, or tab-separated words like tcp_rmem).
+const BARE_VALUE = /^[^\s=:]{1,256}(?:\t[^\s=:]{1,256}){0,7}$/;
+
+/**
+ * Parses `sysctl -a` output into a dotted-key map; the last value of a repeated key wins. In a
+ * paste, the bare value under a `cat /proc/sys/…` command line belongs to the key it names.
+ */
 export function parseSysctl(text: string): ParseResult<Record<string, string>> {
-  const rows = parseRows(text, parseSysctlLine);
+  let catKey: string | undefined;
+  const rows = parseRows(text, (line) => {
+    const out = parseSysctlLine(line);
+    if (out.kind !== 'issue') {
+      catKey = undefined;
+      return out;
+    }
+    const command = promptOf(line);
+    if (command !== undefined) {
+      catKey = procSysKey(command);
+      return SKIP;
+    }
+    const key = catKey;
+    catKey = undefined;
+    return key !== undefined && BARE_VALUE.test(line) ? row<[string, string]>([key, line]) : out;
+  });
   const value: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of rows.value) value[k] = v;
-  return { value, issues: rows.issues };
+  // an unreadable key is said, not a failure to read the text
+  const issues = rows.issues.map((i) => (SYSCTL_INFO_CODES.has(i.code) ? { ...i, severity: 'info' as const } : i));
+  return { value, issues };
 }

@@ -16,6 +16,7 @@ import { parseIpvsConns } from '../../src/parse/ipvsadm-conns.js';
 import { parseIpvsServices } from '../../src/parse/ipvsadm-services.js';
 import { parseIpvsStats } from '../../src/parse/ipvsadm-stats.js';
 import { parseIpvsTimeout } from '../../src/parse/ipvsadm-timeout.js';
+import { parseNftRuleset } from '../../src/parse/nft-ruleset.js';
 import type { ParseIssue } from '../../src/parse/result.js';
 import { parseSs } from '../../src/parse/ss.js';
 import { parseSysctl } from '../../src/parse/sysctl.js';
@@ -46,19 +47,6 @@ interface Got {
  * parsers and removes names from this list.
  */
 const KNOWN_FAILURES: Readonly<Record<string, string>> = {
-  'ct-list-damaged': '`cp 6`, `6 46` and `tcp 17` are read as flows; the prompt is an issue; a note after a line loses the flow',
-  'ct-list-time-column': 'a leading HH:MM:SS column makes every line an issue',
-  'ct-events-timestamp': 'an edited or cut stamp loses the event (an issue, not an event of unknown time); the ^C summary is an issue',
-  'ct-events-extended-id': 'the pasted command line is an issue',
-  'ct-events-old-stamps': 'the blank-padded microseconds of conntrack-tools ≤ 1.4.6 (`[1782330903.9041  ]`) lose the event',
-  'proc-nf-conntrack': 'the pasted command line is an issue',
-  'ct-stats-old-summary': 'the older `name\\t\\tvalue` summary of conntrack-tools ≤ 1.4.4 is not read',
-  'ss-service-names': 'service names (:mysql, :postgresql, :https) make the socket an issue (ss.bad-address)',
-  'ipvsadm-Ln-note': 'a note after a real-server line loses the line',
-  'ipvsadm-Lnc-templates': 'a note after a row loses the row',
-  'ipvsadm-timeout': 'the pasted command line is an issue',
-  'sysctl-mixed': 'prompt lines are issues; a bare value under `cat /proc/sys/…` is not tied to its key',
-  'nft-kube-proxy': 'no parser reads `nft list ruleset` (kube-proxy nftables mode)',
 };
 
 function tupleText(t: Tuple): string {
@@ -147,14 +135,21 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
       issues: issuesOf(r.issues),
     };
   },
-  sysctl: (text) => {
+  sysctl: (text, exp) => {
     const r = parseSysctl(text);
     const rows: Row[] = Object.entries(r.value).map(([key, value]) => ({ key, value }));
     for (const i of r.issues) {
       const m = /^unreadable key (\S+)/.exec(i.message);
       if (i.severity === 'info' && m) rows.push({ unreadable: m[1] });
     }
-    return { entries: rows, issues: issuesOf(r.issues) };
+    // a key map and its info notes keep no line order: put the rows in the expectation's order
+    // (a row it does not name goes last, so a missing or extra row still fails)
+    const name = (x: Row): unknown => x['key'] ?? x['unreadable'];
+    const order = (x: Row): number => {
+      const i = exp.entries.findIndex((w) => name(w) === name(x));
+      return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+    };
+    return { entries: rows.sort((a, b) => order(a) - order(b)), issues: issuesOf(r.issues) };
   },
   'ip6tables-save': (text) => {
     const r = parseIptablesSave(text);
@@ -164,7 +159,17 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
     }
     return { entries: [], issues: issuesOf(r.issues), extra: { tables, invalidDrop: r.value.invalidDropRules.length > 0 } };
   },
-  nft: () => undefined,
+  nft: (text) => {
+    const r = parseNftRuleset(text);
+    return {
+      entries: [],
+      issues: issuesOf(r.issues),
+      extra: {
+        tables: r.value.tables.map((t) => ({ family: t.family, name: t.name, chains: t.chains, maps: t.maps })),
+        invalidDrop: r.value.invalidDropRules.length > 0,
+      },
+    };
+  },
 };
 
 /** Keeps of each got row only the keys its expected row names (line/at/note are for the paste reader). */

@@ -71,6 +71,9 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
   } else if ((table.ipvsServices?.value.length ?? 0) > 0) {
     mode = 'ipvs';
     modeSource = 'ipvsadm -Ln shows services';
+  } else if (table.iptables()?.value.kubeProxyNftables) {
+    mode = 'nftables';
+    modeSource = 'nft list ruleset shows table kube-proxy';
   } else if (table.iptables()?.value.kubeProxyChains) {
     mode = 'iptables';
     modeSource = 'iptables-save shows KUBE-* chains';
