@@ -1,15 +1,13 @@
 // End to end on the real kernel: each lab scenario traced by `kdiag trace`, the finding checked on
 // the right flow, and the recording replayed to the same findings.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { requireBuiltAgent } from '../helpers/lab-harness.js';
-import { clientFlowId, findingsOf, KDIAG, standingFindingsOf, traceScenario, type FindingLite } from '../helpers/trace-harness.js';
+import { clientFlowId, findingsOf, KDIAG, standingFindingsOf, traceScenario, tracedLab, type FindingLite } from '../helpers/trace-harness.js';
 
 const exec = promisify(execFile);
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
@@ -49,25 +47,11 @@ function key(f: FindingLite): string {
 }
 
 describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
-  let lab: Lab;
-  let dir: string;
-
-  beforeAll(async () => {
-    requireBuiltAgent();
-    dir = await mkdtemp(join(tmpdir(), 'kdiag-e2e-'));
-    lab = await labUp({});
-  }, 120_000);
-
-  afterAll(async () => {
-    await lab?.down();
-    await labDown();
-    expect(await labNamespaces()).toEqual([]);
-    await rm(dir, { recursive: true, force: true });
-  }, 120_000);
+  const env = tracedLab('kdiag-e2e-');
 
   it.each(CASES)('$scenario', async (c) => {
-    const record = join(dir, `${c.scenario}.ndjson`);
-    const traced = await traceScenario(lab, c.scenario, record);
+    const record = join(env.dir(), `${c.scenario}.ndjson`);
+    const traced = await traceScenario(env.lab(), c.scenario, record);
     const r = traced.result;
     // A live run does not repeat: keep what it recorded, to replay why it failed.
     onTestFailed(async () => {

@@ -1,7 +1,12 @@
 // Runs `kdiag trace --json --record` (the built CLI) against the lab while a scenario drives traffic.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Lab } from '../../src/lab/lab.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { requireBuiltAgent } from './lab-harness.js';
 import { runScenario, type ScenarioResult } from '../../src/lab/scenarios.js';
 
 export const KDIAG = fileURLToPath(new URL('../../bin/kdiag.js', import.meta.url));
@@ -101,4 +106,22 @@ export function standingFindingsOf(lines: readonly TraceLine[]): FindingLite[] {
     } else if (l.type === 'finding-withdrawn') byId.delete(String(l.id));
   }
   return [...byId.values()];
+}
+
+/** One lab and one scratch folder for a describe block: up before its tests, down (and checked gone) after. */
+export function tracedLab(prefix: string): { readonly lab: () => Lab; readonly dir: () => string } {
+  let lab: Lab | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    requireBuiltAgent();
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    lab = await labUp({});
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.down();
+    await labDown();
+    expect(await labNamespaces()).toEqual([]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+  return { lab: () => lab!, dir: () => dir! };
 }
