@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { clientFlowId, findingsOf, traceScenario, tracedLab, type TraceLine, type TracedScenario } from '../helpers/trace-harness.js';
+import { clientFlowId, findingsOf, liveAndReplay, traceScenario, tracedLab, type TraceLine, type TracedScenario } from '../helpers/trace-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
 const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
@@ -32,7 +32,14 @@ function describeRun(t: TracedScenario): string {
 
 describe.skipIf(reason)('lab scenarios: prediction before, attribution after (real kernel)', () => {
   const env = tracedLab('kdiag-e2e-netns-');
-  const traced = (scenario: string): Promise<TracedScenario> => traceScenario(env.lab(), scenario, join(env.dir(), `${scenario}.ndjson`));
+  /** Traces the scenario, and checks the replay of the recording ends with the findings live stood by. */
+  const traced = async (scenario: string): Promise<TracedScenario> => {
+    const record = join(env.dir(), `${scenario}.ndjson`);
+    const t = await traceScenario(env.lab(), scenario, record);
+    const both = await liveAndReplay(t.lines, record);
+    expect(both.live, describeRun(t)).toEqual(both.replay);
+    return t;
+  };
 
   it('ct-timeout-raised: predicted on conntrack, still expires at the old deadline, attributed to it', async () => {
     const t = await traced('ct-timeout-raised');

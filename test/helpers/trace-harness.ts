@@ -1,9 +1,10 @@
 // Runs `kdiag trace --json --record` (the built CLI) against the lab while a scenario drives traffic.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
 import { requireBuiltAgent } from './lab-harness.js';
@@ -124,4 +125,26 @@ export function tracedLab(prefix: string): { readonly lab: () => Lab; readonly d
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 120_000);
   return { lab: () => lab!, dir: () => dir! };
+}
+
+/** `rule flow,flow` of a finding: what live and replay are compared by. */
+export function findingKey(f: FindingLite): string {
+  return `${f.rule} ${[...f.flows].sort().join(',')}`;
+}
+
+/**
+ * The findings `kdiag replay --json` makes of a recording, and the keys of those live still stood
+ * by at the end (updates replacing, withdrawals removing), both sorted: they must be equal.
+ */
+export async function liveAndReplay(lines: readonly TraceLine[], record: string): Promise<{ live: string[]; replay: string[]; issueCount: number }> {
+  const replay = await promisify(execFile)(process.execPath, [KDIAG, 'replay', record, '--json'], { maxBuffer: 256 << 20 }).catch((e: { stdout: string; code: number }) => {
+    if (e.code === 1) return { stdout: e.stdout };
+    throw e;
+  });
+  const replayed = JSON.parse(replay.stdout) as { findings: FindingLite[]; issueCount: number };
+  return {
+    live: [...new Set(standingFindingsOf(lines).map(findingKey))].sort(),
+    replay: [...new Set(replayed.findings.map(findingKey))].sort(),
+    issueCount: replayed.issueCount,
+  };
 }
