@@ -1,13 +1,9 @@
 // Real kernel, traced by `kdiag trace`: the prediction before the break (layer and flow) and the
 // attribution after it, for the scenarios in src/lab/scenarios/. Needs what lab-trace needs.
-import { rm, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { requireBuiltAgent } from '../helpers/lab-harness.js';
-import { clientFlowId, findingsOf, traceScenario, type TraceLine, type TracedScenario } from '../helpers/trace-harness.js';
+import { clientFlowId, findingsOf, liveAndReplay, traceScenario, tracedLab, type TraceLine, type TracedScenario } from '../helpers/trace-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
 const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
@@ -35,24 +31,18 @@ function describeRun(t: TracedScenario): string {
 }
 
 describe.skipIf(reason)('lab scenarios: prediction before, attribution after (real kernel)', () => {
-  let lab: Lab;
-  let dir: string;
-
-  beforeAll(async () => {
-    requireBuiltAgent();
-    dir = await mkdtemp(join(tmpdir(), 'kdiag-e2e-netns-'));
-    lab = await labUp({});
-  }, 120_000);
-
-  afterAll(async () => {
-    await lab?.down();
-    await labDown();
-    expect(await labNamespaces()).toEqual([]);
-    await rm(dir, { recursive: true, force: true });
-  }, 120_000);
+  const env = tracedLab('kdiag-e2e-netns-');
+  /** Traces the scenario, and checks the replay of the recording ends with the findings live stood by. */
+  const traced = async (scenario: string): Promise<TracedScenario> => {
+    const record = join(env.dir(), `${scenario}.ndjson`);
+    const t = await traceScenario(env.lab(), scenario, record);
+    const both = await liveAndReplay(t.lines, record);
+    expect(both.live, describeRun(t)).toEqual(both.replay);
+    return t;
+  };
 
   it('ct-timeout-raised: predicted on conntrack, still expires at the old deadline, attributed to it', async () => {
-    const t = await traceScenario(lab, 'ct-timeout-raised', join(dir, 'raised.ndjson'));
+    const t = await traced('ct-timeout-raised');
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -66,7 +56,7 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('keepalive-server-only: the backend keepalive keeps the flow: no prediction, no finding', async () => {
-    const t = await traceScenario(lab, 'keepalive-server-only', join(dir, 'server-ka.ndjson'));
+    const t = await traced('keepalive-server-only');
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -79,7 +69,7 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('expired-seen-idle: predicted on conntrack, and attributed by a snapshot before the next send', async () => {
-    const t = await traceScenario(lab, 'expired-seen-idle', join(dir, 'seen.ndjson'));
+    const t = await traced('expired-seen-idle');
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);

@@ -1,17 +1,12 @@
 // End to end on the real kernel: each lab scenario traced by `kdiag trace`, the finding checked on
 // the right flow, and the recording replayed to the same findings.
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { requireBuiltAgent } from '../helpers/lab-harness.js';
-import { clientFlowId, findingsOf, KDIAG, standingFindingsOf, traceScenario, type FindingLite } from '../helpers/trace-harness.js';
+import { clientFlowId, findingKey as key, findingsOf, liveAndReplay, traceScenario, tracedLab } from '../helpers/trace-harness.js';
 
-const exec = promisify(execFile);
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
 const UPDATE = process.env.KDIAG_UPDATE_FIXTURES === '1';
 const FIXTURES = new URL('../../fixtures/sessions/', import.meta.url).pathname;
@@ -44,30 +39,12 @@ const CASES: readonly Case[] = [
 
 const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
 
-function key(f: FindingLite): string {
-  return `${f.rule} ${[...f.flows].sort().join(',')}`;
-}
-
 describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
-  let lab: Lab;
-  let dir: string;
-
-  beforeAll(async () => {
-    requireBuiltAgent();
-    dir = await mkdtemp(join(tmpdir(), 'kdiag-e2e-'));
-    lab = await labUp({});
-  }, 120_000);
-
-  afterAll(async () => {
-    await lab?.down();
-    await labDown();
-    expect(await labNamespaces()).toEqual([]);
-    await rm(dir, { recursive: true, force: true });
-  }, 120_000);
+  const env = tracedLab('kdiag-e2e-');
 
   it.each(CASES)('$scenario', async (c) => {
-    const record = join(dir, `${c.scenario}.ndjson`);
-    const traced = await traceScenario(lab, c.scenario, record);
+    const record = join(env.dir(), `${c.scenario}.ndjson`);
+    const traced = await traceScenario(env.lab(), c.scenario, record);
     const r = traced.result;
     // A live run does not repeat: keep what it recorded, to replay why it failed.
     onTestFailed(async () => {
@@ -101,15 +78,8 @@ describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
 
     // What live still stands by at the end (updates replacing, withdrawals removing) is what the
     // replay of its own recording finds.
-    const replay = await exec(process.execPath, [KDIAG, 'replay', record, '--json'], { maxBuffer: 256 << 20 }).catch((e: { stdout: string; code: number }) => {
-      if (e.code === 1) return { stdout: e.stdout };
-      throw e;
-    });
-    const replayed = (JSON.parse(replay.stdout) as { findings: FindingLite[]; issueCount: number });
-    expect(replayed.issueCount).toBe(0);
-    const liveKeys = [...new Set(standingFindingsOf(traced.lines).map(key))].sort();
-    const replayKeys = [...new Set(replayed.findings.map(key))].sort();
-    expect(liveKeys).toEqual(replayKeys);
-
+    const both = await liveAndReplay(traced.lines, record);
+    expect(both.issueCount).toBe(0);
+    expect(both.live).toEqual(both.replay);
   }, 240_000);
 });

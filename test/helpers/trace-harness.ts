@@ -1,7 +1,13 @@
 // Runs `kdiag trace --json --record` (the built CLI) against the lab while a scenario drives traffic.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Lab } from '../../src/lab/lab.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { labDown, labNamespaces, labUp, type Lab } from '../../src/lab/lab.js';
+import { requireBuiltAgent } from './lab-harness.js';
 import { runScenario, type ScenarioResult } from '../../src/lab/scenarios.js';
 
 export const KDIAG = fileURLToPath(new URL('../../bin/kdiag.js', import.meta.url));
@@ -101,4 +107,44 @@ export function standingFindingsOf(lines: readonly TraceLine[]): FindingLite[] {
     } else if (l.type === 'finding-withdrawn') byId.delete(String(l.id));
   }
   return [...byId.values()];
+}
+
+/** One lab and one scratch folder for a describe block: up before its tests, down (and checked gone) after. */
+export function tracedLab(prefix: string): { readonly lab: () => Lab; readonly dir: () => string } {
+  let lab: Lab | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    requireBuiltAgent();
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    lab = await labUp({});
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.down();
+    await labDown();
+    expect(await labNamespaces()).toEqual([]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+  return { lab: () => lab!, dir: () => dir! };
+}
+
+/** `rule flow,flow` of a finding: what live and replay are compared by. */
+export function findingKey(f: FindingLite): string {
+  return `${f.rule} ${[...f.flows].sort().join(',')}`;
+}
+
+/**
+ * The findings `kdiag replay --json` makes of a recording, and the keys of those live still stood
+ * by at the end (updates replacing, withdrawals removing), both sorted: they must be equal.
+ */
+export async function liveAndReplay(lines: readonly TraceLine[], record: string): Promise<{ live: string[]; replay: string[]; issueCount: number }> {
+  const replay = await promisify(execFile)(process.execPath, [KDIAG, 'replay', record, '--json'], { maxBuffer: 256 << 20 }).catch((e: { stdout: string; code: number }) => {
+    if (e.code === 1) return { stdout: e.stdout };
+    throw e;
+  });
+  const replayed = JSON.parse(replay.stdout) as { findings: FindingLite[]; issueCount: number };
+  return {
+    live: [...new Set(standingFindingsOf(lines).map(findingKey))].sort(),
+    replay: [...new Set(replayed.findings.map(findingKey))].sort(),
+    issueCount: replayed.issueCount,
+  };
 }
