@@ -1,6 +1,5 @@
 // Makes one allowlisted change live: journal first (pending, with the old value), then write, then
 // read back; a change that does not read back as written is rolled back, and that is journaled too.
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { KdiagError, UsageError } from '../errors.js';
 import { KDIAG_VERSION } from '../version.js';
@@ -9,6 +8,7 @@ import { readRegularFile, writeFileAtomic } from '../host/atomic-file.js';
 import {
   moveEntry,
   nextEntryId,
+  pendingEntry,
   prepareJournalDir,
   putEntry,
   readJournal,
@@ -204,20 +204,16 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
     const at = now();
     const id = nextEntryId(journal);
     const persist = plan.persist && change.kind === 'sysctl' ? { path: plan.persist.path, previous: plan.persist.previous, content: persistContent(change.key, change.new, id, at) } : undefined;
-    let entry: JournalEntry = {
+    let entry = pendingEntry({
       id,
-      state: 'pending',
-      when: at.toISOString(),
+      at,
       change: change.kind === 'sysctl' ? { kind: 'sysctl', key: change.key, old: change.old, new: change.new } : { kind: 'ipvs-timeout', old: change.old, new: change.new },
       target: journalTarget(target),
-      ...(nsId === undefined ? {} : { nsId }),
+      nsId,
       why: plan.why,
       version: KDIAG_VERSION,
-      host: hostname(),
-      pid: process.pid,
       ...(persist ? { persist } : {}),
-      history: [{ state: 'pending', at: at.toISOString() }],
-    };
+    });
     const save = async (e: JournalEntry): Promise<void> => {
       journal = putEntry(journal, e);
       await writeJournal(journalDir, journal);

@@ -4,13 +4,12 @@
 // entry's tuple and remaining seconds before the update, runs it, and reads the timers back; revert
 // gives each entry still present its journaled remaining seconds minus the time elapsed since, with
 // one exact-tuple update each (a filtered update cannot give entries different values).
-import { hostname } from 'node:os';
 import { KdiagError, UsageError } from '../errors.js';
 import { parseConntrackList } from '../parse/conntrack-entry.js';
 import { conntrackUpdateArgs, tupleUpdateArgs } from '../suggest/deadline-suggestions.js';
 import { KDIAG_VERSION } from '../version.js';
 import type { ApplyDeps, ApplyOutcome, Plan } from './apply-change.js';
-import { moveEntry, nextEntryId, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry, type JournalWhy } from './journal.js';
+import { moveEntry, nextEntryId, pendingEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry, type JournalWhy } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
 import { describeTarget, journalTarget, type Target } from './target.js';
@@ -127,19 +126,15 @@ export async function applyConntrackUpdate(plan: Plan & { readonly change: Plann
     const before = (await readTimers(live, change, target)).slice(0, MAX_ENTRIES);
     const at = now();
     const id = nextEntryId(journal);
-    let entry: JournalEntry = {
+    let entry = pendingEntry({
       id,
-      state: 'pending',
-      when: at.toISOString(),
+      at,
       change: { kind: 'conntrack-update', family: change.family, state: change.state, timeout: change.timeoutSec, old: summary(before), new: change.new, entries: before },
       target: journalTarget(target),
-      ...(nsId === undefined ? {} : { nsId }),
+      nsId,
       why: plan.why,
       version: KDIAG_VERSION,
-      host: hostname(),
-      pid: process.pid,
-      history: [{ state: 'pending', at: at.toISOString() }],
-    };
+    });
     const save = async (e: JournalEntry): Promise<void> => {
       journal = putEntry(journal, e);
       await writeJournal(journalDir, journal);

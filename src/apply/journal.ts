@@ -8,6 +8,7 @@
 //   rolled-back after a failure, the old value was restored and read back
 //   reverted    `kdiag revert` restored the old value (or found it already in place)
 import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, InputError, BugError } from '../errors.js';
@@ -130,6 +131,33 @@ export function moveEntry(entry: JournalEntry, to: EntryState, at: Date, patch: 
   if (!canMove(entry.state, to)) throw new BugError(`journal entry ${entry.id}: ${entry.state} → ${to} is not a valid move`);
   const step = note === undefined ? { state: to, at: at.toISOString() } : { state: to, at: at.toISOString(), note };
   return { ...entry, ...patch, state: to, history: [...entry.history, step] };
+}
+
+/** A new entry, written down before its change is made: by whom, where and why. */
+export function pendingEntry(a: {
+  id: number;
+  at: Date;
+  change: JournalChange;
+  target: JournalEntry['target'];
+  nsId: string | undefined;
+  why: JournalWhy;
+  version: string;
+  persist?: JournalPersist;
+}): JournalEntry {
+  return {
+    id: a.id,
+    state: 'pending',
+    when: a.at.toISOString(),
+    change: a.change,
+    target: a.target,
+    ...(a.nsId === undefined ? {} : { nsId: a.nsId }),
+    why: a.why,
+    version: a.version,
+    host: hostname(),
+    pid: process.pid,
+    ...(a.persist ? { persist: a.persist } : {}),
+    history: [{ state: 'pending', at: a.at.toISOString() }],
+  };
 }
 
 /** The journal with one entry replaced (by id) or appended. */

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analysis/analyze.js';
 import { analyzeInput } from '../../src/services/analyze-input.js';
+import { ct, ctSnapshot, obs, tableOf } from '../helpers/builders.js';
 
 const HEALTHY = fileURLToPath(new URL('../../fixtures/bundles/healthy-iptables/', import.meta.url));
 const EST = 'net.netfilter.nf_conntrack_tcp_timeout_established';
@@ -73,5 +75,36 @@ describe('conntrack.flow-forgotten', () => {
     rmSync(join(dir, 'conntrack-L.txt'));
     const r = await analyzeInput(dir, {});
     expect(r.diagnosis.findings.filter((x) => x.rule === 'conntrack.flow-forgotten')).toEqual([]);
+  });
+});
+
+describe('conntrack.old-deadline with a change seen in the recording', () => {
+  const T0 = 1_700_000_000_000;
+  const C = '10.0.0.1:40000>10.96.0.10:80';
+  const R = '10.0.0.2:8080>10.0.0.1:40000';
+
+  it('a raised timeout: an entry last refreshed before the change still dies at its old deadline', () => {
+    const t = tableOf([
+      obs.sysctls(T0, { [EST]: '600' }),
+      ...ctSnapshot(T0, [ct(C, R, { timeout: 500 })]),
+      obs.sysctls(T0 + 10_000, { [EST]: '7200' }),
+      // 20 s after the change the entry shows 480 s: a packet since the change would have left ~7180.
+      ...ctSnapshot(T0 + 20_000, [ct(C, R, { timeout: 480 })]),
+    ]);
+    const f = analyze(t).drafts.map((d) => d.finding).filter((x) => x.rule === 'conntrack.old-deadline');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.severity).toBe('warning');
+    expect(f[0]!.cause).toContain('it was 600 s (10 min) before the change kdiag saw');
+    expect(f[0]!.cause).toContain('sooner than the new timeout promises');
+  });
+
+  it('an entry refreshed after the change is not reported', () => {
+    const t = tableOf([
+      obs.sysctls(T0, { [EST]: '600' }),
+      ...ctSnapshot(T0, [ct(C, R, { timeout: 500 })]),
+      obs.sysctls(T0 + 10_000, { [EST]: '7200' }),
+      ...ctSnapshot(T0 + 20_000, [ct(C, R, { timeout: 7195 })]),
+    ]);
+    expect(analyze(t).drafts.filter((d) => d.finding.rule === 'conntrack.old-deadline')).toEqual([]);
   });
 });
