@@ -32,7 +32,8 @@ function splitName(name: string): { prefix: string; name: string } {
   for (let i = name.indexOf('/'); i >= 0; i = name.indexOf('/', i + 1)) {
     const prefix = name.slice(0, i);
     const rest = name.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100) return { prefix, name: rest };
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100)
+      return { prefix, name: rest };
   }
   throw new Error(`tar: name too long for ustar: ${name}`);
 }

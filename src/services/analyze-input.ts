@@ -86,7 +86,11 @@ async function openTicket(path: string, size: number): Promise<OpenedInput> {
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new InputError(path, undefined, `can't read: ${err.code ?? err.message}`);
   });
-  if (text.slice(0, 8192).includes('\u0000')) throw new InputError(path, undefined, 'binary data (NUL byte): expected a recording, a bundle or a pasted ticket (text)');
+  const nul = text.slice(0, 8192).indexOf('\u0000');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    throw new InputError(path, line, 'binary data (NUL byte): expected a recording, a bundle or a pasted ticket (text)');
+  }
   const t = ticketBundle(path, text);
   const { files, kernel, ...ticket } = t;
   if (files.size === 0) {

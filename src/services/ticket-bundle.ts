@@ -49,7 +49,8 @@ function fileOf(s: PasteSection): string {
 
 function linesOf(s: PasteSection): { no: number; text: string }[] {
   // `cat /proc/sys/net/…/x` printed the bare value: the sysctl -a form says whose value it is
-  if (s.key !== undefined) return s.lines.map((l) => ({ no: l.no, text: `${s.key} = ${l.text.trim()}` }));
+  if (s.key !== undefined)
+    return s.lines.map((l) => ({ no: l.no, text: `${s.key} = ${l.text.trim()}` }));
   return s.lines.map((l) => ({ no: l.no, text: l.text }));
 }
 
@@ -70,7 +71,10 @@ export function ticketBundle(label: string, text: string): TicketBundle {
   }));
   split.sections.forEach((s, i) => {
     if (BUNDLE_FILES[s.kind] === undefined) {
-      sections[i] = { ...sections[i]!, skipped: `kdiag does not read ${s.kind.replace(/\.txt$/, '')} output` };
+      sections[i] = {
+        ...sections[i]!,
+        skipped: `kdiag does not read ${s.kind.replace(/\.txt$/, '')} output`,
+      };
       return;
     }
     const file = fileOf(s);
@@ -78,14 +82,19 @@ export function ticketBundle(label: string, text: string): TicketBundle {
     if (prev !== undefined && !ADDITIVE.has(s.kind)) {
       const p = sections[prev]!;
       const { file: _f, ...rest } = p;
-      sections[prev] = { ...rest, skipped: `a later ${s.kind} (line ${s.startLine}) is read instead` };
+      sections[prev] = {
+        ...rest,
+        skipped: `a later ${s.kind} (line ${s.startLine}) is read instead`,
+      };
       files.set(file, []);
     }
     owner.set(file, i);
     sections[i] = { ...sections[i]!, file };
     files.set(file, [...(files.get(file) ?? []), ...linesOf(s)]);
   });
-  const memory = new Map<string, MemoryFile>([...files].map(([name, lines]) => [name, { label, lines }]));
+  const memory = new Map<string, MemoryFile>(
+    [...files].map(([name, lines]) => [name, { label, lines }]),
+  );
   const kernel = memory
     .get('sysctl.txt')
     ?.lines.map((l) => /^kernel\.osrelease\s*=\s*(\S{1,100})\s*$/.exec(l.text)?.[1])

@@ -1,7 +1,17 @@
 // Bundles as archives: collect --tar's archive reads back as the folder it packed, and check on an
 // archive of any fixtures/bundles folder gives the same JSON as on the folder.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +29,16 @@ const run = promisify(execFile);
 const AT = new Date('2026-06-24T19:48:36Z');
 
 function folderFiles(dir: string): Map<string, string> {
-  return new Map(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n), 'utf8')]));
+  return new Map(
+    readdirSync(dir)
+      .sort()
+      .map((n) => [n, readFileSync(join(dir, n), 'utf8')]),
+  );
 }
 
-const bundles = readdirSync(BUNDLES).filter((n) => statSync(join(BUNDLES, n)).isDirectory()).sort();
+const bundles = readdirSync(BUNDLES)
+  .filter((n) => statSync(join(BUNDLES, n)).isDirectory())
+  .sort();
 
 describe('bundle archives', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'kdiag-archive-'));
@@ -42,8 +58,14 @@ describe('bundle archives', () => {
     expect(back.skipped).toEqual([]);
     expect(new Map([...back.files].sort())).toEqual(src);
     // GNU tar reads it too, names under the folder
-    const listed = await run('tar', ['tzf', archive]).then((r) => r.stdout.trim().split('\n'), () => undefined);
-    if (listed) expect(listed).toEqual([...src.keys()].map((n) => `kdiag-bundle-worker-9-20260624T194836Z/${n}`));
+    const listed = await run('tar', ['tzf', archive]).then(
+      (r) => r.stdout.trim().split('\n'),
+      () => undefined,
+    );
+    if (listed)
+      expect(listed).toEqual(
+        [...src.keys()].map((n) => `kdiag-bundle-worker-9-20260624T194836Z/${n}`),
+      );
   });
 
   it('never writes over what is there, a dangling link included', async () => {
@@ -51,16 +73,24 @@ describe('bundle archives', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'ss.txt'), 'x\n');
     symlinkSync(join(tmp, 'nowhere'), `${dir}.tar.gz`);
-    await expect(writeBundleArchive(dir, new Map([['ss.txt', 'x\n']]), AT)).rejects.toBeInstanceOf(UsageError);
+    await expect(writeBundleArchive(dir, new Map([['ss.txt', 'x\n']]), AT)).rejects.toBeInstanceOf(
+      UsageError,
+    );
     expect(existsSync(join(tmp, 'nowhere'))).toBe(false);
     expect(existsSync(join(dir, 'ss.txt'))).toBe(true);
   });
 
   it('packs long names in the ustar prefix and keeps bytes exact', async () => {
     const long = `sysctl@pod_${'n'.repeat(60)}.txt`; // a scope is at most 64 characters
-    const files = new Map([[long, 'ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n'], ['sysctl.txt', 'ä = 1\n']]);
+    const files = new Map([
+      [long, 'ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n'],
+      ['sysctl.txt', 'ä = 1\n'],
+    ]);
     const path = join(tmp, 'long.tgz');
-    writeFileSync(path, bundleArchiveBytes(`kdiag-bundle-${'h'.repeat(60)}-20260624T194836Z`, files, AT));
+    writeFileSync(
+      path,
+      bundleArchiveBytes(`kdiag-bundle-${'h'.repeat(60)}-20260624T194836Z`, files, AT),
+    );
     const back = await readArchive(path);
     expect(new Map([...back.files].sort())).toEqual(new Map([...files].sort()));
   });
@@ -68,17 +98,32 @@ describe('bundle archives', () => {
   for (const name of bundles) {
     it(`check on an archive of fixtures/bundles/${name} gives the folder's JSON`, async () => {
       const dir = join(BUNDLES, name);
-      const args = (JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { args?: string[] }).args ?? [];
-      const opts = args[0] === '--cloud' ? { cloud: args[1] as 'aws-nlb' } : args[0] === '--path-idle-timeout' ? { pathIdleTimeoutSec: Number.parseInt(args[1]!, 10) } : {};
+      const args =
+        (JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { args?: string[] })
+          .args ?? [];
+      const opts =
+        args[0] === '--cloud'
+          ? { cloud: args[1] as 'aws-nlb' }
+          : args[0] === '--path-idle-timeout'
+            ? { pathIdleTimeoutSec: Number.parseInt(args[1]!, 10) }
+            : {};
       const archive = join(tmp, `${name}.tgz`);
       writeFileSync(archive, bundleArchiveBytes(name, folderFiles(dir), AT));
       const norm = (j: unknown, base: string): unknown => {
         const { input, ...rest } = j as { input: unknown };
         expect((input as { kind: string }).kind).toBe('bundle');
-        return JSON.parse(JSON.stringify(rest).split(JSON.stringify(base).slice(1, -1)).join('<bundle>'));
+        return JSON.parse(
+          JSON.stringify(rest).split(JSON.stringify(base).slice(1, -1)).join('<bundle>'),
+        );
       };
-      const fromFolder = norm(analysisToJson(await analyzeInput(dir, opts), { allFlows: true }), dir);
-      const fromArchive = norm(analysisToJson(await analyzeInput(archive, opts), { allFlows: true }), archive);
+      const fromFolder = norm(
+        analysisToJson(await analyzeInput(dir, opts), { allFlows: true }),
+        dir,
+      );
+      const fromArchive = norm(
+        analysisToJson(await analyzeInput(archive, opts), { allFlows: true }),
+        archive,
+      );
       expect(fromArchive).toEqual(fromFolder);
     });
   }

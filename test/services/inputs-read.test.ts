@@ -18,7 +18,13 @@ const KDIAG = fileURLToPath(new URL('../../bin/kdiag.js', import.meta.url));
 const run = promisify(execFile);
 
 // a header and one socket (with its info line) from a fixture bundle
-const SS_OK = readFileSync(join(BUNDLES, 'aws-nlb-350', 'ss@pod_partners_sync-agent-59d7c6b8f-w4x9p.txt'), 'utf8').split('\n').slice(0, 3).join('\n');
+const SS_OK = readFileSync(
+  join(BUNDLES, 'aws-nlb-350', 'ss@pod_partners_sync-agent-59d7c6b8f-w4x9p.txt'),
+  'utf8',
+)
+  .split('\n')
+  .slice(0, 3)
+  .join('\n');
 
 describe('missing inputs (pure)', () => {
   it('names all six when nothing was read', () => {
@@ -31,18 +37,26 @@ describe('missing inputs (pure)', () => {
       'conntrack events or probes (kdiag trace)',
     ]);
     expect(m.find((x) => x.input === 'sockets (ss)')!.hides).toMatch(/^keepalive unknown/);
-    expect(m.find((x) => x.input === 'sysctls (sysctl -a)')!.hides).toBe('timeouts are kernel defaults (not read)');
+    expect(m.find((x) => x.input === 'sysctls (sysctl -a)')!.hides).toBe(
+      'timeouts are kernel defaults (not read)',
+    );
   });
 
   it('asks for ipvsadm only in IPVS mode', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdiag-ipvs-'));
     try {
       cpSync(join(BUNDLES, 'keepalive-sysctl-trap'), dir, { recursive: true });
-      for (const f of ['ipvsadm-timeout.txt', 'ipvsadm-Lnc.txt', 'ipvsadm-Ln.txt']) rmSync(join(dir, f));
+      for (const f of ['ipvsadm-timeout.txt', 'ipvsadm-Lnc.txt', 'ipvsadm-Ln.txt'])
+        rmSync(join(dir, f));
       const r = await analyzeInput(dir);
-      expect(r.missing.map((x) => x.input)).toEqual(['ipvsadm -Ln --timeout, ipvsadm -Lnc, ipvsadm -Ln (IPVS mode)', 'conntrack events or probes (kdiag trace)']);
+      expect(r.missing.map((x) => x.input)).toEqual([
+        'ipvsadm -Ln --timeout, ipvsadm -Lnc, ipvsadm -Ln (IPVS mode)',
+        'conntrack events or probes (kdiag trace)',
+      ]);
       const iptables = await analyzeInput(join(BUNDLES, 'healthy-iptables'));
-      expect(iptables.missing.map((x) => x.input)).toEqual(['conntrack events or probes (kdiag trace)']);
+      expect(iptables.missing.map((x) => x.input)).toEqual([
+        'conntrack events or probes (kdiag trace)',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -58,12 +72,16 @@ describe('a report of what was read', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'ss.txt'), `${SS_OK}\nESTAB zero 0 nonsense here\n`);
     const r = await analyzeInput(dir);
-    expect(r.inputs.map(inputLine)).toEqual([`ss.txt: 1 socket, 1 line skipped (${r.issues[0]!.code})`]);
+    expect(r.inputs.map(inputLine)).toEqual([
+      `ss.txt: 1 socket, 1 line skipped (${r.issues[0]!.code})`,
+    ]);
     expect(r.issues[0]!.code).toMatch(/^ss\./);
     expect(r.nothingRead).toBe(false);
     const text = renderAnalysis(r, { title: 't' });
     expect(text).toContain('\nRead\n  ss.txt: 1 socket, 1 line skipped');
-    expect(text).toContain('\nNot seen (findings can only come from what was read)\n  no conntrack table');
+    expect(text).toContain(
+      '\nNot seen (findings can only come from what was read)\n  no conntrack table',
+    );
     expect(text).toContain('  no sysctls (sysctl -a): timeouts are kernel defaults (not read)');
     expect(text).toContain('\nFindings: none in what was read\n');
   });
@@ -83,33 +101,68 @@ describe('a report of what was read', () => {
     writeFileSync(join(dir, 'conntrack-L.txt'), '');
     const r = await analyzeInput(dir);
     expect(r.nothingRead).toBe(true);
-    expect(r.inputs.map(inputLine)).toEqual(['conntrack-L.txt: empty', expect.stringMatching(/^ss\.txt: nothing recognised, 1 line skipped \(ss\.[a-z-]+\)$/)]);
-    for (const args of [['check', dir], ['replay', dir], ['check', dir, '--json']]) {
-      const res = (await run('node', [KDIAG, ...args]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(r.inputs.map(inputLine)).toEqual([
+      'conntrack-L.txt: empty',
+      expect.stringMatching(/^ss\.txt: nothing recognised, 1 line skipped \(ss\.[a-z-]+\)$/),
+    ]);
+    for (const args of [
+      ['check', dir],
+      ['replay', dir],
+      ['check', dir, '--json'],
+    ]) {
+      const res = (await run('node', [KDIAG, ...args]).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
       expect(res.code, args.join(' ')).toBe(2);
-      expect(res.stderr).toContain(`kdiag: nothing could be read from ${dir}\n  conntrack-L.txt: empty\n  ss.txt: nothing recognised, 1 line skipped`);
+      expect(res.stderr).toContain(
+        `kdiag: nothing could be read from ${dir}\n  conntrack-L.txt: empty\n  ss.txt: nothing recognised, 1 line skipped`,
+      );
     }
   });
 
   it('a live check where every source failed reads nothing (exit 2 in the CLI)', async () => {
     const recs: LocatedRecord[] = [
-      { rec: { t: 1, src: 'conntrack:list', line: 'conntrack -L', k: 'begin' }, file: 'conntrack:list', line: 1 },
-      { rec: { t: 1, src: 'conntrack:list', line: 'conntrack: command not found', k: 'err' }, file: 'conntrack:list', line: 2 },
-      { rec: { t: 1, src: 'ss:sockets', line: "ss: can't open netlink socket", k: 'err' }, file: 'ss:sockets', line: 3 },
+      {
+        rec: { t: 1, src: 'conntrack:list', line: 'conntrack -L', k: 'begin' },
+        file: 'conntrack:list',
+        line: 1,
+      },
+      {
+        rec: { t: 1, src: 'conntrack:list', line: 'conntrack: command not found', k: 'err' },
+        file: 'conntrack:list',
+        line: 2,
+      },
+      {
+        rec: { t: 1, src: 'ss:sockets', line: "ss: can't open netlink socket", k: 'err' },
+        file: 'ss:sockets',
+        line: 3,
+      },
     ];
     const r = await analyzeRecords({
-      info: { kind: 'live', path: 'host', live: { hostname: 'h', kernel: '6.1.0', notes: ['ipvsadm not installed'] } },
+      info: {
+        kind: 'live',
+        path: 'host',
+        live: { hostname: 'h', kernel: '6.1.0', notes: ['ipvsadm not installed'] },
+      },
       records: (async function* () {
         yield* recs;
       })(),
       notices: [],
     });
     expect(r.nothingRead).toBe(true);
-    expect(r.inputs.map(inputLine)).toEqual(['conntrack:list: nothing recognised (conntrack: command not found)', "ss:sockets: nothing recognised (ss: can't open netlink socket)"]);
+    expect(r.inputs.map(inputLine)).toEqual([
+      'conntrack:list: nothing recognised (conntrack: command not found)',
+      "ss:sockets: nothing recognised (ss: can't open netlink socket)",
+    ]);
   });
 
   it('a live check with nothing at all is nothing read too', async () => {
-    const r = await analyzeRecords({ info: { kind: 'live', path: 'host' }, records: (async function* () {})(), notices: [] });
+    const r = await analyzeRecords({
+      info: { kind: 'live', path: 'host' },
+      records: (async function* () {})(),
+      notices: [],
+    });
     expect(r.nothingRead).toBe(true);
     expect(r.missing.length).toBe(5);
   });

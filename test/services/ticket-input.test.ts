@@ -19,7 +19,11 @@ const run = promisify(execFile);
 interface TicketExpected {
   readonly bundle: string;
   readonly ignored: number;
-  readonly sections: readonly { readonly startLine: number; readonly endLine: number; readonly bundleFile: string }[];
+  readonly sections: readonly {
+    readonly startLine: number;
+    readonly endLine: number;
+    readonly bundleFile: string;
+  }[];
   readonly args: readonly string[];
   readonly findings: readonly { readonly rule: string; readonly flows: readonly string[] }[];
   readonly atRisk: readonly string[];
@@ -28,7 +32,14 @@ interface TicketExpected {
 /** What must agree between a ticket and its bundle: the findings without their evidence (whose source ids name the scope as each input does). */
 function shape(r: AnalysisResult): unknown {
   return {
-    findings: r.diagnosis.findings.map((f) => ({ rule: f.rule, fm: f.fm, severity: f.severity, confidence: f.confidence, flows: f.flows, suggestions: f.suggestions })),
+    findings: r.diagnosis.findings.map((f) => ({
+      rule: f.rule,
+      fm: f.fm,
+      severity: f.severity,
+      confidence: f.confidence,
+      flows: f.flows,
+      suggestions: f.suggestions,
+    })),
     predictions: r.diagnosis.predictions.map((p) => ({ flow: p.flow, layer: p.layer })),
     suggestions: r.diagnosis.suggestions.map((s) => s.id),
   };
@@ -38,7 +49,9 @@ function optionsOf(args: readonly string[]): AnalyzeOptions {
   return args[0] === '--cloud' ? { cloud: args[1] as AnalyzeOptions['cloud'] } : {};
 }
 
-const tickets = readdirSync(TICKETS).filter((n) => n.endsWith('.txt')).sort();
+const tickets = readdirSync(TICKETS)
+  .filter((n) => n.endsWith('.txt'))
+  .sort();
 
 describe('a pasted ticket', () => {
   it('has ticket fixtures', () => {
@@ -46,22 +59,38 @@ describe('a pasted ticket', () => {
   });
 
   for (const name of tickets) {
-    const exp = JSON.parse(readFileSync(join(TICKETS, name.replace(/\.txt$/, '.expected.json')), 'utf8')) as TicketExpected;
+    const exp = JSON.parse(
+      readFileSync(join(TICKETS, name.replace(/\.txt$/, '.expected.json')), 'utf8'),
+    ) as TicketExpected;
     it(`${name} is diagnosed like fixtures/bundles/${exp.bundle}`, async () => {
-      const opts = optionsOf(exp.args.length ? exp.args : (JSON.parse(readFileSync(join(BUNDLES, exp.bundle, 'expected.json'), 'utf8')) as { args?: string[] }).args ?? []);
+      const opts = optionsOf(
+        exp.args.length
+          ? exp.args
+          : ((
+              JSON.parse(readFileSync(join(BUNDLES, exp.bundle, 'expected.json'), 'utf8')) as {
+                args?: string[];
+              }
+            ).args ?? []),
+      );
       const fromTicket = await analyzeInput(join(TICKETS, name), opts);
       const fromBundle = await analyzeInput(join(BUNDLES, exp.bundle), opts);
       expect(fromTicket.input.kind).toBe('ticket');
       expect(fromTicket.issues).toEqual([]);
       expect(fromBundle.diagnosis.findings.length).toBeGreaterThan(0);
       expect(shape(fromTicket)).toEqual(shape(fromBundle));
-      expect(fromTicket.diagnosis.findings.map((f) => ({ rule: f.rule, flows: [...f.flows].sort() }))).toEqual(
-        expect.arrayContaining(exp.findings.map((f) => ({ rule: f.rule, flows: [...f.flows].sort() }))),
+      expect(
+        fromTicket.diagnosis.findings.map((f) => ({ rule: f.rule, flows: [...f.flows].sort() })),
+      ).toEqual(
+        expect.arrayContaining(
+          exp.findings.map((f) => ({ rule: f.rule, flows: [...f.flows].sort() })),
+        ),
       );
       expect(fromTicket.nothingRead).toBe(false);
       // every section became a file (the scope named as the ticket names it) with its line range
       const t = fromTicket.input.ticket!;
-      expect(t.sections.map((s) => [s.startLine, s.endLine])).toEqual(exp.sections.map((s) => [s.startLine, s.endLine]));
+      expect(t.sections.map((s) => [s.startLine, s.endLine])).toEqual(
+        exp.sections.map((s) => [s.startLine, s.endLine]),
+      );
       expect(t.sections.every((s) => s.file !== undefined && s.skipped === undefined)).toBe(true);
       expect(t.ignored.count).toBe(exp.ignored);
       // parse evidence points at the ticket's own lines
@@ -72,11 +101,21 @@ describe('a pasted ticket', () => {
 
   it('--json carries the sections, text lists them and the prose ignored', async () => {
     const path = join(TICKETS, 'keepalive-sysctl-trap.txt');
-    const json = await run('node', [KDIAG, 'check', path, '--json']).catch((e: { stdout: string; code: number }) => e);
+    const json = await run('node', [KDIAG, 'check', path, '--json']).catch(
+      (e: { stdout: string; code: number }) => e,
+    );
     expect((json as { code?: number }).code).toBe(1);
-    const out = JSON.parse((json as { stdout: string }).stdout) as { input: { kind: string; ticket: { sections: { label: string; file?: string }[]; ignored: { count: number } } } };
+    const out = JSON.parse((json as { stdout: string }).stdout) as {
+      input: {
+        kind: string;
+        ticket: { sections: { label: string; file?: string }[]; ignored: { count: number } };
+      };
+    };
     expect(out.input.kind).toBe('ticket');
-    expect(out.input.ticket.sections[1]).toMatchObject({ label: 'lines 14–20: ipvsadm -Ln, 2 services', file: 'ipvsadm-Ln.txt' });
+    expect(out.input.ticket.sections[1]).toMatchObject({
+      label: 'lines 14–20: ipvsadm -Ln, 2 services',
+      file: 'ipvsadm-Ln.txt',
+    });
     expect(out.input.ticket.ignored.count).toBe(10);
     const text = await run('node', [KDIAG, 'replay', path]).catch((e: { stdout: string }) => e);
     const s = (text as { stdout: string }).stdout;
@@ -127,10 +166,16 @@ describe('a text file with nothing kdiag reads', () => {
     const prose = join(dir, 'prose.txt');
     writeFileSync(prose, 'Hi,\nour connections drop after 15 minutes.\nThanks\n');
     for (const cmd of ['check', 'replay']) {
-      const r = (await run('node', [KDIAG, cmd, prose]).catch((e: unknown) => e)) as { code: number; stdout: string; stderr: string };
+      const r = (await run('node', [KDIAG, cmd, prose]).catch((e: unknown) => e)) as {
+        code: number;
+        stdout: string;
+        stderr: string;
+      };
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toContain('no command output kdiag reads in this ticket (3 lines of prose ignored');
+      expect(r.stderr).toContain(
+        'no command output kdiag reads in this ticket (3 lines of prose ignored',
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
@@ -138,7 +183,10 @@ describe('a text file with nothing kdiag reads', () => {
   it('an empty file is exit 2 too', async () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '');
-    const r = (await run('node', [KDIAG, 'check', empty]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const r = (await run('node', [KDIAG, 'check', empty]).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no command output kdiag reads');
   });

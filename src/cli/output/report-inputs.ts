@@ -6,7 +6,10 @@ import { wrap } from './text-layout.js';
 
 /** `ss.txt: 3 sockets, 1 line skipped (ss.bad-line)` */
 export function inputLine(i: InputRead): string {
-  const skipped = i.skipped > 0 ? `, ${i.skipped} line${i.skipped === 1 ? '' : 's'} skipped (${i.codes.join(', ') || 'unparseable'})` : '';
+  const skipped =
+    i.skipped > 0
+      ? `, ${i.skipped} line${i.skipped === 1 ? '' : 's'} skipped (${i.codes.join(', ') || 'unparseable'})`
+      : '';
   const why = i.stderr !== undefined ? ` (${i.stderr.slice(0, 200)})` : '';
   return `${i.name}: ${i.read}${skipped}${why}`;
 }
@@ -15,10 +18,16 @@ export function inputLine(i: InputRead): string {
 export function ticketLines(r: AnalysisResult): string[] {
   const t = r.input.ticket;
   if (t === undefined) return [];
-  const out = t.sections.map((s) => (s.file !== undefined ? `${s.label} → ${s.file}` : `${s.label} (not read: ${s.skipped ?? '?'})`));
-  const ranges = t.ignored.ranges.map((g) => (g.startLine === g.endLine ? `${g.startLine}` : `${g.startLine}–${g.endLine}`));
+  const out = t.sections.map((s) =>
+    s.file !== undefined ? `${s.label} → ${s.file}` : `${s.label} (not read: ${s.skipped ?? '?'})`,
+  );
+  const ranges = t.ignored.ranges.map((g) =>
+    g.startLine === g.endLine ? `${g.startLine}` : `${g.startLine}–${g.endLine}`,
+  );
   const shown = ranges.length > 6 ? `${ranges.slice(0, 6).join(', ')}, …` : ranges.join(', ');
-  out.push(`${t.ignored.count} line${t.ignored.count === 1 ? '' : 's'} of prose ignored${ranges.length ? ` (lines ${shown})` : ''}`);
+  out.push(
+    `${t.ignored.count} line${t.ignored.count === 1 ? '' : 's'} of prose ignored${ranges.length ? ` (lines ${shown})` : ''}`,
+  );
   return out;
 }
 
