@@ -50,7 +50,7 @@ interface Draft {
 }
 
 /** Net `{` minus `}` of a line, quoted text left out (comments may hold braces). */
-function braceDelta(line: string): number {
+export function braceDelta(line: string): number {
   let d = 0;
   let quoted = false;
   for (let i = 0; i < line.length; i++) {

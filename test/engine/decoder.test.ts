@@ -125,3 +125,26 @@ describe('Engine', () => {
     for (const f of d.findings) for (const id of f.suggestions) expect(d.suggestions.some((s) => s.id === id)).toBe(true);
   });
 });
+
+describe('rulesets of nftables mode', () => {
+  const NFT = readFileSync(new URL('../../fixtures/pastes/nft-kube-proxy.txt', import.meta.url), 'utf8').trimEnd().split('\n');
+  const IPT6 = readFileSync(new URL('../../fixtures/pastes/ip6tables-save.txt', import.meta.url), 'utf8').trimEnd().split('\n');
+  const doc = (src: string, lines: readonly string[]): RawRecord[] => [
+    { t: 10, src, line: src, k: 'begin' },
+    ...lines.map((line) => ({ t: 10, src, line })),
+    { t: 11, src, line: 'exit 0', k: 'end' },
+  ];
+
+  it('feeds nft list ruleset and ip6tables-save to the model as one ruleset with both their facts', async () => {
+    const { buildPathContext } = await import('../../src/analysis/path/context.js');
+    const e = new Engine();
+    [...doc('ip6tables:save', IPT6), ...doc('nft:ruleset', NFT)].forEach((rec, i) => e.push({ rec, file: 'f', line: i + 1 }));
+    e.finish();
+    expect(e.decoder.issues).toEqual([]);
+    const ipt = e.table.iptables()!.value;
+    expect(ipt.kubeProxyNftables).toBe(true);
+    expect(ipt.invalidDropRules.map((r) => r.table)).toEqual(['filter', 'ip kube-proxy']);
+    expect(ipt.services.find((s) => s.name === 'mysql')?.endpoints).toEqual([{ addr: '10.244.12.8', port: 3306 }]);
+    expect(buildPathContext(e.table, {}).mode).toBe('nftables');
+  });
+});

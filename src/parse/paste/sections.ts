@@ -2,6 +2,7 @@
 // them) into sections by the shape of their lines, and names each after the bundle file it stands
 // for, so each section can go to the parser of that file. Pure and bounded: lines are cut at
 // MAX_LINE characters and reading stops after MAX_LINES lines, both reported.
+import { braceDelta } from '../nft-ruleset.js';
 import { continues, kindOfCommand, procSysKey, scopeOfCommand, shapeOf, type PasteKind } from './line-shapes.js';
 
 export type { PasteKind } from './line-shapes.js';
@@ -221,18 +222,6 @@ export function splitPaste(text: string): PasteSplit {
   }
   close();
   return { sections, ignored: { count: ignoredCount, ranges: ignoredRanges }, crlf, timeColumn, cut, truncated };
-}
-
-function braceDelta(s: string): number {
-  let d = 0;
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 34) quoted = !quoted;
-    else if (!quoted && c === 123) d++;
-    else if (!quoted && c === 125) d--;
-  }
-  return d;
 }
 
 /** The kind a finished section gets: the command's when it fits, else what its lines say. */
