@@ -1,10 +1,8 @@
 // A bundle whose every input field carries terminal escapes (CSI colours, OSC 52 clipboard writes):
 // check's text and JSON output and the TUI must not pass one ESC or BEL byte from it to the terminal.
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createElement } from 'react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printable, printableDeep, printableExcerpt } from '../../src/model/printable.js';
@@ -12,23 +10,14 @@ import { loadReplaySession } from '../../src/services/replay-load.js';
 import { App } from '../../src/ui/app.js';
 import { osc52 } from '../../src/ui/clipboard.js';
 import { renderTui } from '../helpers/render-tui.js';
+import { runKdiag } from '../helpers/run-kdiag.js';
 
-const KDIAG = new URL('../../bin/kdiag.js', import.meta.url).pathname;
 const SOURCE = new URL('../../fixtures/bundles/healthy-iptables', import.meta.url).pathname;
-const run = promisify(execFile);
 // A colour, a 256-colour the UI never uses, a clipboard write and a title change.
 const EVIL = '\u001b[31m\u001b[38;5;199mEVIL\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b]0;title\u001b\\';
 const ESC_OR_BEL = /[\u001b\u0007\u009b]/;
 
-async function kdiag(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [KDIAG, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const kdiag = (...args: string[]) => runKdiag(args);
 
 describe('printable', () => {
   it('removes whole escape sequences and control characters, keeps text, tabs and newlines', () => {
