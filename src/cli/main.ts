@@ -1,6 +1,7 @@
 // Entry: builds the program, runs it, and turns every error into one clear line and an exit code.
 import { CommanderError } from 'commander';
 import { KdiagError } from '../errors.js';
+import { printable } from '../model/printable.js';
 import { createProgram } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -27,13 +28,14 @@ export function reportError(err: unknown, write: (s: string) => void = (s) => pr
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof KdiagError) {
-    write(`kdiag: ${err.message}\n`);
-    if (err.hint) write(`  hint: ${err.hint}\n`);
+    // Messages quote input (file names, lines): escape sequences in them must not reach the terminal.
+    write(`kdiag: ${printable(err.message).replace(/\n/g, ' ')}\n`);
+    if (err.hint) write(`  hint: ${printable(err.hint)}\n`);
     if (err.code === 'KDIAG_BUG' || process.env.KDIAG_DEBUG) write(`${err.stack ?? ''}\n`);
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
-  write(`kdiag: internal error: ${message.split('\n')[0]}\n  hint: re-run with KDIAG_DEBUG=1 for the stack trace and report it\n`);
+  write(`kdiag: internal error: ${printable(message.split('\n')[0] ?? '')}\n  hint: re-run with KDIAG_DEBUG=1 for the stack trace and report it\n`);
   if (process.env.KDIAG_DEBUG && err instanceof Error) write(`${err.stack ?? ''}\n`);
   return 70;
 }

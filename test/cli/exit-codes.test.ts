@@ -1,31 +1,13 @@
 // Every command through the real CLI: a mistyped flag, a missing argument and (where root is
 // needed) a run as an unprivileged user exit 2 with one line and no stack trace.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKdiag, type KdiagRun } from '../helpers/run-kdiag.js';
 
-const KDIAG = new URL('../../bin/kdiag.js', import.meta.url).pathname;
-const run = promisify(execFile);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function kdiag(args: readonly string[], opts: { asNobody?: boolean; cwd?: string } = {}): Promise<Run> {
-  const argv = opts.asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, KDIAG, ...args] : [process.execPath, KDIAG, ...args];
-  try {
-    const r = await run(argv[0]!, argv.slice(1), { maxBuffer: 16 << 20, timeout: 60_000, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number | string; stdout: string; stderr: string };
-    return { code: typeof e.code === 'number' ? e.code : null, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+type Run = KdiagRun;
+const kdiag = runKdiag;
 
 function expectOneLineError(r: Run, pattern: RegExp): void {
   expect(r.code, r.stderr).toBe(2);

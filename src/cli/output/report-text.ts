@@ -1,4 +1,5 @@
 // The plain-text report of an analysis (replay, check): fits 80 columns, wraps rather than cuts.
+import { printable } from '../../model/printable.js';
 import type { Diagnosis, Finding, FlowView, Suggestion } from '../../model/diagnosis.js';
 import type { AnalysisResult } from '../../services/analyze-input.js';
 import type { CaptureSummary } from '../../engine/summary.js';
@@ -182,5 +183,6 @@ export function renderAnalysis(r: AnalysisResult, opts: { width?: number; title:
   out.push(...renderFindings(r.diagnosis, width, timeKnown, origin, r.missing.length > 0));
   out.push(...renderPredictions(r.diagnosis, width));
   out.push(...renderSuggestions(r.diagnosis, width));
-  return `${out.join('\n')}\n`;
+  // The one exit of the text report: every input string in it is made printable here.
+  return printable(`${out.join('\n')}\n`);
 }

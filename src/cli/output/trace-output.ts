@@ -1,4 +1,5 @@
 // What `kdiag trace` prints: one block of text (80 columns) or one NDJSON object per change.
+import { printable } from '../../model/printable.js';
 import type { Diagnosis, Finding, FlowView, Prediction } from '../../model/diagnosis.js';
 import type { FeedItem, SourceHealth } from '../../model/session.js';
 import type { TracePresenter, TraceSummary } from '../../services/trace-command.js';
@@ -43,7 +44,10 @@ function eventText(e: FeedItem): string[] {
 }
 
 /** Trace's output: NDJSON objects on `write` with `json`, else text blocks on `write` and notes on `progress`. */
-export function tracePresenter(json: boolean, write: (s: string) => void, progress: (s: string) => void): TracePresenter {
+export function tracePresenter(json: boolean, rawWrite: (s: string) => void, rawProgress: (s: string) => void): TracePresenter {
+  // Text carries input strings (process and pod names) to the terminal; JSON escapes them itself.
+  const write = (s: string): void => rawWrite(json ? s : printable(s));
+  const progress = (s: string): void => rawProgress(printable(s));
   const emit = (obj: unknown): void => write(`${JSON.stringify(obj)}\n`);
   return {
     finding(f, d, update) {

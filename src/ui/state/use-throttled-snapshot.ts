@@ -1,6 +1,20 @@
 // Reads a SessionStore with useSyncExternalStore, coalescing its notifications to one re-render per `ms`.
 import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import type { SessionSnapshot, SessionStore } from '../../model/session.js';
+import { printableDeep } from '../../model/printable.js';
+
+
+// Input strings (pod and process names, comments, hostnames) reach the terminal only through the
+// snapshot: each snapshot is made printable once, and the same copy is handed back on every render
+// (useSyncExternalStore needs a stable reference).
+function printableSnapshot(copies: WeakMap<SessionSnapshot, SessionSnapshot>, s: SessionSnapshot): SessionSnapshot {
+  let p = copies.get(s);
+  if (p === undefined) {
+    p = printableDeep(s);
+    copies.set(s, p);
+  }
+  return p;
+}
 
 /** Wraps store.subscribe so that a burst of notifications becomes one call at most every `ms` (0 = no throttle). */
 export function throttledSubscribe(store: SessionStore, ms: number, now: () => number = Date.now) {
@@ -37,12 +51,14 @@ export function throttledSubscribe(store: SessionStore, ms: number, now: () => n
 /** The store's latest snapshot; re-renders at most every `ms` however often the store notifies. */
 export function useThrottledSnapshot(store: SessionStore, ms: number): SessionSnapshot | undefined {
   const subscribe = useMemo(() => throttledSubscribe(store, ms), [store, ms]);
+  const copies = useMemo(() => new WeakMap<SessionSnapshot, SessionSnapshot>(), []);
   const get = useCallback(() => {
     try {
-      return store.getSnapshot();
+      const s = store.getSnapshot();
+      return s === undefined ? undefined : printableSnapshot(copies, s);
     } catch {
       return undefined;
     }
-  }, [store]);
+  }, [store, copies]);
   return useSyncExternalStore(subscribe, get, get);
 }
