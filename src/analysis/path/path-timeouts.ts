@@ -48,7 +48,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       layers.push(ct.layer);
       if (ct.activity !== undefined && ct.activity > lastAct) {
         lastAct = ct.activity;
-        idleSource = 'conntrack remaining timeout';
+        idleSource = `conntrack entry timer against the ${ct.layer.timeoutSec ?? '?'} s timeout that set it`;
       }
     }
   }
@@ -59,7 +59,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       layers.push(iv.layer);
       if (iv.activity !== undefined && iv.activity > lastAct) {
         lastAct = iv.activity;
-        idleSource = 'IPVS expire timer';
+        idleSource = `IPVS expire timer against its ${iv.layer.timeoutSec ?? '?'} s timeout`;
       }
     }
   }

@@ -106,18 +106,70 @@ export function renderFindings(d: Diagnosis, width = 80, timeKnown = true, origi
   return out;
 }
 
-/** Flows that will break next. */
+/**
+ * Flows that will break next: one line each while they fit, else grouped by who connects where
+ * (owner pod/netns or client address → Service VIP:port, with its backends), keepalive and the
+ * timeout they race: "312 flows from pod X to 10.96.0.20:5432, no keepalive, forgotten after 600 s
+ * idle". `--json` keeps every flow.
+ */
 export function renderPredictions(d: Diagnosis, width = 80, limit = 10): string[] {
   const out: string[] = [];
   if (d.predictions.length === 0) return out;
   const flows = new Map(d.flows.map((f) => [f.id, f]));
   section(out, `At risk, next to break (${d.predictions.length})`);
-  for (const p of d.predictions.slice(0, limit)) {
+  if (d.predictions.length > limit) return [...out, ...renderPredictionGroups(d, flows, width, limit)];
+  for (const p of d.predictions) {
     const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
     out.push(...wrap(`${padEnd(when, 9)} ${padEnd(p.layer, 9)} ${flowLine(flows.get(p.flow), p.flow)}`, width, 22, 2));
     out.push(...wrap(p.cause, width, 22, 22));
   }
-  if (d.predictions.length > limit) out.push(`  … ${d.predictions.length - limit} more (--json shows all)`);
+  return out;
+}
+
+interface PredictionGroup {
+  from: string;
+  to: string;
+  keepalive: string;
+  layer: string;
+  timeoutSec: number;
+  count: number;
+  soonestSec: number;
+  backends: Set<string>;
+}
+
+function renderPredictionGroups(d: Diagnosis, flows: ReadonlyMap<string, FlowView>, width: number, limit: number): string[] {
+  const groups = new Map<string, PredictionGroup>();
+  for (const p of d.predictions) {
+    const f = flows.get(p.flow);
+    // A flow id is `proto client:port>target:port`: the client address and target stand in for a flow
+    // the report did not list.
+    const [proto = '', tuple = ''] = p.flow.split(' ');
+    const [client = '', target = ''] = tuple.split('>');
+    const from = f?.owner?.pod ? `pod ${f.owner.pod.namespace}/${f.owner.pod.name}` : f?.owner?.netns ? `netns ${f.owner.netns}` : f?.owner?.process ? `process ${f.owner.process.comm}` : client.slice(0, client.lastIndexOf(':'));
+    const to = `${proto} ${f ? `${f.target.addr}:${f.target.port}` : target}`;
+    const keepalive = !f?.keepalive ? 'keepalive unknown' : f.keepalive.enabled ? `keepalive at ${f.keepalive.idleSec} s` : 'no keepalive';
+    const key = `${from}|${to}|${keepalive}|${p.layer}|${p.timeoutSec}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { from, to, keepalive, layer: p.layer, timeoutSec: p.timeoutSec, count: 0, soonestSec: p.breaksInSec, backends: new Set() };
+      groups.set(key, g);
+    }
+    g.count++;
+    g.soonestSec = Math.min(g.soonestSec, p.breaksInSec);
+    if (f?.backend) g.backends.add(`${f.backend.addr}:${f.backend.port}`);
+  }
+  const list = [...groups.values()].sort((a, b) => a.soonestSec - b.soonestSec || b.count - a.count);
+  const out: string[] = [];
+  for (const g of list.slice(0, limit)) {
+    const when = g.soonestSec <= 0 ? 'now' : `in ${fmtDuration(g.soonestSec)}`;
+    const n = g.count === 1 ? '1 flow' : `${g.count} flows`;
+    out.push(...wrap(`${n} from ${g.from} to ${g.to}, ${g.keepalive}, forgotten by ${g.layer} after ${g.timeoutSec} s idle; the first ${when}`, width, 4, 2));
+    if (g.backends.size > 0) {
+      const b = [...g.backends].sort();
+      out.push(...wrap(`backends: ${b.slice(0, 4).join(', ')}${b.length > 4 ? `, … ${b.length - 4} more` : ''}`, width, 6, 4));
+    }
+  }
+  if (list.length > limit) out.push(`  … ${list.length - limit} more groups (--json shows every flow)`);
   return out;
 }
 
