@@ -2,7 +2,7 @@
 import type { CtEvent } from '../ct-events.js';
 import { ADDR, type BackendName, backendOf, BACKENDS, NS } from '../topology.js';
 import type { Ctx } from './context.js';
-import type { AppOutcome } from './types.js';
+import type { AppOutcome, Flow } from './types.js';
 
 /** Established timeout used by the expiry scenarios, and how long they idle (printed by `run`). */
 export const EXPIRY_TIMEOUT_S = 5;
