@@ -10,7 +10,12 @@ import { printableDeep } from '../../model/printable.js';
 function printableSnapshot(copies: WeakMap<SessionSnapshot, SessionSnapshot>, s: SessionSnapshot): SessionSnapshot {
   let p = copies.get(s);
   if (p === undefined) {
-    p = printableDeep(s);
+    try {
+      p = printableDeep(s);
+    } catch {
+      // A snapshot that throws when read is the views' to report (their error boundary), as before.
+      p = s;
+    }
     copies.set(s, p);
   }
   return p;
