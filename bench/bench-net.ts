@@ -19,8 +19,11 @@ export function benchName(suffix: string): string {
 
 /** Kills what runs inside a namespace, then deletes it (idempotent). */
 export async function removeNetns(name: string): Promise<void> {
-  if (!name.startsWith(BENCH_PREFIX)) throw new Error(`refusing to remove ${name}: not a benchmark namespace`);
-  const pids = (await run(['ip', 'netns', 'pids', name], { reject: false })).stdout.split(/\s+/).filter((p) => /^\d{1,10}$/.test(p));
+  if (!name.startsWith(BENCH_PREFIX))
+    throw new Error(`refusing to remove ${name}: not a benchmark namespace`);
+  const pids = (await run(['ip', 'netns', 'pids', name], { reject: false })).stdout
+    .split(/\s+/)
+    .filter((p) => /^\d{1,10}$/.test(p));
   for (const pid of pids) {
     try {
       process.kill(Number(pid), 'SIGKILL');
@@ -60,7 +63,11 @@ export interface BenchLab {
   /** Starts the traffic server in be1 (listening when this resolves). */
   startServer(lifeMs: number): Promise<Spawned & { stop: () => void }>;
   /** Runs one traffic client in the client namespace and returns its RESULT object. */
-  client(mode: 'bulk' | 'pingpong' | 'churn', args: readonly string[], timeoutMs: number): Promise<Record<string, unknown>>;
+  client(
+    mode: 'bulk' | 'pingpong' | 'churn',
+    args: readonly string[],
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>>;
   down(): Promise<void>;
 }
 
@@ -85,9 +92,14 @@ export function splitPin(): BenchLabOptions['pin'] {
 
 /** Builds client ─ node ─ be1 with the lab's addresses and kube-proxy ruleset (endpoints: be1 only). */
 export async function benchLab(opts: BenchLabOptions = {}): Promise<BenchLab> {
-  const pinned = (cpu: number | undefined, argv: readonly string[]): string[] => (cpu === undefined ? [...argv] : ['taskset', '-c', String(cpu), ...argv]);
+  const pinned = (cpu: number | undefined, argv: readonly string[]): string[] =>
+    cpu === undefined ? [...argv] : ['taskset', '-c', String(cpu), ...argv];
   const tag = randomBytes(3).toString('hex');
-  const ns = { client: `${BENCH_PREFIX}${tag}-client`, node: `${BENCH_PREFIX}${tag}-node`, be1: `${BENCH_PREFIX}${tag}-be1` };
+  const ns = {
+    client: `${BENCH_PREFIX}${tag}-client`,
+    node: `${BENCH_PREFIX}${tag}-node`,
+    be1: `${BENCH_PREFIX}${tag}-be1`,
+  };
   const down = async (): Promise<void> => {
     for (const n of Object.values(ns)) await removeNetns(n);
   };
@@ -97,8 +109,32 @@ export async function benchLab(opts: BenchLabOptions = {}): Promise<BenchLab> {
       await run(['ip', 'netns', 'add', n]);
       await ip(n, 'link', 'set', 'lo', 'up');
     }
-    await ip(ns.client, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'to-client', 'netns', ns.node);
-    await ip(ns.be1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'to-be1', 'netns', ns.node);
+    await ip(
+      ns.client,
+      'link',
+      'add',
+      'eth0',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'to-client',
+      'netns',
+      ns.node,
+    );
+    await ip(
+      ns.be1,
+      'link',
+      'add',
+      'eth0',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'to-be1',
+      'netns',
+      ns.node,
+    );
     const addrs: Array<[string, string, string]> = [
       [ns.client, 'eth0', `${ADDR.client}/25`],
       [ns.node, 'to-client', `${ADDR.mboxClientSide}/25`],
@@ -112,12 +148,33 @@ export async function benchLab(opts: BenchLabOptions = {}): Promise<BenchLab> {
     await ip(ns.client, 'route', 'add', '203.0.113.0/24', 'via', ADDR.mboxClientSide);
     await ip(ns.client, 'route', 'add', '198.51.100.0/24', 'via', ADDR.mboxClientSide);
     await ip(ns.be1, 'route', 'add', '192.0.2.0/24', 'via', ADDR.nodeBack);
-    await run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'], { netns: ns.node });
-    await run(['iptables-restore'], { netns: ns.node, input: kubeProxyRuleset({ dropInvalid: false }) });
-    await run(['iptables-restore', '--noflush'], { netns: ns.node, input: svcChainRestore(['be1']) });
+    await run(
+      [
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv4.ip_forward=1',
+        'net.ipv4.conf.all.rp_filter=0',
+        'net.ipv4.conf.default.rp_filter=0',
+      ],
+      { netns: ns.node },
+    );
+    await run(['iptables-restore'], {
+      netns: ns.node,
+      input: kubeProxyRuleset({ dropInvalid: false }),
+    });
+    await run(['iptables-restore', '--noflush'], {
+      netns: ns.node,
+      input: svcChainRestore(['be1']),
+    });
     // RST-churn reuses client ports quickly: let the client pick from the whole ephemeral range
-    await run(['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=10000 65000'], { netns: ns.client });
-    await run(['sysctl', '-q', '-w', 'net.core.somaxconn=4096', 'net.ipv4.tcp_max_syn_backlog=8192'], { netns: ns.be1 });
+    await run(['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=10000 65000'], {
+      netns: ns.client,
+    });
+    await run(
+      ['sysctl', '-q', '-w', 'net.core.somaxconn=4096', 'net.ipv4.tcp_max_syn_backlog=8192'],
+      { netns: ns.be1 },
+    );
   } catch (err) {
     await down();
     throw err;
@@ -129,19 +186,45 @@ export async function benchLab(opts: BenchLabOptions = {}): Promise<BenchLab> {
     vipPort: ADDR.vipPort,
     async startServer(lifeMs) {
       const abort = new AbortController();
-      const sp = spawnLines(pinned(opts.pin?.server, ['node', script, 'server', '--port', String(ADDR.backendPort), '--life-ms', String(lifeMs)]), {
-        netns: ns.be1,
-        signal: abort.signal,
-        killSignal: 'SIGKILL',
-        dieWithParent: true,
-      });
+      const sp = spawnLines(
+        pinned(opts.pin?.server, [
+          'node',
+          script,
+          'server',
+          '--port',
+          String(ADDR.backendPort),
+          '--life-ms',
+          String(lifeMs),
+        ]),
+        {
+          netns: ns.be1,
+          signal: abort.signal,
+          killSignal: 'SIGKILL',
+          dieWithParent: true,
+        },
+      );
       for await (const l of sp.lines) if (l.stream === 'stdout' && l.line === 'LISTENING') break;
       return { ...sp, stop: () => abort.abort() };
     },
     async client(mode, args, timeoutMs) {
-      const r = await run(pinned(opts.pin?.client, ['node', script, mode, '--host', ADDR.vip, '--port', String(ADDR.vipPort), ...args]), { netns: ns.client, reject: false, timeoutMs });
+      const r = await run(
+        pinned(opts.pin?.client, [
+          'node',
+          script,
+          mode,
+          '--host',
+          ADDR.vip,
+          '--port',
+          String(ADDR.vipPort),
+          ...args,
+        ]),
+        { netns: ns.client, reject: false, timeoutMs },
+      );
       const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) throw new Error(`traffic ${mode} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-300)}`);
+      if (!line)
+        throw new Error(
+          `traffic ${mode} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-300)}`,
+        );
       return JSON.parse(line.slice(7)) as Record<string, unknown>;
     },
     down,

@@ -50,7 +50,10 @@ export async function timeMs(f: () => Promise<unknown> | unknown): Promise<numbe
 }
 
 /** Runs argv (no shell) with stdout and stderr to /dev/null; resolves with wall ms and exit code. */
-export function runToNull(argv: readonly string[], timeoutMs = 120_000): Promise<{ ms: number; code: number | null }> {
+export function runToNull(
+  argv: readonly string[],
+  timeoutMs = 120_000,
+): Promise<{ ms: number; code: number | null }> {
   const [file, ...args] = argv;
   if (file === undefined) throw new TypeError('runToNull: empty argv');
   const fd = openSync('/dev/null', 'w');
@@ -88,7 +91,12 @@ export function isRoot(): boolean {
 function firstLine(argv: readonly string[]): string {
   try {
     const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 5000 });
-    return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unavailable';
+    return (
+      `${r.stdout ?? ''}${r.stderr ?? ''}`
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? 'unavailable'
+    );
   } catch {
     return 'unavailable';
   }
@@ -114,7 +122,8 @@ export function machineInfo(): MachineInfo {
   } catch {
     // not Linux: os.cpus() is good enough
   }
-  const bpftraces = spawnSync('pgrep', ['-c', '-x', 'bpftrace'], { encoding: 'utf8' }).stdout?.trim() ?? '0';
+  const bpftraces =
+    spawnSync('pgrep', ['-c', '-x', 'bpftrace'], { encoding: 'utf8' }).stdout?.trim() ?? '0';
   return {
     cpu,
     cores: cpus().length,
@@ -128,7 +137,9 @@ export function machineInfo(): MachineInfo {
       iptables: firstLine(['iptables', '--version']),
       python3: firstLine(['python3', '--version']),
     },
-    loadAtStart: loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadAtStart: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
     otherTracers: `${bpftraces} bpftrace process(es) of other users running at start`,
   };
 }

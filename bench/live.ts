@@ -29,7 +29,9 @@ function repoRoot(): string {
  * sourceBatches() (the child streamed, parsed while it writes) → Decoder → FlowTable + SummaryCollector,
  * with the batch loop analyzeRecords() runs on check's `batches`.
  */
-async function kdiagSnapshot(source: SnapshotSource): Promise<{ ms: number; flows: number; lines: number }> {
+async function kdiagSnapshot(
+  source: SnapshotSource,
+): Promise<{ ms: number; flows: number; lines: number }> {
   const t0 = performance.now();
   const table = new FlowTable();
   const summary = new SummaryCollector();
@@ -38,14 +40,21 @@ async function kdiagSnapshot(source: SnapshotSource): Promise<{ ms: number; flow
     summary.observe(o);
   });
   let lines = 0;
-  for await (const batch of sourceBatches([source], new AbortController().signal, (_s, n) => (lines = n))) {
+  for await (const batch of sourceBatches(
+    [source],
+    new AbortController().signal,
+    (_s, n) => (lines = n),
+  )) {
     for (let i = 0; i < batch.length; i++) pipeline.push(batch[i]!);
   }
   pipeline.finish();
   const t1 = performance.now();
   let flows = 0;
   for (const _f of table.flows()) flows++;
-  if (pipeline.issueCount > 0) throw new Error(`snapshot bench: ${pipeline.issueCount} parse issues, first: ${JSON.stringify(pipeline.issues[0])}`);
+  if (pipeline.issueCount > 0)
+    throw new Error(
+      `snapshot bench: ${pipeline.issueCount} parse issues, first: ${JSON.stringify(pipeline.issues[0])}`,
+    );
   return { ms: t1 - t0, flows, lines };
 }
 
@@ -53,7 +62,8 @@ async function kdiagSnapshot(source: SnapshotSource): Promise<{ ms: number; flow
 async function kdiagReadOnly(source: SnapshotSource): Promise<number> {
   const t0 = performance.now();
   let n = 0;
-  for await (const batch of sourceBatches([source], new AbortController().signal)) n += batch.length;
+  for await (const batch of sourceBatches([source], new AbortController().signal))
+    n += batch.length;
   if (n < 3) throw new Error('snapshot bench: nothing read');
   return performance.now() - t0;
 }
@@ -63,29 +73,50 @@ export async function figSnapshot(runs = 5, wanted = 120_000): Promise<FigureRes
   const ns = await ctNamespace();
   const dir = await mkdtemp(join(tmpdir(), 'kdiag-bench-ct-'));
   try {
-    const max = Number((await run(['sysctl', '-n', 'net.netfilter.nf_conntrack_max'], { netns: ns.name })).stdout.trim());
+    const max = Number(
+      (
+        await run(['sysctl', '-n', 'net.netfilter.nf_conntrack_max'], { netns: ns.name })
+      ).stdout.trim(),
+    );
     const n = Math.min(wanted, Number.isFinite(max) && max > 0 ? max - 1000 : wanted);
     // DNAT'ed-looking entries (reply from a backend), as kube-proxy leaves them: 80% tcp ESTABLISHED,
     // 10% TIME_WAIT, 10% udp; ASSURED so early_drop leaves them alone while we read.
     const lines: string[] = [];
     for (let i = 0; i < n; i++) {
-      const c = `10.${1 + ((i >>> 16) & 127)}.${(i >>> 8) & 255}.${(i & 255) || 1}`;
+      const c = `10.${1 + ((i >>> 16) & 127)}.${(i >>> 8) & 255}.${i & 255 || 1}`;
       const sp = 1024 + (i % 60000);
       const vip = `10.96.${(i >>> 10) & 63}.${(i % 200) + 10}`;
       const be = `10.244.${(i >>> 4) & 255}.${(i % 14) + 2}`;
       const k = i % 10;
       if (k < 8) {
-        lines.push(`-I -p tcp -s ${c} -d ${vip} --sport ${sp} --dport 80 -r ${be} -q ${c} --reply-port-src 8080 --reply-port-dst ${sp} --state ${k < 7 ? 'ESTABLISHED' : 'TIME_WAIT'} -u SEEN_REPLY,ASSURED -t 3600`);
+        lines.push(
+          `-I -p tcp -s ${c} -d ${vip} --sport ${sp} --dport 80 -r ${be} -q ${c} --reply-port-src 8080 --reply-port-dst ${sp} --state ${k < 7 ? 'ESTABLISHED' : 'TIME_WAIT'} -u SEEN_REPLY,ASSURED -t 3600`,
+        );
       } else {
-        lines.push(`-I -p udp -s ${c} -d ${vip} --sport ${sp} --dport 53 -r ${be} -q ${c} --reply-port-src 5353 --reply-port-dst ${sp} -u SEEN_REPLY,ASSURED -t 3600`);
+        lines.push(
+          `-I -p udp -s ${c} -d ${vip} --sport ${sp} --dport 53 -r ${be} -q ${c} --reply-port-src 5353 --reply-port-dst ${sp} -u SEEN_REPLY,ASSURED -t 3600`,
+        );
       }
     }
     const file = join(dir, 'fill.txt');
     await writeFile(file, `${lines.join('\n')}\n`);
-    progress(`loading ${n.toLocaleString('en-US')} entries into ${ns.name} with conntrack -R (nf_conntrack_max=${max}, read-only in a netns)`);
-    const fill = await run(['conntrack', '-R', file], { netns: ns.name, reject: false, timeoutMs: 600_000 });
-    const count = Number((await run(['sysctl', '-n', 'net.netfilter.nf_conntrack_count'], { netns: ns.name })).stdout.trim());
-    if (!(count >= 100_000)) throw new Error(`table has ${count} entries after the fill (conntrack -R exit ${fill.exitCode}: ${fill.stderr.slice(-200)})`);
+    progress(
+      `loading ${n.toLocaleString('en-US')} entries into ${ns.name} with conntrack -R (nf_conntrack_max=${max}, read-only in a netns)`,
+    );
+    const fill = await run(['conntrack', '-R', file], {
+      netns: ns.name,
+      reject: false,
+      timeoutMs: 600_000,
+    });
+    const count = Number(
+      (
+        await run(['sysctl', '-n', 'net.netfilter.nf_conntrack_count'], { netns: ns.name })
+      ).stdout.trim(),
+    );
+    if (!(count >= 100_000))
+      throw new Error(
+        `table has ${count} entries after the fill (conntrack -R exit ${fill.exitCode}: ${fill.stderr.slice(-200)})`,
+      );
     progress(`table holds ${count.toLocaleString('en-US')} entries`);
 
     const source = await conntrackTableSource({ netns: ns.name });
@@ -111,7 +142,9 @@ export async function figSnapshot(runs = 5, wanted = 120_000): Promise<FigureRes
       flows = k.flows;
       cat.push((await runToNull(catArgv)).ms);
       kdList.push((await kdiagSnapshot(viaList)).ms);
-      progress(`run ${r + 1}/${runs}: conntrack -L ${b.ms.toFixed(0)} ms, kdiag ${k.ms.toFixed(0)} ms (reading alone ${kdRead[kdRead.length - 1]!.toFixed(0)}), ${k.flows} flows (load ${loadNow()})`);
+      progress(
+        `run ${r + 1}/${runs}: conntrack -L ${b.ms.toFixed(0)} ms, kdiag ${k.ms.toFixed(0)} ms (reading alone ${kdRead[kdRead.length - 1]!.toFixed(0)}), ${k.flows} flows (load ${loadNow()})`,
+      );
     }
     const mb = median(base);
     const mk = median(kd);
@@ -145,13 +178,21 @@ interface TraceRun {
   cpuMs(): number | undefined;
   /** cpuMs() plus the children that still run (bpftrace, conntrack -E). */
   treeCpuMs(): number | undefined;
-  stop(): Promise<{ summary: Record<string, unknown> | undefined; stderr: string; leftover: number[] }>;
+  stop(): Promise<{
+    summary: Record<string, unknown> | undefined;
+    stderr: string;
+    leftover: number[];
+  }>;
 }
 
 /** Children of a pid (from /proc), for checking that bpftrace went away with kdiag. */
 function childrenOf(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -182,7 +223,12 @@ function startTrace(netns: string): TraceRun {
   const abort = new AbortController();
   const bin = join(repoRoot(), 'bin', 'kdiag.js');
   const prof = process.env.KDIAG_BENCH_TRACE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const sp = spawnLines(['node', ...prof, bin, 'trace', '--json', '--netns', netns], { signal: abort.signal, killSignal: 'SIGINT', forceKillAfterMs: 20_000, dieWithParent: true });
+  const sp = spawnLines(['node', ...prof, bin, 'trace', '--json', '--netns', netns], {
+    signal: abort.signal,
+    killSignal: 'SIGINT',
+    forceKillAfterMs: 20_000,
+    dieWithParent: true,
+  });
   const objects: Record<string, unknown>[] = [];
   let stderr = '';
   let onReady: (ok: boolean) => void = () => {};
@@ -197,7 +243,8 @@ function startTrace(netns: string): TraceRun {
       try {
         const o = JSON.parse(l.line) as Record<string, unknown>;
         objects.push(o);
-        if (o.type === 'status' && typeof o.message === 'string' && o.message.startsWith('Tracing')) onReady(true);
+        if (o.type === 'status' && typeof o.message === 'string' && o.message.startsWith('Tracing'))
+          onReady(true);
       } catch {
         // not JSON: ignore
       }
@@ -289,15 +336,24 @@ export async function figOverhead(rounds = 20, ms = 2000): Promise<FigureResult>
           if (c0 !== undefined && c1 !== undefined) cpu.push(((c1 - c0) / wall) * 100);
           if (k0 !== undefined && k1 !== undefined) treeCpu.push(((k1 - k0) / wall) * 100);
           const s = await tr.stop();
-          const srcs = (s.summary?.sources ?? []) as Array<{ id: string; records: number; lost: number }>;
+          const srcs = (s.summary?.sources ?? []) as Array<{
+            id: string;
+            records: number;
+            lost: number;
+          }>;
           const lost = srcs.reduce((a, x) => a + (x.lost ?? 0), 0);
-          notes.push(`round ${r + 1}: trace saw ${srcs.reduce((a, x) => a + x.records, 0)} records, lost ${lost}${s.leftover.length ? `, ${s.leftover.length} child(ren) left and killed` : ''}`);
+          notes.push(
+            `round ${r + 1}: trace saw ${srcs.reduce((a, x) => a + x.records, 0)} records, lost ${lost}${s.leftover.length ? `, ${s.leftover.length} child(ren) left and killed` : ''}`,
+          );
         }
-        progress(`round ${r + 1} ${mode === 'on' ? 'with trace   ' : 'without trace'}: bulk ${fmt(Number(b.bytesPerSec) / 1e6)} MB/s, ping-pong ${fmt(Number(p.perSec))} rt/s (load ${loadNow()})`);
+        progress(
+          `round ${r + 1} ${mode === 'on' ? 'with trace   ' : 'without trace'}: bulk ${fmt(Number(b.bytesPerSec) / 1e6)} MB/s, ping-pong ${fmt(Number(p.perSec))} rt/s (load ${loadNow()})`,
+        );
       }
     }
     // on ÷ off of each round, sorted
-    const ratios = (x: Record<'off' | 'on', number[]>): number[] => x.on.map((v, i) => v / x.off[i]!).sort((a, b) => a - b);
+    const ratios = (x: Record<'off' | 'on', number[]>): number[] =>
+      x.on.map((v, i) => v / x.off[i]!).sort((a, b) => a - b);
     const bulkRatios = ratios(bulk);
     const ppRatios = ratios(pp);
     const spread = (rs: readonly number[]): string => `${fmt(rs[0]!)}–${fmt(rs[rs.length - 1]!)}`;
@@ -343,12 +399,17 @@ interface StepResult {
 }
 
 /** The highest probe + conntrack event rate kdiag trace takes without losses, and what it says past it. */
-export async function figEvents(rates: readonly number[] = [50, 125, 250, 500, 1000, 2000, 4000, 0], ms = 5000): Promise<FigureResult> {
+export async function figEvents(
+  rates: readonly number[] = [50, 125, 250, 500, 1000, 2000, 4000, 0],
+  ms = 5000,
+): Promise<FigureResult> {
   const lab = await benchLab();
   let server: Awaited<ReturnType<BenchLab['startServer']>> | undefined;
   try {
     // CLOSE entries (after the RST) go in 1 s, so each step's DESTROY events fall inside its own trace
-    await run(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_timeout_close=1'], { netns: lab.ns.node });
+    await run(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_timeout_close=1'], {
+      netns: lab.ns.node,
+    });
     server = await lab.startServer(30 * 60_000);
     await lab.client('churn', ['--ms', '500', '--rate', '200'], 30_000);
     const steps: StepResult[] = [];
@@ -361,17 +422,32 @@ export async function figEvents(rates: readonly number[] = [50, 125, 250, 500, 1
       }
       const c0 = tr.cpuMs();
       const t0 = performance.now();
-      const ch = await lab.client('churn', ['--ms', String(ms), '--rate', String(rate), '--max-open', '256'], ms + 60_000);
+      const ch = await lab.client(
+        'churn',
+        ['--ms', String(ms), '--rate', String(rate), '--max-open', '256'],
+        ms + 60_000,
+      );
       // let conntrack expire the CLOSE entries (gc) and the pipes drain
       await new Promise((r) => setTimeout(r, 4000));
       const c1 = tr.cpuMs();
       const wall = performance.now() - t0;
       const s = await tr.stop();
-      const srcs = (s.summary?.sources ?? []) as Array<{ id: string; records: number; lost: number; state: string }>;
-      const ct = srcs.filter((x) => x.id.startsWith('conntrack:events')).reduce((a, x) => a + x.records, 0);
-      const probe = srcs.filter((x) => x.id.startsWith('bpftrace:')).reduce((a, x) => a + x.records, 0);
+      const srcs = (s.summary?.sources ?? []) as Array<{
+        id: string;
+        records: number;
+        lost: number;
+        state: string;
+      }>;
+      const ct = srcs
+        .filter((x) => x.id.startsWith('conntrack:events'))
+        .reduce((a, x) => a + x.records, 0);
+      const probe = srcs
+        .filter((x) => x.id.startsWith('bpftrace:'))
+        .reduce((a, x) => a + x.records, 0);
       const lostSrc = srcs.filter((x) => x.lost > 0);
-      const statusLost = tr.objects.filter((o) => o.type !== 'summary' && /lost|ENOBUFS/i.test(JSON.stringify(o))).length;
+      const statusLost = tr.objects.filter(
+        (o) => o.type !== 'summary' && /lost|ENOBUFS/i.test(JSON.stringify(o)),
+      ).length;
       const conns = Number(ch.connected);
       const st: StepResult = {
         rate,
@@ -390,18 +466,24 @@ export async function figEvents(rates: readonly number[] = [50, 125, 250, 500, 1
       progress(
         `target ${rate === 0 ? 'max' : rate}/s: ${fmt(st.connPerSec)} conn/s, ${ct} ct + ${probe} probe records (${fmt(st.eventsPerSec)} events/s, ${fmt(st.perConn)}/conn), lost ${st.lost}${st.lostBy ? ` (${st.lostBy})` : ''}, kdiag CPU ${st.kdiagCpu === undefined ? '?' : `${fmt(st.kdiagCpu)}%`} (load ${loadNow()})`,
       );
-      if (s.leftover.length) progress(`killed ${s.leftover.length} leftover child(ren) of kdiag trace`);
+      if (s.leftover.length)
+        progress(`killed ${s.leftover.length} leftover child(ren) of kdiag trace`);
     }
     // Without reported loss, records per connection should stay at the low-rate figure; a fall means silent loss.
     const ref = steps[0]?.perConn ?? 0;
     const clean = steps.filter((s) => s.lost === 0 && s.statusLost === 0 && s.perConn >= ref * 0.9);
-    const best = clean.reduce<StepResult | undefined>((a, s) => (!a || s.eventsPerSec > a.eventsPerSec ? s : a), undefined);
+    const best = clean.reduce<StepResult | undefined>(
+      (a, s) => (!a || s.eventsPerSec > a.eventsPerSec ? s : a),
+      undefined,
+    );
     const firstLoss = steps.find((s) => s.lost > 0 || s.statusLost > 0 || s.perConn < ref * 0.9);
     const silent = steps.filter((s) => s.perConn < ref * 0.9 && s.lost === 0 && s.statusLost === 0);
     return {
       figure: 'Event rate without loss (probe + conntrack events/s)',
       kdiag: best ? `${fmt(best.eventsPerSec)} events/s lossless` : 'none lossless',
-      baseline: firstLoss ? `losses from ${fmt(firstLoss.eventsPerSec)} events/s (${firstLoss.lost} reported)` : `no loss up to ${fmt(Math.max(...steps.map((s) => s.eventsPerSec)))} events/s (the load generator's limit)`,
+      baseline: firstLoss
+        ? `losses from ${fmt(firstLoss.eventsPerSec)} events/s (${firstLoss.lost} reported)`
+        : `no loss up to ${fmt(Math.max(...steps.map((s) => s.eventsPerSec)))} events/s (the load generator's limit)`,
       ratio: silent.length ? `${silent.length} step(s) lost silently` : 'every loss reported',
       target: 'losses counted and reported, never silent',
       pass: silent.length === 0 && steps.length > 0,

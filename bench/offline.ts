@@ -22,7 +22,9 @@ import { benchUiFrame } from './ui-frame.js';
 export async function figParse(runs = 5, entries = 1_000_000): Promise<FigureResult> {
   progress(`generating ${entries.toLocaleString('en-US')} lines (not timed)`);
   const lines = generateConntrackExtendedLines(entries);
-  const procLines = lines.map((l) => l.replace(/ id=\d+$/, '').replace(' mark=0 ', ' mark=0 zone=0 '));
+  const procLines = lines.map((l) =>
+    l.replace(/ id=\d+$/, '').replace(' mark=0 ', ' mark=0 zone=0 '),
+  );
   for (let i = 0; i < 50_000; i++) parseConntrackEntryLine(lines[i % entries]!);
   // Generating the input leaves ~1 GB of garbage; without a full GC first the timed loop pays for
   // the generator's leftovers in every minor GC (~20% of the figure), not for parsing.
@@ -43,7 +45,9 @@ export async function figParse(runs = 5, entries = 1_000_000): Promise<FigureRes
     const { s, c } = loop(lines);
     wall.push(entries / s);
     cpu.push(entries / c);
-    progress(`run ${r + 1}/${runs}: ${fmt(entries / s)} entries/s wall, ${fmt(entries / c)}/s CPU (load ${loadNow()})`);
+    progress(
+      `run ${r + 1}/${runs}: ${fmt(entries / s)} entries/s wall, ${fmt(entries / c)}/s CPU (load ${loadNow()})`,
+    );
   }
   const procRates: number[] = [];
   for (let r = 0; r < 3; r++) procRates.push(entries / loop(procLines).s);
@@ -82,13 +86,18 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   const pipeline = new Decoder((o) => table.apply(o));
   const src = 'procfs:nf_conntrack@bench';
   const t = 1_795_400_000_000;
-  pipeline.push({ rec: { t, src, line: 'cat /proc/net/nf_conntrack', k: 'begin' }, file: 'bench', line: 0 });
+  pipeline.push({
+    rec: { t, src, line: 'cat /proc/net/nf_conntrack', k: 'begin' },
+    file: 'bench',
+    line: 0,
+  });
   const CHUNK = 50_000;
   const t0 = performance.now();
   for (let start = 0; start < flows; start += CHUNK) {
     // Generated in chunks so the input text is not part of the figure; the lines are what /proc prints.
     const lines = generateLinesFrom(start, Math.min(CHUNK, flows - start));
-    for (let i = 0; i < lines.length; i++) pipeline.push({ rec: { t, src, line: lines[i]! }, file: 'bench', line: start + i + 1 });
+    for (let i = 0; i < lines.length; i++)
+      pipeline.push({ rec: { t, src, line: lines[i]! }, file: 'bench', line: start + i + 1 });
   }
   pipeline.push({ rec: { t, src, line: 'exit 0', k: 'end' }, file: 'bench', line: flows + 1 });
   const feedS = (performance.now() - t0) / 1000;
@@ -97,7 +106,9 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   const count = table.size;
   collect();
   const afterFeed = process.memoryUsage();
-  progress(`table holds ${count.toLocaleString('en-US')} flows: RSS ${mb(afterFeed.rss)}, heap ${mb(afterFeed.heapUsed)}`);
+  progress(
+    `table holds ${count.toLocaleString('en-US')} flows: RSS ${mb(afterFeed.rss)}, heap ${mb(afterFeed.heapUsed)}`,
+  );
   const peakBefore = process.resourceUsage().maxRSS * 1024;
   const t1 = performance.now();
   const d = diagnose(table, {});
@@ -106,7 +117,9 @@ export async function figMemory(flows = 1_000_000): Promise<FigureResult> {
   const rssAfterAnalyze = process.memoryUsage().rss;
   collect();
   const settled = process.memoryUsage();
-  progress(`analyze(): ${analyzeS.toFixed(1)} s, peak RSS ${mb(peak)}, RSS after ${mb(rssAfterAnalyze)}`);
+  progress(
+    `analyze(): ${analyzeS.toFixed(1)} s, peak RSS ${mb(peak)}, RSS after ${mb(rssAfterAnalyze)}`,
+  );
   const ok = afterFeed.rss <= 600 * 1024 ** 2 && peak <= 600 * 1024 ** 2;
   return {
     figure: 'Memory, 1,000,000 flows (RSS)',
@@ -133,7 +146,8 @@ function generateLinesFrom(start: number, n: number): string[] {
     const sport = 1024 + (i % 60000);
     const backend = `10.244.${(i >>> 4) & 255}.${(i % 14) + 2}`;
     const vip = `10.96.${(i >>> 10) & 255}.${(i % 200) + 10}`;
-    out[j] = `ipv4     2 tcp      6 ${431000 + (i % 999)} ESTABLISHED src=${client} dst=${vip} sport=${sport} dport=80 packets=${(i % 97) + 3} bytes=${(i % 9973) + 180} src=${backend} dst=${client} sport=8080 dport=${sport} packets=${(i % 89) + 2} bytes=${(i % 8779) + 120} [ASSURED] mark=0 zone=0 use=2`;
+    out[j] =
+      `ipv4     2 tcp      6 ${431000 + (i % 999)} ESTABLISHED src=${client} dst=${vip} sport=${sport} dport=80 packets=${(i % 97) + 3} bytes=${(i % 9973) + 180} src=${backend} dst=${client} sport=8080 dport=${sport} packets=${(i % 89) + 2} bytes=${(i % 8779) + 120} [ASSURED] mark=0 zone=0 use=2`;
   }
   return out.join('\n').split('\n');
 }
@@ -170,13 +184,18 @@ async function costOf(f: () => Promise<unknown>): Promise<StageCost> {
  * Where a replay's time goes: the same recording read only, read and parsed (observations made and
  * dropped), read, parsed and modelled. What analyzeInput adds beyond the last is summary and analyze().
  */
-async function replayStages(path: string): Promise<Record<'read' | 'parse' | 'model' | 'modelAlone', StageCost>> {
-  const feed = async (sink: ((o: Parameters<FlowTable['apply']>[0]) => void) | undefined): Promise<void> => {
+async function replayStages(
+  path: string,
+): Promise<Record<'read' | 'parse' | 'model' | 'modelAlone', StageCost>> {
+  const feed = async (
+    sink: ((o: Parameters<FlowTable['apply']>[0]) => void) | undefined,
+  ): Promise<void> => {
     const fx = await openFixture(path);
     const pipeline = sink ? new Decoder(sink) : undefined;
     for await (const c of fx.columns) {
       if (!pipeline) continue;
-      for (let i = 0; i < c.count; i++) pipeline.pushRecord(c.t[i]!, c.src[i]!, c.line[i]!, c.k[i], c.file, c.no[i]!);
+      for (let i = 0; i < c.count; i++)
+        pipeline.pushRecord(c.t[i]!, c.src[i]!, c.line[i]!, c.k[i], c.file, c.no[i]!);
     }
     pipeline?.finish();
   };
@@ -213,17 +232,24 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
       const n = last!.records;
       costs.push(cost);
       rates.push(n / cost.wall);
-      progress(`run ${r + 1}/${runs}: ${n.toLocaleString('en-US')} records in ${cost.wall.toFixed(2)} s = ${fmt(n / cost.wall)}/s (load ${loadNow()})`);
+      progress(
+        `run ${r + 1}/${runs}: ${n.toLocaleString('en-US')} records in ${cost.wall.toFixed(2)} s = ${fmt(n / cost.wall)}/s (load ${loadNow()})`,
+      );
     }
     const found = `${last?.issueCount ?? 0} parse issues, ${last?.diagnosis.findings.length ?? 0} findings, ${last?.summary.conntrackEvents.NEW ?? 0} NEW events`;
     last = undefined;
-    progress('the same recording by stages: read only, read + parse, read + parse + model (one run each)');
+    progress(
+      'the same recording by stages: read only, read + parse, read + parse + model (one run each)',
+    );
     const st = await replayStages(path);
-    progress('the limits on this machine: cutting the file into lines, and one JS read of every byte (5 runs each)');
+    progress(
+      'the limits on this machine: cutting the file into lines, and one JS read of every byte (5 runs each)',
+    );
     const fl = await replayFloor(path);
     // The run in the middle by wall time (for an odd count, the one the median rate is from).
     const full = [...costs].sort((a, b) => a.wall - b.wall)[Math.floor(costs.length / 2)]!;
-    const sec = (c: StageCost): string => `${c.wall.toFixed(2)} s (CPU ${c.cpu.toFixed(2)} s, GC pauses ${c.gc.toFixed(2)} s)`;
+    const sec = (c: StageCost): string =>
+      `${c.wall.toFixed(2)} s (CPU ${c.cpu.toFixed(2)} s, GC pauses ${c.gc.toFixed(2)} s)`;
     const m = median(rates);
     const mix = Object.entries(stats.bySource)
       .sort((a, b) => b[1] - a[1])
@@ -242,7 +268,7 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
         `recording mix: ${mix}`,
         `last run: ${found}`,
         `by stages, wall (CPU counts both cores; GC = main-thread pauses): read + envelope ${sec(st.read)}; + parse ${sec(st.parse)}; + model ${sec(st.model)}; whole analyzeInput ${sec(full)}`,
-      `the model alone, every observation parsed beforehand and in memory: ${sec(st.modelAlone)}. Reading and parsing on one core while the model runs on the other, with a hand-over that costs nothing, would still take at least ${Math.max(st.parse.wall, st.modelAlone.wall).toFixed(2)} s = ${fmt(stats.records / Math.max(st.parse.wall, st.modelAlone.wall))} records/s before summary and analyze()`,
+        `the model alone, every observation parsed beforehand and in memory: ${sec(st.modelAlone)}. Reading and parsing on one core while the model runs on the other, with a hand-over that costs nothing, would still take at least ${Math.max(st.parse.wall, st.modelAlone.wall).toFixed(2)} s = ${fmt(stats.records / Math.max(st.parse.wall, st.modelAlone.wall))} records/s before summary and analyze()`,
         `limits of this machine for this file (${fl.lines.toLocaleString('en-US')} lines, ${mb(fl.bytes)}), median of 5: reading it and cutting it into lines (kdiag's line reader) ${fl.cutSec.toFixed(2)} s = ${fmt(fl.lines / fl.cutSec)} lines/s; the same plus one JS read of every byte (a digit fold, the least any parser does) ${fl.touchSec.toFixed(2)} s = ${fmt(fl.lines / fl.touchSec)} lines/s. The whole replay takes ${fmt(full.wall / fl.touchSec, 2)}× that one pass; the target allows ${fmt(fl.lines / 500_000 / fl.touchSec, 2)}×`,
       ],
     };
@@ -259,14 +285,19 @@ function repoRoot(): string {
 /** Start-up: `kdiag --version` and `--help` against `node -e 0`, N wall-clock runs each, interleaved. */
 export async function figStartup(runs = 20): Promise<FigureResult> {
   const bin = join(repoRoot(), 'bin', 'kdiag.js');
-  const cmds: Record<string, string[]> = { node: ['-e', '0'], version: [bin, '--version'], help: [bin, '--help'] };
+  const cmds: Record<string, string[]> = {
+    node: ['-e', '0'],
+    version: [bin, '--version'],
+    help: [bin, '--help'],
+  };
   const times: Record<string, number[]> = { node: [], version: [], help: [] };
   for (let r = 0; r < runs + 2; r++) {
     for (const [k, args] of Object.entries(cmds)) {
       const t0 = performance.now();
       const res = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const ms = performance.now() - t0;
-      if (res.status !== 0) throw new Error(`${k} exited ${res.status}: ${String(res.stderr).slice(0, 200)}`);
+      if (res.status !== 0)
+        throw new Error(`${k} exited ${res.status}: ${String(res.stderr).slice(0, 200)}`);
       if (r >= 2) times[k]!.push(ms);
     }
   }
@@ -309,7 +340,9 @@ export async function figUi(flows = 100_000, runs = 3): Promise<FigureResult> {
   for (let r = 0; r < runs; r++) {
     const x = await benchUiFrame(flows);
     rs.push(x);
-    progress(`run ${r + 1}/${runs}: ${x.msPerFrame} ms CPU per frame, ${x.wallMsPerFrame} ms wall (load ${loadNow()})`);
+    progress(
+      `run ${r + 1}/${runs}: ${x.msPerFrame} ms CPU per frame, ${x.wallMsPerFrame} ms wall (load ${loadNow()})`,
+    );
   }
   const m = median(rs.map((x) => x.msPerFrame));
   return {

@@ -13,7 +13,11 @@ export interface ConntrackBenchResult {
   readonly cpuSeconds: number;
   readonly entriesPerCpuSec: number;
   /** parseConntrackList over the same lines joined by '\n' (split included). */
-  readonly list: { readonly seconds: number; readonly entriesPerSec: number; readonly rows: number };
+  readonly list: {
+    readonly seconds: number;
+    readonly entriesPerSec: number;
+    readonly rows: number;
+  };
 }
 
 /** Builds `n` distinct `-o extended,id` lines: DNAT'ed tcp ESTABLISHED/TIME_WAIT and udp, IPv4. */
@@ -27,13 +31,17 @@ export function generateConntrackExtendedLines(n: number): string[] {
     const id = (i * 2654435761) >>> 0;
     const kind = i % 10;
     if (kind < 6) {
-      lines[i] = `ipv4     2 tcp      6 ${431000 + (i % 999)} ESTABLISHED src=${client} dst=${vip} sport=${sport} dport=80 packets=${i % 97 + 3} bytes=${i % 9973 + 180} src=${backend} dst=${client} sport=8080 dport=${sport} packets=${i % 89 + 2} bytes=${i % 8779 + 120} [ASSURED] mark=0 delta-time=${i % 3600} use=1 id=${id}`;
+      lines[i] =
+        `ipv4     2 tcp      6 ${431000 + (i % 999)} ESTABLISHED src=${client} dst=${vip} sport=${sport} dport=80 packets=${(i % 97) + 3} bytes=${(i % 9973) + 180} src=${backend} dst=${client} sport=8080 dport=${sport} packets=${(i % 89) + 2} bytes=${(i % 8779) + 120} [ASSURED] mark=0 delta-time=${i % 3600} use=1 id=${id}`;
     } else if (kind < 8) {
-      lines[i] = `ipv4     2 tcp      6 ${i % 120} TIME_WAIT src=${client} dst=${vip} sport=${sport} dport=443 packets=${i % 97 + 5} bytes=${i % 9973 + 300} src=${backend} dst=${client} sport=8443 dport=${sport} packets=${i % 89 + 4} bytes=${i % 8779 + 240} [ASSURED] mark=0 delta-time=${i % 3600} use=1 id=${id}`;
+      lines[i] =
+        `ipv4     2 tcp      6 ${i % 120} TIME_WAIT src=${client} dst=${vip} sport=${sport} dport=443 packets=${(i % 97) + 5} bytes=${(i % 9973) + 300} src=${backend} dst=${client} sport=8443 dport=${sport} packets=${(i % 89) + 4} bytes=${(i % 8779) + 240} [ASSURED] mark=0 delta-time=${i % 3600} use=1 id=${id}`;
     } else if (kind === 8) {
-      lines[i] = `ipv4     2 udp      17 ${i % 30} src=${client} dst=${vip} sport=${sport} dport=53 packets=1 bytes=${60 + (i % 40)} src=${backend} dst=${client} sport=5353 dport=${sport} packets=1 bytes=${120 + (i % 200)} mark=0 delta-time=${i % 30} use=1 id=${id}`;
+      lines[i] =
+        `ipv4     2 udp      17 ${i % 30} src=${client} dst=${vip} sport=${sport} dport=53 packets=1 bytes=${60 + (i % 40)} src=${backend} dst=${client} sport=5353 dport=${sport} packets=1 bytes=${120 + (i % 200)} mark=0 delta-time=${i % 30} use=1 id=${id}`;
     } else {
-      lines[i] = `ipv4     2 udp      17 ${i % 30} src=${client} dst=${vip} sport=${sport} dport=53 packets=1 bytes=${60 + (i % 40)} [UNREPLIED] src=${vip} dst=${client} sport=53 dport=${sport} packets=0 bytes=0 mark=0 delta-time=${i % 30} use=1 id=${id}`;
+      lines[i] =
+        `ipv4     2 udp      17 ${i % 30} src=${client} dst=${vip} sport=${sport} dport=53 packets=1 bytes=${60 + (i % 40)} [UNREPLIED] src=${vip} dst=${client} sport=53 dport=${sport} packets=0 bytes=0 mark=0 delta-time=${i % 30} use=1 id=${id}`;
     }
   }
   // Template literals build ropes; real input is flat text split into lines, so flatten the same way.
@@ -72,7 +80,11 @@ export async function benchParseConntrack(entries = 1_000_000): Promise<Conntrac
     issues,
     cpuSeconds,
     entriesPerCpuSec: Math.round(entries / cpuSeconds),
-    list: { seconds: listSeconds, entriesPerSec: Math.round(entries / listSeconds), rows: list.value.length },
+    list: {
+      seconds: listSeconds,
+      entriesPerSec: Math.round(entries / listSeconds),
+      rows: list.value.length,
+    },
   };
 }
 

@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FIXTURE_FORMAT, FIXTURE_VERSION, type FixtureHeader } from '../src/record/fixture-header.js';
+import {
+  FIXTURE_FORMAT,
+  FIXTURE_VERSION,
+  type FixtureHeader,
+} from '../src/record/fixture-header.js';
 import { createFixtureWriter } from '../src/record/fixture-writer.js';
 import type { RawRecord } from '../src/engine/raw-record.js';
 
@@ -17,14 +21,20 @@ const NETNS_INO = 4026532606;
 function fixturesDir(): string {
   // dist/bench → ../../fixtures; bench → ../fixtures
   const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(join('dist', 'bench')) ? join(here, '..', '..', 'fixtures') : join(here, '..', 'fixtures');
+  return here.includes(join('dist', 'bench'))
+    ? join(here, '..', '..', 'fixtures')
+    : join(here, '..', 'fixtures');
 }
 
 function probeContext(probe: string): string {
-  return JSON.stringify(JSON.parse(readFileSync(join(fixturesDir(), 'tools', 'bpftrace', `${probe}.context.json`), 'utf8')));
+  return JSON.stringify(
+    JSON.parse(
+      readFileSync(join(fixturesDir(), 'tools', 'bpftrace', `${probe}.context.json`), 'utf8'),
+    ),
+  );
 }
 
-const ip = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${(i & 255) || 1}`;
+const ip = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255 || 1}`;
 
 export interface RecordingStats {
   readonly records: number;
@@ -58,7 +68,11 @@ export async function writeRecording(path: string, target: number): Promise<Reco
   const probes = ['trace_tcp_state', 'trace_tcp_reset', 'trace_tcp_retrans', 'trace_skb_drop'];
   for (const p of probes) {
     put({ t: t0, src: `bpftrace:${p}`, line: probeContext(p), k: 'begin' });
-    put({ t: t0, src: `bpftrace:${p}`, line: '{"type": "attached_probes", "data": {"probes": 2}}' });
+    put({
+      t: t0,
+      src: `bpftrace:${p}`,
+      line: '{"type": "attached_probes", "data": {"probes": 2}}',
+    });
   }
   put({ t: t0, src: `sysctl:all@${NODE}`, line: 'sysctl -a', k: 'begin' });
   for (const [k, v] of [
@@ -93,7 +107,14 @@ export async function writeRecording(path: string, target: number): Promise<Reco
   const hex = (n: number): string => n.toString();
   const tNs = (tt: number): number => (tt - t0) * 1_000_000 + 2_262_582_391_112;
   const probeLine = (src: string, data: string, tt: number): void =>
-    put({ t: tt, src: `bpftrace:${src}`, line: JSON.stringify({ type: 'printf', data }).replace('{"type":"printf","data":', '{"type": "printf", "data": ') });
+    put({
+      t: tt,
+      src: `bpftrace:${src}`,
+      line: JSON.stringify({ type: 'printf', data }).replace(
+        '{"type":"printf","data":',
+        '{"type": "printf", "data": ',
+      ),
+    });
 
   while (w.count < target) {
     t += 1;
@@ -105,8 +126,16 @@ export async function writeRecording(path: string, target: number): Promise<Reco
     ev(t, 'NEW', `ipv4     2 tcp      6 120 SYN_SENT ${o} [UNREPLIED] ${r} id=${hex(id)}`);
     ev(t, 'UPDATE', `ipv4     2 tcp      6 60 SYN_RECV ${o} ${r} id=${hex(id)}`);
     ev(t, 'UPDATE', `ipv4     2 tcp      6 86400 ESTABLISHED ${o} ${r} [ASSURED] id=${hex(id)}`);
-    probeLine('trace_tcp_state', `state.v1\t${tNs(t)}\t7\t2\t${NETNS_INO}\t4\t${c}\t${sp}\t${be}\t8080\t0\t0\t0\t0\n`, t);
-    probeLine('trace_tcp_state', `state.v1\t${tNs(t)}\t2\t1\t${NETNS_INO}\t4\t${c}\t${sp}\t${be}\t8080\t0\t0\t0\t0\n`, t);
+    probeLine(
+      'trace_tcp_state',
+      `state.v1\t${tNs(t)}\t7\t2\t${NETNS_INO}\t4\t${c}\t${sp}\t${be}\t8080\t0\t0\t0\t0\n`,
+      t,
+    );
+    probeLine(
+      'trace_tcp_state',
+      `state.v1\t${tNs(t)}\t2\t1\t${NETNS_INO}\t4\t${c}\t${sp}\t${be}\t8080\t0\t0\t0\t0\n`,
+      t,
+    );
     if (k % 8 === 0) {
       longLived.push(k);
       if (longLived.length > 20_000) longLived.shift();
@@ -120,16 +149,38 @@ export async function writeRecording(path: string, target: number): Promise<Reco
       const rd = `src=${x.be} dst=${x.c} sport=8080 dport=${x.sp}`;
       if (d % 16 === 1) {
         ev(t, 'UPDATE', `ipv4     2 tcp      6 10 CLOSE ${od} ${rd} [ASSURED] id=${hex(did)}`);
-        probeLine('trace_tcp_reset', `rst.v1\t${tNs(t)}\treceived\tactive\t-1\t2\t${NETNS_INO}\t4\t${x.c}\t${x.sp}\t${x.be}\t8080\n`, t);
+        probeLine(
+          'trace_tcp_reset',
+          `rst.v1\t${tNs(t)}\treceived\tactive\t-1\t2\t${NETNS_INO}\t4\t${x.c}\t${x.sp}\t${x.be}\t8080\n`,
+          t,
+        );
       } else {
         ev(t, 'UPDATE', `ipv4     2 tcp      6 120 FIN_WAIT ${od} ${rd} [ASSURED] id=${hex(did)}`);
         ev(t, 'UPDATE', `ipv4     2 tcp      6 120 TIME_WAIT ${od} ${rd} [ASSURED] id=${hex(did)}`);
-        probeLine('trace_tcp_state', `state.v1\t${tNs(t)}\t1\t4\t${NETNS_INO}\t4\t${x.c}\t${x.sp}\t${x.be}\t8080\t0\t0\t0\t0\n`, t);
+        probeLine(
+          'trace_tcp_state',
+          `state.v1\t${tNs(t)}\t1\t4\t${NETNS_INO}\t4\t${x.c}\t${x.sp}\t${x.be}\t8080\t0\t0\t0\t0\n`,
+          t,
+        );
       }
-      ev(t, 'DESTROY', `ipv4     2 tcp      6 ${d % 16 === 1 ? 'CLOSE' : 'TIME_WAIT'} ${od} packets=${(d % 50) + 5} bytes=${(d % 9000) + 400} ${rd} packets=${(d % 40) + 4} bytes=${(d % 7000) + 300} [ASSURED] delta-time=${d % 100} id=${hex(did)}`);
+      ev(
+        t,
+        'DESTROY',
+        `ipv4     2 tcp      6 ${d % 16 === 1 ? 'CLOSE' : 'TIME_WAIT'} ${od} packets=${(d % 50) + 5} bytes=${(d % 9000) + 400} ${rd} packets=${(d % 40) + 4} bytes=${(d % 7000) + 300} [ASSURED] delta-time=${d % 100} id=${hex(did)}`,
+      );
     }
-    if (k % 97 === 0) probeLine('trace_tcp_retrans', `retrans.v1\t${tNs(t)}\t1\t1\t${NETNS_INO}\t4\t${be}\t8080\t${c}\t${sp}\t0\n`, t);
-    if (k % 211 === 0) probeLine('trace_skb_drop', `drop.v1\t${tNs(t)}\t3\ttcp_v4_rcv\t${NETNS_INO}\t4\t6\t${c}\t${sp}\t${vip}\t80\t2\t2124277017\t0\n`, t);
+    if (k % 97 === 0)
+      probeLine(
+        'trace_tcp_retrans',
+        `retrans.v1\t${tNs(t)}\t1\t1\t${NETNS_INO}\t4\t${be}\t8080\t${c}\t${sp}\t0\n`,
+        t,
+      );
+    if (k % 211 === 0)
+      probeLine(
+        'trace_skb_drop',
+        `drop.v1\t${tNs(t)}\t3\ttcp_v4_rcv\t${NETNS_INO}\t4\t6\t${c}\t${sp}\t${vip}\t80\t2\t2124277017\t0\n`,
+        t,
+      );
     if (t >= nextSnap) {
       nextSnap = t + 2000;
       put({ t, src: TABLE, line: 'cat /proc/net/nf_conntrack', k: 'begin' });

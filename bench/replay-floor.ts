@@ -14,7 +14,10 @@ export interface ReplayFloor {
   readonly touchSec: number;
 }
 
-async function pass(path: string, touch: boolean): Promise<{ sec: number; lines: number; bytes: number; acc: number }> {
+async function pass(
+  path: string,
+  touch: boolean,
+): Promise<{ sec: number; lines: number; bytes: number; acc: number }> {
   const t0 = performance.now();
   let lines = 0;
   let bytes = 0;
@@ -44,7 +47,8 @@ export async function replayFloor(path: string, runs = 5): Promise<ReplayFloor> 
   for (let r = 0; r < runs; r++) {
     const a = await pass(path, false);
     const b = await pass(path, true);
-    if (a.lines !== b.lines) throw new Error('replay floor: the two passes saw different line counts');
+    if (a.lines !== b.lines)
+      throw new Error('replay floor: the two passes saw different line counts');
     cut.push(a.sec);
     touch.push(b.sec);
     lines = a.lines;

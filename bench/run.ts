@@ -24,7 +24,10 @@ function say(line: string): void {
 function runWorker(fig: (typeof FIGURES)[number]): Promise<FigureResult> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...fig.nodeArgs, join(here, 'worker.js'), fig.name], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...fig.nodeArgs, join(here, 'worker.js'), fig.name], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let errTail = '';
     let timedOut = false;
@@ -71,8 +74,17 @@ function cell(s: string): string {
 }
 
 /** The Markdown page. */
-export function renderMarkdown(results: readonly FigureResult[], m: MachineInfo, command: string, startedAt: Date, secs: number, cleanup: string[], speed?: { readonly start: number; readonly end: number }): string {
-  const status = (r: FigureResult): string => (r.skipped ? 'skipped' : r.pass === undefined ? '—' : r.pass ? '**pass**' : '**FAIL**');
+export function renderMarkdown(
+  results: readonly FigureResult[],
+  m: MachineInfo,
+  command: string,
+  startedAt: Date,
+  secs: number,
+  cleanup: string[],
+  speed?: { readonly start: number; readonly end: number },
+): string {
+  const status = (r: FigureResult): string =>
+    r.skipped ? 'skipped' : r.pass === undefined ? '—' : r.pass ? '**pass**' : '**FAIL**';
   const lines = [
     '# kdiag benchmarks',
     '',
@@ -85,15 +97,24 @@ export function renderMarkdown(results: readonly FigureResult[], m: MachineInfo,
     `- Memory: ${m.memory}`,
     `- Kernel: ${m.kernel}`,
     `- Node: ${m.node}`,
-    `- Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+    `- Tools: ${Object.entries(m.tools)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}`,
     `- Load average at start (1/5/15 min): ${m.loadAtStart}; ${m.otherTracers}. The machine is shared: other engineers' tests and traces ran meanwhile, so wall-clock figures are pessimistic.`,
-    ...(speed ? [`- Speed reference (a fixed JS loop over 128 MB of bytes, one core; lower is faster): ${speed.start.toFixed(0)} ms at the start, ${speed.end.toFixed(0)} ms at the end. Compare it before comparing two runs' figures: the same parser gave 1.48M and 0.86M entries/s in two runs hours apart on VMs of this kind.`] : []),
+    ...(speed
+      ? [
+          `- Speed reference (a fixed JS loop over 128 MB of bytes, one core; lower is faster): ${speed.start.toFixed(0)} ms at the start, ${speed.end.toFixed(0)} ms at the end. Compare it before comparing two runs' figures: the same parser gave 1.48M and 0.86M entries/s in two runs hours apart on VMs of this kind.`,
+        ]
+      : []),
     '',
     '## Results',
     '',
     '| Figure | kdiag | Baseline | Ratio | Target | Result | How measured |',
     '|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${cell(r.figure)} | ${cell(r.kdiag)} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${cell(r.target)} | ${status(r)} | ${cell(r.skipped ? `skipped: ${r.skipped}` : r.how)} |`),
+    ...results.map(
+      (r) =>
+        `| ${cell(r.figure)} | ${cell(r.kdiag)} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${cell(r.target)} | ${status(r)} | ${cell(r.skipped ? `skipped: ${r.skipped}` : r.how)} |`,
+    ),
     '',
     '## Details',
     '',
@@ -113,7 +134,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const names = argv.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !FIGURES.some((f) => f.name === n));
   if (unknown.length) {
-    say(`unknown figure(s): ${unknown.join(', ')}; known: ${FIGURES.map((f) => f.name).join(', ')}`);
+    say(
+      `unknown figure(s): ${unknown.join(', ')}; known: ${FIGURES.map((f) => f.name).join(', ')}`,
+    );
     return 2;
   }
   const chosen = names.length ? FIGURES.filter((f) => names.includes(f.name)) : FIGURES;
@@ -121,13 +144,25 @@ async function main(argv: readonly string[]): Promise<number> {
   const t0 = performance.now();
   const m = machineInfo();
   const speedStart = speedReference();
-  say(`kdiag bench: ${chosen.map((f) => f.name).join(', ')} — load ${m.loadAtStart}, ${m.cores} cores, speed reference ${speedStart.toFixed(0)} ms`);
+  say(
+    `kdiag bench: ${chosen.map((f) => f.name).join(', ')} — load ${m.loadAtStart}, ${m.cores} cores, speed reference ${speedStart.toFixed(0)} ms`,
+  );
   const bpftraceBefore = new Set(pgrep('bpftrace'));
   const results: FigureResult[] = [];
   for (const fig of chosen) {
     if (fig.root && !isRoot()) {
       say(`skipped ${fig.name}: needs root`);
-      results.push({ figure: fig.title, kdiag: '—', baseline: '—', ratio: '—', target: '—', pass: undefined, how: '', details: [], skipped: 'needs root (network namespaces, conntrack, bpftrace); run npm run bench as root' });
+      results.push({
+        figure: fig.title,
+        kdiag: '—',
+        baseline: '—',
+        ratio: '—',
+        target: '—',
+        pass: undefined,
+        how: '',
+        details: [],
+        skipped: 'needs root (network namespaces, conntrack, bpftrace); run npm run bench as root',
+      });
       continue;
     }
     say(`running ${fig.name}…`);
@@ -138,14 +173,25 @@ async function main(argv: readonly string[]): Promise<number> {
   if (isRoot()) {
     const left = await listBenchNetns();
     for (const n of left) await removeNetns(n);
-    cleanup.push(left.length ? `removed ${left.length} leftover benchmark namespace(s): ${left.join(', ')}` : 'no kdiag-bench-* namespace left (ip netns list)');
+    cleanup.push(
+      left.length
+        ? `removed ${left.length} leftover benchmark namespace(s): ${left.join(', ')}`
+        : 'no kdiag-bench-* namespace left (ip netns list)',
+    );
   }
   const newTracers = pgrep('bpftrace').filter((p) => !bpftraceBefore.has(p));
-  cleanup.push(newTracers.length ? `bpftrace processes started during the run still present: ${newTracers.join(', ')} (may be other users')` : 'no bpftrace process started during the run is left');
+  cleanup.push(
+    newTracers.length
+      ? `bpftrace processes started during the run still present: ${newTracers.join(', ')} (may be other users')`
+      : 'no bpftrace process started during the run is left',
+  );
   const speedEnd = speedReference();
   const secs = Math.round((performance.now() - t0) / 1000);
   const command = names.length ? `node dist/bench/run.js ${argv.join(' ')}` : 'npm run bench';
-  const md = renderMarkdown(results, m, command, startedAt, secs, cleanup, { start: speedStart, end: speedEnd });
+  const md = renderMarkdown(results, m, command, startedAt, secs, cleanup, {
+    start: speedStart,
+    end: speedEnd,
+  });
   if (names.length && !write) {
     process.stdout.write(md);
   } else {
@@ -153,12 +199,18 @@ async function main(argv: readonly string[]): Promise<number> {
     const tmp = `${target}.${process.pid}.tmp`;
     // Sections measured by hand (the single executable's size and start-up) sit below this marker
     // and survive a bench run.
-    const kept = await readFile(target, 'utf8').then((old) => old.slice(Math.max(0, old.indexOf(HAND_MARKER))), () => '');
+    const kept = await readFile(target, 'utf8').then(
+      (old) => old.slice(Math.max(0, old.indexOf(HAND_MARKER))),
+      () => '',
+    );
     await writeFile(tmp, kept.startsWith(HAND_MARKER) ? `${md}\n${kept}` : md);
     await rename(tmp, target);
     say(`wrote ${target}`);
   }
-  for (const r of results) say(`${r.pass === undefined ? 'SKIP' : r.pass ? 'PASS' : 'FAIL'}  ${r.figure}: ${r.kdiag} vs ${r.baseline} (${r.ratio}; target ${r.target})`);
+  for (const r of results)
+    say(
+      `${r.pass === undefined ? 'SKIP' : r.pass ? 'PASS' : 'FAIL'}  ${r.figure}: ${r.kdiag} vs ${r.baseline} (${r.ratio}; target ${r.target})`,
+    );
   return 0;
 }
 

@@ -113,7 +113,13 @@ async function pingpong(host: string, port: number, ms: number, size: number): P
 }
 
 /** Opens connections at `rate`/s for `ms`, each reset (RST) right after connecting; at most `maxOpen` in flight. */
-async function churn(host: string, port: number, ms: number, rate: number, maxOpen: number): Promise<unknown> {
+async function churn(
+  host: string,
+  port: number,
+  ms: number,
+  rate: number,
+  maxOpen: number,
+): Promise<unknown> {
   let attempted = 0;
   let connected = 0;
   let errors = 0;
@@ -156,7 +162,14 @@ async function churn(host: string, port: number, ms: number, rate: number, maxOp
     tick();
   });
   const elapsed = Math.min(performance.now(), until) - t0;
-  return { attempted, connected, errors, errCodes, ms: elapsed, perSec: (connected / elapsed) * 1000 };
+  return {
+    attempted,
+    connected,
+    errors,
+    errCodes,
+    ms: elapsed,
+    perSec: (connected / elapsed) * 1000,
+  };
 }
 
 /** Entry point: the mode is the first argument. */
@@ -166,7 +179,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const port = arg(argv, '--port', 80);
   const ms = arg(argv, '--ms', 5000);
   // a hard stop whatever happens: no traffic program outlives its benchmark
-  setTimeout(() => process.exit(3), mode === 'server' ? arg(argv, '--life-ms', 600_000) + 1000 : ms + 30_000).unref();
+  setTimeout(
+    () => process.exit(3),
+    mode === 'server' ? arg(argv, '--life-ms', 600_000) + 1000 : ms + 30_000,
+  ).unref();
   let r: unknown;
   switch (mode) {
     case 'server':

@@ -4,7 +4,12 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { Diagnosis, FlowView } from '../src/model/diagnosis.js';
-import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore } from '../src/model/session.js';
+import type {
+  FeedItem,
+  SessionCommand,
+  SessionSnapshot,
+  SessionStore,
+} from '../src/model/session.js';
 import { renderApp } from '../src/ui/render-app.js';
 
 export interface UiFrameBenchResult {
@@ -26,7 +31,10 @@ export interface UiFrameBenchResult {
 export function syntheticFlows(n: number, tick = 0): FlowView[] {
   const flows: FlowView[] = new Array<FlowView>(n);
   for (let i = 0; i < n; i++) {
-    const client = { addr: `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) };
+    const client = {
+      addr: `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`,
+      port: 1024 + (i % 60000),
+    };
     const idle = ((i * 7919) % 900) + tick;
     const pathLeft = 350 - idle;
     flows[i] = {
@@ -98,8 +106,15 @@ export async function benchUiFrame(flows = 100_000): Promise<UiFrameBenchResult>
   const base = syntheticFlows(flows);
   const diagnosisAt = (k: number): Diagnosis => {
     const next = base.slice();
-    for (let i = k % 10; i < next.length; i += 10) next[i] = { ...next[i]!, idleSec: (next[i]!.idleSec ?? 0) + k };
-    return { at: 1_700_000_000_000 + k * 1000, findings: [], predictions: [], suggestions: [], flows: next };
+    for (let i = k % 10; i < next.length; i += 10)
+      next[i] = { ...next[i]!, idleSec: (next[i]!.idleSec ?? 0) + k };
+    return {
+      at: 1_700_000_000_000 + k * 1000,
+      findings: [],
+      predictions: [],
+      suggestions: [],
+      flows: next,
+    };
   };
   const feed: FeedItem[] = [];
   const snapshot = (k: number, d: Diagnosis): SessionSnapshot => {
@@ -125,7 +140,12 @@ export async function benchUiFrame(flows = 100_000): Promise<UiFrameBenchResult>
   const stdout = new NullStdout();
   const stdin = new QuietStdin();
   const firstFrame = new Promise<void>((r) => (stdout.onWrite = r));
-  const done = renderApp(store, { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, throttleMs: 0, debug: true });
+  const done = renderApp(store, {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    throttleMs: 0,
+    debug: true,
+  });
   await firstFrame;
 
   const wall: number[] = [];
@@ -173,7 +193,15 @@ export async function benchUiFrame(flows = 100_000): Promise<UiFrameBenchResult>
   }
   stdin.push('q');
   await done;
-  return { flows, msPerFrame: median(diag), frames: diag.length, msPerFeedFrame: median(feedOnly), msPerKeyFrame: median(keys), msToSorted: median(settle), wallMsPerFrame: median(wall.slice(3, 3 + diag.length)) };
+  return {
+    flows,
+    msPerFrame: median(diag),
+    frames: diag.length,
+    msPerFeedFrame: median(feedOnly),
+    msPerKeyFrame: median(keys),
+    msToSorted: median(settle),
+    wallMsPerFrame: median(wall.slice(3, 3 + diag.length)),
+  };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

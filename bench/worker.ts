@@ -4,16 +4,70 @@ import { pathToFileURL } from 'node:url';
 import { emitResult, type FigureResult } from './lib.js';
 
 /** The figures by name, in the order bench/run.ts runs them; `root` ones need root and namespaces. */
-export const FIGURES: ReadonlyArray<{ name: string; root: boolean; timeoutMs: number; nodeArgs: readonly string[]; title: string }> = [
-  { name: 'startup', root: false, timeoutMs: 180_000, nodeArgs: [], title: 'Start-up (`--version`, `--help`)' },
-  { name: 'parse', root: false, timeoutMs: 300_000, nodeArgs: ['--expose-gc'], title: 'Parsing alone (conntrack entries/s)' },
-  { name: 'replay', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc'], title: 'Replay (records/s)' },
-  { name: 'memory', root: false, timeoutMs: 600_000, nodeArgs: ['--expose-gc', '--max-old-space-size=4096'], title: 'Memory, 1,000,000 flows (RSS)' },
-  { name: 'stream', root: false, timeoutMs: 300_000, nodeArgs: ['--expose-gc'], title: 'Streaming memory, 1,000,000 events (RSS)' },
+export const FIGURES: ReadonlyArray<{
+  name: string;
+  root: boolean;
+  timeoutMs: number;
+  nodeArgs: readonly string[];
+  title: string;
+}> = [
+  {
+    name: 'startup',
+    root: false,
+    timeoutMs: 180_000,
+    nodeArgs: [],
+    title: 'Start-up (`--version`, `--help`)',
+  },
+  {
+    name: 'parse',
+    root: false,
+    timeoutMs: 300_000,
+    nodeArgs: ['--expose-gc'],
+    title: 'Parsing alone (conntrack entries/s)',
+  },
+  {
+    name: 'replay',
+    root: false,
+    timeoutMs: 600_000,
+    nodeArgs: ['--expose-gc'],
+    title: 'Replay (records/s)',
+  },
+  {
+    name: 'memory',
+    root: false,
+    timeoutMs: 600_000,
+    nodeArgs: ['--expose-gc', '--max-old-space-size=4096'],
+    title: 'Memory, 1,000,000 flows (RSS)',
+  },
+  {
+    name: 'stream',
+    root: false,
+    timeoutMs: 300_000,
+    nodeArgs: ['--expose-gc'],
+    title: 'Streaming memory, 1,000,000 events (RSS)',
+  },
   { name: 'ui', root: false, timeoutMs: 300_000, nodeArgs: [], title: 'TUI frame, 100,000 flows' },
-  { name: 'snapshot', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Conntrack snapshot (≥100,000 entries)' },
-  { name: 'overhead', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Probe overhead (throughput with/without trace)' },
-  { name: 'events', root: true, timeoutMs: 900_000, nodeArgs: [], title: 'Event rate without loss' },
+  {
+    name: 'snapshot',
+    root: true,
+    timeoutMs: 900_000,
+    nodeArgs: [],
+    title: 'Conntrack snapshot (≥100,000 entries)',
+  },
+  {
+    name: 'overhead',
+    root: true,
+    timeoutMs: 900_000,
+    nodeArgs: [],
+    title: 'Probe overhead (throughput with/without trace)',
+  },
+  {
+    name: 'events',
+    root: true,
+    timeoutMs: 900_000,
+    nodeArgs: [],
+    title: 'Event rate without loss',
+  },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -49,7 +103,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       process.exit(0);
     },
     (err: unknown) => {
-      process.stderr.write(`figure ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `figure ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exit(1);
     },
   );

@@ -17,7 +17,11 @@ export class KdiagError extends Error {
   readonly exitCode: number;
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; exitCode?: number; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
@@ -37,8 +41,17 @@ export class UsageError extends KdiagError {
 export class InputError extends KdiagError {
   readonly file: string;
   readonly line: number | undefined;
-  constructor(file: string, line: number | undefined, message: string, opts: { hint?: string; code?: ErrorCode } = {}) {
-    super(opts.code ?? 'KDIAG_BAD_INPUT', `${file}${line === undefined ? '' : `:${line}`}: ${message}`, opts.hint === undefined ? {} : { hint: opts.hint });
+  constructor(
+    file: string,
+    line: number | undefined,
+    message: string,
+    opts: { hint?: string; code?: ErrorCode } = {},
+  ) {
+    super(
+      opts.code ?? 'KDIAG_BAD_INPUT',
+      `${file}${line === undefined ? '' : `:${line}`}: ${message}`,
+      opts.hint === undefined ? {} : { hint: opts.hint },
+    );
     this.file = file;
     this.line = line;
   }
@@ -56,9 +69,18 @@ export class ToolFailedError extends KdiagError {
   readonly argv: readonly string[];
   readonly toolExitCode: number | undefined;
   readonly stderrTail: string;
-  constructor(argv: readonly string[], toolExitCode: number | undefined, stderrTail: string, cause?: unknown) {
+  constructor(
+    argv: readonly string[],
+    toolExitCode: number | undefined,
+    stderrTail: string,
+    cause?: unknown,
+  ) {
     const tail = stderrTail.trim().split('\n').slice(-1)[0] ?? '';
-    super('KDIAG_TOOL_FAILED', `${argv.join(' ')} failed${toolExitCode === undefined ? '' : ` (exit ${toolExitCode})`}${tail ? `: ${tail}` : ''}`, cause === undefined ? {} : { cause });
+    super(
+      'KDIAG_TOOL_FAILED',
+      `${argv.join(' ')} failed${toolExitCode === undefined ? '' : ` (exit ${toolExitCode})`}${tail ? `: ${tail}` : ''}`,
+      cause === undefined ? {} : { cause },
+    );
     this.argv = argv;
     this.toolExitCode = toolExitCode;
     this.stderrTail = stderrTail;

@@ -43,8 +43,14 @@ export interface Analysis {
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 /** The order findings are listed in: most severe first, then by id. */
-export function compareFindings(a: Pick<Finding, 'severity' | 'id'>, b: Pick<Finding, 'severity' | 'id'>): number {
-  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+export function compareFindings(
+  a: Pick<Finding, 'severity' | 'id'>,
+  b: Pick<Finding, 'severity' | 'id'>,
+): number {
+  return (
+    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /** Runs every rule and the predictions over the table. */
@@ -57,11 +63,21 @@ export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Analysis {
   }
   const list = [...drafts.values()];
   const predictions = predict(ctx, opts.maxPredictions ?? Infinity);
-  const flows = flowViews(ctx, predictions, list.map((d) => d.finding), opts.maxFlows ?? 500);
+  const flows = flowViews(
+    ctx,
+    predictions,
+    list.map((d) => d.finding),
+    opts.maxFlows ?? 500,
+  );
   return { at: path.now, drafts: list, predictions, flows, path };
 }
 
-function flowViews(ctx: RuleContext, predictions: readonly Prediction[], findings: readonly Pick<Finding, 'flows'>[], max: number): FlowView[] {
+function flowViews(
+  ctx: RuleContext,
+  predictions: readonly Prediction[],
+  findings: readonly Pick<Finding, 'flows'>[],
+  max: number,
+): FlowView[] {
   const rank = new Map<string, number>();
   predictions.forEach((p, i) => rank.set(p.flow, i));
   const named = new Set(findings.flatMap((f) => f.flows));
@@ -125,9 +141,22 @@ export function flowView(ctx: RuleContext, p: PathTimeouts): FlowView {
     state: p.state,
     idleSec: p.idleSec,
     ...(k.state !== 'unknown'
-      ? { keepalive: { enabled: k.state === 'on', idleSec: k.idleSec ?? 0, intervalSec: k.intervalSec, probes: k.probes, source: k.source } }
+      ? {
+          keepalive: {
+            enabled: k.state === 'on',
+            idleSec: k.idleSec ?? 0,
+            intervalSec: k.intervalSec,
+            probes: k.probes,
+            source: k.source,
+          },
+        }
       : {}),
-    layers: p.layers.map((l) => ({ layer: l.layer, timeoutSec: l.timeoutSec, source: l.source, leftSec: l.leftSec === null ? null : Math.round(l.leftSec) })),
+    layers: p.layers.map((l) => ({
+      layer: l.layer,
+      timeoutSec: l.timeoutSec,
+      source: l.source,
+      leftSec: l.leftSec === null ? null : Math.round(l.leftSec),
+    })),
     ...(!p.safe && p.first ? { firstToForget: p.first.layer } : {}),
     seenBy,
   };

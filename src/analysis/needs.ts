@@ -3,7 +3,11 @@ import type { PathTimeouts } from './path/path-timeouts.js';
 
 export type SuggestNeed =
   /** Keepalive below the smallest idle timer on these flows' paths (and below budgetSec when given). */
-  | { readonly kind: 'keepalive'; readonly paths: readonly PathTimeouts[]; readonly budgetSec?: number }
+  | {
+      readonly kind: 'keepalive';
+      readonly paths: readonly PathTimeouts[];
+      readonly budgetSec?: number;
+    }
   /** Raise nf_conntrack_tcp_timeout_established above aboveSec (the keepalive in force plus its probes). */
   | { readonly kind: 'conntrack-established'; readonly aboveSec: number }
   | { readonly kind: 'conntrack-close-wait'; readonly aboveSec: number }
@@ -13,7 +17,12 @@ export type SuggestNeed =
   | { readonly kind: 'be-liberal' }
   | { readonly kind: 'invalid-drop-rule'; readonly chain: 'INPUT' | 'FORWARD' }
   | { readonly kind: 'conntrack-max'; readonly atLeast: number; readonly cpus?: number }
-  | { readonly kind: 'flush-stale-udp'; readonly vip: string; readonly port: number; readonly staleBackends: readonly string[] }
+  | {
+      readonly kind: 'flush-stale-udp';
+      readonly vip: string;
+      readonly port: number;
+      readonly staleBackends: readonly string[];
+    }
   | { readonly kind: 'kube-proxy-flags-to-config'; readonly flags: readonly string[] }
   | { readonly kind: 'kube-proxy-sysctl'; readonly key: string; readonly value: number }
   | { readonly kind: 'external-timeout'; readonly idleSec: number }
@@ -22,12 +31,24 @@ export type SuggestNeed =
    * tcp_keepalive_time of one netns (undefined = the host's): exactly idleSec when given, else a plan
    * under budgetSec. For findings without flows, whose keepalive need has no paths to name a netns.
    */
-  | { readonly kind: 'netns-keepalive'; readonly netns: string | undefined; readonly budgetSec: number; readonly idleSec?: number }
+  | {
+      readonly kind: 'netns-keepalive';
+      readonly netns: string | undefined;
+      readonly budgetSec: number;
+      readonly idleSec?: number;
+    }
   /**
    * Move the deadline existing conntrack entries hold to the timeout now in force (`conntrack -U`):
    * a sysctl change only reaches an entry at its next packet.
    */
-  | { readonly kind: 'conntrack-update'; readonly netns: string | undefined; readonly state: string; readonly timeoutSec: number; readonly family: 'ipv4' | 'ipv6'; readonly tuples: readonly ConntrackTuple[] };
+  | {
+      readonly kind: 'conntrack-update';
+      readonly netns: string | undefined;
+      readonly state: string;
+      readonly timeoutSec: number;
+      readonly family: 'ipv4' | 'ipv6';
+      readonly tuples: readonly ConntrackTuple[];
+    };
 
 /** The original-direction tuple of a conntrack entry, what `conntrack -U -s -d --sport --dport` names. */
 export interface ConntrackTuple {

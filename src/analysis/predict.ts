@@ -15,9 +15,10 @@ export function predict(ctx: RuleContext, limit = Infinity): Prediction[] {
     const name = LAYER_NAME[layer?.layer ?? 'conntrack'];
     const clamp = layer?.clamp ? ` (clamped: ${layer.clamp})` : '';
     const v = p.race?.result.verdict;
-    const cause = v?.kind === 'breaks'
-      ? `${v.reason.charAt(0).toUpperCase()}${v.reason.slice(1)}${clamp}; it has been idle ${fmtSec(idle)}.`
-      : `${name} forgets this flow after ${fmtSec(timeoutSec)} idle unless it sends${clamp}; idle ${fmtSec(idle)} so far; ${keepalivePhrase(p)}.`;
+    const cause =
+      v?.kind === 'breaks'
+        ? `${v.reason.charAt(0).toUpperCase()}${v.reason.slice(1)}${clamp}; it has been idle ${fmtSec(idle)}.`
+        : `${name} forgets this flow after ${fmtSec(timeoutSec)} idle unless it sends${clamp}; idle ${fmtSec(idle)} so far; ${keepalivePhrase(p)}.`;
     return {
       flow: p.id,
       layer: layer?.layer ?? 'conntrack',

@@ -251,11 +251,16 @@ export function keepalivePhrase(p: PathTimeouts): string {
   if (k.state === 'on' && k.idleSec !== null) {
     const period = Math.min(...(p.race?.result.periods.map((x) => x.periodS) ?? [k.idleSec]));
     // Keepidle alone looks in time; the answered probes' period (max(keepidle, keepintvl)) is what loses.
-    const late = v?.kind === 'breaks' && period > k.idleSec && k.idleSec < (p.racing?.timeoutSec ?? Infinity);
-    return late ? `its keepalive fires at ${fmtSec(k.idleSec)} but answered probes then come only every ${fmtSec(period)}` : `its keepalive fires at ${fmtSec(k.idleSec)}`;
+    const late =
+      v?.kind === 'breaks' && period > k.idleSec && k.idleSec < (p.racing?.timeoutSec ?? Infinity);
+    return late
+      ? `its keepalive fires at ${fmtSec(k.idleSec)} but answered probes then come only every ${fmtSec(period)}`
+      : `its keepalive fires at ${fmtSec(k.idleSec)}`;
   }
   if (k.state === 'off') return 'nothing refreshes it (keepalive off)';
-  return k.sockets.length === 0 ? 'keepalive unknown (no sockets read)' : 'keepalive unknown (not seen on its sockets)';
+  return k.sockets.length === 0
+    ? 'keepalive unknown (no sockets read)'
+    : 'keepalive unknown (not seen on its sockets)';
 }
 
 /** Sorts paths by time to break, then id, for stable output. */
@@ -271,7 +276,8 @@ export function pathEvidence(paths: readonly PathTimeouts[], limit = 3): Evidenc
   const out: Evidence[] = [];
   for (const p of paths.slice(0, limit)) {
     for (const l of p.layers) {
-      if (l === p.first || l.layer === 'keepalive') out.push(...(l as { evidence: readonly Evidence[] }).evidence);
+      if (l === p.first || l.layer === 'keepalive')
+        out.push(...(l as { evidence: readonly Evidence[] }).evidence);
     }
   }
   return dedupeEvidence(out);
@@ -338,7 +344,11 @@ export function groupBy<T>(items: readonly T[], key: (x: T) => string): Map<stri
 }
 
 /** Summed counter delta between the first and last `conntrack -S` readings of a scope. */
-export function statsDelta(ctx: RuleContext, counter: string, scope?: string): { delta: number; first?: Evidence; last?: Evidence } {
+export function statsDelta(
+  ctx: RuleContext,
+  counter: string,
+  scope?: string,
+): { delta: number; first?: Evidence; last?: Evidence } {
   const h = ctx.table.statsHistory(scope);
   const a = h[0];
   const b = h[h.length - 1];
@@ -353,7 +363,12 @@ export function isNoSocket(i: TimelineItem): boolean {
   const p = i.probe;
   if (!p) return false;
   if (p.kind === 'drop') return p.reason === 'NO_SOCKET';
-  if (p.kind === 'reset') return p.direction === 'sent' && p.mode === 'passive' && (p.reason === undefined || p.reason === 'NO_SOCKET' || p.state === 'UNKNOWN');
+  if (p.kind === 'reset')
+    return (
+      p.direction === 'sent' &&
+      p.mode === 'passive' &&
+      (p.reason === undefined || p.reason === 'NO_SOCKET' || p.state === 'UNKNOWN')
+    );
   return false;
 }
 

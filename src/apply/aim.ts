@@ -24,12 +24,22 @@ export function aimsAtNode(aim: Aim): boolean {
 
 /** The aim of a change (`change` = the suggestion's, if any) made from `scope`; a contradiction is a UsageError. */
 export function aimOf(scope: ApplyScope, change?: ApplyChange, suggestionId?: string): Aim {
-  if (scope.netns !== undefined && scope.pid !== undefined) throw new UsageError('give --netns or --pid, not both', "--pid is for a namespace without a name (a pod's)");
-  const named = change?.kind === 'sysctl' || change?.kind === 'conntrack-update' ? change.netns : undefined;
+  if (scope.netns !== undefined && scope.pid !== undefined)
+    throw new UsageError(
+      'give --netns or --pid, not both',
+      "--pid is for a namespace without a name (a pod's)",
+    );
+  const named =
+    change?.kind === 'sysctl' || change?.kind === 'conntrack-update' ? change.netns : undefined;
   if (named !== undefined) {
-    if (scope.netns !== undefined && scope.netns !== named) throw new UsageError(`suggestion ${suggestionId ?? '?'} is for netns ${named}, not ${scope.netns}`);
+    if (scope.netns !== undefined && scope.netns !== named)
+      throw new UsageError(
+        `suggestion ${suggestionId ?? '?'} is for netns ${named}, not ${scope.netns}`,
+      );
     if (scope.netns !== undefined) return { kind: 'netns', name: named };
-    return scope.pid === undefined ? { kind: 'label', label: named } : { kind: 'label', label: named, pid: scope.pid };
+    return scope.pid === undefined
+      ? { kind: 'label', label: named }
+      : { kind: 'label', label: named, pid: scope.pid };
   }
   if (scope.pid !== undefined) return { kind: 'pid', pid: scope.pid };
   if (scope.netns !== undefined) return { kind: 'netns', name: scope.netns };

@@ -29,7 +29,14 @@ const conntrackTimeout = (name: string): AllowedSysctl => ({
   scope: 'any-netns',
   module: 'nf_conntrack',
 });
-const flag = (key: string, module: AllowedSysctl['module']): AllowedSysctl => ({ key, min: 0, max: 1, boolean: true, scope: 'any-netns', module });
+const flag = (key: string, module: AllowedSysctl['module']): AllowedSysctl => ({
+  key,
+  min: 0,
+  max: 1,
+  boolean: true,
+  scope: 'any-netns',
+  module,
+});
 
 const SYSCTLS: readonly AllowedSysctl[] = [
   conntrackTimeout('nf_conntrack_tcp_timeout_established'),
@@ -41,18 +48,60 @@ const SYSCTLS: readonly AllowedSysctl[] = [
   conntrackTimeout('nf_conntrack_udp_timeout'),
   conntrackTimeout('nf_conntrack_udp_timeout_stream'),
   // proc_dou8vec_minmax: a retransmit count, 0..255.
-  { key: 'net.netfilter.nf_conntrack_tcp_max_retrans', min: 0, max: 255, boolean: false, scope: 'any-netns', module: 'nf_conntrack' },
+  {
+    key: 'net.netfilter.nf_conntrack_tcp_max_retrans',
+    min: 0,
+    max: 255,
+    boolean: false,
+    scope: 'any-netns',
+    module: 'nf_conntrack',
+  },
   flag('net.netfilter.nf_conntrack_tcp_be_liberal', 'nf_conntrack'),
   flag('net.netfilter.nf_conntrack_tcp_loose', 'nf_conntrack'),
   flag('net.netfilter.nf_conntrack_tcp_ignore_invalid_rst', 'nf_conntrack'),
   // 0 would mean "no limit"; kdiag never suggests that.
-  { key: 'net.netfilter.nf_conntrack_max', min: 1, max: 2_147_483_647, boolean: false, scope: 'init-only', module: 'nf_conntrack' },
-  { key: 'net.ipv4.tcp_keepalive_time', min: 1, max: 32_767, boolean: false, scope: 'any-netns', module: 'tcp' },
-  { key: 'net.ipv4.tcp_keepalive_intvl', min: 1, max: 32_767, boolean: false, scope: 'any-netns', module: 'tcp' },
-  { key: 'net.ipv4.tcp_keepalive_probes', min: 1, max: 127, boolean: false, scope: 'any-netns', module: 'tcp' },
+  {
+    key: 'net.netfilter.nf_conntrack_max',
+    min: 1,
+    max: 2_147_483_647,
+    boolean: false,
+    scope: 'init-only',
+    module: 'nf_conntrack',
+  },
+  {
+    key: 'net.ipv4.tcp_keepalive_time',
+    min: 1,
+    max: 32_767,
+    boolean: false,
+    scope: 'any-netns',
+    module: 'tcp',
+  },
+  {
+    key: 'net.ipv4.tcp_keepalive_intvl',
+    min: 1,
+    max: 32_767,
+    boolean: false,
+    scope: 'any-netns',
+    module: 'tcp',
+  },
+  {
+    key: 'net.ipv4.tcp_keepalive_probes',
+    min: 1,
+    max: 127,
+    boolean: false,
+    scope: 'any-netns',
+    module: 'tcp',
+  },
   flag('net.ipv4.vs.sloppy_tcp', 'ip_vs'),
   // Documentation/networking/ipvs-sysctl.rst: a bitmap, bit 1 = TIME_WAIT reuse, bit 2 = FIN_WAIT too.
-  { key: 'net.ipv4.vs.conn_reuse_mode', min: 0, max: 3, boolean: false, scope: 'any-netns', module: 'ip_vs' },
+  {
+    key: 'net.ipv4.vs.conn_reuse_mode',
+    min: 0,
+    max: 3,
+    boolean: false,
+    scope: 'any-netns',
+    module: 'ip_vs',
+  },
   flag('net.ipv4.vs.expire_nodest_conn', 'ip_vs'),
 ];
 
@@ -75,20 +124,33 @@ export function findAllowedSysctl(key: string): AllowedSysctl | undefined {
 
 const INTEGER = /^[0-9]{1,10}$/;
 
-function parseBounded(what: string, raw: string, min: number, max: number, isBool: boolean): number {
+function parseBounded(
+  what: string,
+  raw: string,
+  min: number,
+  max: number,
+  isBool: boolean,
+): number {
   const text = raw.trim();
   if (!INTEGER.test(text)) {
-    throw new UsageError(`${what}: "${raw.slice(0, 40)}" is not ${isBool ? '0 or 1' : 'a whole number'}`);
+    throw new UsageError(
+      `${what}: "${raw.slice(0, 40)}" is not ${isBool ? '0 or 1' : 'a whole number'}`,
+    );
   }
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${what}: ${text} is out of range (${isBool ? '0 or 1' : `${min}..${max}`})`);
+    throw new UsageError(
+      `${what}: ${text} is out of range (${isBool ? '0 or 1' : `${min}..${max}`})`,
+    );
   }
   return n;
 }
 
 /** Checks a sysctl key and value against the allowlist; returns the canonical key and value or throws a one-line UsageError. */
-export function checkSysctl(key: string, value: string): { readonly allowed: AllowedSysctl; readonly key: string; readonly value: string } {
+export function checkSysctl(
+  key: string,
+  value: string,
+): { readonly allowed: AllowedSysctl; readonly key: string; readonly value: string } {
   const canonical = normalizeSysctlKey(key);
   const allowed = BY_KEY.get(canonical);
   if (allowed === undefined) {
@@ -111,11 +173,16 @@ export interface IpvsTimeouts {
 const IPVS_MAX = 2_147_483;
 
 /** Checks `ipvsadm --set tcp tcpfin udp` values (0 = keep); at least one must be set. */
-export function checkIpvsTimeouts(t: { tcp: number | string; tcpfin: number | string; udp: number | string }): IpvsTimeouts {
+export function checkIpvsTimeouts(t: {
+  tcp: number | string;
+  tcpfin: number | string;
+  udp: number | string;
+}): IpvsTimeouts {
   const tcp = parseBounded('ipvs tcp timeout', String(t.tcp), 0, IPVS_MAX, false);
   const tcpfin = parseBounded('ipvs tcpfin timeout', String(t.tcpfin), 0, IPVS_MAX, false);
   const udp = parseBounded('ipvs udp timeout', String(t.udp), 0, IPVS_MAX, false);
-  if (tcp === 0 && tcpfin === 0 && udp === 0) throw new UsageError('ipvs timeouts: all three are 0 (keep), so there is nothing to change');
+  if (tcp === 0 && tcpfin === 0 && udp === 0)
+    throw new UsageError('ipvs timeouts: all three are 0 (keep), so there is nothing to change');
   return { tcp, tcpfin, udp };
 }
 
@@ -134,9 +201,17 @@ const KUBE_PROXY_WRITES = new Set([
 /** Caveats to print after a change of `key` on the node. */
 export function notesForSysctl(key: string, opts: { node: boolean; persisted: boolean }): string[] {
   const notes: string[] = [];
-  if (opts.node && KUBE_PROXY_WRITES.has(key)) notes.push(`kube-proxy sets ${key} when it starts: a kube-proxy restart may undo this; change its configuration too.`);
-  if (opts.persisted && key.startsWith('net.netfilter.')) notes.push('At boot, sysctl.d sets net.netfilter keys only if nf_conntrack is already loaded (add it to /etc/modules-load.d).');
-  if (opts.persisted && key.startsWith('net.ipv4.vs.')) notes.push('At boot, sysctl.d sets net.ipv4.vs keys only if ip_vs is already loaded.');
-  if (!opts.persisted && opts.node) notes.push('This lasts until reboot; --persist also writes it to /etc/sysctl.d.');
+  if (opts.node && KUBE_PROXY_WRITES.has(key))
+    notes.push(
+      `kube-proxy sets ${key} when it starts: a kube-proxy restart may undo this; change its configuration too.`,
+    );
+  if (opts.persisted && key.startsWith('net.netfilter.'))
+    notes.push(
+      'At boot, sysctl.d sets net.netfilter keys only if nf_conntrack is already loaded (add it to /etc/modules-load.d).',
+    );
+  if (opts.persisted && key.startsWith('net.ipv4.vs.'))
+    notes.push('At boot, sysctl.d sets net.ipv4.vs keys only if ip_vs is already loaded.');
+  if (!opts.persisted && opts.node)
+    notes.push('This lasts until reboot; --persist also writes it to /etc/sysctl.d.');
   return notes;
 }

@@ -20,13 +20,23 @@ import {
 } from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
-import { applyConntrackUpdate, planConntrackUpdate, type ConntrackUpdateRequest, type PlannedConntrackUpdate } from './conntrack-update.js';
+import {
+  applyConntrackUpdate,
+  planConntrackUpdate,
+  type ConntrackUpdateRequest,
+  type PlannedConntrackUpdate,
+} from './conntrack-update.js';
 import { describeTarget, journalTarget, type Target } from './target.js';
 
 /** What to change, before validation. */
 export type ChangeRequest =
   | { readonly kind: 'sysctl'; readonly key: string; readonly value: string }
-  | { readonly kind: 'ipvs-timeout'; readonly tcp: number; readonly tcpfin: number; readonly udp: number }
+  | {
+      readonly kind: 'ipvs-timeout';
+      readonly tcp: number;
+      readonly tcpfin: number;
+      readonly udp: number;
+    }
   | ConntrackUpdateRequest;
 
 /** A validated change with the value it replaces. */
@@ -59,7 +69,13 @@ export interface Plan {
 }
 
 /** Points where a crash can happen; tests kill the process at each to prove revert finishes the job. */
-export type ApplyStep = 'journaled-pending' | 'written' | 'persisted' | 'journaled-applied' | 'journaled-failed' | 'rolled-back';
+export type ApplyStep =
+  | 'journaled-pending'
+  | 'written'
+  | 'persisted'
+  | 'journaled-applied'
+  | 'journaled-failed'
+  | 'rolled-back';
 
 export interface ApplyDeps {
   readonly live: LiveSystem;
@@ -98,7 +114,10 @@ export function showValue(v: string | IpvsTimeouts): string {
 }
 
 /** Whether a live value equals an expected one. */
-export function sameValue(a: string | IpvsTimeouts | undefined, b: string | IpvsTimeouts | undefined): boolean {
+export function sameValue(
+  a: string | IpvsTimeouts | undefined,
+  b: string | IpvsTimeouts | undefined,
+): boolean {
   if (a === undefined || b === undefined) return false;
   if (typeof a === 'string' || typeof b === 'string') return a === b;
   return sameIpvs(a, b);
@@ -112,27 +131,51 @@ export function changeSubject(change: { kind: string; key?: string; state?: stri
 
 async function ensureNamespace(live: LiveSystem, target: Target): Promise<string | undefined> {
   const id = await live.namespaceId(target);
-  if (id === undefined && target.kind === 'netns') throw new UsageError(`netns ${target.name} doesn't exist`, 'list them with: ip netns list');
+  if (id === undefined && target.kind === 'netns')
+    throw new UsageError(`netns ${target.name} doesn't exist`, 'list them with: ip netns list');
   if (target.kind === 'pid' && id !== target.nsId) {
-    throw new UsageError(id === undefined ? `process ${target.pid} is gone` : `process ${target.pid} left the network namespace it was chosen for`, 're-run kdiag check to find the pod again');
+    throw new UsageError(
+      id === undefined
+        ? `process ${target.pid} is gone`
+        : `process ${target.pid} left the network namespace it was chosen for`,
+      're-run kdiag check to find the pod again',
+    );
   }
   return id;
 }
 
-async function readCurrent(live: LiveSystem, change: { kind: 'sysctl'; key: string } | { kind: 'ipvs-timeout' }, target: Target): Promise<string | IpvsTimeouts> {
-  return change.kind === 'sysctl' ? live.readSysctl(change.key, target) : live.readIpvsTimeouts(target);
+async function readCurrent(
+  live: LiveSystem,
+  change: { kind: 'sysctl'; key: string } | { kind: 'ipvs-timeout' },
+  target: Target,
+): Promise<string | IpvsTimeouts> {
+  return change.kind === 'sysctl'
+    ? live.readSysctl(change.key, target)
+    : live.readIpvsTimeouts(target);
 }
 
 /** Validates a request against the allowlist and reads what it would replace. Changes nothing. */
-export async function planChange(req: ChangeRequest, target: Target, why: JournalWhy, opts: { persist?: boolean; sysctlDir?: string }, live: LiveSystem): Promise<Plan> {
-  if (req.kind === 'conntrack-update') return planConntrackUpdate(req, target, why, opts, live, await ensureNamespace(live, target));
+export async function planChange(
+  req: ChangeRequest,
+  target: Target,
+  why: JournalWhy,
+  opts: { persist?: boolean; sysctlDir?: string },
+  live: LiveSystem,
+): Promise<Plan> {
+  if (req.kind === 'conntrack-update')
+    return planConntrackUpdate(req, target, why, opts, live, await ensureNamespace(live, target));
   if (req.kind === 'sysctl') {
     const { allowed, key, value } = checkSysctl(req.key, req.value);
     if (allowed.scope === 'init-only' && target.kind !== 'node') {
-      throw new UsageError(`can't change ${key} in ${describeTarget(target)}: it is global, read-only outside the node's netns`);
+      throw new UsageError(
+        `can't change ${key} in ${describeTarget(target)}: it is global, read-only outside the node's netns`,
+      );
     }
     if (opts.persist && target.kind !== 'node') {
-      throw new UsageError(`can't persist ${key} in ${describeTarget(target)}: a namespace's sysctls live and die with it`, 'set it in the pod spec (securityContext.sysctls) instead');
+      throw new UsageError(
+        `can't persist ${key} in ${describeTarget(target)}: a namespace's sysctls live and die with it`,
+        'set it in the pod spec (securityContext.sysctls) instead',
+      );
     }
     const nsId = await ensureNamespace(live, target);
     const old = await live.readSysctl(key, target);
@@ -141,16 +184,36 @@ export async function planChange(req: ChangeRequest, target: Target, why: Journa
       const path = persistPathFor(key, opts.sysctlDir);
       persist = { path, previous: await readRegularFile(path) };
     }
-    return { target, change: { kind: 'sysctl', key, old, new: value }, why, ...(persist ? { persist } : {}), noop: old === value && persist === undefined, ...(nsId === undefined ? {} : { nsId }) };
+    return {
+      target,
+      change: { kind: 'sysctl', key, old, new: value },
+      why,
+      ...(persist ? { persist } : {}),
+      noop: old === value && persist === undefined,
+      ...(nsId === undefined ? {} : { nsId }),
+    };
   }
   const requested = checkIpvsTimeouts(req);
   if (opts.persist) {
-    throw new UsageError("can't persist IPVS timeouts: they have no sysctl form", 'set ipvs.tcpTimeout/tcpFinTimeout/udpTimeout in the KubeProxyConfiguration');
+    throw new UsageError(
+      "can't persist IPVS timeouts: they have no sysctl form",
+      'set ipvs.tcpTimeout/tcpFinTimeout/udpTimeout in the KubeProxyConfiguration',
+    );
   }
   const nsId = await ensureNamespace(live, target);
   const old = await live.readIpvsTimeouts(target);
-  const next = { tcp: requested.tcp || old.tcp, tcpfin: requested.tcpfin || old.tcpfin, udp: requested.udp || old.udp };
-  return { target, change: { kind: 'ipvs-timeout', old, new: next, requested }, why, noop: sameIpvs(old, next), ...(nsId === undefined ? {} : { nsId }) };
+  const next = {
+    tcp: requested.tcp || old.tcp,
+    tcpfin: requested.tcpfin || old.tcpfin,
+    udp: requested.udp || old.udp,
+  };
+  return {
+    target,
+    change: { kind: 'ipvs-timeout', old, new: next, requested },
+    why,
+    noop: sameIpvs(old, next),
+    ...(nsId === undefined ? {} : { nsId }),
+  };
 }
 
 export interface ApplyOutcome {
@@ -166,7 +229,12 @@ function errText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500);
 }
 
-async function writeValue(live: LiveSystem, change: Exclude<PlannedChange, PlannedConntrackUpdate>, value: 'old' | 'new', target: Target): Promise<void> {
+async function writeValue(
+  live: LiveSystem,
+  change: Exclude<PlannedChange, PlannedConntrackUpdate>,
+  value: 'old' | 'new',
+  target: Target,
+): Promise<void> {
   if (change.kind === 'sysctl') await live.writeSysctl(change.key, change[value], target);
   else await live.setIpvsTimeouts(value === 'new' ? change.requested : change.old, target);
 }
@@ -181,7 +249,8 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
   const now = deps.now ?? (() => new Date());
   const { live, journalDir } = deps;
   const { change, target } = plan;
-  if (change.kind === 'conntrack-update') return applyConntrackUpdate({ ...plan, change }, deps, () => ensureNamespace(live, target));
+  if (change.kind === 'conntrack-update')
+    return applyConntrackUpdate({ ...plan, change }, deps, () => ensureNamespace(live, target));
   const subject = changeSubject(change);
   const where = describeTarget(target);
   await prepareJournalDir(journalDir);
@@ -191,23 +260,45 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
     let journal: Journal = await readJournal(journalDir);
     const nsId = await ensureNamespace(live, target);
     if (plan.nsId !== undefined && nsId !== plan.nsId) {
-      throw new KdiagError('KDIAG_REFUSED', `${where} is no longer the namespace the plan showed (${plan.nsId}, now ${nsId ?? 'gone'}): nothing changed`, { hint: 're-run to see the new plan' });
+      throw new KdiagError(
+        'KDIAG_REFUSED',
+        `${where} is no longer the namespace the plan showed (${plan.nsId}, now ${nsId ?? 'gone'}): nothing changed`,
+        { hint: 're-run to see the new plan' },
+      );
     }
     const current = await readCurrent(live, change, target);
     if (!sameValue(current, change.old)) {
-      throw new KdiagError('KDIAG_REFUSED', `${subject} in ${where} changed to ${showValue(current)} since it was read (${showValue(change.old)}): nothing changed`, { hint: 're-run to see the new plan' });
+      throw new KdiagError(
+        'KDIAG_REFUSED',
+        `${subject} in ${where} changed to ${showValue(current)} since it was read (${showValue(change.old)}): nothing changed`,
+        { hint: 're-run to see the new plan' },
+      );
     }
     if (plan.persist && (await readRegularFile(plan.persist.path)) !== plan.persist.previous) {
-      throw new KdiagError('KDIAG_REFUSED', `${plan.persist.path} changed since it was read: nothing changed`, { hint: 're-run to see the new plan' });
+      throw new KdiagError(
+        'KDIAG_REFUSED',
+        `${plan.persist.path} changed since it was read: nothing changed`,
+        { hint: 're-run to see the new plan' },
+      );
     }
 
     const at = now();
     const id = nextEntryId(journal);
-    const persist = plan.persist && change.kind === 'sysctl' ? { path: plan.persist.path, previous: plan.persist.previous, content: persistContent(change.key, change.new, id, at) } : undefined;
+    const persist =
+      plan.persist && change.kind === 'sysctl'
+        ? {
+            path: plan.persist.path,
+            previous: plan.persist.previous,
+            content: persistContent(change.key, change.new, id, at),
+          }
+        : undefined;
     let entry = pendingEntry({
       id,
       at,
-      change: change.kind === 'sysctl' ? { kind: 'sysctl', key: change.key, old: change.old, new: change.new } : { kind: 'ipvs-timeout', old: change.old, new: change.new },
+      change:
+        change.kind === 'sysctl'
+          ? { kind: 'sysctl', key: change.key, old: change.old, new: change.new }
+          : { kind: 'ipvs-timeout', old: change.old, new: change.new },
       target: journalTarget(target),
       nsId,
       why: plan.why,
@@ -231,7 +322,8 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
     let observed: string | IpvsTimeouts | undefined;
     try {
       observed = await readCurrent(live, change, target);
-      if (failure === undefined && !sameValue(observed, change.new)) failure = `wrote ${showValue(change.new)} but read back ${showValue(observed)}`;
+      if (failure === undefined && !sameValue(observed, change.new))
+        failure = `wrote ${showValue(change.new)} but read back ${showValue(observed)}`;
     } catch (err) {
       failure ??= `read-back failed: ${errText(err)}`;
     }
@@ -248,18 +340,27 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
       entry = moveEntry(entry, 'applied', now());
       await save(entry);
       await deps.onStep?.('journaled-applied', entry);
-      return { ok: true, entry, rolledBack: false, message: `Applied ${subject} = ${showValue(change.new)} in ${where} (was ${showValue(change.old)}); journal entry ${id}` };
+      return {
+        ok: true,
+        entry,
+        rolledBack: false,
+        message: `Applied ${subject} = ${showValue(change.new)} in ${where} (was ${showValue(change.old)}); journal entry ${id}`,
+      };
     }
 
     // Failed: record what we saw before touching anything again, then restore the old value.
-    entry = moveEntry(entry, 'failed', now(), { ...(observed === undefined ? {} : { observed }), error: failure });
+    entry = moveEntry(entry, 'failed', now(), {
+      ...(observed === undefined ? {} : { observed }),
+      error: failure,
+    });
     await save(entry);
     await deps.onStep?.('journaled-failed', entry);
     let rollbackError: string | undefined;
     try {
       if (!sameValue(observed, change.old)) await writeValue(live, change, 'old', target);
       const back = await readCurrent(live, change, target);
-      if (!sameValue(back, change.old)) rollbackError = `rollback read back ${showValue(back)}, not ${showValue(change.old)}`;
+      if (!sameValue(back, change.old))
+        rollbackError = `rollback read back ${showValue(back)}, not ${showValue(change.old)}`;
     } catch (err) {
       rollbackError = `rollback failed: ${errText(err)}`;
     }
@@ -267,11 +368,21 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps): Promise<ApplyOutco
       entry = moveEntry(entry, 'rolled-back', now(), {}, `restored ${showValue(change.old)}`);
       await save(entry);
       await deps.onStep?.('rolled-back', entry);
-      return { ok: false, entry, rolledBack: true, message: `${subject} in ${where}: ${failure}; rolled back to ${showValue(change.old)} (journal entry ${id})` };
+      return {
+        ok: false,
+        entry,
+        rolledBack: true,
+        message: `${subject} in ${where}: ${failure}; rolled back to ${showValue(change.old)} (journal entry ${id})`,
+      };
     }
     entry = moveEntry(entry, 'failed', now(), { error: `${failure}; ${rollbackError}` });
     await save(entry);
-    return { ok: false, entry, rolledBack: false, message: `${subject} in ${where}: ${failure}; ${rollbackError} — run: kdiag revert ${id}` };
+    return {
+      ok: false,
+      entry,
+      rolledBack: false,
+      message: `${subject} in ${where}: ${failure}; ${rollbackError} — run: kdiag revert ${id}`,
+    };
   } finally {
     await lock.release();
   }

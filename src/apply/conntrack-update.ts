@@ -9,7 +9,19 @@ import { parseConntrackList } from '../parse/conntrack-entry.js';
 import { conntrackUpdateArgs, tupleUpdateArgs } from '../suggest/deadline-suggestions.js';
 import { KDIAG_VERSION } from '../version.js';
 import type { ApplyDeps, ApplyOutcome, Plan } from './apply-change.js';
-import { moveEntry, nextEntryId, pendingEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry, type JournalWhy } from './journal.js';
+import {
+  moveEntry,
+  nextEntryId,
+  pendingEntry,
+  prepareJournalDir,
+  putEntry,
+  readJournal,
+  sweepJournalTemps,
+  writeJournal,
+  type Journal,
+  type JournalEntry,
+  type JournalWhy,
+} from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
 import { describeTarget, journalTarget, type Target } from './target.js';
@@ -38,7 +50,16 @@ export interface PlannedConntrackUpdate extends ConntrackUpdateRequest {
   readonly entries: readonly CtTimer[];
 }
 
-const STATES = new Set(['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT', 'TIME_WAIT', 'LAST_ACK', 'SYN_SENT', 'SYN_RECV', 'CLOSE']);
+const STATES = new Set([
+  'ESTABLISHED',
+  'CLOSE_WAIT',
+  'FIN_WAIT',
+  'TIME_WAIT',
+  'LAST_ACK',
+  'SYN_SENT',
+  'SYN_RECV',
+  'CLOSE',
+]);
 // Same bound as the conntrack timeout sysctls (proc_dointvec_jiffies at HZ=1000).
 const MAX_TIMEOUT = 2_147_483;
 /** Entries journaled at most: a table this large needs per-entry revert to stay bounded. */
@@ -48,9 +69,17 @@ const TICK = 2;
 
 /** Checks a request against what kdiag may do (the allowlist of this kind of change). */
 export function checkConntrackUpdate(req: ConntrackUpdateRequest): ConntrackUpdateRequest {
-  if (req.family !== 'ipv4' && req.family !== 'ipv6') throw new UsageError(`conntrack update: family ${String(req.family).slice(0, 20)} is not ipv4 or ipv6`);
-  if (!STATES.has(req.state)) throw new UsageError(`conntrack update: ${req.state.slice(0, 20)} is not a TCP conntrack state`, `one of ${[...STATES].join(', ')}`);
-  if (!Number.isSafeInteger(req.timeoutSec) || req.timeoutSec < 1 || req.timeoutSec > MAX_TIMEOUT) throw new UsageError(`conntrack update: --timeout ${req.timeoutSec} is not 1…${MAX_TIMEOUT} s`);
+  if (req.family !== 'ipv4' && req.family !== 'ipv6')
+    throw new UsageError(
+      `conntrack update: family ${String(req.family).slice(0, 20)} is not ipv4 or ipv6`,
+    );
+  if (!STATES.has(req.state))
+    throw new UsageError(
+      `conntrack update: ${req.state.slice(0, 20)} is not a TCP conntrack state`,
+      `one of ${[...STATES].join(', ')}`,
+    );
+  if (!Number.isSafeInteger(req.timeoutSec) || req.timeoutSec < 1 || req.timeoutSec > MAX_TIMEOUT)
+    throw new UsageError(`conntrack update: --timeout ${req.timeoutSec} is not 1…${MAX_TIMEOUT} s`);
   return req;
 }
 
@@ -74,12 +103,29 @@ export function timerKey(t: Omit<CtTimer, 'remaining'>): string {
 }
 
 /** The entries of a state with their remaining seconds. */
-export async function readTimers(live: LiveSystem, u: Pick<ConntrackUpdateRequest, 'family' | 'state'>, target: Target): Promise<CtTimer[]> {
+export async function readTimers(
+  live: LiveSystem,
+  u: Pick<ConntrackUpdateRequest, 'family' | 'state'>,
+  target: Target,
+): Promise<CtTimer[]> {
   const text = await live.conntrack(listArgs(u), target);
   const out: CtTimer[] = [];
   for (const e of parseConntrackList(text).value) {
-    if (e.timeout === null || e.state !== u.state || e.orig.sport === undefined || e.orig.dport === undefined) continue;
-    out.push({ proto: e.proto, src: e.orig.src, dst: e.orig.dst, sport: e.orig.sport, dport: e.orig.dport, remaining: e.timeout });
+    if (
+      e.timeout === null ||
+      e.state !== u.state ||
+      e.orig.sport === undefined ||
+      e.orig.dport === undefined
+    )
+      continue;
+    out.push({
+      proto: e.proto,
+      src: e.orig.src,
+      dst: e.orig.dst,
+      sport: e.orig.sport,
+      dport: e.orig.dport,
+      remaining: e.timeout,
+    });
   }
   return out;
 }
@@ -91,23 +137,50 @@ function summary(entries: readonly CtTimer[]): string {
 }
 
 /** Reads the entries the update would move. Changes nothing. */
-export async function planConntrackUpdate(req: ConntrackUpdateRequest, target: Target, why: JournalWhy, opts: { persist?: boolean }, live: LiveSystem, nsId: string | undefined): Promise<Plan> {
+export async function planConntrackUpdate(
+  req: ConntrackUpdateRequest,
+  target: Target,
+  why: JournalWhy,
+  opts: { persist?: boolean },
+  live: LiveSystem,
+  nsId: string | undefined,
+): Promise<Plan> {
   const u = checkConntrackUpdate(req);
-  if (opts.persist) throw new UsageError("can't persist a conntrack update: it moves the timers of entries that exist now", 'the timeout sysctl is what new packets use');
+  if (opts.persist)
+    throw new UsageError(
+      "can't persist a conntrack update: it moves the timers of entries that exist now",
+      'the timeout sysctl is what new packets use',
+    );
   const entries = await readTimers(live, u, target);
-  const change: PlannedConntrackUpdate = { ...u, old: summary(entries), new: `${u.timeoutSec} s each`, entries };
-  return { target, change, why, noop: entries.length === 0, ...(nsId === undefined ? {} : { nsId }) };
+  const change: PlannedConntrackUpdate = {
+    ...u,
+    old: summary(entries),
+    new: `${u.timeoutSec} s each`,
+    entries,
+  };
+  return {
+    target,
+    change,
+    why,
+    noop: entries.length === 0,
+    ...(nsId === undefined ? {} : { nsId }),
+  };
 }
 
 /** The plan text's line on what revert does (a timer cannot be put back, only set again). */
-export const REVERT_NOTE = 'revert sets each entry still present back to its journaled remaining timeout minus the time elapsed since';
+export const REVERT_NOTE =
+  'revert sets each entry still present back to its journaled remaining timeout minus the time elapsed since';
 
 /**
  * Journals each affected entry (tuple, remaining seconds), runs the filtered update, reads the timers
  * back. Every entry still present must hold about the new timeout; otherwise the entries are set back
  * as revert would, and the entry says so.
  */
-export async function applyConntrackUpdate(plan: Plan & { readonly change: PlannedConntrackUpdate }, deps: ApplyDeps, ensureNs: () => Promise<string | undefined>): Promise<ApplyOutcome> {
+export async function applyConntrackUpdate(
+  plan: Plan & { readonly change: PlannedConntrackUpdate },
+  deps: ApplyDeps,
+  ensureNs: () => Promise<string | undefined>,
+): Promise<ApplyOutcome> {
   const now = deps.now ?? (() => new Date());
   const { live, journalDir } = deps;
   const { change, target } = plan;
@@ -120,7 +193,11 @@ export async function applyConntrackUpdate(plan: Plan & { readonly change: Plann
     let journal: Journal = await readJournal(journalDir);
     const nsId = await ensureNs();
     if (plan.nsId !== undefined && nsId !== plan.nsId) {
-      throw new KdiagError('KDIAG_REFUSED', `${where} is no longer the namespace the plan showed (${plan.nsId}, now ${nsId ?? 'gone'}): nothing changed`, { hint: 're-run to see the new plan' });
+      throw new KdiagError(
+        'KDIAG_REFUSED',
+        `${where} is no longer the namespace the plan showed (${plan.nsId}, now ${nsId ?? 'gone'}): nothing changed`,
+        { hint: 're-run to see the new plan' },
+      );
     }
     // The timers move every second: what is journaled is what they hold now, under the lock.
     const before = (await readTimers(live, change, target)).slice(0, MAX_ENTRIES);
@@ -129,7 +206,15 @@ export async function applyConntrackUpdate(plan: Plan & { readonly change: Plann
     let entry = pendingEntry({
       id,
       at,
-      change: { kind: 'conntrack-update', family: change.family, state: change.state, timeout: change.timeoutSec, old: summary(before), new: change.new, entries: before },
+      change: {
+        kind: 'conntrack-update',
+        family: change.family,
+        state: change.state,
+        timeout: change.timeoutSec,
+        old: summary(before),
+        new: change.new,
+        entries: before,
+      },
       target: journalTarget(target),
       nsId,
       why: plan.why,
@@ -155,13 +240,27 @@ export async function applyConntrackUpdate(plan: Plan & { readonly change: Plann
       failure ??= `read-back failed: ${errText(err)}`;
     }
     const was = new Set(before.map(timerKey));
-    const missed = after.filter((t) => was.has(timerKey(t)) && t.remaining < change.timeoutSec - TICK);
-    if (failure === undefined && missed.length > 0) failure = `${missed.length} entr${missed.length === 1 ? 'y' : 'ies'} still hold their old timer (e.g. ${timerKey(missed[0]!)} at ${missed[0]!.remaining} s)`;
+    const missed = after.filter(
+      (t) => was.has(timerKey(t)) && t.remaining < change.timeoutSec - TICK,
+    );
+    if (failure === undefined && missed.length > 0)
+      failure = `${missed.length} entr${missed.length === 1 ? 'y' : 'ies'} still hold their old timer (e.g. ${timerKey(missed[0]!)} at ${missed[0]!.remaining} s)`;
     if (failure === undefined) {
-      entry = moveEntry(entry, 'applied', now(), {}, `read back: ${summary(after.filter((t) => was.has(timerKey(t))))}`);
+      entry = moveEntry(
+        entry,
+        'applied',
+        now(),
+        {},
+        `read back: ${summary(after.filter((t) => was.has(timerKey(t))))}`,
+      );
       await save(entry);
       await deps.onStep?.('journaled-applied', entry);
-      return { ok: true, entry, rolledBack: false, message: `Applied ${subject} = ${change.timeoutSec} s in ${where} (was ${summary(before)}); journal entry ${id}` };
+      return {
+        ok: true,
+        entry,
+        rolledBack: false,
+        message: `Applied ${subject} = ${change.timeoutSec} s in ${where} (was ${summary(before)}); journal entry ${id}`,
+      };
     }
     entry = moveEntry(entry, 'failed', now(), { error: failure });
     await save(entry);
@@ -171,11 +270,21 @@ export async function applyConntrackUpdate(plan: Plan & { readonly change: Plann
       entry = moveEntry(entry, 'rolled-back', now(), {}, back.note);
       await save(entry);
       await deps.onStep?.('rolled-back', entry);
-      return { ok: false, entry, rolledBack: true, message: `${subject} in ${where}: ${failure}; ${back.note} (journal entry ${id})` };
+      return {
+        ok: false,
+        entry,
+        rolledBack: true,
+        message: `${subject} in ${where}: ${failure}; ${back.note} (journal entry ${id})`,
+      };
     }
     entry = moveEntry(entry, 'failed', now(), { error: `${failure}; ${back.note}` });
     await save(entry);
-    return { ok: false, entry, rolledBack: false, message: `${subject} in ${where}: ${failure}; ${back.note} — run: kdiag revert ${id}` };
+    return {
+      ok: false,
+      entry,
+      rolledBack: false,
+      message: `${subject} in ${where}: ${failure}; ${back.note} — run: kdiag revert ${id}`,
+    };
   } finally {
     await lock.release();
   }
@@ -185,11 +294,19 @@ export async function applyConntrackUpdate(plan: Plan & { readonly change: Plann
  * Sets each journaled entry still present back to its remaining seconds minus the time elapsed since
  * the entry was journaled (at least 1 s: an entry whose old deadline passed would have expired).
  */
-export async function restoreTimers(live: LiveSystem, entry: JournalEntry, target: Target, at: Date): Promise<{ restored: number; gone: number; failed: number; note: string }> {
+export async function restoreTimers(
+  live: LiveSystem,
+  entry: JournalEntry,
+  target: Target,
+  at: Date,
+): Promise<{ restored: number; gone: number; failed: number; note: string }> {
   const c = entry.change;
-  if (c.kind !== 'conntrack-update') return { restored: 0, gone: 0, failed: 0, note: 'not a conntrack update' };
+  if (c.kind !== 'conntrack-update')
+    return { restored: 0, gone: 0, failed: 0, note: 'not a conntrack update' };
   const elapsed = Math.max(0, (at.getTime() - Date.parse(entry.when)) / 1000);
-  const present = new Set((await readTimers(live, { family: c.family, state: c.state }, target)).map(timerKey));
+  const present = new Set(
+    (await readTimers(live, { family: c.family, state: c.state }, target)).map(timerKey),
+  );
   let restored = 0;
   let gone = 0;
   let failed = 0;

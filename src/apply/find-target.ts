@@ -9,7 +9,11 @@ import { NODE, targetFor, type Target } from './target.js';
 /** The network namespace of process `pid` (the node itself when that is the node's). */
 export async function pidTarget(pid: number, label?: string): Promise<Target> {
   const nsId = await pidNetnsId(pid);
-  if (nsId === undefined) throw new UsageError(`no process ${pid}`, 'give the pid of a process in the pod (ps, crictl inspect)');
+  if (nsId === undefined)
+    throw new UsageError(
+      `no process ${pid}`,
+      'give the pid of a process in the pod (ps, crictl inspect)',
+    );
   if (nsId === (await hostNetnsId())) return NODE;
   return label === undefined ? { kind: 'pid', pid, nsId } : { kind: 'pid', pid, nsId, label };
 }
@@ -18,14 +22,22 @@ export async function pidTarget(pid: number, label?: string): Promise<Target> {
 export async function scopeTarget(label: string): Promise<Target> {
   if ((await namedNetnsInode(label)) !== undefined) return targetFor(label);
   const owners = await readOwners();
-  const ns = owners.netns.find((n) => !n.host && n.enterPid !== undefined && netnsScope(n, owners.pods) === label);
+  const ns = owners.netns.find(
+    (n) => !n.host && n.enterPid !== undefined && netnsScope(n, owners.pods) === label,
+  );
   if (ns?.enterPid === undefined) {
-    throw new UsageError(`no network namespace named ${label.slice(0, 80)} under /run/netns, and no process in one kdiag calls so`, 'the pod may be gone: re-run kdiag check');
+    throw new UsageError(
+      `no network namespace named ${label.slice(0, 80)} under /run/netns, and no process in one kdiag calls so`,
+      'the pod may be gone: re-run kdiag check',
+    );
   }
   return pidTarget(ns.enterPid, label);
 }
 
 /** The namespace finder apply plans with on this host. */
-export function systemNamespaces(): { pidTarget: typeof pidTarget; scopeTarget: typeof scopeTarget } {
+export function systemNamespaces(): {
+  pidTarget: typeof pidTarget;
+  scopeTarget: typeof scopeTarget;
+} {
   return { pidTarget, scopeTarget };
 }

@@ -36,15 +36,32 @@ const field = (label: string, value: string): string => cut(`${label.padEnd(LABE
 const pad = ' '.repeat(LABEL);
 
 /** The change about to be made: key, where, old → new, what it fixes and why. */
-export function formatPlan(plan: Plan, ctx: { suggestionTitle?: string; findings: readonly Finding[]; journalFile: string }): string[] {
+export function formatPlan(
+  plan: Plan,
+  ctx: { suggestionTitle?: string; findings: readonly Finding[]; journalFile: string },
+): string[] {
   const c = plan.change;
   const lines = [field('Change', changeSubject(c)), field('Where', describeTarget(plan.target))];
-  if (plan.nsId !== undefined) lines.push(field('Identity', `${plan.nsId} (dev:inode of the network namespace)`));
-  lines.push(field('Value', `${showValue(c.old)} → ${showValue(c.new)}${plan.noop ? '  (already set)' : ''}`));
+  if (plan.nsId !== undefined)
+    lines.push(field('Identity', `${plan.nsId} (dev:inode of the network namespace)`));
+  lines.push(
+    field(
+      'Value',
+      `${showValue(c.old)} → ${showValue(c.new)}${plan.noop ? '  (already set)' : ''}`,
+    ),
+  );
   if (c.kind === 'conntrack-update') {
-    lines.push(...wrap(`each entry's tuple and remaining timeout are journaled first, then conntrack ${updateArgs(c).join(' ')} runs and the timers are read back; ${REVERT_NOTE}`, WIDTH, pad, 'How'.padEnd(LABEL)));
+    lines.push(
+      ...wrap(
+        `each entry's tuple and remaining timeout are journaled first, then conntrack ${updateArgs(c).join(' ')} runs and the timers are read back; ${REVERT_NOTE}`,
+        WIDTH,
+        pad,
+        'How'.padEnd(LABEL),
+      ),
+    );
   }
-  if (ctx.suggestionTitle !== undefined) lines.push(...wrap(ctx.suggestionTitle, WIDTH, pad, 'For'.padEnd(LABEL)));
+  if (ctx.suggestionTitle !== undefined)
+    lines.push(...wrap(ctx.suggestionTitle, WIDTH, pad, 'For'.padEnd(LABEL)));
   ctx.findings.slice(0, 5).forEach((f, i) => {
     lines.push(field(i === 0 ? 'Fixes' : '', f.id));
     lines.push(...wrap(f.title, WIDTH, pad, pad));
@@ -52,7 +69,14 @@ export function formatPlan(plan: Plan, ctx: { suggestionTitle?: string; findings
   if (plan.why.cause) lines.push(...wrap(plan.why.cause, WIDTH, pad, 'Why'.padEnd(LABEL)));
   if (plan.persist) {
     lines.push(field('Persist', plan.persist.path));
-    lines.push(field('', plan.persist.previous === null ? '(new file)' : '(replaces the existing file; its content is kept in the journal)'));
+    lines.push(
+      field(
+        '',
+        plan.persist.previous === null
+          ? '(new file)'
+          : '(replaces the existing file; its content is kept in the journal)',
+      ),
+    );
   }
   lines.push(field('Journal', ctx.journalFile));
   return lines;
@@ -69,10 +93,19 @@ export function formatJournal(entries: readonly JournalEntry[]): string[] {
   const lines: string[] = [];
   for (const e of [...entries].sort((a, b) => b.id - a.id)) {
     const where = describeTarget(fromJournal(e.target, e.nsId));
-    lines.push(cut(`#${String(e.id).padEnd(4)} ${e.state.padEnd(12)}${shortTime(e.when)}  ${where}`));
+    lines.push(
+      cut(`#${String(e.id).padEnd(4)} ${e.state.padEnd(12)}${shortTime(e.when)}  ${where}`),
+    );
     const observed = e.observed === undefined ? '' : ` (read back ${showValue(e.observed)})`;
-    lines.push(cut(`      ${changeSubject(e.change)}: ${showValue(e.change.old)} → ${showValue(e.change.new)}${observed}`));
-    const why = e.why.via === 'suggestion' ? `${e.why.suggestion ?? '?'}: ${e.why.cause ?? ''}` : (e.why.cause ?? '');
+    lines.push(
+      cut(
+        `      ${changeSubject(e.change)}: ${showValue(e.change.old)} → ${showValue(e.change.new)}${observed}`,
+      ),
+    );
+    const why =
+      e.why.via === 'suggestion'
+        ? `${e.why.suggestion ?? '?'}: ${e.why.cause ?? ''}`
+        : (e.why.cause ?? '');
     lines.push(cut(`      why: ${why}`));
     if (e.persist) lines.push(cut(`      file: ${e.persist.path}`));
     if (e.error && e.state === 'failed') lines.push(cut(`      error: ${e.error}`));

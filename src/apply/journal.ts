@@ -24,7 +24,11 @@ const STATES = ['pending', 'applied', 'failed', 'rolled-back', 'reverted'] as co
 export type EntryState = (typeof STATES)[number];
 
 const iso = z.iso.datetime();
-const ipvsTimeouts = z.object({ tcp: z.number().int().min(0), tcpfin: z.number().int().min(0), udp: z.number().int().min(0) });
+const ipvsTimeouts = z.object({
+  tcp: z.number().int().min(0),
+  tcpfin: z.number().int().min(0),
+  udp: z.number().int().min(0),
+});
 const sysctlValue = z.string().max(64);
 const ctTimer = z.object({
   proto: z.string().min(1).max(16),
@@ -38,7 +42,12 @@ const ctTimer = z.object({
 // Loose objects keep fields a newer kdiag added (same format version = only optional additions),
 // so rewriting the journal never drops them.
 const changeSchema = z.discriminatedUnion('kind', [
-  z.looseObject({ kind: z.literal('sysctl'), key: z.string().min(1).max(200), old: sysctlValue, new: sysctlValue }),
+  z.looseObject({
+    kind: z.literal('sysctl'),
+    key: z.string().min(1).max(200),
+    old: sysctlValue,
+    new: sysctlValue,
+  }),
   z.looseObject({ kind: z.literal('ipvs-timeout'), old: ipvsTimeouts, new: ipvsTimeouts }),
   // old/new are summaries for people; entries are what revert sets back (conntrack-update.ts).
   z.looseObject({
@@ -56,7 +65,11 @@ const targetSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('node') }),
   z.looseObject({ kind: z.literal('netns'), name: z.string().min(1).max(64) }),
   /** A process's network namespace (a pod's without a name); the entry's nsId says which namespace. */
-  z.looseObject({ kind: z.literal('pid'), pid: z.number().int().positive(), label: z.string().min(1).max(200).optional() }),
+  z.looseObject({
+    kind: z.literal('pid'),
+    pid: z.number().int().positive(),
+    label: z.string().min(1).max(200).optional(),
+  }),
 ]);
 
 const whySchema = z.looseObject({
@@ -73,7 +86,11 @@ const persistSchema = z.looseObject({
   content: z.string().max(1_000_000),
 });
 
-const stepSchema = z.looseObject({ state: z.enum(STATES), at: iso, note: z.string().max(2000).optional() });
+const stepSchema = z.looseObject({
+  state: z.enum(STATES),
+  at: iso,
+  note: z.string().max(2000).optional(),
+});
 
 const entrySchema = z.looseObject({
   id: z.number().int().positive(),
@@ -127,9 +144,19 @@ export function canMove(from: EntryState, to: EntryState): boolean {
 }
 
 /** Returns the entry moved to `to` (history appended); a move the state machine forbids is a bug. */
-export function moveEntry(entry: JournalEntry, to: EntryState, at: Date, patch: Partial<Pick<JournalEntry, 'observed' | 'error'>> = {}, note?: string): JournalEntry {
-  if (!canMove(entry.state, to)) throw new BugError(`journal entry ${entry.id}: ${entry.state} → ${to} is not a valid move`);
-  const step = note === undefined ? { state: to, at: at.toISOString() } : { state: to, at: at.toISOString(), note };
+export function moveEntry(
+  entry: JournalEntry,
+  to: EntryState,
+  at: Date,
+  patch: Partial<Pick<JournalEntry, 'observed' | 'error'>> = {},
+  note?: string,
+): JournalEntry {
+  if (!canMove(entry.state, to))
+    throw new BugError(`journal entry ${entry.id}: ${entry.state} → ${to} is not a valid move`);
+  const step =
+    note === undefined
+      ? { state: to, at: at.toISOString() }
+      : { state: to, at: at.toISOString(), note };
   return { ...entry, ...patch, state: to, history: [...entry.history, step] };
 }
 
@@ -163,7 +190,8 @@ export function pendingEntry(a: {
 /** The journal with one entry replaced (by id) or appended. */
 export function putEntry(journal: Journal, entry: JournalEntry): Journal {
   const i = journal.entries.findIndex((e) => e.id === entry.id);
-  const entries = i < 0 ? [...journal.entries, entry] : journal.entries.map((e, j) => (j === i ? entry : e));
+  const entries =
+    i < 0 ? [...journal.entries, entry] : journal.entries.map((e, j) => (j === i ? entry : e));
   return { ...journal, entries };
 }
 
@@ -178,7 +206,10 @@ export function emptyJournal(): Journal {
 }
 
 /** `--journal-dir`, else `KDIAG_JOURNAL_DIR`, else /var/lib/kdiag. */
-export function journalDirFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function journalDirFrom(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return flag ?? (env.KDIAG_JOURNAL_DIR || DEFAULT_JOURNAL_DIR);
 }
 
@@ -194,10 +225,19 @@ export function journalPath(dir: string): string {
 export async function prepareJournalDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const s = await lstat(dir);
-  if (!s.isDirectory()) throw new EnvironmentError('KDIAG_ENVIRONMENT', `journal directory ${dir} is not a directory`, 'point --journal-dir at a directory');
+  if (!s.isDirectory())
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `journal directory ${dir} is not a directory`,
+      'point --journal-dir at a directory',
+    );
   const uid = process.getuid?.();
   if (uid !== undefined && s.uid !== uid) {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `journal directory ${dir} belongs to uid ${s.uid}, not ${uid}`, 'use a directory only root can write (default /var/lib/kdiag)');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `journal directory ${dir} belongs to uid ${s.uid}, not ${uid}`,
+      'use a directory only root can write (default /var/lib/kdiag)',
+    );
   }
   if ((s.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
 }
@@ -208,22 +248,43 @@ export function parseJournal(text: string, file: string): Journal {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new InputError(file, undefined, `corrupt journal: not JSON (${(err as Error).message.split('\n')[0]})`, { hint: 'kdiag never overwrites a journal it cannot read; move it aside to start a new one' });
+    throw new InputError(
+      file,
+      undefined,
+      `corrupt journal: not JSON (${(err as Error).message.split('\n')[0]})`,
+      { hint: 'kdiag never overwrites a journal it cannot read; move it aside to start a new one' },
+    );
   }
   const version = (raw as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > JOURNAL_VERSION) {
-    throw new InputError(file, undefined, `journal format version ${version} is newer than this kdiag reads (${JOURNAL_VERSION})`, { code: 'KDIAG_UNSUPPORTED_VERSION', hint: 'use the kdiag version that wrote it' });
+    throw new InputError(
+      file,
+      undefined,
+      `journal format version ${version} is newer than this kdiag reads (${JOURNAL_VERSION})`,
+      { code: 'KDIAG_UNSUPPORTED_VERSION', hint: 'use the kdiag version that wrote it' },
+    );
   }
   const parsed = journalSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? issue.path.join('.') || '(top level)' : '?';
-    throw new InputError(file, undefined, `corrupt journal: ${where}: ${issue?.message ?? 'invalid'}`, { hint: 'kdiag never overwrites a journal it cannot read; move it aside to start a new one' });
+    throw new InputError(
+      file,
+      undefined,
+      `corrupt journal: ${where}: ${issue?.message ?? 'invalid'}`,
+      { hint: 'kdiag never overwrites a journal it cannot read; move it aside to start a new one' },
+    );
   }
-  if (parsed.data.version !== JOURNAL_VERSION) throw new InputError(file, undefined, `corrupt journal: unknown format version ${parsed.data.version}`);
+  if (parsed.data.version !== JOURNAL_VERSION)
+    throw new InputError(
+      file,
+      undefined,
+      `corrupt journal: unknown format version ${parsed.data.version}`,
+    );
   const ids = new Set<number>();
   for (const e of parsed.data.entries) {
-    if (ids.has(e.id)) throw new InputError(file, undefined, `corrupt journal: entry id ${e.id} appears twice`);
+    if (ids.has(e.id))
+      throw new InputError(file, undefined, `corrupt journal: entry id ${e.id} appears twice`);
     ids.add(e.id);
   }
   return parsed.data;
@@ -236,7 +297,12 @@ export async function readJournal(dir: string): Promise<Journal> {
   try {
     text = await readTrustedFile(file, 'journal');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new EnvironmentError('KDIAG_NOT_ROOT', `can't read ${file}: permission denied`, 're-run with sudo');
+    if ((err as NodeJS.ErrnoException).code === 'EACCES')
+      throw new EnvironmentError(
+        'KDIAG_NOT_ROOT',
+        `can't read ${file}: permission denied`,
+        're-run with sudo',
+      );
     throw err;
   }
   return text === null ? emptyJournal() : parseJournal(text, file);
@@ -257,7 +323,10 @@ export async function writeJournal(dir: string, journal: Journal): Promise<void>
   try {
     parseJournal(text, journalPath(dir));
   } catch (err) {
-    throw new BugError(`kdiag built a journal it could not read back: ${(err as Error).message}`, err);
+    throw new BugError(
+      `kdiag built a journal it could not read back: ${(err as Error).message}`,
+      err,
+    );
   }
   await writeFileAtomic(journalPath(dir), text, 0o600);
 }

@@ -29,18 +29,29 @@ export function procPathOf(key: string): string {
 
 const MODULE_HINT: Record<string, string> = {
   'net.netfilter.': 'load conntrack first (modprobe nf_conntrack); kube-proxy loads it on a node',
-  'net.ipv4.vs.': 'IPVS is not loaded here (modprobe ip_vs); it matters only with kube-proxy in ipvs mode',
+  'net.ipv4.vs.':
+    'IPVS is not loaded here (modprobe ip_vs); it matters only with kube-proxy in ipvs mode',
 };
 
 function missingKey(key: string, target: Target): EnvironmentError {
-  const hint = Object.entries(MODULE_HINT).find(([prefix]) => key.startsWith(prefix))?.[1] ?? 'check the kernel version and loaded modules';
-  return new EnvironmentError('KDIAG_ENVIRONMENT', `sysctl ${key} doesn't exist in the ${describeTarget(target)}`, hint);
+  const hint =
+    Object.entries(MODULE_HINT).find(([prefix]) => key.startsWith(prefix))?.[1] ??
+    'check the kernel version and loaded modules';
+  return new EnvironmentError(
+    'KDIAG_ENVIRONMENT',
+    `sysctl ${key} doesn't exist in the ${describeTarget(target)}`,
+    hint,
+  );
 }
 
 function ipvsMissing(err: ToolFailedError): EnvironmentError | ToolFailedError {
   // ipvsadm prints "Protocol not available" when the kernel has no IPVS (module absent or not built).
   if (/Protocol not available|Can't initialize ipvs/i.test(err.stderrTail)) {
-    return new EnvironmentError('KDIAG_ENVIRONMENT', "can't reach IPVS: this kernel has no IPVS loaded", 'modprobe ip_vs (kube-proxy in ipvs mode loads it)');
+    return new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      "can't reach IPVS: this kernel has no IPVS loaded",
+      'modprobe ip_vs (kube-proxy in ipvs mode loads it)',
+    );
   }
   return err;
 }
@@ -50,17 +61,29 @@ function ipvsMissing(err: ToolFailedError): EnvironmentError | ToolFailedError {
  * of /proc/PID/ns/net, checked against the identity the target was chosen with: a pid that exited
  * and was reused by a process elsewhere is refused, never written into.
  */
-async function runIn(target: Target, argv: readonly string[], opts: Omit<RunOptions, 'netns' | 'nsFd'>): Promise<RunResult> {
+async function runIn(
+  target: Target,
+  argv: readonly string[],
+  opts: Omit<RunOptions, 'netns' | 'nsFd'>,
+): Promise<RunResult> {
   if (target.kind !== 'pid') return run(argv, { ...opts, netns: netnsOf(target) });
   let fh;
   try {
     fh = await open(`/proc/${target.pid}/ns/net`, 'r');
   } catch {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `process ${target.pid} is gone: can't reach its network namespace`, 're-run kdiag check to find the pod again');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `process ${target.pid} is gone: can't reach its network namespace`,
+      're-run kdiag check to find the pod again',
+    );
   }
   try {
     if (nsIdOf(await fh.stat()) !== target.nsId) {
-      throw new EnvironmentError('KDIAG_ENVIRONMENT', `process ${target.pid} is no longer in the network namespace it was chosen for (${target.nsId})`, 're-run to choose it again');
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `process ${target.pid} is no longer in the network namespace it was chosen for (${target.nsId})`,
+        're-run to choose it again',
+      );
     }
     return await run(argv, { ...opts, nsFd: fh.fd });
   } finally {
@@ -77,7 +100,12 @@ export function systemLive(): LiveSystem {
         const r = await runIn(target, ['cat', path], { timeoutMs: 10_000 });
         return r.stdout.trim();
       } catch (err) {
-        if (err instanceof ToolFailedError && err.stderrTail.includes(path) && /No such file/.test(err.stderrTail)) throw missingKey(key, target);
+        if (
+          err instanceof ToolFailedError &&
+          err.stderrTail.includes(path) &&
+          /No such file/.test(err.stderrTail)
+        )
+          throw missingKey(key, target);
         throw err;
       }
     },
@@ -88,7 +116,12 @@ export function systemLive(): LiveSystem {
       try {
         await runIn(target, ['tee', path], { input: `${value}\n`, timeoutMs: 10_000 });
       } catch (err) {
-        if (err instanceof ToolFailedError && err.stderrTail.includes(path) && /No such file/.test(err.stderrTail)) throw missingKey(key, target);
+        if (
+          err instanceof ToolFailedError &&
+          err.stderrTail.includes(path) &&
+          /No such file/.test(err.stderrTail)
+        )
+          throw missingKey(key, target);
         throw err;
       }
     },
@@ -100,12 +133,18 @@ export function systemLive(): LiveSystem {
         throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
       }
       const t = parseIpvsTimeout(out).value;
-      if (t === null) throw new KdiagError('KDIAG_TOOL_FAILED', `ipvsadm -Ln --timeout printed no "Timeout (tcp tcpfin udp):" line`);
+      if (t === null)
+        throw new KdiagError(
+          'KDIAG_TOOL_FAILED',
+          `ipvsadm -Ln --timeout printed no "Timeout (tcp tcpfin udp):" line`,
+        );
       return { tcp: t.tcp, tcpfin: t.tcpfin, udp: t.udp };
     },
     async setIpvsTimeouts(t, target) {
       try {
-        await runIn(target, ['ipvsadm', '--set', String(t.tcp), String(t.tcpfin), String(t.udp)], { timeoutMs: 10_000 });
+        await runIn(target, ['ipvsadm', '--set', String(t.tcp), String(t.tcpfin), String(t.udp)], {
+          timeoutMs: 10_000,
+        });
       } catch (err) {
         throw err instanceof ToolFailedError ? ipvsMissing(err) : err;
       }

@@ -49,8 +49,20 @@ export async function processStart(pid: number): Promise<string | null> {
 function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    if (typeof o.pid === 'number' && Number.isSafeInteger(o.pid) && o.pid > 0 && typeof o.token === 'string' && typeof o.host === 'string') {
-      return { pid: o.pid, start: typeof o.start === 'string' ? o.start : null, host: o.host, token: o.token, at: String(o.at ?? '') };
+    if (
+      typeof o.pid === 'number' &&
+      Number.isSafeInteger(o.pid) &&
+      o.pid > 0 &&
+      typeof o.token === 'string' &&
+      typeof o.host === 'string'
+    ) {
+      return {
+        pid: o.pid,
+        start: typeof o.start === 'string' ? o.start : null,
+        host: o.host,
+        token: o.token,
+        at: String(o.at ?? ''),
+      };
     }
   } catch {
     // unreadable owner: not stale by our rules (we can't prove its owner is gone)
@@ -66,7 +78,9 @@ async function isStale(owner: LockOwner): Promise<boolean> {
   return owner.start !== null && start !== owner.start;
 }
 
-async function readOwner(path: string): Promise<{ text: string; owner: LockOwner | undefined } | undefined> {
+async function readOwner(
+  path: string,
+): Promise<{ text: string; owner: LockOwner | undefined } | undefined> {
   // A lock someone else could have written might name any pid: not trusted, not broken.
   const text = await readTrustedFile(path, 'lock file');
   return text === null ? undefined : { text, owner: parseOwner(text) };
@@ -100,7 +114,13 @@ async function breakStale(dir: string, lockPath: string, staleText: string): Pro
 export async function acquireLock(dir: string, opts: LockOptions = {}): Promise<HeldLock> {
   const lockPath = join(dir, LOCK_FILE);
   const token = randomBytes(8).toString('hex');
-  const owner: LockOwner = { pid: process.pid, start: await processStart(process.pid), host: hostname(), token, at: new Date().toISOString() };
+  const owner: LockOwner = {
+    pid: process.pid,
+    start: await processStart(process.pid),
+    host: hostname(),
+    token,
+    at: new Date().toISOString(),
+  };
   const text = `${JSON.stringify(owner)}\n`;
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const tmp = join(dir, `.lock.${process.pid}.${token}.tmp`);
@@ -125,7 +145,9 @@ export async function acquireLock(dir: string, opts: LockOptions = {}): Promise<
         if (await breakStale(dir, lockPath, held.text)) continue;
       }
       if (Date.now() >= deadline) {
-        const who = held.owner ? `pid ${held.owner.pid}${held.owner.host === hostname() ? '' : ` on ${held.owner.host}`}, since ${held.owner.at}` : 'unknown owner';
+        const who = held.owner
+          ? `pid ${held.owner.pid}${held.owner.host === hostname() ? '' : ` on ${held.owner.host}`}, since ${held.owner.at}`
+          : 'unknown owner';
         throw new KdiagError('KDIAG_REFUSED', `another kdiag is changing settings (${who})`, {
           hint: `wait for it to finish; if no kdiag runs, remove ${lockPath}`,
         });

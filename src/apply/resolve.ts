@@ -23,7 +23,9 @@ export function findSuggestion(diagnosis: Diagnosis, id: string): ResolvedSugges
         : `kdiag can apply: ${appliable.join(', ') || '(none)'}${others.length ? `; others: ${others.join(', ')}` : ''}`;
     throw new UsageError(`no suggestion "${id.slice(0, 80)}" in the current diagnosis`, hint);
   }
-  const findings = suggestion.fixes.map((f) => diagnosis.findings.find((x) => x.id === f)).filter((f): f is Finding => f !== undefined);
+  const findings = suggestion.fixes
+    .map((f) => diagnosis.findings.find((x) => x.id === f))
+    .filter((f): f is Finding => f !== undefined);
   return { suggestion, findings };
 }
 
@@ -31,14 +33,22 @@ export function findSuggestion(diagnosis: Diagnosis, id: string): ResolvedSugges
 export function requestOf(suggestion: Suggestion): ChangeRequest | undefined {
   const c = suggestion.change;
   if (c === undefined) return undefined;
-  if (c.kind === 'conntrack-update') return { kind: 'conntrack-update', family: c.family, state: c.state, timeoutSec: c.timeoutSec };
-  return c.kind === 'sysctl' ? { kind: 'sysctl', key: c.key, value: c.value } : { kind: 'ipvs-timeout', tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp };
+  if (c.kind === 'conntrack-update')
+    return { kind: 'conntrack-update', family: c.family, state: c.state, timeoutSec: c.timeoutSec };
+  return c.kind === 'sysctl'
+    ? { kind: 'sysctl', key: c.key, value: c.value }
+    : { kind: 'ipvs-timeout', tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp };
 }
 
 /** The journal's reason for a suggestion's change. */
 export function whyOfSuggestion(r: ResolvedSuggestion): JournalWhy {
   const cause = r.findings[0]?.cause ?? r.suggestion.rationale;
-  return { via: 'suggestion', suggestion: r.suggestion.id, findings: r.suggestion.fixes.slice(0, 100).map((f) => f.slice(0, 500)), cause: cause.slice(0, 2000) };
+  return {
+    via: 'suggestion',
+    suggestion: r.suggestion.id,
+    findings: r.suggestion.fixes.slice(0, 100).map((f) => f.slice(0, 500)),
+    cause: cause.slice(0, 2000),
+  };
 }
 
 /** The journal's reason for a `--change` given by hand. */
@@ -60,7 +70,8 @@ export function parseChangeFlag(text: string): ChangeRequest {
   if (t.startsWith('ipvs-timeout:')) {
     const parts = t.slice('ipvs-timeout:'.length).split(',');
     const nums = parts.map((p) => (/^\s*[0-9]{1,10}\s*$/.test(p) ? Number(p) : NaN));
-    if (nums.length !== 3 || nums.some((n) => !Number.isSafeInteger(n))) throw new UsageError(`--change ${t.slice(0, 80)}: expected ${CHANGE_FORMS}`);
+    if (nums.length !== 3 || nums.some((n) => !Number.isSafeInteger(n)))
+      throw new UsageError(`--change ${t.slice(0, 80)}: expected ${CHANGE_FORMS}`);
     return { kind: 'ipvs-timeout', tcp: nums[0]!, tcpfin: nums[1]!, udp: nums[2]! };
   }
   throw new UsageError(`--change ${t.slice(0, 80)}: expected ${CHANGE_FORMS}`);

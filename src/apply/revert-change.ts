@@ -8,7 +8,17 @@ import { KdiagError, UsageError } from '../errors.js';
 import type { IpvsTimeouts } from './allowlist.js';
 import { readRegularFile, removeFileDurably, writeFileAtomic } from '../host/atomic-file.js';
 import { changeSubject, sameValue, showValue } from './apply-change.js';
-import { isOpen, moveEntry, prepareJournalDir, putEntry, readJournal, sweepJournalTemps, writeJournal, type Journal, type JournalEntry } from './journal.js';
+import {
+  isOpen,
+  moveEntry,
+  prepareJournalDir,
+  putEntry,
+  readJournal,
+  sweepJournalTemps,
+  writeJournal,
+  type Journal,
+  type JournalEntry,
+} from './journal.js';
 import type { LiveSystem } from './live-system.js';
 import { acquireLock } from './lock.js';
 import { restoreTimers } from './conntrack-update.js';
@@ -28,7 +38,8 @@ export interface RevertDeps {
   readonly lockWaitMs?: number;
 }
 
-export type RevertStatus = 'restored' | 'closed' | 'already' | 'skipped' | 'failed' | 'would-restore' | 'would-close';
+export type RevertStatus =
+  'restored' | 'closed' | 'already' | 'skipped' | 'failed' | 'would-restore' | 'would-close';
 
 export interface RevertOutcome {
   readonly id: number;
@@ -48,13 +59,21 @@ function subjectKey(entry: JournalEntry): string {
   return `${changeSubject(entry.change)}@${t.kind === 'pid' ? `ns ${t.nsId}` : describeTarget(t)}`;
 }
 
-async function readLive(live: LiveSystem, entry: JournalEntry, target: Target): Promise<string | IpvsTimeouts> {
-  return entry.change.kind === 'sysctl' ? live.readSysctl(entry.change.key, target) : live.readIpvsTimeouts(target);
+async function readLive(
+  live: LiveSystem,
+  entry: JournalEntry,
+  target: Target,
+): Promise<string | IpvsTimeouts> {
+  return entry.change.kind === 'sysctl'
+    ? live.readSysctl(entry.change.key, target)
+    : live.readIpvsTimeouts(target);
 }
 
 async function writeOld(live: LiveSystem, entry: JournalEntry, target: Target): Promise<void> {
-  if (entry.change.kind === 'sysctl') await live.writeSysctl(entry.change.key, entry.change.old, target);
-  else if (entry.change.kind === 'ipvs-timeout') await live.setIpvsTimeouts(entry.change.old, target);
+  if (entry.change.kind === 'sysctl')
+    await live.writeSysctl(entry.change.key, entry.change.old, target);
+  else if (entry.change.kind === 'ipvs-timeout')
+    await live.setIpvsTimeouts(entry.change.old, target);
 }
 
 function errText(err: unknown): string {
@@ -70,7 +89,12 @@ export function selectEntries(journal: Journal, sel: RevertSelection): JournalEn
     const e = journal.entries.find((x) => x.id === id);
     if (e === undefined) {
       const ids = open.map((x) => x.id).sort((a, b) => b - a);
-      throw new UsageError(`no journal entry ${id}`, ids.length ? `entries still to revert: ${ids.join(', ')}` : 'nothing to revert: see kdiag journal');
+      throw new UsageError(
+        `no journal entry ${id}`,
+        ids.length
+          ? `entries still to revert: ${ids.join(', ')}`
+          : 'nothing to revert: see kdiag journal',
+      );
     }
     picked.push(e);
   }
@@ -78,7 +102,10 @@ export function selectEntries(journal: Journal, sel: RevertSelection): JournalEn
 }
 
 /** Reverts the selected entries under the journal lock and says what happened to each. */
-export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Promise<RevertOutcome[]> {
+export async function revertEntries(
+  sel: RevertSelection,
+  deps: RevertDeps,
+): Promise<RevertOutcome[]> {
   const now = deps.now ?? (() => new Date());
   const { live, journalDir } = deps;
   await prepareJournalDir(journalDir);
@@ -101,7 +128,8 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
       const subject = changeSubject(entry.change);
       const where = describeTarget(target);
       const key = subjectKey(entry);
-      const push = (status: RevertStatus, message: string, e: JournalEntry = entry) => outcomes.push({ id: entry.id, status, message: `#${entry.id} ${message}`, entry: e });
+      const push = (status: RevertStatus, message: string, e: JournalEntry = entry) =>
+        outcomes.push({ id: entry.id, status, message: `#${entry.id} ${message}`, entry: e });
 
       if (!isOpen(entry)) {
         push('already', `is already ${entry.state}: nothing to do`);
@@ -109,29 +137,51 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
       }
       const blocker = blocked.get(key);
       if (blocker !== undefined) {
-        push('skipped', `${subject} in ${where}: newer entry ${blocker} was not reverted, so this one is left alone`);
+        push(
+          'skipped',
+          `${subject} in ${where}: newer entry ${blocker} was not reverted, so this one is left alone`,
+        );
         continue;
       }
       // Reverting an older entry while a newer one on the same setting stays applied would undo both halfway.
-      const newer = journal.entries.find((e) => e.id > entry.id && isOpen(e) && !selectedIds.has(e.id) && subjectKey(e) === key);
+      const newer = journal.entries.find(
+        (e) => e.id > entry.id && isOpen(e) && !selectedIds.has(e.id) && subjectKey(e) === key,
+      );
       if (newer !== undefined) {
         blocked.set(key, newer.id);
-        push('skipped', `${subject} in ${where} was changed again by entry ${newer.id}: revert that first (or use --all)`);
+        push(
+          'skipped',
+          `${subject} in ${where} was changed again by entry ${newer.id}: revert that first (or use --all)`,
+        );
         continue;
       }
 
       try {
         // A process's namespace outlives the process while another is in it (a pod's other containers).
         if (target.kind === 'pid') {
-          const pid = target.nsId === '' ? undefined : await processInNetns(target.nsId, target.pid);
+          const pid =
+            target.nsId === '' ? undefined : await processInNetns(target.nsId, target.pid);
           if (pid === undefined) {
             if (deps.dryRun) {
-              push('would-close', `${where}: no process is left in that namespace, so it is gone and the change with it; would close the entry`);
+              push(
+                'would-close',
+                `${where}: no process is left in that namespace, so it is gone and the change with it; would close the entry`,
+              );
               continue;
             }
-            const done = moveEntry(entry, 'reverted', now(), {}, `${where}: the namespace is gone: nothing to restore`);
+            const done = moveEntry(
+              entry,
+              'reverted',
+              now(),
+              {},
+              `${where}: the namespace is gone: nothing to restore`,
+            );
             await save(done);
-            push('closed', `${where}: no process is left in that namespace, so it is gone and the change with it; entry closed`, done);
+            push(
+              'closed',
+              `${where}: no process is left in that namespace, so it is gone and the change with it; entry closed`,
+              done,
+            );
             continue;
           }
           target = { ...target, pid };
@@ -142,10 +192,19 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
           if (nsId === undefined || (entry.nsId !== undefined && nsId !== entry.nsId)) {
             const why = nsId === undefined ? 'no longer exists' : 'was deleted and created again';
             if (deps.dryRun) {
-              push('would-close', `${where} ${why}: the change went with it; would close the entry`);
+              push(
+                'would-close',
+                `${where} ${why}: the change went with it; would close the entry`,
+              );
               continue;
             }
-            const done = moveEntry(entry, 'reverted', now(), {}, `${where} ${why}: nothing to restore`);
+            const done = moveEntry(
+              entry,
+              'reverted',
+              now(),
+              {},
+              `${where} ${why}: nothing to restore`,
+            );
             await save(done);
             push('closed', `${where} ${why}: the change went with it; entry closed`, done);
             continue;
@@ -155,7 +214,10 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
         if (entry.change.kind === 'conntrack-update') {
           // Timers cannot be compared with an old value: each entry still present is set again.
           if (deps.dryRun) {
-            push('would-restore', `would set the ${entry.change.entries.length} journaled ${subject} in ${where} back to their remaining timeouts minus the time elapsed`);
+            push(
+              'would-restore',
+              `would set the ${entry.change.entries.length} journaled ${subject} in ${where} back to their remaining timeouts minus the time elapsed`,
+            );
             continue;
           }
           const back = await restoreTimers(live, entry, target, now());
@@ -178,18 +240,29 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
         if (entry.persist) {
           const onDisk = await readRegularFile(entry.persist.path);
           if (onDisk === entry.persist.previous) fileAction = 'none';
-          else if (onDisk === entry.persist.content || deps.force) fileAction = entry.persist.previous === null ? 'remove' : 'restore';
+          else if (onDisk === entry.persist.content || deps.force)
+            fileAction = entry.persist.previous === null ? 'remove' : 'restore';
           else fileConflict = `${entry.persist.path} was edited since kdiag wrote it`;
         }
         if ((!atOld && !ours && !deps.force) || fileConflict !== undefined) {
           blocked.set(key, entry.id);
-          const why = fileConflict !== undefined ? `: ${fileConflict}` : ` is now ${showValue(current)}, neither the old ${showValue(entry.change.old)} nor kdiag's ${showValue(entry.change.new)}: something else changed it`;
-          push('skipped', `${subject} in ${where}${why}; left alone (--force restores ${showValue(entry.change.old)})`);
+          const why =
+            fileConflict !== undefined
+              ? `: ${fileConflict}`
+              : ` is now ${showValue(current)}, neither the old ${showValue(entry.change.old)} nor kdiag's ${showValue(entry.change.new)}: something else changed it`;
+          push(
+            'skipped',
+            `${subject} in ${where}${why}; left alone (--force restores ${showValue(entry.change.old)})`,
+          );
           continue;
         }
 
         if (deps.dryRun) {
-          const parts = [atOld ? `${subject} in ${where} is already ${showValue(entry.change.old)}` : `would restore ${subject} = ${showValue(entry.change.old)} in ${where} (now ${showValue(current)})`];
+          const parts = [
+            atOld
+              ? `${subject} in ${where} is already ${showValue(entry.change.old)}`
+              : `would restore ${subject} = ${showValue(entry.change.old)} in ${where} (now ${showValue(current)})`,
+          ];
           if (fileAction !== 'none') parts.push(`would ${fileAction} ${entry.persist!.path}`);
           push(atOld && fileAction === 'none' ? 'would-close' : 'would-restore', parts.join('; '));
           continue;
@@ -200,15 +273,24 @@ export async function revertEntries(sel: RevertSelection, deps: RevertDeps): Pro
           const back = await readLive(live, entry, target);
           if (!sameValue(back, entry.change.old)) {
             blocked.set(key, entry.id);
-            push('failed', `${subject} in ${where}: wrote ${showValue(entry.change.old)} but read back ${showValue(back)}; entry left ${entry.state}`);
+            push(
+              'failed',
+              `${subject} in ${where}: wrote ${showValue(entry.change.old)} but read back ${showValue(back)}; entry left ${entry.state}`,
+            );
             continue;
           }
         }
-        if (fileAction === 'restore') await writeFileAtomic(entry.persist!.path, entry.persist!.previous!, 0o644);
+        if (fileAction === 'restore')
+          await writeFileAtomic(entry.persist!.path, entry.persist!.previous!, 0o644);
         if (fileAction === 'remove') await removeFileDurably(entry.persist!.path);
 
-        const parts = [atOld ? `${subject} in ${where} was already ${showValue(entry.change.old)}` : `restored ${subject} = ${showValue(entry.change.old)} in ${where} (was ${showValue(current)})`];
-        if (fileAction !== 'none') parts.push(`${fileAction === 'remove' ? 'removed' : 'restored'} ${entry.persist!.path}`);
+        const parts = [
+          atOld
+            ? `${subject} in ${where} was already ${showValue(entry.change.old)}`
+            : `restored ${subject} = ${showValue(entry.change.old)} in ${where} (was ${showValue(current)})`,
+        ];
+        if (fileAction !== 'none')
+          parts.push(`${fileAction === 'remove' ? 'removed' : 'restored'} ${entry.persist!.path}`);
         const done = moveEntry(entry, 'reverted', now(), {}, parts.join('; '));
         await save(done);
         push(atOld && fileAction === 'none' ? 'closed' : 'restored', parts.join('; '), done);

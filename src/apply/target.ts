@@ -19,7 +19,10 @@ const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export function targetFor(netns: string | undefined): Target {
   if (netns === undefined) return NODE;
   if (!NETNS_NAME.test(netns) || netns === '.' || netns === '..') {
-    throw new UsageError(`--netns ${JSON.stringify(netns.slice(0, 70))}: not a network namespace name`, 'list them with: ip netns list');
+    throw new UsageError(
+      `--netns ${JSON.stringify(netns.slice(0, 70))}: not a network namespace name`,
+      'list them with: ip netns list',
+    );
   }
   return { kind: 'netns', name: netns };
 }
@@ -27,7 +30,10 @@ export function targetFor(netns: string | undefined): Target {
 /** Parses a `--pid` flag value: a process id (its network namespace is looked up later). */
 export function pidOf(text: string): number {
   if (!/^[0-9]{1,10}$/.test(text.trim()) || Number(text) < 1 || Number(text) > 4_194_304) {
-    throw new UsageError(`--pid ${JSON.stringify(text.slice(0, 20))}: not a process id`, 'e.g. the pid of a process in the pod, from ps or crictl inspect');
+    throw new UsageError(
+      `--pid ${JSON.stringify(text.slice(0, 20))}: not a process id`,
+      'e.g. the pid of a process in the pod, from ps or crictl inspect',
+    );
   }
   return Number(text);
 }
@@ -45,15 +51,36 @@ export function describeTarget(target: Target): string {
 }
 
 /** The target as the journal stores it (a process target's namespace identity goes in the entry's nsId). */
-export function journalTarget(target: Target): { kind: 'node' } | { kind: 'netns'; name: string } | { kind: 'pid'; pid: number; label?: string } {
+export function journalTarget(
+  target: Target,
+):
+  | { kind: 'node' }
+  | { kind: 'netns'; name: string }
+  | { kind: 'pid'; pid: number; label?: string } {
   if (target.kind === 'node') return { kind: 'node' };
   if (target.kind === 'netns') return { kind: 'netns', name: target.name };
-  return target.label === undefined ? { kind: 'pid', pid: target.pid } : { kind: 'pid', pid: target.pid, label: target.label };
+  return target.label === undefined
+    ? { kind: 'pid', pid: target.pid }
+    : { kind: 'pid', pid: target.pid, label: target.label };
 }
 
 /** A journal entry's target back as a Target (a process target with the entry's nsId). */
-export function fromJournal(t: { readonly kind: string; readonly name?: unknown; readonly pid?: unknown; readonly label?: unknown }, nsId: string | undefined): Target {
+export function fromJournal(
+  t: {
+    readonly kind: string;
+    readonly name?: unknown;
+    readonly pid?: unknown;
+    readonly label?: unknown;
+  },
+  nsId: string | undefined,
+): Target {
   if (t.kind === 'netns') return { kind: 'netns', name: String(t.name) };
-  if (t.kind === 'pid') return { kind: 'pid', pid: Number(t.pid), nsId: nsId ?? '', ...(typeof t.label === 'string' ? { label: t.label } : {}) };
+  if (t.kind === 'pid')
+    return {
+      kind: 'pid',
+      pid: Number(t.pid),
+      nsId: nsId ?? '',
+      ...(typeof t.label === 'string' ? { label: t.label } : {}),
+    };
   return NODE;
 }

@@ -21,7 +21,10 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 /** Prints an error for a person (never a stack trace unless KDIAG_DEBUG is set) and returns the exit code. */
-export function reportError(err: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+export function reportError(
+  err: unknown,
+  write: (s: string) => void = (s) => process.stderr.write(s),
+): number {
   if (err instanceof CommanderError) {
     // commander has already printed help or its own one-line message; exit code 0 marks help,
     // --version and an answer printed on request (--cloud list). Anything else is a usage error.
@@ -35,7 +38,9 @@ export function reportError(err: unknown, write: (s: string) => void = (s) => pr
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
-  write(`kdiag: internal error: ${printable(message.split('\n')[0] ?? '')}\n  hint: re-run with KDIAG_DEBUG=1 for the stack trace and report it\n`);
+  write(
+    `kdiag: internal error: ${printable(message.split('\n')[0] ?? '')}\n  hint: re-run with KDIAG_DEBUG=1 for the stack trace and report it\n`,
+  );
   if (process.env.KDIAG_DEBUG && err instanceof Error) write(`${err.stack ?? ''}\n`);
   return 70;
 }

@@ -19,7 +19,13 @@ import { parseProcConntrackStat } from '../parse/proc-conntrack-stat.js';
 import { clip, type LineOutcome, type ParseIssue, type ParseResult } from '../parse/result.js';
 import { parseSs } from '../parse/ss.js';
 import { parseSysctl, SYSCTL_INFO_CODES } from '../parse/sysctl.js';
-import { sourceKind, sourceScope, type LocatedRecord, type RawRecord, type RecordKind } from './raw-record.js';
+import {
+  sourceKind,
+  sourceScope,
+  type LocatedRecord,
+  type RawRecord,
+  type RecordKind,
+} from './raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from './probe-records.js';
 import { netnsLabel } from '../model/netns-label.js';
 
@@ -79,16 +85,28 @@ interface Handler {
 // Four literal shapes instead of conditional spreads: spreading builds each object on V8's slow path,
 // which cost more than parsing the row on a 10^5-entry snapshot (node --cpu-prof, bench/).
 function base(ctx: Ctx, raw?: string): { t: number; src: string; scope?: string; raw?: string } {
-  if (ctx.scope === undefined) return raw === undefined ? { t: ctx.t, src: ctx.src } : { t: ctx.t, src: ctx.src, raw };
-  return raw === undefined ? { t: ctx.t, src: ctx.src, scope: ctx.scope } : { t: ctx.t, src: ctx.src, scope: ctx.scope, raw };
+  if (ctx.scope === undefined)
+    return raw === undefined ? { t: ctx.t, src: ctx.src } : { t: ctx.t, src: ctx.src, raw };
+  return raw === undefined
+    ? { t: ctx.t, src: ctx.src, scope: ctx.scope }
+    : { t: ctx.t, src: ctx.src, scope: ctx.scope, raw };
 }
 
 /** Sinks the row's observation; returns the outcome only when it is an issue. */
 type RowIssue = Extract<LineOutcome<never>, { kind: 'issue' }>;
-type FastRow = (t: number, src: string, scope: string | undefined, line: string, sink: (o: Observation) => void) => RowIssue | undefined;
+type FastRow = (
+  t: number,
+  src: string,
+  scope: string | undefined,
+  line: string,
+  sink: (o: Observation) => void,
+) => RowIssue | undefined;
 
 /** A row handler without a closure, a context or an outcome wrapper per line, for the formats that come by the 10^5. */
-function fastRows<T>(parse: (line: string) => LineOutcome<T>, make: (t: number, src: string, scope: string | undefined, line: string, v: T) => Observation): FastRow {
+function fastRows<T>(
+  parse: (line: string) => LineOutcome<T>,
+  make: (t: number, src: string, scope: string | undefined, line: string, v: T) => Observation,
+): FastRow {
   return (t, src, scope, line, sink) => {
     const out = parse(line);
     if (out.kind === 'row') {
@@ -109,9 +127,16 @@ function mapDoc<T>(r: ParseResult<T>, f: (v: T) => Observation[]): ParseResult<O
 
 const conntrackRows: Handler = {
   snapshot: 'conntrack',
-  row: (ctx) => (line) => mapRow(parseConntrackEntryLine(line), (entry) => ({ ...base(ctx, line), kind: 'conntrack-entry', entry })),
+  row: (ctx) => (line) =>
+    mapRow(parseConntrackEntryLine(line), (entry) => ({
+      ...base(ctx, line),
+      kind: 'conntrack-entry',
+      entry,
+    })),
   fast: fastRows(parseConntrackEntryLine, (t, src, scope, line, entry): Observation =>
-    scope === undefined ? { t, src, raw: line, kind: 'conntrack-entry', entry } : { t, src, scope, raw: line, kind: 'conntrack-entry', entry },
+    scope === undefined
+      ? { t, src, raw: line, kind: 'conntrack-entry', entry }
+      : { t, src, scope, raw: line, kind: 'conntrack-entry', entry },
   ),
 };
 
@@ -128,39 +153,99 @@ const HANDLERS: Record<string, Handler> = {
   'conntrack:list': conntrackRows,
   'procfs:nf_conntrack': conntrackRows,
   'conntrack:events': {
-    row: (ctx) => (line) => mapRow(parseConntrackEventLine(line), (event) => ({ ...base(ctx, line), kind: 'conntrack-event', event, reparse: CONNTRACK_EVENT_LINES })),
+    row: (ctx) => (line) =>
+      mapRow(parseConntrackEventLine(line), (event) => ({
+        ...base(ctx, line),
+        kind: 'conntrack-event',
+        event,
+        reparse: CONNTRACK_EVENT_LINES,
+      })),
     fast: fastRows(parseConntrackEventLine, (t, src, scope, line, event): Observation =>
       scope === undefined
         ? { t, src, raw: line, kind: 'conntrack-event', event, reparse: CONNTRACK_EVENT_LINES }
-        : { t, src, scope, raw: line, kind: 'conntrack-event', event, reparse: CONNTRACK_EVENT_LINES },
+        : {
+            t,
+            src,
+            scope,
+            raw: line,
+            kind: 'conntrack-event',
+            event,
+            reparse: CONNTRACK_EVENT_LINES,
+          },
     ),
   },
-  'conntrack:stats': { doc: (ctx) => (text) => mapDoc(parseConntrackStats(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
-  'procfs:stat_nf_conntrack': { doc: (ctx) => (text) => mapDoc(parseProcConntrackStat(text), (cpus) => [{ ...base(ctx), kind: 'conntrack-stats', cpus }]) },
-  'ipvsadm:services': { doc: (ctx) => (text) => mapDoc(parseIpvsServices(text), (services) => [{ ...base(ctx), kind: 'ipvs-services', services }]) },
-  'ipvsadm:conns': { snapshot: 'ipvs-conns', row: (ctx) => (line) => mapRow(parseIpvsConnLine(line), (conn) => ({ ...base(ctx, line), kind: 'ipvs-conn', conn })) },
-  'procfs:ip_vs_conn': { snapshot: 'ipvs-conns', row: (ctx) => (line) => mapRow(parseIpvsConnLine(line), (conn) => ({ ...base(ctx, line), kind: 'ipvs-conn', conn })) },
-  'ipvsadm:timeout': {
-    doc: (ctx) => (text) => mapDoc(parseIpvsTimeout(text), (timeouts) => (timeouts ? [{ ...base(ctx, text.trim()), kind: 'ipvs-timeouts', timeouts }] : [])),
+  'conntrack:stats': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseConntrackStats(text), (cpus) => [
+        { ...base(ctx), kind: 'conntrack-stats', cpus },
+      ]),
   },
-  'ipvsadm:stats': { doc: (ctx) => (text) => mapDoc(parseIpvsStats(text), (rows) => [{ ...base(ctx), kind: 'ipvs-stats', rows }]) },
-  'sysctl:all': { doc: (ctx) => (text) => mapDoc(parseSysctl(text), (values) => [{ ...base(ctx), kind: 'sysctls', values }]) },
+  'procfs:stat_nf_conntrack': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseProcConntrackStat(text), (cpus) => [
+        { ...base(ctx), kind: 'conntrack-stats', cpus },
+      ]),
+  },
+  'ipvsadm:services': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseIpvsServices(text), (services) => [
+        { ...base(ctx), kind: 'ipvs-services', services },
+      ]),
+  },
+  'ipvsadm:conns': {
+    snapshot: 'ipvs-conns',
+    row: (ctx) => (line) =>
+      mapRow(parseIpvsConnLine(line), (conn) => ({ ...base(ctx, line), kind: 'ipvs-conn', conn })),
+  },
+  'procfs:ip_vs_conn': {
+    snapshot: 'ipvs-conns',
+    row: (ctx) => (line) =>
+      mapRow(parseIpvsConnLine(line), (conn) => ({ ...base(ctx, line), kind: 'ipvs-conn', conn })),
+  },
+  'ipvsadm:timeout': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseIpvsTimeout(text), (timeouts) =>
+        timeouts ? [{ ...base(ctx, text.trim()), kind: 'ipvs-timeouts', timeouts }] : [],
+      ),
+  },
+  'ipvsadm:stats': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseIpvsStats(text), (rows) => [{ ...base(ctx), kind: 'ipvs-stats', rows }]),
+  },
+  'sysctl:all': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseSysctl(text), (values) => [{ ...base(ctx), kind: 'sysctls', values }]),
+  },
   'ss:sockets': {
     doc: (ctx) => (text) =>
       mapDoc(parseSs(text), (sockets) => [
         { ...base(ctx), kind: 'snapshot-begin', what: 'sockets' },
-        ...sockets.map((s): Observation => ({ ...base(ctx), kind: 'socket', socket: ctx.scope === undefined ? s : { ...s, netns: ctx.scope } })),
+        ...sockets.map((s): Observation => ({
+          ...base(ctx),
+          kind: 'socket',
+          socket: ctx.scope === undefined ? s : { ...s, netns: ctx.scope },
+        })),
         { ...base(ctx), kind: 'snapshot-end', what: 'sockets' },
       ]),
   },
-  'iptables:save': { doc: (ctx) => (text) => mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
-  'ip6tables:save': { doc: (ctx) => (text) => mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
+  'iptables:save': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]),
+  },
+  'ip6tables:save': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseIptablesSave(text), (ruleset) => [{ ...base(ctx), kind: 'iptables', ruleset }]),
+  },
   // nftables mode: the same facts as iptables-save (the tables themselves stay in the parser's result)
-  'nft:ruleset': { doc: (ctx) => (text) => mapDoc(parseNftRuleset(text), ({ tables: _tables, ...ruleset }) => [{ ...base(ctx), kind: 'iptables', ruleset }]) },
+  'nft:ruleset': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseNftRuleset(text), ({ tables: _tables, ...ruleset }) => [
+        { ...base(ctx), kind: 'iptables', ruleset },
+      ]),
+  },
 };
 
 const INFO_CODES: ReadonlySet<string> = SYSCTL_INFO_CODES;
-
 
 /** Turns located raw records into observations for the model, collecting parse issues. */
 export class Decoder {
@@ -224,7 +309,14 @@ export class Decoder {
   }
 
   /** Feeds one record given by its parts (no LocatedRecord to build: the replay's fast path). */
-  pushRecord(t: number, src: string, line: string, k: RecordKind | undefined, file: string, lineNo: number): void {
+  pushRecord(
+    t: number,
+    src: string,
+    line: string,
+    k: RecordKind | undefined,
+    file: string,
+    lineNo: number,
+  ): void {
     this.records++;
     let info = this.srcInfo.get(src);
     if (info === undefined) info = this.newSrcInfo(src);
@@ -235,8 +327,17 @@ export class Decoder {
     if (fast !== undefined && k === undefined) {
       const o = info.open;
       // Rows of an open snapshot carry the snapshot's time, streamed rows their own.
-      const out = o !== undefined ? fast(o.ctx.t, src, o.ctx.scope, line, this.sink) : fast(t, src, info.scope, line, this.sink);
-      if (out !== undefined) this.issue(file, src, { line: lineNo, code: out.code, message: out.message, text: clip(line) });
+      const out =
+        o !== undefined
+          ? fast(o.ctx.t, src, o.ctx.scope, line, this.sink)
+          : fast(t, src, info.scope, line, this.sink);
+      if (out !== undefined)
+        this.issue(file, src, {
+          line: lineNo,
+          code: out.code,
+          message: out.message,
+          text: clip(line),
+        });
       return;
     }
     if (info.probe) return this.pushProbe(info, t, src, line, k, file, lineNo);
@@ -245,19 +346,33 @@ export class Decoder {
     const kind = info.kind;
     const ctx: Ctx = { t, src, scope: info.scope };
     if (rec.k === 'err') {
-      if (this.stderrLine(st, rec.line) > 0) this.sink({ ...base(ctx, rec.line), kind: 'meta', key: 'lost-events', value: rec.line });
+      if (this.stderrLine(st, rec.line) > 0)
+        this.sink({ ...base(ctx, rec.line), kind: 'meta', key: 'lost-events', value: rec.line });
       return;
     }
-    if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') return this.pushKubeProxy(lr, ctx, kind);
+    if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args')
+      return this.pushKubeProxy(lr, ctx, kind);
     if (kind === 'kdiag:owners') return this.pushOwners(lr, ctx);
     if (kind === 'kdiag:meta') {
       if (rec.k) return;
       try {
         const v = JSON.parse(rec.line) as { key?: unknown; value?: unknown };
-        if (typeof v.key === 'string') this.sink({ ...base(ctx, rec.line), kind: 'meta', key: v.key, value: v.value });
-        else this.issue(lr.file, rec.src, { line: lr.line, code: 'meta.bad-line', message: 'expected {"key":…,"value":…}', text: clip(rec.line) });
+        if (typeof v.key === 'string')
+          this.sink({ ...base(ctx, rec.line), kind: 'meta', key: v.key, value: v.value });
+        else
+          this.issue(lr.file, rec.src, {
+            line: lr.line,
+            code: 'meta.bad-line',
+            message: 'expected {"key":…,"value":…}',
+            text: clip(rec.line),
+          });
       } catch {
-        this.issue(lr.file, rec.src, { line: lr.line, code: 'meta.not-json', message: 'not JSON', text: clip(rec.line) });
+        this.issue(lr.file, rec.src, {
+          line: lr.line,
+          code: 'meta.not-json',
+          message: 'not JSON',
+          text: clip(rec.line),
+        });
       }
       return;
     }
@@ -265,7 +380,11 @@ export class Decoder {
     if (!handler) {
       if (!this.warnedUnknown.has(kind)) {
         this.warnedUnknown.add(kind);
-        this.issue(lr.file, rec.src, { line: lr.line, code: 'source.unknown', message: `unknown source kind "${kind}"; its records are ignored` });
+        this.issue(lr.file, rec.src, {
+          line: lr.line,
+          code: 'source.unknown',
+          message: `unknown source kind "${kind}"; its records are ignored`,
+        });
       }
       return;
     }
@@ -274,7 +393,8 @@ export class Decoder {
     if (rec.k === 'begin') {
       this.close(rec.src);
       this.setOpen(rec.src, { handler, ctx, lines: [], lineNos: [], file: lr.file });
-      if (handler.snapshot) this.sink({ ...base(ctx), kind: 'snapshot-begin', what: handler.snapshot });
+      if (handler.snapshot)
+        this.sink({ ...base(ctx), kind: 'snapshot-begin', what: handler.snapshot });
       return;
     }
     if (rec.k === 'end') {
@@ -287,7 +407,13 @@ export class Decoder {
       const parse = o ? (o.row ??= handler.row(o.ctx)) : handler.row(ctx);
       const out = parse(rec.line);
       if (out.kind === 'row') this.emit(out.value);
-      else if (out.kind === 'issue') this.issue(lr.file, rec.src, { line: lr.line, code: out.code, message: out.message, text: clip(rec.line) });
+      else if (out.kind === 'issue')
+        this.issue(lr.file, rec.src, {
+          line: lr.line,
+          code: out.code,
+          message: out.message,
+          text: clip(rec.line),
+        });
       return;
     }
     if (o) {
@@ -301,7 +427,15 @@ export class Decoder {
 
   private newSrcInfo(src: string): SrcInfo {
     const k = sourceKind(src);
-    const info: SrcInfo = { kind: k, scope: sourceScope(src), handler: HANDLERS[k], stats: this.stats(src), probe: k.startsWith('bpftrace:'), open: undefined, reader: undefined };
+    const info: SrcInfo = {
+      kind: k,
+      scope: sourceScope(src),
+      handler: HANDLERS[k],
+      stats: this.stats(src),
+      probe: k.startsWith('bpftrace:'),
+      open: undefined,
+      reader: undefined,
+    };
     this.srcInfo.set(src, info);
     return info;
   }
@@ -314,10 +448,20 @@ export class Decoder {
     info.open = o;
   }
 
-  private runDoc(handler: Handler, ctx: Ctx, lines: string[], lineNos: number[], file: string): void {
+  private runDoc(
+    handler: Handler,
+    ctx: Ctx,
+    lines: string[],
+    lineNos: number[],
+    file: string,
+  ): void {
     if (!handler.doc) return;
     const r = handler.doc(ctx)(lines.join('\n'));
-    for (const i of r.issues) this.issue(file, ctx.src, { ...i, line: lineNos[i.line - 1] ?? lineNos[lineNos.length - 1] ?? i.line });
+    for (const i of r.issues)
+      this.issue(file, ctx.src, {
+        ...i,
+        line: lineNos[i.line - 1] ?? lineNos[lineNos.length - 1] ?? i.line,
+      });
     this.emit(r.value);
   }
 
@@ -326,7 +470,8 @@ export class Decoder {
     if (!o) return;
     this.setOpen(src, undefined);
     if (o.handler.doc) this.runDoc(o.handler, o.ctx, o.lines, o.lineNos, o.file);
-    if (o.handler.snapshot) this.sink({ ...base(o.ctx), kind: 'snapshot-end', what: o.handler.snapshot });
+    if (o.handler.snapshot)
+      this.sink({ ...base(o.ctx), kind: 'snapshot-end', what: o.handler.snapshot });
   }
 
   private pushKubeProxy(lr: LocatedRecord, ctx: Ctx, kind: string): void {
@@ -341,7 +486,13 @@ export class Decoder {
         o.lines.push(rec.line);
         o.lineNos.push(lr.line);
       } else {
-        this.setOpen(rec.src, { handler: {}, ctx, lines: [rec.line], lineNos: [lr.line], file: lr.file });
+        this.setOpen(rec.src, {
+          handler: {},
+          ctx,
+          lines: [rec.line],
+          lineNos: [lr.line],
+          file: lr.file,
+        });
       }
       return;
     }
@@ -354,20 +505,33 @@ export class Decoder {
     this.setOpen(src, undefined);
     const text = o.lines.join('\n');
     const r = kind === 'kube-proxy:args' ? parseKubeProxyArgs(text) : parseKubeProxyConfig(text);
-    for (const i of r.issues) this.issue(o.file, src, { ...i, line: o.lineNos[i.line - 1] ?? i.line });
+    for (const i of r.issues)
+      this.issue(o.file, src, { ...i, line: o.lineNos[i.line - 1] ?? i.line });
     if (kind === 'kube-proxy:args') this.kubeArgs = r as ReturnType<typeof parseKubeProxyArgs>;
     else this.kubeConfig = r as ParseResult<KubeProxySettings>;
     const settings = resolveKubeProxy(this.kubeArgs, this.kubeConfig);
     this.sink({ ...base(o.ctx), kind: 'kube-proxy', settings });
   }
 
-  private pushProbe(info: SrcInfo, t: number, src: string, line: string, k: RecordKind | undefined, file: string, lineNo: number): void {
+  private pushProbe(
+    info: SrcInfo,
+    t: number,
+    src: string,
+    line: string,
+    k: RecordKind | undefined,
+    file: string,
+    lineNo: number,
+  ): void {
     let reader = info.reader;
     if (reader === undefined) reader = info.reader = createProbeRecordReader(src) ?? null;
     if (reader === null) {
       if (!this.warnedUnknown.has(src)) {
         this.warnedUnknown.add(src);
-        this.issue(file, src, { line: lineNo, code: 'probe.unknown', message: `no probe named by source "${src}"; its records are ignored` });
+        this.issue(file, src, {
+          line: lineNo,
+          code: 'probe.unknown',
+          message: `no probe named by source "${src}"; its records are ignored`,
+        });
       }
       return;
     }
@@ -376,12 +540,28 @@ export class Decoder {
     if (out.kind === 'row') {
       // literal shapes, as base() builds them: a spread per probe event was on V8's slow path (bench/)
       const event = out.value;
-      if (event.kind === 'probe-status' && event.status === 'lost') info.stats.lost += event.count ?? 1;
+      if (event.kind === 'probe-status' && event.status === 'lost')
+        info.stats.lost += event.count ?? 1;
       const scope = info.scope;
-      if (scope === undefined) this.sink(k ? { t, src, kind: 'probe', event } : { t, src, raw: line, kind: 'probe', event, reparse: reader.source() });
-      else this.sink(k ? { t, src, scope, kind: 'probe', event } : { t, src, scope, raw: line, kind: 'probe', event, reparse: reader.source() });
-    }
-    else if (out.kind === 'issue') this.issue(file, src, { line: lineNo, code: out.code, message: out.message, text: clip(line) });
+      if (scope === undefined)
+        this.sink(
+          k
+            ? { t, src, kind: 'probe', event }
+            : { t, src, raw: line, kind: 'probe', event, reparse: reader.source() },
+        );
+      else
+        this.sink(
+          k
+            ? { t, src, scope, kind: 'probe', event }
+            : { t, src, scope, raw: line, kind: 'probe', event, reparse: reader.source() },
+        );
+    } else if (out.kind === 'issue')
+      this.issue(file, src, {
+        line: lineNo,
+        code: out.code,
+        message: out.message,
+        text: clip(line),
+      });
   }
 
   private ownerLines: { ctx: Ctx; items: unknown[] } | undefined;
@@ -399,7 +579,12 @@ export class Decoder {
       if (typeof v !== 'object' || v === null) throw new Error('not an object');
       (this.ownerLines ??= { ctx, items: [] }).items.push(v);
     } catch {
-      this.issue(lr.file, rec.src, { line: lr.line, code: 'owners.not-json', message: 'not a JSON object', text: clip(rec.line) });
+      this.issue(lr.file, rec.src, {
+        line: lr.line,
+        code: 'owners.not-json',
+        message: 'not a JSON object',
+        text: clip(rec.line),
+      });
     }
   }
 
@@ -409,17 +594,39 @@ export class Decoder {
     this.ownerLines = undefined;
     if (!o) return;
     const pods = new Map<string, { namespace?: string; name?: string }>();
-    for (const it of o.items as { type?: string; uid?: string; namespace?: string; name?: string }[]) {
+    for (const it of o.items as {
+      type?: string;
+      uid?: string;
+      namespace?: string;
+      name?: string;
+    }[]) {
       if (it.type === 'pod' && typeof it.uid === 'string') pods.set(it.uid, it);
     }
     for (const it of o.items) {
       this.sink({ ...base(o.ctx), kind: 'meta', key: 'owner', value: it });
-      const n = it as { type?: string; ino?: unknown; names?: unknown; host?: unknown; pods?: unknown };
+      const n = it as {
+        type?: string;
+        ino?: unknown;
+        names?: unknown;
+        host?: unknown;
+        pods?: unknown;
+      };
       if (n.type !== 'netns' || typeof n.ino !== 'number' || n.host === true) continue;
-      const names = Array.isArray(n.names) ? n.names.filter((x): x is string => typeof x === 'string') : [];
+      const names = Array.isArray(n.names)
+        ? n.names.filter((x): x is string => typeof x === 'string')
+        : [];
       const podUid = Array.isArray(n.pods) && typeof n.pods[0] === 'string' ? n.pods[0] : undefined;
-      const scope = netnsLabel({ ino: n.ino, names, pod: podUid === undefined ? undefined : { uid: podUid, ...pods.get(podUid) } });
-      this.sink({ ...base(o.ctx), kind: 'meta', key: 'netns-label', value: { inode: n.ino, scope } });
+      const scope = netnsLabel({
+        ino: n.ino,
+        names,
+        pod: podUid === undefined ? undefined : { uid: podUid, ...pods.get(podUid) },
+      });
+      this.sink({
+        ...base(o.ctx),
+        kind: 'meta',
+        key: 'netns-label',
+        value: { inode: n.ino, scope },
+      });
     }
   }
 

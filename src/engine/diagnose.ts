@@ -13,6 +13,8 @@ export function diagnose(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis
     a.drafts.map((d) => ({ findingId: d.finding.id, needs: d.needs })),
     a.path,
   );
-  const findings: Finding[] = a.drafts.map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] })).sort(compareFindings);
+  const findings: Finding[] = a.drafts
+    .map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] }))
+    .sort(compareFindings);
   return { at: a.at, findings, predictions: a.predictions, suggestions, flows: a.flows };
 }

@@ -27,10 +27,14 @@ export class Engine {
     const table = this.table;
     const extra = opts.onObservation;
     // Two sinks, not one that tests for the callback: this runs once per observation.
-    this.decoder = new Decoder(extra === undefined ? (o) => table.apply(o) : (o) => {
-      table.apply(o);
-      extra(o);
-    });
+    this.decoder = new Decoder(
+      extra === undefined
+        ? (o) => table.apply(o)
+        : (o) => {
+            table.apply(o);
+            extra(o);
+          },
+    );
   }
 
   /** Feeds one located record. */
@@ -40,7 +44,14 @@ export class Engine {
   }
 
   /** Feeds one record given by its parts: no record object per line (the replay's hot path). */
-  pushRecord(t: number, src: string, line: string, k: RecordKind | undefined, file: string, no: number): void {
+  pushRecord(
+    t: number,
+    src: string,
+    line: string,
+    k: RecordKind | undefined,
+    file: string,
+    no: number,
+  ): void {
     this.decoder.pushRecord(t, src, line, k, file, no);
   }
 

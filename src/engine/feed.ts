@@ -16,17 +16,44 @@ export function feedItemFor(o: Observation): FeedItem | undefined {
     switch (e.kind) {
       // A drop's namespace tells which stack dropped it; the others' tuples say enough for a feed line.
       case 'drop':
-        return { t: o.t, kind: 'drop', text: probeEventText(e, probeWhere(e)), flow: flowOf(e.tuple), src: o.src };
+        return {
+          t: o.t,
+          kind: 'drop',
+          text: probeEventText(e, probeWhere(e)),
+          flow: flowOf(e.tuple),
+          src: o.src,
+        };
       case 'reset':
-        return { t: o.t, kind: 'reset', text: probeEventText(e), flow: flowOf(e.tuple), src: o.src };
+        return {
+          t: o.t,
+          kind: 'reset',
+          text: probeEventText(e),
+          flow: flowOf(e.tuple),
+          src: o.src,
+        };
       case 'retransmit':
-        return { t: o.t, kind: 'retransmit', text: probeEventText(e), flow: flowOf(e.tuple), src: o.src };
+        return {
+          t: o.t,
+          kind: 'retransmit',
+          text: probeEventText(e),
+          flow: flowOf(e.tuple),
+          src: o.src,
+        };
       case 'state':
-        if (e.trigger === 'setsockopt' && e.keepalive) return { t: o.t, kind: 'keepalive', text: probeEventText(e), flow: flowOf(e.tuple), src: o.src };
+        if (e.trigger === 'setsockopt' && e.keepalive)
+          return {
+            t: o.t,
+            kind: 'keepalive',
+            text: probeEventText(e),
+            flow: flowOf(e.tuple),
+            src: o.src,
+          };
         return undefined;
       case 'probe-status':
         // bpftrace's start-up chatter (RLIMIT_MEMLOCK warnings, "ended: exit 0") is not news.
-        return e.status === 'error' || e.status === 'lost' ? { t: o.t, kind: 'info', text: `${o.src}: ${e.message}`, src: o.src } : undefined;
+        return e.status === 'error' || e.status === 'lost'
+          ? { t: o.t, kind: 'info', text: `${o.src}: ${e.message}`, src: o.src }
+          : undefined;
       default:
         return undefined;
     }
@@ -37,15 +64,35 @@ export function feedItemFor(o: Observation): FeedItem | undefined {
     if (en.proto !== 'tcp' && en.proto !== 'udp') return undefined;
     const flow = tupleKey(en.proto, en.orig);
     const tuple = `${en.orig.src}:${en.orig.sport ?? 0} > ${en.orig.dst}:${en.orig.dport ?? 0}`;
-    const backend = en.reply.src !== en.orig.dst ? ` via ${en.reply.src}:${en.reply.sport ?? 0}` : '';
+    const backend =
+      en.reply.src !== en.orig.dst ? ` via ${en.reply.src}:${en.reply.sport ?? 0}` : '';
     if (ev.type === 'DESTROY') {
       // No timeout on a DESTROY means the entry's timer ran out: for ESTABLISHED that is an idle expiry.
       const expired = en.state === 'ESTABLISHED' ? 'expired (idle timeout)' : 'timed out';
-      const why = ev.userspace ? `deleted by userspace (portid ${ev.userspace.portid})` : en.timeout === null ? expired : `removed with ${en.timeout}s left`;
-      return { t: o.t, kind: 'conntrack', text: `CT DESTROY ${en.proto} ${tuple}${backend} ${en.state ?? ''} ${why}`.replace(/\s+/g, ' '), flow, src: o.src };
+      const why = ev.userspace
+        ? `deleted by userspace (portid ${ev.userspace.portid})`
+        : en.timeout === null
+          ? expired
+          : `removed with ${en.timeout}s left`;
+      return {
+        t: o.t,
+        kind: 'conntrack',
+        text: `CT DESTROY ${en.proto} ${tuple}${backend} ${en.state ?? ''} ${why}`.replace(
+          /\s+/g,
+          ' ',
+        ),
+        flow,
+        src: o.src,
+      };
     }
     if (ev.type === 'NEW' && en.proto === 'tcp' && en.state === 'ESTABLISHED' && en.unreplied) {
-      return { t: o.t, kind: 'conntrack', text: `CT NEW mid-stream pickup ${tuple}${backend} (timeout ${en.timeout ?? '?'}s)`, flow, src: o.src };
+      return {
+        t: o.t,
+        kind: 'conntrack',
+        text: `CT NEW mid-stream pickup ${tuple}${backend} (timeout ${en.timeout ?? '?'}s)`,
+        flow,
+        src: o.src,
+      };
     }
     return undefined;
   }

@@ -4,7 +4,11 @@ import { lineIssue, type LineOutcome } from '../parse/result.js';
 import type { ProbeEvent, ProbeLineSource } from '../model/probe-event.js';
 import type { RawRecord, RecordKind } from './raw-record.js';
 import { probeBySourceId, type ProbeSpec } from '../parse/probes/catalog.js';
-import { emptyProbeContext, parseProbeContext, type ProbeContext } from '../parse/probes/context.js';
+import {
+  emptyProbeContext,
+  parseProbeContext,
+  type ProbeContext,
+} from '../parse/probes/context.js';
 import { parseProbeStderr } from '../parse/probes/envelope.js';
 
 export interface ProbeRecordReader {
@@ -35,7 +39,10 @@ export function createProbeRecordReader(src: string): ProbeRecordReader | undefi
     if (k === 'err') return parseProbeStderr(line);
     if (k === 'end') {
       if (line.length > 300) return lineIssue('probe.bad-end', 'end record too long');
-      return { kind: 'row', value: { kind: 'probe-status', status: 'info', message: `bpftrace ended: ${line}` } };
+      return {
+        kind: 'row',
+        value: { kind: 'probe-status', status: 'info', message: `bpftrace ended: ${line}` },
+      };
     }
     return probe.parse(line, ctx);
   };

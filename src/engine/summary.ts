@@ -17,12 +17,30 @@ export interface LayerTimeouts {
 }
 
 export interface CaptureSummary {
-  conntrack: { snapshots: number; entries: number; byState: Record<string, number>; byProto: Record<string, number>; nat: number; unreplied: number };
-  conntrackEvents: { NEW: number; UPDATE: number; DESTROY: number; userspace: number; expired: number };
+  conntrack: {
+    snapshots: number;
+    entries: number;
+    byState: Record<string, number>;
+    byProto: Record<string, number>;
+    nat: number;
+    unreplied: number;
+  };
+  conntrackEvents: {
+    NEW: number;
+    UPDATE: number;
+    DESTROY: number;
+    userspace: number;
+    expired: number;
+  };
   conntrackStats?: Record<string, number>;
   ipvs: { services: number; realServers: number; conns: number };
   sockets: { snapshots: number; sockets: number; keepaliveTimers: number; scopes: string[] };
-  iptables?: { rules: number; invalidDropRules: number; services: number; kubeProxyChains: boolean };
+  iptables?: {
+    rules: number;
+    invalidDropRules: number;
+    services: number;
+    kubeProxyChains: boolean;
+  };
   probes: Record<string, number>;
   timeouts: LayerTimeouts;
   scopes: string[];
@@ -79,7 +97,14 @@ export class SummaryCollector {
       case 'snapshot-begin':
         if (o.what === 'conntrack') {
           // The latest snapshot's counts describe the table; earlier ones are history.
-          s.conntrack = { snapshots: s.conntrack.snapshots + 1, entries: 0, byState: {}, byProto: {}, nat: 0, unreplied: 0 };
+          s.conntrack = {
+            snapshots: s.conntrack.snapshots + 1,
+            entries: 0,
+            byState: {},
+            byProto: {},
+            nat: 0,
+            unreplied: 0,
+          };
           this.inConntrackSnapshot = true;
         } else if (o.what === 'sockets') {
           s.sockets.snapshots++;
@@ -102,7 +127,8 @@ export class SummaryCollector {
       case 'conntrack-event':
         s.conntrackEvents[o.event.type]++;
         if (o.event.userspace) s.conntrackEvents.userspace++;
-        if (o.event.type === 'DESTROY' && o.event.entry.timeout === null && !o.event.userspace) s.conntrackEvents.expired++;
+        if (o.event.type === 'DESTROY' && o.event.entry.timeout === null && !o.event.userspace)
+          s.conntrackEvents.expired++;
         break;
       case 'conntrack-stats': {
         const totals: Record<string, number> = {};
@@ -135,9 +161,12 @@ export class SummaryCollector {
         const time = Number(o.values['net.ipv4.tcp_keepalive_time']);
         const intvl = Number(o.values['net.ipv4.tcp_keepalive_intvl']);
         const probes = Number(o.values['net.ipv4.tcp_keepalive_probes']);
-        if (o.values['net.ipv4.tcp_keepalive_time'] !== undefined && Number.isFinite(time)) ka.time = time;
-        if (o.values['net.ipv4.tcp_keepalive_intvl'] !== undefined && Number.isFinite(intvl)) ka.intvl = intvl;
-        if (o.values['net.ipv4.tcp_keepalive_probes'] !== undefined && Number.isFinite(probes)) ka.probes = probes;
+        if (o.values['net.ipv4.tcp_keepalive_time'] !== undefined && Number.isFinite(time))
+          ka.time = time;
+        if (o.values['net.ipv4.tcp_keepalive_intvl'] !== undefined && Number.isFinite(intvl))
+          ka.intvl = intvl;
+        if (o.values['net.ipv4.tcp_keepalive_probes'] !== undefined && Number.isFinite(probes))
+          ka.probes = probes;
         if (Object.keys(ka).length > 0) s.timeouts.keepalive[scope] = ka;
         break;
       }
@@ -208,7 +237,16 @@ export class ReadCounter {
     }
     const unit = UNIT[o.kind];
     if (unit === undefined) return;
-    const by = o.kind === 'conntrack-stats' ? o.cpus.length : o.kind === 'ipvs-services' ? o.services.length : o.kind === 'sysctls' ? Object.keys(o.values).length : o.kind === 'iptables' ? o.ruleset.rules.length : 1;
+    const by =
+      o.kind === 'conntrack-stats'
+        ? o.cpus.length
+        : o.kind === 'ipvs-services'
+          ? o.services.length
+          : o.kind === 'sysctls'
+            ? Object.keys(o.values).length
+            : o.kind === 'iptables'
+              ? o.ruleset.rules.length
+              : 1;
     bump((this.counts[o.src] ??= {}), unit, by);
   }
 }
@@ -223,25 +261,53 @@ export interface MissingInput {
  * The inputs a diagnosis needs that the capture did not have. A finding can only come from what was
  * read, so "no findings" with any of these missing is not "healthy".
  */
-export function missingInputs(s: CaptureSummary, read: { readonly counts: ReadCounts; readonly framed: ReadonlySet<string> }): MissingInput[] {
+export function missingInputs(
+  s: CaptureSummary,
+  read: { readonly counts: ReadCounts; readonly framed: ReadonlySet<string> },
+): MissingInput[] {
   const kinds = new Set<string>();
   for (const src of [...Object.keys(read.counts), ...read.framed]) kinds.add(src.split('@')[0]!);
   const has = (...ids: string[]): boolean => ids.some((id) => kinds.has(id));
   const out: MissingInput[] = [];
-  if (s.sockets.snapshots === 0 && s.sockets.sockets === 0) out.push({ input: 'sockets (ss)', hides: 'keepalive unknown: whether and when each connection sends keepalives' });
-  if (s.conntrack.snapshots === 0 && s.conntrack.entries === 0) out.push({ input: 'conntrack table (conntrack -L or /proc/net/nf_conntrack)', hides: 'no per-flow timers: how long each flow has left' });
-  if (!has('sysctl:all')) out.push({ input: 'sysctls (sysctl -a)', hides: 'timeouts are kernel defaults (not read)' });
-  const ipvsMode = s.timeouts.kubeProxy?.mode === 'ipvs' || s.ipvs.services > 0 || s.ipvs.conns > 0 || s.timeouts.ipvs !== undefined;
+  if (s.sockets.snapshots === 0 && s.sockets.sockets === 0)
+    out.push({
+      input: 'sockets (ss)',
+      hides: 'keepalive unknown: whether and when each connection sends keepalives',
+    });
+  if (s.conntrack.snapshots === 0 && s.conntrack.entries === 0)
+    out.push({
+      input: 'conntrack table (conntrack -L or /proc/net/nf_conntrack)',
+      hides: 'no per-flow timers: how long each flow has left',
+    });
+  if (!has('sysctl:all'))
+    out.push({ input: 'sysctls (sysctl -a)', hides: 'timeouts are kernel defaults (not read)' });
+  const ipvsMode =
+    s.timeouts.kubeProxy?.mode === 'ipvs' ||
+    s.ipvs.services > 0 ||
+    s.ipvs.conns > 0 ||
+    s.timeouts.ipvs !== undefined;
   if (ipvsMode) {
     const lack = [
       ...(s.timeouts.ipvs === undefined ? ['ipvsadm -Ln --timeout'] : []),
       ...(!has('ipvsadm:conns', 'procfs:ip_vs_conn') ? ['ipvsadm -Lnc'] : []),
       ...(!has('ipvsadm:services') ? ['ipvsadm -Ln'] : []),
     ];
-    if (lack.length > 0) out.push({ input: `${lack.join(', ')} (IPVS mode)`, hides: 'IPVS idle timeouts and per-connection expiry unknown' });
+    if (lack.length > 0)
+      out.push({
+        input: `${lack.join(', ')} (IPVS mode)`,
+        hides: 'IPVS idle timeouts and per-connection expiry unknown',
+      });
   }
-  if (s.timeouts.kubeProxy === undefined) out.push({ input: 'kube-proxy config', hides: 'intended values unknown: no drift check against what kube-proxy sets' });
+  if (s.timeouts.kubeProxy === undefined)
+    out.push({
+      input: 'kube-proxy config',
+      hides: 'intended values unknown: no drift check against what kube-proxy sets',
+    });
   const events = s.conntrackEvents.NEW + s.conntrackEvents.UPDATE + s.conntrackEvents.DESTROY;
-  if (events === 0 && Object.keys(s.probes).length === 0 && !has('conntrack:events')) out.push({ input: 'conntrack events or probes (kdiag trace)', hides: 'no attribution of drops or resets to a layer' });
+  if (events === 0 && Object.keys(s.probes).length === 0 && !has('conntrack:events'))
+    out.push({
+      input: 'conntrack events or probes (kdiag trace)',
+      hides: 'no attribution of drops or resets to a layer',
+    });
   return out;
 }

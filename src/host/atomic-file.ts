@@ -20,11 +20,19 @@ export async function fsyncDir(dir: string): Promise<void> {
  * O_NOFOLLOW: never a file or link someone planted), fsync, rename over `path`, fsync the directory.
  * The rename replaces a link at `path` itself, never what it points to. Mode 0600 unless told.
  */
-export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  content: string | Uint8Array,
+  mode = 0o600,
+): Promise<void> {
   const dir = dirname(path);
   // The random part keeps concurrent writers apart.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  const fh = await open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    mode,
+  );
   try {
     try {
       await fh.chmod(mode); // the umask may have removed bits from `mode`
@@ -61,7 +69,12 @@ export async function removeFileDurably(path: string): Promise<void> {
 export async function readRegularFile(path: string): Promise<string | null> {
   try {
     const s = await lstat(path);
-    if (!s.isFile()) throw new InputError(path, undefined, "not a regular file: kdiag doesn't follow or replace it");
+    if (!s.isFile())
+      throw new InputError(
+        path,
+        undefined,
+        "not a regular file: kdiag doesn't follow or replace it",
+      );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

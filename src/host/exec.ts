@@ -46,17 +46,26 @@ const PACKAGE_OF: Record<string, string> = {
  * (bench: probe overhead), for nothing these read-only tools use.
  */
 export function withNetns(argv: readonly string[], netns: string | undefined): string[] {
-  return netns === undefined ? [...argv] : ['nsenter', `--net=${RUN_NETNS}/${netns}`, '--', ...argv];
+  return netns === undefined
+    ? [...argv]
+    : ['nsenter', `--net=${RUN_NETNS}/${netns}`, '--', ...argv];
 }
 
 function missingTool(tool: string): EnvironmentError {
   const pkg = PACKAGE_OF[tool];
-  return new EnvironmentError('KDIAG_TOOL_MISSING', `can't run ${tool}: not found on PATH`, pkg ? `apt-get install ${pkg}` : `install ${tool}`);
+  return new EnvironmentError(
+    'KDIAG_TOOL_MISSING',
+    `can't run ${tool}: not found on PATH`,
+    pkg ? `apt-get install ${pkg}` : `install ${tool}`,
+  );
 }
 
 /** Runs a command to completion and returns its output. */
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const full = opts.nsFd === undefined ? withNetns(argv, opts.netns) : ['nsenter', '--net=/proc/self/fd/3', '--', ...argv];
+  const full =
+    opts.nsFd === undefined
+      ? withNetns(argv, opts.netns)
+      : ['nsenter', '--net=/proc/self/fd/3', '--', ...argv];
   const [file, ...args] = full;
   if (file === undefined) throw new TypeError('run: empty argv');
   const stdin = opts.input === undefined ? ('ignore' as const) : ('pipe' as const);
@@ -69,7 +78,9 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       cleanup: false,
       stripFinalNewline: false,
       // execa hands extra stdio entries to child_process.spawn, which takes a descriptor; its types list only pipes and streams past fd 2.
-      ...(opts.nsFd === undefined ? { stdin } : { stdio: [stdin, 'pipe', 'pipe', opts.nsFd as unknown as 'pipe'] as const }),
+      ...(opts.nsFd === undefined
+        ? { stdin }
+        : { stdio: [stdin, 'pipe', 'pipe', opts.nsFd as unknown as 'pipe'] as const }),
       ...(opts.input === undefined ? {} : { input: opts.input }),
       ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
       ...(opts.env === undefined ? {} : { env: opts.env }),
@@ -78,7 +89,11 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     const exitCode = r.exitCode ?? (r.timedOut ? 124 : 1);
     const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode };
     if ((opts.reject ?? true) && (r.failed || exitCode !== 0)) {
-      throw new ToolFailedError(full, r.exitCode, r.timedOut ? `timed out after ${opts.timeoutMs} ms` : result.stderr);
+      throw new ToolFailedError(
+        full,
+        r.exitCode,
+        r.timedOut ? `timed out after ${opts.timeoutMs} ms` : result.stderr,
+      );
     }
     return result;
   } catch (err) {
@@ -112,7 +127,12 @@ export interface Spawned {
   /** Lines of stdout and stderr, interleaved in arrival order. */
   readonly lines: AsyncIterable<OutputLine>;
   /** Resolves when the child has exited: its exit code, or the signal; `canceled` when we stopped it. */
-  readonly exited: Promise<{ exitCode: number | undefined; signal: string | undefined; canceled: boolean; stderrTail: string }>;
+  readonly exited: Promise<{
+    exitCode: number | undefined;
+    signal: string | undefined;
+    canceled: boolean;
+    stderrTail: string;
+  }>;
 }
 
 /** Starts a long-running tool and streams its lines. */
@@ -276,7 +296,10 @@ export class LineCutter {
  * works while the child still writes; stderr is kept whole for the end. The pipe is paused while
  * `highWaterChars` (default 8 Mi) characters wait, so memory stays bounded however big the output.
  */
-export function streamLineBatches(argv: readonly string[], opts: StreamOptions = {}): LineBatchStream {
+export function streamLineBatches(
+  argv: readonly string[],
+  opts: StreamOptions = {},
+): LineBatchStream {
   let full = withNetns(argv, opts.netns);
   if (opts.dieWithParent) full = ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...full];
   const [file, ...args] = full;
@@ -352,10 +375,13 @@ export function streamLineBatches(argv: readonly string[], opts: StreamOptions =
     }, 5000);
     forceTimer.unref();
   };
-  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, opts.timeoutMs);
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, opts.timeoutMs);
   const onAbort = (): void => kill();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const cleanup = (): void => {

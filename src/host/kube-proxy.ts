@@ -35,9 +35,16 @@ export function configFlag(argv: readonly string[]): string | undefined {
  * kube-proxy's effective settings from its argv and config text, either possibly unknown: the config
  * file wins when --config names it, flags count only without it (pure; the decision the analysis makes).
  */
-export function kubeProxySettingsOf(argv: readonly string[] | undefined, configText: string | undefined): KubeProxySettings {
-  const args = argv === undefined ? undefined : parseKubeProxyArgs(kubeProxyArgsLines(argv).join('\n'));
-  return resolveKubeProxy(args, configText === undefined ? undefined : parseKubeProxyConfig(configText));
+export function kubeProxySettingsOf(
+  argv: readonly string[] | undefined,
+  configText: string | undefined,
+): KubeProxySettings {
+  const args =
+    argv === undefined ? undefined : parseKubeProxyArgs(kubeProxyArgsLines(argv).join('\n'));
+  return resolveKubeProxy(
+    args,
+    configText === undefined ? undefined : parseKubeProxyConfig(configText),
+  );
 }
 
 export interface KubeProxyDiscovery {
@@ -66,7 +73,11 @@ export async function findKubeProxyPids(proc = '/proc'): Promise<number[]> {
   const pids: number[] = [];
   for (const pid of await listPids(proc)) {
     try {
-      if ((await readFile(join(proc, String(pid), 'comm'), 'utf8')).replace(/\n$/, '') === 'kube-proxy') pids.push(pid);
+      if (
+        (await readFile(join(proc, String(pid), 'comm'), 'utf8')).replace(/\n$/, '') ===
+        'kube-proxy'
+      )
+        pids.push(pid);
     } catch {
       // exited meanwhile
     }
@@ -91,18 +102,32 @@ export async function discoverKubeProxy(opts: DiscoverOptions = {}): Promise<Kub
     }
   }
   const proc$ = found === undefined ? {} : { pid: found.pid, argv: found.argv };
-  if (opts.userConfig !== undefined) return { origin: 'user', ...proc$, configPath: opts.userConfig, readPath: opts.userConfig };
+  if (opts.userConfig !== undefined)
+    return { origin: 'user', ...proc$, configPath: opts.userConfig, readPath: opts.userConfig };
   if (found !== undefined) {
     const configPath = configFlag(found.argv);
     if (configPath !== undefined) {
       // The path is inside kube-proxy's mount namespace (a ConfigMap volume in the DaemonSet pod).
-      const readPath = configPath.startsWith('/') ? join(proc, String(found.pid), 'root', configPath) : join(proc, String(found.pid), 'cwd', configPath);
+      const readPath = configPath.startsWith('/')
+        ? join(proc, String(found.pid), 'root', configPath)
+        : join(proc, String(found.pid), 'cwd', configPath);
       return { origin: 'process', ...proc$, configPath, readPath };
     }
-    if (await pathExists(defaultConfig)) return { origin: 'default-path', ...proc$, configPath: defaultConfig, readPath: defaultConfig };
-    return { origin: 'process', ...proc$, note: 'kube-proxy runs without --config: its flags are its settings' };
+    if (await pathExists(defaultConfig))
+      return {
+        origin: 'default-path',
+        ...proc$,
+        configPath: defaultConfig,
+        readPath: defaultConfig,
+      };
+    return {
+      origin: 'process',
+      ...proc$,
+      note: 'kube-proxy runs without --config: its flags are its settings',
+    };
   }
-  if (await pathExists(defaultConfig)) return { origin: 'default-path', configPath: defaultConfig, readPath: defaultConfig };
+  if (await pathExists(defaultConfig))
+    return { origin: 'default-path', configPath: defaultConfig, readPath: defaultConfig };
   return { origin: 'none', note: `no kube-proxy process, no ${defaultConfig}` };
 }
 
@@ -118,6 +143,11 @@ export interface KubeProxyReading {
 export async function readKubeProxy(opts: DiscoverOptions = {}): Promise<KubeProxyReading> {
   const discovery = await discoverKubeProxy(opts);
   let configText: string | undefined;
-  if (discovery.readPath !== undefined) configText = await readFile(discovery.readPath, 'utf8').catch(() => undefined);
-  return { discovery, ...(configText === undefined ? {} : { configText }), settings: kubeProxySettingsOf(discovery.argv, configText) };
+  if (discovery.readPath !== undefined)
+    configText = await readFile(discovery.readPath, 'utf8').catch(() => undefined);
+  return {
+    discovery,
+    ...(configText === undefined ? {} : { configText }),
+    settings: kubeProxySettingsOf(discovery.argv, configText),
+  };
 }

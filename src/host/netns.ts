@@ -8,7 +8,14 @@ export const RUN_NETNS = '/run/netns';
 
 /** True for a name `ip netns` accepts: one path component, no `/`, not `.` or `..`, bounded (pure). */
 export function isValidNetnsName(name: string): boolean {
-  return name.length > 0 && name.length <= 255 && !name.includes('/') && !name.includes('\0') && name !== '.' && name !== '..';
+  return (
+    name.length > 0 &&
+    name.length <= 255 &&
+    !name.includes('/') &&
+    !name.includes('\0') &&
+    name !== '.' &&
+    name !== '..'
+  );
 }
 
 /** The named network namespaces, sorted. */
@@ -21,7 +28,10 @@ export async function listNamedNetns(runNetns = RUN_NETNS): Promise<string[]> {
 }
 
 /** The inode of a named netns (the key /proc/PID/ns/net links carry), or undefined when absent. */
-export async function namedNetnsInode(name: string, runNetns = RUN_NETNS): Promise<number | undefined> {
+export async function namedNetnsInode(
+  name: string,
+  runNetns = RUN_NETNS,
+): Promise<number | undefined> {
   if (!isValidNetnsName(name)) return undefined;
   try {
     return (await stat(join(runNetns, name))).ino;
@@ -36,9 +46,13 @@ export function inPidNetns(pid: number, argv: readonly string[]): string[] {
 }
 
 /** Why `--netns NAME` cannot be used, or undefined when the namespace exists. */
-export async function netnsProblem(name: string, runNetns = RUN_NETNS): Promise<string | undefined> {
+export async function netnsProblem(
+  name: string,
+  runNetns = RUN_NETNS,
+): Promise<string | undefined> {
   if (!isValidNetnsName(name)) return `invalid network namespace name '${name}'`;
-  if ((await namedNetnsInode(name, runNetns)) === undefined) return `no network namespace '${name}' under ${runNetns} (see ip netns list)`;
+  if ((await namedNetnsInode(name, runNetns)) === undefined)
+    return `no network namespace '${name}' under ${runNetns} (see ip netns list)`;
   return undefined;
 }
 
@@ -48,7 +62,11 @@ export async function pidNetnsId(pid: number, proc = '/proc'): Promise<string | 
 }
 
 /** A process in the network namespace `nsId` (`dev:inode`), trying `preferred` first; undefined when none is left. */
-export async function processInNetns(nsId: string, preferred?: number, proc = '/proc'): Promise<number | undefined> {
+export async function processInNetns(
+  nsId: string,
+  preferred?: number,
+  proc = '/proc',
+): Promise<number | undefined> {
   if (preferred !== undefined && (await pidNetnsId(preferred, proc)) === nsId) return preferred;
   for (const pid of await listPids(proc)) if ((await pidNetnsId(pid, proc)) === nsId) return pid;
   return undefined;

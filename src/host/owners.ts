@@ -26,7 +26,8 @@ export interface PodCgroup {
 
 // A UID with dashes (cgroupfs) or underscores (systemd escapes `-` in slice names), or a static
 // (mirror) pod's 32-hex config hash.
-const UID_RE = /^(?:[0-9a-f]{8}([-_])[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}|[0-9a-f]{32})$/;
+const UID_RE =
+  /^(?:[0-9a-f]{8}([-_])[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}|[0-9a-f]{32})$/;
 const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
 
 function normaliseUid(raw: string): string | undefined {
@@ -34,12 +35,15 @@ function normaliseUid(raw: string): string | undefined {
   return UID_RE.test(lower) ? lower.replace(/_/g, '-') : undefined;
 }
 
-function containerOf(segment: string | undefined): Pick<PodCgroup, 'containerId' | 'runtime' | 'conmon'> {
+function containerOf(
+  segment: string | undefined,
+): Pick<PodCgroup, 'containerId' | 'runtime' | 'conmon'> {
   if (segment === undefined) return {};
   if (CONTAINER_ID_RE.test(segment)) return { containerId: segment };
   const m = /^(cri-containerd|crio-conmon|crio|docker)-([0-9a-f]{64})\.scope$/.exec(segment);
   if (!m) return {};
-  const runtime: ContainerRuntime = m[1] === 'cri-containerd' ? 'containerd' : m[1] === 'docker' ? 'docker' : 'cri-o';
+  const runtime: ContainerRuntime =
+    m[1] === 'cri-containerd' ? 'containerd' : m[1] === 'docker' ? 'docker' : 'cri-o';
   return { containerId: m[2]!, runtime, ...(m[1] === 'crio-conmon' ? { conmon: true } : {}) };
 }
 
@@ -63,14 +67,24 @@ export function parsePodCgroupLine(line: string): PodCgroup | undefined {
     if (sd) {
       const podUid = normaliseUid(sd[2]!);
       if (podUid === undefined) continue;
-      return { podUid, qos: (sd[1] as PodQos | undefined) ?? 'guaranteed', driver: 'systemd', ...containerOf(segments[i + 1]) };
+      return {
+        podUid,
+        qos: (sd[1] as PodQos | undefined) ?? 'guaranteed',
+        driver: 'systemd',
+        ...containerOf(segments[i + 1]),
+      };
     }
     // cgroupfs: …/kubepods[/qos]/pod<uid>
     if (seg.startsWith('pod') && i > 0) {
       const podUid = normaliseUid(seg.slice(3));
       if (podUid === undefined) continue;
       const parent = segments[i - 1]!;
-      const qos: PodQos | undefined = parent === 'burstable' || parent === 'besteffort' ? parent : parent === 'kubepods' ? 'guaranteed' : undefined;
+      const qos: PodQos | undefined =
+        parent === 'burstable' || parent === 'besteffort'
+          ? parent
+          : parent === 'kubepods'
+            ? 'guaranteed'
+            : undefined;
       if (qos === undefined) continue;
       if (qos !== 'guaranteed' && segments[i - 2] !== 'kubepods') continue;
       return { podUid, qos, driver: 'cgroupfs', ...containerOf(segments[i + 1]) };
@@ -82,7 +96,10 @@ export function parsePodCgroupLine(line: string): PodCgroup | undefined {
 /** Reads the pod from a whole /proc/PID/cgroup file (any line that names one; v2's `0::` first). */
 export function parsePodCgroup(text: string): PodCgroup | undefined {
   const lines = text.split('\n').filter((l) => l !== '');
-  const ordered = [...lines.filter((l) => l.startsWith('0::')), ...lines.filter((l) => !l.startsWith('0::'))];
+  const ordered = [
+    ...lines.filter((l) => l.startsWith('0::')),
+    ...lines.filter((l) => !l.startsWith('0::')),
+  ];
   for (const line of ordered) {
     const pod = parsePodCgroupLine(line);
     if (pod !== undefined) return pod;
@@ -177,7 +194,11 @@ export interface OwnerPaths {
   readonly podLogs: string;
 }
 
-export const DEFAULT_OWNER_PATHS: OwnerPaths = { proc: '/proc', runNetns: '/run/netns', podLogs: '/var/log/pods' };
+export const DEFAULT_OWNER_PATHS: OwnerPaths = {
+  proc: '/proc',
+  runNetns: '/run/netns',
+  podLogs: '/var/log/pods',
+};
 
 export interface ReadOwnersOptions {
   readonly paths?: Partial<OwnerPaths>;
@@ -227,7 +248,9 @@ export async function readOwners(opts: ReadOwnersOptions = {}): Promise<OwnersTa
   const paths = { ...DEFAULT_OWNER_PATHS, ...opts.paths };
   const maxSockets = opts.maxSocketsPerPid ?? 10_000;
   // PID 1's netns is the host's; where its link is unreadable (a sandboxed PID 1), kdiag's own.
-  const hostLink = (await tryLink(join(paths.proc, '1', 'ns', 'net'))) ?? (await tryLink(join(paths.proc, 'self', 'ns', 'net')));
+  const hostLink =
+    (await tryLink(join(paths.proc, '1', 'ns', 'net'))) ??
+    (await tryLink(join(paths.proc, 'self', 'ns', 'net')));
   const hostIno = hostLink === undefined ? undefined : parseNsLink(hostLink);
 
   const named = new Map<number, string[]>();
@@ -287,14 +310,18 @@ export async function readOwners(opts: ReadOwnersOptions = {}): Promise<OwnersTa
         names: named.get(ino) ?? [],
         host: ino === hostIno,
         pids: members.map((p) => p.pid),
-        pods: [...new Set(members.flatMap((p) => (p.podUid === undefined ? [] : [p.podUid])))].sort(),
+        pods: [
+          ...new Set(members.flatMap((p) => (p.podUid === undefined ? [] : [p.podUid]))),
+        ].sort(),
         ...(enter === undefined ? {} : { enterPid: enter }),
       };
     });
 
   const podUids = new Set<string>(pids.flatMap((p) => (p.podUid === undefined ? [] : [p.podUid])));
   const pods: PodOwner[] = [...podUids].sort().map((uid) => {
-    const nets = [...new Set(pids.filter((p) => p.podUid === uid).map((p) => p.netns))].sort((a, b) => a - b);
+    const nets = [...new Set(pids.filter((p) => p.podUid === uid).map((p) => p.netns))].sort(
+      (a, b) => a - b,
+    );
     const log = logDirs.get(uid);
     const qos = qosOf.get(uid);
     return {

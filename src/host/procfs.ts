@@ -9,5 +9,8 @@ export async function listPids(proc = '/proc'): Promise<number[]> {
   } catch {
     return [];
   }
-  return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  return names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
 }

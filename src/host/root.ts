@@ -19,5 +19,9 @@ export interface RootNeed {
 /** Throws the not-root EnvironmentError (`can't ACTION: not root`) unless the process runs as uid 0. */
 export function requireRoot(action: string, need: RootNeed = {}): void {
   if (isRoot('uid' in need ? need.uid : process.getuid?.())) return;
-  throw new EnvironmentError('KDIAG_NOT_ROOT', `can't ${action}: not root${need.why === undefined ? '' : ` (${need.why})`}`, need.hint ?? 're-run with sudo');
+  throw new EnvironmentError(
+    'KDIAG_NOT_ROOT',
+    `can't ${action}: not root${need.why === undefined ? '' : ` (${need.why})`}`,
+    need.hint ?? 're-run with sudo',
+  );
 }

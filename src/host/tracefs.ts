@@ -9,7 +9,9 @@ export const TRACEFS_CANDIDATES = ['/sys/kernel/tracing', '/sys/kernel/debug/tra
 export const TRACEFS_MOUNT_HINT = 'mount -t tracefs tracefs /sys/kernel/tracing';
 
 /** The mounted tracefs root (one that has `events/`), or undefined. */
-export async function findTracefs(candidates: readonly string[] = TRACEFS_CANDIDATES): Promise<string | undefined> {
+export async function findTracefs(
+  candidates: readonly string[] = TRACEFS_CANDIDATES,
+): Promise<string | undefined> {
   for (const dir of candidates) {
     try {
       await access(join(dir, 'events'));
@@ -25,28 +27,45 @@ export async function findTracefs(candidates: readonly string[] = TRACEFS_CANDID
 export async function requireTracefs(candidates?: readonly string[]): Promise<string> {
   const root = await findTracefs(candidates);
   if (root === undefined) {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', "can't read tracepoints: tracefs is not mounted", TRACEFS_MOUNT_HINT);
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      "can't read tracepoints: tracefs is not mounted",
+      TRACEFS_MOUNT_HINT,
+    );
   }
   return root;
 }
 
 function splitName(tracepoint: string): [string, string] {
   const [group, event, extra] = tracepoint.split(':');
-  if (!group || !event || extra !== undefined || !/^[\w-]+$/.test(group) || !/^[\w-]+$/.test(event)) {
+  if (
+    !group ||
+    !event ||
+    extra !== undefined ||
+    !/^[\w-]+$/.test(group) ||
+    !/^[\w-]+$/.test(event)
+  ) {
     throw new TypeError(`not a tracepoint name: ${tracepoint}`);
   }
   return [group, event];
 }
 
 /** Reads and parses one tracepoint's format (`skb:kfree_skb`); undefined when the kernel lacks it. */
-export async function readTraceFormat(root: string, tracepoint: string): Promise<TraceFormat | undefined> {
+export async function readTraceFormat(
+  root: string,
+  tracepoint: string,
+): Promise<TraceFormat | undefined> {
   const [group, event] = splitName(tracepoint);
   let text: string;
   try {
     text = await readFile(join(root, 'events', group, event, 'format'), 'utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return undefined;
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read the format of ${tracepoint}: ${(err as Error).message}`, 'run kdiag as root');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't read the format of ${tracepoint}: ${(err as Error).message}`,
+      'run kdiag as root',
+    );
   }
   return parseTraceFormat(text).value;
 }

@@ -5,10 +5,14 @@ import { open } from 'node:fs/promises';
 import { KdiagError } from '../errors.js';
 
 /** Why a file's stat makes it untrusted, or undefined when it is a regular file of root (or of us) that only its owner may write (pure). */
-export function untrustedBecause(s: { readonly uid: number; readonly mode: number; isFile(): boolean }, ownUid: number | undefined = process.getuid?.()): string | undefined {
+export function untrustedBecause(
+  s: { readonly uid: number; readonly mode: number; isFile(): boolean },
+  ownUid: number | undefined = process.getuid?.(),
+): string | undefined {
   if (!s.isFile()) return 'not a regular file';
   if (s.uid !== 0 && s.uid !== ownUid) return `owned by uid ${s.uid}, not root`;
-  if ((s.mode & 0o022) !== 0) return `writable by group or others (mode ${(s.mode & 0o777).toString(8).padStart(4, '0')})`;
+  if ((s.mode & 0o022) !== 0)
+    return `writable by group or others (mode ${(s.mode & 0o777).toString(8).padStart(4, '0')})`;
   return undefined;
 }
 
@@ -34,5 +38,7 @@ export async function readTrustedFile(path: string, what: string): Promise<strin
 }
 
 function refuse(what: string, path: string, why: string): KdiagError {
-  return new KdiagError('KDIAG_REFUSED', `won't trust ${what} ${path}: ${why}`, { hint: 'only root may write it (chown root, chmod go-w); if you did not make it, move it aside' });
+  return new KdiagError('KDIAG_REFUSED', `won't trust ${what} ${path}: ${why}`, {
+    hint: 'only root may write it (chown root, chmod go-w); if you did not make it, move it aside',
+  });
 }

@@ -9,7 +9,17 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 
 export interface AgentEvent {
-  readonly ev: 'hello' | 'listening' | 'accept' | 'connected' | 'data' | 'end' | 'error' | 'close' | 'written' | 'bad-command';
+  readonly ev:
+    | 'hello'
+    | 'listening'
+    | 'accept'
+    | 'connected'
+    | 'data'
+    | 'end'
+    | 'error'
+    | 'close'
+    | 'written'
+    | 'bad-command';
   readonly t: number;
   readonly id?: string;
   readonly conn?: number;
@@ -39,7 +49,8 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const role = argv[0];
-  if (role !== 'server' && role !== 'client') throw new Error('usage: agent server|client --ctl SOCK --id ID [--port N] [--max-life-ms N]');
+  if (role !== 'server' && role !== 'client')
+    throw new Error('usage: agent server|client --ctl SOCK --id ID [--port N] [--max-life-ms N]');
   const get = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -53,7 +64,8 @@ function parseArgs(argv: readonly string[]): Args {
   return { role, ctl, id: get('--id') ?? role, port, maxLifeMs };
 }
 
-const addr = (ip: string | undefined, port: number | undefined): string => `${ip ?? '?'}:${port ?? 0}`;
+const addr = (ip: string | undefined, port: number | undefined): string =>
+  `${ip ?? '?'}:${port ?? 0}`;
 
 /** Runs the agent until the control socket closes, `quit`, or the life limit. */
 export async function runAgent(argv: readonly string[]): Promise<void> {
@@ -90,13 +102,20 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
       if (args.role === 'server') sock.write(text);
     });
     sock.on('end', () => emit({ ev: 'end', conn }));
-    sock.on('error', (err: NodeJS.ErrnoException) => emit({ ev: 'error', conn, code: err.code ?? 'EUNKNOWN', message: err.message }));
+    sock.on('error', (err: NodeJS.ErrnoException) =>
+      emit({ ev: 'error', conn, code: err.code ?? 'EUNKNOWN', message: err.message }),
+    );
     sock.on('close', (hadError) => {
       conns.delete(conn);
       emit({ ev: 'close', conn, hadError });
     });
     if (kind === 'accept') {
-      emit({ ev: 'accept', conn, local: addr(sock.localAddress, sock.localPort), remote: addr(sock.remoteAddress, sock.remotePort) });
+      emit({
+        ev: 'accept',
+        conn,
+        local: addr(sock.localAddress, sock.localPort),
+        remote: addr(sock.remoteAddress, sock.remotePort),
+      });
     }
     return conn;
   };
@@ -109,7 +128,12 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
         const conn = track(sock, 'connected');
         sock.once('connect', () => {
           if (c.keepAliveMs !== undefined) sock.setKeepAlive(true, c.keepAliveMs);
-          emit({ ev: 'connected', conn, local: addr(sock.localAddress, sock.localPort), remote: addr(sock.remoteAddress, sock.remotePort) });
+          emit({
+            ev: 'connected',
+            conn,
+            local: addr(sock.localAddress, sock.localPort),
+            remote: addr(sock.remoteAddress, sock.remotePort),
+          });
         });
         return;
       }
@@ -159,7 +183,9 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
       emit({ ev: 'error', code: err.code ?? 'EUNKNOWN', message: err.message });
       shutdown();
     });
-    server.listen(args.port, '0.0.0.0', () => emit({ ev: 'listening', local: `0.0.0.0:${args.port}` }));
+    server.listen(args.port, '0.0.0.0', () =>
+      emit({ ev: 'listening', local: `0.0.0.0:${args.port}` }),
+    );
   }
 }
 

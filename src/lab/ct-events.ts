@@ -31,7 +31,12 @@ export function parseCtEventLine(line: string): CtEvent | undefined {
     i = 1;
   }
   const state = words[i] !== undefined && /^[A-Z_]{2,16}$/.test(words[i]!) ? words[i] : undefined;
-  const tuples = [...rest.matchAll(TUPLE)].map((t) => ({ src: t[1]!, dst: t[2]!, sport: Number(t[3]), dport: Number(t[4]) }));
+  const tuples = [...rest.matchAll(TUPLE)].map((t) => ({
+    src: t[1]!,
+    dst: t[2]!,
+    sport: Number(t[3]),
+    dport: Number(t[4]),
+  }));
   return {
     t: Number(m[1]) * 1000 + Math.floor(Number((m[2] ?? '0').padEnd(6, '0')) / 1000),
     type: m[3] as CtEvent['type'],
@@ -75,7 +80,8 @@ export class CtEventCapture {
     });
     this.proc = proc;
     this.pump = (async () => {
-      for await (const l of proc.lines) if (l.stream === 'stdout' && this.lines.length < 100_000) this.lines.push(l.line);
+      for await (const l of proc.lines)
+        if (l.stream === 'stdout' && this.lines.length < 100_000) this.lines.push(l.line);
     })();
     // conntrack prints nothing when it is ready; give it time to bind its netlink socket.
     await new Promise((r) => setTimeout(r, 300));

@@ -39,7 +39,18 @@
 // util-linux (setpriv, dmesg) and, for out-of-window only, python3. The agent must be built (dist/).
 import { EnvironmentError } from '../errors.js';
 import { run, which } from '../host/exec.js';
-import { ADDR, BACKENDS, CHAINS, DROP_INVALID_RULE, LAB_PREFIX, NS, kubeProxyRuleset, middleboxRuleset, svcChainRestore, type BackendName } from './topology.js';
+import {
+  ADDR,
+  BACKENDS,
+  CHAINS,
+  DROP_INVALID_RULE,
+  LAB_PREFIX,
+  NS,
+  kubeProxyRuleset,
+  middleboxRuleset,
+  svcChainRestore,
+  type BackendName,
+} from './topology.js';
 import { requireRoot } from '../host/root.js';
 
 export { ADDR, CHAINS, NS } from './topology.js';
@@ -99,19 +110,37 @@ export class Lab {
 
   /** Puts kube-proxy's INVALID DROP rule first in KUBE-FORWARD, or removes it. */
   async setDropInvalid(on: boolean): Promise<void> {
-    const present = (await run(['iptables', '-C', 'KUBE-FORWARD', ...DROP_INVALID_RULE], { netns: NS.node, reject: false })).exitCode === 0;
-    if (on && !present) await run(['iptables', '-I', 'KUBE-FORWARD', '1', ...DROP_INVALID_RULE], { netns: NS.node });
-    if (!on && present) await run(['iptables', '-D', 'KUBE-FORWARD', ...DROP_INVALID_RULE], { netns: NS.node });
+    const present =
+      (
+        await run(['iptables', '-C', 'KUBE-FORWARD', ...DROP_INVALID_RULE], {
+          netns: NS.node,
+          reject: false,
+        })
+      ).exitCode === 0;
+    if (on && !present)
+      await run(['iptables', '-I', 'KUBE-FORWARD', '1', ...DROP_INVALID_RULE], { netns: NS.node });
+    if (!on && present)
+      await run(['iptables', '-D', 'KUBE-FORWARD', ...DROP_INVALID_RULE], { netns: NS.node });
   }
 
   /** Whether the INVALID DROP rule is installed. */
   async dropInvalid(): Promise<boolean> {
-    return (await run(['iptables', '-C', 'KUBE-FORWARD', ...DROP_INVALID_RULE], { netns: NS.node, reject: false })).exitCode === 0;
+    return (
+      (
+        await run(['iptables', '-C', 'KUBE-FORWARD', ...DROP_INVALID_RULE], {
+          netns: NS.node,
+          reject: false,
+        })
+      ).exitCode === 0
+    );
   }
 
   /** Rewrites the Service's KUBE-SVC chain to pick among these endpoints (atomic restore). */
   async setEndpoints(endpoints: readonly BackendName[]): Promise<void> {
-    await run(['iptables-restore', '--noflush'], { netns: NS.node, input: svcChainRestore(endpoints) });
+    await run(['iptables-restore', '--noflush'], {
+      netns: NS.node,
+      input: svcChainRestore(endpoints),
+    });
   }
 
   /** Turns the middlebox's idle-drop timer on (seconds) or off (undefined). */
@@ -137,11 +166,13 @@ export class Lab {
 
   /** Puts every knob a scenario may touch back to the baseline, and empties the node's table. */
   async reset(opts: { dropInvalid: boolean }): Promise<void> {
-    for (const [netns, values] of Object.entries(BASELINE_SYSCTLS)) await this.sysctl(netns, values);
+    for (const [netns, values] of Object.entries(BASELINE_SYSCTLS))
+      await this.sysctl(netns, values);
     await this.setEndpoints(['be1', 'be2']);
     await this.setDropInvalid(opts.dropInvalid);
     await this.setMiddleboxIdle(undefined);
-    for (const be of Object.values(BACKENDS)) await run(['iptables', '-F', 'INPUT'], { netns: be.ns, reject: false });
+    for (const be of Object.values(BACKENDS))
+      await run(['iptables', '-F', 'INPUT'], { netns: be.ns, reject: false });
     await run(['conntrack', '-F'], { netns: NS.node, reject: false });
   }
 
@@ -156,15 +187,30 @@ export class Lab {
   }
 }
 
-const REQUIRED_TOOLS = ['ip', 'iptables', 'iptables-restore', 'iptables-save', 'conntrack', 'sysctl', 'setpriv'] as const;
+const REQUIRED_TOOLS = [
+  'ip',
+  'iptables',
+  'iptables-restore',
+  'iptables-save',
+  'conntrack',
+  'sysctl',
+  'setpriv',
+] as const;
 
 /** Throws an EnvironmentError when the lab cannot run here (not root, a tool missing). */
 export async function checkLabEnvironment(): Promise<void> {
   requireRoot('build the lab', { hint: 'run it as root: sudo kdiag lab …' });
   for (const tool of REQUIRED_TOOLS) {
     if ((await which(tool)) === undefined) {
-      const pkg = { ip: 'iproute2', conntrack: 'conntrack', sysctl: 'procps', setpriv: 'util-linux' }[tool as string] ?? 'iptables';
-      throw new EnvironmentError('KDIAG_TOOL_MISSING', `can't build the lab: ${tool} is not installed`, `apt-get install ${pkg}`);
+      const pkg =
+        { ip: 'iproute2', conntrack: 'conntrack', sysctl: 'procps', setpriv: 'util-linux' }[
+          tool as string
+        ] ?? 'iptables';
+      throw new EnvironmentError(
+        'KDIAG_TOOL_MISSING',
+        `can't build the lab: ${tool} is not installed`,
+        `apt-get install ${pkg}`,
+      );
     }
   }
 }
@@ -183,7 +229,9 @@ export async function labDown(onStep?: OnStep): Promise<number> {
   const names = await labNamespaces();
   for (const name of names) {
     // Only processes inside our own namespaces: agents or conntrack left by a crashed run.
-    const pids = (await run(['ip', 'netns', 'pids', name], { reject: false })).stdout.split(/\s+/).filter((p) => /^\d{1,10}$/.test(p));
+    const pids = (await run(['ip', 'netns', 'pids', name], { reject: false })).stdout
+      .split(/\s+/)
+      .filter((p) => /^\d{1,10}$/.test(p));
     for (const pid of pids) {
       try {
         process.kill(Number(pid), 'SIGKILL');
@@ -193,7 +241,8 @@ export async function labDown(onStep?: OnStep): Promise<number> {
     }
     await run(['ip', 'netns', 'del', name], { reject: false });
   }
-  if (names.length > 0) onStep?.({ t: Date.now(), name: 'down', message: `Namespaces removed: ${names.join(', ')}` });
+  if (names.length > 0)
+    onStep?.({ t: Date.now(), name: 'down', message: `Namespaces removed: ${names.join(', ')}` });
   return names.length;
 }
 
@@ -201,7 +250,9 @@ export async function labDown(onStep?: OnStep): Promise<number> {
 export async function attachLab(onStep?: OnStep): Promise<Lab | undefined> {
   const names = new Set(await labNamespaces());
   if (!Object.values(NS).every((n) => names.has(n))) return undefined;
-  const ok = (await run(['iptables', '-t', 'nat', '-S', CHAINS.svc], { netns: NS.node, reject: false })).exitCode === 0;
+  const ok =
+    (await run(['iptables', '-t', 'nat', '-S', CHAINS.svc], { netns: NS.node, reject: false }))
+      .exitCode === 0;
   return ok ? new Lab(onStep) : undefined;
 }
 
@@ -218,7 +269,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
     throw err;
   }
   lab.step('up', `Namespaces created: ${Object.values(NS).join(', ')}`);
-  lab.step('rules', `Kube-proxy rules loaded in ${NS.node}: ${ADDR.vip}:${ADDR.vipPort} → ${ADDR.be1}:${ADDR.backendPort}, ${ADDR.be2}:${ADDR.backendPort}${opts.dropInvalid ? ' (INVALID DROP on)' : ''}`);
+  lab.step(
+    'rules',
+    `Kube-proxy rules loaded in ${NS.node}: ${ADDR.vip}:${ADDR.vipPort} → ${ADDR.be1}:${ADDR.backendPort}, ${ADDR.be2}:${ADDR.backendPort}${opts.dropInvalid ? ' (INVALID DROP on)' : ''}`,
+  );
   return lab;
 }
 
@@ -229,10 +283,37 @@ async function build(dropInvalid: boolean): Promise<void> {
     await ip(n, 'link', 'set', 'lo', 'up');
   }
   // Each veth is created inside a lab namespace with its peer in another: nothing touches the host's.
-  await ip(NS.client, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'to-client', 'netns', NS.mbox);
-  await ip(NS.mbox, 'link', 'add', 'to-node', 'type', 'veth', 'peer', 'name', 'to-mbox', 'netns', NS.node);
+  await ip(
+    NS.client,
+    'link',
+    'add',
+    'eth0',
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'to-client',
+    'netns',
+    NS.mbox,
+  );
+  await ip(
+    NS.mbox,
+    'link',
+    'add',
+    'to-node',
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'to-mbox',
+    'netns',
+    NS.node,
+  );
   await ip(NS.node, 'link', 'add', 'br-svc', 'type', 'bridge');
-  for (const [be, peer] of [[NS.be1, 'to-be1'], [NS.be2, 'to-be2']] as const) {
+  for (const [be, peer] of [
+    [NS.be1, 'to-be1'],
+    [NS.be2, 'to-be2'],
+  ] as const) {
     await ip(be, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', NS.node);
     await ip(NS.node, 'link', 'set', peer, 'master', 'br-svc');
     await ip(NS.node, 'link', 'set', peer, 'up');
@@ -260,13 +341,26 @@ async function build(dropInvalid: boolean): Promise<void> {
   // is forwarded through FORWARD/KUBE-FORWARD as on a node, then black-holed on the backend
   // bridge (nobody answers ARP for the VIP), instead of bouncing as "network unreachable".
   await ip(NS.node, 'route', 'add', '203.0.113.0/24', 'dev', 'br-svc');
-  for (const be of [NS.be1, NS.be2]) await ip(be, 'route', 'add', '192.0.2.0/24', 'via', ADDR.nodeBack);
+  for (const be of [NS.be1, NS.be2])
+    await ip(be, 'route', 'add', '192.0.2.0/24', 'via', ADDR.nodeBack);
   for (const n of [NS.mbox, NS.node]) {
-    await run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'], { netns: n });
+    await run(
+      [
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv4.ip_forward=1',
+        'net.ipv4.conf.all.rp_filter=0',
+        'net.ipv4.conf.default.rp_filter=0',
+      ],
+      { netns: n },
+    );
   }
   await run(['iptables-restore'], { netns: NS.node, input: kubeProxyRuleset({ dropInvalid }) });
   await run(['iptables-restore'], { netns: NS.mbox, input: middleboxRuleset(undefined) });
   for (const [netns, values] of Object.entries(BASELINE_SYSCTLS)) {
-    await run(['sysctl', '-q', '-w', ...Object.entries(values).map(([k, v]) => `${k}=${v}`)], { netns });
+    await run(['sysctl', '-q', '-w', ...Object.entries(values).map(([k, v]) => `${k}=${v}`)], {
+      netns,
+    });
   }
 }

@@ -30,9 +30,16 @@ export function listScenarios(): Array<{ id: string; fm: string; title: string }
 }
 
 /** Runs one scenario end to end and returns what the kernel and the applications really did. */
-export async function runScenario(name: string, opts: RunScenarioOptions = {}): Promise<ScenarioResult> {
+export async function runScenario(
+  name: string,
+  opts: RunScenarioOptions = {},
+): Promise<ScenarioResult> {
   const def = SCENARIOS.find((s) => s.id === name);
-  if (!def) throw new UsageError(`unknown scenario: ${name}`, `one of: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  if (!def)
+    throw new UsageError(
+      `unknown scenario: ${name}`,
+      `one of: ${SCENARIOS.map((s) => s.id).join(', ')}`,
+    );
   const start = Date.now();
   const ownLab = opts.lab === undefined;
   const lab = opts.lab ?? (await labUp(opts.onStep ? { onStep: opts.onStep } : {}));
@@ -43,15 +50,26 @@ export async function runScenario(name: string, opts: RunScenarioOptions = {}): 
     await lab.reset({ dropInvalid });
     const settings: ScenarioResult['settings'] = {};
     for (const [netns, values] of Object.entries(def.settings)) {
-      const sysctls = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith('net.')));
+      const sysctls = Object.fromEntries(
+        Object.entries(values).filter(([k]) => k.startsWith('net.')),
+      );
       await lab.sysctl(netns, sysctls);
       settings[netns] = { ...values };
     }
     settings[NS.node] = { ...(settings[NS.node] ?? {}), 'KUBE-FORWARD INVALID DROP': dropInvalid };
     const knobs = Object.entries(settings)
-      .flatMap(([netns, v]) => Object.entries(v).map(([k, val]) => `${k.replace(/^net\.(netfilter|ipv4)\.(nf_conntrack_)?/, '')}=${val} (${netns.slice(10)})`))
+      .flatMap(([netns, v]) =>
+        Object.entries(v).map(
+          ([k, val]) =>
+            `${k.replace(/^net\.(netfilter|ipv4)\.(nf_conntrack_)?/, '')}=${val} (${netns.slice(10)})`,
+        ),
+      )
       .join(', ');
-    opts.onStep?.({ t: Date.now(), name: 'settings', message: `Scenario settings applied: ${knobs}` });
+    opts.onStep?.({
+      t: Date.now(),
+      name: 'settings',
+      message: `Scenario settings applied: ${knobs}`,
+    });
 
     traffic = await Traffic.open();
     ctx = new Ctx(lab, traffic, opts.onStep);
@@ -60,7 +78,10 @@ export async function runScenario(name: string, opts: RunScenarioOptions = {}): 
       be2: await traffic.start('be2', NS.be2, 'server', ['--port', String(ADDR.backendPort)]),
     };
     ctx.client = await traffic.start('client', NS.client, 'client');
-    ctx.step('traffic', `Traffic agents started: backends on ${ADDR.be1}:${ADDR.backendPort} and ${ADDR.be2}:${ADDR.backendPort}, client in ${NS.client}`);
+    ctx.step(
+      'traffic',
+      `Traffic agents started: backends on ${ADDR.be1}:${ADDR.backendPort} and ${ADDR.be2}:${ADDR.backendPort}, client in ${NS.client}`,
+    );
     ctx.ct = await CtEventCapture.start(NS.node, def.ctFilter ?? []);
     ctx.step('capture', `Conntrack events capture started in ${NS.node}`);
     const before = await lab.conntrackStats();
@@ -72,12 +93,24 @@ export async function runScenario(name: string, opts: RunScenarioOptions = {}): 
     const lines = await ctx.ct.stop();
     const flow = r.flow;
     const events = lines.map(parseCtEventLine).filter((e): e is CtEvent => e !== undefined);
-    const afterBe = r.backendAfter ?? beAddr(backendOf(events.filter((e) => flow && e.orig?.sport === flow.tuple.sport && e.type === 'NEW' && e.unreplied).pop()?.reply?.src));
+    const afterBe =
+      r.backendAfter ??
+      beAddr(
+        backendOf(
+          events
+            .filter(
+              (e) => flow && e.orig?.sport === flow.tuple.sport && e.type === 'NEW' && e.unreplied,
+            )
+            .pop()?.reply?.src,
+        ),
+      );
     for (const k of ['invalid', 'drop', 'early_drop', 'insert_failed'] as const) {
       const d = (after[k] ?? 0) - (before[k] ?? 0);
       if (d !== 0) ctx.notes.push(`conntrack -S ${k} +${d}`);
     }
-    const matched = r.outcome.client === def.expected.client && (def.expected.server === undefined || r.outcome.server === def.expected.server);
+    const matched =
+      r.outcome.client === def.expected.client &&
+      (def.expected.server === undefined || r.outcome.server === def.expected.server);
     const result: ScenarioResult = {
       scenario: def.id,
       fm: def.fm,
@@ -91,7 +124,12 @@ export async function runScenario(name: string, opts: RunScenarioOptions = {}): 
       matched,
       summary: '',
       settings,
-      timestamps: { ...(ctx.ts as object), start, ready, end: Date.now() } as ScenarioResult['timestamps'],
+      timestamps: {
+        ...(ctx.ts as object),
+        start,
+        ready,
+        end: Date.now(),
+      } as ScenarioResult['timestamps'],
       idleMs: r.idleMs,
       conntrackEvents: lines,
       conntrackStats: { before, after },
@@ -108,6 +146,11 @@ export async function runScenario(name: string, opts: RunScenarioOptions = {}): 
 /** One line: scenario, FM id, what the client (and server) saw, the backend change. */
 export function summarize(r: ScenarioResult): string {
   const who = `client ${r.outcome.client}${r.outcome.server ? `, backend ${r.outcome.server}` : ''}`;
-  const be = r.backendAfter && r.backendAfter !== r.backendBefore ? `; ${r.backendBefore} → ${r.backendAfter}` : r.backendBefore ? `; backend ${r.backendBefore}` : '';
+  const be =
+    r.backendAfter && r.backendAfter !== r.backendBefore
+      ? `; ${r.backendBefore} → ${r.backendAfter}`
+      : r.backendBefore
+        ? `; backend ${r.backendBefore}`
+        : '';
   return `${r.scenario} (${r.fm}): ${who}${be}${r.matched ? '' : ` (expected client ${r.expected.client})`}`;
 }

@@ -97,8 +97,11 @@ export function svcChainRules(endpoints: readonly BackendName[]): string[] {
   ];
   endpoints.forEach((be, i) => {
     const left = endpoints.length - i;
-    const stat = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
-    lines.push(`-A ${CHAINS.svc} -m comment --comment "${SVC_PORT_NAME} -> ${BACKENDS[be].ip}:${ADDR.backendPort}"${stat} -j ${CHAINS.sep[be]}`);
+    const stat =
+      left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
+    lines.push(
+      `-A ${CHAINS.svc} -m comment --comment "${SVC_PORT_NAME} -> ${BACKENDS[be].ip}:${ADDR.backendPort}"${stat} -j ${CHAINS.sep[be]}`,
+    );
   });
   return lines;
 }
@@ -134,8 +137,12 @@ export function kubeProxyRuleset(opts: { dropInvalid: boolean }): string {
   ];
   for (const be of ['be1', 'be2'] as const) {
     const ip = BACKENDS[be].ip;
-    nat.push(`-A ${CHAINS.sep[be]} -s ${ip}/32 -m comment --comment "${SVC_PORT_NAME}" -j KUBE-MARK-MASQ`);
-    nat.push(`-A ${CHAINS.sep[be]} -p tcp -m comment --comment "${SVC_PORT_NAME}" -m tcp -j DNAT --to-destination ${ip}:${ADDR.backendPort}`);
+    nat.push(
+      `-A ${CHAINS.sep[be]} -s ${ip}/32 -m comment --comment "${SVC_PORT_NAME}" -j KUBE-MARK-MASQ`,
+    );
+    nat.push(
+      `-A ${CHAINS.sep[be]} -p tcp -m comment --comment "${SVC_PORT_NAME}" -m tcp -j DNAT --to-destination ${ip}:${ADDR.backendPort}`,
+    );
   }
   nat.push('COMMIT');
   const filter = [
@@ -160,7 +167,13 @@ export function kubeProxyRuleset(opts: { dropInvalid: boolean }): string {
  * TCP reset behave like this). `idleSeconds` undefined removes the timer (plain router).
  */
 export function middleboxRuleset(idleSeconds: number | undefined): string {
-  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':KDIAG-IDLE-NAT - [0:0]'];
+  const lines = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':KDIAG-IDLE-NAT - [0:0]',
+  ];
   if (idleSeconds !== undefined) {
     const s = Math.max(1, Math.round(idleSeconds));
     lines.push(

@@ -18,11 +18,19 @@ export function agentPath(): string {
     if (existsSync(join(dir, 'package.json'))) {
       const built = join(dir, 'dist', 'src', 'lab', 'agent.js');
       if (existsSync(built)) return built;
-      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't start the lab agent: ${built} is missing`, 'build first: npx tsc -p tsconfig.build.json (or npm run build)');
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't start the lab agent: ${built} is missing`,
+        'build first: npx tsc -p tsconfig.build.json (or npm run build)',
+      );
     }
     dir = dirname(dir);
   }
-  throw new EnvironmentError('KDIAG_ENVIRONMENT', "can't start the lab agent: package root not found", 'run kdiag from its installed package');
+  throw new EnvironmentError(
+    'KDIAG_ENVIRONMENT',
+    "can't start the lab agent: package root not found",
+    'run kdiag from its installed package',
+  );
 }
 
 /** Starts an agent: the single executable (npm run build:exe) has no agent.js to hand to node, so it runs its embedded copy through a hidden command. */
@@ -39,7 +47,11 @@ function agentCommand(): string[] {
 /** One running agent: its events so far, a way to wait for the next matching one, and commands. */
 export class AgentHandle {
   readonly events: AgentEvent[] = [];
-  private waiters: Array<{ pred: (e: AgentEvent) => boolean; resolve: (e: AgentEvent | undefined) => void; from: number }> = [];
+  private waiters: Array<{
+    pred: (e: AgentEvent) => boolean;
+    resolve: (e: AgentEvent | undefined) => void;
+    from: number;
+  }> = [];
   sock: net.Socket | undefined;
   proc: Spawned | undefined;
   stderr = '';
@@ -60,7 +72,11 @@ export class AgentHandle {
   }
 
   /** The first event (at or after index `from`) matching `pred`, or undefined after `timeoutMs`. */
-  waitFor(pred: (e: AgentEvent) => boolean, timeoutMs: number, from = 0): Promise<AgentEvent | undefined> {
+  waitFor(
+    pred: (e: AgentEvent) => boolean,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<AgentEvent | undefined> {
     const found = this.events.slice(from).find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve) => {
@@ -138,19 +154,46 @@ export class Traffic {
   }
 
   /** Starts an agent in `netns` and waits for it to say hello (and, for servers, to listen). */
-  async start(id: string, netns: string, role: 'server' | 'client', extra: readonly string[] = []): Promise<AgentHandle> {
+  async start(
+    id: string,
+    netns: string,
+    role: 'server' | 'client',
+    extra: readonly string[] = [],
+  ): Promise<AgentHandle> {
     const h = new AgentHandle(id);
     this.agents.set(id, h);
-    const argv = [...agentCommand(), role, '--ctl', this.ctlPath, '--id', id, '--max-life-ms', '180000', ...extra];
-    h.proc = spawnLines(argv, { netns, signal: this.abort.signal, killSignal: 'SIGTERM', forceKillAfterMs: 1000, dieWithParent: true });
+    const argv = [
+      ...agentCommand(),
+      role,
+      '--ctl',
+      this.ctlPath,
+      '--id',
+      id,
+      '--max-life-ms',
+      '180000',
+      ...extra,
+    ];
+    h.proc = spawnLines(argv, {
+      netns,
+      signal: this.abort.signal,
+      killSignal: 'SIGTERM',
+      forceKillAfterMs: 1000,
+      dieWithParent: true,
+    });
     void (async () => {
-      for await (const l of h.proc!.lines) if (l.stream === 'stderr') h.stderr = (h.stderr + l.line + '\n').slice(-2000);
+      for await (const l of h.proc!.lines)
+        if (l.stream === 'stderr') h.stderr = (h.stderr + l.line + '\n').slice(-2000);
     })();
     const ready = await Promise.race([
       h.waitFor((e) => e.ev === (role === 'server' ? 'listening' : 'hello'), 8000),
       h.proc.exited.then(() => undefined),
     ]);
-    if (!ready) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't start the lab agent ${id} in ${netns}${h.stderr ? `: ${h.stderr.trim().split('\n').pop()}` : ''}`, 'build first (npm run build) and check node runs under ip netns exec');
+    if (!ready)
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't start the lab agent ${id} in ${netns}${h.stderr ? `: ${h.stderr.trim().split('\n').pop()}` : ''}`,
+        'build first (npm run build) and check node runs under ip netns exec',
+      );
     return h;
   }
 

@@ -14,7 +14,10 @@ function flatCopy(s: string): string {
 /** The id cache slot of an address: its length and last characters, where addresses differ most. */
 function idSlot(addr: string): number {
   const n = addr.length;
-  return n < 4 ? 0 : (n * 7 + addr.charCodeAt(n - 1) * 31 + addr.charCodeAt(n - 2) * 5 + addr.charCodeAt(n - 4)) & 255;
+  return n < 4
+    ? 0
+    : (n * 7 + addr.charCodeAt(n - 1) * 31 + addr.charCodeAt(n - 2) * 5 + addr.charCodeAt(n - 4)) &
+        255;
 }
 
 function ipv4Text(v: number): string {
@@ -106,5 +109,4 @@ export class AddressIds {
     }
     return i;
   }
-
 }

@@ -48,7 +48,13 @@ export interface FlowView {
   readonly state: string;
   /** Seconds since the last packet in either direction, from the latest evidence. */
   readonly idleSec: number | null;
-  readonly keepalive?: { readonly enabled: boolean; readonly idleSec: number; readonly intervalSec: number; readonly probes: number; readonly source: string };
+  readonly keepalive?: {
+    readonly enabled: boolean;
+    readonly idleSec: number;
+    readonly intervalSec: number;
+    readonly probes: number;
+    readonly source: string;
+  };
   readonly layers: readonly LayerTimeout[];
   /** The first layer that will forget the flow if it stays idle, if any forgets it before keepalive refreshes it. */
   readonly firstToForget?: Layer;
@@ -91,10 +97,26 @@ export type SuggestionScope = 'socket' | 'pod' | 'node' | 'ipvs' | 'kube-proxy' 
 
 /** What `kdiag apply` may change, and only this. */
 export type ApplyChange =
-  | { readonly kind: 'sysctl'; readonly key: string; readonly value: string; readonly netns?: string }
-  | { readonly kind: 'ipvs-timeout'; readonly tcp: number; readonly tcpfin: number; readonly udp: number }
+  | {
+      readonly kind: 'sysctl';
+      readonly key: string;
+      readonly value: string;
+      readonly netns?: string;
+    }
+  | {
+      readonly kind: 'ipvs-timeout';
+      readonly tcp: number;
+      readonly tcpfin: number;
+      readonly udp: number;
+    }
   /** `conntrack -U -f family -p tcp --state state --timeout timeoutSec` (in netns when given). */
-  | { readonly kind: 'conntrack-update'; readonly family: 'ipv4' | 'ipv6'; readonly state: string; readonly timeoutSec: number; readonly netns?: string };
+  | {
+      readonly kind: 'conntrack-update';
+      readonly family: 'ipv4' | 'ipv6';
+      readonly state: string;
+      readonly timeoutSec: number;
+      readonly netns?: string;
+    };
 
 export interface Suggestion {
   /** Stable id users type: `node-conntrack-established`, `pod-keepalive-time`, … */

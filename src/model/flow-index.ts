@@ -5,7 +5,25 @@ import type { Endpoint } from './endpoint.js';
 import { endpointKey } from './endpoint.js';
 import { AddressIds } from './address-ids.js';
 import { CT_PRESENT, DescPool, Flow, pack, type FlowHome } from './flow.js';
-import { ACT, B, C, CT, D, EndpointRows, FlowRows, G, NEXT, NF, NI, P1, P2, PREV, R, TG, TO } from './flow-store.js';
+import {
+  ACT,
+  B,
+  C,
+  CT,
+  D,
+  EndpointRows,
+  FlowRows,
+  G,
+  NEXT,
+  NF,
+  NI,
+  P1,
+  P2,
+  PREV,
+  R,
+  TG,
+  TO,
+} from './flow-store.js';
 import { scopeKey, type Stamped } from './node-settings.js';
 import type { SnapshotWhat } from './observation.js';
 import { TIMELINE_KIND_BIT, type MatchDir, type TimelineItem } from './timeline.js';
@@ -41,7 +59,11 @@ function endpointNumPort(k: number): number {
 export class FlowIndex {
   protected readonly ids = new AddressIds();
   private readonly strs = new Map<string, string>();
-  protected readonly home: FlowHome = { rows: new FlowRows(), pool: new DescPool((s) => this.str(s)), base: 0 };
+  protected readonly home: FlowHome = {
+    rows: new FlowRows(),
+    pool: new DescPool((s) => this.str(s)),
+    base: 0,
+  };
   /** The flow of each row in use. */
   protected readonly objs: (Flow | undefined)[] = [];
   /** Rows by their client endpoint (original source): the flows of the table. */
@@ -108,7 +130,13 @@ export class FlowIndex {
     return this.matchIds(proto, sId, sp, this.ids.idOf(da), dp);
   }
 
-  protected matchIds(proto: string, sId: number | undefined, sp: number, dId: number | undefined, dp: number): Flow | undefined {
+  protected matchIds(
+    proto: string,
+    sId: number | undefined,
+    sp: number,
+    dId: number | undefined,
+    dp: number,
+  ): Flow | undefined {
     if (sId === undefined || dId === undefined) return undefined;
     let f: Flow | undefined;
     if ((f = this.findOrig(proto, sId, sp, dId, dp))) this.matchDir = 'orig';
@@ -125,7 +153,9 @@ export class FlowIndex {
 
   /** A one-line conntrack-like summary of the flow's current conntrack entry. */
   conntrackSummary(f: Flow): string {
-    const parts = [f.proto, f.ctTimeout >= 0 ? String(f.ctTimeout) : '', f.ctState ?? ''].filter((p) => p !== '');
+    const parts = [f.proto, f.ctTimeout >= 0 ? String(f.ctTimeout) : '', f.ctState ?? ''].filter(
+      (p) => p !== '',
+    );
     const c = this.client(f);
     const tg = this.target(f);
     const b = { addr: this.addr(f.backendAddrId), port: f.backendPort };
@@ -179,7 +209,12 @@ export class FlowIndex {
     this.snap(what, scope).count++;
   }
 
-  protected endSnapshot(what: SnapshotWhat, scope: string | undefined, t: number, src: string): void {
+  protected endSnapshot(
+    what: SnapshotWhat,
+    scope: string | undefined,
+    t: number,
+    src: string,
+  ): void {
     const s = this.snap(what, scope);
     const gen = s.gen;
     if (gen === 0) return;
@@ -200,7 +235,12 @@ export class FlowIndex {
       const f = this.objs[r];
       if (what === 'conntrack') {
         const g = ints[r * NI + G]!;
-        if (g & CT_PRESENT && (g >>> 5) - 1 !== gen && scopeKey(descs[ints[r * NI + D]!]!.scope) === sk && nums[r * NF + CT]! < beginT) {
+        if (
+          g & CT_PRESENT &&
+          (g >>> 5) - 1 !== gen &&
+          scopeKey(descs[ints[r * NI + D]!]!.scope) === sk &&
+          nums[r * NF + CT]! < beginT
+        ) {
           if (f === undefined) {
             // Gone and with nothing else to show: it leaves the table now, unseen.
             ints[r * NI + G] = g & ~CT_PRESENT;
@@ -210,7 +250,13 @@ export class FlowIndex {
           f.setCtStatus(false, f.ctUnreplied, f.ctAssured);
           f.ctGoneT = t;
           if (f.client || f.server || f.ipvs || f.timeline) {
-            this.push(f, { t, kind: 'ct-gone', src, text: `conntrack entry gone: ${this.conntrackSummary(f)}`, scope });
+            this.push(f, {
+              t,
+              kind: 'ct-gone',
+              src,
+              text: `conntrack entry gone: ${this.conntrackSummary(f)}`,
+              scope,
+            });
           }
         }
       }
@@ -225,7 +271,13 @@ export class FlowIndex {
         if (v && v.goneT < 0 && scopeKey(v.scope) === sk && v.gen !== gen) {
           v.goneT = t;
           if (f.timeline || f.client || f.server) {
-            this.push(f, { t, kind: 'ipvs-gone', src, text: `IPVS connection gone: ${this.ipvsSummary(f)}`, scope });
+            this.push(f, {
+              t,
+              kind: 'ipvs-gone',
+              src,
+              text: `IPVS connection gone: ${this.ipvsSummary(f)}`,
+              scope,
+            });
           }
         }
       } else if (what === 'sockets') {
@@ -298,7 +350,12 @@ export class FlowIndex {
     }
     if (after >= 0) {
       // The group of flows with this client endpoint is contiguous: find its end.
-      for (let n = ints[after * NI + NEXT]!; n >= 0 && ints[n * NI + C] === c && ints[n * NI + P1]! >>> 16 === cp; n = ints[n * NI + NEXT]!) after = n;
+      for (
+        let n = ints[after * NI + NEXT]!;
+        n >= 0 && ints[n * NI + C] === c && ints[n * NI + P1]! >>> 16 === cp;
+        n = ints[n * NI + NEXT]!
+      )
+        after = n;
     } else after = this.tail;
     this.byOrig.add(c, cp, r);
     const next = after < 0 ? this.head : ints[after * NI + NEXT]!;
@@ -323,8 +380,10 @@ export class FlowIndex {
       ints[r * NI + PREV] = -1;
       ints[r * NI + NEXT] = -1;
     }
-    if (this.rowHasReplyKey(r)) this.byReply.delete(ints[r * NI + R]!, ints[r * NI + P2]! & 0xffff, r);
-    for (const ok of this.objs[r]?.oldReplyKeys ?? []) this.byReply.delete(endpointNumId(ok), endpointNumPort(ok), r);
+    if (this.rowHasReplyKey(r))
+      this.byReply.delete(ints[r * NI + R]!, ints[r * NI + P2]! & 0xffff, r);
+    for (const ok of this.objs[r]?.oldReplyKeys ?? [])
+      this.byReply.delete(endpointNumId(ok), endpointNumPort(ok), r);
   }
 
   /** Removes row r from the table for reuse; its object, if any, keeps its values in a row of its own. */
@@ -334,7 +393,8 @@ export class FlowIndex {
     const f = this.objs[r];
     if (f !== undefined) {
       // No entry may be left to point at the row once it is reused.
-      for (const ok of f.movedKeys ?? []) this.byReply.delete(endpointNumId(ok), endpointNumPort(ok), r);
+      for (const ok of f.movedKeys ?? [])
+        this.byReply.delete(endpointNumId(ok), endpointNumPort(ok), r);
       f.home = { rows: h.rows.copy(r), pool: h.pool, base: h.base };
       f.row = 0;
       this.objs[r] = undefined;
@@ -342,7 +402,13 @@ export class FlowIndex {
     h.rows.release(r);
   }
 
-  protected findOrig(proto: string, c: number, cp: number, tg: number, tp: number): Flow | undefined {
+  protected findOrig(
+    proto: string,
+    c: number,
+    cp: number,
+    tg: number,
+    tp: number,
+  ): Flow | undefined {
     const r = this.origRow(proto, c, cp, tg, tp);
     return r < 0 ? undefined : this.flow(r);
   }
@@ -354,20 +420,35 @@ export class FlowIndex {
     const descs = this.home.pool.list;
     for (let r = ix.first(c, cp); r >= 0; r = ix.next()) {
       const o = r * NI;
-      if (ints[o + TG] === tg && (ints[o + P1]! & 0xffff) === tp && descs[ints[o + D]!]!.proto === proto) return r;
+      if (
+        ints[o + TG] === tg &&
+        (ints[o + P1]! & 0xffff) === tp &&
+        descs[ints[o + D]!]!.proto === proto
+      )
+        return r;
     }
     return -1;
   }
 
   /** The NAT'ed flow with reply destination (rd, rdp) and backend (b, bp), present or previous. */
-  protected findReply(proto: string, rd: number, rdp: number, b: number, bp: number): Flow | undefined {
+  protected findReply(
+    proto: string,
+    rd: number,
+    rdp: number,
+    b: number,
+    bp: number,
+  ): Flow | undefined {
     const ix = this.byReply;
     const ints = this.home.rows.ints;
     const descs = this.home.pool.list;
     for (let r = ix.first(rd, rdp); r >= 0; r = ix.next()) {
       const o = r * NI;
       if (descs[ints[o + D]!]!.proto !== proto) continue;
-      if ((ints[o + B] === b && ints[o + P2]! >>> 16 === bp) || (this.objs[r]?.oldBackends?.includes(endpointNum(b, bp)) ?? false)) return this.flow(r);
+      if (
+        (ints[o + B] === b && ints[o + P2]! >>> 16 === bp) ||
+        (this.objs[r]?.oldBackends?.includes(endpointNum(b, bp)) ?? false)
+      )
+        return this.flow(r);
     }
     return undefined;
   }
@@ -418,7 +499,12 @@ export class FlowIndex {
 
   /** True when the flow is in the reply index: its reply is not the plain reverse of its original tuple. */
   protected hasReplyKey(f: Flow): boolean {
-    return !(f.backendAddrId === f.targetAddrId && f.backendPort === f.targetPort && f.replyDstAddrId === f.clientAddrId && f.replyDstPort === f.clientPort);
+    return !(
+      f.backendAddrId === f.targetAddrId &&
+      f.backendPort === f.targetPort &&
+      f.replyDstAddrId === f.clientAddrId &&
+      f.replyDstPort === f.clientPort
+    );
   }
 
   protected rowHasReplyKey(r: number): boolean {
@@ -427,7 +513,11 @@ export class FlowIndex {
     const p1 = ints[o + P1]!;
     const p2 = ints[o + P2]!;
     // Ports packed crosswise: p2 = backend << 16 | reply destination, p1 = client << 16 | target.
-    return !(ints[o + B] === ints[o + TG] && ints[o + R] === ints[o + C] && p2 === ((p1 << 16) | (p1 >>> 16)));
+    return !(
+      ints[o + B] === ints[o + TG] &&
+      ints[o + R] === ints[o + C] &&
+      p2 === ((p1 << 16) | (p1 >>> 16))
+    );
   }
 
   /** The reply index key (reply destination endpoint), only when the reply is not the plain reverse. */

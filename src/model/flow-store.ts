@@ -223,7 +223,8 @@ export class IntIds {
       this.s = new Int32Array(cap * 2);
       this.mask = cap - 1;
       this.count = 0;
-      for (let j = 0; j <= mask; j++) if (s[j * 2 + 1] !== 0) this.set(s[j * 2]!, s[j * 2 + 1]! - 1);
+      for (let j = 0; j <= mask; j++)
+        if (s[j * 2 + 1] !== 0) this.set(s[j * 2]!, s[j * 2 + 1]! - 1);
     }
   }
 }

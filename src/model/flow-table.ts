@@ -5,7 +5,15 @@
 import type { ConntrackEntry, ConntrackEvent, ConntrackEventLineSource } from './conntrack.js';
 import type { Endpoint } from './endpoint.js';
 import { endpointKey } from './endpoint.js';
-import { CT_ASSURED, CT_PRESENT, CT_SEEN, CT_UNREPLIED, pack, type Flow, type SocketSide } from './flow.js';
+import {
+  CT_ASSURED,
+  CT_PRESENT,
+  CT_SEEN,
+  CT_UNREPLIED,
+  pack,
+  type Flow,
+  type SocketSide,
+} from './flow.js';
 import { endpointNum, FlowIndex, type SnapState } from './flow-index.js';
 import { B, CT, D, G, NF, NI, P2, R, TO } from './flow-store.js';
 import type { IptablesRuleset } from './iptables.js';
@@ -212,7 +220,12 @@ export class FlowTable extends FlowIndex {
     // than the row, which then only says the entry was in the table when read. It keeps a present entry
     // from being declared gone by this snapshot, and neither revives a destroyed one nor puts an
     // older state back.
-    if (fromSnapshot && ((ints[io + G]! & CT_SEEN && rows.nums[fr * NF + CT]! > t) || (this.objs[fr]?.ctGoneT ?? -1) > t) && scopeKey(d.scope) === scopeKey(scope)) {
+    if (
+      fromSnapshot &&
+      ((ints[io + G]! & CT_SEEN && rows.nums[fr * NF + CT]! > t) ||
+        (this.objs[fr]?.ctGoneT ?? -1) > t) &&
+      scopeKey(d.scope) === scopeKey(scope)
+    ) {
       const snap = this.snap('conntrack', scope);
       snap.count++;
       const g = ints[io + G]!;
@@ -269,7 +282,14 @@ export class FlowTable extends FlowIndex {
     return fr;
   }
 
-  private conntrackEvent(ev: ConntrackEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, reparse: ConntrackEventLineSource | undefined): void {
+  private conntrackEvent(
+    ev: ConntrackEvent,
+    t: number,
+    src: string,
+    scope: string | undefined,
+    raw: string | undefined,
+    reparse: ConntrackEventLineSource | undefined,
+  ): void {
     const e = ev.entry;
     const at = ev.ts !== undefined && Number.isFinite(ev.ts) ? Math.round(ev.ts * 1000) : t;
     const kind = ev.type === 'NEW' ? 'ct-new' : ev.type === 'UPDATE' ? 'ct-update' : 'ct-destroy';
@@ -283,7 +303,20 @@ export class FlowTable extends FlowIndex {
     if (rev) {
       const prevAct = rev.lastAct;
       if (ev.type !== 'DESTROY') this.touch(rev, at, 'conntrack event');
-      this.push(rev, this.ctItem(at, kind, src, raw ?? `[${ev.type}] (reverse pickup)`, scope, 'reply', prevAct, ev, raw === undefined ? undefined : reparse));
+      this.push(
+        rev,
+        this.ctItem(
+          at,
+          kind,
+          src,
+          raw ?? `[${ev.type}] (reverse pickup)`,
+          scope,
+          'reply',
+          prevAct,
+          ev,
+          raw === undefined ? undefined : reparse,
+        ),
+      );
       return;
     }
     let f: Flow | undefined;
@@ -305,13 +338,47 @@ export class FlowTable extends FlowIndex {
       this.touch(f, at, 'conntrack event');
       f.ctGen = this.currentGen('conntrack', scope);
     }
-    this.push(f, this.ctItem(at, kind, src, raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`, scope, undefined, prevAct, ev, raw === undefined ? undefined : reparse));
+    this.push(
+      f,
+      this.ctItem(
+        at,
+        kind,
+        src,
+        raw ?? `[${ev.type}] ${this.conntrackSummary(f)}`,
+        scope,
+        undefined,
+        prevAct,
+        ev,
+        raw === undefined ? undefined : reparse,
+      ),
+    );
   }
 
   /** A conntrack-event item; `ls` given when `text` is the line `ev` was parsed from (see CtItem). */
-  private ctItem(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, ls: ConntrackEventLineSource | undefined): CtItem {
+  private ctItem(
+    t: number,
+    kind: TimelineKind,
+    src: string,
+    text: string,
+    scope: string | undefined,
+    dir: MatchDir | undefined,
+    prevAct: number,
+    ev: ConntrackEvent,
+    ls: ConntrackEventLineSource | undefined,
+  ): CtItem {
     const st = ev.entry.state;
-    return new CtItem(t, kind, src, text, scope, dir, prevAct, ev, st === null ? null : this.str(st), ls);
+    return new CtItem(
+      t,
+      kind,
+      src,
+      text,
+      scope,
+      dir,
+      prevAct,
+      ev,
+      st === null ? null : this.str(st),
+      ls,
+    );
   }
 
   /** The NAT'ed flow whose reply direction this entry's original tuple is, when no flow has it as its own. */
@@ -330,10 +397,24 @@ export class FlowTable extends FlowIndex {
   private upsertIpvs(c: IpvsConn, t: number, src: string, scope: string | undefined): void {
     if (c.template) return;
     const proto = this.str(c.proto.toLowerCase());
-    let f = this.findOrig(proto, this.ids.id(c.client.addr), c.client.port, this.ids.id(c.virtual.addr), c.virtual.port);
+    let f = this.findOrig(
+      proto,
+      this.ids.id(c.client.addr),
+      c.client.port,
+      this.ids.id(c.virtual.addr),
+      c.virtual.port,
+    );
     if (!f) f = this.match(proto, c.client.addr, c.client.port, c.dest.addr, c.dest.port);
     if (!f) {
-      f = this.flow(this.newRow(proto, this.ids.id(c.client.addr), c.client.port, this.ids.id(c.virtual.addr), c.virtual.port));
+      f = this.flow(
+        this.newRow(
+          proto,
+          this.ids.id(c.client.addr),
+          c.client.port,
+          this.ids.id(c.virtual.addr),
+          c.virtual.port,
+        ),
+      );
       f.backendAddrId = this.ids.id(c.dest.addr);
       f.backendPort = c.dest.port;
       this.index(f.row);
@@ -350,14 +431,29 @@ export class FlowTable extends FlowIndex {
       prev.goneT = -1;
       prev.dest = c.dest;
     } else {
-      f.ipvs = { state: this.str(c.state), expiresSec: c.expiresSec, t, src: this.str(src), scope, dest: c.dest, gen, goneT: -1 };
+      f.ipvs = {
+        state: this.str(c.state),
+        expiresSec: c.expiresSec,
+        t,
+        src: this.str(src),
+        scope,
+        dest: c.dest,
+        gen,
+        goneT: -1,
+      };
     }
     this.countRow('ipvs-conns', scope);
   }
 
   // ---- sockets ---------------------------------------------------------------------------
 
-  private upsertSocket(s: SocketInfo, t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+  private upsertSocket(
+    s: SocketInfo,
+    t: number,
+    src: string,
+    scope: string | undefined,
+    raw: string | undefined,
+  ): void {
     const proto = 'tcp';
     const hit = this.lookup(proto, s.local, s.peer);
     let f = hit?.flow;
@@ -378,7 +474,9 @@ export class FlowTable extends FlowIndex {
     side.scope = scope === undefined ? undefined : this.str(scope);
     side.t = t;
     side.src = this.str(src);
-    side.raw = raw ?? `${s.state} ${s.recvQ} ${s.sendQ} ${endpointKey(s.local)} ${endpointKey(s.peer)}${s.timer ? ` timer:(${s.timer.name},${s.timer.remainingMs}ms,${s.timer.count})` : ''}`;
+    side.raw =
+      raw ??
+      `${s.state} ${s.recvQ} ${s.sendQ} ${endpointKey(s.local)} ${endpointKey(s.peer)}${s.timer ? ` timer:(${s.timer.name},${s.timer.remainingMs}ms,${s.timer.count})` : ''}`;
     side.sendQ = s.sendQ;
     side.recvQ = s.recvQ;
     side.timer = s.timer;
@@ -397,12 +495,24 @@ export class FlowTable extends FlowIndex {
       const est = s.timer.remainingMs + (Number.isFinite(since) ? since : 0);
       if (est > side.kaEstimateMs) side.kaEstimateMs = est;
     }
-    const idle = Math.min(s.lastsndMs ?? Infinity, s.lastrcvMs ?? Infinity, s.lastackMs ?? Infinity);
+    const idle = Math.min(
+      s.lastsndMs ?? Infinity,
+      s.lastrcvMs ?? Infinity,
+      s.lastackMs ?? Infinity,
+    );
     if (Number.isFinite(idle)) this.touch(f, t - idle, 'ss lastsnd/lastrcv/lastack');
     this.countRow('sockets', scope);
   }
 
-  private side(f: Flow, isClient: boolean, local: Endpoint, peer: Endpoint, scope: string | undefined, t: number, src: string): SocketSide {
+  private side(
+    f: Flow,
+    isClient: boolean,
+    local: Endpoint,
+    peer: Endpoint,
+    scope: string | undefined,
+    t: number,
+    src: string,
+  ): SocketSide {
     const cur = isClient ? f.client : f.server;
     if (cur) return cur;
     const s: SocketSide = {
@@ -438,7 +548,14 @@ export class FlowTable extends FlowIndex {
 
   // ---- probe events ----------------------------------------------------------------------
 
-  private probeEvent(ev: ProbeEvent, t: number, src: string, scope: string | undefined, raw: string | undefined, reparse: ProbeLineSource | undefined): void {
+  private probeEvent(
+    ev: ProbeEvent,
+    t: number,
+    src: string,
+    scope: string | undefined,
+    raw: string | undefined,
+    reparse: ProbeLineSource | undefined,
+  ): void {
     if (ev.kind === 'probe-status') return;
     const tu = ev.tuple;
     const proto = this.str(String(tu.proto).toLowerCase());
@@ -446,15 +563,30 @@ export class FlowTable extends FlowIndex {
     const d = { addr: tu.daddr, port: tu.dport };
     const sa4 = tu.saddr4;
     const da4 = tu.daddr4;
-    const found = this.matchIds(proto, this.ids.addrIdOf(tu.saddr, sa4), s.port, this.ids.addrIdOf(tu.daddr, da4), d.port);
+    const found = this.matchIds(
+      proto,
+      this.ids.addrIdOf(tu.saddr, sa4),
+      s.port,
+      this.ids.addrIdOf(tu.daddr, da4),
+      d.port,
+    );
     let hit: { flow: Flow; dir: MatchDir };
     if (found !== undefined) hit = { flow: found, dir: this.matchDir };
     else {
       // Unknown flow: keep it, oriented with the ephemeral (higher) port as the client.
-      const sIsClient = ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
+      const sIsClient =
+        ev.kind === 'state' || ev.kind === 'retransmit' ? s.port >= d.port : s.port > d.port;
       const c = sIsClient ? s : d;
       const tg = sIsClient ? d : s;
-      const f = this.flow(this.newRow(proto, this.ids.addrId(c.addr, sIsClient ? sa4 : da4), c.port, this.ids.addrId(tg.addr, sIsClient ? da4 : sa4), tg.port));
+      const f = this.flow(
+        this.newRow(
+          proto,
+          this.ids.addrId(c.addr, sIsClient ? sa4 : da4),
+          c.port,
+          this.ids.addrId(tg.addr, sIsClient ? da4 : sa4),
+          tg.port,
+        ),
+      );
       this.index(f.row);
       hit = { flow: f, dir: sIsClient ? 'orig' : 'orig-rev' };
     }
@@ -481,15 +613,31 @@ export class FlowTable extends FlowIndex {
         if (side.scope === undefined && evScope !== undefined) side.scope = evScope;
       }
     }
-    if (ev.kind === 'drop' || ev.kind === 'retransmit' || ev.kind === 'state' || (ev.kind === 'reset' && ev.mode === 'passive')) {
+    if (
+      ev.kind === 'drop' ||
+      ev.kind === 'retransmit' ||
+      ev.kind === 'state' ||
+      (ev.kind === 'reset' && ev.mode === 'passive')
+    ) {
       this.touch(f, t, `probe ${ev.kind}`);
     }
     const text =
       raw ??
       `${ev.kind} ${'reason' in ev && ev.reason ? ev.reason + ' ' : ''}${tu.saddr}:${tu.sport} -> ${tu.daddr}:${tu.dport}`;
     // State changes are most probe events: kept as their line alone (see ProbeItem).
-    if (ev.kind === 'state' && raw !== undefined && reparse !== undefined) this.push(f, new ProbeItem(t, ev.kind, src, raw, evScope, hit.dir, prevAct, reparse));
-    else this.push(f, { t, kind: ev.kind, src, text, scope: evScope, dir: hit.dir, probe: ev, prevAct });
+    if (ev.kind === 'state' && raw !== undefined && reparse !== undefined)
+      this.push(f, new ProbeItem(t, ev.kind, src, raw, evScope, hit.dir, prevAct, reparse));
+    else
+      this.push(f, {
+        t,
+        kind: ev.kind,
+        src,
+        text,
+        scope: evScope,
+        dir: hit.dir,
+        probe: ev,
+        prevAct,
+      });
   }
 
   /**

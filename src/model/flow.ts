@@ -99,13 +99,21 @@ export class DescPool {
 
   get(proto: string, state: string | null, scope: string | undefined, src: string): CtDesc {
     const l = this.last;
-    if (l !== undefined && l.proto === proto && l.state === state && l.scope === scope && l.src === src) return l;
+    if (
+      l !== undefined &&
+      l.proto === proto &&
+      l.state === state &&
+      l.scope === scope &&
+      l.src === src
+    )
+      return l;
     // A table has a few dozen combinations: a scan is cheaper than building the key string.
     const list = this.list;
     if (list.length <= 32) {
       for (let i = 0; i < list.length; i++) {
         const d = list[i]!;
-        if (d.proto === proto && d.state === state && d.scope === scope && d.src === src) return (this.last = d);
+        if (d.proto === proto && d.state === state && d.scope === scope && d.src === src)
+          return (this.last = d);
       }
     }
     // \u0001 marks null/undefined, so they never equal a string.
@@ -113,7 +121,13 @@ export class DescPool {
     let d = this.m.get(key);
     if (d === undefined) {
       const s = this.intern;
-      d = new CtDesc(list.length, s(proto), state === null ? null : s(state), scope === undefined ? undefined : s(scope), s(src));
+      d = new CtDesc(
+        list.length,
+        s(proto),
+        state === null ? null : s(state),
+        scope === undefined ? undefined : s(scope),
+        s(src),
+      );
       list.push(d);
       this.m.set(key, d);
     }
@@ -233,7 +247,8 @@ export class Flow {
   /** Sets the conntrack entry's strings at once. */
   setCt(state: string | null, scope: string | undefined, src: string): void {
     const d = this.desc;
-    if (d.state !== state || d.scope !== scope || d.src !== src) this.desc = this.home.pool.get(d.proto, state, scope, src);
+    if (d.state !== state || d.scope !== scope || d.src !== src)
+      this.desc = this.home.pool.get(d.proto, state, scope, src);
   }
 
   get clientPort(): number {

@@ -52,7 +52,8 @@ export interface IptablesRuleset {
 export function mergeRulesets(parts: readonly IptablesRuleset[]): IptablesRuleset {
   if (parts.length === 1) return parts[0]!;
   const chains: Record<string, string[]> = {};
-  for (const p of parts) for (const [t, c] of Object.entries(p.chains)) chains[t] = [...(chains[t] ?? []), ...c];
+  for (const p of parts)
+    for (const [t, c] of Object.entries(p.chains)) chains[t] = [...(chains[t] ?? []), ...c];
   return {
     rules: parts.flatMap((p) => p.rules),
     chains,

@@ -7,7 +7,13 @@ export interface NetnsLabelInput {
   readonly ino: number;
   readonly names: readonly string[];
   /** The first pod with a process in the namespace, as far as it is known. */
-  readonly pod?: { readonly uid: string; readonly namespace?: string | undefined; readonly name?: string | undefined } | undefined;
+  readonly pod?:
+    | {
+        readonly uid: string;
+        readonly namespace?: string | undefined;
+        readonly name?: string | undefined;
+      }
+    | undefined;
 }
 
 // A label goes into file names and source ids: a plain component of bounded length.

@@ -60,7 +60,13 @@ export class NodeSettings {
   ) {}
 
   /** Records a sysctl reading; `firstT` is the time of the table's first observation. */
-  setSysctls(values: Readonly<Record<string, unknown>>, t: number, src: string, scope: string | undefined, firstT: number): void {
+  setSysctls(
+    values: Readonly<Record<string, unknown>>,
+    t: number,
+    src: string,
+    scope: string | undefined,
+    firstT: number,
+  ): void {
     const sk = scopeKey(scope);
     let m = this.sysctls.get(sk);
     if (!m) {
@@ -75,7 +81,9 @@ export class NodeSettings {
       if (prev && prev.value !== value) {
         // Keep what was in force before, so a finding can quote the value at the time of an event.
         const hk = `${sk}|${key}`;
-        const ch = this.sysctlChanges.get(hk) ?? [{ ...prev, t: Math.min(prev.t, firstT >= 0 ? firstT : prev.t) }];
+        const ch = this.sysctlChanges.get(hk) ?? [
+          { ...prev, t: Math.min(prev.t, firstT >= 0 ? firstT : prev.t) },
+        ];
         ch.push(stamped);
         if (ch.length > 8) ch.shift();
         this.sysctlChanges.set(hk, ch);
@@ -142,11 +150,18 @@ export class NodeSettings {
   }
 
   /** Adds a `conntrack -S` reading, summed over CPUs. */
-  addStats(cpus: readonly ConntrackCpuStats[], t: number, src: string, scope: string | undefined, raw: string | undefined): void {
+  addStats(
+    cpus: readonly ConntrackCpuStats[],
+    t: number,
+    src: string,
+    scope: string | undefined,
+    raw: string | undefined,
+  ): void {
     const sum: Record<string, number> = {};
     let entries: number | undefined;
     for (const c of cpus) {
-      for (const [k, v] of Object.entries(c.counters)) if (Number.isFinite(v)) sum[k] = (sum[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(c.counters))
+        if (Number.isFinite(v)) sum[k] = (sum[k] ?? 0) + v;
       if (c.entries !== undefined) entries = c.entries;
     }
     const text =
@@ -161,7 +176,11 @@ export class NodeSettings {
       h = [];
       this.stats.set(sk, h);
     }
-    h.push(entries === undefined ? { t, src, text, counters: sum, cpus: cpus.length } : { t, src, text, counters: sum, entries, cpus: cpus.length });
+    h.push(
+      entries === undefined
+        ? { t, src, text, counters: sum, cpus: cpus.length }
+        : { t, src, text, counters: sum, entries, cpus: cpus.length },
+    );
     if (h.length > this.statsLength) h.shift();
   }
 
@@ -169,7 +188,8 @@ export class NodeSettings {
   applyMeta(key: string, value: unknown, t: number, src: string, raw: string | undefined): void {
     if (key === 'netns-label' && value && typeof value === 'object') {
       const v = value as { inode?: unknown; scope?: unknown };
-      if (typeof v.inode === 'number' && typeof v.scope === 'string') this.netnsLabels.set(v.inode, v.scope);
+      if (typeof v.inode === 'number' && typeof v.scope === 'string')
+        this.netnsLabels.set(v.inode, v.scope);
       return;
     }
     if (key === 'kernel-log' && typeof value === 'string') {

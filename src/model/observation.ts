@@ -1,7 +1,12 @@
 // What the pipeline hands the model: parsed records, stamped with time and scope.
 // Row formats (conntrack -L, ipvsadm -Lnc …) stream one row at a time between a begin and an end,
 // so a million-entry table never sits in memory twice.
-import type { ConntrackCpuStats, ConntrackEntry, ConntrackEvent, ConntrackEventLineSource } from './conntrack.js';
+import type {
+  ConntrackCpuStats,
+  ConntrackEntry,
+  ConntrackEvent,
+  ConntrackEventLineSource,
+} from './conntrack.js';
 import type { IptablesRuleset } from './iptables.js';
 import type { IpvsConn, IpvsService, IpvsStatsRow, IpvsTimeouts } from './ipvs.js';
 import type { KubeProxySettings } from './kube-proxy.js';

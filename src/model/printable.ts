@@ -4,7 +4,8 @@
 
 // A whole escape sequence is removed, not only its ESC, so no "[31m" debris is left: CSI
 // (ESC [ … final byte), OSC/DCS/APC/PM/SOS strings (up to BEL or ST) and two-byte escapes.
-const ESCAPE_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[ -~]?)|\u009b[0-?]*[ -/]*[@-~]?/g;
+const ESCAPE_SEQUENCE =
+  /\u001b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[ -~]?)|\u009b[0-?]*[ -/]*[@-~]?/g;
 // C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides that reorder what is shown.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 const CONTROL_ONE_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
@@ -20,7 +21,10 @@ export function printable(text: string): string {
  */
 export function printableExcerpt(text: string, max = 60): string {
   const head = text.length > max * 4 ? text.slice(0, max * 4) : text;
-  const escaped = head.replace(CONTROL_ONE_LINE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const escaped = head.replace(
+    CONTROL_ONE_LINE,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return escaped.length > max || head.length < text.length ? `${escaped.slice(0, max)}…` : escaped;
 }
 
@@ -67,7 +71,14 @@ function copyPrintable<T>(root: T): T {
     return v;
   };
   const pending: object[] = [];
-  const shell = (v: object): unknown => (Array.isArray(v) ? [] : v instanceof Map ? new Map() : v instanceof Set ? new Set() : Object.create(Object.getPrototypeOf(v) as object | null));
+  const shell = (v: object): unknown =>
+    Array.isArray(v)
+      ? []
+      : v instanceof Map
+        ? new Map()
+        : v instanceof Set
+          ? new Set()
+          : Object.create(Object.getPrototypeOf(v) as object | null);
   clean(root);
   // First give every reachable object a copy, then fill the copies: cycles and sharing are kept.
   for (let i = 0; i < pending.length; i++) {
@@ -78,11 +89,19 @@ function copyPrintable<T>(root: T): T {
     else if (v instanceof Set) for (const e of v) clean(e);
     else for (const k of Object.keys(v)) clean((v as Record<string, unknown>)[k]);
   }
-  const mapped = (v: unknown): unknown => (typeof v === 'string' ? printable(v) : v !== null && typeof v === 'object' && !(v instanceof Date) ? copies.get(v) : v);
+  const mapped = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? printable(v)
+      : v !== null && typeof v === 'object' && !(v instanceof Date)
+        ? copies.get(v)
+        : v;
   for (const [v, c] of copies) {
-    if (v instanceof Map) for (const [k, e] of v) (c as Map<unknown, unknown>).set(mapped(k), mapped(e));
+    if (v instanceof Map)
+      for (const [k, e] of v) (c as Map<unknown, unknown>).set(mapped(k), mapped(e));
     else if (v instanceof Set) for (const e of v) (c as Set<unknown>).add(mapped(e));
-    else for (const k of Object.keys(v)) (c as Record<string, unknown>)[printable(k)] = mapped((v as Record<string, unknown>)[k]);
+    else
+      for (const k of Object.keys(v))
+        (c as Record<string, unknown>)[printable(k)] = mapped((v as Record<string, unknown>)[k]);
   }
   return copies.get(root as object) as T;
 }

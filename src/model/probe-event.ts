@@ -100,7 +100,8 @@ export interface ProbeStatusEvent {
   readonly message: string;
 }
 
-export type ProbeEvent = DropEvent | ResetEvent | RetransmitEvent | StateEvent | ActivityEvent | ProbeStatusEvent;
+export type ProbeEvent =
+  DropEvent | ResetEvent | RetransmitEvent | StateEvent | ActivityEvent | ProbeStatusEvent;
 
 /** Parses a probe's output line again, the way it was parsed (same probe, same begin-record context). */
 export interface ProbeLineSource {

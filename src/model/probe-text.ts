@@ -4,7 +4,8 @@ import type { PacketTuple, ProbeEvent } from './probe-event.js';
 
 /** `10.0.0.1:42766 > 10.96.0.10:80`, IPv6 addresses in brackets. */
 function tupleText(t: PacketTuple): string {
-  const a = (addr: string, port: number) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
+  const a = (addr: string, port: number) =>
+    addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
   return `${a(t.saddr, t.sport)} > ${a(t.daddr, t.dport)}`;
 }
 
@@ -31,7 +32,8 @@ export function probeEventText(e: ProbeEvent, where = ''): string {
     case 'state': {
       const k = e.keepalive;
       const ka = k ? (k.enabled ? `on idle ${k.idleSec || 'sysctl'}` : 'off') : undefined;
-      if (e.trigger === 'setsockopt' && ka !== undefined) return `KEEPALIVE ${tupleText(e.tuple)} ${ka}${e.option ? ` (${e.option})` : ''}${e.pid ? ` pid ${e.pid}` : ''}${ns}`;
+      if (e.trigger === 'setsockopt' && ka !== undefined)
+        return `KEEPALIVE ${tupleText(e.tuple)} ${ka}${e.option ? ` (${e.option})` : ''}${e.pid ? ` pid ${e.pid}` : ''}${ns}`;
       return `STATE ${e.oldState} > ${e.newState} ${tupleText(e.tuple)}${ka !== undefined ? ` keepalive ${ka}` : ''}${ns}`;
     }
     case 'activity':

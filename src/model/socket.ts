@@ -32,7 +32,11 @@ export interface SocketInfo {
   readonly bytesReceived?: number;
   readonly retrans?: string;
   /** users:(("name",pid=N,fd=M)) when ss ran with -p. */
-  readonly processes?: readonly { readonly name: string; readonly pid: number; readonly fd: number }[];
+  readonly processes?: readonly {
+    readonly name: string;
+    readonly pid: number;
+    readonly fd: number;
+  }[];
   /** Scope (network namespace label) the socket was read in; set by the session, not the parser. */
   readonly netns?: string;
 }

@@ -7,15 +7,31 @@ import type { ProbeEvent, ProbeLineSource } from './probe-event.js';
 export type MatchDir = 'orig' | 'orig-rev' | 'reply' | 'reply-rev';
 
 export type TimelineKind =
-  | 'ct-new' | 'ct-update' | 'ct-destroy' | 'ct-gone'
-  | 'drop' | 'reset' | 'retransmit' | 'state' | 'activity'
-  | 'ipvs-gone' | 'socket-gone';
+  | 'ct-new'
+  | 'ct-update'
+  | 'ct-destroy'
+  | 'ct-gone'
+  | 'drop'
+  | 'reset'
+  | 'retransmit'
+  | 'state'
+  | 'activity'
+  | 'ipvs-gone'
+  | 'socket-gone';
 
 /** One bit per timeline kind, for Flow.timelineKinds. */
 export const TIMELINE_KIND_BIT: Readonly<Record<TimelineKind, number>> = {
-  'ct-new': 1, 'ct-update': 2, 'ct-destroy': 4, 'ct-gone': 8,
-  drop: 16, reset: 32, retransmit: 64, state: 128, activity: 256,
-  'ipvs-gone': 512, 'socket-gone': 1024,
+  'ct-new': 1,
+  'ct-update': 2,
+  'ct-destroy': 4,
+  'ct-gone': 8,
+  drop: 16,
+  reset: 32,
+  retransmit: 64,
+  state: 128,
+  activity: 256,
+  'ipvs-gone': 512,
+  'socket-gone': 1024,
 };
 
 /** One event in a flow's bounded history. */
@@ -71,7 +87,18 @@ export class CtItem implements TimelineItem {
   private ev: ConntrackEvent | undefined;
   private readonly ls: ConntrackEventLineSource | undefined;
 
-  constructor(t: number, kind: TimelineKind, src: string, text: string, scope: string | undefined, dir: MatchDir | undefined, prevAct: number, ev: ConntrackEvent, state: string | null, ls: ConntrackEventLineSource | undefined) {
+  constructor(
+    t: number,
+    kind: TimelineKind,
+    src: string,
+    text: string,
+    scope: string | undefined,
+    dir: MatchDir | undefined,
+    prevAct: number,
+    ev: ConntrackEvent,
+    state: string | null,
+    ls: ConntrackEventLineSource | undefined,
+  ) {
     this.t = t;
     this.kind = kind;
     this.src = src;

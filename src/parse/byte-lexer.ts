@@ -118,7 +118,12 @@ export function interned(...texts: string[]): readonly Interned[] {
   return texts.map((text) => ({ text, bytes: ascii(text) }));
 }
 
-export function lookup(b: Uint8Array, from: number, to: number, words: readonly Interned[]): string | null {
+export function lookup(
+  b: Uint8Array,
+  from: number,
+  to: number,
+  words: readonly Interned[],
+): string | null {
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (isWord(b, from, to, w.bytes)) return w.text;

@@ -7,8 +7,21 @@
 import type { Counters, ConntrackEntry } from '../model/conntrack.js';
 import type { Family, Tuple } from '../model/endpoint.js';
 import {
-  ascii, at3, at4, byteIndex, decimalAt, hasAt, interned, isDigit, isHexWord, isWord,
-  lineCodes, lookup, quote, skipSpaces, tokenEnd,
+  ascii,
+  at3,
+  at4,
+  byteIndex,
+  decimalAt,
+  hasAt,
+  interned,
+  isDigit,
+  isHexWord,
+  isWord,
+  lineCodes,
+  lookup,
+  quote,
+  skipSpaces,
+  tokenEnd,
 } from './byte-lexer.js';
 import { conntrackToolLine } from './conntrack-tool-line.js';
 import { canonicalIpv6Codes, dottedQuadEnd, lastDottedQuad } from './ip-text.js';
@@ -49,7 +62,10 @@ const K_DSTKEY = 24;
 const K_GRE_TIMEOUT = 25;
 
 function badNumber(s: string, p: number, vs: number, te: number): LineOutcome<never> {
-  return lineIssue('conntrack.bad-number', `${s.slice(p, vs - 1)} is not a valid number: ${JSON.stringify(s.slice(vs, Math.min(te, vs + 60)))}`);
+  return lineIssue(
+    'conntrack.bad-number',
+    `${s.slice(p, vs - 1)} is not a valid number: ${JSON.stringify(s.slice(vs, Math.min(te, vs + 60)))}`,
+  );
 }
 
 // The words the scanner compares whole tokens or key prefixes with.
@@ -77,11 +93,44 @@ const W = {
 } as const;
 
 // Every name kernel l4proto_name() and libnetfilter_conntrack proto2str print, most frequent first.
-const L4_NAMES = interned('tcp', 'udp', 'icmp', 'icmpv6', 'gre', 'sctp', 'udplite', 'dccp', 'igmp', 'unknown');
-const TCP_STATES = interned('ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'SYN_RECV', 'CLOSE', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'NONE', 'SYN_SENT2');
+const L4_NAMES = interned(
+  'tcp',
+  'udp',
+  'icmp',
+  'icmpv6',
+  'gre',
+  'sctp',
+  'udplite',
+  'dccp',
+  'igmp',
+  'unknown',
+);
+const TCP_STATES = interned(
+  'ESTABLISHED',
+  'TIME_WAIT',
+  'SYN_SENT',
+  'SYN_RECV',
+  'CLOSE',
+  'FIN_WAIT',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'NONE',
+  'SYN_SENT2',
+);
 
 /** The number printed beside each l4 name; `unknown` (-1) goes with any number. */
-const L4_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58, gre: 47, sctp: 132, udplite: 136, dccp: 33, igmp: 2, unknown: -1 };
+const L4_NUMBERS: Readonly<Record<string, number>> = {
+  tcp: 6,
+  udp: 17,
+  icmp: 1,
+  icmpv6: 58,
+  gre: 47,
+  sctp: 132,
+  udplite: 136,
+  dccp: 33,
+  igmp: 2,
+  unknown: -1,
+};
 
 const CODE = {
   tooLong: 'conntrack.line-too-long',
@@ -125,14 +174,26 @@ interface Header {
   next: number;
 }
 
-const header: Header = { family: null, proto: '', protonum: 0, timeout: null, state: null, next: 0 };
+const header: Header = {
+  family: null,
+  proto: '',
+  protonum: 0,
+  timeout: null,
+  state: null,
+  next: 0,
+};
 
 /**
  * Reads `[l3name l3num] l4name l4num [timeout] [state]` into `header`, or returns the issue. It is a
  * function of its own because V8 inlines helpers into a function only up to a budget of bytecode:
  * the header's helpers would use up what the token loop's compares need.
  */
-function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOutcome<never> | null {
+function scanHeader(
+  s: string,
+  b: Uint8Array,
+  from: number,
+  end: number,
+): LineOutcome<never> | null {
   let p = skipSpaces(b, from, end);
   if (p >= end) return lineIssue(CODE.badProto, 'empty entry: no protocol name');
   let te = tokenEnd(b, p, end);
@@ -154,7 +215,8 @@ function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOu
 
   // a copy that lost the name's first letter (`cp 6`) or the whole name (`6 46`) is no l4 name
   const proto = lookup(b, p, te, L4_NAMES);
-  if (proto === null) return lineIssue(CODE.badProto, `not an l4 protocol name: ${quote(s, p, te)}`);
+  if (proto === null)
+    return lineIssue(CODE.badProto, `not an l4 protocol name: ${quote(s, p, te)}`);
   p = skipSpaces(b, te, end);
   te = tokenEnd(b, p, end);
   const protonum = decimalAt(b, p, te);
@@ -171,7 +233,8 @@ function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOu
   let timeout: number | null = null;
   if (p < end && isDigit(b[p]!)) {
     timeout = decimalAt(b, p, te);
-    if (timeout < 0) return lineIssue(CODE.badNumber, `timeout is not a number: ${quote(s, p, te)}`);
+    if (timeout < 0)
+      return lineIssue(CODE.badNumber, `timeout is not a number: ${quote(s, p, te)}`);
     p = skipSpaces(b, te, end);
     te = tokenEnd(b, p, end);
   }
@@ -201,12 +264,21 @@ function scanHeader(s: string, b: Uint8Array, from: number, end: number): LineOu
  * Scans one entry in line[from, end): the layout shared by -L, -E (after the event type) and /proc.
  * Never throws; anything it does not know becomes an issue.
  */
-export function scanConntrackEntry(s: string, from: number, end: number): LineOutcome<ConntrackEntry> {
+export function scanConntrackEntry(
+  s: string,
+  from: number,
+  end: number,
+): LineOutcome<ConntrackEntry> {
   return scanConntrackCodes(s, lineCodes(s), from, end);
 }
 
 /** scanConntrackEntry on a line whose codes the caller already has (from lineCodes(s)). */
-export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: number): LineOutcome<ConntrackEntry> {
+export function scanConntrackCodes(
+  s: string,
+  b: Uint8Array,
+  from: number,
+  end: number,
+): LineOutcome<ConntrackEntry> {
   const bad = scanHeader(s, b, from, end);
   if (bad !== null) return bad;
   const family = header.family;
@@ -268,13 +340,19 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
 
     if (c === LBRACKET) {
       te = tokenEnd(b, p, end);
-      if (isWord(b, p, te, W.assured)) { assured = true; trailer = true; }
-      else if (isWord(b, p, te, W.unreplied)) {
+      if (isWord(b, p, te, W.assured)) {
+        assured = true;
+        trailer = true;
+      } else if (isWord(b, p, te, W.unreplied)) {
         if (dir !== 1) return lineIssue(CODE.badTuple, '[UNREPLIED] is not between the two tuples');
         unreplied = true;
-      } else if (isWord(b, p, te, W.offload)) { offload = true; trailer = true; }
-      else if (isWord(b, p, te, W.hwOffload)) { hwOffload = true; trailer = true; }
-      else if (hasAt(b, p, W.start) || hasAt(b, p, W.stop)) {
+      } else if (isWord(b, p, te, W.offload)) {
+        offload = true;
+        trailer = true;
+      } else if (isWord(b, p, te, W.hwOffload)) {
+        hwOffload = true;
+        trailer = true;
+      } else if (hasAt(b, p, W.start) || hasAt(b, p, W.stop)) {
         // ctime text contains spaces: `[start=Mon Nov 23 04:42:36 2026]`
         const close = s.indexOf(']', p);
         if (close === -1 || close >= end || close - p > 64) {
@@ -298,43 +376,128 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
     let vs = p;
     switch (c) {
       case 115: // s; the second character saves a failed compare on the hot keys
-        if (b[p + 1]! === 112) { if (at4(b, p + 2, 111, 114, 116, 61)) { k = K_SPORT; vs += 6; } }
-        else if (at3(b, p + 1, 114, 99, 61)) { k = K_SRC; vs += 4; }
-        else if (hasAt(b, p, W.secmark)) { k = K_SECMARK; vs += 8; }
-        else if (hasAt(b, p, W.secctx)) { k = K_SECCTX; vs += 7; }
-        else if (hasAt(b, p, W.srckey)) { k = K_SRCKEY; vs += 7; }
-        else if (hasAt(b, p, W.streamTimeout)) { k = K_STREAM_TIMEOUT; vs += 15; }
+        if (b[p + 1]! === 112) {
+          if (at4(b, p + 2, 111, 114, 116, 61)) {
+            k = K_SPORT;
+            vs += 6;
+          }
+        } else if (at3(b, p + 1, 114, 99, 61)) {
+          k = K_SRC;
+          vs += 4;
+        } else if (hasAt(b, p, W.secmark)) {
+          k = K_SECMARK;
+          vs += 8;
+        } else if (hasAt(b, p, W.secctx)) {
+          k = K_SECCTX;
+          vs += 7;
+        } else if (hasAt(b, p, W.srckey)) {
+          k = K_SRCKEY;
+          vs += 7;
+        } else if (hasAt(b, p, W.streamTimeout)) {
+          k = K_STREAM_TIMEOUT;
+          vs += 15;
+        }
         break;
       case 100: // d
         c = b[p + 1]!;
-        if (c === 112) { if (at4(b, p + 2, 111, 114, 116, 61)) { k = K_DPORT; vs += 6; } }
-        else if (c === 101) { if (at3(b, p + 2, 108, 116, 97) && at3(b, p + 5, 45, 116, 105) && at3(b, p + 8, 109, 101, 61)) { k = K_DELTA; vs += 11; } }
-        else if (at3(b, p + 1, 115, 116, 61)) { k = K_DST; vs += 4; }
-        else if (hasAt(b, p, W.dstkey)) { k = K_DSTKEY; vs += 7; }
+        if (c === 112) {
+          if (at4(b, p + 2, 111, 114, 116, 61)) {
+            k = K_DPORT;
+            vs += 6;
+          }
+        } else if (c === 101) {
+          if (
+            at3(b, p + 2, 108, 116, 97) &&
+            at3(b, p + 5, 45, 116, 105) &&
+            at3(b, p + 8, 109, 101, 61)
+          ) {
+            k = K_DELTA;
+            vs += 11;
+          }
+        } else if (at3(b, p + 1, 115, 116, 61)) {
+          k = K_DST;
+          vs += 4;
+        } else if (hasAt(b, p, W.dstkey)) {
+          k = K_DSTKEY;
+          vs += 7;
+        }
         break;
-      case 112: if (at4(b, p + 1, 97, 99, 107, 101) && at3(b, p + 5, 116, 115, 61)) { k = K_PACKETS; vs += 8; } break;
-      case 98: if (at4(b, p + 1, 121, 116, 101, 115) && b[p + 5]! === 61) { k = K_BYTES; vs += 6; } break;
-      case 109: if (at4(b, p + 1, 97, 114, 107, 61)) { k = K_MARK; vs += 5; } break;
-      case 117: if (at3(b, p + 1, 115, 101, 61)) { k = K_USE; vs += 4; } break;
-      case 105: if (b[p + 1]! === 100 && b[p + 2]! === 61) { k = K_ID; vs += 3; } break;
-      case 99: if (hasAt(b, p, W.code)) { k = K_CODE; vs += 5; } break;
-      case 104: if (hasAt(b, p, W.helper)) { k = K_HELPER; vs += 7; } break;
-      case 108: if (hasAt(b, p, W.labels)) { k = K_LABELS; vs += 7; } break;
+      case 112:
+        if (at4(b, p + 1, 97, 99, 107, 101) && at3(b, p + 5, 116, 115, 61)) {
+          k = K_PACKETS;
+          vs += 8;
+        }
+        break;
+      case 98:
+        if (at4(b, p + 1, 121, 116, 101, 115) && b[p + 5]! === 61) {
+          k = K_BYTES;
+          vs += 6;
+        }
+        break;
+      case 109:
+        if (at4(b, p + 1, 97, 114, 107, 61)) {
+          k = K_MARK;
+          vs += 5;
+        }
+        break;
+      case 117:
+        if (at3(b, p + 1, 115, 101, 61)) {
+          k = K_USE;
+          vs += 4;
+        }
+        break;
+      case 105:
+        if (b[p + 1]! === 100 && b[p + 2]! === 61) {
+          k = K_ID;
+          vs += 3;
+        }
+        break;
+      case 99:
+        if (hasAt(b, p, W.code)) {
+          k = K_CODE;
+          vs += 5;
+        }
+        break;
+      case 104:
+        if (hasAt(b, p, W.helper)) {
+          k = K_HELPER;
+          vs += 7;
+        }
+        break;
+      case 108:
+        if (hasAt(b, p, W.labels)) {
+          k = K_LABELS;
+          vs += 7;
+        }
+        break;
       case 116: // t
-        if (hasAt(b, p, W.type)) { k = K_TYPE; vs += 5; }
-        else if (hasAt(b, p, W.greTimeout)) { k = K_GRE_TIMEOUT; vs += 8; }
+        if (hasAt(b, p, W.type)) {
+          k = K_TYPE;
+          vs += 5;
+        } else if (hasAt(b, p, W.greTimeout)) {
+          k = K_GRE_TIMEOUT;
+          vs += 8;
+        }
         break;
       case 122: // z
-        if (hasAt(b, p, W.zone)) { k = K_ZONE; vs += 5; }
-        else if (hasAt(b, p, W.zoneOrig)) { k = K_ZONE_ORIG; vs += 10; }
-        else if (hasAt(b, p, W.zoneReply)) { k = K_ZONE_REPLY; vs += 11; }
+        if (hasAt(b, p, W.zone)) {
+          k = K_ZONE;
+          vs += 5;
+        } else if (hasAt(b, p, W.zoneOrig)) {
+          k = K_ZONE_ORIG;
+          vs += 10;
+        } else if (hasAt(b, p, W.zoneReply)) {
+          k = K_ZONE_REPLY;
+          vs += 11;
+        }
         break;
     }
     // a key found this way lies before `end`: `end` is at a space or the end of the line
     if (k === 0 || vs > end) {
       te = tokenEnd(b, p, end);
       const e = byteIndex(b, EQ, p, te);
-      if (e === -1) return lineIssue(CODE.unknownToken, `expected key=value, got ${quote(s, p, te)}`);
+      if (e === -1)
+        return lineIssue(CODE.unknownToken, `expected key=value, got ${quote(s, p, te)}`);
       return lineIssue(CODE.unknownToken, `unknown field ${quote(s, p, e)}`);
     }
 
@@ -366,9 +529,14 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
             dots++;
             digits = 0;
             octet = 0;
-          } else if (ch === 58) { colons++; ok4 = false; }
-          else if ((ch >= 97 && ch <= 102) || (ch >= 65 && ch <= 70)) ok4 = false;
-          else { ok4 = false; ok6 = false; }
+          } else if (ch === 58) {
+            colons++;
+            ok4 = false;
+          } else if ((ch >= 97 && ch <= 102) || (ch >= 65 && ch <= 70)) ok4 = false;
+          else {
+            ok4 = false;
+            ok6 = false;
+          }
         }
         te = i;
         if (ok4 && dots === 3 && digits > 0) a = s.slice(vs, te);
@@ -379,17 +547,30 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
         }
       }
       const name = k === K_SRC ? 'src' : 'dst';
-      if (a === null) return lineIssue(CODE.badAddress, `${name} is not an IP address: ${quote(s, vs, tokenEnd(b, vs, end))}`);
+      if (a === null)
+        return lineIssue(
+          CODE.badAddress,
+          `${name} is not an IP address: ${quote(s, vs, tokenEnd(b, vs, end))}`,
+        );
       if (trailer) return lineIssue(CODE.badTuple, `${name}= after the reply tuple`);
       if (k === K_SRC) {
-        if (dir === 0) { oSrc = a; oSrc4 = a4; dir = 1; }
-        else if (dir === 1) {
+        if (dir === 0) {
+          oSrc = a;
+          oSrc4 = a4;
+          dir = 1;
+        } else if (dir === 1) {
           if (oDst === null) return lineIssue(CODE.badTuple, 'original tuple has no dst=');
-          rSrc = a; rSrc4 = a4; dir = 2;
+          rSrc = a;
+          rSrc4 = a4;
+          dir = 2;
         } else return lineIssue(CODE.badTuple, 'more than two tuples (third src=)');
-      } else if (dir === 1 && oDst === null) { oDst = a; oDst4 = a4; }
-      else if (dir === 2 && rDst === null) { rDst = a; rDst4 = a4; }
-      else return lineIssue(CODE.badTuple, 'dst= without a preceding src=');
+      } else if (dir === 1 && oDst === null) {
+        oDst = a;
+        oDst4 = a4;
+      } else if (dir === 2 && rDst === null) {
+        rDst = a;
+        rDst4 = a4;
+      } else return lineIssue(CODE.badTuple, 'dst= without a preceding src=');
       p = te;
       continue;
     }
@@ -415,33 +596,44 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
       }
       te = i;
       if (i === vs || i - vs > 20 || (i < end && b[i]! !== SP)) {
-        return lineIssue(CODE.badNumber, `${s.slice(p, vs - 1)} is not a valid number: ${quote(s, vs, tokenEnd(b, vs, end))}`);
+        return lineIssue(
+          CODE.badNumber,
+          `${s.slice(p, vs - 1)} is not a valid number: ${quote(s, vs, tokenEnd(b, vs, end))}`,
+        );
       }
       switch (k) {
         case K_SPORT:
         case K_DPORT:
-          if (trailer || dir === 0) return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
+          if (trailer || dir === 0)
+            return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
           if (v > 65535) return badNumber(s, p, vs, te);
-          if (k === K_SPORT) { if (dir === 1) oSport = v; else rSport = v; }
-          else if (dir === 1) oDport = v;
+          if (k === K_SPORT) {
+            if (dir === 1) oSport = v;
+            else rSport = v;
+          } else if (dir === 1) oDport = v;
           else rDport = v;
           break;
         case K_PACKETS:
           if (trailer || dir === 0) return lineIssue(CODE.badTuple, 'packets= outside a tuple');
           if ((dir === 1 ? oPackets : rPackets) >= 0) return dup('packets');
-          if (dir === 1) oPackets = v; else rPackets = v;
+          if (dir === 1) oPackets = v;
+          else rPackets = v;
           break;
         case K_BYTES:
           if (trailer || dir === 0) return lineIssue(CODE.badTuple, 'bytes= outside a tuple');
           if ((dir === 1 ? oBytes : rBytes) >= 0) return dup('bytes');
-          if (dir === 1) oBytes = v; else rBytes = v;
+          if (dir === 1) oBytes = v;
+          else rBytes = v;
           break;
         case K_TYPE:
         case K_CODE:
-          if (trailer || dir === 0) return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
+          if (trailer || dir === 0)
+            return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
           if (v > 255) return badNumber(s, p, vs, te);
-          if (dir === 1) { if (k === K_TYPE) icmpType = v; else icmpCode = v; }
-          else if (k === K_TYPE) rIcmpType = v;
+          if (dir === 1) {
+            if (k === K_TYPE) icmpType = v;
+            else icmpCode = v;
+          } else if (k === K_TYPE) rIcmpType = v;
           break;
         case K_ID:
           // `id=` is the ICMP id inside a tuple right after type/code, else the conntrack id (-o id)
@@ -461,26 +653,31 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
         case K_MARK:
           if (v > 0xffffffff) return badNumber(s, p, vs, te);
           if (mark !== undefined) return dup('mark');
-          mark = v; trailer = true;
+          mark = v;
+          trailer = true;
           break;
         case K_USE:
           if (v > 0xffffffff) return badNumber(s, p, vs, te);
           if (use !== undefined) return dup('use');
-          use = v; trailer = true;
+          use = v;
+          trailer = true;
           break;
         case K_DELTA:
           if (deltaTime !== undefined) return dup('delta-time');
-          deltaTime = v; trailer = true;
+          deltaTime = v;
+          trailer = true;
           break;
         case K_ZONE:
           if (v > 0xffff) return badNumber(s, p, vs, te);
           if (zone !== undefined) return dup('zone');
-          zone = v; trailer = true;
+          zone = v;
+          trailer = true;
           break;
         case K_SECMARK:
           if (v > 0xffffffff) return badNumber(s, p, vs, te);
           if (secmark !== undefined) return dup('secmark');
-          secmark = v; trailer = true;
+          secmark = v;
+          trailer = true;
           break;
         case K_ZONE_ORIG:
         case K_ZONE_REPLY:
@@ -491,7 +688,8 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
           if (v > 0xffff) return badNumber(s, p, vs, te);
           break;
         case K_STREAM_TIMEOUT:
-          if (dir !== 0 || proto !== 'gre') return lineIssue(CODE.unknownToken, 'stream_timeout= outside a GRE header');
+          if (dir !== 0 || proto !== 'gre')
+            return lineIssue(CODE.unknownToken, 'stream_timeout= outside a GRE header');
           break;
       }
       p = te;
@@ -503,49 +701,73 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
     switch (k) {
       case K_SECCTX:
         if (secctx !== undefined) return dup('secctx');
-        secctx = s.slice(vs, te); trailer = true;
+        secctx = s.slice(vs, te);
+        trailer = true;
         break;
       case K_HELPER:
         if (helper !== undefined) return dup('helper');
-        helper = s.slice(vs, te); trailer = true;
+        helper = s.slice(vs, te);
+        trailer = true;
         break;
       case K_LABELS:
         if (labels !== undefined) return dup('labels');
-        labels = s.slice(vs, te); trailer = true;
+        labels = s.slice(vs, te);
+        trailer = true;
         break;
       case K_SRCKEY:
       case K_DSTKEY:
         // GRE keys (`srckey=0x0`): part of the tuple, not kept in the model
-        if (trailer || dir === 0) return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
+        if (trailer || dir === 0)
+          return lineIssue(CODE.badTuple, `${s.slice(p, vs - 1)}= outside a tuple`);
         if (!isHexWord(b, vs, te)) return badNumber(s, p, vs, te);
         break;
       case K_GRE_TIMEOUT:
         // /proc prints GRE's own `timeout=30, stream_timeout=180` before the tuple
-        if (dir !== 0 || proto !== 'gre') return lineIssue(CODE.unknownToken, 'timeout= outside a GRE header');
-        if (te - vs < 2 || b[te - 1]! !== 44 || decimalAt(b, vs, te - 1) < 0) return badNumber(s, p, vs, te);
+        if (dir !== 0 || proto !== 'gre')
+          return lineIssue(CODE.unknownToken, 'timeout= outside a GRE header');
+        if (te - vs < 2 || b[te - 1]! !== 44 || decimalAt(b, vs, te - 1) < 0)
+          return badNumber(s, p, vs, te);
         break;
     }
     p = te;
   }
 
-  if (oSrc === null || oDst === null) return lineIssue(CODE.badTuple, 'no original tuple (src= dst=)');
+  if (oSrc === null || oDst === null)
+    return lineIssue(CODE.badTuple, 'no original tuple (src= dst=)');
   if (rSrc === null || rDst === null) return lineIssue(CODE.badTuple, 'no reply tuple (src= dst=)');
   const fam: Family = family ?? (n6 === 0 ? 'ipv4' : 'ipv6');
-  if (n6 !== (fam === 'ipv6' ? 4 : 0)) return lineIssue(CODE.badAddress, `addresses are not all ${fam}`);
-  if ((oSport < 0) !== (oDport < 0) || (rSport < 0) !== (rDport < 0)) {
+  if (n6 !== (fam === 'ipv6' ? 4 : 0))
+    return lineIssue(CODE.badAddress, `addresses are not all ${fam}`);
+  if (oSport < 0 !== oDport < 0 || rSport < 0 !== rDport < 0) {
     return lineIssue(CODE.badTuple, 'a tuple has only one of sport=/dport=');
   }
-  if ((oPackets < 0) !== (oBytes < 0) || (rPackets < 0) !== (rBytes < 0)) {
+  if (oPackets < 0 !== oBytes < 0 || rPackets < 0 !== rBytes < 0) {
     return lineIssue(CODE.badTuple, 'packets= and bytes= must come together');
   }
   if (icmpType >= 0 && (icmpCode < 0 || icmpId < 0)) {
     return lineIssue(CODE.badTuple, 'ICMP tuple needs type=, code= and id=');
   }
 
-  const orig: Tuple = { src: oSrc, dst: oDst, sport: oSport < 0 ? undefined : oSport, dport: oDport < 0 ? undefined : oDport, src4: oSrc4, dst4: oDst4 };
-  const reply: Tuple = { src: rSrc, dst: rDst, sport: rSport < 0 ? undefined : rSport, dport: rDport < 0 ? undefined : rDport, src4: rSrc4, dst4: rDst4 };
-  const origCounters: Counters | undefined = oPackets < 0 ? undefined : { packets: oPackets, bytes: oBytes };
-  const replyCounters: Counters | undefined = rPackets < 0 ? undefined : { packets: rPackets, bytes: rBytes };
+  const orig: Tuple = {
+    src: oSrc,
+    dst: oDst,
+    sport: oSport < 0 ? undefined : oSport,
+    dport: oDport < 0 ? undefined : oDport,
+    src4: oSrc4,
+    dst4: oDst4,
+  };
+  const reply: Tuple = {
+    src: rSrc,
+    dst: rDst,
+    sport: rSport < 0 ? undefined : rSport,
+    dport: rDport < 0 ? undefined : rDport,
+    src4: rSrc4,
+    dst4: rDst4,
+  };
+  const origCounters: Counters | undefined =
+    oPackets < 0 ? undefined : { packets: oPackets, bytes: oBytes };
+  const replyCounters: Counters | undefined =
+    rPackets < 0 ? undefined : { packets: rPackets, bytes: rBytes };
   // One object shape for every entry (absent optionals are undefined) keeps consumers monomorphic.
   return row<ConntrackEntry>({
     family: fam,
@@ -579,7 +801,10 @@ export function scanConntrackCodes(s: string, b: Uint8Array, from: number, end: 
 /** Parses one line of `conntrack -L [-o extended,…]` or `/proc/net/nf_conntrack`. */
 export function parseConntrackEntryLine(line: string): LineOutcome<ConntrackEntry> {
   if (line.length > CONNTRACK_MAX_LINE) {
-    return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
+    return lineIssue(
+      CODE.tooLong,
+      `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`,
+    );
   }
   const b = lineCodes(line);
   const c0 = b[0]!;

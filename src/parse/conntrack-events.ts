@@ -22,7 +22,11 @@ const SP = 32;
 
 /** The event tags as printed (`%9s ` right-aligns them; the alignment spaces are skipped before). */
 const TAGS: ReadonlyArray<{ readonly type: ConntrackEventType; readonly codes: Uint8Array }> = (
-  [['NEW', '[NEW] '], ['UPDATE', '[UPDATE] '], ['DESTROY', '[DESTROY] ']] as const
+  [
+    ['NEW', '[NEW] '],
+    ['UPDATE', '[UPDATE] '],
+    ['DESTROY', '[DESTROY] '],
+  ] as const
 ).map(([type, text]) => ({ type, codes: Uint8Array.from(text, (c) => c.charCodeAt(0)) }));
 
 /** The tag at b[p…] (a prefix compare), or undefined. */
@@ -65,7 +69,11 @@ function slowTimestamp(b: Uint8Array, from: number, to: number): number | undefi
 }
 
 /** ` [USERSPACE] portid=N [progname=…]` (the part from `[USERSPACE]` on). */
-function parseUserspace(s: string, from: number, end: number): ConntrackEvent['userspace'] | string {
+function parseUserspace(
+  s: string,
+  from: number,
+  end: number,
+): ConntrackEvent['userspace'] | string {
   let p = from + USERSPACE.length;
   while (p < end && s.charCodeAt(p) === 32) p++;
   // conntrack-tools < 1.4.7 printed a bare ` [USERSPACE]` (with -o userspace); portid 0 is never a
@@ -89,7 +97,10 @@ function parseUserspace(s: string, from: number, end: number): ConntrackEvent['u
 /** Parses one line of `conntrack -E` output, with or without `-o timestamp`. */
 export function parseConntrackEventLine(line: string): LineOutcome<ConntrackEvent> {
   if (line.length > CONNTRACK_MAX_LINE) {
-    return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
+    return lineIssue(
+      CODE.tooLong,
+      `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`,
+    );
   }
   const b = lineCodes(line);
   let p = 0;
@@ -117,7 +128,10 @@ export function parseConntrackEventLine(line: string): LineOutcome<ConntrackEven
   if (tag === undefined) {
     let te = line.indexOf(' ', p);
     if (te === -1) te = end;
-    return lineIssue(CODE.badEventType, `expected [NEW], [UPDATE] or [DESTROY], got ${quote(line, p, te)}`);
+    return lineIssue(
+      CODE.badEventType,
+      `expected [NEW], [UPDATE] or [DESTROY], got ${quote(line, p, te)}`,
+    );
   }
   const type = tag.type;
   p += tag.codes.length;

@@ -31,7 +31,10 @@ function isName(s: string, from: number, to: number): boolean {
 /** Parses one `conntrack -S` line (`cpu=0   \tfound=0 invalid=8 … `). */
 export function parseConntrackStatsLine(line: string): LineOutcome<ConntrackCpuStats> {
   if (line.length > CONNTRACK_MAX_LINE) {
-    return lineIssue(CODE.tooLong, `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`);
+    return lineIssue(
+      CODE.tooLong,
+      `line is ${line.length} characters, more than ${CONNTRACK_MAX_LINE}`,
+    );
   }
   if (!line.startsWith('cpu=')) {
     const tool = conntrackToolLine(line);
@@ -43,7 +46,8 @@ export function parseConntrackStatsLine(line: string): LineOutcome<ConntrackCpuS
   let te = p;
   while (te < end && !isSpace(line.charCodeAt(te))) te++;
   const cpu = parseDec(line, p, te);
-  if (cpu < 0 || cpu > 65535) return lineIssue(CODE.badNumber, `cpu is not a CPU number: ${quote(line, p, te)}`);
+  if (cpu < 0 || cpu > 65535)
+    return lineIssue(CODE.badNumber, `cpu is not a CPU number: ${quote(line, p, te)}`);
   p = te;
   // null prototype: counter names come from the input and must not reach Object.prototype
   const counters: Record<string, number> = Object.create(null) as Record<string, number>;
@@ -58,7 +62,11 @@ export function parseConntrackStatsLine(line: string): LineOutcome<ConntrackCpuS
       return lineIssue(CODE.badStats, `expected name=value, got ${quote(line, p, te)}`);
     }
     const v = parseDec(line, e + 1, te);
-    if (v < 0) return lineIssue(CODE.badNumber, `${line.slice(p, e)} is not a number: ${quote(line, e + 1, te)}`);
+    if (v < 0)
+      return lineIssue(
+        CODE.badNumber,
+        `${line.slice(p, e)} is not a number: ${quote(line, e + 1, te)}`,
+      );
     const name = line.slice(p, e);
     if (name in counters) return lineIssue(CODE.duplicateField, `${name}= appears twice`);
     if (++n > MAX_COUNTERS) return lineIssue(CODE.badStats, `more than ${MAX_COUNTERS} counters`);
@@ -73,9 +81,27 @@ export function parseConntrackStatsLine(line: string): LineOutcome<ConntrackCpuS
 // ctnetlink and newer -S call `error`.
 const OLD_ROW = /^([a-z_]{1,20})\s+(\d{1,20})\s*$/;
 const OLD_NAMES: ReadonlySet<string> = new Set([
-  'entries', 'clashres', 'searched', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list', 'insert',
-  'insert_failed', 'drop', 'early_drop', 'icmp_error', 'error', 'expect_new', 'expect_create', 'expect_delete',
-  'search_restart', 'clash_resolve', 'chaintoolong',
+  'entries',
+  'clashres',
+  'searched',
+  'found',
+  'new',
+  'invalid',
+  'ignore',
+  'delete',
+  'delete_list',
+  'insert',
+  'insert_failed',
+  'drop',
+  'early_drop',
+  'icmp_error',
+  'error',
+  'expect_new',
+  'expect_create',
+  'expect_delete',
+  'search_restart',
+  'clash_resolve',
+  'chaintoolong',
 ]);
 
 /** Parses a `conntrack -S` capture: one ConntrackCpuStats per CPU line, one for an older summary. */
@@ -87,7 +113,8 @@ export function parseConntrackStats(text: string): ParseResult<ConntrackCpuStats
     const m = OLD_ROW.exec(line);
     if (m === null || !OLD_NAMES.has(m[1]!)) return out;
     const v = Number(m[2]);
-    if (!Number.isSafeInteger(v)) return lineIssue(CODE.badNumber, `${m[1]} is not a number: ${m[2]}`);
+    if (!Number.isSafeInteger(v))
+      return lineIssue(CODE.badNumber, `${m[1]} is not a number: ${m[2]}`);
     const name = m[1] === 'icmp_error' ? 'error' : m[1]!;
     // a second `entries` line starts a second summary (another paste of the command)
     const fresh = old === undefined || (name === 'entries' && old.entries !== undefined);

@@ -5,7 +5,8 @@ import { SKIP, lineIssue, type LineOutcome } from './result.js';
 
 const TOOL_MESSAGE = 'conntrack.tool-message';
 
-const SUMMARY = /^conntrack v[0-9.]{1,20} \(conntrack-tools\): [0-9]{1,20} flow (?:entries|events|expectations) have been (?:shown|deleted|updated|created)\.$/;
+const SUMMARY =
+  /^conntrack v[0-9.]{1,20} \(conntrack-tools\): [0-9]{1,20} flow (?:entries|events|expectations) have been (?:shown|deleted|updated|created)\.$/;
 
 /**
  * What to do with a line conntrack(8) wrote to stderr and that ended up among the rows: the

@@ -121,7 +121,7 @@ const HEX = '0123456789abcdef';
 /** Writes a group in lower-case hex without leading zeros at OUT[o]; returns the next position. */
 function putHex(v: number, o: number): number {
   let shift = 12;
-  while (shift > 0 && (v >> shift) === 0) shift -= 4;
+  while (shift > 0 && v >> shift === 0) shift -= 4;
   for (; shift >= 0; shift -= 4) OUT[o++] = HEX.charCodeAt((v >> shift) & 15);
   return o;
 }
@@ -139,7 +139,13 @@ function writeCanonical(): number {
   let o = 0;
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     // ::ffff:
-    OUT[0] = 58; OUT[1] = 58; OUT[2] = 102; OUT[3] = 102; OUT[4] = 102; OUT[5] = 102; OUT[6] = 58;
+    OUT[0] = 58;
+    OUT[1] = 58;
+    OUT[2] = 102;
+    OUT[3] = 102;
+    OUT[4] = 102;
+    OUT[5] = 102;
+    OUT[6] = 58;
     o = putDec(g[6]! >> 8, 7);
     OUT[o++] = 46;
     o = putDec(g[6]! & 255, o);
@@ -150,11 +156,17 @@ function writeCanonical(): number {
   }
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   for (let i = 0; i < 8; i++) {
@@ -175,7 +187,12 @@ function writeCanonical(): number {
  * (from lineCodes); null when it is not an IPv6 address. Text that is already canonical comes back
  * as s.slice(from, to), so the common case builds no string of its own.
  */
-export function canonicalIpv6Codes(s: string, b: Uint8Array, from: number, to: number): string | null {
+export function canonicalIpv6Codes(
+  s: string,
+  b: Uint8Array,
+  from: number,
+  to: number,
+): string | null {
   if (!readIpv6(b, from, to)) return null;
   const n = writeCanonical();
   let same = n === to - from;

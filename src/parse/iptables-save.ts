@@ -1,5 +1,10 @@
 // `iptables-save [-c]`: rules, chain declarations, INVALID drop rules and kube-proxy's Service chains.
-import type { InvalidDropRule, IptablesRule, IptablesRuleset, ServicePortRef } from '../model/iptables.js';
+import type {
+  InvalidDropRule,
+  IptablesRule,
+  IptablesRuleset,
+  ServicePortRef,
+} from '../model/iptables.js';
 import { parseIpvsEndpoint } from './ipvsadm-services.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
 
@@ -8,7 +13,8 @@ const MAX_TOKENS = 512;
 const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 const CHAIN = /^[^\s"']{1,64}$/;
 // kube-proxy's ServicePortName: "ns/name" plus ":port" when the port is named (older: "ns/name:").
-const CLUSTER_IP_COMMENT = /^([a-z0-9][a-z0-9.-]{0,252})\/([a-z0-9][a-z0-9.-]{0,252})(?::([^\s]{0,63}))? (cluster IP|has no endpoints)$/;
+const CLUSTER_IP_COMMENT =
+  /^([a-z0-9][a-z0-9.-]{0,252})\/([a-z0-9][a-z0-9.-]{0,252})(?::([^\s]{0,63}))? (cluster IP|has no endpoints)$/;
 
 type TokenOutcome = { ok: true; tokens: string[] } | { ok: false; message: string };
 
@@ -136,7 +142,8 @@ function findServices(rules: readonly Parsed[]): ServicePortRef[] {
     if (!noEndpoints && r.target !== undefined && r.target.startsWith('KUBE-SVC-')) {
       for (const j of byChain.get(r.target) ?? []) {
         // A loop, not push(...): spreading a huge array overflows the call stack.
-        if (j.target !== undefined && j.target.startsWith('KUBE-SEP-')) for (const ep of dnatOf(j.target)) endpoints.push(ep);
+        if (j.target !== undefined && j.target.startsWith('KUBE-SEP-'))
+          for (const ep of dnatOf(j.target)) endpoints.push(ep);
       }
     }
     services.push({
@@ -174,7 +181,11 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
     }
     if (line.startsWith('*')) {
       if (table !== undefined) {
-        issues.push({ line: tableLine, code: 'iptables.missing-commit', message: `table ${table} has no COMMIT` });
+        issues.push({
+          line: tableLine,
+          code: 'iptables.missing-commit',
+          message: `table ${table} has no COMMIT`,
+        });
       }
       const name = line.slice(1).trim();
       if (!/^[a-z_]{1,32}$/.test(name)) {
@@ -236,7 +247,8 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
       issue('iptables.bad-quote', tok.message);
       continue;
     }
-    if (!declared.get(table)!.has(chain)) issue('iptables.undeclared-chain', `chain ${chain} is not declared in table ${table}`);
+    if (!declared.get(table)!.has(chain))
+      issue('iptables.undeclared-chain', `chain ${chain} is not declared in table ${table}`);
     const target = optionValue(tok.tokens, '-j') ?? optionValue(tok.tokens, '-g');
     const comment = optionValue(tok.tokens, '--comment');
     rules.push({
@@ -250,7 +262,12 @@ export function parseIptablesSave(text: string): ParseResult<IptablesRuleset> {
       tokens: tok.tokens,
     });
   }
-  if (table !== undefined) issues.push({ line: tableLine, code: 'iptables.missing-commit', message: `table ${table} has no COMMIT` });
+  if (table !== undefined)
+    issues.push({
+      line: tableLine,
+      code: 'iptables.missing-commit',
+      message: `table ${table} has no COMMIT`,
+    });
 
   const invalidDropRules: InvalidDropRule[] = [];
   let jumps: Map<string, string[]> | undefined;

@@ -27,7 +27,14 @@ function procEndpoint(addrText: string, portText: string): Endpoint | undefined 
   return v6 === undefined ? undefined : { addr: v6, port };
 }
 
-function build(proto: string, expiresSec: number, state: string, client: Endpoint, virtual: Endpoint, dest: Endpoint): IpvsConn {
+function build(
+  proto: string,
+  expiresSec: number,
+  state: string,
+  client: Endpoint,
+  virtual: Endpoint,
+  dest: Endpoint,
+): IpvsConn {
   // Persistence templates are the only entries with client port 0 (ip_vs_conn_new from
   // ip_vs_sched_persist); their state is NONE for TCP, UDP for UDP, whatever the protocol's table says.
   return { proto, expiresSec, state, client, virtual, dest, template: client.port === 0 };
@@ -35,7 +42,8 @@ function build(proto: string, expiresSec: number, state: string, client: Endpoin
 
 function parseIpvsadmRow(t: string[]): LineOutcome<IpvsConn> {
   // "%-3s %-6s %-11s %-18s %-18s %s" — with --persistent-conn two pe columns may follow.
-  if (t.length < 6 || t.length > 8) return lineIssue('ipvsadm.bad-conn', `expected 6 columns, got ${t.length}`);
+  if (t.length < 6 || t.length > 8)
+    return lineIssue('ipvsadm.bad-conn', `expected 6 columns, got ${t.length}`);
   const m = EXPIRE.exec(t[1]!);
   if (m === null || Number(m[2]) > 59) return lineIssue('ipvsadm.bad-expire', `bad expire ${t[1]}`);
   const expiresSec = Number(m[1]) * 60 + Number(m[2]);
@@ -51,7 +59,8 @@ function parseIpvsadmRow(t: string[]): LineOutcome<IpvsConn> {
 
 function parseProcRow(t: string[]): LineOutcome<IpvsConn> {
   // "%-3s %08X %04X %08X %04X %s %04X %-11s %7u%s" (+ " <pe name> <pe data>" for SIP persistence).
-  if (t.length < 9 || t.length > 11) return lineIssue('ipvsadm.bad-conn', `expected 9 columns, got ${t.length}`);
+  if (t.length < 9 || t.length > 11)
+    return lineIssue('ipvsadm.bad-conn', `expected 9 columns, got ${t.length}`);
   const client = procEndpoint(t[1]!, t[2]!);
   const virtual = procEndpoint(t[3]!, t[4]!);
   const dest = procEndpoint(t[5]!, t[6]!);
@@ -66,7 +75,8 @@ function parseProcRow(t: string[]): LineOutcome<IpvsConn> {
 
 /** Parses one `ipvsadm -Lnc` or /proc/net/ip_vs_conn line; headers are skipped. */
 export function parseIpvsConnLine(line: string): LineOutcome<IpvsConn> {
-  if (line.length > MAX_LINE) return lineIssue('ipvsadm.line-too-long', `line longer than ${MAX_LINE} characters`);
+  if (line.length > MAX_LINE)
+    return lineIssue('ipvsadm.line-too-long', `line longer than ${MAX_LINE} characters`);
   const t = line.trim().split(/\s+/);
   const first = t[0] ?? '';
   if (line.startsWith('IPVS connection entries') || first === 'pro' || first === 'Pro') return SKIP;

@@ -11,7 +11,10 @@ const FORWARDS = new Set(['Masq', 'Local', 'Tunnel', 'Route']);
 const DEC = /^\d{1,10}$/;
 
 /** Parses a decimal count; undefined unless it is a safe non-negative integer. */
-export function parseCount(text: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function parseCount(
+  text: string | undefined,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (text === undefined || !/^\d{1,16}$/.test(text)) return undefined;
   const n = Number(text);
   return Number.isSafeInteger(n) && n <= max ? n : undefined;
@@ -64,33 +67,61 @@ function parseServiceLine(tokens: string[]): ServiceOutcome {
   let draft: Draft;
   if (proto === 'FWM') {
     const mark = parseCount(tokens[1], 0xffffffff);
-    if (mark === undefined) return { ok: false, code: 'ipvsadm.bad-fwmark', message: `bad firewall mark ${tokens[1] ?? ''}` };
+    if (mark === undefined)
+      return {
+        ok: false,
+        code: 'ipvsadm.bad-fwmark',
+        message: `bad firewall mark ${tokens[1] ?? ''}`,
+      };
     i = 2;
     // ipvsadm prints "FWM  <mark> IPv6 <sched>" for IPv6 fwmark services.
     const v6 = tokens[i] === 'IPv6';
     if (v6) i++;
-    draft = { proto, addr: v6 ? '::' : '0.0.0.0', port: 0, fwmark: mark, scheduler: '', flags: [], realServers: [] };
+    draft = {
+      proto,
+      addr: v6 ? '::' : '0.0.0.0',
+      port: 0,
+      fwmark: mark,
+      scheduler: '',
+      flags: [],
+      realServers: [],
+    };
   } else {
     const ep = parseIpvsEndpoint(tokens[1] ?? '');
-    if (ep === undefined) return { ok: false, code: 'ipvsadm.bad-address', message: `bad service address ${tokens[1] ?? ''}` };
+    if (ep === undefined)
+      return {
+        ok: false,
+        code: 'ipvsadm.bad-address',
+        message: `bad service address ${tokens[1] ?? ''}`,
+      };
     draft = { proto, addr: ep.addr, port: ep.port, scheduler: '', flags: [], realServers: [] };
     i = 2;
   }
   const sched = tokens[i];
   if (sched === undefined || !/^[a-z][a-z0-9_-]{0,15}$/.test(sched)) {
-    return { ok: false, code: 'ipvsadm.bad-scheduler', message: `missing or bad scheduler ${sched ?? ''}` };
+    return {
+      ok: false,
+      code: 'ipvsadm.bad-scheduler',
+      message: `missing or bad scheduler ${sched ?? ''}`,
+    };
   }
   draft.scheduler = sched;
   for (i++; i < tokens.length; i++) {
     const tok = tokens[i]!;
     if (tok === 'persistent') {
       const t = parseCount(tokens[i + 1], 0xffffffff);
-      if (t === undefined) return { ok: false, code: 'ipvsadm.bad-persistent', message: `bad persistence timeout ${tokens[i + 1] ?? ''}` };
+      if (t === undefined)
+        return {
+          ok: false,
+          code: 'ipvsadm.bad-persistent',
+          message: `bad persistence timeout ${tokens[i + 1] ?? ''}`,
+        };
       draft.persistent = t;
       i++;
     } else if (tok === 'mask' || tok === 'pe') {
       // Persistence netmask and persistence engine: value-carrying words, kept as flags.
-      if (tokens[i + 1] === undefined) return { ok: false, code: 'ipvsadm.bad-row', message: `${tok} without a value` };
+      if (tokens[i + 1] === undefined)
+        return { ok: false, code: 'ipvsadm.bad-row', message: `${tok} without a value` };
       draft.flags.push(`${tok}=${tokens[i + 1]}`);
       i++;
     } else {
@@ -109,7 +140,13 @@ function parseRealServer(line: string): IpvsRealServer | undefined {
   const weight = parseCount(tokens[3], 0x7fffffff);
   const active = parseCount(tokens[4], 0xffffffff);
   const inact = parseCount(tokens[5], 0xffffffff);
-  if (ep === undefined || !FORWARDS.has(forward) || weight === undefined || active === undefined || inact === undefined) {
+  if (
+    ep === undefined ||
+    !FORWARDS.has(forward) ||
+    weight === undefined ||
+    active === undefined ||
+    inact === undefined
+  ) {
     return undefined;
   }
   return { addr: ep.addr, port: ep.port, forward, weight, activeConn: active, inactConn: inact };
@@ -138,19 +175,27 @@ export function parseIpvsServices(text: string): ParseResult<IpvsService[]> {
       issue('ipvsadm.line-too-long', `line longer than ${MAX_LINE} characters`);
       continue;
     }
-    if (line.startsWith('IP Virtual Server version') || line.startsWith('Prot LocalAddress:Port')) continue;
+    if (line.startsWith('IP Virtual Server version') || line.startsWith('Prot LocalAddress:Port'))
+      continue;
     if (/^\s*-> RemoteAddress:Port/.test(line)) continue;
     if (/^\s*->/.test(line)) {
       const noteless = withoutTrailingNote(line);
-      const rs = parseRealServer(line) ?? (noteless === undefined ? undefined : parseRealServer(noteless));
-      if (rs === undefined) issue('ipvsadm.bad-real-server', 'real-server line does not match "-> addr:port Forward Weight ActiveConn InActConn"');
-      else if (current === undefined) issue('ipvsadm.orphan-real-server', 'real server before any service');
+      const rs =
+        parseRealServer(line) ?? (noteless === undefined ? undefined : parseRealServer(noteless));
+      if (rs === undefined)
+        issue(
+          'ipvsadm.bad-real-server',
+          'real-server line does not match "-> addr:port Forward Weight ActiveConn InActConn"',
+        );
+      else if (current === undefined)
+        issue('ipvsadm.orphan-real-server', 'real server before any service');
       else current.realServers.push(rs);
       continue;
     }
     const tokens = line.trim().split(/\s+/);
     if (!PROTOS.has(tokens[0]!) && tokens[0] !== 'FWM') {
-      if (promptOf(line) === undefined) issue('ipvsadm.bad-row', 'not a service, real-server or header line');
+      if (promptOf(line) === undefined)
+        issue('ipvsadm.bad-row', 'not a service, real-server or header line');
       continue;
     }
     flush();

@@ -34,7 +34,8 @@ export function parseIpvsStats(text: string): ParseResult<IpvsStatsRow[]> {
       issue('ipvsadm.line-too-long', `line longer than ${MAX_LINE} characters`);
       continue;
     }
-    if (line.startsWith('IP Virtual Server version') || /^\s+-> RemoteAddress:Port\s*$/.test(line)) continue;
+    if (line.startsWith('IP Virtual Server version') || /^\s+-> RemoteAddress:Port\s*$/.test(line))
+      continue;
     if (line.startsWith('Prot LocalAddress:Port')) {
       if (/\bCPS\b/.test(line)) {
         issue('ipvsadm.rate-not-stats', '--rate output (CPS InPPS …) is not --stats output');

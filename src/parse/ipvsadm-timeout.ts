@@ -23,7 +23,11 @@ export function parseIpvsTimeout(text: string): ParseResult<IpvsTimeouts | null>
       at('ipvsadm.bad-row', 'not a "Timeout (tcp tcpfin udp):" line');
       continue;
     }
-    const nums = line.slice(PREFIX.length).trim().split(/\s+/).map((t) => parseCount(t, 0x7fffffff));
+    const nums = line
+      .slice(PREFIX.length)
+      .trim()
+      .split(/\s+/)
+      .map((t) => parseCount(t, 0x7fffffff));
     const [tcp, tcpfin, udp] = nums;
     if (nums.length !== 3 || tcp === undefined || tcpfin === undefined || udp === undefined) {
       at('ipvsadm.bad-timeout', 'expected three whole-second values');
@@ -33,7 +37,11 @@ export function parseIpvsTimeout(text: string): ParseResult<IpvsTimeouts | null>
     value = { tcp, tcpfin, udp };
   }
   if (value === null && issues.length === 0) {
-    issues.push({ line: 1, code: 'ipvsadm.no-timeout', message: 'no "Timeout (tcp tcpfin udp):" line' });
+    issues.push({
+      line: 1,
+      code: 'ipvsadm.no-timeout',
+      message: 'no "Timeout (tcp tcpfin udp):" line',
+    });
   }
   return { value, issues };
 }

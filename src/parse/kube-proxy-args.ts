@@ -24,7 +24,10 @@ const FLAGS: Readonly<Record<string, { field?: KubeProxyField; kind: FlagKind }>
   'proxy-mode': { field: 'mode', kind: 'string' },
   'conntrack-max-per-core': { field: 'conntrack.maxPerCore', kind: 'int' },
   'conntrack-min': { field: 'conntrack.min', kind: 'int' },
-  'conntrack-tcp-timeout-established': { field: 'conntrack.tcpEstablishedTimeout', kind: 'duration' },
+  'conntrack-tcp-timeout-established': {
+    field: 'conntrack.tcpEstablishedTimeout',
+    kind: 'duration',
+  },
   'conntrack-tcp-timeout-close-wait': { field: 'conntrack.tcpCloseWaitTimeout', kind: 'duration' },
   'conntrack-tcp-be-liberal': { field: 'conntrack.tcpBeLiberal', kind: 'bool' },
   'conntrack-udp-timeout': { field: 'conntrack.udpTimeout', kind: 'duration' },
@@ -73,7 +76,12 @@ function splitLine(line: string, n: number, issues: ParseIssue[]): Word[] {
       if (q === '"' || q === "'") {
         const end = s.indexOf(q, i + 1);
         if (end < 0) {
-          issues.push({ line: n, code: 'kube-proxy.bad-quote', message: 'unterminated quote', text: line.slice(0, 200) });
+          issues.push({
+            line: n,
+            code: 'kube-proxy.bad-quote',
+            message: 'unterminated quote',
+            text: line.slice(0, 200),
+          });
           w += s.slice(i + 1);
           i = s.length;
           break;
@@ -107,7 +115,10 @@ function parseBool(v: string): boolean | undefined {
   return undefined;
 }
 
-function settingsFrom(given: Map<KubeProxyField, { raw: string; kind: FlagKind; line: number }>, issues: ParseIssue[]): KubeProxySettings {
+function settingsFrom(
+  given: Map<KubeProxyField, { raw: string; kind: FlagKind; line: number }>,
+  issues: ParseIssue[],
+): KubeProxySettings {
   const base = kubeProxyDefaults();
   const s = { mode: base.mode, conntrack: { ...base.conntrack }, ipvs: { ...base.ipvs } };
   const defaulted: string[] = [];
@@ -125,12 +136,17 @@ function settingsFrom(given: Map<KubeProxyField, { raw: string; kind: FlagKind; 
       else value = b;
     } else if (g.kind === 'int') {
       const n = Number(g.raw);
-      if (!/^\d{1,10}$/.test(g.raw) || n > 2_147_483_647) refused = `"${g.raw.slice(0, 20)}" is not a non-negative int32`;
+      if (!/^\d{1,10}$/.test(g.raw) || n > 2_147_483_647)
+        refused = `"${g.raw.slice(0, 20)}" is not a non-negative int32`;
       else value = n;
     }
     refused ??= applyKubeProxyField(s, field, value);
     if (refused !== undefined) {
-      issues.push({ line: g.line, code: g.kind === 'duration' ? 'kube-proxy.bad-duration' : 'kube-proxy.bad-flag', message: `${field}: ${refused}` });
+      issues.push({
+        line: g.line,
+        code: g.kind === 'duration' ? 'kube-proxy.bad-duration' : 'kube-proxy.bad-flag',
+        message: `${field}: ${refused}`,
+      });
       defaulted.push(field);
     }
   }
@@ -141,12 +157,20 @@ function settingsFrom(given: Map<KubeProxyField, { raw: string; kind: FlagKind; 
 export function parseKubeProxyArgs(text: string): ParseResult<KubeProxyArgs> {
   const issues: ParseIssue[] = [];
   if (text.length > MAX_TEXT) {
-    issues.push({ line: 1, code: 'kube-proxy.too-large', message: `command line longer than ${MAX_TEXT} characters` });
+    issues.push({
+      line: 1,
+      code: 'kube-proxy.too-large',
+      message: `command line longer than ${MAX_TEXT} characters`,
+    });
     text = '';
   }
   let list = words(text, issues);
   if (list.length > MAX_ARGS) {
-    issues.push({ line: list[MAX_ARGS]!.line, code: 'kube-proxy.too-many-args', message: `more than ${MAX_ARGS} arguments` });
+    issues.push({
+      line: list[MAX_ARGS]!.line,
+      code: 'kube-proxy.too-many-args',
+      message: `more than ${MAX_ARGS} arguments`,
+    });
     list = list.slice(0, MAX_ARGS);
   }
   const given = new Map<KubeProxyField, { raw: string; kind: FlagKind; line: number }>();
@@ -170,7 +194,11 @@ export function parseKubeProxyArgs(text: string): ParseResult<KubeProxyArgs> {
         value = next.text;
         i++;
       } else if (known !== undefined) {
-        issues.push({ line: w.line, code: 'kube-proxy.missing-value', message: `--${name} needs a value` });
+        issues.push({
+          line: w.line,
+          code: 'kube-proxy.missing-value',
+          message: `--${name} needs a value`,
+        });
         continue;
       }
     }

@@ -56,9 +56,11 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Whole seconds of a Go duration string (`24h0m0s`, `0s`, `1.5s` → 1); negative values refused. */
 export function goDurationSeconds(text: string): Outcome<number> {
-  if (text.length > 64 || !GO_DURATION.test(text)) return { ok: false, message: `"${text.slice(0, 40)}" is not a Go duration` };
+  if (text.length > 64 || !GO_DURATION.test(text))
+    return { ok: false, message: `"${text.slice(0, 40)}" is not a Go duration` };
   const sec = parseDuration(text, 's');
-  if (sec === null || sec === undefined || !Number.isFinite(sec)) return { ok: false, message: `"${text}" is not a duration` };
+  if (sec === null || sec === undefined || !Number.isFinite(sec))
+    return { ok: false, message: `"${text}" is not a duration` };
   if (sec < 0) return { ok: false, message: `negative duration ${text}` };
   // metav1.Duration → Seconds() is truncated by the int conversion in kube-proxy.
   return { ok: true, value: Math.trunc(sec + 1e-9) };
@@ -103,12 +105,18 @@ const Section = z.union([z.looseObject({}), z.null()]).optional();
 
 type Mutable = {
   mode: ProxyMode;
-  conntrack: { -readonly [K in keyof KubeProxySettings['conntrack']]: KubeProxySettings['conntrack'][K] };
+  conntrack: {
+    -readonly [K in keyof KubeProxySettings['conntrack']]: KubeProxySettings['conntrack'][K];
+  };
   ipvs: { -readonly [K in keyof KubeProxySettings['ipvs']]: KubeProxySettings['ipvs'][K] };
 };
 
 /** Sets one field from a validated YAML value; returns an issue message when the value is refused. */
-export function applyKubeProxyField(s: Mutable, field: KubeProxyField, raw: string | number | boolean): string | undefined {
+export function applyKubeProxyField(
+  s: Mutable,
+  field: KubeProxyField,
+  raw: string | number | boolean,
+): string | undefined {
   if (field === 'mode') {
     const mode = proxyModeOf(String(raw));
     if (mode === undefined) return `unknown proxy mode "${String(raw).slice(0, 32)}"`;
@@ -148,13 +156,21 @@ function docLineOf(doc: Document, lc: LineCounter, offset: (line: number) => num
   };
 }
 
-function parseYaml(text: string, issues: ParseIssue[], lineOffset: (line: number) => number): { doc: Document; lc: LineCounter } | undefined {
+function parseYaml(
+  text: string,
+  issues: ParseIssue[],
+  lineOffset: (line: number) => number,
+): { doc: Document; lc: LineCounter } | undefined {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
   for (const d of list) {
     for (const e of d.errors) {
-      issues.push({ line: lineOffset(e.linePos?.[0].line ?? 1), code: 'kube-proxy.yaml-syntax', message: e.message.split('\n')[0]!.slice(0, 200) });
+      issues.push({
+        line: lineOffset(e.linePos?.[0].line ?? 1),
+        code: 'kube-proxy.yaml-syntax',
+        message: e.message.split('\n')[0]!.slice(0, 200),
+      });
     }
   }
   if (issues.length > 0) return undefined;
@@ -173,14 +189,22 @@ function locate(text: string, issues: ParseIssue[]): Located | undefined {
   const js: unknown = doc.toJS({ maxAliasCount: 100 });
   const header = Header.safeParse(js);
   if (!header.success) {
-    issues.push({ line: 1, code: 'kube-proxy.not-a-mapping', message: 'the YAML is not a mapping' });
+    issues.push({
+      line: 1,
+      code: 'kube-proxy.not-a-mapping',
+      message: 'the YAML is not a mapping',
+    });
     return undefined;
   }
   if (header.data.kind !== 'ConfigMap') return { config: js, lineOf: docLineOf(doc, lc, (l) => l) };
   // kubeadm stores the file under data["config.conf"], EKS under data["config"].
   const key = ['config.conf', 'config'].find((k) => typeof doc.getIn(['data', k]) === 'string');
   if (key === undefined) {
-    issues.push({ line: docLineOf(doc, lc, (l) => l)(['data']), code: 'kube-proxy.no-config-key', message: 'ConfigMap has no data["config.conf"] or data["config"]' });
+    issues.push({
+      line: docLineOf(doc, lc, (l) => l)(['data']),
+      code: 'kube-proxy.no-config-key',
+      message: 'ConfigMap has no data["config.conf"] or data["config"]',
+    });
     return undefined;
   }
   const node = doc.getIn(['data', key], true);
@@ -189,7 +213,10 @@ function locate(text: string, issues: ParseIssue[]): Located | undefined {
   const offset = (l: number): number => (block ? start + l : start);
   const inner = parseYaml(String(doc.getIn(['data', key])), issues, offset);
   if (inner === undefined) return undefined;
-  return { config: inner.doc.toJS({ maxAliasCount: 100 }), lineOf: docLineOf(inner.doc, inner.lc, offset) };
+  return {
+    config: inner.doc.toJS({ maxAliasCount: 100 }),
+    lineOf: docLineOf(inner.doc, inner.lc, offset),
+  };
 }
 
 function fieldValue(config: Record<string, unknown>, field: KubeProxyField): unknown {
@@ -211,7 +238,11 @@ export function parseKubeProxyConfig(yamlText: string): ParseResult<KubeProxySet
     issues,
   });
   if (yamlText.length > MAX_TEXT) {
-    issues.push({ line: 1, code: 'kube-proxy.too-large', message: `config larger than ${MAX_TEXT} characters` });
+    issues.push({
+      line: 1,
+      code: 'kube-proxy.too-large',
+      message: `config larger than ${MAX_TEXT} characters`,
+    });
     return fallback();
   }
   let located: Located | undefined;
@@ -219,26 +250,46 @@ export function parseKubeProxyConfig(yamlText: string): ParseResult<KubeProxySet
     located = locate(yamlText, issues);
   } catch (e) {
     // yaml throws on alias bombs (maxAliasCount) and similar hostile input.
-    issues.push({ line: 1, code: 'kube-proxy.yaml-syntax', message: e instanceof Error ? e.message.slice(0, 200) : 'unreadable YAML' });
+    issues.push({
+      line: 1,
+      code: 'kube-proxy.yaml-syntax',
+      message: e instanceof Error ? e.message.slice(0, 200) : 'unreadable YAML',
+    });
     return fallback();
   }
   if (located === undefined) return fallback();
   const { config, lineOf } = located;
   const header = Header.safeParse(config);
   if (!header.success) {
-    issues.push({ line: 1, code: 'kube-proxy.not-a-mapping', message: 'the config is not a mapping' });
+    issues.push({
+      line: 1,
+      code: 'kube-proxy.not-a-mapping',
+      message: 'the config is not a mapping',
+    });
     return fallback();
   }
   const cfg = header.data as Record<string, unknown>;
   if (cfg.apiVersion !== API_VERSION) {
-    issues.push({ line: lineOf(['apiVersion']), code: 'kube-proxy.unknown-api-version', message: `apiVersion ${JSON.stringify(cfg.apiVersion ?? null).slice(0, 80)} is not ${API_VERSION}` });
+    issues.push({
+      line: lineOf(['apiVersion']),
+      code: 'kube-proxy.unknown-api-version',
+      message: `apiVersion ${JSON.stringify(cfg.apiVersion ?? null).slice(0, 80)} is not ${API_VERSION}`,
+    });
   }
   if (cfg.kind !== KIND) {
-    issues.push({ line: lineOf(['kind']), code: 'kube-proxy.unknown-kind', message: `kind ${JSON.stringify(cfg.kind ?? null).slice(0, 80)} is not ${KIND}` });
+    issues.push({
+      line: lineOf(['kind']),
+      code: 'kube-proxy.unknown-kind',
+      message: `kind ${JSON.stringify(cfg.kind ?? null).slice(0, 80)} is not ${KIND}`,
+    });
   }
   for (const section of ['conntrack', 'ipvs']) {
     if (!Section.safeParse(cfg[section]).success) {
-      issues.push({ line: lineOf([section]), code: 'kube-proxy.bad-field', message: `${section} is not a mapping` });
+      issues.push({
+        line: lineOf([section]),
+        code: 'kube-proxy.bad-field',
+        message: `${section} is not a mapping`,
+      });
     }
   }
   const s: Mutable = { mode: base.mode, conntrack: { ...base.conntrack }, ipvs: { ...base.ipvs } };
@@ -252,13 +303,21 @@ export function parseKubeProxyConfig(yamlText: string): ParseResult<KubeProxySet
     const checked = FIELD_SCHEMAS[field].safeParse(raw);
     const line = lineOf(field.split('.'));
     if (!checked.success) {
-      issues.push({ line, code: DURATIONS.has(field) ? 'kube-proxy.bad-duration' : 'kube-proxy.bad-field', message: `${field}: ${checked.error.issues[0]?.message ?? 'invalid'}` });
+      issues.push({
+        line,
+        code: DURATIONS.has(field) ? 'kube-proxy.bad-duration' : 'kube-proxy.bad-field',
+        message: `${field}: ${checked.error.issues[0]?.message ?? 'invalid'}`,
+      });
       defaulted.push(field);
       continue;
     }
     const refused = applyKubeProxyField(s, field, checked.data as string | number | boolean);
     if (refused !== undefined) {
-      issues.push({ line, code: DURATIONS.has(field) ? 'kube-proxy.bad-duration' : 'kube-proxy.bad-field', message: `${field}: ${refused}` });
+      issues.push({
+        line,
+        code: DURATIONS.has(field) ? 'kube-proxy.bad-duration' : 'kube-proxy.bad-field',
+        message: `${field}: ${refused}`,
+      });
       defaulted.push(field);
     }
   }

@@ -3,7 +3,12 @@
 // kubernetes pkg/proxy/nftables/proxier.go), its Services with their endpoints, and the rules that
 // drop conntrack-invalid packets. A rule or map element that wraps over lines (an open `{`) is
 // joined before it is read.
-import type { InvalidDropRule, IptablesRule, IptablesRuleset, ServicePortRef } from '../model/iptables.js';
+import type {
+  InvalidDropRule,
+  IptablesRule,
+  IptablesRuleset,
+  ServicePortRef,
+} from '../model/iptables.js';
 import { parseIpvsEndpoint } from './ipvsadm-services.js';
 import { withoutLeadingNoise } from './paste-noise.js';
 import { clip, type ParseIssue, type ParseResult } from './result.js';
@@ -31,7 +36,8 @@ const INVALID = /(?:^|\s)ct state (?:invalid|\{[^}]{0,200}\binvalid\b[^}]{0,200}
 const COUNTER = /\bcounter packets (\d{1,20}) bytes (\d{1,20})/;
 // proxier.go: servicePortChainName = "service-" + hash + "-" + ns/name/proto/port,
 // servicePortEndpointChainName = "endpoint-" + hash + "-" + ns/name/proto/port + "__" + ip/port.
-const SERVICE_CHAIN = /^service-[A-Z0-9]{8}-([^/\s]{1,253})\/([^/\s]{1,253})\/(tcp|udp|sctp)\/(\S{0,253})$/;
+const SERVICE_CHAIN =
+  /^service-[A-Z0-9]{8}-([^/\s]{1,253})\/([^/\s]{1,253})\/(tcp|udp|sctp)\/(\S{0,253})$/;
 const SERVICE_IP = /(\S{1,45}) \. (tcp|udp|sctp) \. (\d{1,5}) : goto (service-\S{1,1024})/g;
 const ENDPOINT_GOTO = /goto (endpoint-[^\s,}]{1,1024})/g;
 const DNAT = /\bdnat (?:ip6? )?to (\S{1,64})/;
@@ -64,7 +70,10 @@ export function braceDelta(line: string): number {
 
 /** What the rule's verdict is: the last verdict word and its chain (`jump X`, `goto X`, `drop`). */
 function verdictOf(rule: string): string | undefined {
-  const m = /(?:^|\s)(accept|drop|reject|return|masquerade|dnat|snat|jump \S+|goto \S+)(?:\s[^{}]*)?$/.exec(rule);
+  const m =
+    /(?:^|\s)(accept|drop|reject|return|masquerade|dnat|snat|jump \S+|goto \S+)(?:\s[^{}]*)?$/.exec(
+      rule,
+    );
   return m === null ? undefined : m[1];
 }
 
@@ -110,8 +119,10 @@ export function parseNftRuleset(text: string): ParseResult<NftRuleset> {
       if (line === '}') table = undefined;
       else {
         const m = BLOCK.exec(line);
-        if (m !== null) table.blocks.push((block = { kind: m[1] as Block['kind'], name: m[2]!, lines: [] }));
-        else if (!/^(?:comment|flags) /.test(line)) issue('nft.bad-line', 'expected a chain, map, set or flowtable');
+        if (m !== null)
+          table.blocks.push((block = { kind: m[1] as Block['kind'], name: m[2]!, lines: [] }));
+        else if (!/^(?:comment|flags) /.test(line))
+          issue('nft.bad-line', 'expected a chain, map, set or flowtable');
       }
       continue;
     }
@@ -128,7 +139,12 @@ export function parseNftRuleset(text: string): ParseResult<NftRuleset> {
     if (depth > 0) pending = { text: line, line: n + 1, depth };
     else block.lines.push({ text: line, line: n + 1 });
   }
-  if (table !== undefined) issues.push({ line: lines.length, code: 'nft.unclosed', message: `table ${table.name} has no closing }` });
+  if (table !== undefined)
+    issues.push({
+      line: lines.length,
+      code: 'nft.unclosed',
+      message: `table ${table.name} has no closing }`,
+    });
   return { value: ruleset(tables), issues };
 }
 
@@ -181,7 +197,15 @@ function ruleset(drafts: readonly Draft[]): NftRuleset {
       services.push(...kubeProxyServices(t));
     }
   }
-  return { rules, chains, invalidDropRules, services, kubeProxyChains: false, kubeProxyNftables: kubeProxy, tables };
+  return {
+    rules,
+    chains,
+    invalidDropRules,
+    services,
+    kubeProxyChains: false,
+    kubeProxyNftables: kubeProxy,
+    tables,
+  };
 }
 
 /** kube-proxy's Services: the service-ips map's `IP . proto . port : goto service-…` elements. */

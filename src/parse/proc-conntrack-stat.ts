@@ -40,8 +40,15 @@ export function parseProcConntrackStat(text: string): ParseResult<ConntrackCpuSt
     }
     const cols = words(line);
     if (header === null) {
-      if (cols.length > MAX_COLUMNS || !cols.every((c) => /^[a-z][a-z0-9_]{0,31}$/.test(c)) || new Set(cols).size !== cols.length) {
-        issue('conntrack.bad-stat-header', 'the first line is not a header of distinct column names');
+      if (
+        cols.length > MAX_COLUMNS ||
+        !cols.every((c) => /^[a-z][a-z0-9_]{0,31}$/.test(c)) ||
+        new Set(cols).size !== cols.length
+      ) {
+        issue(
+          'conntrack.bad-stat-header',
+          'the first line is not a header of distinct column names',
+        );
         return { value, issues };
       }
       header = cols;
@@ -49,9 +56,15 @@ export function parseProcConntrackStat(text: string): ParseResult<ConntrackCpuSt
     }
     // a row that fails still takes its CPU's place
     const rowCpu = cpu++;
-    if (rowCpu >= MAX_ROWS) { issue('conntrack.bad-stat-row', `more than ${MAX_ROWS} CPU rows`); break; }
+    if (rowCpu >= MAX_ROWS) {
+      issue('conntrack.bad-stat-row', `more than ${MAX_ROWS} CPU rows`);
+      break;
+    }
     if (cols.length !== header.length) {
-      issue('conntrack.column-count', `row has ${cols.length} values, the header names ${header.length}`);
+      issue(
+        'conntrack.column-count',
+        `row has ${cols.length} values, the header names ${header.length}`,
+      );
       continue;
     }
     const counters: Record<string, number> = Object.create(null) as Record<string, number>;
@@ -60,7 +73,10 @@ export function parseProcConntrackStat(text: string): ParseResult<ConntrackCpuSt
     for (let j = 0; j < cols.length; j++) {
       const v = cols[j]!;
       if (!/^[0-9a-fA-F]{1,16}$/.test(v)) {
-        issue('conntrack.bad-hex', `${header[j]} is not hexadecimal: ${JSON.stringify(v.slice(0, 40))}`);
+        issue(
+          'conntrack.bad-hex',
+          `${header[j]} is not hexadecimal: ${JSON.stringify(v.slice(0, 40))}`,
+        );
         bad = true;
         break;
       }
@@ -70,7 +86,9 @@ export function parseProcConntrackStat(text: string): ParseResult<ConntrackCpuSt
       else counters[RENAMES[name] ?? name] = n;
     }
     if (bad) continue;
-    value.push(entries === undefined ? { cpu: rowCpu, counters } : { cpu: rowCpu, counters, entries });
+    value.push(
+      entries === undefined ? { cpu: rowCpu, counters } : { cpu: rowCpu, counters, entries },
+    );
   }
   if (header === null && text.trim() !== '') {
     issues.push({ line: 1, code: 'conntrack.bad-stat-header', message: 'no header line' });

@@ -31,17 +31,26 @@ export function parseProcNetNetlink(text: string): NetlinkSocketRow[] {
     const rmem = Number(f[4]);
     const drops = Number(f[8]);
     const inode = Number(f[9]);
-    if (![protocol, portId, groups, rmem, drops, inode].every((n) => Number.isSafeInteger(n) && n >= 0)) continue;
+    if (
+      ![protocol, portId, groups, rmem, drops, inode].every(
+        (n) => Number.isSafeInteger(n) && n >= 0,
+      )
+    )
+      continue;
     rows.push({ protocol, portId, groups, rmem, drops, inode });
   }
   return rows;
 }
 
 /** The drops of the netfilter sockets among `inodes` that listen to some group (the event sockets), summed; undefined when none is there. */
-export function eventSocketDrops(rows: readonly NetlinkSocketRow[], inodes: ReadonlySet<number>): number | undefined {
+export function eventSocketDrops(
+  rows: readonly NetlinkSocketRow[],
+  inodes: ReadonlySet<number>,
+): number | undefined {
   let sum: number | undefined;
   for (const r of rows) {
-    if (r.protocol === NETLINK_NETFILTER && r.groups !== 0 && inodes.has(r.inode)) sum = (sum ?? 0) + r.drops;
+    if (r.protocol === NETLINK_NETFILTER && r.groups !== 0 && inodes.has(r.inode))
+      sum = (sum ?? 0) + r.drops;
   }
   return sum;
 }

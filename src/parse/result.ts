@@ -68,7 +68,10 @@ export function recoverPasteLine<T>(
  * Runs a row parser over a whole text: one row or issue per line, blank lines skipped, CR LF line
  * ends and a paste's noise (recoverPasteLine) taken off the lines that fail as they are.
  */
-export function parseRows<T>(text: string, parseLine: (line: string) => LineOutcome<T>): ParseResult<T[]> {
+export function parseRows<T>(
+  text: string,
+  parseLine: (line: string) => LineOutcome<T>,
+): ParseResult<T[]> {
   const value: T[] = [];
   const issues: ParseIssue[] = [];
   const lines = text.split('\n');
@@ -79,7 +82,8 @@ export function parseRows<T>(text: string, parseLine: (line: string) => LineOutc
     let out = parseLine(line);
     if (out.kind === 'issue') out = recoverPasteLine(line, out, parseLine);
     if (out.kind === 'row') value.push(out.value);
-    else if (out.kind === 'issue') issues.push({ line: i + 1, code: out.code, message: out.message, text: clip(line) });
+    else if (out.kind === 'issue')
+      issues.push({ line: i + 1, code: out.code, message: out.message, text: clip(line) });
   }
   return { value, issues };
 }

@@ -7,7 +7,13 @@ import { clip, type ParseIssue, type ParseResult } from './result.js';
 import { servicePort } from './service-names.js';
 
 const MAX_LINE = 8192;
-const TIMER_NAMES: ReadonlySet<string> = new Set(['on', 'keepalive', 'timewait', 'persist', 'unknown']);
+const TIMER_NAMES: ReadonlySet<string> = new Set([
+  'on',
+  'keepalive',
+  'timewait',
+  'persist',
+  'unknown',
+]);
 const STATE = /^[A-Z][A-Z0-9-]{0,15}$/;
 const NETIDS = new Set(['tcp', 'mptcp', 'udp', 'raw', 'sctp', 'dccp']);
 // print_ms_timer: "Nmin" (seconds dropped from 10 min), "NminMsec", "Nsec", "Nms" (zero-padded
@@ -28,13 +34,28 @@ type TimerOutcome = { ok: true; timer: SocketTimer } | { ok: false; code: string
 /** Parses the inside of `timer:(name,remaining,count)`. */
 export function parseSsTimer(inner: string): TimerOutcome {
   const parts = inner.split(',');
-  if (parts.length !== 3) return { ok: false, code: 'ss.bad-timer', message: `timer needs 3 fields: ${inner.slice(0, 60)}` };
+  if (parts.length !== 3)
+    return {
+      ok: false,
+      code: 'ss.bad-timer',
+      message: `timer needs 3 fields: ${inner.slice(0, 60)}`,
+    };
   const [name, time, countText] = parts as [string, string, string];
-  if (!TIMER_NAMES.has(name)) return { ok: false, code: 'ss.unknown-timer', message: `unknown timer ${name.slice(0, 20)}` };
+  if (!TIMER_NAMES.has(name))
+    return { ok: false, code: 'ss.unknown-timer', message: `unknown timer ${name.slice(0, 20)}` };
   const remainingMs = parseSsTimerTime(time);
-  if (remainingMs === undefined) return { ok: false, code: 'ss.bad-timer', message: `bad timer time ${time.slice(0, 30)}` };
-  if (!/^\d{1,9}$/.test(countText)) return { ok: false, code: 'ss.bad-timer', message: `bad timer count ${countText.slice(0, 20)}` };
-  return { ok: true, timer: { name: name as SocketTimerName, remainingMs, count: Number(countText) } };
+  if (remainingMs === undefined)
+    return { ok: false, code: 'ss.bad-timer', message: `bad timer time ${time.slice(0, 30)}` };
+  if (!/^\d{1,9}$/.test(countText))
+    return {
+      ok: false,
+      code: 'ss.bad-timer',
+      message: `bad timer count ${countText.slice(0, 20)}`,
+    };
+  return {
+    ok: true,
+    timer: { name: name as SocketTimerName, remainingMs, count: Number(countText) },
+  };
 }
 
 /**
@@ -106,12 +127,18 @@ function parseSocketLine(line: string, issue: Issue): Draft | undefined {
       return undefined;
     }
     processes = parseProcesses(rest.slice(u + 8, end + 1));
-    if (processes === undefined) issue('ss.bad-users', 'users:((…)) not in ("name",pid=N,fd=M) form');
+    if (processes === undefined)
+      issue('ss.bad-users', 'users:((…)) not in ("name",pid=N,fd=M) form');
     rest = rest.slice(0, u) + rest.slice(end + 2);
   }
   let t = rest.trim().split(/\s+/);
   if (NETIDS.has(t[0]!)) t = t.slice(1);
-  if (t.length < 5 || !STATE.test(t[0]!) || !/^\d{1,12}$/.test(t[1]!) || !/^\d{1,12}$/.test(t[2]!)) {
+  if (
+    t.length < 5 ||
+    !STATE.test(t[0]!) ||
+    !/^\d{1,12}$/.test(t[1]!) ||
+    !/^\d{1,12}$/.test(t[2]!)
+  ) {
     issue('ss.bad-row', 'expected "State Recv-Q Send-Q Local:Port Peer:Port …"');
     return undefined;
   }
@@ -147,7 +174,10 @@ function parseSocketLine(line: string, issue: Issue): Draft | undefined {
   return s;
 }
 
-const INFO_NUMS: Record<string, 'lastsndMs' | 'lastrcvMs' | 'lastackMs' | 'rtoMs' | 'bytesSent' | 'bytesReceived'> = {
+const INFO_NUMS: Record<
+  string,
+  'lastsndMs' | 'lastrcvMs' | 'lastackMs' | 'rtoMs' | 'bytesSent' | 'bytesReceived'
+> = {
   lastsnd: 'lastsndMs',
   lastrcv: 'lastrcvMs',
   lastack: 'lastackMs',

@@ -31,9 +31,14 @@ function normalizeKey(raw: string): string {
 function toolMessage(line: string): LineOutcome<never> {
   // procps-ng: "permission denied on key 'k'", "cannot stat /proc/sys/…: …", "reading key \"k\"".
   const denied = /^sysctl: permission denied on key '([^']{1,256})'/.exec(line);
-  if (denied !== null) return lineIssue('sysctl.unreadable', `unreadable key ${denied[1]} (permission denied)`);
+  if (denied !== null)
+    return lineIssue('sysctl.unreadable', `unreadable key ${denied[1]} (permission denied)`);
   const stat = /^sysctl: cannot stat (\/proc\/sys\/\S{1,256}?):/.exec(line);
-  if (stat !== null) return lineIssue('sysctl.unreadable', `unreadable key ${sysctlKeyFromPath(stat[1]!)} (no such key)`);
+  if (stat !== null)
+    return lineIssue(
+      'sysctl.unreadable',
+      `unreadable key ${sysctlKeyFromPath(stat[1]!)} (no such key)`,
+    );
   const reading = /^sysctl: reading key "([^"]{1,256})"/.exec(line);
   if (reading !== null) return lineIssue('sysctl.unreadable', `unreadable key ${reading[1]}`);
   return lineIssue('sysctl.tool-error', 'sysctl reported an error');
@@ -41,7 +46,8 @@ function toolMessage(line: string): LineOutcome<never> {
 
 /** Parses one sysctl line into [dotted key, value]; `sysctl:` messages become sysctl.unreadable. */
 export function parseSysctlLine(line: string): LineOutcome<[string, string]> {
-  if (line.length > MAX_LINE) return lineIssue('sysctl.line-too-long', `line longer than ${MAX_LINE} characters`);
+  if (line.length > MAX_LINE)
+    return lineIssue('sysctl.line-too-long', `line longer than ${MAX_LINE} characters`);
   if (line.startsWith('sysctl: ')) return toolMessage(line);
   let keyPart: string;
   let valuePart: string;
@@ -58,7 +64,8 @@ export function parseSysctlLine(line: string): LineOutcome<[string, string]> {
     return lineIssue('sysctl.bad-line', 'expected "key = value"');
   }
   const raw = keyPart.trim();
-  if (raw === '' || raw.length > MAX_KEY || !KEY.test(raw)) return lineIssue('sysctl.bad-key', `bad key "${raw.slice(0, 60)}"`);
+  if (raw === '' || raw.length > MAX_KEY || !KEY.test(raw))
+    return lineIssue('sysctl.bad-key', `bad key "${raw.slice(0, 60)}"`);
   // sysctl prints "key = value"; multi-value entries (tcp_rmem) keep their inner tabs.
   const value = valuePart.replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
   return row([normalizeKey(raw), value]);
@@ -91,6 +98,8 @@ export function parseSysctl(text: string): ParseResult<Record<string, string>> {
   const value: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of rows.value) value[k] = v;
   // an unreadable key is said, not a failure to read the text
-  const issues = rows.issues.map((i) => (SYSCTL_INFO_CODES.has(i.code) ? { ...i, severity: 'info' as const } : i));
+  const issues = rows.issues.map((i) =>
+    SYSCTL_INFO_CODES.has(i.code) ? { ...i, severity: 'info' as const } : i,
+  );
   return { value, issues };
 }

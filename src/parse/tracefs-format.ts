@@ -40,7 +40,12 @@ export function parseTraceFormat(text: string): ParseResult<TraceFormat> {
   let printFmt = '';
   let seenBlank = false;
   const input = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
-  if (input !== text) issues.push({ line: 1, code: 'tracefs.too-long', message: `format text longer than ${MAX_TEXT} characters; cut` });
+  if (input !== text)
+    issues.push({
+      line: 1,
+      code: 'tracefs.too-long',
+      message: `format text longer than ${MAX_TEXT} characters; cut`,
+    });
   const lines = input.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -48,20 +53,36 @@ export function parseTraceFormat(text: string): ParseResult<TraceFormat> {
     else if (line.startsWith('ID: ')) {
       const n = Number(line.slice(4).trim());
       if (Number.isInteger(n)) id = n;
-      else issues.push({ line: i + 1, code: 'tracefs.bad-id', message: 'ID is not a number', text: clip(line) });
+      else
+        issues.push({
+          line: i + 1,
+          code: 'tracefs.bad-id',
+          message: 'ID is not a number',
+          text: clip(line),
+        });
     } else if (line.startsWith('print fmt: ')) printFmt = line.slice(11);
     else if (line.trim() === '') {
       if (fields.length > 0) seenBlank = true;
     } else if (line.trimStart().startsWith('field:')) {
       const m = FIELD_RE.exec(line);
       if (!m) {
-        issues.push({ line: i + 1, code: 'tracefs.bad-field', message: 'field line not understood', text: clip(line) });
+        issues.push({
+          line: i + 1,
+          code: 'tracefs.bad-field',
+          message: 'field line not understood',
+          text: clip(line),
+        });
         continue;
       }
       const decl = m[1]!.trim();
       const field = parseDecl(decl);
       if (!field) {
-        issues.push({ line: i + 1, code: 'tracefs.bad-field', message: 'field declaration not understood', text: clip(line) });
+        issues.push({
+          line: i + 1,
+          code: 'tracefs.bad-field',
+          message: 'field declaration not understood',
+          text: clip(line),
+        });
         continue;
       }
       fields.push({
@@ -72,11 +93,21 @@ export function parseTraceFormat(text: string): ParseResult<TraceFormat> {
         common: !seenBlank && field.name.startsWith('common_'),
       });
     } else if (line !== 'format:') {
-      issues.push({ line: i + 1, code: 'tracefs.unknown-line', message: 'line not understood', text: clip(line) });
+      issues.push({
+        line: i + 1,
+        code: 'tracefs.unknown-line',
+        message: 'line not understood',
+        text: clip(line),
+      });
     }
   }
   if (name === '') issues.push({ line: 1, code: 'tracefs.no-name', message: 'no "name:" line' });
-  if (printFmt === '') issues.push({ line: lines.length, code: 'tracefs.no-print-fmt', message: 'no "print fmt:" line' });
+  if (printFmt === '')
+    issues.push({
+      line: lines.length,
+      code: 'tracefs.no-print-fmt',
+      message: 'no "print fmt:" line',
+    });
   return { value: { name, id, fields, printFmt, symbols: parsePrintSymbolic(printFmt) }, issues };
 }
 
@@ -87,7 +118,9 @@ function parseDecl(decl: string): { type: string; name: string; arrayLength?: nu
   const star = decl.slice(m[1]!.length, m[1]!.length + 1) === '*' ? ' *' : '';
   const type = `${m[1]!.trim()}${star}`.replace(/\s+\*/g, ' *');
   const arr = m[3];
-  return arr === undefined || arr === '' ? { type, name: m[2]! } : { type, name: m[2]!, arrayLength: Number(arr) };
+  return arr === undefined || arr === ''
+    ? { type, name: m[2]! }
+    : { type, name: m[2]!, arrayLength: Number(arr) };
 }
 
 /** Extracts every numeric `__print_symbolic(REC->field, { n, "NAME" }, …)` table of a print fmt. */
@@ -108,7 +141,9 @@ export function parsePrintSymbolic(printFmt: string): Record<string, Record<numb
     from = end;
     const table: Record<number, string> = {};
     let count = 0;
-    for (const m of body.matchAll(/\{\s*(-?\d{1,10}|0x[0-9a-fA-F]{1,8})\s*,\s*"([^"]{1,80})"\s*\}/g)) {
+    for (const m of body.matchAll(
+      /\{\s*(-?\d{1,10}|0x[0-9a-fA-F]{1,8})\s*,\s*"([^"]{1,80})"\s*\}/g,
+    )) {
       const n = Number(m[1]);
       if (!Number.isSafeInteger(n)) continue;
       table[n] = m[2]!;

@@ -49,27 +49,49 @@ export function archiveKindOf(name: string): ArchiveKind | undefined {
 }
 
 /** Reads an archive file into memory; every problem is an InputError naming the file. */
-export async function readArchive(path: string, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ArchiveContents> {
+export async function readArchive(
+  path: string,
+  limits: ArchiveLimits = ARCHIVE_LIMITS,
+): Promise<ArchiveContents> {
   const kind = archiveKindOf(path);
-  if (kind === undefined) throw new InputError(path, undefined, 'not a .tar.gz, .tgz, .tar or .zip archive');
+  if (kind === undefined)
+    throw new InputError(path, undefined, 'not a .tar.gz, .tgz, .tar or .zip archive');
   let size: number;
   try {
     size = (await stat(path)).size;
   } catch (e) {
-    throw new InputError(path, undefined, `can't read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new InputError(
+      path,
+      undefined,
+      `can't read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
-  if (size > limits.maxArchiveBytes) throw new InputError(path, undefined, `archive is ${size} bytes, more than the ${limits.maxArchiveBytes} read`);
+  if (size > limits.maxArchiveBytes)
+    throw new InputError(
+      path,
+      undefined,
+      `archive is ${size} bytes, more than the ${limits.maxArchiveBytes} read`,
+    );
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new InputError(path, undefined, `can't read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new InputError(
+      path,
+      undefined,
+      `can't read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   return readArchiveBytes(path, bytes, kind, limits);
 }
 
 /** Reads archive bytes already in memory (`label` names them in errors). */
-export function readArchiveBytes(label: string, bytes: Buffer, kind: ArchiveKind, limits: ArchiveLimits = ARCHIVE_LIMITS): ArchiveContents {
+export function readArchiveBytes(
+  label: string,
+  bytes: Buffer,
+  kind: ArchiveKind,
+  limits: ArchiveLimits = ARCHIVE_LIMITS,
+): ArchiveContents {
   try {
     return contents(entriesOf(bytes, kind, limits), limits);
   } catch (e) {
@@ -113,15 +135,25 @@ function contents(entries: readonly ArchiveEntry[], limits: ArchiveLimits): Arch
   let total = 0;
   for (const e of entries) {
     const name = safeEntryName(e.name);
-    if (typeof name !== 'string') throw new ArchiveFormatError(`refuses entry ${JSON.stringify(e.name.slice(0, 120))}: ${name.refused}`);
+    if (typeof name !== 'string')
+      throw new ArchiveFormatError(
+        `refuses entry ${JSON.stringify(e.name.slice(0, 120))}: ${name.refused}`,
+      );
     if (e.type === 'dir' || name === '') continue;
     if (e.type !== 'file') {
-      skipped.push({ name, reason: e.type === 'link' ? 'link (never followed)' : 'not a regular file' });
+      skipped.push({
+        name,
+        reason: e.type === 'link' ? 'link (never followed)' : 'not a regular file',
+      });
       continue;
     }
-    if (e.size > limits.maxFileBytes) throw new ArchiveFormatError(`${name} is ${e.size} bytes, more than the ${limits.maxFileBytes} read`);
+    if (e.size > limits.maxFileBytes)
+      throw new ArchiveFormatError(
+        `${name} is ${e.size} bytes, more than the ${limits.maxFileBytes} read`,
+      );
     total += e.size;
-    if (total > limits.maxTotalBytes) throw new ArchiveFormatError(`expands beyond ${limits.maxTotalBytes} bytes`);
+    if (total > limits.maxTotalBytes)
+      throw new ArchiveFormatError(`expands beyond ${limits.maxTotalBytes} bytes`);
     const data = e.data();
     if (data.subarray(0, 8192).includes(0)) {
       skipped.push({ name, reason: 'binary content' });
@@ -134,10 +166,14 @@ function contents(entries: readonly ArchiveEntry[], limits: ArchiveLimits): Arch
 }
 
 /** `tar czf b.tgz aws-nlb-350/` stores every name under one folder: the bundle is that folder. */
-function stripRoot(files: Map<string, string>, skipped: { name: string; reason: string }[]): ArchiveContents {
+function stripRoot(
+  files: Map<string, string>,
+  skipped: { name: string; reason: string }[],
+): ArchiveContents {
   const names = [...files.keys(), ...skipped.map((s) => s.name)];
   const first = names[0]?.split('/')[0];
-  if (first === undefined || !names.every((n) => n.startsWith(`${first}/`))) return { files, skipped };
+  if (first === undefined || !names.every((n) => n.startsWith(`${first}/`)))
+    return { files, skipped };
   const cut = first.length + 1;
   return {
     files: new Map([...files].map(([n, t]) => [n.slice(cut), t])),

@@ -7,10 +7,24 @@ import { SOURCE_KINDS } from '../engine/source-kinds.js';
 import { readLines } from './line-reader.js';
 
 /** Recognised bundle file names (design.md) and the source kind each stands for, from the catalogue. */
-export const BUNDLE_FILES: Readonly<Record<string, { src: string; what: string; stream?: boolean; order: number }>> = Object.fromEntries(
-  SOURCE_KINDS.flatMap((k) => (k.bundle === undefined ? [] : [[k.bundle.file, { src: k.id, what: k.what, ...(k.bundle.stream ? { stream: true } : {}), order: k.bundle.order }] as const])).sort(
-    (a, b) => a[1].order - b[1].order,
-  ),
+export const BUNDLE_FILES: Readonly<
+  Record<string, { src: string; what: string; stream?: boolean; order: number }>
+> = Object.fromEntries(
+  SOURCE_KINDS.flatMap((k) =>
+    k.bundle === undefined
+      ? []
+      : [
+          [
+            k.bundle.file,
+            {
+              src: k.id,
+              what: k.what,
+              ...(k.bundle.stream ? { stream: true } : {}),
+              order: k.bundle.order,
+            },
+          ] as const,
+        ],
+  ).sort((a, b) => a[1].order - b[1].order),
 );
 
 /** A bundle file held in memory (from an archive or a pasted ticket): its lines with their numbers in `label`. */
@@ -24,7 +38,12 @@ export interface BundlePlan {
   /** The files' contents when they are not in `dir` on disk (an archive, a ticket), by name. */
   readonly memory?: ReadonlyMap<string, MemoryFile>;
   /** Files to read, in the order they are replayed, with their source ids (`ss@kdiag-lab-client.txt` → `ss:sockets@kdiag-lab-client`). */
-  readonly files: readonly { readonly name: string; readonly src: string; readonly what: string; readonly stream: boolean }[];
+  readonly files: readonly {
+    readonly name: string;
+    readonly src: string;
+    readonly what: string;
+    readonly stream: boolean;
+  }[];
   readonly ignored: readonly string[];
   /** Capture time of the snapshots (ms since the epoch), from the manifest or the event stream; 0 when unknown. */
   readonly t: number;
@@ -41,7 +60,9 @@ function classify(name: string): { base: string; scope?: string } {
 
 const EVENT_TS = /^\[(\d{9,11})\.(\d{1,6})\]/;
 
-async function lastEventTime(lines: AsyncIterable<{ readonly text: string }>): Promise<number | undefined> {
+async function lastEventTime(
+  lines: AsyncIterable<{ readonly text: string }>,
+): Promise<number | undefined> {
   let last: number | undefined;
   for await (const l of lines) {
     const m = EVENT_TS.exec(l.text);
@@ -69,11 +90,18 @@ export async function planBundle(dir: string): Promise<BundlePlan> {
 }
 
 /** The same plan for files held in memory (an archive's, a ticket's sections); `label` names the whole in errors. */
-export async function planMemoryBundle(label: string, files: ReadonlyMap<string, MemoryFile>): Promise<BundlePlan> {
+export async function planMemoryBundle(
+  label: string,
+  files: ReadonlyMap<string, MemoryFile>,
+): Promise<BundlePlan> {
   const names = [...files.keys()].sort();
   const plan = await planFrom(label, names, {
     isFile: async () => true,
-    text: async (name) => files.get(name)!.lines.map((l) => l.text).join('\n'),
+    text: async (name) =>
+      files
+        .get(name)!
+        .lines.map((l) => l.text)
+        .join('\n'),
     lastEventTime: (name) => lastEventTime(memoryLines(files.get(name)!)),
   });
   return { ...plan, memory: files };
@@ -89,7 +117,11 @@ interface PlanAccess {
   lastEventTime(name: string): Promise<number | undefined>;
 }
 
-async function planFrom(dir: string, names: readonly string[], io: PlanAccess): Promise<BundlePlan> {
+async function planFrom(
+  dir: string,
+  names: readonly string[],
+  io: PlanAccess,
+): Promise<BundlePlan> {
   const files: { name: string; src: string; what: string; stream: boolean; order: number }[] = [];
   const ignored: string[] = [];
   for (const name of names) {
@@ -103,11 +135,23 @@ async function planFrom(dir: string, names: readonly string[], io: PlanAccess): 
       ignored.push(name);
       continue;
     }
-    files.push({ name, src: scope === undefined ? known.src : `${known.src}@${scope}`, what: known.what, stream: Boolean(known.stream), order: known.order });
+    files.push({
+      name,
+      src: scope === undefined ? known.src : `${known.src}@${scope}`,
+      what: known.what,
+      stream: Boolean(known.stream),
+      order: known.order,
+    });
   }
   files.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
   if (files.filter((f) => f.src !== 'kdiag:manifest').length === 0) {
-    throw new InputError(dir, undefined, `no recognised files in the bundle (expected some of: ${Object.keys(BUNDLE_FILES).filter((n) => !n.startsWith('kdiag')).join(', ')})`);
+    throw new InputError(
+      dir,
+      undefined,
+      `no recognised files in the bundle (expected some of: ${Object.keys(BUNDLE_FILES)
+        .filter((n) => !n.startsWith('kdiag'))
+        .join(', ')})`,
+    );
   }
   let t = 0;
   let timeKnown = false;
@@ -115,13 +159,20 @@ async function planFrom(dir: string, names: readonly string[], io: PlanAccess): 
   const manifest = files.find((f) => f.src === 'kdiag:manifest');
   if (manifest) {
     try {
-      const m = JSON.parse(await io.text(manifest.name)) as { collectedAt?: string; hostname?: string; kernel?: string };
+      const m = JSON.parse(await io.text(manifest.name)) as {
+        collectedAt?: string;
+        hostname?: string;
+        kernel?: string;
+      };
       const ms = m.collectedAt ? Date.parse(m.collectedAt) : NaN;
       if (Number.isFinite(ms)) {
         t = ms;
         timeKnown = true;
       }
-      host = { ...(m.hostname ? { hostname: m.hostname } : {}), ...(m.kernel ? { kernel: m.kernel } : {}) };
+      host = {
+        ...(m.hostname ? { hostname: m.hostname } : {}),
+        ...(m.kernel ? { kernel: m.kernel } : {}),
+      };
     } catch (err) {
       throw new InputError(join(dir, manifest.name), 1, `bad manifest: ${(err as Error).message}`);
     }
@@ -137,7 +188,14 @@ async function planFrom(dir: string, names: readonly string[], io: PlanAccess): 
   // Without a capture time the snapshots still need one far from zero: ss gives idle times as
   // "ms before now" (lastsnd), and an activity at a negative time reads as none.
   if (!timeKnown) t = RELATIVE_ORIGIN_MS;
-  return { dir, files: files.filter((f) => f.src !== 'kdiag:manifest'), ignored, t, timeKnown, ...(host ? { host } : {}) };
+  return {
+    dir,
+    files: files.filter((f) => f.src !== 'kdiag:manifest'),
+    ignored,
+    t,
+    timeKnown,
+    ...(host ? { host } : {}),
+  };
 }
 
 /** The time given to snapshots of a bundle that carries none: a year after the epoch, so times are relative to it. */
@@ -153,10 +211,20 @@ export async function* readBundle(plan: BundlePlan): AsyncGenerator<LocatedRecor
     const path = join(plan.dir, f.name);
     const label = mem?.label ?? path;
     const first = mem?.lines[0]?.no ?? 1;
-    if (!f.stream) yield { rec: { t: plan.t, src: f.src, line: f.what, k: 'begin' }, file: label, line: first - 1 };
+    if (!f.stream)
+      yield {
+        rec: { t: plan.t, src: f.src, line: f.what, k: 'begin' },
+        file: label,
+        line: first - 1,
+      };
     let n = first - 1;
     for await (const l of mem ? memoryLines(mem) : readLines(path, label)) {
-      if (l.text.includes('\u0000')) throw new InputError(label, l.no, `binary data (NUL byte): expected the text output of ${f.what}`);
+      if (l.text.includes('\u0000'))
+        throw new InputError(
+          label,
+          l.no,
+          `binary data (NUL byte): expected the text output of ${f.what}`,
+        );
       n = l.no;
       let t = plan.t;
       if (f.stream) {
@@ -165,6 +233,7 @@ export async function* readBundle(plan: BundlePlan): AsyncGenerator<LocatedRecor
       }
       yield { rec: { t, src: f.src, line: l.text }, file: label, line: l.no };
     }
-    if (!f.stream) yield { rec: { t: plan.t, src: f.src, line: 'exit 0', k: 'end' }, file: label, line: n + 1 };
+    if (!f.stream)
+      yield { rec: { t: plan.t, src: f.src, line: 'exit 0', k: 'end' }, file: label, line: n + 1 };
   }
 }

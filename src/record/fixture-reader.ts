@@ -2,7 +2,13 @@
 import { isAscii } from 'node:buffer';
 import { InputError } from '../errors.js';
 import type { LocatedRecord, RawRecord, RecordKind } from '../engine/raw-record.js';
-import { FIXTURE_FORMAT, FIXTURE_MAJOR, fixtureHeaderSchema, rawRecordSchema, type FixtureHeader } from './fixture-header.js';
+import {
+  FIXTURE_FORMAT,
+  FIXTURE_MAJOR,
+  fixtureHeaderSchema,
+  rawRecordSchema,
+  type FixtureHeader,
+} from './fixture-header.js';
 import { readLineSpans, type LineSpans, type NumberedLine } from './line-reader.js';
 
 export interface OpenedFixture {
@@ -46,18 +52,25 @@ interface MutableColumns {
   no: number[];
 }
 
-function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+function firstIssue(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): string {
   const i = error.issues[0];
   if (!i) return 'invalid';
   return `${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`;
 }
 
 function parseJsonLine(file: string, no: number, text: string): unknown {
-  if (text.includes('\u0000')) throw new InputError(file, no, 'binary data (NUL byte): not a kdiag recording');
+  if (text.includes('\u0000'))
+    throw new InputError(file, no, 'binary data (NUL byte): not a kdiag recording');
   try {
     return JSON.parse(text);
   } catch {
-    throw new InputError(file, no, `not JSON: ${text.slice(0, 60).replace(/[^\x20-\x7e]/g, '?')}${text.length > 60 ? '…' : ''}`);
+    throw new InputError(
+      file,
+      no,
+      `not JSON: ${text.slice(0, 60).replace(/[^\x20-\x7e]/g, '?')}${text.length > 60 ? '…' : ''}`,
+    );
   }
 }
 
@@ -66,8 +79,12 @@ function isRawRecord(v: unknown): v is RawRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as { t?: unknown; src?: unknown; line?: unknown; k?: unknown };
   return (
-    typeof r.t === 'number' && Number.isFinite(r.t) && r.t >= 0 &&
-    typeof r.src === 'string' && r.src.length >= 1 && r.src.length <= 200 &&
+    typeof r.t === 'number' &&
+    Number.isFinite(r.t) &&
+    r.t >= 0 &&
+    typeof r.src === 'string' &&
+    r.src.length >= 1 &&
+    r.src.length <= 200 &&
     typeof r.line === 'string' &&
     (r.k === undefined || r.k === 'begin' || r.k === 'end' || r.k === 'err')
   );
@@ -201,20 +218,37 @@ function sameChars(s: string, buf: Buffer, at: number): boolean {
 export async function openFixture(path: string, label: string = path): Promise<OpenedFixture> {
   const chunks = readLineSpans(path, label);
   const first = await chunks.next();
-  if (first.done || (first.value.count === 0 && first.value.head === undefined)) throw new InputError(label, 1, 'empty file: not a kdiag recording');
+  if (first.done || (first.value.count === 0 && first.value.head === undefined))
+    throw new InputError(label, 1, 'empty file: not a kdiag recording');
   const sp0 = first.value;
-  const headerText = sp0.head !== undefined ? sp0.head.toString('utf8') : sp0.buf.toString('utf8', sp0.starts[0], sp0.ends[0]);
+  const headerText =
+    sp0.head !== undefined
+      ? sp0.head.toString('utf8')
+      : sp0.buf.toString('utf8', sp0.starts[0], sp0.ends[0]);
   const headerJson = parseJsonLine(label, 1, headerText);
-  if (typeof headerJson !== 'object' || headerJson === null || (headerJson as { format?: unknown }).format !== FIXTURE_FORMAT) {
-    throw new InputError(label, 1, `not a kdiag recording (the first line must be a header with "format":"${FIXTURE_FORMAT}")`);
+  if (
+    typeof headerJson !== 'object' ||
+    headerJson === null ||
+    (headerJson as { format?: unknown }).format !== FIXTURE_FORMAT
+  ) {
+    throw new InputError(
+      label,
+      1,
+      `not a kdiag recording (the first line must be a header with "format":"${FIXTURE_FORMAT}")`,
+    );
   }
   const version = String((headerJson as { version?: unknown }).version ?? '');
   const major = Number.parseInt(version.split('.')[0] ?? '', 10);
   if (Number.isFinite(major) && major > FIXTURE_MAJOR) {
-    throw new InputError(label, 1, `recording format ${version} is newer than this kdiag reads (${FIXTURE_MAJOR}.x)`, {
-      code: 'KDIAG_UNSUPPORTED_VERSION',
-      hint: 'upgrade kdiag to replay it',
-    });
+    throw new InputError(
+      label,
+      1,
+      `recording format ${version} is newer than this kdiag reads (${FIXTURE_MAJOR}.x)`,
+      {
+        code: 'KDIAG_UNSUPPORTED_VERSION',
+        hint: 'upgrade kdiag to replay it',
+      },
+    );
   }
   const parsed = fixtureHeaderSchema.safeParse(headerJson);
   if (!parsed.success) throw new InputError(label, 1, `bad header: ${firstIssue(parsed.error)}`);
@@ -228,7 +262,9 @@ export async function openFixture(path: string, label: string = path): Promise<O
       json = parseJsonLine(label, l.no, l.text);
     } catch (err) {
       if (l.unterminated) {
-        notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
+        notices.push(
+          `${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`,
+        );
         return 'stop';
       }
       throw err;
@@ -237,13 +273,18 @@ export async function openFixture(path: string, label: string = path): Promise<O
     // still runs for a record that fails, to word the error.
     if (isRawRecord(json)) {
       // rebuilt like zod's output: unknown keys dropped
-      const rec: RawRecord = json.k === undefined ? { t: json.t, src: json.src, line: json.line } : { t: json.t, src: json.src, line: json.line, k: json.k };
+      const rec: RawRecord =
+        json.k === undefined
+          ? { t: json.t, src: json.src, line: json.line }
+          : { t: json.t, src: json.src, line: json.line, k: json.k };
       return { rec, file: label, line: l.no };
     }
     const r = rawRecordSchema.safeParse(json);
     if (!r.success) {
       if (l.unterminated) {
-        notices.push(`${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`);
+        notices.push(
+          `${label}:${l.no}: last line is truncated (the recording was cut short); ignored it`,
+        );
         return 'stop';
       }
       throw new InputError(label, l.no, `bad record: ${firstIssue(r.error)}`);
@@ -254,7 +295,15 @@ export async function openFixture(path: string, label: string = path): Promise<O
   const scanner = new RecordScanner();
 
   /** One line (bytes) into the columns: false after a truncated last line (stop); throws on a bad line. */
-  function take(out: MutableColumns, buf: Buffer, s: number, e: number, no: number, unterminated: boolean, ascii: boolean): boolean {
+  function take(
+    out: MutableColumns,
+    buf: Buffer,
+    s: number,
+    e: number,
+    no: number,
+    unterminated: boolean,
+    ascii: boolean,
+  ): boolean {
     // The last line of a file cut short goes the slow way: it may be the truncated one. The scanner
     // reads ASCII only (checked per chunk; per line in a chunk that has other bytes).
     if (!unterminated && (ascii || isAscii(buf.subarray(s, e))) && scanner.scan(buf, s, e)) {
@@ -283,7 +332,15 @@ export async function openFixture(path: string, label: string = path): Promise<O
   async function* columns(): AsyncGenerator<RecordColumns> {
     let sp: LineSpans | undefined = sp0;
     let skip = 1; // the header
-    const fresh = (): MutableColumns => ({ file: label, count: 0, t: [], src: [], line: [], k: [], no: [] });
+    const fresh = (): MutableColumns => ({
+      file: label,
+      count: 0,
+      t: [],
+      src: [],
+      line: [],
+      k: [],
+      no: [],
+    });
     for (;;) {
       if (sp === undefined) {
         const n = await chunks.next();
@@ -299,7 +356,18 @@ export async function openFixture(path: string, label: string = path): Promise<O
       try {
         if (sp.head !== undefined) {
           if (skip > 0) skip--;
-          else if (!take(out, sp.head, 0, sp.head.length, no, sp.unterminated && last < 0, isAscii(sp.head))) stop = true;
+          else if (
+            !take(
+              out,
+              sp.head,
+              0,
+              sp.head.length,
+              no,
+              sp.unterminated && last < 0,
+              isAscii(sp.head),
+            )
+          )
+            stop = true;
           no++;
         }
       } catch (err) {
@@ -313,7 +381,9 @@ export async function openFixture(path: string, label: string = path): Promise<O
       while (!stop && i <= last) {
         try {
           for (; i <= last && out.count < BATCH; i++) {
-            if (!take(out, buf, starts[i]!, ends[i]!, no + i, sp.unterminated && i === last, ascii)) {
+            if (
+              !take(out, buf, starts[i]!, ends[i]!, no + i, sp.unterminated && i === last, ascii)
+            ) {
               stop = true;
               break;
             }
@@ -340,7 +410,10 @@ export async function openFixture(path: string, label: string = path): Promise<O
       const out: LocatedRecord[] = new Array(c.count);
       for (let i = 0; i < c.count; i++) {
         const k = c.k[i];
-        const rec: RawRecord = k === undefined ? { t: c.t[i]!, src: c.src[i]!, line: c.line[i]! } : { t: c.t[i]!, src: c.src[i]!, line: c.line[i]!, k };
+        const rec: RawRecord =
+          k === undefined
+            ? { t: c.t[i]!, src: c.src[i]!, line: c.line[i]! }
+            : { t: c.t[i]!, src: c.src[i]!, line: c.line[i]!, k };
         out[i] = { rec, file: c.file, line: c.no[i]! };
       }
       yield out;
@@ -350,5 +423,11 @@ export async function openFixture(path: string, label: string = path): Promise<O
   async function* records(): AsyncGenerator<LocatedRecord> {
     for await (const b of shared) yield* b;
   }
-  return { header: parsed.data, records: records(), batches: shared, columns: sharedColumns, notices };
+  return {
+    header: parsed.data,
+    records: records(),
+    batches: shared,
+    columns: sharedColumns,
+    notices,
+  };
 }

@@ -24,7 +24,11 @@ function serialize(rec: RawRecord): string {
  * Creates a recording. Refuses to overwrite an existing file (a user's earlier recording is never lost).
  * A path ending in `.gz` is gzip-compressed.
  */
-export async function createFixtureWriter(path: string, header: FixtureHeader, opts: { flushEveryMs?: number } = {}): Promise<FixtureWriter> {
+export async function createFixtureWriter(
+  path: string,
+  header: FixtureHeader,
+  opts: { flushEveryMs?: number } = {},
+): Promise<FixtureWriter> {
   let out: WriteStream;
   try {
     // 'wx' fails if the file exists: wait for the open so the error is reported here, clearly.
@@ -35,9 +39,16 @@ export async function createFixtureWriter(path: string, header: FixtureHeader, o
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    throw new InputError(path, undefined, code === 'EEXIST' ? 'already exists; refusing to overwrite a recording' : `can't create: ${(err as Error).message}`, {
-      hint: code === 'EEXIST' ? 'choose another file name' : undefined,
-    } as { hint?: string });
+    throw new InputError(
+      path,
+      undefined,
+      code === 'EEXIST'
+        ? 'already exists; refusing to overwrite a recording'
+        : `can't create: ${(err as Error).message}`,
+      {
+        hint: code === 'EEXIST' ? 'choose another file name' : undefined,
+      } as { hint?: string },
+    );
   }
   const gz: Gzip | undefined = path.endsWith('.gz') ? createGzip() : undefined;
   if (gz) gz.pipe(out);

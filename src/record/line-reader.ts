@@ -47,13 +47,26 @@ export async function* readLines(path: string, label: string = path): AsyncGener
  * array synchronously pays one async hop per chunk instead of one per line (replay, bench/).
  * Lines read before an error are handed over before the error is thrown.
  */
-export async function* readLineBatches(path: string, label: string = path): AsyncGenerator<NumberedLine[]> {
+export async function* readLineBatches(
+  path: string,
+  label: string = path,
+): AsyncGenerator<NumberedLine[]> {
   for await (const sp of readLineSpans(path, label)) {
     const out: NumberedLine[] = [];
     let no = sp.firstNo;
-    if (sp.head !== undefined) out.push({ no: no++, text: sp.head.toString('utf8'), unterminated: sp.unterminated && sp.count === 0 });
+    if (sp.head !== undefined)
+      out.push({
+        no: no++,
+        text: sp.head.toString('utf8'),
+        unterminated: sp.unterminated && sp.count === 0,
+      });
     const { buf, starts, ends } = sp;
-    for (let i = 0; i < sp.count; i++) out.push({ no: no++, text: buf.toString('utf8', starts[i], ends[i]), unterminated: sp.unterminated && i === sp.count - 1 });
+    for (let i = 0; i < sp.count; i++)
+      out.push({
+        no: no++,
+        text: buf.toString('utf8', starts[i], ends[i]),
+        unterminated: sp.unterminated && i === sp.count - 1,
+      });
     yield out;
   }
 }
@@ -89,7 +102,10 @@ function endOf(buf: Buffer, start: number, end: number): number {
  * The lines of a file as byte ranges, one LineSpans per read chunk (readLineBatches decodes them).
  * Lines read before an error are handed over before the error is thrown.
  */
-export async function* readLineSpans(path: string, label: string = path): AsyncGenerator<LineSpans> {
+export async function* readLineSpans(
+  path: string,
+  label: string = path,
+): AsyncGenerator<LineSpans> {
   let gz: boolean;
   try {
     gz = await isGzip(path);
@@ -105,17 +121,40 @@ export async function* readLineSpans(path: string, label: string = path): AsyncG
   let pending: Buffer[] = [];
   let pendingLen = 0;
   let failure: unknown;
-  let cur: { head: Buffer | undefined; buf: Buffer; starts: number[]; ends: number[]; count: number; firstNo: number; unterminated: boolean } | undefined;
+  let cur:
+    | {
+        head: Buffer | undefined;
+        buf: Buffer;
+        starts: number[];
+        ends: number[];
+        count: number;
+        firstNo: number;
+        unterminated: boolean;
+      }
+    | undefined;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       let start = 0;
-      cur = { head: undefined, buf: chunk, starts: [], ends: [], count: 0, firstNo: no + 1, unterminated: false };
+      cur = {
+        head: undefined,
+        buf: chunk,
+        starts: [],
+        ends: [],
+        count: 0,
+        firstNo: no + 1,
+        unterminated: false,
+      };
       for (;;) {
         const nl = chunk.indexOf(0x0a, start);
         if (nl < 0) {
           const rest = chunk.subarray(start);
           pendingLen += rest.length;
-          if (pendingLen > MAX_LINE_BYTES) throw new InputError(label, no + 1, `line longer than ${MAX_LINE_BYTES} bytes: not tool output`);
+          if (pendingLen > MAX_LINE_BYTES)
+            throw new InputError(
+              label,
+              no + 1,
+              `line longer than ${MAX_LINE_BYTES} bytes: not tool output`,
+            );
           if (rest.length > 0) pending.push(rest);
           break;
         }
@@ -124,10 +163,20 @@ export async function* readLineSpans(path: string, label: string = path): AsyncG
           const piece = Buffer.concat(pending);
           pending = [];
           pendingLen = 0;
-          if (piece.length > MAX_LINE_BYTES) throw new InputError(label, no + 1, `line longer than ${MAX_LINE_BYTES} bytes: not tool output`);
+          if (piece.length > MAX_LINE_BYTES)
+            throw new InputError(
+              label,
+              no + 1,
+              `line longer than ${MAX_LINE_BYTES} bytes: not tool output`,
+            );
           cur.head = piece.subarray(0, endOf(piece, 0, piece.length));
         } else {
-          if (nl - start > MAX_LINE_BYTES) throw new InputError(label, no + 1, `line longer than ${MAX_LINE_BYTES} bytes: not tool output`);
+          if (nl - start > MAX_LINE_BYTES)
+            throw new InputError(
+              label,
+              no + 1,
+              `line longer than ${MAX_LINE_BYTES} bytes: not tool output`,
+            );
           cur.starts.push(start);
           cur.ends.push(endOf(chunk, start, nl));
           cur.count++;
@@ -146,8 +195,17 @@ export async function* readLineSpans(path: string, label: string = path): AsyncG
     if (err instanceof InputError) failure = err;
     else {
       const code = (err as { code?: string }).code;
-      if (gz && (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end|incorrect header|invalid/i.test(String((err as Error).message)))) {
-        failure = new InputError(label, no + 1, `gzip data is truncated or corrupt after line ${no} (${(err as Error).message})`);
+      if (
+        gz &&
+        (code === 'Z_BUF_ERROR' ||
+          code === 'Z_DATA_ERROR' ||
+          /unexpected end|incorrect header|invalid/i.test(String((err as Error).message)))
+      ) {
+        failure = new InputError(
+          label,
+          no + 1,
+          `gzip data is truncated or corrupt after line ${no} (${(err as Error).message})`,
+        );
       } else failure = new InputError(label, no + 1, `can't read: ${describeFsError(err)}`);
     }
   }
@@ -157,6 +215,14 @@ export async function* readLineSpans(path: string, label: string = path): AsyncG
   }
   if (pending.length > 0) {
     const piece = Buffer.concat(pending);
-    yield { head: piece.subarray(0, endOf(piece, 0, piece.length)), buf: piece, starts: [], ends: [], count: 0, firstNo: no + 1, unterminated: true };
+    yield {
+      head: piece.subarray(0, endOf(piece, 0, piece.length)),
+      buf: piece,
+      starts: [],
+      ends: [],
+      count: 0,
+      firstNo: no + 1,
+      unterminated: true,
+    };
   }
 }

@@ -70,10 +70,12 @@ export function tarEntries(b: Buffer, maxEntries: number): ArchiveEntry[] {
   while (at + BLOCK <= b.length) {
     if (isZeroBlock(b, at)) break;
     // long-name and pax records are headers too: bound them with the entries
-    if (++headers > maxEntries * 3 + 3) throw new ArchiveFormatError(`more than ${maxEntries} entries`);
+    if (++headers > maxEntries * 3 + 3)
+      throw new ArchiveFormatError(`more than ${maxEntries} entries`);
     if (!checksumOk(b, at)) throw new ArchiveFormatError(`bad tar header checksum at byte ${at}`);
     const size = octal(b, at + 124, 12);
-    if (!Number.isSafeInteger(size) || size < 0) throw new ArchiveFormatError(`bad tar entry size at byte ${at}`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new ArchiveFormatError(`bad tar entry size at byte ${at}`);
     const flag = String.fromCharCode(b[at + 156]!);
     const ustar = b.toString('latin1', at + 257, at + 262) === 'ustar';
     const prefix = ustar ? text(b, at + 345, 155) : '';
@@ -81,7 +83,8 @@ export function tarEntries(b: Buffer, maxEntries: number): ArchiveEntry[] {
     if (prefix !== '') name = `${prefix}/${name}`;
     const start = at + BLOCK;
     const end = start + size;
-    if (end > b.length) throw new ArchiveFormatError(`tar entry ${JSON.stringify(name.slice(0, 80))} is cut short`);
+    if (end > b.length)
+      throw new ArchiveFormatError(`tar entry ${JSON.stringify(name.slice(0, 80))} is cut short`);
     at = start + Math.ceil(size / BLOCK) * BLOCK;
     if (flag === 'L') {
       longName = text(b, start, size);
@@ -96,7 +99,14 @@ export function tarEntries(b: Buffer, maxEntries: number): ArchiveEntry[] {
       name = longName;
       longName = undefined;
     }
-    const type = flag === '0' || flag === '\0' || flag === '7' ? 'file' : flag === '5' ? 'dir' : flag === '1' || flag === '2' ? 'link' : 'other';
+    const type =
+      flag === '0' || flag === '\0' || flag === '7'
+        ? 'file'
+        : flag === '5'
+          ? 'dir'
+          : flag === '1' || flag === '2'
+            ? 'link'
+            : 'other';
     out.push({ name, type, size, data: () => b.subarray(start, end) });
     if (out.length > maxEntries) throw new ArchiveFormatError(`more than ${maxEntries} entries`);
   }

@@ -39,13 +39,16 @@ export function zipEntries(b: Buffer, maxEntries: number, maxFileBytes: number):
   const count = b.readUInt16LE(eocd + 10);
   const cdSize = b.readUInt32LE(eocd + 12);
   const cdOffset = b.readUInt32LE(eocd + 16);
-  if (count === 0xffff || cdOffset === 0xffffffff) throw new ArchiveFormatError('zip64 archives are not read');
+  if (count === 0xffff || cdOffset === 0xffffffff)
+    throw new ArchiveFormatError('zip64 archives are not read');
   if (count > maxEntries) throw new ArchiveFormatError(`more than ${maxEntries} entries`);
-  if (cdOffset + cdSize > eocd) throw new ArchiveFormatError('central directory lies outside the archive');
+  if (cdOffset + cdSize > eocd)
+    throw new ArchiveFormatError('central directory lies outside the archive');
   const out: ArchiveEntry[] = [];
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > eocd || b.readUInt32LE(p) !== CDH) throw new ArchiveFormatError(`bad central directory entry ${i + 1}`);
+    if (p + 46 > eocd || b.readUInt32LE(p) !== CDH)
+      throw new ArchiveFormatError(`bad central directory entry ${i + 1}`);
     const flags = b.readUInt16LE(p + 8);
     const method = b.readUInt16LE(p + 10);
     const crc = b.readUInt32LE(p + 16);
@@ -60,14 +63,22 @@ export function zipEntries(b: Buffer, maxEntries: number, maxFileBytes: number):
     const name = b.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLen);
     p += 46 + nameLen + extraLen + commentLen;
     const isLink = (unixMode & 0o170000) === 0o120000;
-    const type = name.endsWith('/') ? 'dir' : isLink ? 'link' : (flags & 1) !== 0 || (method !== 0 && method !== 8) ? 'other' : 'file';
+    const type = name.endsWith('/')
+      ? 'dir'
+      : isLink
+        ? 'link'
+        : (flags & 1) !== 0 || (method !== 0 && method !== 8)
+          ? 'other'
+          : 'file';
     out.push({
       name,
       type,
       size: usize,
       data: () => {
-        if (usize > maxFileBytes) throw new ArchiveFormatError(`${name} expands to ${usize} bytes (limit ${maxFileBytes})`);
-        if (local + 30 > b.length || b.readUInt32LE(local) !== LFH) throw new ArchiveFormatError(`bad local header of ${name}`);
+        if (usize > maxFileBytes)
+          throw new ArchiveFormatError(`${name} expands to ${usize} bytes (limit ${maxFileBytes})`);
+        if (local + 30 > b.length || b.readUInt32LE(local) !== LFH)
+          throw new ArchiveFormatError(`bad local header of ${name}`);
         const start = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
         if (start + csize > b.length) throw new ArchiveFormatError(`${name} is cut short`);
         const raw = b.subarray(start, start + csize);
@@ -77,7 +88,8 @@ export function zipEntries(b: Buffer, maxEntries: number, maxFileBytes: number):
         } catch {
           throw new ArchiveFormatError(`${name} does not inflate to its stated ${usize} bytes`);
         }
-        if (data.length !== usize || crc32(data) !== crc) throw new ArchiveFormatError(`${name} fails its CRC check`);
+        if (data.length !== usize || crc32(data) !== crc)
+          throw new ArchiveFormatError(`${name} fails its CRC check`);
         return data;
       },
     });

@@ -5,7 +5,13 @@ import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { InputError } from '../errors.js';
 import type { Diagnosis } from '../model/diagnosis.js';
 import type { Observation } from '../model/observation.js';
-import { planBundle, planMemoryBundle, readBundle, type BundlePlan, type MemoryFile } from '../record/bundle-reader.js';
+import {
+  planBundle,
+  planMemoryBundle,
+  readBundle,
+  type BundlePlan,
+  type MemoryFile,
+} from '../record/bundle-reader.js';
 import { archiveKindOf, readArchive, ARCHIVE_LIMITS } from '../record/archive-reader.js';
 import { ticketBundle, type TicketBundle } from './ticket-bundle.js';
 import type { FixtureHeader } from '../record/fixture-header.js';
@@ -13,7 +19,13 @@ import type { LocatedRecord } from '../engine/raw-record.js';
 import { openFixture, type RecordColumns } from '../record/fixture-reader.js';
 import type { DecodeIssue, SourceStats } from '../engine/decoder.js';
 import { Engine } from '../engine/engine.js';
-import { missingInputs, ReadCounter, SummaryCollector, type CaptureSummary, type MissingInput } from '../engine/summary.js';
+import {
+  missingInputs,
+  ReadCounter,
+  SummaryCollector,
+  type CaptureSummary,
+  type MissingInput,
+} from '../engine/summary.js';
 
 export interface InputInfo {
   /** `ticket`: one pasted text file of command outputs, read as the bundle it stands for. */
@@ -22,10 +34,18 @@ export interface InputInfo {
   readonly header?: FixtureHeader;
   readonly bundle?: Pick<BundlePlan, 'files' | 'ignored' | 'timeKnown' | 'host'>;
   /** A bundle read from an archive: its top folder and the entries not read. */
-  readonly archive?: { readonly root?: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
+  readonly archive?: {
+    readonly root?: string;
+    readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+  };
   /** A ticket's sections and the prose between them. */
   readonly ticket?: Omit<TicketBundle, 'files' | 'kernel'>;
-  readonly live?: { readonly hostname: string; readonly kernel: string; readonly netns?: string; readonly notes: readonly string[] };
+  readonly live?: {
+    readonly hostname: string;
+    readonly kernel: string;
+    readonly netns?: string;
+    readonly notes: readonly string[];
+  };
 }
 
 export interface OpenedInput {
@@ -41,20 +61,38 @@ export interface OpenedInput {
 /** Opens a recording, a bundle folder or archive, or a pasted ticket as one stream of located records. */
 export async function openInput(path: string): Promise<OpenedInput> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(path, undefined, err.code === 'ENOENT' ? 'no such file or folder' : `can't read: ${err.message}`);
+    throw new InputError(
+      path,
+      undefined,
+      err.code === 'ENOENT' ? 'no such file or folder' : `can't read: ${err.message}`,
+    );
   });
   if (st.isDirectory()) return openBundle(path, await planBundle(path), {});
   if (!st.isFile()) throw new InputError(path, undefined, 'not a regular file, folder or archive');
   if (archiveKindOf(path) !== undefined) {
     const a = await readArchive(path);
-    const files = new Map<string, MemoryFile>([...a.files].map(([name, text]) => [name, { label: join(path, name), lines: textLines(text) }]));
-    const opened = await openBundle(path, await planMemoryBundle(path, files), { archive: { ...(a.root !== undefined ? { root: a.root } : {}), skipped: a.skipped } });
-    for (const sk of a.skipped) opened.notices.push(`${sk.name} in the archive not read: ${sk.reason}`);
+    const files = new Map<string, MemoryFile>(
+      [...a.files].map(([name, text]) => [
+        name,
+        { label: join(path, name), lines: textLines(text) },
+      ]),
+    );
+    const opened = await openBundle(path, await planMemoryBundle(path, files), {
+      archive: { ...(a.root !== undefined ? { root: a.root } : {}), skipped: a.skipped },
+    });
+    for (const sk of a.skipped)
+      opened.notices.push(`${sk.name} in the archive not read: ${sk.reason}`);
     return opened;
   }
   if (await isRecording(path)) {
     const fx = await openFixture(path);
-    return { info: { kind: 'recording', path, header: fx.header }, records: fx.records, batches: fx.batches, columns: fx.columns, notices: fx.notices };
+    return {
+      info: { kind: 'recording', path, header: fx.header },
+      records: fx.records,
+      batches: fx.batches,
+      columns: fx.columns,
+      notices: fx.notices,
+    };
   }
   return openTicket(path, st.size);
 }
@@ -82,19 +120,30 @@ function textLines(text: string): { no: number; text: string }[] {
 }
 
 async function openTicket(path: string, size: number): Promise<OpenedInput> {
-  if (size > ARCHIVE_LIMITS.maxFileBytes) throw new InputError(path, undefined, `is ${size} bytes, more than the ${ARCHIVE_LIMITS.maxFileBytes} a ticket is read to`);
+  if (size > ARCHIVE_LIMITS.maxFileBytes)
+    throw new InputError(
+      path,
+      undefined,
+      `is ${size} bytes, more than the ${ARCHIVE_LIMITS.maxFileBytes} a ticket is read to`,
+    );
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new InputError(path, undefined, `can't read: ${err.code ?? err.message}`);
   });
   const nul = text.slice(0, 8192).indexOf('\u0000');
   if (nul >= 0) {
     const line = text.slice(0, nul).split('\n').length;
-    throw new InputError(path, line, 'binary data (NUL byte): expected a recording, a bundle or a pasted ticket (text)');
+    throw new InputError(
+      path,
+      line,
+      'binary data (NUL byte): expected a recording, a bundle or a pasted ticket (text)',
+    );
   }
   const t = ticketBundle(path, text);
   const { files, kernel, ...ticket } = t;
   if (files.size === 0) {
-    const skipped = t.sections.filter((s) => s.skipped !== undefined).map((s) => `${s.label} (${s.skipped})`);
+    const skipped = t.sections
+      .filter((s) => s.skipped !== undefined)
+      .map((s) => `${s.label} (${s.skipped})`);
     throw new InputError(
       path,
       undefined,
@@ -102,20 +151,52 @@ async function openTicket(path: string, size: number): Promise<OpenedInput> {
     );
   }
   const plan = await planMemoryBundle(path, files);
-  const opened = await openBundle(path, kernel !== undefined && plan.host?.kernel === undefined ? { ...plan, host: { ...plan.host, kernel } } : plan, { ticket }, 'ticket');
+  const opened = await openBundle(
+    path,
+    kernel !== undefined && plan.host?.kernel === undefined
+      ? { ...plan, host: { ...plan.host, kernel } }
+      : plan,
+    { ticket },
+    'ticket',
+  );
   const prose = t.ignored.count;
-  opened.notices.unshift(`read as a pasted ticket: ${t.sections.length} section${t.sections.length === 1 ? '' : 's'}, ${prose} line${prose === 1 ? '' : 's'} of prose ignored`);
-  for (const s of t.sections) if (s.skipped !== undefined) opened.notices.push(`${s.label}: not read, ${s.skipped}`);
-  if (t.cut > 0) opened.notices.push(`${t.cut} over-long line${t.cut === 1 ? ' was' : 's were'} cut`);
-  if (t.truncated) opened.notices.push('the ticket is longer than kdiag reads: its end was not read');
+  opened.notices.unshift(
+    `read as a pasted ticket: ${t.sections.length} section${t.sections.length === 1 ? '' : 's'}, ${prose} line${prose === 1 ? '' : 's'} of prose ignored`,
+  );
+  for (const s of t.sections)
+    if (s.skipped !== undefined) opened.notices.push(`${s.label}: not read, ${s.skipped}`);
+  if (t.cut > 0)
+    opened.notices.push(`${t.cut} over-long line${t.cut === 1 ? ' was' : 's were'} cut`);
+  if (t.truncated)
+    opened.notices.push('the ticket is longer than kdiag reads: its end was not read');
   return opened;
 }
 
-function openBundle(path: string, plan: BundlePlan, extra: Pick<InputInfo, 'archive' | 'ticket'>, kind: 'bundle' | 'ticket' = 'bundle'): OpenedInput {
-  const notices = plan.ignored.length ? [`ignored files not recognised as bundle outputs: ${plan.ignored.join(', ')}`] : [];
-  if (!plan.timeKnown) notices.push(`the ${kind === 'ticket' ? 'ticket' : 'bundle'} has no capture time (no kdiag-collect.json and no conntrack -E timestamps): times are relative`);
+function openBundle(
+  path: string,
+  plan: BundlePlan,
+  extra: Pick<InputInfo, 'archive' | 'ticket'>,
+  kind: 'bundle' | 'ticket' = 'bundle',
+): OpenedInput {
+  const notices = plan.ignored.length
+    ? [`ignored files not recognised as bundle outputs: ${plan.ignored.join(', ')}`]
+    : [];
+  if (!plan.timeKnown)
+    notices.push(
+      `the ${kind === 'ticket' ? 'ticket' : 'bundle'} has no capture time (no kdiag-collect.json and no conntrack -E timestamps): times are relative`,
+    );
   return {
-    info: { kind, path, bundle: { files: plan.files, ignored: plan.ignored, timeKnown: plan.timeKnown, ...(plan.host ? { host: plan.host } : {}) }, ...extra },
+    info: {
+      kind,
+      path,
+      bundle: {
+        files: plan.files,
+        ignored: plan.ignored,
+        timeKnown: plan.timeKnown,
+        ...(plan.host ? { host: plan.host } : {}),
+      },
+      ...extra,
+    },
     records: readBundle(plan),
     notices,
   };
@@ -170,24 +251,32 @@ export interface AnalyzeInputOptions extends AnalyzeOptions {
 }
 
 /** Runs an opened input through the engine: decoder, model, analysis, suggestions. */
-export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOptions = {}): Promise<AnalysisResult> {
+export async function analyzeRecords(
+  opened: OpenedInput,
+  opts: AnalyzeInputOptions = {},
+): Promise<AnalysisResult> {
   const summary = new SummaryCollector();
   const counter = new ReadCounter();
   const extra = opts.onObservation;
   const { onProgress, progressEvery, onObservation: _o, ...analyzeOpts } = opts;
   const engine = new Engine({
     analysis: { ...optionsFromHeader(opened.info.header), ...analyzeOpts },
-    onObservation: extra === undefined ? (o) => {
-      summary.observe(o);
-      counter.observe(o);
-    } : (o) => {
-      summary.observe(o);
-      counter.observe(o);
-      extra(o);
-    },
+    onObservation:
+      extra === undefined
+        ? (o) => {
+            summary.observe(o);
+            counter.observe(o);
+          }
+        : (o) => {
+            summary.observe(o);
+            counter.observe(o);
+            extra(o);
+          },
   });
-  const kernel = opened.info.header?.host.kernel ?? opened.info.bundle?.host?.kernel ?? opened.info.live?.kernel;
-  if (kernel) engine.assume({ t: 0, src: 'kdiag:meta', kind: 'meta', key: 'kernel-release', value: kernel });
+  const kernel =
+    opened.info.header?.host.kernel ?? opened.info.bundle?.host?.kernel ?? opened.info.live?.kernel;
+  if (kernel)
+    engine.assume({ t: 0, src: 'kdiag:meta', kind: 'meta', key: 'kernel-release', value: kernel });
   const every = progressEvery ?? 100_000;
   let n = 0;
   if (opened.columns) {
@@ -235,20 +324,34 @@ export async function analyzeRecords(opened: OpenedInput, opts: AnalyzeInputOpti
 }
 
 /** What each input gave, in the order read: rows per kind, and the lines skipped with their codes. */
-function inputReads(info: InputInfo, sources: Readonly<Record<string, SourceStats>>, issues: readonly DecodeIssue[], counter: ReadCounter): InputRead[] {
+function inputReads(
+  info: InputInfo,
+  sources: Readonly<Record<string, SourceStats>>,
+  issues: readonly DecodeIssue[],
+  counter: ReadCounter,
+): InputRead[] {
   const names = new Map((info.bundle?.files ?? []).map((f) => [f.src, f.name]));
-  const srcs = [...new Set([...(info.bundle?.files ?? []).map((f) => f.src), ...Object.keys(sources)])].filter((s) => !s.startsWith('kdiag:'));
+  const srcs = [
+    ...new Set([...(info.bundle?.files ?? []).map((f) => f.src), ...Object.keys(sources)]),
+  ].filter((s) => !s.startsWith('kdiag:'));
   return srcs.map((src) => {
     const counts = counter.counts[src] ?? {};
     const rows = Object.values(counts).reduce((a, b) => a + b, 0);
-    const parts = Object.entries(counts).map(([unit, n]) => `${n} ${n === 1 ? singular(unit) : unit}`);
+    const parts = Object.entries(counts).map(
+      ([unit, n]) => `${n} ${n === 1 ? singular(unit) : unit}`,
+    );
     const st = sources[src];
     const codes = [...new Set(issues.filter((i) => i.src === src).map((i) => i.code))].sort();
     const stderr = st?.stderr[0];
     return {
       name: names.get(src) ?? src,
       src,
-      read: parts.length > 0 ? parts.join(', ') : counter.framed.has(src) && (st?.issues ?? 0) === 0 && stderr === undefined ? 'empty' : 'nothing recognised',
+      read:
+        parts.length > 0
+          ? parts.join(', ')
+          : counter.framed.has(src) && (st?.issues ?? 0) === 0 && stderr === undefined
+            ? 'empty'
+            : 'nothing recognised',
       rows,
       skipped: st?.issues ?? 0,
       codes,
@@ -264,6 +367,9 @@ function singular(unit: string): string {
 }
 
 /** Opens and analyses a recording or bundle. */
-export async function analyzeInput(path: string, opts: AnalyzeInputOptions = {}): Promise<AnalysisResult> {
+export async function analyzeInput(
+  path: string,
+  opts: AnalyzeInputOptions = {},
+): Promise<AnalysisResult> {
   return analyzeRecords(await openInput(path), opts);
 }

@@ -19,10 +19,18 @@ export interface CheckOptions extends AnalyzeOptions {
 }
 
 /** The live snapshot sources of the host (or of `netns`), once each, and the notes on what is unavailable. */
-export async function hostSources(opts: { netns?: string; kubeProxyConfig?: string }): Promise<{ sources: Source[]; notes: string[] }> {
+export async function hostSources(opts: {
+  netns?: string;
+  kubeProxyConfig?: string;
+}): Promise<{ sources: Source[]; notes: string[] }> {
   if (opts.netns) {
     const problem = await netnsProblem(opts.netns);
-    if (problem) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use network namespace ${opts.netns}: ${problem}`, 'list them with: ip netns list');
+    if (problem)
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't use network namespace ${opts.netns}: ${problem}`,
+        'list them with: ip netns list',
+      );
   }
   return buildLiveSources({
     clock: systemClock,
@@ -83,11 +91,15 @@ export async function* sourceBatches(
   }
 }
 
-function progressLine(onProgress: ((line: string) => void) | undefined): ((s: Source, lines: number) => void) | undefined {
+function progressLine(
+  onProgress: ((line: string) => void) | undefined,
+): ((s: Source, lines: number) => void) | undefined {
   return onProgress ? (s, lines) => onProgress(`${s.id} read (${lines} lines)`) : undefined;
 }
 
-async function* flatten(batches: AsyncIterable<readonly LocatedRecord[]>): AsyncIterable<LocatedRecord> {
+async function* flatten(
+  batches: AsyncIterable<readonly LocatedRecord[]>,
+): AsyncIterable<LocatedRecord> {
   for await (const b of batches) yield* b;
 }
 
@@ -95,12 +107,27 @@ async function* flatten(batches: AsyncIterable<readonly LocatedRecord[]>): Async
 export async function runCheck(opts: CheckOptions): Promise<AnalysisResult> {
   const { input, netns, kubeProxyConfig, onProgress, ...analysis } = opts;
   if (input) return analyzeInput(input, analysis);
-  requireRoot('read the node', { why: 'conntrack, iptables-save and other netns need it', hint: 're-run with sudo, or give a bundle folder: kdiag check BUNDLE' });
-  const { sources, notes } = await hostSources({ ...(netns ? { netns } : {}), ...(kubeProxyConfig ? { kubeProxyConfig } : {}) });
+  requireRoot('read the node', {
+    why: 'conntrack, iptables-save and other netns need it',
+    hint: 're-run with sudo, or give a bundle folder: kdiag check BUNDLE',
+  });
+  const { sources, notes } = await hostSources({
+    ...(netns ? { netns } : {}),
+    ...(kubeProxyConfig ? { kubeProxyConfig } : {}),
+  });
   // Parsed while read: the pipeline takes each array as it comes (analyzeRecords iterates `batches`).
   const batches = sourceBatches(sources, new AbortController().signal, progressLine(onProgress));
   return analyzeRecords(
-    { info: { kind: 'live', path: netns ? `netns ${netns}` : 'host', live: { hostname: hostname(), kernel: release(), ...(netns ? { netns } : {}), notes } }, records: flatten(batches), batches, notices: [] },
+    {
+      info: {
+        kind: 'live',
+        path: netns ? `netns ${netns}` : 'host',
+        live: { hostname: hostname(), kernel: release(), ...(netns ? { netns } : {}), notes },
+      },
+      records: flatten(batches),
+      batches,
+      notices: [],
+    },
     analysis,
   );
 }

@@ -7,7 +7,12 @@ import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { conntrackListSource, conntrackStatsSource, procNfConntrackSource, procStatNfConntrackSource } from '../sources/conntrack-source.js';
+import {
+  conntrackListSource,
+  conntrackStatsSource,
+  procNfConntrackSource,
+  procStatNfConntrackSource,
+} from '../sources/conntrack-source.js';
 import { withNetns } from '../host/exec.js';
 import { iptablesSaveSource } from '../sources/iptables-source.js';
 import { fileSource } from '../sources/snapshot-source.js';
@@ -19,7 +24,12 @@ import { netnsScope, podNetns, readOwners, type OwnersTable } from '../host/owne
 import { ownersToLines } from '../sources/owners.js';
 import type { SnapshotSource } from '../sources/snapshot-source.js';
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
-import { listSysctlFiles, sysctlInPidNetnsReadArgv, sysctlInPidNetnsSource, sysctlSource } from '../sources/sysctl-source.js';
+import {
+  listSysctlFiles,
+  sysctlInPidNetnsReadArgv,
+  sysctlInPidNetnsSource,
+  sysctlSource,
+} from '../sources/sysctl-source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
 import { tarBytes } from '../record/tar-writer.js';
@@ -40,7 +50,11 @@ export interface CollectOptions {
   readonly hostname?: string;
   readonly cwd?: string;
   /** Roots for the owners walk (tests use a fake tree). */
-  readonly ownerPaths?: { readonly proc?: string; readonly runNetns?: string; readonly podLogs?: string };
+  readonly ownerPaths?: {
+    readonly proc?: string;
+    readonly runNetns?: string;
+    readonly podLogs?: string;
+  };
   readonly timeoutMs?: number;
   /** Write the bundle as one `<out>.tar.gz` (its files under the folder's name) instead of a folder. */
   readonly tar?: boolean;
@@ -75,7 +89,13 @@ export interface CollectManifest {
   readonly collectedAt: string;
   readonly finishedAt: string;
   readonly netns?: string;
-  readonly kubeProxy: { readonly origin: KubeProxyDiscovery['origin']; readonly pid?: number; readonly configPath?: string; readonly readPath?: string; readonly note?: string };
+  readonly kubeProxy: {
+    readonly origin: KubeProxyDiscovery['origin'];
+    readonly pid?: number;
+    readonly configPath?: string;
+    readonly readPath?: string;
+    readonly note?: string;
+  };
   readonly files: readonly CollectFileEntry[];
   readonly written: readonly string[];
   readonly missing: readonly { readonly file: string; readonly reason: string }[];
@@ -93,7 +113,10 @@ export interface CollectResult {
 
 /** `20260102T030405Z` (pure). */
 export function utcStamp(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** The default bundle folder name, `kdiag-bundle-<host>-<UTC timestamp>` (pure). */
@@ -114,7 +137,11 @@ function lines(text: string): string[] {
 }
 
 /** What a progress line says about a written file (pure; `stdout` is the file's content). */
-export function progressLine(file: string, stdout: string, extra: { readonly from?: string } = {}): string {
+export function progressLine(
+  file: string,
+  stdout: string,
+  extra: { readonly from?: string } = {},
+): string {
   const n = countLines(stdout);
   // `ss@NAME.txt` is the file of kind `ss.txt` for network namespace NAME.
   const at = file.indexOf('@');
@@ -122,7 +149,12 @@ export function progressLine(file: string, stdout: string, extra: { readonly fro
   const scoped = at >= 0 && dot > at;
   const kind = sourceKindByBundleFile(scoped ? file.slice(0, at) + file.slice(dot) : file);
   if (kind?.collected === undefined) return `${file} written (${n} lines)`;
-  return kind.collected({ n, lines: lines(stdout), ...(scoped ? { scope: file.slice(at + 1, dot) } : {}), ...(extra.from === undefined ? {} : { from: extra.from }) });
+  return kind.collected({
+    n,
+    lines: lines(stdout),
+    ...(scoped ? { scope: file.slice(at + 1, dot) } : {}),
+    ...(extra.from === undefined ? {} : { from: extra.from }),
+  });
 }
 
 interface Item {
@@ -145,13 +177,26 @@ async function prepareDir(dir: string): Promise<void> {
   try {
     entries = await readdir(dir);
   } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use ${dir}: ${(err as Error).message}`, 'choose another folder with --out DIR');
+    if ((err as { code?: string }).code !== 'ENOENT')
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't use ${dir}: ${(err as Error).message}`,
+        'choose another folder with --out DIR',
+      );
   }
-  if (entries !== undefined && entries.length > 0) throw new UsageError(`${dir} exists and is not empty`, 'give a new or empty folder with --out DIR');
+  if (entries !== undefined && entries.length > 0)
+    throw new UsageError(
+      `${dir} exists and is not empty`,
+      'give a new or empty folder with --out DIR',
+    );
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't create ${dir}: ${(err as Error).message}`, 'choose a writable folder with --out DIR');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't create ${dir}: ${(err as Error).message}`,
+      'choose a writable folder with --out DIR',
+    );
   }
 }
 
@@ -169,14 +214,19 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   const netns = opts.netns;
   if (netns !== undefined) {
     const problem = await netnsProblem(netns);
-    if (problem !== undefined) throw new UsageError(`can't use --netns ${netns}: ${problem}`, 'list them with ip netns list');
+    if (problem !== undefined)
+      throw new UsageError(
+        `can't use --netns ${netns}: ${problem}`,
+        'list them with ip netns list',
+      );
   }
   const dir = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
   if (opts.tar) await refuseExisting(`${dir}.tar.gz`);
   await prepareDir(dir);
 
   const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
-  const inNetns = (argv: readonly string[]): readonly string[] | undefined => (netns === undefined ? undefined : withNetns(argv, netns));
+  const inNetns = (argv: readonly string[]): readonly string[] | undefined =>
+    netns === undefined ? undefined : withNetns(argv, netns);
   const entries: CollectFileEntry[] = [];
   // What each written file holds, for the archive (packed from memory, never re-read through links).
   const contents = new Map<string, string>();
@@ -198,14 +248,28 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     const st = source.status;
     const out = source.lastOutput;
     const ran = item.ran ?? inNetns(source.argv);
-    const common = { file, src: source.id, argv: source.argv, ...(ran === undefined ? {} : { ran }) };
+    const common = {
+      file,
+      src: source.id,
+      argv: source.argv,
+      ...(ran === undefined ? {} : { ran }),
+    };
     const stderrTail = out?.stderr ? out.stderr.slice(-2000) : undefined;
     if (st.state === 'ok' && out !== undefined) {
       try {
         await writeFileAtomic(join(dir, file), out.stdout, BUNDLE_FILE_MODE);
         contents.set(file, out.stdout);
-        entries.push({ ...common, status: 'written', exitCode: 0, lines: countLines(out.stdout), bytes: Buffer.byteLength(out.stdout), ...(stderrTail ? { stderrTail } : {}) });
-        progress(progressLine(file, out.stdout, item.from === undefined ? {} : { from: item.from }));
+        entries.push({
+          ...common,
+          status: 'written',
+          exitCode: 0,
+          lines: countLines(out.stdout),
+          bytes: Buffer.byteLength(out.stdout),
+          ...(stderrTail ? { stderrTail } : {}),
+        });
+        progress(
+          progressLine(file, out.stdout, item.from === undefined ? {} : { from: item.from }),
+        );
       } catch (err) {
         const reason = `can't write ${file}: ${(err as Error).message}`;
         entries.push({ ...common, status: 'failed', exitCode: 0, reason });
@@ -218,7 +282,13 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
       entries.push({ ...common, status: 'unavailable', exitCode: null, reason });
       unavailable.set(reason, [...(unavailable.get(reason) ?? []), file]);
     } else {
-      entries.push({ ...common, status: 'failed', exitCode: st.exitCode ?? null, reason, ...(stderrTail ? { stderrTail } : {}) });
+      entries.push({
+        ...common,
+        status: 'failed',
+        exitCode: st.exitCode ?? null,
+        reason,
+        ...(stderrTail ? { stderrTail } : {}),
+      });
       emit(reason, `(${file} not written)`);
     }
   };
@@ -235,38 +305,84 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     await record({ file: 'ipvsadm-Lnc.txt', source: ipvs.conns });
     await record({ file: 'ipvsadm-timeout.txt', source: ipvs.timeout });
     await record({ file: 'ipvsadm-stats.txt', source: ipvs.stats });
-    await record({ file: 'ip_vs_conn.txt', source: fileSource('procfs:ip_vs_conn', PROC_IP_VS_CONN, base) });
+    await record({
+      file: 'ip_vs_conn.txt',
+      source: fileSource('procfs:ip_vs_conn', PROC_IP_VS_CONN, base),
+    });
   } else {
     for (const [file, source] of [
       ['ipvsadm-Ln.txt', ipvs.services],
       ['ipvsadm-Lnc.txt', ipvs.conns],
       ['ipvsadm-timeout.txt', ipvs.timeout],
     ] as const) {
-      entries.push({ file, src: source.id, argv: source.argv, status: 'unavailable', exitCode: null, reason: ipvs.unavailable });
+      entries.push({
+        file,
+        src: source.id,
+        argv: source.argv,
+        status: 'unavailable',
+        exitCode: null,
+        reason: ipvs.unavailable,
+      });
     }
     progress('IPVS skipped: /proc/net/ip_vs missing (IPVS not loaded)');
   }
 
   const sysctl = await sysctlSource(base);
-  await record({ file: 'sysctl.txt', source: sysctl, ran: netns === undefined ? 'read from /proc/sys' : withNetns(['grep', '-H', '-s', '', ...(await listSysctlFiles()).map((f) => `/proc/sys/${f}`)], netns) });
+  await record({
+    file: 'sysctl.txt',
+    source: sysctl,
+    ran:
+      netns === undefined
+        ? 'read from /proc/sys'
+        : withNetns(
+            ['grep', '-H', '-s', '', ...(await listSysctlFiles()).map((f) => `/proc/sys/${f}`)],
+            netns,
+          ),
+  });
   await record({ file: 'ss.txt', source: ssSource(base) });
   await record({ file: 'iptables-save.txt', source: iptablesSaveSource(base) });
 
-  const kp = await discoverKubeProxy(opts.kubeProxyConfig === undefined ? {} : { userConfig: opts.kubeProxyConfig });
-  await record({ file: 'kube-proxy.yaml', source: kubeProxyConfigSource(kp), ...(kp.readPath === undefined ? {} : { from: kp.readPath }) });
+  const kp = await discoverKubeProxy(
+    opts.kubeProxyConfig === undefined ? {} : { userConfig: opts.kubeProxyConfig },
+  );
+  await record({
+    file: 'kube-proxy.yaml',
+    source: kubeProxyConfigSource(kp),
+    ...(kp.readPath === undefined ? {} : { from: kp.readPath }),
+  });
   await record({ file: 'kube-proxy.args', source: kubeProxyArgsSource(kp) });
 
   let owners: OwnersTable | undefined;
   try {
     owners = await readOwners(opts.ownerPaths === undefined ? {} : { paths: opts.ownerPaths });
-    const text = ownersToLines(owners).map((l) => `${l}\n`).join('');
+    const text = ownersToLines(owners)
+      .map((l) => `${l}\n`)
+      .join('');
     await writeFileAtomic(join(dir, 'owners.ndjson'), text, BUNDLE_FILE_MODE);
     contents.set('owners.ndjson', text);
-    entries.push({ file: 'owners.ndjson', src: 'kdiag:owners', argv: ['kdiag', 'owners'], ran: 'read from /proc, /run/netns, /var/log/pods', status: 'written', exitCode: 0, lines: countLines(text), bytes: Buffer.byteLength(text) });
-    progress(`Owners read (${owners.netns.length} netns, ${owners.pods.length} pods, ${owners.pids.length} processes)`);
+    entries.push({
+      file: 'owners.ndjson',
+      src: 'kdiag:owners',
+      argv: ['kdiag', 'owners'],
+      ran: 'read from /proc, /run/netns, /var/log/pods',
+      status: 'written',
+      exitCode: 0,
+      lines: countLines(text),
+      bytes: Buffer.byteLength(text),
+    });
+    progress(
+      `Owners read (${owners.netns.length} netns, ${owners.pods.length} pods, ${owners.pids.length} processes)`,
+    );
   } catch (err) {
     const reason = `can't read owners: ${(err as Error).message}`;
-    entries.push({ file: 'owners.ndjson', src: 'kdiag:owners', argv: ['kdiag', 'owners'], status: 'failed', exitCode: null, reason });
+    entries.push({
+      file: 'owners.ndjson',
+      src: 'kdiag:owners',
+      argv: ['kdiag', 'owners'],
+      status: 'failed',
+      exitCode: null,
+      reason,
+    });
     progress(reason);
   }
 
@@ -278,8 +394,14 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     }
     // A pod's own keepalive sysctls, which its sockets use instead of the node's.
     for (const ns of podNetns(owners)) {
-      const source = await sysctlInPidNetnsSource(ns.enterPid!, netnsScope(ns, owners.pods), { timeoutMs: base.timeoutMs });
-      await record({ file: `sysctl@${source.id.slice('sysctl:all@'.length)}.txt`, source, ran: await sysctlInPidNetnsReadArgv(ns.enterPid!) });
+      const source = await sysctlInPidNetnsSource(ns.enterPid!, netnsScope(ns, owners.pods), {
+        timeoutMs: base.timeoutMs,
+      });
+      await record({
+        file: `sysctl@${source.id.slice('sysctl:all@'.length)}.txt`,
+        source,
+        ran: await sysctlInPidNetnsReadArgv(ns.enterPid!),
+      });
     }
   }
 
@@ -304,7 +426,9 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     },
     files: entries,
     written,
-    missing: entries.filter((e) => e.status !== 'written').map((e) => ({ file: e.file, reason: e.reason ?? e.status })),
+    missing: entries
+      .filter((e) => e.status !== 'written')
+      .map((e) => ({ file: e.file, reason: e.reason ?? e.status })),
   };
   let manifestWritten = true;
   const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
@@ -328,27 +452,52 @@ async function refuseExisting(archive: string): Promise<void> {
     () => true,
     () => false,
   );
-  if (there) throw new UsageError(`${archive} exists`, 'give a new name with --out DIR (the archive is DIR.tar.gz)');
+  if (there)
+    throw new UsageError(
+      `${archive} exists`,
+      'give a new name with --out DIR (the archive is DIR.tar.gz)',
+    );
 }
 
 /** The .tar.gz of a bundle: every file under the folder's own name, so `tar xzf` gives the folder back (pure). */
-export function bundleArchiveBytes(folderName: string, files: ReadonlyMap<string, string>, at: Date): Buffer {
+export function bundleArchiveBytes(
+  folderName: string,
+  files: ReadonlyMap<string, string>,
+  at: Date,
+): Buffer {
   const mtime = Math.floor(at.getTime() / 1000);
   const names = [...files.keys()].sort();
-  return gzipSync(tarBytes(names.map((n) => ({ name: `${folderName}/${n}`, data: Buffer.from(files.get(n)!, 'utf8'), mode: BUNDLE_FILE_MODE, mtime }))));
+  return gzipSync(
+    tarBytes(
+      names.map((n) => ({
+        name: `${folderName}/${n}`,
+        data: Buffer.from(files.get(n)!, 'utf8'),
+        mode: BUNDLE_FILE_MODE,
+        mtime,
+      })),
+    ),
+  );
 }
 
 /**
  * Writes `<dir>.tar.gz` atomically (a new file, never through a link) from the files collected,
  * then removes the folder's files, which the archive now holds. On failure the folder stays.
  */
-export async function writeBundleArchive(dir: string, files: ReadonlyMap<string, string>, at: Date): Promise<string> {
+export async function writeBundleArchive(
+  dir: string,
+  files: ReadonlyMap<string, string>,
+  at: Date,
+): Promise<string> {
   const archive = `${dir}.tar.gz`;
   await refuseExisting(archive);
   try {
     await writeFileAtomic(archive, bundleArchiveBytes(basename(dir), files, at), BUNDLE_FILE_MODE);
   } catch (err) {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't write ${archive}: ${(err as Error).message}; the bundle folder ${dir} is kept`, 'choose a writable place with --out DIR');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't write ${archive}: ${(err as Error).message}; the bundle folder ${dir} is kept`,
+      'choose a writable place with --out DIR',
+    );
   }
   for (const name of files.keys()) await rm(join(dir, name), { force: true });
   await rmdir(dir).catch(() => undefined);

@@ -46,17 +46,41 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
   const add = (c: DoctorCheck) => checks.push(c);
 
   add({ id: 'kernel', level: 'ok', summary: `Linux ${h.kernel}` });
-  add(h.root
-    ? { id: 'root', level: 'ok', summary: 'running as root' }
-    : { id: 'root', level: 'fail', summary: 'not root', disables: 'all probes (bpftrace needs root)', fix: 're-run with sudo' });
+  add(
+    h.root
+      ? { id: 'root', level: 'ok', summary: 'running as root' }
+      : {
+          id: 'root',
+          level: 'fail',
+          summary: 'not root',
+          disables: 'all probes (bpftrace needs root)',
+          fix: 're-run with sudo',
+        },
+  );
 
   const bt = h.bpftrace;
   if (bt.path === undefined) {
-    add({ id: 'bpftrace', level: 'fail', summary: 'bpftrace not found on PATH', disables: 'all probes', fix: 'apt-get install bpftrace' });
+    add({
+      id: 'bpftrace',
+      level: 'fail',
+      summary: 'bpftrace not found on PATH',
+      disables: 'all probes',
+      fix: 'apt-get install bpftrace',
+    });
   } else if (bt.version !== undefined && !versionAtLeast(bt.version, MIN_BPFTRACE)) {
-    add({ id: 'bpftrace', level: 'fail', summary: `bpftrace ${bt.version} (< 0.17)`, disables: 'all probes (no -f json ready line)', fix: 'install bpftrace >= 0.17' });
+    add({
+      id: 'bpftrace',
+      level: 'fail',
+      summary: `bpftrace ${bt.version} (< 0.17)`,
+      disables: 'all probes (no -f json ready line)',
+      fix: 'install bpftrace >= 0.17',
+    });
   } else {
-    add({ id: 'bpftrace', level: 'ok', summary: `bpftrace ${bt.version ?? '(version unknown)'} at ${bt.path}` });
+    add({
+      id: 'bpftrace',
+      level: 'ok',
+      summary: `bpftrace ${bt.version ?? '(version unknown)'} at ${bt.path}`,
+    });
   }
   const types = Object.entries(bt.probeTypes);
   if (types.length > 0) {
@@ -69,33 +93,78 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
     });
   }
 
-  add(h.tracefs !== undefined
-    ? { id: 'tracefs', level: 'ok', summary: `tracefs at ${h.tracefs}` }
-    : { id: 'tracefs', level: 'fail', summary: 'tracefs not mounted', disables: 'all probes (reason tables and tracepoint checks)', fix: 'mount -t tracefs tracefs /sys/kernel/tracing' });
-  add(h.btf
-    ? { id: 'btf', level: 'ok', summary: 'BTF at /sys/kernel/btf/vmlinux' }
-    : { id: 'btf', level: 'fail', summary: 'no kernel BTF', disables: 'all probes (they read struct sock/sk_buff)', fix: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y' });
-  add(h.hz
-    ? { id: 'hz', level: 'ok', summary: `HZ ${h.hz.hz} (from ${h.hz.source})` }
-    : { id: 'hz', level: 'warn', summary: 'kernel HZ unknown (no /boot/config-*, no /proc/config.gz)', disables: 'trace_tcp_state (keepalive values are jiffies)', fix: 'modprobe configs' });
+  add(
+    h.tracefs !== undefined
+      ? { id: 'tracefs', level: 'ok', summary: `tracefs at ${h.tracefs}` }
+      : {
+          id: 'tracefs',
+          level: 'fail',
+          summary: 'tracefs not mounted',
+          disables: 'all probes (reason tables and tracepoint checks)',
+          fix: 'mount -t tracefs tracefs /sys/kernel/tracing',
+        },
+  );
+  add(
+    h.btf
+      ? { id: 'btf', level: 'ok', summary: 'BTF at /sys/kernel/btf/vmlinux' }
+      : {
+          id: 'btf',
+          level: 'fail',
+          summary: 'no kernel BTF',
+          disables: 'all probes (they read struct sock/sk_buff)',
+          fix: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y',
+        },
+  );
+  add(
+    h.hz
+      ? { id: 'hz', level: 'ok', summary: `HZ ${h.hz.hz} (from ${h.hz.source})` }
+      : {
+          id: 'hz',
+          level: 'warn',
+          summary: 'kernel HZ unknown (no /boot/config-*, no /proc/config.gz)',
+          disables: 'trace_tcp_state (keepalive values are jiffies)',
+          fix: 'modprobe configs',
+        },
+  );
 
   // Tracepoints and their fields, then per probe.
   const byName = new Map(h.tracepoints.map((t) => [t.name, t]));
   for (const t of h.tracepoints) {
     if (!t.present) {
-      const users = PROBES.filter((p) => p.tracepoints.some((x) => x.name === t.name)).map((p) => p.id);
-      add({ id: `tp:${t.name}`, level: h.tracefs === undefined ? 'info' : 'warn', summary: `tracepoint ${t.name} missing`, disables: users.join(', ') });
+      const users = PROBES.filter((p) => p.tracepoints.some((x) => x.name === t.name)).map(
+        (p) => p.id,
+      );
+      add({
+        id: `tp:${t.name}`,
+        level: h.tracefs === undefined ? 'info' : 'warn',
+        summary: `tracepoint ${t.name} missing`,
+        disables: users.join(', '),
+      });
       continue;
     }
     if (t.missingFields.length > 0) {
-      const users = PROBES.filter((p) => p.tracepoints.some((x) => x.name === t.name)).map((p) => p.id);
-      add({ id: `tp:${t.name}`, level: 'warn', summary: `${t.name} lacks ${t.missingFields.join(', ')}`, disables: users.join(', ') });
+      const users = PROBES.filter((p) => p.tracepoints.some((x) => x.name === t.name)).map(
+        (p) => p.id,
+      );
+      add({
+        id: `tp:${t.name}`,
+        level: 'warn',
+        summary: `${t.name} lacks ${t.missingFields.join(', ')}`,
+        disables: users.join(', '),
+      });
       continue;
     }
     const tables = Object.entries(t.symbolTables).filter(([f]) => f === 'reason');
     const note = tables.length > 0 ? ` (reason: ${tables[0]![1]} names)` : '';
-    for (const o of t.missingOptional) add({ id: `tp:${t.name}:${o.name}`, level: 'warn', summary: `${t.name} has no ${o.name}`, disables: o.without });
-    if (t.missingOptional.length === 0) add({ id: `tp:${t.name}`, level: 'ok', summary: `${t.name}${note}` });
+    for (const o of t.missingOptional)
+      add({
+        id: `tp:${t.name}:${o.name}`,
+        level: 'warn',
+        summary: `${t.name} has no ${o.name}`,
+        disables: o.without,
+      });
+    if (t.missingOptional.length === 0)
+      add({ id: `tp:${t.name}`, level: 'ok', summary: `${t.name}${note}` });
   }
   const probes = PROBES.map((p) => {
     const bad = p.tracepoints.find((x) => {
@@ -109,27 +178,72 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
 
   // Conntrack, IPVS, kube-proxy: not needed by the probes, needed by other kdiag features.
   const ct = h.conntrack;
-  add(ct.tool
-    ? { id: 'conntrack-tool', level: 'ok', summary: `conntrack ${ct.version ?? ''}`.trim() }
-    : { id: 'conntrack-tool', level: 'warn', summary: 'conntrack tool not found', disables: 'conntrack table and event views', fix: 'apt-get install conntrack' });
+  add(
+    ct.tool
+      ? { id: 'conntrack-tool', level: 'ok', summary: `conntrack ${ct.version ?? ''}`.trim() }
+      : {
+          id: 'conntrack-tool',
+          level: 'warn',
+          summary: 'conntrack tool not found',
+          disables: 'conntrack table and event views',
+          fix: 'apt-get install conntrack',
+        },
+  );
   // Seen on Debian 12's 1.4.7: -b sizes a socket that listens to no event group (ss -f netlink -m).
   if (ct.tool && ct.version === '1.4.7') {
-    add({ id: 'conntrack-events-buffer', level: 'info', summary: "conntrack 1.4.7 leaves its event socket at net.core.rmem_default (-b sizes another socket): bursts of more than ~160 events are lost; trace counts every one" });
+    add({
+      id: 'conntrack-events-buffer',
+      level: 'info',
+      summary:
+        'conntrack 1.4.7 leaves its event socket at net.core.rmem_default (-b sizes another socket): bursts of more than ~160 events are lost; trace counts every one',
+    });
   }
-  add(ct.module
-    ? { id: 'nf_conntrack', level: 'ok', summary: 'nf_conntrack loaded' }
-    : { id: 'nf_conntrack', level: 'info', summary: 'nf_conntrack not loaded here (no NAT state to track)' });
+  add(
+    ct.module
+      ? { id: 'nf_conntrack', level: 'ok', summary: 'nf_conntrack loaded' }
+      : {
+          id: 'nf_conntrack',
+          level: 'info',
+          summary: 'nf_conntrack not loaded here (no NAT state to track)',
+        },
+  );
   if (ct.module) {
-    add(ct.events === 0
-      ? { id: 'ct-events', level: 'warn', summary: 'nf_conntrack_events = 0', disables: 'conntrack expiry events (FM-1, FM-4 proof)', fix: 'sysctl -w net.netfilter.nf_conntrack_events=1' }
-      : { id: 'ct-events', level: 'ok', summary: `nf_conntrack_events = ${ct.events ?? '?'}` });
+    add(
+      ct.events === 0
+        ? {
+            id: 'ct-events',
+            level: 'warn',
+            summary: 'nf_conntrack_events = 0',
+            disables: 'conntrack expiry events (FM-1, FM-4 proof)',
+            fix: 'sysctl -w net.netfilter.nf_conntrack_events=1',
+          }
+        : { id: 'ct-events', level: 'ok', summary: `nf_conntrack_events = ${ct.events ?? '?'}` },
+    );
   }
   const kp = h.kubeProxy;
   const ipvsNeeded = kp?.mode === 'ipvs';
-  if (h.ipvs.module) add({ id: 'ipvs', level: h.ipvs.tool ? 'ok' : 'warn', summary: `IPVS loaded${h.ipvs.tool ? ', ipvsadm found' : ', ipvsadm missing'}`, ...(h.ipvs.tool ? {} : { disables: 'IPVS service and timeout views', fix: 'apt-get install ipvsadm' }) });
-  else add({ id: 'ipvs', level: ipvsNeeded ? 'warn' : 'info', summary: 'IPVS not loaded (/proc/net/ip_vs missing)', ...(ipvsNeeded ? { disables: 'IPVS checks (FM-2, FM-3, FM-10)' } : {}) });
+  if (h.ipvs.module)
+    add({
+      id: 'ipvs',
+      level: h.ipvs.tool ? 'ok' : 'warn',
+      summary: `IPVS loaded${h.ipvs.tool ? ', ipvsadm found' : ', ipvsadm missing'}`,
+      ...(h.ipvs.tool
+        ? {}
+        : { disables: 'IPVS service and timeout views', fix: 'apt-get install ipvsadm' }),
+    });
+  else
+    add({
+      id: 'ipvs',
+      level: ipvsNeeded ? 'warn' : 'info',
+      summary: 'IPVS not loaded (/proc/net/ip_vs missing)',
+      ...(ipvsNeeded ? { disables: 'IPVS checks (FM-2, FM-3, FM-10)' } : {}),
+    });
   if (kp) {
-    add({ id: 'kube-proxy', level: kp.configFound || kp.cmdline.length > 0 ? 'ok' : 'warn', summary: `kube-proxy pid ${kp.pid}, mode ${kp.mode === undefined ? 'unknown' : kp.mode || 'default'}${kp.configPath ? `, config ${kp.configPath}${kp.configFound ? '' : ' (unreadable)'}` : ''}` });
+    add({
+      id: 'kube-proxy',
+      level: kp.configFound || kp.cmdline.length > 0 ? 'ok' : 'warn',
+      summary: `kube-proxy pid ${kp.pid}, mode ${kp.mode === undefined ? 'unknown' : kp.mode || 'default'}${kp.configPath ? `, config ${kp.configPath}${kp.configFound ? '' : ' (unreadable)'}` : ''}`,
+    });
   } else {
     add({ id: 'kube-proxy', level: 'info', summary: 'no kube-proxy process on this host' });
   }
@@ -158,12 +272,28 @@ function wrap(text: string, width: number, indent: string): string[] {
 export function formatDoctorText(r: DoctorReport, width = 79): string {
   const lines: string[] = [];
   for (const c of r.checks) {
-    lines.push(...wrap(c.summary, width, `${MARK[c.level]}  `).map((l, i) => (i === 0 ? l : `      ${l.slice(6)}`)));
+    lines.push(
+      ...wrap(c.summary, width, `${MARK[c.level]}  `).map((l, i) =>
+        i === 0 ? l : `      ${l.slice(6)}`,
+      ),
+    );
     if (c.disables) lines.push(...wrap(`disables: ${c.disables}`, width, '      '));
     if (c.fix) lines.push(...wrap(`fix: ${c.fix}`, width, '      '));
   }
   lines.push('');
-  lines.push(...wrap(`probes: ${r.probes.map((p) => (p.usable ? p.id : `${p.id} (off: ${p.why})`)).join(', ')}`, width, ''));
-  lines.push(r.exitCode === 0 ? 'Ready: kdiag trace can run with every probe.' : r.exitCode === 1 ? 'Degraded: kdiag trace runs, some features are off.' : "Blocked: kdiag trace can't run here.");
+  lines.push(
+    ...wrap(
+      `probes: ${r.probes.map((p) => (p.usable ? p.id : `${p.id} (off: ${p.why})`)).join(', ')}`,
+      width,
+      '',
+    ),
+  );
+  lines.push(
+    r.exitCode === 0
+      ? 'Ready: kdiag trace can run with every probe.'
+      : r.exitCode === 1
+        ? 'Degraded: kdiag trace runs, some features are off.'
+        : "Blocked: kdiag trace can't run here.",
+  );
   return `${lines.join('\n')}\n`;
 }

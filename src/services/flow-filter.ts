@@ -25,7 +25,9 @@ function endpointsOfId(id: string): { addr: string; port: number }[] {
 export function matchesFlow(f: FlowFilter, id: string | undefined, view?: FlowView): boolean {
   if (isEmptyFilter(f)) return true;
   if (!id && !view) return false;
-  const eps = view ? [view.client, view.target, ...(view.backend ? [view.backend] : [])] : endpointsOfId(id!);
+  const eps = view
+    ? [view.client, view.target, ...(view.backend ? [view.backend] : [])]
+    : endpointsOfId(id!);
   if (f.ports?.length && !eps.some((e) => f.ports!.includes(e.port))) return false;
   if (f.addrs?.length && !eps.some((e) => f.addrs!.includes(e.addr))) return false;
   if (f.pods?.length) {

@@ -4,7 +4,14 @@ import { setMaxListeners } from 'node:events';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis, Finding, Prediction } from '../model/diagnosis.js';
 import type { Observation } from '../model/observation.js';
-import type { AppliedChange, FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
+import type {
+  AppliedChange,
+  FeedItem,
+  SessionCommand,
+  SessionSnapshot,
+  SessionStore,
+  SourceHealth,
+} from '../model/session.js';
 import type { FixtureWriter } from '../record/fixture-writer.js';
 import type { RawRecord } from '../engine/raw-record.js';
 import { dutyCycleDelay } from '../sources/sleep.js';
@@ -19,10 +26,24 @@ import { RecordRate } from './record-rate.js';
  * says the latest analysis no longer has it (a keepalive value read later cleared a false alarm).
  */
 export type SessionChange =
-  | { readonly type: 'finding'; readonly finding: Finding; readonly diagnosis: Diagnosis; readonly update: boolean }
+  | {
+      readonly type: 'finding';
+      readonly finding: Finding;
+      readonly diagnosis: Diagnosis;
+      readonly update: boolean;
+    }
   | { readonly type: 'finding-withdrawn'; readonly finding: Finding; readonly diagnosis: Diagnosis }
-  | { readonly type: 'prediction'; readonly prediction: Prediction; readonly diagnosis: Diagnosis; readonly update: boolean }
-  | { readonly type: 'prediction-withdrawn'; readonly prediction: Prediction; readonly diagnosis: Diagnosis }
+  | {
+      readonly type: 'prediction';
+      readonly prediction: Prediction;
+      readonly diagnosis: Diagnosis;
+      readonly update: boolean;
+    }
+  | {
+      readonly type: 'prediction-withdrawn';
+      readonly prediction: Prediction;
+      readonly diagnosis: Diagnosis;
+    }
   | { readonly type: 'event'; readonly item: FeedItem }
   | { readonly type: 'source'; readonly health: SourceHealth };
 
@@ -80,7 +101,8 @@ export class LiveSession implements SessionStore {
     this.engine = new Engine({ analysis: opts.analysis, onObservation: (o) => this.observe(o) });
     // Every source listens on the one stop signal.
     setMaxListeners(opts.sources.length + 10, this.abort.signal);
-    for (const s of opts.sources) this.health.set(s.id, { id: s.id, state: 'starting', records: 0, rate: new RecordRate() });
+    for (const s of opts.sources)
+      this.health.set(s.id, { id: s.id, state: 'starting', records: 0, rate: new RecordRate() });
     this.snapshot = this.buildSnapshot();
   }
 
@@ -94,7 +116,14 @@ export class LiveSession implements SessionStore {
     this.timer = setTimeout(() => {
       const t0 = performance.now();
       this.tick();
-      if (this.stopped === undefined) this.scheduleTick(dutyCycleDelay(this.opts.analyzeEveryMs ?? 1000, performance.now() - t0, ANALYSIS_CPU_SHARE));
+      if (this.stopped === undefined)
+        this.scheduleTick(
+          dutyCycleDelay(
+            this.opts.analyzeEveryMs ?? 1000,
+            performance.now() - t0,
+            ANALYSIS_CPU_SHARE,
+          ),
+        );
     }, ms);
   }
 
@@ -105,7 +134,12 @@ export class LiveSession implements SessionStore {
         if (h.state === 'starting') h.state = 'running';
         this.ingest(rec, h);
       }
-      if (h.state !== 'failed') h.state = this.abort.signal.aborted ? 'done' : h.state === 'starting' ? 'unavailable' : 'done';
+      if (h.state !== 'failed')
+        h.state = this.abort.signal.aborted
+          ? 'done'
+          : h.state === 'starting'
+            ? 'unavailable'
+            : 'done';
     } catch (err) {
       h.state = 'failed';
       h.message = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -119,7 +153,8 @@ export class LiveSession implements SessionStore {
     if (h) {
       h.records++;
       h.rate.note(rec.t);
-      if (rec.k === 'err' && /^(ERROR|error:|can't|cannot)/i.test(rec.line)) h.message = rec.line.slice(0, 200);
+      if (rec.k === 'err' && /^(ERROR|error:|can't|cannot)/i.test(rec.line))
+        h.message = rec.line.slice(0, 200);
     }
     this.engine.push({ rec, file: rec.src, line: ++this.recordNo });
   }
@@ -141,7 +176,11 @@ export class LiveSession implements SessionStore {
     for (const c of this.changes.diff(d)) this.emitChange(c);
     const flowsOfFinding = new Map<string, string>();
     for (const f of d.findings) for (const fl of f.flows) flowsOfFinding.set(fl, f.id);
-    this.feed = this.feed.map((it) => (it.flow && !it.finding && flowsOfFinding.has(it.flow) ? { ...it, finding: flowsOfFinding.get(it.flow)! } : it));
+    this.feed = this.feed.map((it) =>
+      it.flow && !it.finding && flowsOfFinding.has(it.flow)
+        ? { ...it, finding: flowsOfFinding.get(it.flow)! }
+        : it,
+    );
     if (!this.paused) {
       this.snapshot = this.buildSnapshot();
       for (const l of this.listeners) l();
@@ -151,7 +190,14 @@ export class LiveSession implements SessionStore {
 
   private healthOf(h: Health): SourceHealth {
     // The decoder counts lost events (loss lines on stderr, probe status) the same way for replay.
-    return { id: h.id, state: h.state, records: h.records, rate: h.rate.perSec(this.opts.clock()), lost: this.engine.decoder.perSource.get(h.id)?.lost ?? 0, ...(h.message ? { message: h.message } : {}) };
+    return {
+      id: h.id,
+      state: h.state,
+      records: h.records,
+      rate: h.rate.perSec(this.opts.clock()),
+      lost: this.engine.decoder.perSource.get(h.id)?.lost ?? 0,
+      ...(h.message ? { message: h.message } : {}),
+    };
   }
 
   private buildSnapshot(): SessionSnapshot {
@@ -209,7 +255,12 @@ export class LiveSession implements SessionStore {
               this.tick();
             },
             (err: unknown) => {
-              this.feed.push({ t: this.opts.clock(), kind: 'info', text: `apply ${command.suggestion} failed: ${(err as Error).message}`, src: 'kdiag:apply' });
+              this.feed.push({
+                t: this.opts.clock(),
+                kind: 'info',
+                text: `apply ${command.suggestion} failed: ${(err as Error).message}`,
+                src: 'kdiag:apply',
+              });
               this.tick();
             },
           );
@@ -219,11 +270,18 @@ export class LiveSession implements SessionStore {
         if (this.opts.onRevert) {
           this.opts.onRevert(command.journalId).then(
             () => {
-              this.applied = this.applied.map((a) => (a.journalId === command.journalId ? { ...a, reverted: true } : a));
+              this.applied = this.applied.map((a) =>
+                a.journalId === command.journalId ? { ...a, reverted: true } : a,
+              );
               this.tick();
             },
             (err: unknown) => {
-              this.feed.push({ t: this.opts.clock(), kind: 'info', text: `revert ${command.journalId} failed: ${(err as Error).message}`, src: 'kdiag:apply' });
+              this.feed.push({
+                t: this.opts.clock(),
+                kind: 'info',
+                text: `revert ${command.journalId} failed: ${(err as Error).message}`,
+                src: 'kdiag:apply',
+              });
               this.tick();
             },
           );
@@ -236,7 +294,9 @@ export class LiveSession implements SessionStore {
 
   /** True once every source has ended by itself. */
   get sourcesDone(): boolean {
-    return [...this.health.values()].every((h) => h.state === 'done' || h.state === 'failed' || h.state === 'unavailable');
+    return [...this.health.values()].every(
+      (h) => h.state === 'done' || h.state === 'failed' || h.state === 'unavailable',
+    );
   }
 
   /** Stops the sources (bpftrace gets SIGINT), flushes the recording, runs a final analysis. */
@@ -307,5 +367,14 @@ export class DiagnosisChanges {
  * here is an upgrade or a correction worth emitting again under the same id.
  */
 export function findingSignature(f: Finding): string {
-  return JSON.stringify([f.rule, f.fm, f.severity, f.confidence, f.title, f.cause, [...f.flows].sort(), [...f.suggestions].sort()]);
+  return JSON.stringify([
+    f.rule,
+    f.fm,
+    f.severity,
+    f.confidence,
+    f.title,
+    f.cause,
+    [...f.flows].sort(),
+    [...f.suggestions].sort(),
+  ]);
 }

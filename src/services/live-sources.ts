@@ -1,5 +1,9 @@
 // Chooses the live sources for a command: which tools, how often, in which network namespaces.
-import { conntrackEventsSource, conntrackStatsSource, conntrackTableSource } from '../sources/conntrack-source.js';
+import {
+  conntrackEventsSource,
+  conntrackStatsSource,
+  conntrackTableSource,
+} from '../sources/conntrack-source.js';
 import { iptablesSaveSource } from '../sources/iptables-source.js';
 import { ipvsSources } from '../sources/ipvsadm-source.js';
 import { discoverKubeProxy } from '../host/kube-proxy.js';
@@ -62,17 +66,39 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
     let sysctlReads = 0;
     for (const name of await listNamedNetns()) {
       if (name === o.netns) continue;
-      sources.push(ssSource({ clock: o.clock, netns: name, ...paced, ...(every ? { intervalMs: every } : {}) }));
+      sources.push(
+        ssSource({
+          clock: o.clock,
+          netns: name,
+          ...paced,
+          ...(every ? { intervalMs: every } : {}),
+        }),
+      );
       // Its sockets are judged by its own keepalive sysctls (and its conntrack ones recorded with them).
-      sources.push(await sysctlSource({ clock: o.clock, netns: name, ...paced, ...(slow ? { intervalMs: slow } : {}) }));
+      sources.push(
+        await sysctlSource({
+          clock: o.clock,
+          netns: name,
+          ...paced,
+          ...(slow ? { intervalMs: slow } : {}),
+        }),
+      );
       socketReads++;
       sysctlReads++;
     }
     const owners = await readOwners().catch(() => undefined);
     if (owners) {
-      const pods = podSocketSources(owners, { clock: o.clock, ...paced, ...(every ? { intervalMs: every } : {}) });
+      const pods = podSocketSources(owners, {
+        clock: o.clock,
+        ...paced,
+        ...(every ? { intervalMs: every } : {}),
+      });
       // A pod's own keepalive sysctls apply to its sockets; they change only when the pod is remade.
-      const podSysctls = await podSysctlSources(owners, { clock: o.clock, ...paced, ...(slow ? { intervalMs: slow } : {}) });
+      const podSysctls = await podSysctlSources(owners, {
+        clock: o.clock,
+        ...paced,
+        ...(slow ? { intervalMs: slow } : {}),
+      });
       sources.push(...pods, ...podSysctls);
       socketReads += pods.length;
       sysctlReads += podSysctls.length;

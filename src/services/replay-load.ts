@@ -9,12 +9,21 @@ import { ReplaySession } from './replay-session.js';
 const MAX_RECORDS = 5_000_000;
 
 /** Loads a recording for the TUI (whole, so it can seek). */
-export async function loadReplaySession(input: string, analysis: AnalyzeOptions): Promise<ReplaySession> {
+export async function loadReplaySession(
+  input: string,
+  analysis: AnalyzeOptions,
+): Promise<ReplaySession> {
   const opened = await openInput(input);
   const records: LocatedRecord[] = [];
   for await (const r of opened.records) {
     records.push(r);
-    if (records.length > MAX_RECORDS) throw new InputError(input, r.line, `more than ${MAX_RECORDS} records: too large for the interactive view`, { hint: 'use kdiag replay without --ui' });
+    if (records.length > MAX_RECORDS)
+      throw new InputError(
+        input,
+        r.line,
+        `more than ${MAX_RECORDS} records: too large for the interactive view`,
+        { hint: 'use kdiag replay without --ui' },
+      );
   }
   return new ReplaySession(records, { ...optionsFromHeader(opened.info.header), ...analysis });
 }

@@ -2,7 +2,13 @@
 // model from the start up to the target time, so what is shown is exactly what a live run saw then.
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import type { Diagnosis } from '../model/diagnosis.js';
-import type { FeedItem, SessionCommand, SessionSnapshot, SessionStore, SourceHealth } from '../model/session.js';
+import type {
+  FeedItem,
+  SessionCommand,
+  SessionSnapshot,
+  SessionStore,
+  SourceHealth,
+} from '../model/session.js';
 import type { LocatedRecord } from '../engine/raw-record.js';
 import { Engine } from '../engine/engine.js';
 import { feedItemFor } from '../engine/feed.js';
@@ -86,7 +92,13 @@ export class ReplaySession implements SessionStore {
       if (id.startsWith('kdiag:')) continue;
       const st = this.engine.decoder.perSource.get(id);
       const done = this.next > (this.lastOf.get(id) ?? -1);
-      out.push({ id, state: done ? 'done' : 'running', records: st?.records ?? 0, rate: rate.perSec(this.at), lost: st?.lost ?? 0 });
+      out.push({
+        id,
+        state: done ? 'done' : 'running',
+        records: st?.records ?? 0,
+        rate: rate.perSec(this.at),
+        lost: st?.lost ?? 0,
+      });
     }
     return out;
   }
@@ -95,13 +107,23 @@ export class ReplaySession implements SessionStore {
     this.diagnosis = this.engine.diagnose(this.at);
     const findingOf = new Map<string, string>();
     for (const f of this.diagnosis.findings) for (const fl of f.flows) findingOf.set(fl, f.id);
-    const feed = this.feed.slice(-FEED_MAX).map((it) => (it.flow && findingOf.has(it.flow) ? { ...it, finding: findingOf.get(it.flow)! } : it));
+    const feed = this.feed
+      .slice(-FEED_MAX)
+      .map((it) =>
+        it.flow && findingOf.has(it.flow) ? { ...it, finding: findingOf.get(it.flow)! } : it,
+      );
     this.snapshot = {
       mode: 'replay',
       diagnosis: this.diagnosis,
       feed,
       sources: this.sourcesNow(),
-      replay: { start: this.start, end: this.end, at: this.at, playing: this.playing, speed: this.speed },
+      replay: {
+        start: this.start,
+        end: this.end,
+        at: this.at,
+        playing: this.playing,
+        speed: this.speed,
+      },
       missing: [],
       paused: !this.playing,
       applied: [],

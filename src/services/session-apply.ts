@@ -37,33 +37,67 @@ export async function sessionApplier(opts: SessionApplyOptions): Promise<Session
   const live = opts.live ?? systemLive();
   const namespaces = opts.namespaces ?? systemNamespaces();
   const journalDir = journalDirFrom(opts.journalDir);
-  const scopeTarget = opts.scope.pid !== undefined ? await namespaces.pidTarget(opts.scope.pid) : targetFor(opts.scope.netns);
-  const scopeNsId = opts.scope.netns === undefined && opts.scope.pid === undefined ? undefined : await live.namespaceId(scopeTarget);
+  const scopeTarget =
+    opts.scope.pid !== undefined
+      ? await namespaces.pidTarget(opts.scope.pid)
+      : targetFor(opts.scope.netns);
+  const scopeNsId =
+    opts.scope.netns === undefined && opts.scope.pid === undefined
+      ? undefined
+      : await live.namespaceId(scopeTarget);
   const shown = new Map<string, ApplyProposal>();
 
   return {
     async plan(suggestionId, diagnosis) {
       shown.delete(suggestionId);
-      const proposal = await proposeApply({ scope: opts.scope, what: { suggestionId, diagnosis }, ...(scopeNsId === undefined ? {} : { scopeNsId }) }, { live, journalDir, namespaces });
+      const proposal = await proposeApply(
+        {
+          scope: opts.scope,
+          what: { suggestionId, diagnosis },
+          ...(scopeNsId === undefined ? {} : { scopeNsId }),
+        },
+        { live, journalDir, namespaces },
+      );
       shown.set(suggestionId, proposal);
       return { lines: proposal.lines, warnings: proposal.warnings };
     },
     async apply(suggestionId) {
       const proposal = shown.get(suggestionId);
-      if (proposal === undefined) throw new KdiagError('KDIAG_REFUSED', `suggestion ${suggestionId} has no plan shown: nothing changed`, { hint: 'press a on it to see the plan first' });
+      if (proposal === undefined)
+        throw new KdiagError(
+          'KDIAG_REFUSED',
+          `suggestion ${suggestionId} has no plan shown: nothing changed`,
+          { hint: 'press a on it to see the plan first' },
+        );
       shown.delete(suggestionId);
-      if (proposal.plan.noop) throw new KdiagError('KDIAG_REFUSED', `nothing to change: ${changeSubject(proposal.plan.change)} is already set`);
+      if (proposal.plan.noop)
+        throw new KdiagError(
+          'KDIAG_REFUSED',
+          `nothing to change: ${changeSubject(proposal.plan.change)} is already set`,
+        );
       const outcome = await commitApply(proposal, { live, journalDir });
       if (!outcome.ok) throw new KdiagError('KDIAG_APPLY_FAILED', outcome.message);
       const c = proposal.plan.change;
-      const summary = c.kind === 'sysctl' ? `${changeSubject(c)}: ${c.old} → ${c.new}` : `${changeSubject(c)}: ${showValue(c.old)} → ${showValue(c.new)}`;
-      return { journalId: String(outcome.entry.id), suggestion: suggestionId, summary, reverted: false };
+      const summary =
+        c.kind === 'sysctl'
+          ? `${changeSubject(c)}: ${c.old} → ${c.new}`
+          : `${changeSubject(c)}: ${showValue(c.old)} → ${showValue(c.new)}`;
+      return {
+        journalId: String(outcome.entry.id),
+        suggestion: suggestionId,
+        summary,
+        reverted: false,
+      };
     },
     async revert(journalId) {
       const { revertEntries } = await import('../apply/revert-change.js');
       const outcomes = await revertEntries({ ids: [Number(journalId)] }, { live, journalDir });
       const bad = outcomes.find((o) => o.status === 'failed' || o.status === 'skipped');
-      if (bad) throw new KdiagError('KDIAG_APPLY_FAILED', `revert ${journalId}: ${bad.status}: ${bad.message}`);
+      if (bad)
+        throw new KdiagError(
+          'KDIAG_APPLY_FAILED',
+          `revert ${journalId}: ${bad.status}: ${bad.message}`,
+        );
     },
   };
 }

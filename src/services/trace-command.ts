@@ -30,20 +30,31 @@ export interface TraceCommandOptions {
 /** The package's probes/ folder (dist/src/services → ../../../probes, or src/services → ../../probes). */
 export function probesDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..', 'probes') : join(here, '..', '..', 'probes');
+  return here.includes(`${join('dist', 'src')}`)
+    ? join(here, '..', '..', '..', 'probes')
+    : join(here, '..', '..', 'probes');
 }
 
 /** On by default: cheap per-event probes. top_flow_activity samples every segment (see its header). */
-export const DEFAULT_PROBES = ['trace_skb_drop', 'trace_tcp_reset', 'trace_tcp_retrans', 'trace_tcp_state'];
+export const DEFAULT_PROBES = [
+  'trace_skb_drop',
+  'trace_tcp_reset',
+  'trace_tcp_retrans',
+  'trace_tcp_state',
+];
 
 function chooseProbes(spec: string): string[] {
   const all = PROBES.map((p) => p.id);
   if (spec === 'default') return DEFAULT_PROBES.filter((p) => all.includes(p));
   if (spec === 'all') return all;
   if (spec === 'none' || spec === '') return [];
-  const wanted = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((w) => !all.includes(w));
-  if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}`, `probes: ${all.join(', ')}`);
+  if (unknown.length)
+    throw new UsageError(`unknown probe ${unknown.join(', ')}`, `probes: ${all.join(', ')}`);
   return wanted;
 }
 
@@ -93,7 +104,11 @@ export interface TraceRouter {
  * Keeps what was shown, by finding id and by prediction flow: only those are updated or withdrawn,
  * and what still stands at the end decides the exit code, as the replay of the recording would.
  */
-export function traceRouter(filter: FlowFilter, present: TracePresenter, clock: () => number): TraceRouter {
+export function traceRouter(
+  filter: FlowFilter,
+  present: TracePresenter,
+  clock: () => number,
+): TraceRouter {
   const shownFindings = new Set<string>();
   const shownPredictions = new Set<string>();
   let latest: Diagnosis | undefined;
@@ -102,7 +117,9 @@ export function traceRouter(filter: FlowFilter, present: TracePresenter, clock: 
       case 'finding': {
         latest = c.diagnosis;
         const f = c.finding;
-        const wanted = f.flows.length === 0 || f.flows.some((id) => matchesFlow(filter, id, viewOf(c.diagnosis, id)));
+        const wanted =
+          f.flows.length === 0 ||
+          f.flows.some((id) => matchesFlow(filter, id, viewOf(c.diagnosis, id)));
         if (wanted) {
           present.finding(f, c.diagnosis, shownFindings.has(f.id));
           shownFindings.add(f.id);
@@ -121,14 +138,16 @@ export function traceRouter(filter: FlowFilter, present: TracePresenter, clock: 
         break;
       case 'prediction-withdrawn':
         latest = c.diagnosis;
-        if (shownPredictions.delete(c.prediction.flow)) present.predictionWithdrawn(c.prediction, c.diagnosis);
+        if (shownPredictions.delete(c.prediction.flow))
+          present.predictionWithdrawn(c.prediction, c.diagnosis);
         break;
       case 'event':
         if (c.item.kind !== 'info' && c.item.flow && !matchesFlow(filter, c.item.flow)) return;
         present.event(c.item);
         break;
       case 'source':
-        if (c.health.state === 'failed' || c.health.state === 'unavailable') present.source(c.health, clock());
+        if (c.health.state === 'failed' || c.health.state === 'unavailable')
+          present.source(c.health, clock());
         break;
     }
   };

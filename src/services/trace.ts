@@ -29,7 +29,10 @@ export interface TraceOptions {
   /** Progress and notes for a person (stderr). */
   readonly progress: (line: string) => void;
   /** Apply/revert from the TUI. */
-  readonly onApply?: (suggestion: string, diagnosis: () => import('../model/diagnosis.js').Diagnosis) => Promise<import('../model/session.js').AppliedChange>;
+  readonly onApply?: (
+    suggestion: string,
+    diagnosis: () => import('../model/diagnosis.js').Diagnosis,
+  ) => Promise<import('../model/session.js').AppliedChange>;
   readonly onRevert?: (journalId: string) => Promise<void>;
 }
 
@@ -44,7 +47,11 @@ async function toolVersion(argv: string[]): Promise<string | undefined> {
 }
 
 /** Builds the recording header from what is running. */
-async function buildHeader(o: TraceOptions, sources: readonly Source[], probeFiles: { id: string; file: string }[]): Promise<FixtureHeader> {
+async function buildHeader(
+  o: TraceOptions,
+  sources: readonly Source[],
+  probeFiles: { id: string; file: string }[],
+): Promise<FixtureHeader> {
   const tools: Record<string, string> = {};
   for (const [name, argv] of [
     ['bpftrace', ['bpftrace', '--version']],
@@ -56,7 +63,12 @@ async function buildHeader(o: TraceOptions, sources: readonly Source[], probeFil
     if (v) tools[name] = v;
   }
   const probes = await Promise.all(
-    probeFiles.map(async (p) => ({ id: p.id, sha256: createHash('sha256').update(await readFile(p.file)).digest('hex') })),
+    probeFiles.map(async (p) => ({
+      id: p.id,
+      sha256: createHash('sha256')
+        .update(await readFile(p.file))
+        .digest('hex'),
+    })),
   );
   return {
     format: FIXTURE_FORMAT,
@@ -68,7 +80,9 @@ async function buildHeader(o: TraceOptions, sources: readonly Source[], probeFil
     probes,
     sources: sources.map((s) => ({ id: s.id, argv: [...s.argv] })),
     options: {
-      ...(o.analysis.pathIdleTimeoutSec !== undefined ? { pathIdleTimeoutSec: o.analysis.pathIdleTimeoutSec } : {}),
+      ...(o.analysis.pathIdleTimeoutSec !== undefined
+        ? { pathIdleTimeoutSec: o.analysis.pathIdleTimeoutSec }
+        : {}),
       ...(o.analysis.cloud !== undefined ? { cloud: o.analysis.cloud } : {}),
       ...(o.netns ? { netns: o.netns } : {}),
       intervalMs: o.intervalMs,
@@ -86,11 +100,21 @@ export interface StartedTrace {
 }
 
 /** Starts a live session with the chosen sources and probes. */
-export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) => void): Promise<StartedTrace> {
-  requireRoot('trace', { hint: 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)' });
+export async function startTrace(
+  o: TraceOptions,
+  onChange: (c: SessionChange) => void,
+): Promise<StartedTrace> {
+  requireRoot('trace', {
+    hint: 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)',
+  });
   if (o.netns) {
     const problem = await netnsProblem(o.netns);
-    if (problem) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't use network namespace ${o.netns}: ${problem}`, 'list them with: ip netns list');
+    if (problem)
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't use network namespace ${o.netns}: ${problem}`,
+        'list them with: ip netns list',
+      );
   }
   const { sources, notes } = await buildLiveSources({
     clock: o.clock,
@@ -110,11 +134,14 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
       probeFiles.push({ id, file: `${o.probesDir}/${spec.file}` });
     } catch (err) {
       const e = err as { message?: string; hint?: string };
-      notesOut.push(`probe ${id} not running: ${e.message ?? String(err)}${e.hint ? ` (${e.hint})` : ''}`);
+      notesOut.push(
+        `probe ${id} not running: ${e.message ?? String(err)}${e.hint ? ` (${e.hint})` : ''}`,
+      );
     }
   }
   let recorder: FixtureWriter | undefined;
-  if (o.record) recorder = await createFixtureWriter(o.record, await buildHeader(o, sources, probeFiles));
+  if (o.record)
+    recorder = await createFixtureWriter(o.record, await buildHeader(o, sources, probeFiles));
   const pending = new Set(probeFiles.map((p) => `bpftrace:${p.id}`));
   let resolveAttached!: () => void;
   const attached = new Promise<void>((resolve) => {
@@ -127,11 +154,18 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
     clock: o.clock,
     ...(recorder ? { recorder } : {}),
     missing: notesOut,
-    ...(o.onApply ? { onApply: (id: string) => o.onApply!(id, () => session.getSnapshot().diagnosis) } : {}),
+    ...(o.onApply
+      ? { onApply: (id: string) => o.onApply!(id, () => session.getSnapshot().diagnosis) }
+      : {}),
     ...(o.onRevert ? { onRevert: o.onRevert } : {}),
     // bpftrace's attached_probes line arrives as a probe-status observation.
     onObservation: (obs) => {
-      if (obs.kind === 'probe' && obs.event.kind === 'probe-status' && obs.event.status === 'attached' && pending.delete(obs.src)) {
+      if (
+        obs.kind === 'probe' &&
+        obs.event.kind === 'probe-status' &&
+        obs.event.status === 'attached' &&
+        pending.delete(obs.src)
+      ) {
         o.progress(`Probe ${obs.src.slice('bpftrace:'.length)} attached`);
         if (pending.size === 0) resolveAttached();
       }
@@ -142,7 +176,11 @@ export async function startTrace(o: TraceOptions, onChange: (c: SessionChange) =
     onChange(c);
   });
   // Facts about the host the analysis needs, recorded like any other record so a replay has them.
-  session.ingest({ t: o.clock(), src: 'kdiag:meta', line: JSON.stringify({ key: 'kernel-release', value: release() }) });
+  session.ingest({
+    t: o.clock(),
+    src: 'kdiag:meta',
+    line: JSON.stringify({ key: 'kernel-release', value: release() }),
+  });
   session.start();
   return { session, notes: notesOut, ...(recorder ? { recorder } : {}), attached };
 }

@@ -34,10 +34,17 @@ export interface BpftraceSourceOptions {
   readonly onSpawn?: (pid: number | undefined) => void;
 }
 
-const REASON_TABLE = { drop: ['skb:kfree_skb', 'reason'], rst: ['tcp:tcp_send_reset', 'reason'], states: ['sock:inet_sock_set_state', 'newstate'] } as const;
+const REASON_TABLE = {
+  drop: ['skb:kfree_skb', 'reason'],
+  rst: ['tcp:tcp_send_reset', 'reason'],
+  states: ['sock:inet_sock_set_state', 'newstate'],
+} as const;
 
 /** Reads the kernel facts a probe is templated with and checks its tracepoints; throws EnvironmentError with a hint. */
-export async function buildProbeContext(spec: ProbeSpec, opts: Omit<BpftraceSourceOptions, 'probesDir'>): Promise<{ context: ProbeContext; fields: Record<string, string[]> }> {
+export async function buildProbeContext(
+  spec: ProbeSpec,
+  opts: Omit<BpftraceSourceOptions, 'probesDir'>,
+): Promise<{ context: ProbeContext; fields: Record<string, string[]> }> {
   const root = await requireTracefs(opts.tracefsCandidates);
   const formats = new Map<string, TraceFormat>();
   const fields: Record<string, string[]> = {};
@@ -54,27 +61,46 @@ export async function buildProbeContext(spec: ProbeSpec, opts: Omit<BpftraceSour
   for (const tp of spec.tracepoints) {
     const have = fields[tp.name];
     if (!have) {
-      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: the kernel has no tracepoint ${tp.name}`, `needs Linux >= ${spec.minKernel}; see \`kdiag doctor\``);
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't run probe ${spec.id}: the kernel has no tracepoint ${tp.name}`,
+        `needs Linux >= ${spec.minKernel}; see \`kdiag doctor\``,
+      );
     }
     const lacking = tp.fields.filter((f) => !have.includes(f));
     if (lacking.length > 0) {
-      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: ${tp.name} has no field ${lacking.join(', ')}`, `needs Linux >= ${spec.minKernel} (the feature is off on ${release()})`);
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't run probe ${spec.id}: ${tp.name} has no field ${lacking.join(', ')}`,
+        `needs Linux >= ${spec.minKernel} (the feature is off on ${release()})`,
+      );
     }
   }
   const table = (t: readonly [string, string]): Record<string, string> | undefined => {
     const s = formats.get(t[0])?.symbols[t[1]];
     return s ? Object.fromEntries(Object.entries(s)) : undefined;
   };
-  const dropReasons = spec.templates.includes('drop-reasons') ? table(REASON_TABLE.drop) : undefined;
+  const dropReasons = spec.templates.includes('drop-reasons')
+    ? table(REASON_TABLE.drop)
+    : undefined;
   if (spec.templates.includes('drop-reasons') && !dropReasons) {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: skb:kfree_skb has no drop-reason table (Linux < 5.17)`, 'the drop probe is off on this kernel; resets are still traced');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't run probe ${spec.id}: skb:kfree_skb has no drop-reason table (Linux < 5.17)`,
+      'the drop probe is off on this kernel; resets are still traced',
+    );
   }
   const rstReasons = spec.templates.includes('rst-reasons') ? table(REASON_TABLE.rst) : undefined;
-  let hz: KernelHz | undefined = opts.hz === undefined ? undefined : { hz: opts.hz, source: 'option' };
+  let hz: KernelHz | undefined =
+    opts.hz === undefined ? undefined : { hz: opts.hz, source: 'option' };
   if (spec.templates.includes('hz') && hz === undefined) {
     hz = await readKernelHz();
     if (!hz) {
-      throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't run probe ${spec.id}: the kernel HZ is unknown (no /boot/config-${release()}, no /proc/config.gz)`, 'modprobe configs, or pass the HZ explicitly');
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't run probe ${spec.id}: the kernel HZ is unknown (no /boot/config-${release()}, no /proc/config.gz)`,
+        'modprobe configs, or pass the HZ explicitly',
+      );
     }
   }
   const tcpStates = table(REASON_TABLE.states);
@@ -93,18 +119,39 @@ export async function buildProbeContext(spec: ProbeSpec, opts: Omit<BpftraceSour
 }
 
 /** Creates the live source of one probe (`trace_skb_drop` …); checks root, bpftrace and tracefs first. */
-export async function createBpftraceSource(probeId: string, opts: BpftraceSourceOptions): Promise<Source> {
+export async function createBpftraceSource(
+  probeId: string,
+  opts: BpftraceSourceOptions,
+): Promise<Source> {
   const spec = probeById(probeId);
-  if (!spec) throw new UsageError(`unknown probe "${probeId}"`, `probes: ${PROBES.map((p) => p.id).join(', ')}`);
+  if (!spec)
+    throw new UsageError(
+      `unknown probe "${probeId}"`,
+      `probes: ${PROBES.map((p) => p.id).join(', ')}`,
+    );
   requireRoot('run bpftrace');
-  if ((await which('bpftrace')) === undefined) throw new EnvironmentError('KDIAG_TOOL_MISSING', "can't run bpftrace: not found on PATH", 'apt-get install bpftrace');
-  if ((await which('setpriv')) === undefined) throw new EnvironmentError('KDIAG_TOOL_MISSING', "can't run setpriv: not found on PATH", 'apt-get install util-linux');
+  if ((await which('bpftrace')) === undefined)
+    throw new EnvironmentError(
+      'KDIAG_TOOL_MISSING',
+      "can't run bpftrace: not found on PATH",
+      'apt-get install bpftrace',
+    );
+  if ((await which('setpriv')) === undefined)
+    throw new EnvironmentError(
+      'KDIAG_TOOL_MISSING',
+      "can't run setpriv: not found on PATH",
+      'apt-get install util-linux',
+    );
   const file = join(opts.probesDir, spec.file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't read probe ${file}: ${(err as Error).message}`, 'reinstall kdiag (probes/ ships with it)');
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't read probe ${file}: ${(err as Error).message}`,
+      'reinstall kdiag (probes/ ships with it)',
+    );
   }
   const { context, fields } = await buildProbeContext(spec, opts);
   const rendered = renderProbe(text, {
@@ -115,9 +162,19 @@ export async function createBpftraceSource(probeId: string, opts: BpftraceSource
     ...(opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec }),
     netns: opts.netnsFilter ?? 0,
   });
-  if (rendered.errors.length > 0) throw new EnvironmentError('KDIAG_ENVIRONMENT', `can't template probe ${spec.id}: ${rendered.errors[0]}`, 'see `kdiag doctor`');
+  if (rendered.errors.length > 0)
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't template probe ${spec.id}: ${rendered.errors[0]}`,
+      'see `kdiag doctor`',
+    );
   const sha256 = createHash('sha256').update(rendered.program).digest('hex');
-  const ctx: ProbeContext = { ...context, file: spec.file, sha256, ...(rendered.missing.length > 0 ? { missing: rendered.missing } : {}) };
+  const ctx: ProbeContext = {
+    ...context,
+    file: spec.file,
+    sha256,
+    ...(rendered.missing.length > 0 ? { missing: rendered.missing } : {}),
+  };
   const clock = opts.clock ?? systemClock;
   const argv = ['bpftrace', '-B', 'line', '-f', 'json', `<templated ${spec.file}>`];
   return {
@@ -127,7 +184,14 @@ export async function createBpftraceSource(probeId: string, opts: BpftraceSource
   };
 }
 
-async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext, clock: Clock, signal: AbortSignal, opts: BpftraceSourceOptions): AsyncGenerator<RawRecord> {
+async function* probeRecords(
+  spec: ProbeSpec,
+  program: string,
+  ctx: ProbeContext,
+  clock: Clock,
+  signal: AbortSignal,
+  opts: BpftraceSourceOptions,
+): AsyncGenerator<RawRecord> {
   const src = spec.sourceId;
   yield { t: clock(), src, line: JSON.stringify(ctx), k: 'begin' };
   if (signal.aborted) return;
@@ -137,19 +201,23 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
   let resend: NodeJS.Timeout | undefined;
   // bpftrace 0.17 can miss a SIGINT that lands right after it printed attached_probes (seen here:
   // it then runs until the SIGKILL backstop). Repeat SIGINT to our own child until it has exited.
-  stop.signal.addEventListener('abort', () => {
-    const pid = spawned?.pid;
-    if (pid === undefined) return;
-    resend = setInterval(() => {
-      if (done) return;
-      try {
-        process.kill(pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-    }, 500);
-    resend.unref();
-  }, { once: true });
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      const pid = spawned?.pid;
+      if (pid === undefined) return;
+      resend = setInterval(() => {
+        if (done) return;
+        try {
+          process.kill(pid, 'SIGINT');
+        } catch {
+          // already gone
+        }
+      }, 500);
+      resend.unref();
+    },
+    { once: true },
+  );
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   let attached = false;
@@ -178,8 +246,14 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
       yield { t: clock(), src, line: out.line };
     }
     const ex = await spawned.exited;
-    yield { t: clock(), src, line: ex.signal ? `signal ${ex.signal}` : `exit ${ex.exitCode ?? '?'}`, k: 'end' };
-    if (!ex.canceled && !signal.aborted && ex.exitCode !== 0) throw failure(spec, ex.exitCode, ex.stderrTail, attached);
+    yield {
+      t: clock(),
+      src,
+      line: ex.signal ? `signal ${ex.signal}` : `exit ${ex.exitCode ?? '?'}`,
+      k: 'end',
+    };
+    if (!ex.canceled && !signal.aborted && ex.exitCode !== 0)
+      throw failure(spec, ex.exitCode, ex.stderrTail, attached);
   } finally {
     signal.removeEventListener('abort', onAbort);
     if (spawned) {
@@ -192,15 +266,33 @@ async function* probeRecords(spec: ProbeSpec, program: string, ctx: ProbeContext
   }
 }
 
-function failure(spec: ProbeSpec, exitCode: number | undefined, stderrTail: string, attached: boolean): KdiagError {
+function failure(
+  spec: ProbeSpec,
+  exitCode: number | undefined,
+  stderrTail: string,
+  attached: boolean,
+): KdiagError {
   const lines = stderrTail.split('\n').filter((l) => l.trim() !== '' && !/RLIMIT_MEMLOCK/.test(l));
   const first = lines.find((l) => /ERROR|error/.test(l)) ?? lines[0] ?? '';
-  if (/not found on PATH/.test(stderrTail)) return new EnvironmentError('KDIAG_TOOL_MISSING', "can't run bpftrace: not found on PATH", 'apt-get install bpftrace');
+  if (/not found on PATH/.test(stderrTail))
+    return new EnvironmentError(
+      'KDIAG_TOOL_MISSING',
+      "can't run bpftrace: not found on PATH",
+      'apt-get install bpftrace',
+    );
   if (/Operation not permitted|permission denied/i.test(stderrTail)) {
-    return new EnvironmentError('KDIAG_NOT_ROOT', `can't load probe ${spec.id}: ${first.trim().slice(0, 120)}`, 're-run as root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)');
+    return new EnvironmentError(
+      'KDIAG_NOT_ROOT',
+      `can't load probe ${spec.id}: ${first.trim().slice(0, 120)}`,
+      're-run as root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)',
+    );
   }
   if (!attached) {
-    return new EnvironmentError('KDIAG_ENVIRONMENT', `can't compile probe ${spec.id}: ${first.trim().slice(0, 160) || `bpftrace exited ${exitCode}`}`, `needs bpftrace >= ${spec.minBpftrace}, BTF and Linux >= ${spec.minKernel}; see \`kdiag doctor\``);
+    return new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't compile probe ${spec.id}: ${first.trim().slice(0, 160) || `bpftrace exited ${exitCode}`}`,
+      `needs bpftrace >= ${spec.minBpftrace}, BTF and Linux >= ${spec.minKernel}; see \`kdiag doctor\``,
+    );
   }
   return new ToolFailedError(['bpftrace', '-f', 'json', spec.file], exitCode, stderrTail);
 }

@@ -7,7 +7,14 @@ import { constants as osConstants } from 'node:os';
 import { spawnLines, which } from '../host/exec.js';
 import { readEventSocketDrops } from './netlink-drops.js';
 import type { RawRecord, SourceId } from '../engine/raw-record.js';
-import { commandSource, EXIT_UNAVAILABLE, fileSource, sourceIdOf, type SnapshotOptions, type SnapshotSource } from './snapshot-source.js';
+import {
+  commandSource,
+  EXIT_UNAVAILABLE,
+  fileSource,
+  sourceIdOf,
+  type SnapshotOptions,
+  type SnapshotSource,
+} from './snapshot-source.js';
 import { systemClock, type Clock, type Source } from './source.js';
 import { sleep } from './sleep.js';
 
@@ -21,7 +28,14 @@ export const PROC_STAT_NF_CONNTRACK = '/proc/net/stat/nf_conntrack';
  * events, so there the event socket keeps the default; DropWatch counts what that loses.
  */
 export const CONNTRACK_EVENTS_BUFFER = 8_388_608;
-export const CONNTRACK_EVENTS_ARGV = ['conntrack', '-E', '-o', 'timestamp,extended,id', '-b', String(CONNTRACK_EVENTS_BUFFER)] as const;
+export const CONNTRACK_EVENTS_ARGV = [
+  'conntrack',
+  '-E',
+  '-o',
+  'timestamp,extended,id',
+  '-b',
+  String(CONNTRACK_EVENTS_BUFFER),
+] as const;
 
 /** Snapshot of the table through ctnetlink: `conntrack -L -o extended,id` (src `conntrack:list`). */
 export function conntrackListSource(opts: SnapshotOptions = {}): SnapshotSource {
@@ -48,7 +62,9 @@ export function procStatNfConntrackSource(opts: SnapshotOptions = {}): SnapshotS
  * (about half the cost of `conntrack -L`, and zones are always shown), else `conntrack -L`.
  * The returned source's `kind` says which one was chosen.
  */
-export async function conntrackTableSource(opts: SnapshotOptions & { readonly preferProcfs?: boolean } = {}): Promise<SnapshotSource> {
+export async function conntrackTableSource(
+  opts: SnapshotOptions & { readonly preferProcfs?: boolean } = {},
+): Promise<SnapshotSource> {
   if (opts.preferProcfs !== false) {
     try {
       await access(PROC_NF_CONNTRACK, fsConstants.R_OK);
@@ -78,10 +94,19 @@ export interface RestartPolicy {
   readonly maxShortRuns: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialMs: 1000, maxMs: 30_000, healthyAfterMs: 60_000, maxShortRuns: 5 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  initialMs: 1000,
+  maxMs: 30_000,
+  healthyAfterMs: 60_000,
+  maxShortRuns: 5,
+};
 
 /** Decides the restart after an exit (pure): the delay, or undefined to give up; and the new short-run count. */
-export function nextRestart(ranMs: number, shortRuns: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): { delayMs: number | undefined; shortRuns: number } {
+export function nextRestart(
+  ranMs: number,
+  shortRuns: number,
+  policy: RestartPolicy = DEFAULT_RESTART_POLICY,
+): { delayMs: number | undefined; shortRuns: number } {
   if (ranMs >= policy.healthyAfterMs) return { delayMs: policy.initialMs, shortRuns: 0 };
   const n = shortRuns + 1;
   if (n >= policy.maxShortRuns) return { delayMs: undefined, shortRuns: n };
@@ -113,7 +138,10 @@ export interface ConntrackEventsOptions {
 
 function exitStatus(exitCode: number | undefined, signal: string | undefined): number {
   if (exitCode !== undefined) return exitCode;
-  const signo = signal === undefined ? undefined : (osConstants.signals as Record<string, number | undefined>)[signal];
+  const signo =
+    signal === undefined
+      ? undefined
+      : (osConstants.signals as Record<string, number | undefined>)[signal];
   return signo === undefined ? 1 : 128 + signo;
 }
 
@@ -149,7 +177,12 @@ export class ConntrackEventsSource implements Source {
   async *records(signal: AbortSignal): AsyncIterable<RawRecord> {
     const src = this.id;
     const policy = this.opts.restart ?? DEFAULT_RESTART_POLICY;
-    const missing = (await which('conntrack')) === undefined ? 'conntrack' : this.opts.netns !== undefined && (await which('nsenter')) === undefined ? 'nsenter' : undefined;
+    const missing =
+      (await which('conntrack')) === undefined
+        ? 'conntrack'
+        : this.opts.netns !== undefined && (await which('nsenter')) === undefined
+          ? 'nsenter'
+          : undefined;
     if (missing !== undefined) {
       const message = `can't run ${missing}: not found on PATH`;
       const t = this.clock();
@@ -178,13 +211,23 @@ export class ConntrackEventsSource implements Source {
     }
   }
 
-  private async *loop(signal: AbortSignal, childSignal: AbortSignal, policy: RestartPolicy, dieWithParent: boolean, shortRuns: number): AsyncIterable<RawRecord> {
+  private async *loop(
+    signal: AbortSignal,
+    childSignal: AbortSignal,
+    policy: RestartPolicy,
+    dieWithParent: boolean,
+    shortRuns: number,
+  ): AsyncIterable<RawRecord> {
     const src = this.id;
     while (!signal.aborted) {
       const started = this.clock();
       this.set({ state: 'running', starts: this.current.starts + 1 });
       yield { t: started, src, line: this.argv.join(' '), k: 'begin' };
-      const child = spawnLines(this.argv, { signal: childSignal, netns: this.opts.netns, dieWithParent });
+      const child = spawnLines(this.argv, {
+        signal: childSignal,
+        netns: this.opts.netns,
+        dieWithParent,
+      });
       if (child.pid !== undefined) this.set({ pid: child.pid });
       const drops = new DropWatch(child.pid);
       this.watch = drops;
@@ -231,10 +274,18 @@ export class ConntrackEventsSource implements Source {
       shortRuns = decision.shortRuns;
       const why = `${this.argv.join(' ')} exited ${code}${lastErr ? `: ${lastErr}` : ''}`;
       if (decision.delayMs === undefined) {
-        this.set({ state: 'failed', exitCode: code, message: `${why} (gave up after ${shortRuns} short runs)` });
+        this.set({
+          state: 'failed',
+          exitCode: code,
+          message: `${why} (gave up after ${shortRuns} short runs)`,
+        });
         return;
       }
-      this.set({ state: 'restarting', exitCode: code, message: `${why}; restarting in ${decision.delayMs} ms` });
+      this.set({
+        state: 'restarting',
+        exitCode: code,
+        message: `${why}; restarting in ${decision.delayMs} ms`,
+      });
       await sleep(decision.delayMs, signal);
     }
     this.set({ state: 'done' });

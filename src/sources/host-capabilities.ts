@@ -130,10 +130,13 @@ async function bpftraceInfo(path: string | undefined): Promise<HostCapabilities[
 }
 
 /** Reads what kdiag's probes need of each tracepoint from tracefs. */
-export async function tracepointCapabilities(root: string | undefined): Promise<TracepointCapability[]> {
+export async function tracepointCapabilities(
+  root: string | undefined,
+): Promise<TracepointCapability[]> {
   const out: TracepointCapability[] = [];
   for (const tp of allTracepoints()) {
-    const fmt = root === undefined ? undefined : await readTraceFormat(root, tp.name).catch(() => undefined);
+    const fmt =
+      root === undefined ? undefined : await readTraceFormat(root, tp.name).catch(() => undefined);
     const fields = fmt ? eventFieldNames(fmt) : [];
     out.push({
       name: tp.name,
@@ -141,7 +144,11 @@ export async function tracepointCapabilities(root: string | undefined): Promise<
       fields,
       missingFields: fmt ? tp.fields.filter((f) => !fields.includes(f)) : [...tp.fields],
       missingOptional: (tp.optionalFields ?? []).filter((o) => !fields.includes(o.name)),
-      symbolTables: fmt ? Object.fromEntries(Object.entries(fmt.symbols).map(([k, v]) => [k, Object.keys(v).length])) : {},
+      symbolTables: fmt
+        ? Object.fromEntries(
+            Object.entries(fmt.symbols).map(([k, v]) => [k, Object.keys(v).length]),
+          )
+        : {},
     });
   }
   return out;
@@ -152,34 +159,57 @@ export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | und
   const { discovery: d, configText, settings } = await readKubeProxy({ proc });
   if (d.pid === undefined) return undefined;
   // A config file named but unreadable leaves the mode unknown, not the default.
-  const unknown = d.configPath !== undefined && configText === undefined && settings.origin === 'config-file';
+  const unknown =
+    d.configPath !== undefined && configText === undefined && settings.origin === 'config-file';
   const mode = unknown ? undefined : settings.defaulted.includes('mode') ? '' : settings.mode;
-  return { pid: d.pid, cmdline: d.argv ?? [], mode, configPath: d.configPath, configFound: configText !== undefined };
+  return {
+    pid: d.pid,
+    cmdline: d.argv ?? [],
+    mode,
+    configPath: d.configPath,
+    configFound: configText !== undefined,
+  };
 }
 
 /** Everything `kdiag doctor` reports, read from this host. */
 export async function detectHostCapabilities(): Promise<HostCapabilities> {
   const kernel = release();
-  const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([which('bpftrace'), which('conntrack'), which('ipvsadm'), findTracefs()]);
-  const root = isRoot();
-  const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] = await Promise.all([
-    root ? bpftraceInfo(bpfPath) : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
-    pathExists('/sys/kernel/btf/vmlinux'),
-    readKernelHz(kernel),
-    tracepointCapabilities(tracefs),
-    pathExists('/proc/sys/net/netfilter/nf_conntrack_max'),
-    readFile('/proc/sys/net/netfilter/nf_conntrack_events', 'utf8').catch(() => undefined),
-    pathExists('/proc/net/ip_vs'),
-    findKubeProxy(),
+  const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([
+    which('bpftrace'),
+    which('conntrack'),
+    which('ipvsadm'),
+    findTracefs(),
   ]);
+  const root = isRoot();
+  const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] =
+    await Promise.all([
+      root
+        ? bpftraceInfo(bpfPath)
+        : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
+      pathExists('/sys/kernel/btf/vmlinux'),
+      readKernelHz(kernel),
+      tracepointCapabilities(tracefs),
+      pathExists('/proc/sys/net/netfilter/nf_conntrack_max'),
+      readFile('/proc/sys/net/netfilter/nf_conntrack_events', 'utf8').catch(() => undefined),
+      pathExists('/proc/net/ip_vs'),
+      findKubeProxy(),
+    ]);
   let bpf = bpftrace;
   if (!root && bpfPath !== undefined) {
-    const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 }).catch(() => undefined);
-    bpf = { path: bpfPath, version: v ? parseBpftraceVersion(v.stdout + v.stderr) : undefined, probeTypes: {} };
+    const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 }).catch(
+      () => undefined,
+    );
+    bpf = {
+      path: bpfPath,
+      version: v ? parseBpftraceVersion(v.stdout + v.stderr) : undefined,
+      probeTypes: {},
+    };
   }
   let ctVersion: string | undefined;
   if (ctTool !== undefined) {
-    const v = await run(['conntrack', '--version'], { reject: false, timeoutMs: 5000 }).catch(() => undefined);
+    const v = await run(['conntrack', '--version'], { reject: false, timeoutMs: 5000 }).catch(
+      () => undefined,
+    );
     ctVersion = v ? /v(\d+\.\d+\.\d+)/.exec(v.stdout + v.stderr)?.[1] : undefined;
   }
   const ev = ctEventsText === undefined ? undefined : Number(ctEventsText.trim());
@@ -191,7 +221,12 @@ export async function detectHostCapabilities(): Promise<HostCapabilities> {
     btf,
     hz,
     tracepoints,
-    conntrack: { tool: ctTool, version: ctVersion, module: ctModule, events: ev !== undefined && Number.isFinite(ev) ? ev : undefined },
+    conntrack: {
+      tool: ctTool,
+      version: ctVersion,
+      module: ctModule,
+      events: ev !== undefined && Number.isFinite(ev) ? ev : undefined,
+    },
     ipvs: { tool: ipvsTool, module: ipvsModule },
     kubeProxy,
   };

@@ -3,7 +3,12 @@
 // missing) every source ends at once with one `err` record saying so: ipvsadm would fail with
 // "Protocol not available" and, worse, its first call can auto-load the module.
 import { access } from 'node:fs/promises';
-import { commandSource, fileSource, SnapshotSource, type SnapshotOptions } from './snapshot-source.js';
+import {
+  commandSource,
+  fileSource,
+  SnapshotSource,
+  type SnapshotOptions,
+} from './snapshot-source.js';
 
 export const PROC_IP_VS = '/proc/net/ip_vs';
 export const PROC_IP_VS_CONN = '/proc/net/ip_vs_conn';
@@ -38,8 +43,15 @@ export interface IpvsSources {
   readonly unavailable?: string;
 }
 
-function gated(kind: string, argv: readonly string[], opts: SnapshotOptions, unavailable: string | undefined): SnapshotSource {
-  return unavailable === undefined ? commandSource(kind, argv, opts) : new SnapshotSource({ kind, argv, ...opts, unavailable });
+function gated(
+  kind: string,
+  argv: readonly string[],
+  opts: SnapshotOptions,
+  unavailable: string | undefined,
+): SnapshotSource {
+  return unavailable === undefined
+    ? commandSource(kind, argv, opts)
+    : new SnapshotSource({ kind, argv, ...opts, unavailable });
 }
 
 /** The four IPVS sources, checked against /proc/net/ip_vs once. */
@@ -48,7 +60,12 @@ export async function ipvsSources(opts: IpvsOptions = {}): Promise<IpvsSources> 
   const conns =
     opts.connsFromProcfs && unavailable === undefined
       ? fileSource('procfs:ip_vs_conn', PROC_IP_VS_CONN, opts)
-      : gated(opts.connsFromProcfs ? 'procfs:ip_vs_conn' : 'ipvsadm:conns', opts.connsFromProcfs ? ['cat', PROC_IP_VS_CONN] : IPVSADM_CONNS_ARGV, opts, unavailable);
+      : gated(
+          opts.connsFromProcfs ? 'procfs:ip_vs_conn' : 'ipvsadm:conns',
+          opts.connsFromProcfs ? ['cat', PROC_IP_VS_CONN] : IPVSADM_CONNS_ARGV,
+          opts,
+          unavailable,
+        );
   return {
     services: gated('ipvsadm:services', IPVSADM_SERVICES_ARGV, opts, unavailable),
     conns,

@@ -4,7 +4,10 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { eventSocketDrops, parseProcNetNetlink } from '../parse/proc-net-netlink.js';
 
 /** The drop count of pid's netfilter event socket(s), or undefined when the process or socket is gone. */
-export async function readEventSocketDrops(pid: number, proc = '/proc'): Promise<number | undefined> {
+export async function readEventSocketDrops(
+  pid: number,
+  proc = '/proc',
+): Promise<number | undefined> {
   try {
     const inodes = new Set<number>();
     for (const fd of await readdir(`${proc}/${pid}/fd`)) {
@@ -13,7 +16,10 @@ export async function readEventSocketDrops(pid: number, proc = '/proc'): Promise
       if (m) inodes.add(Number(m[1]));
     }
     if (inodes.size === 0) return undefined;
-    return eventSocketDrops(parseProcNetNetlink(await readFile(`${proc}/${pid}/net/netlink`, 'utf8')), inodes);
+    return eventSocketDrops(
+      parseProcNetNetlink(await readFile(`${proc}/${pid}/net/netlink`, 'utf8')),
+      inodes,
+    );
   } catch {
     return undefined;
   }

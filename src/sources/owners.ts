@@ -9,7 +9,9 @@ export function ownersToLines(table: OwnersTable): string[] {
 }
 
 /** The owners table as a snapshot source (src `kdiag:owners`): begin, one JSON line each, end. */
-export function ownersSource(opts: { readonly clock?: Clock; readonly read?: ReadOwnersOptions } = {}): Source & { table(): OwnersTable | undefined } {
+export function ownersSource(
+  opts: { readonly clock?: Clock; readonly read?: ReadOwnersOptions } = {},
+): Source & { table(): OwnersTable | undefined } {
   const clock = opts.clock ?? systemClock;
   let last: OwnersTable | undefined;
   const argv = ['kdiag', 'owners'] as const;
@@ -27,7 +29,12 @@ export function ownersSource(opts: { readonly clock?: Clock; readonly read?: Rea
         for (const line of ownersToLines(last)) yield { t, src, line };
         yield { t, src, line: 'exit 0', k: 'end' };
       } catch (err) {
-        yield { t, src, line: `can't read owners: ${err instanceof Error ? err.message : String(err)}`, k: 'err' };
+        yield {
+          t,
+          src,
+          line: `can't read owners: ${err instanceof Error ? err.message : String(err)}`,
+          k: 'err',
+        };
         yield { t, src, line: 'exit 1', k: 'end' };
       }
     },

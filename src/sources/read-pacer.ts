@@ -19,7 +19,8 @@ export class ReadPacer {
     private readonly now: () => number = () => performance.now(),
     private readonly wait: (ms: number, signal: AbortSignal) => Promise<void> = sleep,
   ) {
-    if (!(perSecond > 0)) throw new RangeError(`ReadPacer: perSecond must be > 0, got ${perSecond}`);
+    if (!(perSecond > 0))
+      throw new RangeError(`ReadPacer: perSecond must be > 0, got ${perSecond}`);
     this.gapMs = 1000 / perSecond;
   }
 
@@ -49,7 +50,8 @@ export function pacedRoundMs(perSecond: number, groups: readonly PacedGroup[]): 
   if (live.length === 0) return 0;
   const shortest = Math.min(...live.map((g) => g.intervalMs));
   // Turns asked per ms within a round of `c` ms, times the ms each turn takes: at most 1 to fit.
-  const load = (c: number): number => live.reduce((sum, g) => sum + (g.count * gap) / Math.max(g.intervalMs, c), 0);
+  const load = (c: number): number =>
+    live.reduce((sum, g) => sum + (g.count * gap) / Math.max(g.intervalMs, c), 0);
   if (load(shortest) <= 1) return shortest;
   // load() falls as the round grows; every source once per round always fits.
   let lo = shortest;

@@ -80,7 +80,12 @@ export function splitLines(text: string): string[] {
 }
 
 /** Frames one snapshot's output as RawRecords (pure): begin, stdout lines, stderr lines as err, end. */
-export function frameSnapshot(src: SourceId, t: number, argv: readonly string[], out: SnapshotOutput): RawRecord[] {
+export function frameSnapshot(
+  src: SourceId,
+  t: number,
+  argv: readonly string[],
+  out: SnapshotOutput,
+): RawRecord[] {
   const records: RawRecord[] = [{ t, src, line: argv.join(' '), k: 'begin' }];
   for (const line of splitLines(out.stdout)) records.push({ t, src, line });
   for (const line of splitLines(out.stderr)) records.push({ t, src, line, k: 'err' });
@@ -90,7 +95,11 @@ export function frameSnapshot(src: SourceId, t: number, argv: readonly string[],
 
 /** The error a source reports for a tool that is not on PATH. */
 export function toolMissing(tool: string): EnvironmentError {
-  return new EnvironmentError('KDIAG_TOOL_MISSING', `can't run ${tool}: not found on PATH`, `install ${tool} or add it to PATH`);
+  return new EnvironmentError(
+    'KDIAG_TOOL_MISSING',
+    `can't run ${tool}: not found on PATH`,
+    `install ${tool} or add it to PATH`,
+  );
 }
 
 /** Throws toolMissing when argv's tool (or `ip`, for a netns) is not on PATH. */
@@ -104,11 +113,19 @@ async function requireTools(argv: readonly string[], netns: string | undefined):
 
 /** The error for a file the kernel does not provide (its module is not loaded). */
 function noSuchFile(path: string): EnvironmentError {
-  return new EnvironmentError('KDIAG_ENVIRONMENT', `can't read ${path}: no such file`, 'load the kernel module that provides it');
+  return new EnvironmentError(
+    'KDIAG_ENVIRONMENT',
+    `can't read ${path}: no such file`,
+    'load the kernel module that provides it',
+  );
 }
 
 /** Reader that runs argv (inside a named netns) without throwing on a non-zero exit. */
-export function commandReader(argv: readonly string[], netns: string | undefined, timeoutMs = 120_000): SnapshotReader {
+export function commandReader(
+  argv: readonly string[],
+  netns: string | undefined,
+  timeoutMs = 120_000,
+): SnapshotReader {
   return async () => {
     await requireTools(argv, netns);
     return run(argv, { netns, reject: false, timeoutMs });
@@ -116,7 +133,12 @@ export function commandReader(argv: readonly string[], netns: string | undefined
 }
 
 /** Opens a streamed read of a command's stdout after the same checks as commandReader (throws EnvironmentError). */
-async function openCommandStream(argv: readonly string[], netns: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<StdoutStream> {
+async function openCommandStream(
+  argv: readonly string[],
+  netns: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<StdoutStream> {
   await requireTools(argv, netns);
   // The snapshot child dies with kdiag, even on SIGKILL (setpriv --pdeathsig), when setpriv is there.
   const dieWithParent = await hasSetpriv();
@@ -145,7 +167,11 @@ async function openFileStream(path: string): Promise<StdoutStream> {
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw noSuchFile(path);
     const message = (err as Error).message;
-    return { lines: (async function* () {})(), result: async () => ({ exitCode: 1, stderr: `cat: ${path}: ${message}\n` }), stop: () => undefined };
+    return {
+      lines: (async function* () {})(),
+      result: async () => ({ exitCode: 1, stderr: `cat: ${path}: ${message}\n` }),
+      stop: () => undefined,
+    };
   }
   const handle = fh;
   let failed: string | undefined;
@@ -188,7 +214,8 @@ async function openFileStream(path: string): Promise<StdoutStream> {
   })();
   return {
     lines,
-    result: async () => (failed === undefined ? { exitCode: 0, stderr: '' } : { exitCode: 1, stderr: failed }),
+    result: async () =>
+      failed === undefined ? { exitCode: 0, stderr: '' } : { exitCode: 1, stderr: failed },
     stop: close,
   };
 }
@@ -243,8 +270,17 @@ export class SnapshotSource implements Source {
     const runs = this.current.runs + 1;
     this.output = undefined;
     if (this.spec.unavailable !== undefined) {
-      this.current = { state: 'unavailable', runs, exitCode: EXIT_UNAVAILABLE, message: this.spec.unavailable };
-      return frameSnapshot(this.id, t, this.argv, { stdout: '', stderr: `${this.spec.unavailable}\n`, exitCode: EXIT_UNAVAILABLE });
+      this.current = {
+        state: 'unavailable',
+        runs,
+        exitCode: EXIT_UNAVAILABLE,
+        message: this.spec.unavailable,
+      };
+      return frameSnapshot(this.id, t, this.argv, {
+        stdout: '',
+        stderr: `${this.spec.unavailable}\n`,
+        exitCode: EXIT_UNAVAILABLE,
+      });
     }
     const reader = this.spec.read ?? commandReader(this.argv, this.netns, this.spec.timeoutMs);
     let out: SnapshotOutput;
@@ -265,7 +301,13 @@ export class SnapshotSource implements Source {
     this.current =
       exitCode === 0
         ? { state: 'ok', runs, exitCode: 0, stderrTail }
-        : { state: 'failed', runs, exitCode, stderrTail, message: `${this.argv.join(' ')} exited ${exitCode}${lastErr ? `: ${lastErr}` : ''}` };
+        : {
+            state: 'failed',
+            runs,
+            exitCode,
+            stderrTail,
+            message: `${this.argv.join(' ')} exited ${exitCode}${lastErr ? `: ${lastErr}` : ''}`,
+          };
   }
 
   /** Records the same as snapshot() would, for a failed start (missing tool …): begin, err, end. */
@@ -376,7 +418,10 @@ export class SnapshotSource implements Source {
    */
   private async nextRun(t0: number, signal: AbortSignal): Promise<boolean> {
     if (this.spec.intervalMs === undefined || this.current.state === 'unavailable') return false;
-    await sleep(dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE), signal);
+    await sleep(
+      dutyCycleDelay(this.spec.intervalMs, performance.now() - t0, SNAPSHOT_TIME_SHARE),
+      signal,
+    );
     return true;
   }
 }
@@ -391,13 +436,23 @@ export interface SnapshotOptions {
 }
 
 /** A snapshot source for a plain read-only command. */
-export function commandSource(kind: string, argv: readonly string[], opts: SnapshotOptions = {}): SnapshotSource {
+export function commandSource(
+  kind: string,
+  argv: readonly string[],
+  opts: SnapshotOptions = {},
+): SnapshotSource {
   return new SnapshotSource({ kind, argv, ...opts });
 }
 
 /** A snapshot source for a file (a `/proc` table), recorded as `cat FILE`. */
 export function fileSource(kind: string, path: string, opts: SnapshotOptions = {}): SnapshotSource {
-  return new SnapshotSource({ kind, argv: ['cat', path], read: fileReader(path, opts.netns), file: path, ...opts });
+  return new SnapshotSource({
+    kind,
+    argv: ['cat', path],
+    read: fileReader(path, opts.netns),
+    file: path,
+    ...opts,
+  });
 }
 
 /** Exit status in an `end` record (`exit 127` → 127), or undefined for another line (pure). */
@@ -411,8 +466,11 @@ export function endExitCode(line: string): number | undefined {
  * `failed`, or undefined when it has no status or is fine. Works for SnapshotSource and
  * ConntrackEventsSource (both expose `status`).
  */
-export function sourceProblem(source: object): { state: 'unavailable' | 'failed'; message: string } | undefined {
+export function sourceProblem(
+  source: object,
+): { state: 'unavailable' | 'failed'; message: string } | undefined {
   const status = (source as { status?: { state?: string; message?: string } }).status;
-  if (status?.state === 'unavailable' || status?.state === 'failed') return { state: status.state, message: status.message ?? status.state };
+  if (status?.state === 'unavailable' || status?.state === 'failed')
+    return { state: status.state, message: status.message ?? status.state };
   return undefined;
 }

@@ -4,7 +4,12 @@
 import { which, run } from '../host/exec.js';
 import { inPidNetns } from '../host/netns.js';
 import { netnsScope, podNetns, type OwnersTable } from '../host/owners.js';
-import { commandSource, SnapshotSource, toolMissing, type SnapshotOptions } from './snapshot-source.js';
+import {
+  commandSource,
+  SnapshotSource,
+  toolMissing,
+  type SnapshotOptions,
+} from './snapshot-source.js';
 
 export const SS_ARGV = ['ss', '-tinoeH'] as const;
 
@@ -22,7 +27,11 @@ export function ssInPidNetnsArgv(pid: number): string[] {
  * Sockets of an unnamed netns, entered through a process in it (src `ss:sockets@<scope>`, the scope
  * naming the pod, see owners.ts `netnsScope`).
  */
-export function ssInPidNetnsSource(pid: number, scope: string, opts: Omit<SnapshotOptions, 'netns'> = {}): SnapshotSource {
+export function ssInPidNetnsSource(
+  pid: number,
+  scope: string,
+  opts: Omit<SnapshotOptions, 'netns'> = {},
+): SnapshotSource {
   const argv = ssInPidNetnsArgv(pid);
   return new SnapshotSource({
     kind: 'ss:sockets',
@@ -30,13 +39,19 @@ export function ssInPidNetnsSource(pid: number, scope: string, opts: Omit<Snapsh
     scope,
     ...opts,
     read: async () => {
-      for (const tool of ['nsenter', 'ss']) if ((await which(tool)) === undefined) throw toolMissing(tool);
+      for (const tool of ['nsenter', 'ss'])
+        if ((await which(tool)) === undefined) throw toolMissing(tool);
       return run(argv, { reject: false, timeoutMs: opts.timeoutMs ?? 60_000 });
     },
   });
 }
 
 /** One ss source per pod network namespace of an owners table (the host's is `ssSource()`). */
-export function podSocketSources(table: OwnersTable, opts: Omit<SnapshotOptions, 'netns'> = {}): SnapshotSource[] {
-  return podNetns(table).map((ns) => ssInPidNetnsSource(ns.enterPid!, netnsScope(ns, table.pods), opts));
+export function podSocketSources(
+  table: OwnersTable,
+  opts: Omit<SnapshotOptions, 'netns'> = {},
+): SnapshotSource[] {
+  return podNetns(table).map((ns) =>
+    ssInPidNetnsSource(ns.enterPid!, netnsScope(ns, table.pods), opts),
+  );
 }

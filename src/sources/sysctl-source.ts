@@ -10,7 +10,12 @@ import { EnvironmentError } from '../errors.js';
 import { run, which } from '../host/exec.js';
 import { inPidNetns } from '../host/netns.js';
 import { netnsScope, podNetns, type OwnersTable } from '../host/owners.js';
-import { SnapshotSource, toolMissing, type SnapshotOptions, type SnapshotOutput } from './snapshot-source.js';
+import {
+  SnapshotSource,
+  toolMissing,
+  type SnapshotOptions,
+  type SnapshotOutput,
+} from './snapshot-source.js';
 
 /** Directories scanned, with the file-name prefix kept ('' = every file). */
 export const SYSCTL_DIRS: readonly { readonly dir: string; readonly prefix: string }[] = [
@@ -20,7 +25,11 @@ export const SYSCTL_DIRS: readonly { readonly dir: string; readonly prefix: stri
 ];
 
 /** Single files read when present. */
-export const SYSCTL_FILES: readonly string[] = ['net/nf_conntrack_max', 'net/ipv4/ip_forward', 'kernel/osrelease'];
+export const SYSCTL_FILES: readonly string[] = [
+  'net/nf_conntrack_max',
+  'net/ipv4/ip_forward',
+  'kernel/osrelease',
+];
 
 /** `net/ipv4/ip_forward` → `net.ipv4.ip_forward` (sysctl(8) naming: `/` becomes `.`). */
 export function sysctlKeyOf(relPath: string): string {
@@ -84,14 +93,22 @@ function grepArgv(files: readonly string[]): string[] {
  * one, /proc/PID/ns/net for a pod's) prints each file; the host's listing is a superset, as a netns sees the same
  * per-netns sysctl files or fewer.
  */
-async function readSysctlsIn(where: { readonly netns: string } | { readonly pid: number }, timeoutMs: number | undefined): Promise<SnapshotOutput> {
+async function readSysctlsIn(
+  where: { readonly netns: string } | { readonly pid: number },
+  timeoutMs: number | undefined,
+): Promise<SnapshotOutput> {
   const tools = ['nsenter', 'grep'];
   for (const tool of tools) if ((await which(tool)) === undefined) throw toolMissing(tool);
   const files = (await listSysctlFiles()).map((rel) => `/proc/sys/${rel}`);
   const opts = { reject: false, timeoutMs: timeoutMs ?? 30_000 };
-  const r = 'netns' in where ? await run(grepArgv(files), { ...opts, netns: where.netns }) : await run(inPidNetns(where.pid, grepArgv(files)), opts);
+  const r =
+    'netns' in where
+      ? await run(grepArgv(files), { ...opts, netns: where.netns })
+      : await run(inPidNetns(where.pid, grepArgv(files)), opts);
   // grep exits 2 when some file was unreadable (-s hides the message) but still prints the rest.
-  const stdout = grepToSysctl(r.stdout).map((l) => `${l}\n`).join('');
+  const stdout = grepToSysctl(r.stdout)
+    .map((l) => `${l}\n`)
+    .join('');
   return { stdout, stderr: r.stderr, exitCode: r.exitCode === 2 && stdout !== '' ? 0 : r.exitCode };
 }
 
@@ -106,7 +123,12 @@ export async function sysctlSource(opts: SnapshotOptions = {}): Promise<Snapshot
     read: async () => {
       if (netns !== undefined) return readSysctlsIn({ netns }, opts.timeoutMs);
       const lines = await readSysctls();
-      if (lines.length === 0) throw new EnvironmentError('KDIAG_ENVIRONMENT', "can't read /proc/sys: no sysctl readable", 'mount procfs at /proc');
+      if (lines.length === 0)
+        throw new EnvironmentError(
+          'KDIAG_ENVIRONMENT',
+          "can't read /proc/sys: no sysctl readable",
+          'mount procfs at /proc',
+        );
       return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
     },
   });
@@ -117,7 +139,11 @@ export async function sysctlSource(opts: SnapshotOptions = {}): Promise<Snapshot
  * scope naming the pod as its socket snapshot does): a pod's own tcp_keepalive_* (securityContext
  * sysctls), which its sockets use instead of the node's.
  */
-export async function sysctlInPidNetnsSource(pid: number, scope: string, opts: Omit<SnapshotOptions, 'netns'> = {}): Promise<SnapshotSource> {
+export async function sysctlInPidNetnsSource(
+  pid: number,
+  scope: string,
+  opts: Omit<SnapshotOptions, 'netns'> = {},
+): Promise<SnapshotSource> {
   const keys = (await listSysctlFiles()).map(sysctlKeyOf);
   return new SnapshotSource({
     kind: 'sysctl:all',
@@ -134,8 +160,12 @@ export async function sysctlInPidNetnsReadArgv(pid: number): Promise<string[]> {
 }
 
 /** One sysctl source per pod network namespace of an owners table (the host's is `sysctlSource()`). */
-export async function podSysctlSources(table: OwnersTable, opts: Omit<SnapshotOptions, 'netns'> = {}): Promise<SnapshotSource[]> {
+export async function podSysctlSources(
+  table: OwnersTable,
+  opts: Omit<SnapshotOptions, 'netns'> = {},
+): Promise<SnapshotSource[]> {
   const out: SnapshotSource[] = [];
-  for (const ns of podNetns(table)) out.push(await sysctlInPidNetnsSource(ns.enterPid!, netnsScope(ns, table.pods), opts));
+  for (const ns of podNetns(table))
+    out.push(await sysctlInPidNetnsSource(ns.enterPid!, netnsScope(ns, table.pods), opts));
   return out;
 }

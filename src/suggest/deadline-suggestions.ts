@@ -35,10 +35,14 @@ function netnsKeepalive(all: readonly Tagged[], ctx: PathContext, add: Add): voi
   const pods = [...byScope.keys()].filter((k) => k !== '').length;
   for (const [k, g] of [...byScope].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const scope = k === '' ? undefined : k;
-    const cur = { intervalSec: sysctlInForce(ctx, KA_INTVL, scope).value, probes: sysctlInForce(ctx, KA_PROBES, scope).value };
+    const cur = {
+      intervalSec: sysctlInForce(ctx, KA_INTVL, scope).value,
+      probes: sysctlInForce(ctx, KA_PROBES, scope).value,
+    };
     const planned = keepalivePlan(g.budget, cur);
     // An exact value (the host's, for a netns that never got it) still has to stay under every budget.
-    const plan: KeepalivePlan = g.idle !== undefined && g.idle <= planned.idleSec ? { ...planned, idleSec: g.idle } : planned;
+    const plan: KeepalivePlan =
+      g.idle !== undefined && g.idle <= planned.idleSec ? { ...planned, idleSec: g.idle } : planned;
     if (scope === undefined) {
       add({
         id: 'node-keepalive-time',
@@ -47,7 +51,10 @@ function netnsKeepalive(all: readonly Tagged[], ctx: PathContext, add: Add): voi
         rationale: `Sockets with SO_KEEPALIVE in the host netns then probe after ${fmtSec(plan.idleSec)} idle, before the smallest idle timer (${fmtSec(plan.budgetSec)}) forgets them.`,
         fixes: g.ids,
         commands: nodeSysctlCommands('net.ipv4.tcp_keepalive_time', plan.idleSec),
-        warnings: ['Reaches only host-network sockets: every pod netns has its own tcp_keepalive_time.', 'Applies to sockets with SO_KEEPALIVE only.'],
+        warnings: [
+          'Reaches only host-network sockets: every pod netns has its own tcp_keepalive_time.',
+          'Applies to sockets with SO_KEEPALIVE only.',
+        ],
         change: { kind: 'sysctl', key: 'net.ipv4.tcp_keepalive_time', value: String(plan.idleSec) },
       });
     } else {
@@ -55,11 +62,21 @@ function netnsKeepalive(all: readonly Tagged[], ctx: PathContext, add: Add): voi
         id: pods === 1 ? 'pod-keepalive-time' : `pod-keepalive-time@${scope}`,
         scope: 'pod',
         title: `Lower tcp_keepalive_time in the pod (netns ${scope}) to ${plan.idleSec} s`,
-        rationale: "Each netns holds its own tcp_keepalive_time, starting at the kernel's 7200 s: a node change never reaches it.",
+        rationale:
+          "Each netns holds its own tcp_keepalive_time, starting at the kernel's 7200 s: a node change never reaches it.",
         fixes: g.ids,
         commands: [{ label: 'pod spec', text: podSysctlYaml(plan) }],
-        warnings: ['Safe sysctls since Kubernetes 1.29; older clusters need kubelet --allowed-unsafe-sysctls.', 'Applies to sockets with SO_KEEPALIVE only.', 'The pod spec takes effect for new pods; kdiag apply changes the running netns only.'],
-        change: { kind: 'sysctl', key: 'net.ipv4.tcp_keepalive_time', value: String(plan.idleSec), netns: scope },
+        warnings: [
+          'Safe sysctls since Kubernetes 1.29; older clusters need kubelet --allowed-unsafe-sysctls.',
+          'Applies to sockets with SO_KEEPALIVE only.',
+          'The pod spec takes effect for new pods; kdiag apply changes the running netns only.',
+        ],
+        change: {
+          kind: 'sysctl',
+          key: 'net.ipv4.tcp_keepalive_time',
+          value: String(plan.idleSec),
+          netns: scope,
+        },
       });
     }
   }
@@ -69,10 +86,20 @@ function conntrackUpdate(all: readonly Tagged[], add: Add): void {
   for (const x of all) {
     const n = x.need;
     if (n.kind !== 'conntrack-update') continue;
-    const filter = conntrackUpdateArgs({ family: n.family, state: n.state, timeoutSec: n.timeoutSec });
+    const filter = conntrackUpdateArgs({
+      family: n.family,
+      state: n.state,
+      timeoutSec: n.timeoutSec,
+    });
     const inNs = n.netns ? ` (in netns ${n.netns})` : '';
-    const commands = [{ label: `every ${n.state} entry${inNs}`, text: `conntrack ${filter.join(' ')}` }];
-    for (const t of n.tuples.slice(0, MAX_TUPLES)) commands.push({ label: `only ${t.src}:${t.sport} > ${t.dst}:${t.dport}${inNs}`, text: `conntrack ${tupleUpdateArgs(t, n.timeoutSec).join(' ')}` });
+    const commands = [
+      { label: `every ${n.state} entry${inNs}`, text: `conntrack ${filter.join(' ')}` },
+    ];
+    for (const t of n.tuples.slice(0, MAX_TUPLES))
+      commands.push({
+        label: `only ${t.src}:${t.sport} > ${t.dst}:${t.dport}${inNs}`,
+        text: `conntrack ${tupleUpdateArgs(t, n.timeoutSec).join(' ')}`,
+      });
     add({
       id: `conntrack-update-${n.state.toLowerCase()}${n.netns ? `@${n.netns}` : ''}`,
       scope: n.netns ? 'pod' : 'node',
@@ -84,17 +111,41 @@ function conntrackUpdate(all: readonly Tagged[], add: Add): void {
         `Name the family (-f ${n.family}): conntrack 1.4.7 fails every filtered update without it ("Operation not supported").`,
         'kdiag apply journals each affected entry (tuple and remaining timeout) first and reads the timers back; revert sets each entry still present back to its journaled remaining timeout minus the time elapsed.',
       ],
-      change: { kind: 'conntrack-update', ...(n.netns ? { netns: n.netns } : {}), family: n.family, state: n.state, timeoutSec: n.timeoutSec },
+      change: {
+        kind: 'conntrack-update',
+        ...(n.netns ? { netns: n.netns } : {}),
+        family: n.family,
+        state: n.state,
+        timeoutSec: n.timeoutSec,
+      },
     });
   }
 }
 
 /** `conntrack -U` arguments for every entry of a state (the family is what makes a filtered update work). */
-export function conntrackUpdateArgs(u: { family: 'ipv4' | 'ipv6'; state: string; timeoutSec: number }): string[] {
+export function conntrackUpdateArgs(u: {
+  family: 'ipv4' | 'ipv6';
+  state: string;
+  timeoutSec: number;
+}): string[] {
   return ['-U', '-f', u.family, '-p', 'tcp', '--state', u.state, '--timeout', String(u.timeoutSec)];
 }
 
 /** `conntrack -U` arguments for one entry, by its original tuple. */
 export function tupleUpdateArgs(t: ConntrackTuple, timeoutSec: number): string[] {
-  return ['-U', '-p', t.proto, '-s', t.src, '-d', t.dst, '--sport', String(t.sport), '--dport', String(t.dport), '--timeout', String(Math.max(1, Math.round(timeoutSec)))];
+  return [
+    '-U',
+    '-p',
+    t.proto,
+    '-s',
+    t.src,
+    '-d',
+    t.dst,
+    '--sport',
+    String(t.sport),
+    '--dport',
+    String(t.dport),
+    '--timeout',
+    String(Math.max(1, Math.round(timeoutSec))),
+  ];
 }

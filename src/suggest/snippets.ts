@@ -9,7 +9,10 @@ export function appKeepaliveSnippets(p: KeepalivePlan): { label: string; text: s
       label: 'Go ≥ 1.23',
       text: `d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: ${i} * time.Second, Interval: ${n} * time.Second, Count: ${c}}}`,
     },
-    { label: 'Go < 1.23 (sets idle and interval to the same value)', text: `d := net.Dialer{KeepAlive: ${i} * time.Second}` },
+    {
+      label: 'Go < 1.23 (sets idle and interval to the same value)',
+      text: `d := net.Dialer{KeepAlive: ${i} * time.Second}`,
+    },
     {
       label: 'Java ≥ 11',
       text: [
@@ -28,7 +31,11 @@ export function appKeepaliveSnippets(p: KeepalivePlan): { label: string; text: s
         `s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, ${c})`,
       ].join('\n'),
     },
-    { label: 'Node.js (sets the idle time; Node 20 itself sets a 1 s interval and 10 probes, measured in the lab)', text: `socket.setKeepAlive(true, ${i * 1000});` },
+    {
+      label:
+        'Node.js (sets the idle time; Node 20 itself sets a 1 s interval and 10 probes, measured in the lab)',
+      text: `socket.setKeepAlive(true, ${i * 1000});`,
+    },
   ];
 }
 
@@ -48,7 +55,10 @@ export function podSysctlYaml(p: KeepalivePlan): string {
 }
 
 /** Live and persistent commands for one node sysctl. */
-export function nodeSysctlCommands(key: string, value: string | number): { label: string; text: string }[] {
+export function nodeSysctlCommands(
+  key: string,
+  value: string | number,
+): { label: string; text: string }[] {
   return [
     { label: 'now', text: `sysctl -w ${key}=${value}` },
     { label: 'persist (/etc/sysctl.d/90-kdiag.conf)', text: `${key} = ${value}` },

@@ -1,6 +1,9 @@
 // The numbers suggestions propose: friendly, with margin, and provably on the right side of every timer.
 
-const FRIENDLY_IDLE = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 600, 900, 1200, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
+const FRIENDLY_IDLE = [
+  5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 600, 900, 1200, 1800, 3600, 7200, 14400, 21600,
+  43200, 86400,
+];
 const FRIENDLY_INTVL = [5, 10, 15, 20, 30, 45, 60, 75];
 
 /** Largest friendly value ≤ n (at least the smallest one). */
@@ -28,8 +31,14 @@ export interface KeepalivePlan {
  * Keepalive that refreshes every layer in time: idle ≤ budget − interval × probes, so even a lost
  * probe or two are retried before the smallest timer expires; rounded down to a friendly value.
  */
-export function keepalivePlan(budgetSec: number, cur: { intervalSec: number; probes: number }): KeepalivePlan {
-  const intervalSec = friendlyDown(Math.max(5, Math.min(cur.intervalSec, budgetSec / 20)), FRIENDLY_INTVL);
+export function keepalivePlan(
+  budgetSec: number,
+  cur: { intervalSec: number; probes: number },
+): KeepalivePlan {
+  const intervalSec = friendlyDown(
+    Math.max(5, Math.min(cur.intervalSec, budgetSec / 20)),
+    FRIENDLY_INTVL,
+  );
   const probes = Math.max(3, Math.min(cur.probes, 5));
   let bound = budgetSec - intervalSec * probes;
   if (bound < 5) bound = budgetSec / 2;

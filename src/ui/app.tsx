@@ -5,13 +5,32 @@ import type { Finding, FlowView } from '../model/diagnosis.js';
 import type { SessionCommand, SessionStore } from '../model/session.js';
 import { osc52 } from './clipboard.js';
 import { useKeybindings, type KeyContext } from './input/use-keybindings.js';
-import { eventRate, normaliseSnapshot, selectFeedOrder, selectFindings, suggestionsFor } from './state/selectors.js';
+import {
+  eventRate,
+  normaliseSnapshot,
+  selectFeedOrder,
+  selectFindings,
+  suggestionsFor,
+} from './state/selectors.js';
 import { useFlowOrder } from './state/use-flow-order.js';
-import { initialUiState, keepVisible, uiReducer, type Detail, type DialogPlan, type Pane, type UiState } from './state/ui-state.js';
+import {
+  initialUiState,
+  keepVisible,
+  uiReducer,
+  type Detail,
+  type DialogPlan,
+  type Pane,
+  type UiState,
+} from './state/ui-state.js';
 import { useThrottledSnapshot } from './state/use-throttled-snapshot.js';
 import { AppliedView } from './views/applied-view.js';
 import { ConfirmDialog } from './views/confirm-dialog.js';
-import { findingDetail, flowDetail, suggestionDetail, type DetailModel } from './views/detail-lines.js';
+import {
+  findingDetail,
+  flowDetail,
+  suggestionDetail,
+  type DetailModel,
+} from './views/detail-lines.js';
 import { DetailView } from './views/detail-view.js';
 import { ErrorBoundary } from './views/error-boundary.js';
 import { FeedView } from './views/feed-view.js';
@@ -37,9 +56,15 @@ export interface AppProps {
 
 const MESSAGE_MS = 4000;
 
-function useTerminalSize(fixedCols?: number, fixedRows?: number): { columns: number; rows: number } {
+function useTerminalSize(
+  fixedCols?: number,
+  fixedRows?: number,
+): { columns: number; rows: number } {
   const { stdout } = useStdout();
-  const read = () => ({ columns: fixedCols ?? (stdout?.columns || 80), rows: fixedRows ?? (stdout?.rows || 24) });
+  const read = () => ({
+    columns: fixedCols ?? (stdout?.columns || 80),
+    rows: fixedRows ?? (stdout?.rows || 24),
+  });
   const [size, setSize] = useState(read);
   useEffect(() => {
     if (!stdout || (fixedCols && fixedRows)) return undefined;
@@ -59,7 +84,15 @@ function findFlow(flows: readonly FlowView[], id: string): number {
 }
 
 /** The whole TUI. */
-export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlowLimit, writeRaw }: AppProps) {
+export function App({
+  store,
+  throttleMs = 200,
+  columns,
+  rows,
+  initialUi,
+  syncFlowLimit,
+  writeRaw,
+}: AppProps) {
   const raw = useThrottledSnapshot(store, throttleMs);
   const snap = useMemo(() => normaliseSnapshot(raw), [raw]);
   const [ui, dispatchUi] = useReducer(uiReducer, initialUi, (o) => initialUiState(o ?? {}));
@@ -70,33 +103,59 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
 
   // Derived data, recomputed only when the diagnosis, feed, sort or filter change (not on every frame).
   const { index, order: flowOrder, pending } = useFlowOrder(d, ui.sort, ui.filter, syncFlowLimit);
-  const layout = computeLayout(size.columns, size.rows, { flowRows: flowOrder.length, detailOpen: ui.details.length > 0 });
+  const layout = computeLayout(size.columns, size.rows, {
+    flowRows: flowOrder.length,
+    detailOpen: ui.details.length > 0,
+  });
   const pages = pagesFor(layout);
   const feedOrder = useMemo(() => selectFeedOrder(snap.feed, ui.filter), [snap.feed, ui.filter]);
   const findings = useMemo(() => selectFindings(d.findings, ui.filter), [d.findings, ui.filter]);
-  const findingsById = useMemo(() => new Map<string, Finding>(d.findings.filter(Boolean).map((f) => [f.id, f])), [d.findings]);
+  const findingsById = useMemo(
+    () => new Map<string, Finding>(d.findings.filter(Boolean).map((f) => [f.id, f])),
+    [d.findings],
+  );
   const rate = eventRate(snap);
 
-  const counts: Record<Pane, number> = { flows: flowOrder.length, feed: feedOrder.length, findings: findings.length, applied: snap.applied.length };
+  const counts: Record<Pane, number> = {
+    flows: flowOrder.length,
+    feed: feedOrder.length,
+    findings: findings.length,
+    applied: snap.applied.length,
+  };
   const view = (p: Pane) => keepVisible(ui.selected[p], ui.scroll[p], counts[p], pages[p]);
-  const sel = { flows: view('flows'), feed: view('feed'), findings: view('findings'), applied: view('applied') };
-  const panes: Pane[] = layout.kind === 'tiny' ? ['flows'] : ['flows', 'feed', 'findings', 'applied'];
+  const sel = {
+    flows: view('flows'),
+    feed: view('feed'),
+    findings: view('findings'),
+    applied: view('applied'),
+  };
+  const panes: Pane[] =
+    layout.kind === 'tiny' ? ['flows'] : ['flows', 'feed', 'findings', 'applied'];
   const focus: Pane = panes.includes(ui.focus) ? ui.focus : 'flows';
 
   const top: Detail | undefined = ui.details[ui.details.length - 1];
-  const detailWidth = Math.max(10, (layout.kind === 'wide' ? layout.detail.width : layout.body.width) - 4);
+  const detailWidth = Math.max(
+    10,
+    (layout.kind === 'wide' ? layout.detail.width : layout.body.width) - 4,
+  );
   const detail: DetailModel | null = useMemo(() => {
     if (!top) return null;
     if (top.kind === 'flow') {
       const i = findFlow(index.flows, top.flowId);
-      const related = d.findings.filter((f) => f && Array.isArray(f.flows) && f.flows.includes(top.flowId));
+      const related = d.findings.filter(
+        (f) => f && Array.isArray(f.flows) && f.flows.includes(top.flowId),
+      );
       return flowDetail(index.flows[i], i >= 0 ? index.ttb[i]! : Number.NaN, related, detailWidth);
     }
     if (top.kind === 'finding') {
       const f = findingsById.get(top.findingId);
       return findingDetail(f, suggestionsFor(f?.suggestions, d.suggestions), detailWidth);
     }
-    return suggestionDetail(d.suggestions.find((s) => s?.id === top.suggestionId), snap.applied, detailWidth);
+    return suggestionDetail(
+      d.suggestions.find((s) => s?.id === top.suggestionId),
+      snap.applied,
+      detailWidth,
+    );
   }, [top, index, d, findingsById, snap.applied, detailWidth]);
 
   const openFromPane = ((): Detail | string | null => {
@@ -109,7 +168,9 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
     if (focus === 'feed') {
       const item = snap.feed[feedOrder[i]!];
       if (!item?.finding) return 'No finding explains this event yet';
-      return findingsById.has(item.finding) ? { kind: 'finding', findingId: item.finding, selected: 0 } : `Finding ${item.finding} is no longer reported`;
+      return findingsById.has(item.finding)
+        ? { kind: 'finding', findingId: item.finding, selected: 0 }
+        : `Finding ${item.finding} is no longer reported`;
     }
     if (focus === 'findings') {
       const f = findings[i];
@@ -136,7 +197,10 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
       try {
         store.dispatch(c);
       } catch (error) {
-        dispatchUi({ type: 'set-message', text: `Can't ${c.type}: ${error instanceof Error ? error.message : String(error)}` });
+        dispatchUi({
+          type: 'set-message',
+          text: `Can't ${c.type}: ${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     },
     copy: (text) => (writeRaw ?? ((s: string) => stdout?.write(s)))(osc52(text)),
@@ -144,17 +208,23 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
   });
 
   // An apply dialog asks the session for the plan (namespace, identity, old → new); y waits for it.
-  const planFor = ui.dialog?.kind === 'apply' && ui.dialog.plan === undefined ? ui.dialog.suggestionId : null;
+  const planFor =
+    ui.dialog?.kind === 'apply' && ui.dialog.plan === undefined ? ui.dialog.suggestionId : null;
   useEffect(() => {
     if (planFor === null) return;
-    const done = (plan: DialogPlan) => dispatchUi({ type: 'dialog-plan', suggestionId: planFor, plan });
+    const done = (plan: DialogPlan) =>
+      dispatchUi({ type: 'dialog-plan', suggestionId: planFor, plan });
     if (!store.planApply) {
-      done({ status: 'failed', message: "this session can't change anything (a replay, or no apply here)" });
+      done({
+        status: 'failed',
+        message: "this session can't change anything (a replay, or no apply here)",
+      });
       return;
     }
     store.planApply(planFor).then(
       (p) => done({ status: 'ready', lines: p.lines, warnings: p.warnings }),
-      (error: unknown) => done({ status: 'failed', message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) =>
+        done({ status: 'failed', message: error instanceof Error ? error.message : String(error) }),
     );
   }, [planFor, store]);
 
@@ -164,7 +234,9 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
     return () => clearTimeout(t);
   }, [ui.message]);
 
-  const trail = ui.details.map((x) => (x.kind === 'flow' ? 'Flow' : x.kind === 'finding' ? 'Finding' : 'Suggestion')).join(' › ');
+  const trail = ui.details
+    .map((x) => (x.kind === 'flow' ? 'Flow' : x.kind === 'finding' ? 'Finding' : 'Suggestion'))
+    .join(' › ');
 
   const overlay = (() => {
     const { width, height } = layout.body;
@@ -173,16 +245,58 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
         const id = ui.dialog.suggestionId;
         const s = d.suggestions.find((x) => x?.id === id);
         const plan = ui.dialog.plan;
-        if (plan?.status === 'ready') return <ConfirmDialog title={`Apply ${id}?`} subtitle={s?.title ?? ''} heading="kdiag will change:" lines={plan.lines} warnings={plan.warnings} width={width} height={height} />;
+        if (plan?.status === 'ready')
+          return (
+            <ConfirmDialog
+              title={`Apply ${id}?`}
+              subtitle={s?.title ?? ''}
+              heading="kdiag will change:"
+              lines={plan.lines}
+              warnings={plan.warnings}
+              width={width}
+              height={height}
+            />
+          );
         const why = plan === undefined ? 'Planning the change…' : `Can't apply: ${plan.message}`;
-        return <ConfirmDialog title={`Apply ${id}?`} subtitle={s?.title ?? ''} heading={why} lines={[]} warnings={[]} confirmable={false} width={width} height={height} />;
+        return (
+          <ConfirmDialog
+            title={`Apply ${id}?`}
+            subtitle={s?.title ?? ''}
+            heading={why}
+            lines={[]}
+            warnings={[]}
+            confirmable={false}
+            width={width}
+            height={height}
+          />
+        );
       }
       const jid = ui.dialog.journalId;
       const a = snap.applied.find((x) => x?.journalId === jid);
-      return <ConfirmDialog title={`Revert ${a?.suggestion ?? jid}?`} subtitle="Restores the value recorded in the journal before the change." heading="This runs:" shell lines={[`kdiag revert ${jid}`, `restores: ${a?.summary ?? '–'}`]} warnings={[]} width={width} height={height} />;
+      return (
+        <ConfirmDialog
+          title={`Revert ${a?.suggestion ?? jid}?`}
+          subtitle="Restores the value recorded in the journal before the change."
+          heading="This runs:"
+          shell
+          lines={[`kdiag revert ${jid}`, `restores: ${a?.summary ?? '–'}`]}
+          warnings={[]}
+          width={width}
+          height={height}
+        />
+      );
     }
     if (ui.help) return <HelpOverlay width={width} height={height} />;
-    if (detail && top && layout.kind !== 'wide') return <DetailView model={detail} selected={top.selected} trail={trail} width={width} height={height} />;
+    if (detail && top && layout.kind !== 'wide')
+      return (
+        <DetailView
+          model={detail}
+          selected={top.selected}
+          trail={trail}
+          width={width}
+          height={height}
+        />
+      );
     return null;
   })();
 
@@ -205,25 +319,57 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
     </ErrorBoundary>
   );
   const tabTitle = (active: Pane) =>
-    (['feed', 'findings', 'applied'] as const).map((p) => (p === active ? `[${TAB_NAME[p]}]` : TAB_NAME[p])).join(' ');
+    (['feed', 'findings', 'applied'] as const)
+      .map((p) => (p === active ? `[${TAB_NAME[p]}]` : TAB_NAME[p]))
+      .join(' ');
   const feedPane = (rect: { width: number; height: number }, title?: string) => (
     <ErrorBoundary label="feed pane" resetKey={snap.feed}>
-      <FeedView feed={snap.feed} order={feedOrder} findingsById={findingsById} selected={sel.feed.selected} scroll={sel.feed.scroll} focused={focus === 'feed' && !top} filter={ui.filter} {...rect} {...(title ? { title } : {})} />
+      <FeedView
+        feed={snap.feed}
+        order={feedOrder}
+        findingsById={findingsById}
+        selected={sel.feed.selected}
+        scroll={sel.feed.scroll}
+        focused={focus === 'feed' && !top}
+        filter={ui.filter}
+        {...rect}
+        {...(title ? { title } : {})}
+      />
     </ErrorBoundary>
   );
   const findingsPane = (rect: { width: number; height: number }, title?: string) => (
     <ErrorBoundary label="findings pane" resetKey={d}>
-      <FindingsView findings={findings} selected={sel.findings.selected} scroll={sel.findings.scroll} focused={focus === 'findings' && !top} filter={ui.filter} {...rect} {...(title ? { title } : {})} />
+      <FindingsView
+        findings={findings}
+        selected={sel.findings.selected}
+        scroll={sel.findings.scroll}
+        focused={focus === 'findings' && !top}
+        filter={ui.filter}
+        {...rect}
+        {...(title ? { title } : {})}
+      />
     </ErrorBoundary>
   );
   const appliedPane = (rect: { width: number; height: number }, title?: string) => (
     <ErrorBoundary label="applied pane" resetKey={snap.applied}>
-      <AppliedView applied={snap.applied} selected={sel.applied.selected} scroll={sel.applied.scroll} focused={focus === 'applied' && !top} {...rect} {...(title ? { title } : {})} />
+      <AppliedView
+        applied={snap.applied}
+        selected={sel.applied.selected}
+        scroll={sel.applied.scroll}
+        focused={focus === 'applied' && !top}
+        {...rect}
+        {...(title ? { title } : {})}
+      />
     </ErrorBoundary>
   );
 
   let body;
-  if (overlay) body = <ErrorBoundary label="overlay" resetKey={ui}>{overlay}</ErrorBoundary>;
+  if (overlay)
+    body = (
+      <ErrorBoundary label="overlay" resetKey={ui}>
+        {overlay}
+      </ErrorBoundary>
+    );
   else if (layout.kind === 'tiny') body = flowsPane;
   else if (layout.kind === 'narrow') {
     const active: Pane = focus === 'flows' ? 'feed' : focus;
@@ -231,7 +377,11 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
     body = (
       <>
         {flowsPane}
-        {active === 'feed' ? feedPane(layout.bottom, title) : active === 'findings' ? findingsPane(layout.bottom, title) : appliedPane(layout.bottom, title)}
+        {active === 'feed'
+          ? feedPane(layout.bottom, title)
+          : active === 'findings'
+            ? findingsPane(layout.bottom, title)
+            : appliedPane(layout.bottom, title)}
       </>
     );
   } else {
@@ -243,7 +393,12 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
           <Box flexDirection="column">
             {detail && top ? (
               <ErrorBoundary label="detail" resetKey={detail}>
-                <DetailView model={detail} selected={top.selected} trail={trail} {...layout.detail} />
+                <DetailView
+                  model={detail}
+                  selected={top.selected}
+                  trail={trail}
+                  {...layout.detail}
+                />
               </ErrorBoundary>
             ) : (
               <>
@@ -263,13 +418,23 @@ export function App({ store, throttleMs = 200, columns, rows, initialUi, syncFlo
         {body}
       </Box>
       <ErrorBoundary label="status line" resetKey={snap}>
-        <StatusLine snapshot={snap} eventRate={rate} message={ui.message} filterDraft={ui.filterDraft} width={layout.status.width} />
+        <StatusLine
+          snapshot={snap}
+          eventRate={rate}
+          message={ui.message}
+          filterDraft={ui.filterDraft}
+          width={layout.status.width}
+        />
       </ErrorBoundary>
     </Box>
   );
 }
 
-const TAB_NAME: Record<'feed' | 'findings' | 'applied', string> = { feed: 'Drops & resets', findings: 'Findings', applied: 'Applied' };
+const TAB_NAME: Record<'feed' | 'findings' | 'applied', string> = {
+  feed: 'Drops & resets',
+  findings: 'Findings',
+  applied: 'Applied',
+};
 
 function QuitOnKey() {
   const { exit } = useApp();

@@ -15,7 +15,8 @@ export function fmtDuration(sec: unknown): string {
   const s = Math.max(0, Math.floor(sec));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s < 86_400)
+    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
   const d = Math.floor(s / 86_400);
   return d > 999 ? '>999d' : `${d}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
 }
@@ -35,7 +36,9 @@ export function fmtSpan(ms: unknown): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const p = (n: number) => String(n).padStart(2, '0');
   const h = Math.floor(s / 3600);
-  return h > 0 ? `${h}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}` : `${p(Math.floor(s / 60))}:${p(s % 60)}`;
+  return h > 0
+    ? `${h}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}`
+    : `${p(Math.floor(s / 60))}:${p(s % 60)}`;
 }
 
 /** Formats a rate per second: `950/s`, `1.2k/s`, `10k/s`. */
@@ -64,13 +67,21 @@ export function fmtEndpoint(e: Partial<Endpoint> | undefined | null): string {
 /** Formats who owns a flow: `ns/pod`, else `comm[pid]`, else the netns, else "–". */
 export function fmtOwner(o: FlowOwner | undefined | null): string {
   if (!o) return DASH;
-  if (o.pod && typeof o.pod.name === 'string') return o.pod.namespace ? `${o.pod.namespace}/${o.pod.name}` : o.pod.name;
-  if (o.process && typeof o.process.comm === 'string') return finite(o.process.pid) ? `${o.process.comm}[${o.process.pid}]` : o.process.comm;
+  if (o.pod && typeof o.pod.name === 'string')
+    return o.pod.namespace ? `${o.pod.namespace}/${o.pod.name}` : o.pod.name;
+  if (o.process && typeof o.process.comm === 'string')
+    return finite(o.process.pid) ? `${o.process.comm}[${o.process.pid}]` : o.process.comm;
   if (typeof o.netns === 'string' && o.netns) return o.netns;
   return DASH;
 }
 
-const LAYER_SHORT: Record<Layer, string> = { keepalive: 'ka', conntrack: 'ct', ipvs: 'ipvs', path: 'path', cloud: 'cloud' };
+const LAYER_SHORT: Record<Layer, string> = {
+  keepalive: 'ka',
+  conntrack: 'ct',
+  ipvs: 'ipvs',
+  path: 'path',
+  cloud: 'cloud',
+};
 
 /** Short layer name for narrow columns. */
 export function layerShort(l: unknown): string {
@@ -102,7 +113,8 @@ export function clip(s: unknown, w: number): string {
 
 /** Splits text into lines of at most `w` columns, keeping explicit newlines; `hard` cuts anywhere and drops no character (for commands). */
 export function wrapLines(text: unknown, w: number, indent = '', hard = false): string[] {
-  const str = typeof text === 'string' ? text : text === undefined || text === null ? '' : String(text);
+  const str =
+    typeof text === 'string' ? text : text === undefined || text === null ? '' : String(text);
   const width = Math.max(1, w - indent.length);
   const out: string[] = [];
   for (const raw of str.replace(/\t/g, '  ').split('\n')) {

@@ -12,13 +12,32 @@ function sampleFlow(i: number, idle: number, first: FlowView['firstToForget']): 
     target: { addr: '198.51.100.20', port: 6379 },
     backend: { addr: `203.0.113.${30 + (i % 3)}`, port: 6379 },
     service: 'cache/redis',
-    owner: i % 2 === 0 ? { pod: { namespace: 'checkout', name: `worker-6c5d-${i}` } } : { process: { pid: 3100 + i, comm: 'java' } },
+    owner:
+      i % 2 === 0
+        ? { pod: { namespace: 'checkout', name: `worker-6c5d-${i}` } }
+        : { process: { pid: 3100 + i, comm: 'java' } },
     state: 'ESTABLISHED',
     idleSec: idle,
-    keepalive: { enabled: i % 3 === 0, idleSec: 7200, intervalSec: 75, probes: 9, source: 'ss -tinoe' },
+    keepalive: {
+      enabled: i % 3 === 0,
+      idleSec: 7200,
+      intervalSec: 75,
+      probes: 9,
+      source: 'ss -tinoe',
+    },
     layers: [
-      { layer: 'keepalive', timeoutSec: i % 3 === 0 ? 7200 : null, source: 'ss timer', leftSec: i % 3 === 0 ? 7200 - idle : null },
-      { layer: 'conntrack', timeoutSec: 432_000, source: 'sysctl net.netfilter.nf_conntrack_tcp_timeout_established', leftSec: 432_000 - idle },
+      {
+        layer: 'keepalive',
+        timeoutSec: i % 3 === 0 ? 7200 : null,
+        source: 'ss timer',
+        leftSec: i % 3 === 0 ? 7200 - idle : null,
+      },
+      {
+        layer: 'conntrack',
+        timeoutSec: 432_000,
+        source: 'sysctl net.netfilter.nf_conntrack_tcp_timeout_established',
+        leftSec: 432_000 - idle,
+      },
       { layer: 'ipvs', timeoutSec: 900, source: 'ipvsadm -Ln --timeout', leftSec: 900 - idle },
     ],
     ...(first ? { firstToForget: first } : {}),
@@ -26,7 +45,12 @@ function sampleFlow(i: number, idle: number, first: FlowView['firstToForget']): 
   };
 }
 
-const FLOWS: FlowView[] = [sampleFlow(0, 850, 'ipvs'), sampleFlow(1, 610, 'ipvs'), sampleFlow(2, 120, 'ipvs'), sampleFlow(3, 30, undefined)];
+const FLOWS: FlowView[] = [
+  sampleFlow(0, 850, 'ipvs'),
+  sampleFlow(1, 610, 'ipvs'),
+  sampleFlow(2, 120, 'ipvs'),
+  sampleFlow(3, 30, undefined),
+];
 
 /** A diagnosis showing an IPVS idle timeout shorter than the application's idle periods. */
 export const SAMPLE_DIAGNOSIS: Diagnosis = {
@@ -39,7 +63,8 @@ export const SAMPLE_DIAGNOSIS: Diagnosis = {
       scope: 'ipvs',
       rank: 4,
       title: 'Raise the IPVS tcp timeout to 2 hours',
-      rationale: 'IPVS forgets idle connections after 900 s, before the application sends anything.',
+      rationale:
+        'IPVS forgets idle connections after 900 s, before the application sends anything.',
       fixes: ['fm2.ipvs-idle-timeout'],
       commands: [
         { label: 'now', text: 'ipvsadm --set 7200 120 300' },
@@ -61,7 +86,12 @@ export const SAMPLE_DIAGNOSIS: Diagnosis = {
       flows: [FLOWS[0]!.id, FLOWS[1]!.id],
       evidence: [
         { t: T0 + 1000, src: 'ipvsadm:timeout', text: 'Timeout (tcp tcpfin udp): 900 120 300' },
-        { t: T0 + 90_000, src: 'ipvsadm:conns', text: 'TCP 14:10  ESTABLISHED 192.0.2.20:41000 198.51.100.20:6379 203.0.113.30:6379', note: '14:10 left' },
+        {
+          t: T0 + 90_000,
+          src: 'ipvsadm:conns',
+          text: 'TCP 14:10  ESTABLISHED 192.0.2.20:41000 198.51.100.20:6379 203.0.113.30:6379',
+          note: '14:10 left',
+        },
       ],
       suggestions: ['ipvs-tcp-timeout'],
       t: T0 + 90_000,
@@ -75,8 +105,20 @@ export function sampleSnapshot(): SessionSnapshot {
     mode: 'live',
     diagnosis: SAMPLE_DIAGNOSIS,
     feed: [
-      { t: T0 + 100_000, kind: 'reset', text: 'RST sent 203.0.113.30:6379 > 192.0.2.20:41000 NO_SOCKET', src: 'bpftrace:resets', flow: FLOWS[0]!.id, finding: SAMPLE_DIAGNOSIS.findings[0]!.id },
-      { t: T0 + 101_000, kind: 'retransmit', text: 'retrans 192.0.2.21:41001 > 198.51.100.20:6379', src: 'bpftrace:retrans' },
+      {
+        t: T0 + 100_000,
+        kind: 'reset',
+        text: 'RST sent 203.0.113.30:6379 > 192.0.2.20:41000 NO_SOCKET',
+        src: 'bpftrace:resets',
+        flow: FLOWS[0]!.id,
+        finding: SAMPLE_DIAGNOSIS.findings[0]!.id,
+      },
+      {
+        t: T0 + 101_000,
+        kind: 'retransmit',
+        text: 'retrans 192.0.2.21:41001 > 198.51.100.20:6379',
+        src: 'bpftrace:retrans',
+      },
     ],
     sources: [
       { id: 'conntrack:events', state: 'running', records: 5210, rate: 87, lost: 0 },
@@ -85,7 +127,14 @@ export function sampleSnapshot(): SessionSnapshot {
     recording: { path: 'session.ndjson', records: 5210 },
     missing: [],
     paused: false,
-    applied: [{ journalId: 'j-0001', suggestion: 'ipvs-tcp-timeout', summary: 'ipvsadm --set 7200 120 300 (was 900 120 300)', reverted: false }],
+    applied: [
+      {
+        journalId: 'j-0001',
+        suggestion: 'ipvs-tcp-timeout',
+        summary: 'ipvsadm --set 7200 120 300 (was 900 120 300)',
+        reverted: false,
+      },
+    ],
     issues: 0,
   };
 }

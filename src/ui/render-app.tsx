@@ -24,9 +24,14 @@ export async function renderApp(store: SessionStore, opts: RenderAppOptions = {}
   const out = opts.stdout ?? process.stdout;
   if (out.isTTY) {
     if (process.env['CI'] !== undefined) process.env['CI'] = 'false';
-    if (process.env['CONTINUOUS_INTEGRATION'] !== undefined) process.env['CONTINUOUS_INTEGRATION'] = 'false';
+    if (process.env['CONTINUOUS_INTEGRATION'] !== undefined)
+      process.env['CONTINUOUS_INTEGRATION'] = 'false';
   }
-  const [{ render }, { createElement }, { SafeApp }] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
+  const [{ render }, { createElement }, { SafeApp }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('./app.js'),
+  ]);
   const instance = render(createElement(SafeApp, { store, throttleMs: opts.throttleMs ?? 200 }), {
     ...(opts.stdout ? { stdout: opts.stdout } : {}),
     ...(opts.stdin ? { stdin: opts.stdin } : {}),

@@ -13,8 +13,16 @@ export const theme = {
   accent: 'magenta',
 } as const;
 
-export const SEVERITY_COLOR: Record<Severity, string> = { critical: 'red', warning: 'yellow', info: 'blue' };
-export const SEVERITY_MARK: Record<Severity, string> = { critical: '!!', warning: '! ', info: 'i ' };
+export const SEVERITY_COLOR: Record<Severity, string> = {
+  critical: 'red',
+  warning: 'yellow',
+  info: 'blue',
+};
+export const SEVERITY_MARK: Record<Severity, string> = {
+  critical: '!!',
+  warning: '! ',
+  info: 'i ',
+};
 
 export const FEED_TAG: Record<FeedItem['kind'], { tag: string; color: string }> = {
   drop: { tag: 'DROP', color: 'red' },

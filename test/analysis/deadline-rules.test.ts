@@ -19,7 +19,8 @@ function variant(edit: Record<string, (text: string) => string>): string {
   dirs.push(dir);
   cpSync(HEALTHY, dir, { recursive: true });
   rmSync(join(dir, 'expected.json'));
-  for (const [f, fn] of Object.entries(edit)) writeFileSync(join(dir, f), fn(readFileSync(join(dir, f), 'utf8')));
+  for (const [f, fn] of Object.entries(edit))
+    writeFileSync(join(dir, f), fn(readFileSync(join(dir, f), 'utf8')));
   return dir;
 }
 
@@ -42,18 +43,33 @@ describe('conntrack.old-deadline', () => {
     expect(f[0]!.cause).toContain('3 ESTABLISHED conntrack entries in the host still count down');
     expect(f[0]!.cause).toMatch(/expire between .* and .* from now/);
     const s = r.diagnosis.suggestions.find((x) => x.id === 'conntrack-update-established');
-    expect(s?.commands[0]?.text).toBe('conntrack -U -f ipv4 -p tcp --state ESTABLISHED --timeout 3600');
-    expect(s?.commands[1]?.text).toMatch(/^conntrack -U -p tcp -s 10\.244\.1\.9 -d 10\.96\.\S+ --sport \d+ --dport \d+ --timeout 3600$/);
-    expect(s?.change).toEqual({ kind: 'conntrack-update', family: 'ipv4', state: 'ESTABLISHED', timeoutSec: 3600 });
+    expect(s?.commands[0]?.text).toBe(
+      'conntrack -U -f ipv4 -p tcp --state ESTABLISHED --timeout 3600',
+    );
+    expect(s?.commands[1]?.text).toMatch(
+      /^conntrack -U -p tcp -s 10\.244\.1\.9 -d 10\.96\.\S+ --sport \d+ --dport \d+ --timeout 3600$/,
+    );
+    expect(s?.change).toEqual({
+      kind: 'conntrack-update',
+      family: 'ipv4',
+      state: 'ESTABLISHED',
+      timeoutSec: 3600,
+    });
     // The sysctl already holds 3600: nothing asks to set it to the value in force (kube-proxy.drift
     // may still ask for kube-proxy's 86400).
-    const sets = r.diagnosis.suggestions.flatMap((x) => (x.change?.kind === 'sysctl' && x.change.key === EST ? [x.change.value] : []));
+    const sets = r.diagnosis.suggestions.flatMap((x) =>
+      x.change?.kind === 'sysctl' && x.change.key === EST ? [x.change.value] : [],
+    );
     expect(sets).not.toContain('3600');
   });
 });
 
 describe('conntrack.flow-forgotten', () => {
-  const dropFirstEntry = (t: string) => t.split('\n').filter((l) => !l.includes('sport=47210 dport=80 ')).join('\n');
+  const dropFirstEntry = (t: string) =>
+    t
+      .split('\n')
+      .filter((l) => !l.includes('sport=47210 dport=80 '))
+      .join('\n');
 
   it('an ESTAB socket to a Service VIP whose entry is missing from the table read', async () => {
     const r = await analyzeInput(variant({ 'conntrack-L.txt': dropFirstEntry }), {});
@@ -64,10 +80,30 @@ describe('conntrack.flow-forgotten', () => {
   });
 
   it('tcp_loose=0: dropped as INVALID; not read: says so', async () => {
-    const zero = await analyzeInput(variant({ 'conntrack-L.txt': dropFirstEntry, 'sysctl.txt': (t) => t.replace('nf_conntrack_tcp_loose = 1', 'nf_conntrack_tcp_loose = 0') }), {});
-    expect(zero.diagnosis.findings.find((x) => x.rule === 'conntrack.flow-forgotten')?.cause).toContain('INVALID and dropped');
-    const unread = await analyzeInput(variant({ 'conntrack-L.txt': dropFirstEntry, 'sysctl.txt': (t) => t.split('\n').filter((l) => !l.includes('tcp_loose')).join('\n') }), {});
-    expect(unread.diagnosis.findings.find((x) => x.rule === 'conntrack.flow-forgotten')?.cause).toContain('not read (the kernel default 1 assumed)');
+    const zero = await analyzeInput(
+      variant({
+        'conntrack-L.txt': dropFirstEntry,
+        'sysctl.txt': (t) => t.replace('nf_conntrack_tcp_loose = 1', 'nf_conntrack_tcp_loose = 0'),
+      }),
+      {},
+    );
+    expect(
+      zero.diagnosis.findings.find((x) => x.rule === 'conntrack.flow-forgotten')?.cause,
+    ).toContain('INVALID and dropped');
+    const unread = await analyzeInput(
+      variant({
+        'conntrack-L.txt': dropFirstEntry,
+        'sysctl.txt': (t) =>
+          t
+            .split('\n')
+            .filter((l) => !l.includes('tcp_loose'))
+            .join('\n'),
+      }),
+      {},
+    );
+    expect(
+      unread.diagnosis.findings.find((x) => x.rule === 'conntrack.flow-forgotten')?.cause,
+    ).toContain('not read (the kernel default 1 assumed)');
   });
 
   it('no finding when the conntrack table was not read', async () => {
@@ -91,7 +127,9 @@ describe('conntrack.old-deadline with a change seen in the recording', () => {
       // 20 s after the change the entry shows 480 s: a packet since the change would have left ~7180.
       ...ctSnapshot(T0 + 20_000, [ct(C, R, { timeout: 480 })]),
     ]);
-    const f = analyze(t).drafts.map((d) => d.finding).filter((x) => x.rule === 'conntrack.old-deadline');
+    const f = analyze(t)
+      .drafts.map((d) => d.finding)
+      .filter((x) => x.rule === 'conntrack.old-deadline');
     expect(f).toHaveLength(1);
     expect(f[0]!.severity).toBe('warning');
     expect(f[0]!.cause).toContain('it was 600 s (10 min) before the change kdiag saw');
@@ -105,6 +143,8 @@ describe('conntrack.old-deadline with a change seen in the recording', () => {
       obs.sysctls(T0 + 10_000, { [EST]: '7200' }),
       ...ctSnapshot(T0 + 20_000, [ct(C, R, { timeout: 7195 })]),
     ]);
-    expect(analyze(t).drafts.filter((d) => d.finding.rule === 'conntrack.old-deadline')).toEqual([]);
+    expect(analyze(t).drafts.filter((d) => d.finding.rule === 'conntrack.old-deadline')).toEqual(
+      [],
+    );
   });
 });

@@ -23,25 +23,78 @@ const tuple = (from: string, to: string) => {
   const b = split(to);
   return { proto: 'tcp', saddr: a.addr, sport: a.port, daddr: b.addr, dport: b.port };
 };
-const reset = (from: string, to: string, o: Partial<Extract<ProbeEvent, { kind: 'reset' }>> = {}): ProbeEvent => ({
-  kind: 'reset', direction: 'sent', mode: 'passive', reason: 'NO_SOCKET', state: 'UNKNOWN', netns: 0, tuple: tuple(from, to), ...o,
+const reset = (
+  from: string,
+  to: string,
+  o: Partial<Extract<ProbeEvent, { kind: 'reset' }>> = {},
+): ProbeEvent => ({
+  kind: 'reset',
+  direction: 'sent',
+  mode: 'passive',
+  reason: 'NO_SOCKET',
+  state: 'UNKNOWN',
+  netns: 0,
+  tuple: tuple(from, to),
+  ...o,
 });
-const received = (from: string, to: string): ProbeEvent => ({ kind: 'reset', direction: 'received', mode: 'active', state: 'ESTABLISHED', netns: 0, tuple: tuple(from, to) });
-const drop = (from: string, to: string, reason = 'NETFILTER_DROP'): ProbeEvent => ({ kind: 'drop', reason, location: 'nft_do_chain', netns: 0, tuple: tuple(from, to) });
-const rtx = (from: string, to: string): ProbeEvent => ({ kind: 'retransmit', state: 'ESTABLISHED', netns: 0, tuple: tuple(from, to) });
+const received = (from: string, to: string): ProbeEvent => ({
+  kind: 'reset',
+  direction: 'received',
+  mode: 'active',
+  state: 'ESTABLISHED',
+  netns: 0,
+  tuple: tuple(from, to),
+});
+const drop = (from: string, to: string, reason = 'NETFILTER_DROP'): ProbeEvent => ({
+  kind: 'drop',
+  reason,
+  location: 'nft_do_chain',
+  netns: 0,
+  tuple: tuple(from, to),
+});
+const rtx = (from: string, to: string): ProbeEvent => ({
+  kind: 'retransmit',
+  state: 'ESTABLISHED',
+  netns: 0,
+  tuple: tuple(from, to),
+});
 const scoped = (o: Observation, scope: string): Observation => ({ ...o, scope });
-const ev = (t: number, type: 'NEW' | 'UPDATE' | 'DESTROY', entry: ReturnType<typeof ct>, scope = NODE): Observation => scoped(obs.event(t, { type, entry }), scope);
+const ev = (
+  t: number,
+  type: 'NEW' | 'UPDATE' | 'DESTROY',
+  entry: ReturnType<typeof ct>,
+  scope = NODE,
+): Observation => scoped(obs.event(t, { type, entry }), scope);
 const findings = (list: Observation[]) => diagnose(tableOf(list)).findings;
-const onFlow = (list: Observation[], flow = FLOW) => findings(list).filter((f) => f.flows.includes(flow));
+const onFlow = (list: Observation[], flow = FLOW) =>
+  findings(list).filter((f) => f.flows.includes(flow));
 
 /** Handshake with established=5 in the node netns, then idle. */
 const connect = (timeout = 5): Observation[] => [
-  obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': String(timeout), 'net.netfilter.nf_conntrack_tcp_loose': '1' }, NODE),
-  ev(T0, 'NEW', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 120, state: 'SYN_SENT', unreplied: true, assured: false })),
+  obs.sysctls(
+    T0,
+    {
+      'net.netfilter.nf_conntrack_tcp_timeout_established': String(timeout),
+      'net.netfilter.nf_conntrack_tcp_loose': '1',
+    },
+    NODE,
+  ),
+  ev(
+    T0,
+    'NEW',
+    ct(ORIG, `${BE_OLD}>${CLIENT}`, {
+      timeout: 120,
+      state: 'SYN_SENT',
+      unreplied: true,
+      assured: false,
+    }),
+  ),
   ev(T0 + 1, 'UPDATE', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: timeout, state: 'ESTABLISHED' })),
 ];
-const expire = (t: number): Observation => ev(t, 'DESTROY', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: null }));
-const pickup = (t: number, be = BE_NEW, timeout = 5): Observation => ev(t, 'NEW', ct(ORIG, `${be}>${CLIENT}`, { timeout, unreplied: true, assured: false }));
+const expire = (t: number): Observation =>
+  ev(t, 'DESTROY', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: null }));
+const pickup = (t: number, be = BE_NEW, timeout = 5): Observation =>
+  ev(t, 'NEW', ct(ORIG, `${be}>${CLIENT}`, { timeout, unreplied: true, assured: false }));
 
 describe('FM-1 on the real kernel: expiry, pickup to the other backend, listener RST', () => {
   // conntrack-expiry: the new backend's listener answers TCP_FLAGS at LISTEN (not NO_SOCKET); later the
@@ -65,7 +118,7 @@ describe('FM-1 on the real kernel: expiry, pickup to the other backend, listener
     expect(f?.cause).toContain('idle 7.0 s when its next packet came');
   });
 
-  it('is not conntrack.invalid-reset: the un-NAT\'ed late FIN is a consequence of the expiry', () => {
+  it("is not conntrack.invalid-reset: the un-NAT'ed late FIN is a consequence of the expiry", () => {
     expect(onFlow(seq).map((f) => f.rule)).not.toContain('conntrack.invalid-reset');
     // The same NO_SOCKET reset without the expiry before it is FM-5.
     const fm5 = [...connect(), obs.probe(T0 + 2000, reset(BE_OLD, CLIENT))];
@@ -73,9 +126,22 @@ describe('FM-1 on the real kernel: expiry, pickup to the other backend, listener
   });
 
   it('keeps the configuration findings that predicted the death (so a replay shows what live showed)', () => {
-    const probeKa: Observation = obs.probe(T0 + 2, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP), keepalive: { enabled: false, idleSec: 0, intervalSec: 0, probes: 0 } });
+    const probeKa: Observation = obs.probe(T0 + 2, {
+      kind: 'state',
+      oldState: 'SYN_SENT',
+      newState: 'ESTABLISHED',
+      netns: 0,
+      tuple: tuple(CLIENT, VIP),
+      keepalive: { enabled: false, idleSec: 0, intervalSec: 0, probes: 0 },
+    });
     const rules = onFlow([probeKa, ...seq]).map((f) => f.rule);
-    expect(rules).toEqual(expect.arrayContaining(['conntrack.established-expired', 'conntrack.timeout-shorter-than-keepalive', 'socket.keepalive-off']));
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        'conntrack.established-expired',
+        'conntrack.timeout-shorter-than-keepalive',
+        'socket.keepalive-off',
+      ]),
+    );
   });
 
   it('suggests fixes that work with keepalive off: app keepalive and a longer conntrack timeout, no keepalive sysctl', () => {
@@ -91,7 +157,11 @@ describe('FM-1: the timeout stated is the one observed, not a lagging sysctl', (
   it('prefers the timeout conntrack set on the entry over a sysctl read before the change', () => {
     // The sysctl snapshot still says 86400 (read before the scenario set 5); the UPDATE carries 5.
     const list: Observation[] = [
-      obs.sysctls(T0 - 1000, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }, NODE),
+      obs.sysctls(
+        T0 - 1000,
+        { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' },
+        NODE,
+      ),
       ev(T0 + 1, 'UPDATE', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 5 })),
       expire(T0 + 5560),
       pickup(T0 + 7040),
@@ -101,11 +171,21 @@ describe('FM-1: the timeout stated is the one observed, not a lagging sysctl', (
     expect(f?.cause).not.toContain('86400');
   });
 
-  it('uses the pickup\'s min(established, unacknowledged) when no entry event is left', () => {
+  it("uses the pickup's min(established, unacknowledged) when no entry event is left", () => {
     const list: Observation[] = [
-      obs.sysctls(T0 - 1000, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }, NODE),
+      obs.sysctls(
+        T0 - 1000,
+        { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' },
+        NODE,
+      ),
       ...ctSnapshot(T0, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 86400 })], NODE),
-      obs.probe(T0 + 10, { kind: 'state', oldState: 'ESTABLISHED', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP) }),
+      obs.probe(T0 + 10, {
+        kind: 'state',
+        oldState: 'ESTABLISHED',
+        newState: 'ESTABLISHED',
+        netns: 0,
+        tuple: tuple(CLIENT, VIP),
+      }),
       expire(T0 + 5560),
       pickup(T0 + 7040),
     ];
@@ -116,9 +196,19 @@ describe('FM-1: the timeout stated is the one observed, not a lagging sysctl', (
 
   it('states only the observed bound when every known value is contradicted', () => {
     const list: Observation[] = [
-      obs.sysctls(T0 - 1000, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }, NODE),
+      obs.sysctls(
+        T0 - 1000,
+        { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' },
+        NODE,
+      ),
       ...ctSnapshot(T0, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 86400 })], NODE),
-      obs.probe(T0 + 10, { kind: 'state', oldState: 'ESTABLISHED', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP) }),
+      obs.probe(T0 + 10, {
+        kind: 'state',
+        oldState: 'ESTABLISHED',
+        newState: 'ESTABLISHED',
+        netns: 0,
+        tuple: tuple(CLIENT, VIP),
+      }),
       expire(T0 + 6000),
     ];
     const f = onFlow(list).find((x) => x.rule === 'conntrack.established-expired');
@@ -131,7 +221,11 @@ describe('FM-1: the timeout stated is the one observed, not a lagging sysctl', (
       obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }, NODE),
       obs.sysctls(T0 + 2000, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '5' }, NODE),
       obs.sysctls(T0 + 4000, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '5' }, NODE),
-      obs.sysctls(T0 + 9000, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }, NODE),
+      obs.sysctls(
+        T0 + 9000,
+        { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' },
+        NODE,
+      ),
     ]);
     const key = 'net.netfilter.nf_conntrack_tcp_timeout_established';
     expect(t.sysctlAt(key, NODE, T0 + 5000)?.value).toBe('5');
@@ -141,19 +235,32 @@ describe('FM-1: the timeout stated is the one observed, not a lagging sysctl', (
   });
 });
 
-describe('server-push-after-expiry: the backend\'s packet is picked up as a flow of its own', () => {
+describe("server-push-after-expiry: the backend's packet is picked up as a flow of its own", () => {
   const seq: Observation[] = [
     ...connect(),
     expire(T0 + 5140),
-    ev(T0 + 7010, 'NEW', ct(`${BE_OLD}>${CLIENT}`, undefined, { timeout: 5, unreplied: true, assured: false })),
-    ev(T0 + 7011, 'DESTROY', ct(`${BE_OLD}>${CLIENT}`, undefined, { timeout: 5, state: 'CLOSE', unreplied: true, assured: false })),
+    ev(
+      T0 + 7010,
+      'NEW',
+      ct(`${BE_OLD}>${CLIENT}`, undefined, { timeout: 5, unreplied: true, assured: false }),
+    ),
+    ev(
+      T0 + 7011,
+      'DESTROY',
+      ct(`${BE_OLD}>${CLIENT}`, undefined, {
+        timeout: 5,
+        state: 'CLOSE',
+        unreplied: true,
+        assured: false,
+      }),
+    ),
     obs.probe(T0 + 7012, reset(BE_OLD, CLIENT)),
     pickup(T0 + 7013, BE_OLD),
     obs.probe(T0 + 7014, reset(CLIENT, BE_OLD, { reason: 'TCP_FLAGS', state: 'LISTEN' })),
     obs.probe(T0 + 7015, received(CLIENT, VIP)),
   ];
 
-  it('joins the reverse pickup and the client\'s NO_SOCKET reset to the client\'s flow', () => {
+  it("joins the reverse pickup and the client's NO_SOCKET reset to the client's flow", () => {
     const t = tableOf(seq);
     const flows = [...t.flows()].map((f) => t.flowId(f));
     expect(flows).toEqual([FLOW]);
@@ -166,15 +273,27 @@ describe('server-push-after-expiry: the backend\'s packet is picked up as a flow
 
   it('is established-expired (certain), not invalid-reset', () => {
     const rules = onFlow(seq);
-    expect(rules.find((f) => f.rule === 'conntrack.established-expired')?.confidence).toBe('certain');
-    expect(rules.find((f) => f.rule === 'conntrack.established-expired')?.cause).toContain('without reverse NAT');
+    expect(rules.find((f) => f.rule === 'conntrack.established-expired')?.confidence).toBe(
+      'certain',
+    );
+    expect(rules.find((f) => f.rule === 'conntrack.established-expired')?.cause).toContain(
+      'without reverse NAT',
+    );
     expect(rules.map((f) => f.rule)).not.toContain('conntrack.invalid-reset');
   });
 });
 
 describe('FM-7 on the real kernel: retransmissions clamp the timeout and the entry expires', () => {
   const seq: Observation[] = [
-    obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400', 'net.netfilter.nf_conntrack_tcp_timeout_unacknowledged': '2', 'net.netfilter.nf_conntrack_tcp_timeout_max_retrans': '2' }, NODE),
+    obs.sysctls(
+      T0,
+      {
+        'net.netfilter.nf_conntrack_tcp_timeout_established': '86400',
+        'net.netfilter.nf_conntrack_tcp_timeout_unacknowledged': '2',
+        'net.netfilter.nf_conntrack_tcp_timeout_max_retrans': '2',
+      },
+      NODE,
+    ),
     ev(T0, 'UPDATE', ct(ORIG, `${BE_NEW}>${CLIENT}`, { timeout: 86400 })),
     obs.probe(T0 + 250, rtx(CLIENT, VIP)),
     obs.probe(T0 + 1710, rtx(CLIENT, VIP)),
@@ -197,7 +316,9 @@ describe('FM-7 on the real kernel: retransmissions clamp the timeout and the ent
 
   it('sees the clamp from the retransmissions while the flow is still alive', () => {
     const live = seq.slice(0, 4);
-    const f = diagnose(tableOf(live), { now: T0 + 1800 }).findings.find((x) => x.rule === 'conntrack.clamped-unacked');
+    const f = diagnose(tableOf(live), { now: T0 + 1800 }).findings.find(
+      (x) => x.rule === 'conntrack.clamped-unacked',
+    );
     expect(f?.flows).toEqual([FLOW]);
     expect(f?.id).toBe(`conntrack.clamped-unacked:unacknowledged:tcp ${VIP}`);
   });
@@ -206,10 +327,17 @@ describe('FM-7 on the real kernel: retransmissions clamp the timeout and the ent
 describe('conntrack.suspicious-300s only for a remaining timeout a 300 s clamp explains', () => {
   const base = (remaining: number, idleMs: number): Observation[] => [
     obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '86400' }, NODE),
-    obs.probe(T0 + 100_000 - idleMs, { kind: 'state', oldState: 'ESTABLISHED', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP) }),
+    obs.probe(T0 + 100_000 - idleMs, {
+      kind: 'state',
+      oldState: 'ESTABLISHED',
+      newState: 'ESTABLISHED',
+      netns: 0,
+      tuple: tuple(CLIENT, VIP),
+    }),
     ...ctSnapshot(T0 + 100_000, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: remaining })], NODE),
   ];
-  const sus = (list: Observation[]) => findings(list).filter((f) => f.rule === 'conntrack.suspicious-300s');
+  const sus = (list: Observation[]) =>
+    findings(list).filter((f) => f.rule === 'conntrack.suspicious-300s');
 
   it('does not fire for 5 s left after 3 s idle (a short sysctl read late, not a clamp)', () => {
     expect(sus(base(5, 3000))).toEqual([]);
@@ -223,7 +351,11 @@ describe('conntrack.suspicious-300s only for a remaining timeout a 300 s clamp e
 
   it('does not fire when the state timeout itself is 300 s or less', () => {
     const list = base(290, 10_000);
-    list[0] = obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '300' }, NODE);
+    list[0] = obs.sysctls(
+      T0,
+      { 'net.netfilter.nf_conntrack_tcp_timeout_established': '300' },
+      NODE,
+    );
     expect(sus(list)).toEqual([]);
   });
 });
@@ -250,7 +382,10 @@ describe('conntrack.invalid-dropped only while the entry existed, in the conntra
     const rules = onFlow(loose0).map((f) => f.rule);
     expect(rules).not.toContain('conntrack.invalid-dropped');
     expect(rules).toContain('conntrack.expired-blackhole');
-    const mbox = [...connect(86400), scoped(obs.probe(T0 + 4000, drop(CLIENT, VIP)), 'kdiag-lab-mbox')];
+    const mbox = [
+      ...connect(86400),
+      scoped(obs.probe(T0 + 4000, drop(CLIENT, VIP)), 'kdiag-lab-mbox'),
+    ];
     expect(onFlow(mbox).map((f) => f.rule)).not.toContain('conntrack.invalid-dropped');
   });
 });
@@ -260,7 +395,11 @@ describe('FM-4 from the events: the CLOSE_WAIT entry expired and the late FIN wa
     const list: Observation[] = [
       ...connect(86400),
       ev(T0 + 60, 'UPDATE', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 3, state: 'CLOSE_WAIT' })),
-      ev(T0 + 3780, 'DESTROY', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: null, state: 'CLOSE_WAIT' })),
+      ev(
+        T0 + 3780,
+        'DESTROY',
+        ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: null, state: 'CLOSE_WAIT' }),
+      ),
       scoped(obs.probe(T0 + 5120, drop(CLIENT, VIP)), NODE),
       obs.probe(T0 + 5220, rtx(CLIENT, VIP)),
     ];
@@ -275,10 +414,28 @@ describe('FM-11 on the real kernel: a middlebox drops keepalive probes, the kern
   it('fires although conntrack moved to FIN_WAIT just after (probe times are late by up to a second)', () => {
     const list: Observation[] = [
       ...connect(86400),
-      ...Array.from({ length: 10 }, (_, i) => scoped(obs.probe(T0 + 3600 + i * 1000, drop(CLIENT, VIP)), 'kdiag-lab-mbox')),
-      obs.probe(T0 + 13_840, { kind: 'reset', direction: 'sent', mode: 'active', reason: 'TCP_KEEPALIVE_TIMEOUT', state: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP) }),
-      ev(T0 + 13_700, 'UPDATE', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 120, state: 'FIN_WAIT' })),
-      ev(T0 + 13_910, 'UPDATE', ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 30, state: 'LAST_ACK' })),
+      ...Array.from({ length: 10 }, (_, i) =>
+        scoped(obs.probe(T0 + 3600 + i * 1000, drop(CLIENT, VIP)), 'kdiag-lab-mbox'),
+      ),
+      obs.probe(T0 + 13_840, {
+        kind: 'reset',
+        direction: 'sent',
+        mode: 'active',
+        reason: 'TCP_KEEPALIVE_TIMEOUT',
+        state: 'ESTABLISHED',
+        netns: 0,
+        tuple: tuple(CLIENT, VIP),
+      }),
+      ev(
+        T0 + 13_700,
+        'UPDATE',
+        ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 120, state: 'FIN_WAIT' }),
+      ),
+      ev(
+        T0 + 13_910,
+        'UPDATE',
+        ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 30, state: 'LAST_ACK' }),
+      ),
     ];
     const f = onFlow(list).find((x) => x.rule === 'path.idle-reset');
     expect(f?.cause).toContain('dropped in kdiag-lab-mbox');
@@ -291,14 +448,28 @@ describe('predictions on short timeouts', () => {
   it('predict the idle client flow with conntrack first, and never a flow keepalive refreshes', () => {
     const idle: Observation[] = [
       ...connect(),
-      obs.probe(T0 + 2, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP), keepalive: { enabled: false, idleSec: 0, intervalSec: 0, probes: 0 } }),
+      obs.probe(T0 + 2, {
+        kind: 'state',
+        oldState: 'SYN_SENT',
+        newState: 'ESTABLISHED',
+        netns: 0,
+        tuple: tuple(CLIENT, VIP),
+        keepalive: { enabled: false, idleSec: 0, intervalSec: 0, probes: 0 },
+      }),
       ...ctSnapshot(T0 + 3000, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 2 })], NODE),
     ];
     const p = diagnose(tableOf(idle), { now: T0 + 3000 }).predictions;
     expect(p.map((x) => [x.flow, x.layer])).toEqual([[FLOW, 'conntrack']]);
     const kept: Observation[] = [
       ...idle.slice(0, 3),
-      obs.probe(T0 + 2, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: tuple(CLIENT, VIP), keepalive: { enabled: true, idleSec: 1, intervalSec: 1, probes: 3 } }),
+      obs.probe(T0 + 2, {
+        kind: 'state',
+        oldState: 'SYN_SENT',
+        newState: 'ESTABLISHED',
+        netns: 0,
+        tuple: tuple(CLIENT, VIP),
+        keepalive: { enabled: true, idleSec: 1, intervalSec: 1, probes: 3 },
+      }),
       ...ctSnapshot(T0 + 3000, [ct(ORIG, `${BE_OLD}>${CLIENT}`, { timeout: 5 })], NODE),
     ];
     expect(diagnose(tableOf(kept), { now: T0 + 3000 }).predictions).toEqual([]);
@@ -308,7 +479,14 @@ describe('predictions on short timeouts', () => {
 describe('conntrack.table-near-full in a traced netns', () => {
   it('reads the netns count and drop counter', () => {
     const list: Observation[] = [
-      obs.sysctls(T0, { 'net.netfilter.nf_conntrack_max': '262144', 'net.netfilter.nf_conntrack_count': '262144' }, NODE),
+      obs.sysctls(
+        T0,
+        {
+          'net.netfilter.nf_conntrack_max': '262144',
+          'net.netfilter.nf_conntrack_count': '262144',
+        },
+        NODE,
+      ),
       scoped(obs.stats(T0, { drop: 0, early_drop: 0 }), NODE),
       scoped(obs.stats(T0 + 5000, { drop: 4, early_drop: 0 }), NODE),
     ];

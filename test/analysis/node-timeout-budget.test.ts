@@ -50,16 +50,23 @@ describe('node.timeout-budget', () => {
     const dir = bundle({ 'sysctl.txt': HOST_SYSCTLS });
     try {
       const r = await analyzeInput(dir, { pathIdleTimeoutSec: 350 });
-      expect(r.diagnosis.findings.map((f) => f.id)).toEqual(['node.timeout-budget:path-idle-below-keepalive@host']);
+      expect(r.diagnosis.findings.map((f) => f.id)).toEqual([
+        'node.timeout-budget:path-idle-below-keepalive@host',
+      ]);
       expect(r.diagnosis.findings[0]!.cause).toContain('no per-flow prediction');
-      expect(r.diagnosis.suggestions.map((s) => s.id)).toEqual(expect.arrayContaining(['app-keepalive', 'node-keepalive-time', 'external-idle-timeout']));
+      expect(r.diagnosis.suggestions.map((s) => s.id)).toEqual(
+        expect.arrayContaining(['app-keepalive', 'node-keepalive-time', 'external-idle-timeout']),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('a node keepalive change that never reached a pod, and not a pod value set on purpose', async () => {
-    const host = HOST_SYSCTLS.replace('net.ipv4.tcp_keepalive_time = 7200', 'net.ipv4.tcp_keepalive_time = 600');
+    const host = HOST_SYSCTLS.replace(
+      'net.ipv4.tcp_keepalive_time = 7200',
+      'net.ipv4.tcp_keepalive_time = 600',
+    );
     const dir = bundle({
       'sysctl.txt': host,
       'sysctl@pod_shop_old-7f4b9c6d8-q8wzt.txt': 'net.ipv4.tcp_keepalive_time = 7200\n',
@@ -71,7 +78,11 @@ describe('node.timeout-budget', () => {
       expect(f).toHaveLength(1);
       expect(f[0]!.id).toContain('old');
       const pod = r.diagnosis.suggestions.find((s) => s.id.startsWith('pod-keepalive-time'));
-      expect(pod?.change).toMatchObject({ kind: 'sysctl', key: 'net.ipv4.tcp_keepalive_time', value: '600' });
+      expect(pod?.change).toMatchObject({
+        kind: 'sysctl',
+        key: 'net.ipv4.tcp_keepalive_time',
+        value: '600',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -25,7 +25,8 @@ function hasPython(): boolean {
 function pythonSkipReason(): string | undefined {
   if (hasPython()) return undefined;
   const why = 'python3 with TCP_KEEPIDLE not installed (sets per-socket keepalive)';
-  if (process.env.KDIAG_REQUIRE_LAB === '1') throw new Error(`KDIAG_REQUIRE_LAB=1 but the lab cannot run: ${why}`);
+  if (process.env.KDIAG_REQUIRE_LAB === '1')
+    throw new Error(`KDIAG_REQUIRE_LAB=1 but the lab cannot run: ${why}`);
   process.stderr.write(`[lab tests skipped: ${why}]\n`);
   return why;
 }
@@ -58,8 +59,12 @@ c.close()
 `;
 
 const children: ChildProcess[] = [];
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const ip = (...args: string[]) =>
+  execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const inNs = (ns: string, ...args: string[]) =>
+  execFileSync('ip', ['netns', 'exec', ns, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function teardown(): void {
@@ -75,7 +80,10 @@ function teardown(): void {
 function firstLine(child: ChildProcess, want: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no "${want.source}" from the lab helper: ${buf}`)), 5000);
+    const timer = setTimeout(
+      () => reject(new Error(`no "${want.source}" from the lab helper: ${buf}`)),
+      5000,
+    );
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = want.exec(buf);
@@ -88,25 +96,62 @@ function firstLine(child: ChildProcess, want: RegExp): Promise<string> {
 }
 
 async function server(port: number): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', S, 'python3', '-c', SERVER, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', S, 'python3', '-c', SERVER, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   await firstLine(child, /listening/);
 }
 
-async function client(port: number, idle: number, intvl: number): Promise<{ child: ChildProcess; sport: number }> {
-  const child = spawn('ip', ['netns', 'exec', C, 'python3', '-c', CLIENT, SERVER_IP, String(port), String(idle), String(intvl)], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function client(
+  port: number,
+  idle: number,
+  intvl: number,
+): Promise<{ child: ChildProcess; sport: number }> {
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      C,
+      'python3',
+      '-c',
+      CLIENT,
+      SERVER_IP,
+      String(port),
+      String(idle),
+      String(intvl),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   children.push(child);
   const line = await firstLine(child, /connected (\d+)/);
   return { child, sport: Number(line.split(' ')[1]) };
 }
 
-interface Sample { t: number; pkts: number; ct: number | undefined }
+interface Sample {
+  t: number;
+  pkts: number;
+  ct: number | undefined;
+}
 
 async function sample(port: number, sport: number): Promise<Sample> {
   const t = performance.now() / 1000;
   const [ipt, ct] = await Promise.all([
     run('ip', ['netns', 'exec', C, 'iptables', '-w', '-L', 'OUTPUT', '-v', '-x', '-n']),
-    run('ip', ['netns', 'exec', C, 'conntrack', '-L', '-p', 'tcp', '--sport', String(sport), '--dport', String(port)]).catch(() => ({ stdout: '' })),
+    run('ip', [
+      'netns',
+      'exec',
+      C,
+      'conntrack',
+      '-L',
+      '-p',
+      'tcp',
+      '--sport',
+      String(sport),
+      '--dport',
+      String(port),
+    ]).catch(() => ({ stdout: '' })),
   ]);
   const m = new RegExp(`^\\s*(\\d+)\\s+\\d+\\s+ACCEPT\\s+6 .*dpt:${port}\\b`, 'm').exec(ipt.stdout);
   const c = /^tcp\s+6\s+(\d+)\s+ESTABLISHED/m.exec(ct.stdout);
@@ -128,8 +173,15 @@ async function watchProbes(port: number, sport: number, seconds: number) {
   let since = 0;
   for (let i = 1; i < samples.length; i++) {
     if (samples[i]!.pkts <= samples[i - 1]!.pkts) continue;
-    const cts = samples.slice(since, i).map((s) => s.ct).filter((c) => c !== undefined);
-    probes.push({ t: samples[i]!.t - t0, ctLow: cts.length > 0 ? Math.min(...cts) : undefined, ctAfter: Math.max(samples[i]!.ct ?? -1, samples[i + 1]?.ct ?? -1) });
+    const cts = samples
+      .slice(since, i)
+      .map((s) => s.ct)
+      .filter((c) => c !== undefined);
+    probes.push({
+      t: samples[i]!.t - t0,
+      ctLow: cts.length > 0 ? Math.min(...cts) : undefined,
+      ctAfter: Math.max(samples[i]!.ct ?? -1, samples[i + 1]?.ct ?? -1),
+    });
     since = i + 1;
   }
   return probes;
@@ -140,16 +192,35 @@ function ruleFor(port: number): void {
 }
 
 /** Opens a keepalive connection, watches its probes for `seconds`, and returns them with their gaps. */
-async function keepaliveRun(port: number, idle: number, intvl: number, seconds: number, dropAnswers: boolean) {
+async function keepaliveRun(
+  port: number,
+  idle: number,
+  intvl: number,
+  seconds: number,
+  dropAnswers: boolean,
+) {
   ruleFor(port);
   await server(port);
   const { child, sport } = await client(port, idle, intvl);
-  const drop = ['iptables', '-w', '-I', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP'];
+  const drop = [
+    'iptables',
+    '-w',
+    '-I',
+    'INPUT',
+    '-p',
+    'tcp',
+    '--dport',
+    String(port),
+    '-j',
+    'DROP',
+  ];
   if (dropAnswers) inNs(S, ...drop);
   const probes = await watchProbes(port, sport, seconds);
   if (dropAnswers) inNs(S, ...drop.map((a) => (a === '-I' ? '-D' : a)));
   child.stdin!.end('quit\n');
-  process.stderr.write(`[timer-facts] idle ${idle} intvl ${intvl}${dropAnswers ? ' unanswered' : ''}: probes at ${probes.map((p) => p.t.toFixed(2)).join(', ')} s\n`);
+  process.stderr.write(
+    `[timer-facts] idle ${idle} intvl ${intvl}${dropAnswers ? ' unanswered' : ''}: probes at ${probes.map((p) => p.t.toFixed(2)).join(', ')} s\n`,
+  );
   return { probes, gaps: probes.slice(1).map((p, i) => p.t - probes[i]!.t) };
 }
 
@@ -163,71 +234,158 @@ describe.skipIf(reason)('lab: kernel timer facts', () => {
     ip('link', 'set', 'kdiag-tm-s0', 'netns', S);
     ip('-n', C, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'kdiag-tm-c0');
     ip('-n', S, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 'kdiag-tm-s0');
-    for (const [ns, dev] of [[C, 'kdiag-tm-c0'], [S, 'kdiag-tm-s0']] as const) {
+    for (const [ns, dev] of [
+      [C, 'kdiag-tm-c0'],
+      [S, 'kdiag-tm-s0'],
+    ] as const) {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
     // A conntrack match makes the client's netns track its flows.
-    inNs(C, 'iptables', '-w', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '-j', 'ACCEPT');
-    inNs(C, 'sysctl', '-qw', `net.netfilter.nf_conntrack_tcp_timeout_established=${CT_ESTABLISHED}`);
+    inNs(
+      C,
+      'iptables',
+      '-w',
+      '-A',
+      'INPUT',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED',
+      '-j',
+      'ACCEPT',
+    );
+    inNs(
+      C,
+      'sysctl',
+      '-qw',
+      `net.netfilter.nf_conntrack_tcp_timeout_established=${CT_ESTABLISHED}`,
+    );
   });
 
   afterAll(async () => {
     for (const c of children) c.kill('SIGTERM');
     await sleep(200);
     teardown();
-    expect(ip('netns', 'list').split('\n').filter((l) => l.startsWith('kdiag-tm-'))).toEqual([]);
+    expect(
+      ip('netns', 'list')
+        .split('\n')
+        .filter((l) => l.startsWith('kdiag-tm-')),
+    ).toEqual([]);
   });
 
-  it('answered probes come every keepintvl when keepintvl > keepidle, and each re-arms conntrack', { timeout: 30_000 }, async () => {
-    const { probes, gaps } = await keepaliveRun(9001, 2, 5, 13, false);
-    expect(gaps.length).toBeGreaterThanOrEqual(1);
-    for (const g of gaps) expect(Math.abs(g - 5)).toBeLessThan(Math.abs(g - 2));
-    // Fact c: after each probe the entry's timer is back at the ESTABLISHED timeout.
-    for (const p of probes.slice(1)) {
-      expect(p.ctAfter).toBeGreaterThanOrEqual(CT_ESTABLISHED - 2);
-      expect(p.ctLow).toBeLessThan(p.ctAfter! - 2);
-    }
-  });
+  it(
+    'answered probes come every keepintvl when keepintvl > keepidle, and each re-arms conntrack',
+    { timeout: 30_000 },
+    async () => {
+      const { probes, gaps } = await keepaliveRun(9001, 2, 5, 13, false);
+      expect(gaps.length).toBeGreaterThanOrEqual(1);
+      for (const g of gaps) expect(Math.abs(g - 5)).toBeLessThan(Math.abs(g - 2));
+      // Fact c: after each probe the entry's timer is back at the ESTABLISHED timeout.
+      for (const p of probes.slice(1)) {
+        expect(p.ctAfter).toBeGreaterThanOrEqual(CT_ESTABLISHED - 2);
+        expect(p.ctLow).toBeLessThan(p.ctAfter! - 2);
+      }
+    },
+  );
 
-  it('answered probes come every keepidle when keepintvl < keepidle', { timeout: 30_000 }, async () => {
-    const { gaps } = await keepaliveRun(9002, 4, 1, 14, false);
-    expect(gaps.length).toBeGreaterThanOrEqual(2);
-    for (const g of gaps) expect(Math.abs(g - 4)).toBeLessThan(Math.abs(g - 1));
-  });
+  it(
+    'answered probes come every keepidle when keepintvl < keepidle',
+    { timeout: 30_000 },
+    async () => {
+      const { gaps } = await keepaliveRun(9002, 4, 1, 14, false);
+      expect(gaps.length).toBeGreaterThanOrEqual(2);
+      for (const g of gaps) expect(Math.abs(g - 4)).toBeLessThan(Math.abs(g - 1));
+    },
+  );
 
-  it('unanswered probes come every keepintvl, and still re-arm the sender\'s conntrack entry', { timeout: 30_000 }, async () => {
-    const { probes, gaps } = await keepaliveRun(9004, 4, 1, 8, true);
-    expect(gaps.length).toBeGreaterThanOrEqual(2);
-    for (const g of gaps) expect(Math.abs(g - 1)).toBeLessThan(Math.abs(g - 4));
-    for (const p of probes) expect(p.ctAfter).toBeGreaterThanOrEqual(CT_ESTABLISHED - 2);
-  });
+  it(
+    "unanswered probes come every keepintvl, and still re-arm the sender's conntrack entry",
+    { timeout: 30_000 },
+    async () => {
+      const { probes, gaps } = await keepaliveRun(9004, 4, 1, 8, true);
+      expect(gaps.length).toBeGreaterThanOrEqual(2);
+      for (const g of gaps) expect(Math.abs(g - 1)).toBeLessThan(Math.abs(g - 4));
+      for (const p of probes) expect(p.ctAfter).toBeGreaterThanOrEqual(CT_ESTABLISHED - 2);
+    },
+  );
 
-  it('conntrack -U on the exact tuple moves the deadline; a sysctl change waits for the next packet', { timeout: 30_000 }, async () => {
-    ruleFor(9003);
-    await server(9003);
-    const { child, sport } = await client(9003, 0, 0);
-    const tuple = ['-p', 'tcp', '-s', CLIENT_IP, '-d', SERVER_IP, '--sport', String(sport), '--dport', '9003'];
-    const timer = async () => (await sample(9003, sport)).ct;
-    // The client's last handshake ACK may pass conntrack just after connect() returns.
-    for (let i = 0; i < 20 && (await timer()) === undefined; i++) await sleep(50);
-    expect(await timer()).toBeGreaterThanOrEqual(CT_ESTABLISHED - 2);
-    inNs(C, 'conntrack', '-U', ...tuple, '--timeout', '40');
-    expect(await timer()).toBeLessThanOrEqual(40);
-    inNs(C, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_timeout_established=300');
-    expect(await timer()).toBeLessThanOrEqual(40);
-    child.stdin!.write('send\n');
-    await sleep(300);
-    expect(await timer()).toBeGreaterThanOrEqual(298);
-    // A filtered update walks the table; record what this conntrack-tools does with it.
-    const filtered = await run('ip', ['netns', 'exec', C, 'conntrack', '-U', '-p', 'tcp', '--state', 'ESTABLISHED', '--timeout', '50']).then((r) => `ok: ${r.stderr.trim()}`, (e: Error) => `failed: ${e.message.split('\n').slice(-2).join(' ').trim()}`);
-    process.stderr.write(`[timer-facts] conntrack -U -p tcp --state ESTABLISHED --timeout 50: ${filtered}; timer now ${await timer()}\n`);
-    // With the family named, the filtered update reaches the existing entry.
-    inNs(C, 'conntrack', '-U', '-f', 'ipv4', '-p', 'tcp', '--state', 'ESTABLISHED', '--dport', '9003', '--timeout', '50');
-    expect(await timer()).toBeLessThanOrEqual(50);
-    inNs(C, 'sysctl', '-qw', `net.netfilter.nf_conntrack_tcp_timeout_established=${CT_ESTABLISHED}`);
-    child.stdin!.end('quit\n');
-  });
+  it(
+    'conntrack -U on the exact tuple moves the deadline; a sysctl change waits for the next packet',
+    { timeout: 30_000 },
+    async () => {
+      ruleFor(9003);
+      await server(9003);
+      const { child, sport } = await client(9003, 0, 0);
+      const tuple = [
+        '-p',
+        'tcp',
+        '-s',
+        CLIENT_IP,
+        '-d',
+        SERVER_IP,
+        '--sport',
+        String(sport),
+        '--dport',
+        '9003',
+      ];
+      const timer = async () => (await sample(9003, sport)).ct;
+      // The client's last handshake ACK may pass conntrack just after connect() returns.
+      for (let i = 0; i < 20 && (await timer()) === undefined; i++) await sleep(50);
+      expect(await timer()).toBeGreaterThanOrEqual(CT_ESTABLISHED - 2);
+      inNs(C, 'conntrack', '-U', ...tuple, '--timeout', '40');
+      expect(await timer()).toBeLessThanOrEqual(40);
+      inNs(C, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_timeout_established=300');
+      expect(await timer()).toBeLessThanOrEqual(40);
+      child.stdin!.write('send\n');
+      await sleep(300);
+      expect(await timer()).toBeGreaterThanOrEqual(298);
+      // A filtered update walks the table; record what this conntrack-tools does with it.
+      const filtered = await run('ip', [
+        'netns',
+        'exec',
+        C,
+        'conntrack',
+        '-U',
+        '-p',
+        'tcp',
+        '--state',
+        'ESTABLISHED',
+        '--timeout',
+        '50',
+      ]).then(
+        (r) => `ok: ${r.stderr.trim()}`,
+        (e: Error) => `failed: ${e.message.split('\n').slice(-2).join(' ').trim()}`,
+      );
+      process.stderr.write(
+        `[timer-facts] conntrack -U -p tcp --state ESTABLISHED --timeout 50: ${filtered}; timer now ${await timer()}\n`,
+      );
+      // With the family named, the filtered update reaches the existing entry.
+      inNs(
+        C,
+        'conntrack',
+        '-U',
+        '-f',
+        'ipv4',
+        '-p',
+        'tcp',
+        '--state',
+        'ESTABLISHED',
+        '--dport',
+        '9003',
+        '--timeout',
+        '50',
+      );
+      expect(await timer()).toBeLessThanOrEqual(50);
+      inNs(
+        C,
+        'sysctl',
+        '-qw',
+        `net.netfilter.nf_conntrack_tcp_timeout_established=${CT_ESTABLISHED}`,
+      );
+      child.stdin!.end('quit\n');
+    },
+  );
 
   it('each netns holds its own tcp_keepalive_time: a host change reaches neither an existing nor a new netns', () => {
     const key = 'net.ipv4.tcp_keepalive_time';

@@ -32,8 +32,10 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
   let jdir = '';
   const hostBefore: Record<string, string> = {};
   const hostRead = (key: string) => execFileSync('sysctl', ['-n', key]).toString().trim();
-  const nsRead = (key: string) => execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key]).toString().trim();
-  const nsWrite = (key: string, value: string) => execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
+  const nsRead = (key: string) =>
+    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key]).toString().trim();
+  const nsWrite = (key: string, value: string) =>
+    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
   let n = 0;
   const freshJournal = () => join(dir, `journal-${++n}`);
 
@@ -43,10 +45,27 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
     // A conntrack match makes sure nf_conntrack is loaded, so its sysctls exist in the namespace.
-    execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      ns,
+      'iptables',
+      '-A',
+      'OUTPUT',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'INVALID',
+      '-j',
+      'DROP',
+    ]);
     // The crash victim runs in its own node process: bundle it (TypeScript and all) into one file.
     const { rolldown } = await import('rolldown');
-    const bundle = await rolldown({ input: join(import.meta.dirname, '../helpers/crash-child.ts'), platform: 'node', logLevel: 'silent' });
+    const bundle = await rolldown({
+      input: join(import.meta.dirname, '../helpers/crash-child.ts'),
+      platform: 'node',
+      logLevel: 'silent',
+    });
     child = join(dir, 'crash-child.mjs');
     await bundle.write({ file: child, format: 'esm' });
     await bundle.close();
@@ -59,7 +78,8 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
       // already gone
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
-    for (const k of Object.keys(hostBefore)) expect(hostRead(k), `host ${k} untouched`).toBe(hostBefore[k]);
+    for (const k of Object.keys(hostBefore))
+      expect(hostRead(k), `host ${k} untouched`).toBe(hostBefore[k]);
     expect(execFileSync('ip', ['netns', 'list']).toString()).not.toContain(ns);
   });
 
@@ -73,7 +93,10 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     jdir = freshJournal();
     expect(nsRead(KEEPALIVE)).toBe('7200');
     expect(nsRead(EST)).toBe('432000');
-    for (const [key, value] of [[KEEPALIVE, '600'], [EST, '3600']] as const) {
+    for (const [key, value] of [
+      [KEEPALIVE, '600'],
+      [EST, '3600'],
+    ] as const) {
       const plan = await planChange({ kind: 'sysctl', key, value }, target, why, {}, live);
       const out = await applyPlan(plan, { live, journalDir: jdir });
       expect(out.ok, out.message).toBe(true);
@@ -91,7 +114,10 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     expect(j.entries[0]!.nsId).toBe(`${st.dev}:${st.ino}`);
 
     const out = await revertEntries({ all: true }, { live, journalDir: jdir });
-    expect(out.map((o) => [o.id, o.status])).toEqual([[2, 'restored'], [1, 'restored']]);
+    expect(out.map((o) => [o.id, o.status])).toEqual([
+      [2, 'restored'],
+      [1, 'restored'],
+    ]);
     expect(nsRead(KEEPALIVE)).toBe('7200');
     expect(nsRead(EST)).toBe('432000');
     expect((await readJournal(jdir)).entries.map((e) => e.state)).toEqual(['reverted', 'reverted']);
@@ -100,8 +126,17 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
   it('a writer that writes something else is caught by the read-back and rolled back', async () => {
     jdir = freshJournal();
     // Writes value+1 into the real kernel, as a clamping or buggy writer would.
-    const skewed: LiveSystem = { ...live, writeSysctl: (key, value, t) => live.writeSysctl(key, value === '600' ? '601' : value, t) };
-    const plan = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '600' }, target, why, {}, skewed);
+    const skewed: LiveSystem = {
+      ...live,
+      writeSysctl: (key, value, t) => live.writeSysctl(key, value === '600' ? '601' : value, t),
+    };
+    const plan = await planChange(
+      { kind: 'sysctl', key: KEEPALIVE, value: '600' },
+      target,
+      why,
+      {},
+      skewed,
+    );
     const out = await applyPlan(plan, { live: skewed, journalDir: jdir });
     expect(out).toMatchObject({ ok: false, rolledBack: true });
     expect(out.message).toMatch(/wrote 600 but read back 601; rolled back to 7200/);
@@ -113,10 +148,27 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
 
   it('a write the kernel refuses is reported failed (global key in a netns is refused before)', async () => {
     jdir = freshJournal();
-    await expect(planChange({ kind: 'sysctl', key: 'net.netfilter.nf_conntrack_max', value: '1000' }, target, why, {}, live)).rejects.toThrow(/global/);
+    await expect(
+      planChange(
+        { kind: 'sysctl', key: 'net.netfilter.nf_conntrack_max', value: '1000' },
+        target,
+        why,
+        {},
+        live,
+      ),
+    ).rejects.toThrow(/global/);
     // nf_conntrack_max is 0444 in a netns: force the write past planning to see the kernel refuse it.
-    const plan = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '600' }, target, why, {}, live);
-    const refusing: LiveSystem = { ...live, writeSysctl: (_k, v, t) => live.writeSysctl('net.netfilter.nf_conntrack_max', v, t) };
+    const plan = await planChange(
+      { kind: 'sysctl', key: KEEPALIVE, value: '600' },
+      target,
+      why,
+      {},
+      live,
+    );
+    const refusing: LiveSystem = {
+      ...live,
+      writeSysctl: (_k, v, t) => live.writeSysctl('net.netfilter.nf_conntrack_max', v, t),
+    };
     const out = await applyPlan(plan, { live: refusing, journalDir: jdir });
     expect(out).toMatchObject({ ok: false, rolledBack: true });
     expect(out.entry.error).toMatch(/write refused: .*Permission denied/);
@@ -126,7 +178,10 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
   for (const step of ['journaled-pending', 'written', 'journaled-applied'] as const) {
     it(`kill -9 at "${step}" leaves a journal that revert finishes`, async () => {
       jdir = freshJournal();
-      const r = spawnSync(process.execPath, [child, step, ns, jdir, EST, '1800'], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [child, step, ns, jdir, EST, '1800'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(r.signal, r.stderr).toBe('SIGKILL');
       expect(r.stdout).not.toContain('completed');
       const [e] = (await readJournal(jdir)).entries;
@@ -144,7 +199,10 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
 
   it('kill -9 after a failed read-back was journaled, before the rollback: revert restores the old value', async () => {
     jdir = freshJournal();
-    const r = spawnSync(process.execPath, [child, 'skew:journaled-failed', ns, jdir, EST, '1800'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [child, 'skew:journaled-failed', ns, jdir, EST, '1800'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.signal, r.stderr).toBe('SIGKILL');
     const [e] = (await readJournal(jdir)).entries;
     expect(e).toMatchObject({ state: 'failed', observed: '1801' });
@@ -154,33 +212,51 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     expect(nsRead(EST)).toBe('432000');
   });
 
-  it.skipIf(!hasIpvsadm)('IPVS timeouts: read for real, or a clear one-line error where the kernel has no IPVS', async () => {
-    jdir = freshJournal();
-    const probe = spawnSync('ip', ['netns', 'exec', ns, 'ipvsadm', '-Ln', '--timeout'], { encoding: 'utf8' });
-    const req = { kind: 'ipvs-timeout' as const, tcp: 7260, tcpfin: 0, udp: 0 };
-    if (probe.status === 0) {
-      const plan = await planChange(req, target, why, {}, live);
-      expect(plan.change.kind).toBe('ipvs-timeout');
-      if (plan.change.kind === 'ipvs-timeout') expect(probe.stdout).toContain(`Timeout (tcp tcpfin udp): ${plan.change.old.tcp} `);
-    } else {
-      expect(probe.stderr).toMatch(/Protocol not available/);
-      const err = await planChange(req, target, why, {}, live).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(EnvironmentError);
-      expect((err as EnvironmentError).message).toBe("can't reach IPVS: this kernel has no IPVS loaded");
-      expect((err as EnvironmentError).hint).toMatch(/modprobe ip_vs/);
-    }
-  });
+  it.skipIf(!hasIpvsadm)(
+    'IPVS timeouts: read for real, or a clear one-line error where the kernel has no IPVS',
+    async () => {
+      jdir = freshJournal();
+      const probe = spawnSync('ip', ['netns', 'exec', ns, 'ipvsadm', '-Ln', '--timeout'], {
+        encoding: 'utf8',
+      });
+      const req = { kind: 'ipvs-timeout' as const, tcp: 7260, tcpfin: 0, udp: 0 };
+      if (probe.status === 0) {
+        const plan = await planChange(req, target, why, {}, live);
+        expect(plan.change.kind).toBe('ipvs-timeout');
+        if (plan.change.kind === 'ipvs-timeout')
+          expect(probe.stdout).toContain(`Timeout (tcp tcpfin udp): ${plan.change.old.tcp} `);
+      } else {
+        expect(probe.stderr).toMatch(/Protocol not available/);
+        const err = await planChange(req, target, why, {}, live).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(EnvironmentError);
+        expect((err as EnvironmentError).message).toBe(
+          "can't reach IPVS: this kernel has no IPVS loaded",
+        );
+        expect((err as EnvironmentError).hint).toMatch(/modprobe ip_vs/);
+      }
+    },
+  );
 
   it('holds off a second kdiag while one holds the lock, and breaks the lock when its holder is killed', async () => {
     jdir = freshJournal();
-    const holder = spawn(process.execPath, [child, 'hold-lock', ns, jdir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, [child, 'hold-lock', ns, jdir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
         holder.on('exit', () => reject(new Error('lock holder exited early')));
       });
-      const plan = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '600' }, target, why, {}, live);
-      const err = await applyPlan(plan, { live, journalDir: jdir, lockWaitMs: 0 }).catch((e: unknown) => e);
+      const plan = await planChange(
+        { kind: 'sysctl', key: KEEPALIVE, value: '600' },
+        target,
+        why,
+        {},
+        live,
+      );
+      const err = await applyPlan(plan, { live, journalDir: jdir, lockWaitMs: 0 }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(KdiagError);
       expect((err as KdiagError).message).toContain(`pid ${holder.pid}`);
       expect(nsRead(KEEPALIVE)).toBe('7200');
@@ -205,7 +281,16 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
 
     it('--dry-run shows the change (key, where, old → new) and changes nothing', async () => {
       jdir = freshJournal();
-      await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--netns', ns, '--journal-dir', jdir, '--dry-run');
+      await cli(
+        'apply',
+        '--change',
+        `sysctl:${KEEPALIVE}=600`,
+        '--netns',
+        ns,
+        '--journal-dir',
+        jdir,
+        '--dry-run',
+      );
       expect(runner.printed).toMatch(new RegExp(`Change +${KEEPALIVE}`));
       expect(runner.printed).toMatch(new RegExp(`Where +netns ${ns}`));
       expect(runner.printed).toMatch(/Value +7200 → 600/);
@@ -217,7 +302,15 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
     it('refuses without --yes when there is no terminal to ask on (exit 2), changing nothing', async () => {
       jdir = freshJournal();
       expect(process.stdin.isTTY).toBeFalsy();
-      const err = await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--netns', ns, '--journal-dir', jdir).catch((e: unknown) => e);
+      const err = await cli(
+        'apply',
+        '--change',
+        `sysctl:${KEEPALIVE}=600`,
+        '--netns',
+        ns,
+        '--journal-dir',
+        jdir,
+      ).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KdiagError);
       expect((err as KdiagError).message).toMatch(/unconfirmed: no terminal/);
       expect((err as KdiagError).exitCode).toBe(2);
@@ -230,11 +323,32 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
       // for the opposite of what it holds and check that it still holds it.
       const forward = nsRead('net.ipv4.ip_forward');
       const other = forward === '1' ? '0' : '1';
-      const err = await cli('apply', '--change', `sysctl:net.ipv4.ip_forward=${other}`, '--netns', ns, '--journal-dir', jdir, '--yes').catch((e: unknown) => e);
+      const err = await cli(
+        'apply',
+        '--change',
+        `sysctl:net.ipv4.ip_forward=${other}`,
+        '--netns',
+        ns,
+        '--journal-dir',
+        jdir,
+        '--yes',
+      ).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UsageError);
-      expect((err as Error).message).toBe("can't change net.ipv4.ip_forward: not on kdiag's allowlist");
+      expect((err as Error).message).toBe(
+        "can't change net.ipv4.ip_forward: not on kdiag's allowlist",
+      );
       expect(nsRead('net.ipv4.ip_forward')).toBe(forward);
-      const err2 = await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--netns', ns, '--journal-dir', jdir, '--yes', '--persist').catch((e: unknown) => e);
+      const err2 = await cli(
+        'apply',
+        '--change',
+        `sysctl:${KEEPALIVE}=600`,
+        '--netns',
+        ns,
+        '--journal-dir',
+        jdir,
+        '--yes',
+        '--persist',
+      ).catch((e: unknown) => e);
       expect((err2 as Error).message).toMatch(/can't persist/);
       expect(nsRead(KEEPALIVE)).toBe('7200');
       expect(existsSync(join(jdir, 'journal.json'))).toBe(false);
@@ -242,13 +356,26 @@ describe.skipIf(reason)('apply and revert in a real network namespace', () => {
 
     it('apply --yes, journal, revert: end to end', async () => {
       jdir = freshJournal();
-      await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--netns', ns, '--journal-dir', jdir, '--yes');
-      expect(runner.printed).toMatch(/Applied net\.ipv4\.tcp_keepalive_time = 600 in netns \S+ \(was\s+7200\); journal entry 1/);
+      await cli(
+        'apply',
+        '--change',
+        `sysctl:${KEEPALIVE}=600`,
+        '--netns',
+        ns,
+        '--journal-dir',
+        jdir,
+        '--yes',
+      );
+      expect(runner.printed).toMatch(
+        /Applied net\.ipv4\.tcp_keepalive_time = 600 in netns \S+ \(was\s+7200\); journal entry 1/,
+      );
       expect(runner.printed).toMatch(/Undo with: kdiag revert 1/);
       expect(nsRead(KEEPALIVE)).toBe('600');
 
       await cli('journal', '--journal-dir', jdir);
-      expect(runner.printed).toMatch(/^#1 +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  netns kdiag-apply-/m);
+      expect(runner.printed).toMatch(
+        /^#1 +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  netns kdiag-apply-/m,
+      );
       expect(runner.printed).toMatch(/tcp_keepalive_time: 7200 → 600/);
       for (const l of runner.printed.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
       await cli('journal', '--journal-dir', jdir, '--json');

@@ -25,7 +25,10 @@ const why = { via: 'change-flag' as const, findings: [], cause: 'lab test' };
 
 /** A process that sleeps (bounded) in the given netns, or in a new one. */
 function sleeper(inNetnsOf?: number): ChildProcess {
-  const argv = inNetnsOf === undefined ? ['unshare', '--net', 'sleep', '120'] : ['nsenter', `--net=/proc/${inNetnsOf}/ns/net`, 'sleep', '120'];
+  const argv =
+    inNetnsOf === undefined
+      ? ['unshare', '--net', 'sleep', '120']
+      : ['nsenter', `--net=/proc/${inNetnsOf}/ns/net`, 'sleep', '120'];
   return spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
 }
 
@@ -54,7 +57,10 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
   let n = 0;
   const freshJournal = () => join(dir, `journal-${++n}`);
   const hostRead = (key: string) => execFileSync('sysctl', ['-n', key]).toString().trim();
-  const pidRead = (pid: number, key: string) => execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'sysctl', '-n', key]).toString().trim();
+  const pidRead = (pid: number, key: string) =>
+    execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'sysctl', '-n', key])
+      .toString()
+      .trim();
   let hostBefore = '';
 
   beforeAll(() => {
@@ -82,7 +88,13 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
     expect(await live.namespaceId({ kind: 'node' })).toBe(await pidNetnsId(process.pid));
     const target = await pidTarget(pid, 'pod_default_web-0');
     expect(target).toMatchObject({ kind: 'pid', pid, nsId: await pidNetnsId(pid) });
-    const plan = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '600' }, target, why, {}, live);
+    const plan = await planChange(
+      { kind: 'sysctl', key: KEEPALIVE, value: '600' },
+      target,
+      why,
+      {},
+      live,
+    );
     const out = await applyPlan(plan, { live, journalDir: jdir });
     expect(out.ok, out.message).toBe(true);
     expect(out.message).toContain(`netns of pid ${pid} (pod_default_web-0)`);
@@ -102,7 +114,13 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
     const b = await start(a.pid);
     expect(await pidNetnsId(b.pid)).toBe(await pidNetnsId(a.pid));
     const jdir = freshJournal();
-    const plan = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '900' }, await pidTarget(a.pid), why, {}, live);
+    const plan = await planChange(
+      { kind: 'sysctl', key: KEEPALIVE, value: '900' },
+      await pidTarget(a.pid),
+      why,
+      {},
+      live,
+    );
     expect((await applyPlan(plan, { live, journalDir: jdir })).ok).toBe(true);
     await stop(a.p);
     expect(pidRead(b.pid, KEEPALIVE)).toBe('900');
@@ -110,7 +128,13 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
     expect(r?.status, r?.message).toBe('restored');
     expect(pidRead(b.pid, KEEPALIVE)).toBe('7200');
 
-    const plan2 = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '900' }, await pidTarget(b.pid), why, {}, live);
+    const plan2 = await planChange(
+      { kind: 'sysctl', key: KEEPALIVE, value: '900' },
+      await pidTarget(b.pid),
+      why,
+      {},
+      live,
+    );
     expect((await applyPlan(plan2, { live, journalDir: jdir })).ok).toBe(true);
     await stop(b.p);
     const [r2] = await revertEntries({ all: true }, { live, journalDir: jdir });
@@ -124,21 +148,38 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
     const label = `netns_${nsId.split(':')[1]}`;
     const t = await scopeTarget(label);
     expect(t).toMatchObject({ kind: 'pid', nsId, label });
-    await expect(scopeTarget('pod_default_gone-0')).rejects.toThrow(/no network namespace named pod_default_gone-0/);
+    await expect(scopeTarget('pod_default_gone-0')).rejects.toThrow(
+      /no network namespace named pod_default_gone-0/,
+    );
   });
 
-  it("applies a pod suggestion from the TUI into the namespace its label names, and reverts it", async () => {
+  it('applies a pod suggestion from the TUI into the namespace its label names, and reverts it', async () => {
     const { pid } = await start();
     const label = `netns_${(await pidNetnsId(pid))!.split(':')[1]}`;
     const jdir = freshJournal();
     const suggestion: Suggestion = {
-      id: 'pod-keepalive-time', scope: 'pod', rank: 2, title: 'Lower tcp_keepalive_time in the pod', rationale: 'r', fixes: [], commands: [], warnings: [],
+      id: 'pod-keepalive-time',
+      scope: 'pod',
+      rank: 2,
+      title: 'Lower tcp_keepalive_time in the pod',
+      rationale: 'r',
+      fixes: [],
+      commands: [],
+      warnings: [],
       change: { kind: 'sysctl', key: KEEPALIVE, value: '600', netns: label },
     };
-    const diagnosis = (): Diagnosis => ({ at: 0, findings: [], predictions: [], flows: [], suggestions: [suggestion] });
+    const diagnosis = (): Diagnosis => ({
+      at: 0,
+      findings: [],
+      predictions: [],
+      flows: [],
+      suggestions: [suggestion],
+    });
     const applier = await sessionApplier({ scope: {}, journalDir: jdir });
     const preview = await applier.plan('pod-keepalive-time', diagnosis());
-    expect(preview.lines.join('\n')).toMatch(new RegExp(`Where +netns of pid ${pid} \\(${label}\\)\\nIdentity +${await pidNetnsId(pid)} `));
+    expect(preview.lines.join('\n')).toMatch(
+      new RegExp(`Where +netns of pid ${pid} \\(${label}\\)\\nIdentity +${await pidNetnsId(pid)} `),
+    );
     const applied = await applier.apply('pod-keepalive-time');
     expect(applied.summary).toBe(`${KEEPALIVE}: 7200 → 600`);
     expect(pidRead(pid, KEEPALIVE)).toBe('600');
@@ -150,10 +191,20 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
   it('refuses a process that is no longer in the namespace it was chosen for', async () => {
     const { pid } = await start();
     const target = { kind: 'pid' as const, pid, nsId: '0:1' };
-    const err = await planChange({ kind: 'sysctl', key: KEEPALIVE, value: '600' }, target, why, {}, live).catch((e: unknown) => e);
+    const err = await planChange(
+      { kind: 'sysctl', key: KEEPALIVE, value: '600' },
+      target,
+      why,
+      {},
+      live,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toBe(`process ${pid} left the network namespace it was chosen for`);
-    await expect(live.writeSysctl(KEEPALIVE, '600', target)).rejects.toThrow(/no longer in the network namespace/);
+    expect((err as Error).message).toBe(
+      `process ${pid} left the network namespace it was chosen for`,
+    );
+    await expect(live.writeSysctl(KEEPALIVE, '600', target)).rejects.toThrow(
+      /no longer in the network namespace/,
+    );
     expect(pidRead(pid, KEEPALIVE)).toBe('7200');
   });
 
@@ -164,10 +215,28 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
     it('apply --pid: dry run, then --yes, then revert', async () => {
       const { pid } = await start();
       const jdir = freshJournal();
-      await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--pid', String(pid), '--journal-dir', jdir, '--dry-run');
+      await cli(
+        'apply',
+        '--change',
+        `sysctl:${KEEPALIVE}=600`,
+        '--pid',
+        String(pid),
+        '--journal-dir',
+        jdir,
+        '--dry-run',
+      );
       expect(runner.printed).toMatch(new RegExp(`Where +netns of pid ${pid}`));
       expect(pidRead(pid, KEEPALIVE)).toBe('7200');
-      await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--pid', String(pid), '--journal-dir', jdir, '--yes');
+      await cli(
+        'apply',
+        '--change',
+        `sysctl:${KEEPALIVE}=600`,
+        '--pid',
+        String(pid),
+        '--journal-dir',
+        jdir,
+        '--yes',
+      );
       expect(pidRead(pid, KEEPALIVE)).toBe('600');
       await cli('journal', '--journal-dir', jdir);
       expect(runner.printed).toContain(`netns of pid ${pid}`);
@@ -177,9 +246,20 @@ describe.skipIf(reason)('apply and revert in the network namespace of a process'
 
     it('says what is wrong with --pid', async () => {
       const jdir = freshJournal();
-      const bad = async (...args: string[]) => (await cli('apply', '--change', `sysctl:${KEEPALIVE}=600`, '--journal-dir', jdir, '--dry-run', ...args).catch((e: unknown) => e)) as Error;
+      const bad = async (...args: string[]) =>
+        (await cli(
+          'apply',
+          '--change',
+          `sysctl:${KEEPALIVE}=600`,
+          '--journal-dir',
+          jdir,
+          '--dry-run',
+          ...args,
+        ).catch((e: unknown) => e)) as Error;
       expect((await bad('--pid', 'web-0')).message).toBe('--pid "web-0": not a process id');
-      expect((await bad('--pid', '1', '--netns', 'x')).message).toBe('give --netns or --pid, not both');
+      expect((await bad('--pid', '1', '--netns', 'x')).message).toBe(
+        'give --netns or --pid, not both',
+      );
       expect((await bad('--pid', '4194304')).message).toBe('no process 4194304');
     });
   });

@@ -16,13 +16,30 @@ import { at, fakeLive } from '../helpers/fake-live.js';
 const KEY = 'net.netfilter.nf_conntrack_tcp_timeout_established';
 const LAB: Target = { kind: 'netns', name: 'LAB' };
 const nodeSuggestion: Suggestion = {
-  id: 'node-conntrack-established', scope: 'node', rank: 4, title: 'Raise the established timeout', rationale: 'r', fixes: [], commands: [], warnings: [],
+  id: 'node-conntrack-established',
+  scope: 'node',
+  rank: 4,
+  title: 'Raise the established timeout',
+  rationale: 'r',
+  fixes: [],
+  commands: [],
+  warnings: [],
   change: { kind: 'sysctl', key: KEY, value: '86400' },
 };
-const diagnosis: Diagnosis = { at: 0, findings: [], predictions: [], flows: [], suggestions: [nodeSuggestion] };
+const diagnosis: Diagnosis = {
+  at: 0,
+  findings: [],
+  predictions: [],
+  flows: [],
+  suggestions: [nodeSuggestion],
+};
 const noNamespaces: NamespaceFinder = {
-  pidTarget: async (pid) => { throw new Error(`unexpected pid ${pid}`); },
-  scopeTarget: async (label) => { throw new Error(`unexpected label ${label}`); },
+  pidTarget: async (pid) => {
+    throw new Error(`unexpected pid ${pid}`);
+  },
+  scopeTarget: async (label) => {
+    throw new Error(`unexpected label ${label}`);
+  },
 };
 const dirs: string[] = [];
 const journalDir = (): string => {
@@ -40,10 +57,20 @@ describe('aimOf (pure)', () => {
   });
 
   it("aims a pod suggestion at its namespace, and refuses one for another session's namespace", () => {
-    const pod = { kind: 'sysctl' as const, key: 'net.ipv4.tcp_keepalive_time', value: '600', netns: 'pod_shop_api-0' };
+    const pod = {
+      kind: 'sysctl' as const,
+      key: 'net.ipv4.tcp_keepalive_time',
+      value: '600',
+      netns: 'pod_shop_api-0',
+    };
     expect(aimOf({}, pod)).toEqual({ kind: 'label', label: 'pod_shop_api-0' });
-    expect(aimOf({ netns: 'pod_shop_api-0' }, pod)).toEqual({ kind: 'netns', name: 'pod_shop_api-0' });
-    expect(() => aimOf({ netns: 'LAB' }, pod, 'pod-keepalive')).toThrow('suggestion pod-keepalive is for netns pod_shop_api-0, not LAB');
+    expect(aimOf({ netns: 'pod_shop_api-0' }, pod)).toEqual({
+      kind: 'netns',
+      name: 'pod_shop_api-0',
+    });
+    expect(() => aimOf({ netns: 'LAB' }, pod, 'pod-keepalive')).toThrow(
+      'suggestion pod-keepalive is for netns pod_shop_api-0, not LAB',
+    );
     expect(() => aimOf({ netns: 'LAB', pid: 1 })).toThrow(UsageError);
   });
 });
@@ -52,7 +79,10 @@ describe('proposeApply / commitApply', () => {
   it("plans a session's node-scope suggestion into LAB, shows LAB's name and identity, and writes only there", async () => {
     const live = fakeLive({ [at(KEY)]: '3600', [at(KEY, LAB)]: '300' }, { LAB: '4:4026532301' });
     const jdir = journalDir();
-    const p = await proposeApply({ scope: { netns: 'LAB' }, what: { suggestionId: nodeSuggestion.id, diagnosis } }, { live, journalDir: jdir, namespaces: noNamespaces });
+    const p = await proposeApply(
+      { scope: { netns: 'LAB' }, what: { suggestionId: nodeSuggestion.id, diagnosis } },
+      { live, journalDir: jdir, namespaces: noNamespaces },
+    );
     expect(p.plan.target).toEqual(LAB);
     expect(p.plan.nsId).toBe('4:4026532301');
     expect(p.lines).toContain('Where    netns LAB');
@@ -66,12 +96,20 @@ describe('proposeApply / commitApply', () => {
 
   it("refuses a netns that is the node's own, and a pid that lives in the node's namespace", async () => {
     const live = fakeLive({ [at(KEY, LAB)]: '300' }, { LAB: 'init' });
-    const err = await proposeApply({ scope: { netns: 'LAB' }, what: { changeSpec: `sysctl:${KEY}=86400` } }, { live, journalDir: journalDir(), namespaces: noNamespaces }).catch((e: unknown) => e);
+    const err = await proposeApply(
+      { scope: { netns: 'LAB' }, what: { changeSpec: `sysctl:${KEY}=86400` } },
+      { live, journalDir: journalDir(), namespaces: noNamespaces },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KdiagError);
     expect((err as Error).message).toMatch(/netns LAB is the node's own network namespace/);
     const hostPid: NamespaceFinder = { ...noNamespaces, pidTarget: async () => NODE };
     const live2 = fakeLive({ [at(KEY)]: '3600' });
-    await expect(proposeApply({ scope: { pid: 1 }, what: { changeSpec: `sysctl:${KEY}=86400` } }, { live: live2, journalDir: journalDir(), namespaces: hostPid })).rejects.toThrow(/node's own network namespace/);
+    await expect(
+      proposeApply(
+        { scope: { pid: 1 }, what: { changeSpec: `sysctl:${KEY}=86400` } },
+        { live: live2, journalDir: journalDir(), namespaces: hostPid },
+      ),
+    ).rejects.toThrow(/node's own network namespace/);
     expect(live.writes).toEqual([]);
     expect(live2.writes).toEqual([]);
   });
@@ -79,17 +117,27 @@ describe('proposeApply / commitApply', () => {
   it('changes nothing when the namespace was re-created between the plan and y', async () => {
     const live = fakeLive({ [at(KEY, LAB)]: '300' }, { LAB: '4:1' });
     const jdir = journalDir();
-    const p = await proposeApply({ scope: { netns: 'LAB' }, what: { changeSpec: `sysctl:${KEY}=86400` } }, { live, journalDir: jdir, namespaces: noNamespaces });
+    const p = await proposeApply(
+      { scope: { netns: 'LAB' }, what: { changeSpec: `sysctl:${KEY}=86400` } },
+      { live, journalDir: jdir, namespaces: noNamespaces },
+    );
     live.namespaces.set('LAB', '4:2');
-    await expect(commitApply(p, { live, journalDir: jdir })).rejects.toThrow(/no longer the namespace the plan showed \(4:1, now 4:2\)/);
+    await expect(commitApply(p, { live, journalDir: jdir })).rejects.toThrow(
+      /no longer the namespace the plan showed \(4:1, now 4:2\)/,
+    );
     expect(live.writes).toEqual([]);
   });
 });
 
 describe('the TUI session applier', () => {
-  it("`kdiag ui --netns LAB`: a node-scope suggestion goes into LAB, only after its plan was shown", async () => {
+  it('`kdiag ui --netns LAB`: a node-scope suggestion goes into LAB, only after its plan was shown', async () => {
     const live = fakeLive({ [at(KEY)]: '3600', [at(KEY, LAB)]: '300' }, { LAB: '4:4026532301' });
-    const applier = await sessionApplier({ scope: { netns: 'LAB' }, journalDir: journalDir(), live, namespaces: noNamespaces });
+    const applier = await sessionApplier({
+      scope: { netns: 'LAB' },
+      journalDir: journalDir(),
+      live,
+      namespaces: noNamespaces,
+    });
     await expect(applier.apply(nodeSuggestion.id)).rejects.toThrow(/has no plan shown/);
     const preview = await applier.plan(nodeSuggestion.id, diagnosis);
     expect(preview.lines.join('\n')).toContain('Where    netns LAB\nIdentity 4:4026532301');
@@ -100,8 +148,15 @@ describe('the TUI session applier', () => {
 
   it('refuses a session namespace that was re-created since the session began', async () => {
     const live = fakeLive({ [at(KEY, LAB)]: '300' }, { LAB: '4:1' });
-    const applier = await sessionApplier({ scope: { netns: 'LAB' }, journalDir: journalDir(), live, namespaces: noNamespaces });
+    const applier = await sessionApplier({
+      scope: { netns: 'LAB' },
+      journalDir: journalDir(),
+      live,
+      namespaces: noNamespaces,
+    });
     live.namespaces.set('LAB', '4:9');
-    await expect(applier.plan(nodeSuggestion.id, diagnosis)).rejects.toThrow(/not the namespace this session diagnoses \(4:1, now 4:9\)/);
+    await expect(applier.plan(nodeSuggestion.id, diagnosis)).rejects.toThrow(
+      /not the namespace this session diagnoses \(4:1, now 4:9\)/,
+    );
   });
 });

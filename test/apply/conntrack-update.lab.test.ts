@@ -39,7 +39,11 @@ describe.skipIf(reason)('conntrack -U through kdiag apply, in a real network nam
   const ns = `kdiag-dl-${randomBytes(3).toString('hex')}`;
   const target = targetFor(ns);
   const live = systemLive();
-  const inNs = (argv: readonly string[]) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const inNs = (argv: readonly string[]) =>
+    execFileSync('ip', ['netns', 'exec', ns, ...argv], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   let holder: ChildProcess | undefined;
   let port = 0;
   let dir = '';
@@ -57,7 +61,9 @@ describe.skipIf(reason)('conntrack -U through kdiag apply, in a real network nam
     // A conntrack match registers conntrack's hooks in the namespace, so loopback flows are tracked.
     inNs(['iptables', '-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
     inNs(['sysctl', '-q', '-w', `${EST}=100`]);
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', HOLDER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', HOLDER], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     holder = child;
     port = await new Promise<number>((resolve, reject) => {
       let out = '';
@@ -98,15 +104,27 @@ describe.skipIf(reason)('conntrack -U through kdiag apply, in a real network nam
 
   it('a filtered update without -f moves nothing (conntrack 1.4.7)', async () => {
     const before = (await held()).remaining;
-    await live.conntrack(['-U', '-p', 'tcp', '--state', 'ESTABLISHED', '--timeout', '250'], target).catch(() => undefined);
+    await live
+      .conntrack(['-U', '-p', 'tcp', '--state', 'ESTABLISHED', '--timeout', '250'], target)
+      .catch(() => undefined);
     expect((await held()).remaining).toBeLessThanOrEqual(before);
   });
 
   it('apply journals the entry, moves its timer and reads it back; revert sets it back minus the time elapsed', async () => {
     const jdir = join(dir, 'journal');
-    const plan = await planChange({ kind: 'conntrack-update', family: 'ipv4', state: 'ESTABLISHED', timeoutSec: 300 }, target, why, {}, live);
+    const plan = await planChange(
+      { kind: 'conntrack-update', family: 'ipv4', state: 'ESTABLISHED', timeoutSec: 300 },
+      target,
+      why,
+      {},
+      live,
+    );
     expect(plan.noop).toBe(false);
-    expect(formatPlan(plan, { findings: [], journalFile: join(jdir, 'journal.json') }).join(' ').replace(/\s+/g, ' ')).toContain(REVERT_NOTE.split(' ').slice(0, 6).join(' '));
+    expect(
+      formatPlan(plan, { findings: [], journalFile: join(jdir, 'journal.json') })
+        .join(' ')
+        .replace(/\s+/g, ' '),
+    ).toContain(REVERT_NOTE.split(' ').slice(0, 6).join(' '));
     const before = (await held()).remaining;
     const out = await applyPlan(plan, { live, journalDir: jdir });
     expect(out.ok, out.message).toBe(true);

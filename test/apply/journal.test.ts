@@ -1,12 +1,34 @@
 // The journal, lock, apply and revert state machine against an in-memory system (no root needed).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync, mkdirSync, chmodSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  existsSync,
+  readdirSync,
+  mkdirSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyPlan, planChange, persistPathFor, type ChangeRequest } from '../../src/apply/apply-change.js';
+import {
+  applyPlan,
+  planChange,
+  persistPathFor,
+  type ChangeRequest,
+} from '../../src/apply/apply-change.js';
 import { formatJournal, formatPlan } from '../../src/apply/format.js';
-import { canMove, journalDirFrom, moveEntry, parseJournal, readJournal, type EntryState } from '../../src/apply/journal.js';
+import {
+  canMove,
+  journalDirFrom,
+  moveEntry,
+  parseJournal,
+  readJournal,
+  type EntryState,
+} from '../../src/apply/journal.js';
 import { acquireLock, LOCK_FILE } from '../../src/apply/lock.js';
 import { requireRoot } from '../../src/host/root.js';
 import { findSuggestion } from '../../src/apply/resolve.js';
@@ -29,8 +51,19 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function apply(live: FakeLive, req: ChangeRequest, target: Target = NS, extra: { persist?: boolean } = {}) {
-  const plan = await planChange(req, target, why, { ...extra, sysctlDir: join(dir, 'sysctl.d') }, live);
+async function apply(
+  live: FakeLive,
+  req: ChangeRequest,
+  target: Target = NS,
+  extra: { persist?: boolean } = {},
+) {
+  const plan = await planChange(
+    req,
+    target,
+    why,
+    { ...extra, sysctlDir: join(dir, 'sysctl.d') },
+    live,
+  );
   return applyPlan(plan, { live, journalDir: jdir, lockWaitMs: 0 });
 }
 const sysctl = (key: string, value: string): ChangeRequest => ({ kind: 'sysctl', key, value });
@@ -38,11 +71,18 @@ const sysctl = (key: string, value: string): ChangeRequest => ({ kind: 'sysctl',
 describe('journal state machine', () => {
   it('moves only forward', () => {
     const allowed: [EntryState, EntryState][] = [
-      ['pending', 'applied'], ['pending', 'failed'], ['pending', 'reverted'], ['applied', 'reverted'],
-      ['failed', 'failed'], ['failed', 'rolled-back'], ['failed', 'reverted'],
+      ['pending', 'applied'],
+      ['pending', 'failed'],
+      ['pending', 'reverted'],
+      ['applied', 'reverted'],
+      ['failed', 'failed'],
+      ['failed', 'rolled-back'],
+      ['failed', 'reverted'],
     ];
     const states: EntryState[] = ['pending', 'applied', 'failed', 'rolled-back', 'reverted'];
-    for (const a of states) for (const b of states) expect(canMove(a, b), `${a}→${b}`).toBe(allowed.some(([x, y]) => x === a && y === b));
+    for (const a of states)
+      for (const b of states)
+        expect(canMove(a, b), `${a}→${b}`).toBe(allowed.some(([x, y]) => x === a && y === b));
   });
 
   it('moveEntry appends history and refuses a backward move', async () => {
@@ -68,14 +108,25 @@ describe('apply (fake system)', () => {
       },
     });
     expect(outcome.ok).toBe(true);
-    expect(seen).toEqual(['journaled-pending:pending:7200', 'written:pending:600', 'journaled-applied:applied:600']);
+    expect(seen).toEqual([
+      'journaled-pending:pending:7200',
+      'written:pending:600',
+      'journaled-applied:applied:600',
+    ]);
     expect(statSync(jdir).mode & 0o777).toBe(0o700);
     expect(statSync(join(jdir, 'journal.json')).mode & 0o777).toBe(0o600);
     const raw = JSON.parse(readFileSync(join(jdir, 'journal.json'), 'utf8'));
     expect(raw).toMatchObject({ format: 'kdiag-journal', version: 1 });
     expect(raw.entries[0]).toMatchObject({
-      id: 1, state: 'applied', when: '2025-06-01T12:00:00.000Z', change: { kind: 'sysctl', key: KEEPALIVE, old: '7200', new: '600' },
-      target: { kind: 'netns', name: 'ns1' }, nsId: '4:1', why, version: expect.any(String), pid: process.pid,
+      id: 1,
+      state: 'applied',
+      when: '2025-06-01T12:00:00.000Z',
+      change: { kind: 'sysctl', key: KEEPALIVE, old: '7200', new: '600' },
+      target: { kind: 'netns', name: 'ns1' },
+      nsId: '4:1',
+      why,
+      version: expect.any(String),
+      pid: process.pid,
     });
     expect(readdirSync(jdir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(join(jdir, LOCK_FILE))).toBe(false);
@@ -123,30 +174,59 @@ describe('apply (fake system)', () => {
     const live = fakeLive({ [at(KEEPALIVE, NS)]: '7200' }, { ns1: '4:1' });
     const plan = await planChange(sysctl(KEEPALIVE, '600'), NS, why, {}, live);
     live.values.set(at(KEEPALIVE, NS), '300');
-    await expect(applyPlan(plan, { live, journalDir: jdir })).rejects.toThrow(/changed to 300 since it was read/);
+    await expect(applyPlan(plan, { live, journalDir: jdir })).rejects.toThrow(
+      /changed to 300 since it was read/,
+    );
     expect(live.writes).toEqual([]);
     expect((await readJournal(jdir)).entries).toEqual([]);
   });
 
   it('refuses netns persistence, global keys in a netns, and missing namespaces', async () => {
-    const live = fakeLive({ [at(KEEPALIVE, NS)]: '7200', [at('net.netfilter.nf_conntrack_max', NS)]: '262144' }, { ns1: '4:1' });
-    await expect(planChange(sysctl(KEEPALIVE, '600'), NS, why, { persist: true }, live)).rejects.toThrow(/can't persist/);
-    await expect(planChange(sysctl('net.netfilter.nf_conntrack_max', '1000'), NS, why, {}, live)).rejects.toThrow(/global/);
-    await expect(planChange(sysctl(KEEPALIVE, '600'), { kind: 'netns', name: 'gone' }, why, {}, live)).rejects.toThrow(/netns gone doesn't exist/);
-    await expect(planChange(sysctl('kernel.panic', '1'), NS, why, {}, live)).rejects.toThrow(UsageError);
+    const live = fakeLive(
+      { [at(KEEPALIVE, NS)]: '7200', [at('net.netfilter.nf_conntrack_max', NS)]: '262144' },
+      { ns1: '4:1' },
+    );
+    await expect(
+      planChange(sysctl(KEEPALIVE, '600'), NS, why, { persist: true }, live),
+    ).rejects.toThrow(/can't persist/);
+    await expect(
+      planChange(sysctl('net.netfilter.nf_conntrack_max', '1000'), NS, why, {}, live),
+    ).rejects.toThrow(/global/);
+    await expect(
+      planChange(sysctl(KEEPALIVE, '600'), { kind: 'netns', name: 'gone' }, why, {}, live),
+    ).rejects.toThrow(/netns gone doesn't exist/);
+    await expect(planChange(sysctl('kernel.panic', '1'), NS, why, {}, live)).rejects.toThrow(
+      UsageError,
+    );
   });
 
   it('IPVS: 0 keeps the old value; the journal holds full triples; revert restores them', async () => {
     const live = fakeLive({});
     live.ipvs = { tcp: 900, tcpfin: 120, udp: 300 };
-    const out = await apply(live, { kind: 'ipvs-timeout', tcp: 7260, tcpfin: 0, udp: 0 }, { kind: 'node' });
+    const out = await apply(
+      live,
+      { kind: 'ipvs-timeout', tcp: 7260, tcpfin: 0, udp: 0 },
+      { kind: 'node' },
+    );
     expect(out.ok).toBe(true);
-    expect(out.entry.change).toEqual({ kind: 'ipvs-timeout', old: { tcp: 900, tcpfin: 120, udp: 300 }, new: { tcp: 7260, tcpfin: 120, udp: 300 } });
+    expect(out.entry.change).toEqual({
+      kind: 'ipvs-timeout',
+      old: { tcp: 900, tcpfin: 120, udp: 300 },
+      new: { tcp: 7260, tcpfin: 120, udp: 300 },
+    });
     expect(live.writes).toEqual(['ipvs=7260,0,0']);
     const [r] = await revertEntries({ ids: [1] }, { live, journalDir: jdir });
     expect(r!.status).toBe('restored');
     expect(live.ipvs).toEqual({ tcp: 900, tcpfin: 120, udp: 300 });
-    await expect(planChange({ kind: 'ipvs-timeout', tcp: 1, tcpfin: 0, udp: 0 }, { kind: 'node' }, why, { persist: true }, live)).rejects.toThrow(/no sysctl form/);
+    await expect(
+      planChange(
+        { kind: 'ipvs-timeout', tcp: 1, tcpfin: 0, udp: 0 },
+        { kind: 'node' },
+        why,
+        { persist: true },
+        live,
+      ),
+    ).rejects.toThrow(/no sysctl form/);
   });
 
   it('--persist (node, fake system) writes sysctl.d atomically and revert restores the previous file', async () => {
@@ -185,13 +265,24 @@ describe('revert (fake system)', () => {
     const live = fakeLive({ [at(KEEPALIVE, NS)]: '7200' }, { ns1: '4:1' });
     await apply(live, sysctl(KEEPALIVE, '600'));
     await apply(live, sysctl(KEEPALIVE, '300'));
-    const out = await revertEntries({ all: true }, { live, journalDir: jdir, now: () => new Date('2025-06-02T00:00:00Z') });
-    expect(out.map((o) => [o.id, o.status])).toEqual([[2, 'restored'], [1, 'restored']]);
+    const out = await revertEntries(
+      { all: true },
+      { live, journalDir: jdir, now: () => new Date('2025-06-02T00:00:00Z') },
+    );
+    expect(out.map((o) => [o.id, o.status])).toEqual([
+      [2, 'restored'],
+      [1, 'restored'],
+    ]);
     expect(live.values.get(at(KEEPALIVE, NS))).toBe('7200');
     const j = await readJournal(jdir);
     expect(j.entries.map((e) => e.state)).toEqual(['reverted', 'reverted']);
-    expect(j.entries[0]!.history.at(-1)).toMatchObject({ state: 'reverted', at: '2025-06-02T00:00:00.000Z' });
-    expect((await revertEntries({ ids: [1] }, { live, journalDir: jdir }))[0]!.status).toBe('already');
+    expect(j.entries[0]!.history.at(-1)).toMatchObject({
+      state: 'reverted',
+      at: '2025-06-02T00:00:00.000Z',
+    });
+    expect((await revertEntries({ ids: [1] }, { live, journalDir: jdir }))[0]!.status).toBe(
+      'already',
+    );
   });
 
   it('leaves an older entry alone while a newer one on the same key stays applied', async () => {
@@ -212,7 +303,10 @@ describe('revert (fake system)', () => {
     expect(r).toMatchObject({ status: 'skipped' });
     expect(r!.message).toMatch(/is now 999, neither the old 7200 nor kdiag's 600/);
     expect(live.values.get(at(KEEPALIVE, NS))).toBe('999');
-    const dry = await revertEntries({ all: true }, { live, journalDir: jdir, force: true, dryRun: true });
+    const dry = await revertEntries(
+      { all: true },
+      { live, journalDir: jdir, force: true, dryRun: true },
+    );
     expect(dry[0]!.status).toBe('would-restore');
     expect(live.values.get(at(KEEPALIVE, NS))).toBe('999');
     expect((await readJournal(jdir)).entries[0]!.state).toBe('applied');
@@ -239,7 +333,8 @@ describe('revert (fake system)', () => {
       const crash = new Error('simulated crash');
       await expect(
         applyPlan(plan, {
-          live, journalDir: jdir,
+          live,
+          journalDir: jdir,
           onStep: (s) => {
             if (s === (crashAfterWrite ? 'written' : 'journaled-pending')) throw crash;
           },
@@ -255,8 +350,12 @@ describe('revert (fake system)', () => {
   it('unknown ids are a UsageError listing open entries', async () => {
     const live = fakeLive({ [at(KEEPALIVE, NS)]: '7200' }, { ns1: '4:1' });
     await apply(live, sysctl(KEEPALIVE, '600'));
-    await expect(revertEntries({ ids: [9] }, { live, journalDir: jdir })).rejects.toThrow(UsageError);
-    await expect(revertEntries({ ids: [9] }, { live, journalDir: jdir })).rejects.toMatchObject({ hint: 'entries still to revert: 1' });
+    await expect(revertEntries({ ids: [9] }, { live, journalDir: jdir })).rejects.toThrow(
+      UsageError,
+    );
+    await expect(revertEntries({ ids: [9] }, { live, journalDir: jdir })).rejects.toMatchObject({
+      hint: 'entries still to revert: 1',
+    });
   });
 });
 
@@ -264,7 +363,11 @@ describe('journal file', () => {
   it('a corrupt journal is a one-line error naming the file, and is never overwritten', async () => {
     const live = fakeLive({ [at(KEEPALIVE, NS)]: '7200' }, { ns1: '4:1' });
     mkdirSync(jdir, { mode: 0o700 });
-    for (const bad of ['{not json', '{"format":"kdiag-journal","version":1,"entries":[{"id":1}]}', '[]']) {
+    for (const bad of [
+      '{not json',
+      '{"format":"kdiag-journal","version":1,"entries":[{"id":1}]}',
+      '[]',
+    ]) {
       writeFileSync(join(jdir, 'journal.json'), bad, { mode: 0o600 });
       const err = await apply(live, sysctl(KEEPALIVE, '600')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
@@ -277,7 +380,9 @@ describe('journal file', () => {
   });
 
   it('refuses a journal from a newer format version', () => {
-    expect(() => parseJournal('{"format":"kdiag-journal","version":2,"entries":[]}', '/x/journal.json')).toThrow(/version 2 is newer/);
+    expect(() =>
+      parseJournal('{"format":"kdiag-journal","version":2,"entries":[]}', '/x/journal.json'),
+    ).toThrow(/version 2 is newer/);
   });
 
   it('keeps fields a newer kdiag added when rewriting', async () => {
@@ -288,7 +393,10 @@ describe('journal file', () => {
     raw.entries[0].futureField = 'kept';
     writeFileSync(p, JSON.stringify(raw));
     await revertEntries({ all: true }, { live, journalDir: jdir });
-    expect(JSON.parse(readFileSync(p, 'utf8')).entries[0]).toMatchObject({ state: 'reverted', futureField: 'kept' });
+    expect(JSON.parse(readFileSync(p, 'utf8')).entries[0]).toMatchObject({
+      state: 'reverted',
+      futureField: 'kept',
+    });
   });
 
   it('tightens a loose journal directory to 0700', async () => {
@@ -312,7 +420,9 @@ describe('lock', () => {
     const first = await acquireLock(jdir);
     const err = await acquireLock(jdir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KdiagError);
-    expect((err as KdiagError).message).toMatch(new RegExp(`another kdiag is changing settings \\(pid ${process.pid}`));
+    expect((err as KdiagError).message).toMatch(
+      new RegExp(`another kdiag is changing settings \\(pid ${process.pid}`),
+    );
     await first.release();
     const second = await acquireLock(jdir);
     await second.release();
@@ -323,24 +433,58 @@ describe('lock', () => {
     mkdirSync(jdir, { mode: 0o700 });
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$" ']).toString().trim()); // exited already
     const { hostname } = await import('node:os');
-    writeFileSync(join(jdir, LOCK_FILE), JSON.stringify({ pid: dead, start: '1', host: hostname(), token: 'x', at: 'then' }));
+    writeFileSync(
+      join(jdir, LOCK_FILE),
+      JSON.stringify({ pid: dead, start: '1', host: hostname(), token: 'x', at: 'then' }),
+    );
     const got = await acquireLock(jdir);
     await got.release();
     const { processStart } = await import('../../src/apply/lock.js');
-    writeFileSync(join(jdir, LOCK_FILE), JSON.stringify({ pid: 1, start: await processStart(1), host: hostname(), token: 'y', at: 'now' }));
+    writeFileSync(
+      join(jdir, LOCK_FILE),
+      JSON.stringify({
+        pid: 1,
+        start: await processStart(1),
+        host: hostname(),
+        token: 'y',
+        at: 'now',
+      }),
+    );
     await expect(acquireLock(jdir)).rejects.toThrow(/pid 1/);
     // A reused pid (same number, other start time) is stale too.
-    writeFileSync(join(jdir, LOCK_FILE), JSON.stringify({ pid: 1, start: '0', host: hostname(), token: 'z', at: 'then' }));
+    writeFileSync(
+      join(jdir, LOCK_FILE),
+      JSON.stringify({ pid: 1, start: '0', host: hostname(), token: 'z', at: 'then' }),
+    );
     await (await acquireLock(jdir)).release();
   });
 });
 
 describe('text and errors', () => {
   it('plan and journal lines fit 80 columns', async () => {
-    const live = fakeLive({ [at(EST, { kind: 'netns', name: 'n'.repeat(64) })]: '432000' }, { ['n'.repeat(64)]: '1:1' });
+    const live = fakeLive(
+      { [at(EST, { kind: 'netns', name: 'n'.repeat(64) })]: '432000' },
+      { ['n'.repeat(64)]: '1:1' },
+    );
     const target: Target = { kind: 'netns', name: 'n'.repeat(64) };
-    const plan = await planChange(sysctl(EST, '86400'), target, { via: 'suggestion', suggestion: 'node-conntrack-established', findings: ['fm1.conntrack-expiry:tcp 10.0.0.1:42766>10.96.0.10:80'], cause: 'word '.repeat(60) }, {}, live);
-    const lines = formatPlan(plan, { suggestionTitle: 'Raise the conntrack established timeout above the idle time of your longest idle flow', findings: [], journalFile: `/var/lib/kdiag/${'x'.repeat(90)}` });
+    const plan = await planChange(
+      sysctl(EST, '86400'),
+      target,
+      {
+        via: 'suggestion',
+        suggestion: 'node-conntrack-established',
+        findings: ['fm1.conntrack-expiry:tcp 10.0.0.1:42766>10.96.0.10:80'],
+        cause: 'word '.repeat(60),
+      },
+      {},
+      live,
+    );
+    const lines = formatPlan(plan, {
+      suggestionTitle:
+        'Raise the conntrack established timeout above the idle time of your longest idle flow',
+      findings: [],
+      journalFile: `/var/lib/kdiag/${'x'.repeat(90)}`,
+    });
     expect(lines.join('\n')).toMatch(/432000 → 86400/);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     await applyPlan(plan, { live, journalDir: jdir });
@@ -351,22 +495,48 @@ describe('text and errors', () => {
 
   it('not root → EnvironmentError with the sudo hint', () => {
     expect(() => requireRoot('apply changes', { uid: 1000 })).toThrow(EnvironmentError);
-    expect(() => requireRoot('apply changes', { uid: 1000 })).toThrow("can't apply changes: not root");
+    expect(() => requireRoot('apply changes', { uid: 1000 })).toThrow(
+      "can't apply changes: not root",
+    );
     try {
       requireRoot('x', { uid: 1000 });
     } catch (e) {
       expect((e as EnvironmentError).hint).toBe('re-run with sudo');
     }
-    expect(() => requireRoot('read the node', { uid: 1000, why: 'conntrack needs it' })).toThrow("can't read the node: not root (conntrack needs it)");
+    expect(() => requireRoot('read the node', { uid: 1000, why: 'conntrack needs it' })).toThrow(
+      "can't read the node: not root (conntrack needs it)",
+    );
     expect(() => requireRoot('x', { uid: 0 })).not.toThrow();
   });
 
   it('an unknown suggestion id lists the ids there are', () => {
     const d = {
-      at: 0, findings: [], predictions: [], flows: [],
+      at: 0,
+      findings: [],
+      predictions: [],
+      flows: [],
       suggestions: [
-        { id: 'node-conntrack-established', scope: 'node', rank: 3, title: 't', rationale: 'r', fixes: [], commands: [], warnings: [], change: { kind: 'sysctl', key: EST, value: '86400' } },
-        { id: 'pod-keepalive-time', scope: 'pod', rank: 2, title: 't', rationale: 'r', fixes: [], commands: [], warnings: [] },
+        {
+          id: 'node-conntrack-established',
+          scope: 'node',
+          rank: 3,
+          title: 't',
+          rationale: 'r',
+          fixes: [],
+          commands: [],
+          warnings: [],
+          change: { kind: 'sysctl', key: EST, value: '86400' },
+        },
+        {
+          id: 'pod-keepalive-time',
+          scope: 'pod',
+          rank: 2,
+          title: 't',
+          rationale: 'r',
+          fixes: [],
+          commands: [],
+          warnings: [],
+        },
       ],
     } as Diagnosis;
     const err = (() => {
@@ -378,7 +548,11 @@ describe('text and errors', () => {
     })();
     expect(err).toBeInstanceOf(UsageError);
     expect(err!.message).toBe('no suggestion "nope" in the current diagnosis');
-    expect(err!.hint).toBe('kdiag can apply: node-conntrack-established; others: pod-keepalive-time');
-    expect(findSuggestion(d, 'node-conntrack-established').suggestion.id).toBe('node-conntrack-established');
+    expect(err!.hint).toBe(
+      'kdiag can apply: node-conntrack-established; others: pod-keepalive-time',
+    );
+    expect(findSuggestion(d, 'node-conntrack-established').suggestion.id).toBe(
+      'node-conntrack-established',
+    );
   });
 });

@@ -21,7 +21,13 @@ async function kdiag(...args: string[]): Promise<{ code: number; stdout: string;
   }
 }
 
-const header = { format: FIXTURE_FORMAT, version: '1.0', recordedAt: '2026-11-23T05:00:00Z', kdiag: '0.1.0', host: { hostname: 'n', kernel: '6.18' } };
+const header = {
+  format: FIXTURE_FORMAT,
+  version: '1.0',
+  recordedAt: '2026-11-23T05:00:00Z',
+  kdiag: '0.1.0',
+  host: { hostname: 'n', kernel: '6.18' },
+};
 
 describe('kdiag replay on bad input', () => {
   let dir: string;
@@ -34,7 +40,10 @@ describe('kdiag replay on bad input', () => {
 
   function expectOneLine(r: { code: number; stderr: string }, pattern: RegExp): void {
     expect(r.code).toBe(2);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint:'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('  hint:'));
     expect(lines, r.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(pattern);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -48,10 +57,22 @@ describe('kdiag replay on bad input', () => {
 
   it('a truncated gzip', async () => {
     const f = join(dir, 'cut.ndjson.gz');
-    const body = [JSON.stringify(header), ...Array.from({ length: 5000 }, (_, i) => JSON.stringify({ t: i, src: 'conntrack:events', line: `[${1795410000 + i}.000001]\t[DESTROY] tcp      6 ESTABLISHED src=10.0.0.1 dst=10.96.0.10 sport=${1000 + (i % 5000)} dport=80 src=10.0.0.2 dst=10.0.0.1 sport=8080 dport=${1000 + (i % 5000)} [ASSURED]` }))].join('\n');
+    const body = [
+      JSON.stringify(header),
+      ...Array.from({ length: 5000 }, (_, i) =>
+        JSON.stringify({
+          t: i,
+          src: 'conntrack:events',
+          line: `[${1795410000 + i}.000001]\t[DESTROY] tcp      6 ESTABLISHED src=10.0.0.1 dst=10.96.0.10 sport=${1000 + (i % 5000)} dport=80 src=10.0.0.2 dst=10.0.0.1 sport=8080 dport=${1000 + (i % 5000)} [ASSURED]`,
+        }),
+      ),
+    ].join('\n');
     const gz = gzipSync(body);
     await writeFile(f, gz.subarray(0, gz.length - 200));
-    expectOneLine(await kdiag('replay', f), /^kdiag: .*cut\.ndjson\.gz:\d+: gzip data is truncated/);
+    expectOneLine(
+      await kdiag('replay', f),
+      /^kdiag: .*cut\.ndjson\.gz:\d+: gzip data is truncated/,
+    );
   });
 
   it('a header from a newer version', async () => {
@@ -64,14 +85,20 @@ describe('kdiag replay on bad input', () => {
 
   it('a bad record in the middle names its line', async () => {
     const f = join(dir, 'mid.ndjson');
-    await writeFile(f, `${JSON.stringify(header)}\n{"t":1,"src":"a:b","line":"x"}\nnot json at all\n{"t":2,"src":"a:b","line":"y"}\n`);
+    await writeFile(
+      f,
+      `${JSON.stringify(header)}\n{"t":1,"src":"a:b","line":"x"}\nnot json at all\n{"t":2,"src":"a:b","line":"y"}\n`,
+    );
     expectOneLine(await kdiag('replay', f), /mid\.ndjson:3: not JSON/);
   });
 
   it('a bundle with one unreadable file', async () => {
     const b = join(dir, 'bundle-unreadable');
     await mkdir(b);
-    await writeFile(join(b, 'sysctl.txt'), 'net.netfilter.nf_conntrack_tcp_timeout_established = 86400\n');
+    await writeFile(
+      join(b, 'sysctl.txt'),
+      'net.netfilter.nf_conntrack_tcp_timeout_established = 86400\n',
+    );
     await symlink('/nonexistent/kdiag-test', join(b, 'conntrack-L.txt'));
     expectOneLine(await kdiag('replay', b), /conntrack-L\.txt: can't read: no such file/);
   });
@@ -79,8 +106,17 @@ describe('kdiag replay on bad input', () => {
   it('a bundle file holding binary data', async () => {
     const b = join(dir, 'bundle-binary');
     await mkdir(b);
-    await writeFile(join(b, 'ss.txt'), Buffer.concat([Buffer.from('ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n'), Buffer.from([0, 1, 2, 0x0a])]));
-    expectOneLine(await kdiag('replay', b), /ss\.txt:2: binary data \(NUL byte\): expected the text output of ss -tinoe/);
+    await writeFile(
+      join(b, 'ss.txt'),
+      Buffer.concat([
+        Buffer.from('ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n'),
+        Buffer.from([0, 1, 2, 0x0a]),
+      ]),
+    );
+    expectOneLine(
+      await kdiag('replay', b),
+      /ss\.txt:2: binary data \(NUL byte\): expected the text output of ss -tinoe/,
+    );
   });
 
   it('a missing input', async () => {
@@ -96,10 +132,16 @@ describe('kdiag replay on bad input', () => {
   it('a malformed line inside a bundle is an issue, not a failure', async () => {
     const b = join(dir, 'bundle-malformed');
     await mkdir(b);
-    await writeFile(join(b, 'conntrack-L.txt'), 'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.96.0.10 sport=40000 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=8080 dport=40000 [ASSURED] mark=0 use=1\nthis is not conntrack\n');
+    await writeFile(
+      join(b, 'conntrack-L.txt'),
+      'tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.96.0.10 sport=40000 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=8080 dport=40000 [ASSURED] mark=0 use=1\nthis is not conntrack\n',
+    );
     const r = await kdiag('replay', b, '--json');
     expect([0, 1]).toContain(r.code);
-    const j = JSON.parse(r.stdout) as { issueCount: number; issues: { file: string; line: number }[] };
+    const j = JSON.parse(r.stdout) as {
+      issueCount: number;
+      issues: { file: string; line: number }[];
+    };
     expect(j.issueCount).toBe(1);
     expect(j.issues[0]!.file).toMatch(/conntrack-L\.txt$/);
     expect(j.issues[0]!.line).toBe(2);

@@ -25,7 +25,9 @@ function expectOneLineError(r: Run, pattern: RegExp): void {
 function commandsIn(help: string): string[] {
   const section = help.split('\nCommands:\n')[1]?.split('\n\n')[0];
   if (section === undefined) return [];
-  return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  return [...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)]
+    .map((m) => m[1]!)
+    .filter((c) => c !== 'help');
 }
 
 /** The first option of a help text that takes a value (`--out <dir>`). */
@@ -58,11 +60,25 @@ describe('exit codes', () => {
   });
 
   it('finds the commands to walk', () => {
-    expect(commands.map((c) => c.join(' '))).toEqual(expect.arrayContaining(['trace', 'check', 'replay', 'ui', 'collect', 'apply', 'doctor', 'lab', 'lab up', 'lab run']));
+    expect(commands.map((c) => c.join(' '))).toEqual(
+      expect.arrayContaining([
+        'trace',
+        'check',
+        'replay',
+        'ui',
+        'collect',
+        'apply',
+        'doctor',
+        'lab',
+        'lab up',
+        'lab run',
+      ]),
+    );
   });
 
   it('a mistyped flag on any command exits 2 with one line', async () => {
-    for (const c of commands) expectOneLineError(await kdiag([...c, '--no-such-flag']), /unknown option '--no-such-flag'/);
+    for (const c of commands)
+      expectOneLineError(await kdiag([...c, '--no-such-flag']), /unknown option '--no-such-flag'/);
     expectOneLineError(await kdiag(['--no-such-flag']), /unknown option/);
     expectOneLineError(await kdiag(['no-such-command']), /unknown command/);
   }, 180_000);
@@ -85,7 +101,12 @@ describe('exit codes', () => {
   }, 180_000);
 
   it('help, --version and --cloud list exit 0 on stdout', async () => {
-    for (const args of [['--help'], ['--version'], ['check', '--help'], ['check', '--cloud', 'list']]) {
+    for (const args of [
+      ['--help'],
+      ['--version'],
+      ['check', '--help'],
+      ['check', '--cloud', 'list'],
+    ]) {
       const r = await kdiag(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.stdout.length).toBeGreaterThan(0);
@@ -94,16 +115,31 @@ describe('exit codes', () => {
   }, 60_000);
 
   it('bad durations are usage errors, not rounded away', async () => {
-    expectOneLineError(await kdiag(['trace', '--interval', '40ms']), /--interval must be at least 100 ms/);
-    expectOneLineError(await kdiag(['check', '--path-idle-timeout', '0.1ms']), /--path-idle-timeout must be at least/);
-    expectOneLineError(await kdiag(['check', '--path-idle-timeout', '5x']), /--path-idle-timeout must be a positive duration/);
-    expectOneLineError(await kdiag(['check', '--cloud', 'no-such-cloud']), /unknown --cloud preset/);
+    expectOneLineError(
+      await kdiag(['trace', '--interval', '40ms']),
+      /--interval must be at least 100 ms/,
+    );
+    expectOneLineError(
+      await kdiag(['check', '--path-idle-timeout', '0.1ms']),
+      /--path-idle-timeout must be at least/,
+    );
+    expectOneLineError(
+      await kdiag(['check', '--path-idle-timeout', '5x']),
+      /--path-idle-timeout must be a positive duration/,
+    );
+    expectOneLineError(
+      await kdiag(['check', '--cloud', 'no-such-cloud']),
+      /unknown --cloud preset/,
+    );
   }, 60_000);
 
   describe.skipIf(!isRoot)('as an unprivileged user (setpriv to nobody)', () => {
     it('check, trace and doctor on the live node exit 2', async () => {
       expectOneLineError(await kdiag(['check'], { asNobody: true, cwd: '/' }), /not root/);
-      expectOneLineError(await kdiag(['trace', '--duration', '1s'], { asNobody: true, cwd: '/' }), /not root/);
+      expectOneLineError(
+        await kdiag(['trace', '--duration', '1s'], { asNobody: true, cwd: '/' }),
+        /not root/,
+      );
       const doctor = await kdiag(['doctor'], { asNobody: true, cwd: '/' });
       expect(doctor.code).toBe(2);
       expect(doctor.stdout).toMatch(/FAIL\s+not root/);
@@ -112,11 +148,17 @@ describe('exit codes', () => {
     it('collect as non-root writes a partial bundle, says so and exits 2', async () => {
       const { chmod } = await import('node:fs/promises');
       await chmod(dir, 0o777);
-      const r = await kdiag(['collect', '--out', join(dir, 'partial')], { asNobody: true, cwd: '/' });
+      const r = await kdiag(['collect', '--out', join(dir, 'partial')], {
+        asNobody: true,
+        cwd: '/',
+      });
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(/^kdiag: partial bundle: \d+ files? could not be collected \(.*conntrack-S\.txt/m);
+      expect(r.stderr).toMatch(
+        /^kdiag: partial bundle: \d+ files? could not be collected \(.*conntrack-S\.txt/m,
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }, 120_000);
   });
-  if (!isRoot) it.skip('as an unprivileged user: skipped, the test does not run as root so cannot setpriv', () => {});
+  if (!isRoot)
+    it.skip('as an unprivileged user: skipped, the test does not run as root so cannot setpriv', () => {});
 });

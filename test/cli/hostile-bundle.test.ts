@@ -14,7 +14,8 @@ import { runKdiag } from '../helpers/run-kdiag.js';
 
 const SOURCE = new URL('../../fixtures/bundles/healthy-iptables', import.meta.url).pathname;
 // A colour, a 256-colour the UI never uses, a clipboard write and a title change.
-const EVIL = '\u001b[31m\u001b[38;5;199mEVIL\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b]0;title\u001b\\';
+const EVIL =
+  '\u001b[31m\u001b[38;5;199mEVIL\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b]0;title\u001b\\';
 const ESC_OR_BEL = /[\u001b\u0007\u009b]/;
 
 const kdiag = (...args: string[]) => runKdiag(args);
@@ -56,17 +57,29 @@ describe('check on a bundle full of escape sequences', () => {
     bundle = join(dir, 'bundle');
     await cp(SOURCE, bundle, { recursive: true });
     await rm(join(bundle, 'expected.json'), { force: true });
-    const manifest = JSON.parse(await readFile(join(bundle, 'kdiag-collect.json'), 'utf8')) as Record<string, unknown>;
+    const manifest = JSON.parse(
+      await readFile(join(bundle, 'kdiag-collect.json'), 'utf8'),
+    ) as Record<string, unknown>;
     manifest.hostname = `node${EVIL}`;
     manifest.kernel = `6.1${EVIL}`;
     await writeFile(join(bundle, 'kdiag-collect.json'), JSON.stringify(manifest));
     // Pod names live in the file names of sysctl@POD and ss@POD.
     for (const f of await readdir(bundle)) {
-      if (f.includes('@')) await rename(join(bundle, f), join(bundle, f.replace('@pod_shop_web', `@pod_shop_web${EVIL.replace(/[\\/]/g, '')}`)));
+      if (f.includes('@'))
+        await rename(
+          join(bundle, f),
+          join(bundle, f.replace('@pod_shop_web', `@pod_shop_web${EVIL.replace(/[\\/]/g, '')}`)),
+        );
     }
     const ipt = await readFile(join(bundle, 'iptables-save.txt'), 'utf8');
-    await writeFile(join(bundle, 'iptables-save.txt'), ipt.replace(/--comment "([^"]*)"/g, (_m, c: string) => `--comment "${c}${EVIL}"`));
-    await writeFile(join(bundle, 'kube-proxy.args'), `/usr/local/bin/kube-proxy\n--config=/var/lib/kube-proxy/config.conf\n--hostname-override=node-1${EVIL}\n--proxy-mode=iptables${EVIL}\n`);
+    await writeFile(
+      join(bundle, 'iptables-save.txt'),
+      ipt.replace(/--comment "([^"]*)"/g, (_m, c: string) => `--comment "${c}${EVIL}"`),
+    );
+    await writeFile(
+      join(bundle, 'kube-proxy.args'),
+      `/usr/local/bin/kube-proxy\n--config=/var/lib/kube-proxy/config.conf\n--hostname-override=node-1${EVIL}\n--proxy-mode=iptables${EVIL}\n`,
+    );
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -89,7 +102,10 @@ describe('check on a bundle full of escape sequences', () => {
 
   it('the TUI draws none of them', async () => {
     const session = await loadReplaySession(bundle, {});
-    const t = renderTui(createElement(App, { store: session, columns: 100, rows: 32, throttleMs: 0 }), { columns: 100, rows: 32 });
+    const t = renderTui(
+      createElement(App, { store: session, columns: 100, rows: 32, throttleMs: 0 }),
+      { columns: 100, rows: 32 },
+    );
     try {
       await t.waitForFrame((f) => f.includes('REPLAY') && f.includes('iptables'), 10_000);
       const raw = t.stdout.writes.join('');

@@ -8,8 +8,25 @@ function flows(n: number) {
   const ports = Array.from({ length: n }, (_, i) => 40000 + i);
   return tableOf([
     obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '600' }),
-    ...ctSnapshot(T0 + 10_000, ports.map((p) => ct(`10.0.0.1:${p}>10.96.0.20:5432`, `10.0.0.${7 + (p % 2)}:5432>10.0.0.1:${p}`, { timeout: 590 }))),
-    ...ssSnapshot(T0 + 10_000, ports.map((p) => sock(`10.0.0.1:${p}`, '10.96.0.20:5432', { lastsndMs: 10_000, lastrcvMs: 10_000, lastackMs: 10_000 })), 'app'),
+    ...ctSnapshot(
+      T0 + 10_000,
+      ports.map((p) =>
+        ct(`10.0.0.1:${p}>10.96.0.20:5432`, `10.0.0.${7 + (p % 2)}:5432>10.0.0.1:${p}`, {
+          timeout: 590,
+        }),
+      ),
+    ),
+    ...ssSnapshot(
+      T0 + 10_000,
+      ports.map((p) =>
+        sock(`10.0.0.1:${p}`, '10.96.0.20:5432', {
+          lastsndMs: 10_000,
+          lastrcvMs: 10_000,
+          lastackMs: 10_000,
+        }),
+      ),
+      'app',
+    ),
   ]);
 }
 

@@ -17,7 +17,10 @@ function summary(keepalive: CaptureSummary['timeouts']['keepalive']): CaptureSum
 
 describe('timeouts per namespace', () => {
   it('groups namespaces with the same values, host first, naming at most three', () => {
-    const rows = byScope({ pod_b: 1, pod_a: 1, host: 1, pod_c: 2, pod_d: 1, pod_e: 1, ab: 3 }, (v) => `v${v}`);
+    const rows = byScope(
+      { pod_b: 1, pod_a: 1, host: 1, pod_c: 2, pod_d: 1, pod_e: 1, ab: 3 },
+      (v) => `v${v}`,
+    );
     expect(rows).toEqual([
       ['host, pod_a and 3 more', 'v1'],
       ['ab', 'v3'],
@@ -28,8 +31,18 @@ describe('timeouts per namespace', () => {
 
   it("shows a pod's own keepalive apart from the pods that keep the kernel's", () => {
     const ka = { time: 7200, intvl: 75, probes: 9 };
-    const text = renderSummary(summary({ host: ka, pod_shop_web: ka, pod_shop_api: ka, pod_crm_contacts: { time: 600, intvl: 75, probes: 9 }, pod_shop_db: ka })).join('\n');
-    expect(text).toContain('keepalive   host, pod_shop_api and 2 more: time 7200, intvl 75, probes 9');
+    const text = renderSummary(
+      summary({
+        host: ka,
+        pod_shop_web: ka,
+        pod_shop_api: ka,
+        pod_crm_contacts: { time: 600, intvl: 75, probes: 9 },
+        pod_shop_db: ka,
+      }),
+    ).join('\n');
+    expect(text).toContain(
+      'keepalive   host, pod_shop_api and 2 more: time 7200, intvl 75, probes 9',
+    );
     expect(text).toContain('keepalive   pod_crm_contacts: time 600, intvl 75, probes 9');
     expect(text.match(/keepalive /g)?.length).toBe(2);
   });

@@ -9,18 +9,25 @@ import { analyzeInput } from '../../src/services/analyze-input.js';
 const FIX = new URL('../../fixtures/', import.meta.url).pathname;
 const inputs = [
   ...readdirSync(join(FIX, 'sessions')).map((d) => join(FIX, 'sessions', d, 'recording.ndjson')),
-  ...readdirSync(join(FIX, 'bundles'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(FIX, 'bundles', d.name)),
+  ...readdirSync(join(FIX, 'bundles'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(FIX, 'bundles', d.name)),
 ].filter((p) => existsSync(p));
 
 describe('text reports', () => {
   it.each(inputs)('%s fits 80 columns', async (input) => {
-    const text = renderAnalysis(await analyzeInput(input), { title: `kdiag replay ${input.slice(FIX.length)}` });
+    const text = renderAnalysis(await analyzeInput(input), {
+      title: `kdiag replay ${input.slice(FIX.length)}`,
+    });
     const long = text.split('\n').filter((l) => l.length > 80);
     expect(long).toEqual([]);
   });
 
   it('keeps the indentation of a KubeProxyConfiguration patch', async () => {
-    const text = renderAnalysis(await analyzeInput(join(FIX, 'sessions', 'conntrack-expiry', 'recording.ndjson')), { title: 't' });
+    const text = renderAnalysis(
+      await analyzeInput(join(FIX, 'sessions', 'conntrack-expiry', 'recording.ndjson')),
+      { title: 't' },
+    );
     expect(text).toMatch(/\n\s+conntrack:\n\s{2,}\s+tcpEstablishedTimeout: \d+s\n/);
   });
 });

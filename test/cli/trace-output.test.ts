@@ -5,7 +5,15 @@ import { TEST_DIAGNOSIS } from '../helpers/ui-test-data.js';
 function capture(json: boolean) {
   const out: string[] = [];
   const notes: string[] = [];
-  return { out, notes, p: tracePresenter(json, (s) => out.push(s), (s) => notes.push(s)) };
+  return {
+    out,
+    notes,
+    p: tracePresenter(
+      json,
+      (s) => out.push(s),
+      (s) => notes.push(s),
+    ),
+  };
 }
 
 describe('trace output', () => {
@@ -29,16 +37,39 @@ describe('trace output', () => {
     p.summary({ findings: 2, shown: 1, predictions: 0, issues: 3, sources: [] }, 9);
     const objs = out.map((l) => JSON.parse(l) as { type: string });
     expect(objs.map((o) => o.type)).toEqual(['finding', 'status', 'event', 'summary']);
-    expect(objs[0]).toMatchObject({ finding: { id: f.id }, suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)) });
-    expect(objs[3]).toEqual({ type: 'summary', t: 9, findings: 2, predictions: 0, issues: 3, sources: [] });
+    expect(objs[0]).toMatchObject({
+      finding: { id: f.id },
+      suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)),
+    });
+    expect(objs[3]).toEqual({
+      type: 'summary',
+      t: 9,
+      findings: 2,
+      predictions: 0,
+      issues: 3,
+      sources: [],
+    });
     expect(notes).toEqual([]);
   });
 
   it('sends notes and the summary to progress as text', () => {
     const { out, notes, p } = capture(false);
     p.note('IPVS not loaded', 1);
-    p.summary({ findings: 2, shown: 1, predictions: 4, issues: 0, sources: [], recording: { path: 'r.ndjson', records: 7 } }, 9);
+    p.summary(
+      {
+        findings: 2,
+        shown: 1,
+        predictions: 4,
+        issues: 0,
+        sources: [],
+        recording: { path: 'r.ndjson', records: 7 },
+      },
+      9,
+    );
     expect(out).toEqual([]);
-    expect(notes).toEqual(['note: IPVS not loaded', 'Stopped: 1 finding(s), 4 flow(s) at risk, 0 parse issue(s); recorded 7 records to r.ndjson.']);
+    expect(notes).toEqual([
+      'note: IPVS not loaded',
+      'Stopped: 1 finding(s), 4 flow(s) at risk, 0 parse issue(s); recorded 7 records to r.ndjson.',
+    ]);
   });
 });

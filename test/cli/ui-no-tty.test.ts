@@ -4,7 +4,10 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const KDIAG = new URL('../../bin/kdiag.js', import.meta.url).pathname;
-const RECORDING = new URL('../../fixtures/sessions/conntrack-expiry/recording.ndjson', import.meta.url).pathname;
+const RECORDING = new URL(
+  '../../fixtures/sessions/conntrack-expiry/recording.ndjson',
+  import.meta.url,
+).pathname;
 const run = promisify(execFile);
 
 // execFile gives the child pipes, not terminals, on stdin, stdout and stderr.

@@ -3,7 +3,15 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { clientFlowId, findingsOf, liveAndReplay, traceScenario, tracedLab, type TraceLine, type TracedScenario } from '../helpers/trace-harness.js';
+import {
+  clientFlowId,
+  findingsOf,
+  liveAndReplay,
+  traceScenario,
+  tracedLab,
+  type TraceLine,
+  type TracedScenario,
+} from '../helpers/trace-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
 const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
@@ -27,7 +35,10 @@ function predictionsAt(lines: readonly TraceLine[], until: number): Map<string, 
 }
 
 function describeRun(t: TracedScenario): string {
-  return `${t.result.summary}\n${t.lines.filter((l) => l.type !== 'event').map((l) => JSON.stringify(l).slice(0, 300)).join('\n')}`;
+  return `${t.result.summary}\n${t.lines
+    .filter((l) => l.type !== 'event')
+    .map((l) => JSON.stringify(l).slice(0, 300))
+    .join('\n')}`;
 }
 
 describe.skipIf(reason)('lab scenarios: prediction before, attribution after (real kernel)', () => {
@@ -49,7 +60,11 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
     const ts = r.timestamps as typeof r.timestamps & { raisedAt?: number };
     expect(ts.raisedAt).toBeGreaterThan(r.timestamps.idleStart!);
     // Before the break: at risk on the node's conntrack, and still so after the raise.
-    expect(predictionsAt(t.lines, r.timestamps.actionAt!).get(flow)?.layer ?? predictionsAt(t.lines, r.timestamps.expiryExpected!).get(flow)?.layer, describeRun(t)).toBe('conntrack');
+    expect(
+      predictionsAt(t.lines, r.timestamps.actionAt!).get(flow)?.layer ??
+        predictionsAt(t.lines, r.timestamps.expiryExpected!).get(flow)?.layer,
+      describeRun(t),
+    ).toBe('conntrack');
     // After: the expiry, on the client's flow.
     const hit = findingsOf(t.lines).find((f) => f.flows.includes(flow) && /expired/.test(f.rule));
     expect(hit, describeRun(t)).toBeDefined();
@@ -64,8 +79,20 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
     // Once one snapshot has seen the backend's keepalive timer, the flow is not at risk.
     const settled = r.timestamps.idleStart! + 3000;
     expect(predictionsAt(t.lines, settled).has(flow), describeRun(t)).toBe(false);
-    expect(t.lines.some((l) => l.type === 'prediction' && (l.emittedAt ?? 0) > settled && (l.prediction as PredictionLite).flow === flow), describeRun(t)).toBe(false);
-    expect(findingsOf(t.lines).filter((f) => f.flows.includes(flow) && TIMEOUT_RULES.test(f.rule)).map((f) => f.rule)).toEqual([]);
+    expect(
+      t.lines.some(
+        (l) =>
+          l.type === 'prediction' &&
+          (l.emittedAt ?? 0) > settled &&
+          (l.prediction as PredictionLite).flow === flow,
+      ),
+      describeRun(t),
+    ).toBe(false);
+    expect(
+      findingsOf(t.lines)
+        .filter((f) => f.flows.includes(flow) && TIMEOUT_RULES.test(f.rule))
+        .map((f) => f.rule),
+    ).toEqual([]);
   }, 240_000);
 
   it('expired-seen-idle: predicted on conntrack, and attributed by a snapshot before the next send', async () => {
@@ -73,10 +100,17 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
-    const predicted = t.lines.find((l) => l.type === 'prediction' && (l.prediction as PredictionLite).flow === flow);
-    expect((predicted?.prediction as PredictionLite | undefined)?.layer, describeRun(t)).toBe('conntrack');
+    const predicted = t.lines.find(
+      (l) => l.type === 'prediction' && (l.prediction as PredictionLite).flow === flow,
+    );
+    expect((predicted?.prediction as PredictionLite | undefined)?.layer, describeRun(t)).toBe(
+      'conntrack',
+    );
     expect(predicted!.emittedAt!).toBeLessThan(r.timestamps.expiryExpected!);
-    const early = findingsOf(t.lines).find((f) => f.flows.includes(flow) && /expired/.test(f.rule) && f.emittedAt < r.timestamps.actionAt!);
+    const early = findingsOf(t.lines).find(
+      (f) =>
+        f.flows.includes(flow) && /expired/.test(f.rule) && f.emittedAt < r.timestamps.actionAt!,
+    );
     expect(early, describeRun(t)).toBeDefined();
   }, 240_000);
 });

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { labSkipReason } from '../helpers/lab-guard.js';
-import { clientFlowId, findingKey as key, findingsOf, liveAndReplay, traceScenario, tracedLab } from '../helpers/trace-harness.js';
+import {
+  clientFlowId,
+  findingKey as key,
+  findingsOf,
+  liveAndReplay,
+  traceScenario,
+  tracedLab,
+} from '../helpers/trace-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
 const UPDATE = process.env.KDIAG_UPDATE_FIXTURES === '1';
@@ -24,9 +31,17 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  { scenario: 'conntrack-expiry', rules: ['conntrack.established-expired'], not: ['conntrack.invalid-reset'] },
+  {
+    scenario: 'conntrack-expiry',
+    rules: ['conntrack.established-expired'],
+    not: ['conntrack.invalid-reset'],
+  },
   { scenario: 'expiry-loose0', rules: ['conntrack.expired-blackhole'] },
-  { scenario: 'server-push-after-expiry', rules: ['conntrack.established-expired'], not: ['conntrack.invalid-reset'] },
+  {
+    scenario: 'server-push-after-expiry',
+    rules: ['conntrack.established-expired'],
+    not: ['conntrack.invalid-reset'],
+  },
   { scenario: 'keepalive-saves', rules: [], healthy: true },
   { scenario: 'out-of-window', rules: ['conntrack.invalid-dropped'] },
   { scenario: 'out-of-window-no-drop', rules: ['conntrack.invalid-reset'] },
@@ -34,7 +49,12 @@ const CASES: readonly Case[] = [
   { scenario: 'close-wait-expiry', rules: ['conntrack.close-wait-expired'] },
   { scenario: 'middlebox-idle-drop', rules: ['path.idle-reset'] },
   { scenario: 'unacked-clamp', rules: ['conntrack.clamped-unacked'] },
-  { scenario: 'table-near-full', rules: ['conntrack.table-near-full'], global: true, noFixture: true },
+  {
+    scenario: 'table-near-full',
+    rules: ['conntrack.table-near-full'],
+    global: true,
+    noFixture: true,
+  },
 ];
 
 const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepalive|timeout/;
@@ -42,44 +62,68 @@ const TIMEOUT_RULES = /expired|blackhole|invalid|clamped|idle|close-wait|keepali
 describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
   const env = tracedLab('kdiag-e2e-');
 
-  it.each(CASES)('$scenario', async (c) => {
-    const record = join(env.dir(), `${c.scenario}.ndjson`);
-    const traced = await traceScenario(env.lab(), c.scenario, record);
-    const r = traced.result;
-    // A live run does not repeat: keep what it recorded, to replay why it failed.
-    onTestFailed(async () => {
-      const kept = join(tmpdir(), `kdiag-e2e-failed-${c.scenario}-${Date.now()}.ndjson`);
-      await copyFile(record, kept).catch(() => undefined);
-      process.stderr.write(`lab-trace ${c.scenario}: the recording is kept at ${kept}; scenario steps: ${r.summary}\n`);
-    });
-    if (UPDATE && !c.noFixture) {
-      const out = join(FIXTURES, c.scenario);
-      await mkdir(out, { recursive: true });
-      await copyFile(record, join(out, 'recording.ndjson'));
-      const expected = { scenario: c.scenario, fm: r.fm, flow: clientFlowId(r), outcome: r.outcome, rules: c.rules, not: c.not ?? [], healthy: Boolean(c.healthy), global: Boolean(c.global) };
-      await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
-    }
-    expect(r.matched, `the scenario itself did not behave as the kernel should: ${r.summary}`).toBe(true);
-    expect(traced.exitCode, traced.stderr).toBe(c.rules.length > 0 ? 1 : traced.exitCode);
-    const flow = clientFlowId(r);
-    const live = findingsOf(traced.lines);
-    const onFlow = live.filter((f) => (flow ? f.flows.includes(flow) : false));
+  it.each(CASES)(
+    '$scenario',
+    async (c) => {
+      const record = join(env.dir(), `${c.scenario}.ndjson`);
+      const traced = await traceScenario(env.lab(), c.scenario, record);
+      const r = traced.result;
+      // A live run does not repeat: keep what it recorded, to replay why it failed.
+      onTestFailed(async () => {
+        const kept = join(tmpdir(), `kdiag-e2e-failed-${c.scenario}-${Date.now()}.ndjson`);
+        await copyFile(record, kept).catch(() => undefined);
+        process.stderr.write(
+          `lab-trace ${c.scenario}: the recording is kept at ${kept}; scenario steps: ${r.summary}\n`,
+        );
+      });
+      if (UPDATE && !c.noFixture) {
+        const out = join(FIXTURES, c.scenario);
+        await mkdir(out, { recursive: true });
+        await copyFile(record, join(out, 'recording.ndjson'));
+        const expected = {
+          scenario: c.scenario,
+          fm: r.fm,
+          flow: clientFlowId(r),
+          outcome: r.outcome,
+          rules: c.rules,
+          not: c.not ?? [],
+          healthy: Boolean(c.healthy),
+          global: Boolean(c.global),
+        };
+        await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+      }
+      expect(
+        r.matched,
+        `the scenario itself did not behave as the kernel should: ${r.summary}`,
+      ).toBe(true);
+      expect(traced.exitCode, traced.stderr).toBe(c.rules.length > 0 ? 1 : traced.exitCode);
+      const flow = clientFlowId(r);
+      const live = findingsOf(traced.lines);
+      const onFlow = live.filter((f) => (flow ? f.flows.includes(flow) : false));
 
-    for (const rule of c.rules) {
-      const hit = (c.global ? live : onFlow).find((f) => f.rule === rule);
-      expect(hit, `${rule} on ${flow}; got ${live.map(key).join(' | ') || 'nothing'}`).toBeDefined();
-      // Within 5 s of the moment the application saw the failure (or the packet that caused it).
-      const at = r.timestamps.failureObserved ?? r.timestamps.actionAt ?? r.timestamps.end;
-      expect(hit!.emittedAt - at, `${rule} reported ${hit!.emittedAt - at} ms after the failure`).toBeLessThanOrEqual(5000);
-      expect(hit!.cause.length).toBeGreaterThan(20);
-    }
-    for (const rule of c.not ?? []) expect(onFlow.map((f) => f.rule)).not.toContain(rule);
-    if (c.healthy) expect(onFlow.filter((f) => TIMEOUT_RULES.test(f.rule)).map(key)).toEqual([]);
+      for (const rule of c.rules) {
+        const hit = (c.global ? live : onFlow).find((f) => f.rule === rule);
+        expect(
+          hit,
+          `${rule} on ${flow}; got ${live.map(key).join(' | ') || 'nothing'}`,
+        ).toBeDefined();
+        // Within 5 s of the moment the application saw the failure (or the packet that caused it).
+        const at = r.timestamps.failureObserved ?? r.timestamps.actionAt ?? r.timestamps.end;
+        expect(
+          hit!.emittedAt - at,
+          `${rule} reported ${hit!.emittedAt - at} ms after the failure`,
+        ).toBeLessThanOrEqual(5000);
+        expect(hit!.cause.length).toBeGreaterThan(20);
+      }
+      for (const rule of c.not ?? []) expect(onFlow.map((f) => f.rule)).not.toContain(rule);
+      if (c.healthy) expect(onFlow.filter((f) => TIMEOUT_RULES.test(f.rule)).map(key)).toEqual([]);
 
-    // What live still stands by at the end (updates replacing, withdrawals removing) is what the
-    // replay of its own recording finds.
-    const both = await liveAndReplay(traced.lines, record);
-    expect(both.issueCount).toBe(0);
-    expect(both.live).toEqual(both.replay);
-  }, 240_000);
+      // What live still stands by at the end (updates replacing, withdrawals removing) is what the
+      // replay of its own recording finds.
+      const both = await liveAndReplay(traced.lines, record);
+      expect(both.issueCount).toBe(0);
+      expect(both.live).toEqual(both.replay);
+    },
+    240_000,
+  );
 });

@@ -49,46 +49,54 @@ describe.skipIf(reason)('kdiag trace lifecycle (real bpftrace)', () => {
     }
   });
 
-  it.each(['SIGKILL', 'SIGTERM'] as const)('leaves no bpftrace within 2 s after %s of kdiag, and no file in its TMPDIR', async (signal) => {
-    const tmp = await mkdtemp(join(tmpdir(), 'kdiag-lifecycle-'));
-    let leftFiles: string[] = [];
-    try {
-      const child = spawn(process.execPath, [KDIAG, 'trace', '--json', '--probes', 'trace_tcp_reset,trace_skb_drop'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, TMPDIR: tmp },
-      });
-      started.push(child.pid!);
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`trace not ready: ${out}`)), 60_000);
-        child.stdout.on('data', (c: string) => {
-          out += c;
-          if (out.includes('"Tracing')) {
-            clearTimeout(timer);
-            resolve();
-          }
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    'leaves no bpftrace within 2 s after %s of kdiag, and no file in its TMPDIR',
+    async (signal) => {
+      const tmp = await mkdtemp(join(tmpdir(), 'kdiag-lifecycle-'));
+      let leftFiles: string[] = [];
+      try {
+        const child = spawn(
+          process.execPath,
+          [KDIAG, 'trace', '--json', '--probes', 'trace_tcp_reset,trace_skb_drop'],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, TMPDIR: tmp },
+          },
+        );
+        started.push(child.pid!);
+        let out = '';
+        child.stdout.setEncoding('utf8');
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`trace not ready: ${out}`)), 60_000);
+          child.stdout.on('data', (c: string) => {
+            out += c;
+            if (out.includes('"Tracing')) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          child.on('exit', () => reject(new Error(`trace exited early: ${out}`)));
         });
-        child.on('exit', () => reject(new Error(`trace exited early: ${out}`)));
-      });
-      const probes = await childrenNamed(child.pid!, 'bpftrace');
-      expect(probes.length).toBe(2);
-      started.push(...probes);
-      child.kill(signal);
-      const deadline = Date.now() + 2000;
-      let left = probes;
-      while (Date.now() < deadline) {
-        left = [];
-        for (const p of probes) if (await alive(p)) left.push(p);
-        if (left.length === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
+        const probes = await childrenNamed(child.pid!, 'bpftrace');
+        expect(probes.length).toBe(2);
+        started.push(...probes);
+        child.kill(signal);
+        const deadline = Date.now() + 2000;
+        let left = probes;
+        while (Date.now() < deadline) {
+          left = [];
+          for (const p of probes) if (await alive(p)) left.push(p);
+          if (left.length === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(left, `bpftrace still running 2 s after ${signal} of kdiag`).toEqual([]);
+        leftFiles = await readdir(tmp);
+      } finally {
+        // Also when the test fails before its check: a failed run must not leave its TMPDIR behind.
+        await rm(tmp, { recursive: true, force: true });
       }
-      expect(left, `bpftrace still running 2 s after ${signal} of kdiag`).toEqual([]);
-      leftFiles = await readdir(tmp);
-    } finally {
-      // Also when the test fails before its check: a failed run must not leave its TMPDIR behind.
-      await rm(tmp, { recursive: true, force: true });
-    }
-    expect(leftFiles, `files left in kdiag's TMPDIR after ${signal}`).toEqual([]);
-  }, 90_000);
+      expect(leftFiles, `files left in kdiag's TMPDIR after ${signal}`).toEqual([]);
+    },
+    90_000,
+  );
 });

@@ -5,9 +5,26 @@ import { Engine } from '../../src/engine/engine.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 import type { Observation } from '../../src/model/observation.js';
 
-const CT = readFileSync(new URL('../../fixtures/tools/conntrack/list-extended-id.txt', import.meta.url), 'utf8').trimEnd().split('\n');
-const RST_CONTEXT = JSON.stringify(JSON.parse(readFileSync(new URL('../../fixtures/tools/bpftrace/trace_tcp_reset.context.json', import.meta.url), 'utf8')));
-const RST_LINES = readFileSync(new URL('../../fixtures/tools/bpftrace/trace_tcp_reset.ndjson', import.meta.url), 'utf8').trimEnd().split('\n');
+const CT = readFileSync(
+  new URL('../../fixtures/tools/conntrack/list-extended-id.txt', import.meta.url),
+  'utf8',
+)
+  .trimEnd()
+  .split('\n');
+const RST_CONTEXT = JSON.stringify(
+  JSON.parse(
+    readFileSync(
+      new URL('../../fixtures/tools/bpftrace/trace_tcp_reset.context.json', import.meta.url),
+      'utf8',
+    ),
+  ),
+);
+const RST_LINES = readFileSync(
+  new URL('../../fixtures/tools/bpftrace/trace_tcp_reset.ndjson', import.meta.url),
+  'utf8',
+)
+  .trimEnd()
+  .split('\n');
 
 function decode(recs: readonly RawRecord[], finish = true): { out: Observation[]; d: Decoder } {
   const out: Observation[] = [];
@@ -26,33 +43,65 @@ const snapshot = (t: number, src: string, lines: readonly string[]): RawRecord[]
 describe('Decoder', () => {
   it('frames a snapshot: begin, its rows at the snapshot time with scope, end', () => {
     const { out, d } = decode(snapshot(1000, 'conntrack:list@kdiag-a', CT));
-    expect(out[0]).toMatchObject({ kind: 'snapshot-begin', what: 'conntrack', t: 1000, scope: 'kdiag-a' });
+    expect(out[0]).toMatchObject({
+      kind: 'snapshot-begin',
+      what: 'conntrack',
+      t: 1000,
+      scope: 'kdiag-a',
+    });
     expect(out[out.length - 1]).toMatchObject({ kind: 'snapshot-end', what: 'conntrack', t: 1000 });
     const rows = out.filter((o) => o.kind === 'conntrack-entry');
     expect(rows.length).toBeGreaterThan(0);
     // every row carries the begin record's time, not its own
-    expect(rows.every((o) => o.t === 1000 && o.scope === 'kdiag-a' && o.src === 'conntrack:list@kdiag-a')).toBe(true);
-    expect(rows[0]).toMatchObject({ entry: { proto: 'tcp', state: 'ESTABLISHED', orig: { src: '10.0.0.1', dport: 80 } } });
+    expect(
+      rows.every(
+        (o) => o.t === 1000 && o.scope === 'kdiag-a' && o.src === 'conntrack:list@kdiag-a',
+      ),
+    ).toBe(true);
+    expect(rows[0]).toMatchObject({
+      entry: { proto: 'tcp', state: 'ESTABLISHED', orig: { src: '10.0.0.1', dport: 80 } },
+    });
     expect(d.records).toBe(CT.length + 2);
     expect(d.perSource.get('conntrack:list@kdiag-a')?.records).toBe(CT.length + 2);
   });
 
   it('closes a snapshot cut short when finished, and only then', () => {
     const recs = snapshot(1000, 'conntrack:list', CT.slice(0, 1)).slice(0, -1);
-    expect(decode(recs, false).out.map((o) => o.kind)).toEqual(['snapshot-begin', 'conntrack-entry']);
-    expect(decode(recs).out.map((o) => o.kind)).toEqual(['snapshot-begin', 'conntrack-entry', 'snapshot-end']);
+    expect(decode(recs, false).out.map((o) => o.kind)).toEqual([
+      'snapshot-begin',
+      'conntrack-entry',
+    ]);
+    expect(decode(recs).out.map((o) => o.kind)).toEqual([
+      'snapshot-begin',
+      'conntrack-entry',
+      'snapshot-end',
+    ]);
   });
 
   it('parses a document source once its snapshot ends', () => {
     const recs: RawRecord[] = [
       { t: 5, src: 'sysctl:all', line: 'sysctl -a', k: 'begin' },
       { t: 5, src: 'sysctl:all', line: 'net.ipv4.tcp_keepalive_time = 7200' },
-      { t: 5, src: 'sysctl:all', line: 'net.netfilter.nf_conntrack_tcp_timeout_established = 432000' },
+      {
+        t: 5,
+        src: 'sysctl:all',
+        line: 'net.netfilter.nf_conntrack_tcp_timeout_established = 432000',
+      },
     ];
     const open = decode(recs, false);
     expect(open.out).toEqual([]);
     open.d.push({ rec: { t: 6, src: 'sysctl:all', line: 'exit 0', k: 'end' }, file: 'f', line: 4 });
-    expect(open.out).toEqual([{ t: 5, src: 'sysctl:all', kind: 'sysctls', values: { 'net.ipv4.tcp_keepalive_time': '7200', 'net.netfilter.nf_conntrack_tcp_timeout_established': '432000' } }]);
+    expect(open.out).toEqual([
+      {
+        t: 5,
+        src: 'sysctl:all',
+        kind: 'sysctls',
+        values: {
+          'net.ipv4.tcp_keepalive_time': '7200',
+          'net.netfilter.nf_conntrack_tcp_timeout_established': '432000',
+        },
+      },
+    ]);
   });
 
   it('reports an unknown source kind once, with its file and line, and ignores its records', () => {
@@ -62,14 +111,26 @@ describe('Decoder', () => {
     ]);
     expect(out).toEqual([]);
     expect(d.issueCount).toBe(1);
-    expect(d.issues[0]).toMatchObject({ code: 'source.unknown', file: 'test.ndjson', line: 1, src: 'nosuch:tool@ns' });
+    expect(d.issues[0]).toMatchObject({
+      code: 'source.unknown',
+      file: 'test.ndjson',
+      line: 1,
+      src: 'nosuch:tool@ns',
+    });
   });
 
   it('turns a bad row into an issue at its file and line, and keeps the good rows', () => {
-    const { out, d } = decode(snapshot(1000, 'conntrack:list', [CT[0]!, 'this is not conntrack', CT[0]!]));
+    const { out, d } = decode(
+      snapshot(1000, 'conntrack:list', [CT[0]!, 'this is not conntrack', CT[0]!]),
+    );
     expect(out.filter((o) => o.kind === 'conntrack-entry')).toHaveLength(2);
     expect(d.issueCount).toBe(1);
-    expect(d.issues[0]).toMatchObject({ file: 'test.ndjson', line: 3, src: 'conntrack:list', text: 'this is not conntrack' });
+    expect(d.issues[0]).toMatchObject({
+      file: 'test.ndjson',
+      line: 3,
+      src: 'conntrack:list',
+      text: 'this is not conntrack',
+    });
     expect(d.issues[0]!.code).toMatch(/^conntrack\./);
     expect(d.perSource.get('conntrack:list')?.issues).toBe(1);
   });
@@ -77,19 +138,37 @@ describe('Decoder', () => {
   it('counts lost events from stderr lines and emits a lost-events meta', () => {
     const line = 'WARNING: We have hit ENOBUFS! We are losing events.';
     const { out, d } = decode([{ t: 7, src: 'conntrack:events', line, k: 'err' }]);
-    expect(out).toEqual([{ t: 7, src: 'conntrack:events', raw: line, kind: 'meta', key: 'lost-events', value: line }]);
+    expect(out).toEqual([
+      { t: 7, src: 'conntrack:events', raw: line, kind: 'meta', key: 'lost-events', value: line },
+    ]);
     expect(d.perSource.get('conntrack:events')).toMatchObject({ lost: 1, stderr: [line] });
   });
 
   it('reads probe records: context from begin, events from output lines, unknown probes reported', () => {
     const src = 'bpftrace:trace_tcp_reset@kdiag-a';
-    const recs: RawRecord[] = [{ t: 10, src, line: RST_CONTEXT, k: 'begin' }, ...RST_LINES.map((line, i) => ({ t: 11 + i, src, line }))];
+    const recs: RawRecord[] = [
+      { t: 10, src, line: RST_CONTEXT, k: 'begin' },
+      ...RST_LINES.map((line, i) => ({ t: 11 + i, src, line })),
+    ];
     const { out, d } = decode(recs);
     expect(d.issueCount).toBe(0);
-    const probes = out.filter((o): o is Extract<Observation, { kind: 'probe' }> => o.kind === 'probe');
-    expect(probes[0]).toMatchObject({ t: 11, src, scope: 'kdiag-a', event: { kind: 'probe-status', status: 'attached' } });
+    const probes = out.filter(
+      (o): o is Extract<Observation, { kind: 'probe' }> => o.kind === 'probe',
+    );
+    expect(probes[0]).toMatchObject({
+      t: 11,
+      src,
+      scope: 'kdiag-a',
+      event: { kind: 'probe-status', status: 'attached' },
+    });
     const reset = probes.find((o) => o.event.kind === 'reset');
-    expect(reset).toMatchObject({ scope: 'kdiag-a', event: { kind: 'reset', tuple: { saddr: '10.0.0.2', sport: 48572, daddr: '10.0.0.2', dport: 9 } } });
+    expect(reset).toMatchObject({
+      scope: 'kdiag-a',
+      event: {
+        kind: 'reset',
+        tuple: { saddr: '10.0.0.2', sport: 48572, daddr: '10.0.0.2', dport: 9 },
+      },
+    });
     // the line is kept and parses back to the same event
     expect(reset!.raw).toBeDefined();
     expect(reset!.reparse!.reparse(reset!.raw!)).toEqual(reset!.event);
@@ -115,20 +194,33 @@ describe('Engine', () => {
   it('diagnoses the table its records built, with suggestions for its findings', () => {
     const seen: string[] = [];
     const e = new Engine({ onObservation: (o) => seen.push(o.kind) });
-    snapshot(1000, 'conntrack:list', CT).forEach((rec, i) => e.push({ rec, file: 'f', line: i + 1 }));
+    snapshot(1000, 'conntrack:list', CT).forEach((rec, i) =>
+      e.push({ rec, file: 'f', line: i + 1 }),
+    );
     e.finish();
     expect(seen[0]).toBe('snapshot-begin');
     expect(e.table.size).toBeGreaterThan(0);
     const d = e.diagnose(5000);
     expect(d.at).toBe(5000);
     expect(d.flows.length).toBeGreaterThan(0);
-    for (const f of d.findings) for (const id of f.suggestions) expect(d.suggestions.some((s) => s.id === id)).toBe(true);
+    for (const f of d.findings)
+      for (const id of f.suggestions) expect(d.suggestions.some((s) => s.id === id)).toBe(true);
   });
 });
 
 describe('rulesets of nftables mode', () => {
-  const NFT = readFileSync(new URL('../../fixtures/pastes/nft-kube-proxy.txt', import.meta.url), 'utf8').trimEnd().split('\n');
-  const IPT6 = readFileSync(new URL('../../fixtures/pastes/ip6tables-save.txt', import.meta.url), 'utf8').trimEnd().split('\n');
+  const NFT = readFileSync(
+    new URL('../../fixtures/pastes/nft-kube-proxy.txt', import.meta.url),
+    'utf8',
+  )
+    .trimEnd()
+    .split('\n');
+  const IPT6 = readFileSync(
+    new URL('../../fixtures/pastes/ip6tables-save.txt', import.meta.url),
+    'utf8',
+  )
+    .trimEnd()
+    .split('\n');
   const doc = (src: string, lines: readonly string[]): RawRecord[] => [
     { t: 10, src, line: src, k: 'begin' },
     ...lines.map((line) => ({ t: 10, src, line })),
@@ -138,13 +230,17 @@ describe('rulesets of nftables mode', () => {
   it('feeds nft list ruleset and ip6tables-save to the model as one ruleset with both their facts', async () => {
     const { buildPathContext } = await import('../../src/analysis/path/context.js');
     const e = new Engine();
-    [...doc('ip6tables:save', IPT6), ...doc('nft:ruleset', NFT)].forEach((rec, i) => e.push({ rec, file: 'f', line: i + 1 }));
+    [...doc('ip6tables:save', IPT6), ...doc('nft:ruleset', NFT)].forEach((rec, i) =>
+      e.push({ rec, file: 'f', line: i + 1 }),
+    );
     e.finish();
     expect(e.decoder.issues).toEqual([]);
     const ipt = e.table.iptables()!.value;
     expect(ipt.kubeProxyNftables).toBe(true);
     expect(ipt.invalidDropRules.map((r) => r.table)).toEqual(['filter', 'ip kube-proxy']);
-    expect(ipt.services.find((s) => s.name === 'mysql')?.endpoints).toEqual([{ addr: '10.244.12.8', port: 3306 }]);
+    expect(ipt.services.find((s) => s.name === 'mysql')?.endpoints).toEqual([
+      { addr: '10.244.12.8', port: 3306 },
+    ]);
     expect(buildPathContext(e.table, {}).mode).toBe('nftables');
   });
 });

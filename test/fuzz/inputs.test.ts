@@ -20,7 +20,14 @@ async function filesUnder(dir: string, depth = 2): Promise<string[]> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory() && depth > 0) out.push(...(await filesUnder(p, depth - 1)));
-    else if (e.isFile() && !e.name.endsWith('.md') && !e.name.endsWith('.json') && !e.name.endsWith('.py') && !e.name.endsWith('.gz')) out.push(p);
+    else if (
+      e.isFile() &&
+      !e.name.endsWith('.md') &&
+      !e.name.endsWith('.json') &&
+      !e.name.endsWith('.py') &&
+      !e.name.endsWith('.gz')
+    )
+      out.push(p);
   }
   return out;
 }
@@ -29,10 +36,12 @@ type Mutation = (text: string) => string;
 
 /** Mutations that keep the text near real tool output, so parsers get past their first check. */
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }).map(({ at, byte }) => (t: string) => {
-    const i = t.length === 0 ? 0 : at % t.length;
-    return t.slice(0, i) + String.fromCharCode(byte) + t.slice(i + 1);
-  }),
+  fc
+    .record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) })
+    .map(({ at, byte }) => (t: string) => {
+      const i = t.length === 0 ? 0 : at % t.length;
+      return t.slice(0, i) + String.fromCharCode(byte) + t.slice(i + 1);
+    }),
   fc.nat().map((at) => (t: string) => {
     const l = t.split('\n');
     const i = l.length === 0 ? 0 : at % l.length;
@@ -48,8 +57,12 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     }
     return l.join('\n');
   }),
-  fc.constantFrom('\u001b[31m', '\u001b]52;c;AAAA\u0007', '\u0000', '\r', '\u007f', '\u202e').map((c) => (t: string) => t.replace(/ /, ` ${c}`)),
-  fc.constantFrom('99999999999999999999999', '-1', '1e308', 'NaN', '0x41', '18446744073709551616').map((n) => (t: string) => t.replace(/\d+/g, (m, off: number) => (off % 3 === 0 ? n : m))),
+  fc
+    .constantFrom('\u001b[31m', '\u001b]52;c;AAAA\u0007', '\u0000', '\r', '\u007f', '\u202e')
+    .map((c) => (t: string) => t.replace(/ /, ` ${c}`)),
+  fc
+    .constantFrom('99999999999999999999999', '-1', '1e308', 'NaN', '0x41', '18446744073709551616')
+    .map((n) => (t: string) => t.replace(/\d+/g, (m, off: number) => (off % 3 === 0 ? n : m))),
   fc.nat().map((at) => (t: string) => {
     const l = t.split('\n');
     l.splice(l.length === 0 ? 0 : at % l.length, 0, 'a'.repeat(LONG_LINE - 16) + ' x=1');
@@ -70,7 +83,11 @@ describe('fuzzed inputs', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kdiag-fuzz-'));
-    const files = [...(await filesUnder(join(ROOT, 'tools'))), ...(await filesUnder(join(ROOT, 'pastes'))), ...(await filesUnder(join(ROOT, 'bundles')))];
+    const files = [
+      ...(await filesUnder(join(ROOT, 'tools'))),
+      ...(await filesUnder(join(ROOT, 'pastes'))),
+      ...(await filesUnder(join(ROOT, 'bundles'))),
+    ];
     for (const f of files) {
       if ((await stat(f)).size > MAX_SAMPLE) continue;
       samples.push({ name: f.slice(ROOT.length), text: await readFile(f, 'utf8') });
@@ -79,7 +96,8 @@ describe('fuzzed inputs', () => {
       const mod = (await import(join(PARSE_DIR, f))) as Record<string, unknown>;
       for (const [name, fn] of Object.entries(mod)) {
         // Document parsers take the whole text; line parsers take one line (fed every line).
-        if (typeof fn === 'function' && /^parse[A-Z]/.test(name) && fn.length === 1) parsers.push({ name: `${f}:${name}`, fn: fn as (t: string) => unknown });
+        if (typeof fn === 'function' && /^parse[A-Z]/.test(name) && fn.length === 1)
+          parsers.push({ name: `${f}:${name}`, fn: fn as (t: string) => unknown });
       }
     }
   });
@@ -102,7 +120,9 @@ describe('fuzzed inputs', () => {
             if (/Line$/.test(p.name)) for (const l of text.split('\n').slice(0, 200)) p.fn(l);
             else p.fn(text);
           } catch (err) {
-            throw new Error(`${p.name} threw on a mutation of ${s.name}: ${String((err as Error).stack ?? err).slice(0, 500)}`);
+            throw new Error(
+              `${p.name} threw on a mutation of ${s.name}: ${String((err as Error).stack ?? err).slice(0, 500)}`,
+            );
           }
         }
       }),
@@ -111,7 +131,9 @@ describe('fuzzed inputs', () => {
   }, 60_000);
 
   it('a mutated bundle is analysed or refused with a short KdiagError', async () => {
-    const bundles = (await readdir(join(ROOT, 'bundles'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    const bundles = (await readdir(join(ROOT, 'bundles'), { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.nat(), mutation, async (pickB, pickF, m) => {

@@ -7,7 +7,8 @@ import { acquireLock } from '../../src/apply/lock.js';
 import { targetFor, type Target } from '../../src/apply/target.js';
 
 const [mode, netns, journalDir, key, value] = process.argv.slice(2);
-if (!mode || !netns || !journalDir) throw new Error('usage: crash-child MODE NETNS JOURNAL_DIR [KEY VALUE]');
+if (!mode || !netns || !journalDir)
+  throw new Error('usage: crash-child MODE NETNS JOURNAL_DIR [KEY VALUE]');
 
 if (mode === 'hold-lock') {
   await prepareJournalDir(journalDir);
@@ -19,8 +20,20 @@ if (mode === 'hold-lock') {
   const skew = mode.startsWith('skew:');
   const step = skew ? mode.slice('skew:'.length) : mode;
   const real = systemLive();
-  const live = skew ? { ...real, writeSysctl: (k: string, v: string, t: Target) => real.writeSysctl(k, v === value ? String(Number(v) + 1) : v, t) } : real;
-  const plan = await planChange({ kind: 'sysctl', key: key!, value: value! }, targetFor(netns), { via: 'change-flag', findings: [], cause: 'crash test' }, {}, live);
+  const live = skew
+    ? {
+        ...real,
+        writeSysctl: (k: string, v: string, t: Target) =>
+          real.writeSysctl(k, v === value ? String(Number(v) + 1) : v, t),
+      }
+    : real;
+  const plan = await planChange(
+    { kind: 'sysctl', key: key!, value: value! },
+    targetFor(netns),
+    { via: 'change-flag', findings: [], cause: 'crash test' },
+    {},
+    live,
+  );
   await applyPlan(plan, {
     live,
     journalDir,

@@ -12,10 +12,14 @@ export interface FakeLive extends LiveSystem {
   writes: string[];
 }
 
-export const at = (key: string, target: Target = { kind: 'node' }): string => `${describeTarget(target)}|${key}`;
+export const at = (key: string, target: Target = { kind: 'node' }): string =>
+  `${describeTarget(target)}|${key}`;
 
 /** A fake system holding `values` (keys from `at()`). */
-export function fakeLive(values: Record<string, string>, namespaces: Record<string, string> = {}): FakeLive {
+export function fakeLive(
+  values: Record<string, string>,
+  namespaces: Record<string, string> = {},
+): FakeLive {
   const fake: FakeLive = {
     values: new Map(Object.entries(values)),
     ipvs: undefined,
@@ -39,13 +43,23 @@ export function fakeLive(values: Record<string, string>, namespaces: Record<stri
     async setIpvsTimeouts(t) {
       if (!fake.ipvs) throw new Error('no ipvs');
       fake.writes.push(`ipvs=${t.tcp},${t.tcpfin},${t.udp}`);
-      fake.ipvs = { tcp: t.tcp || fake.ipvs.tcp, tcpfin: t.tcpfin || fake.ipvs.tcpfin, udp: t.udp || fake.ipvs.udp };
+      fake.ipvs = {
+        tcp: t.tcp || fake.ipvs.tcp,
+        tcpfin: t.tcpfin || fake.ipvs.tcpfin,
+        udp: t.udp || fake.ipvs.udp,
+      };
     },
     async conntrack() {
       throw new Error('no conntrack');
     },
     async namespaceId(target) {
-      return fake.namespaces.get(target.kind === 'node' ? 'node' : target.kind === 'netns' ? target.name : `pid:${target.pid}`);
+      return fake.namespaces.get(
+        target.kind === 'node'
+          ? 'node'
+          : target.kind === 'netns'
+            ? target.name
+            : `pid:${target.pid}`,
+      );
     },
   };
   return fake;

@@ -1,5 +1,10 @@
 // An in-memory SessionStore for UI tests: holds one snapshot, records dispatched commands.
-import type { ApplyPreview, SessionCommand, SessionSnapshot, SessionStore } from '../../src/model/session.js';
+import type {
+  ApplyPreview,
+  SessionCommand,
+  SessionSnapshot,
+  SessionStore,
+} from '../../src/model/session.js';
 
 export interface FakeStore extends SessionStore {
   /** Replaces the snapshot and notifies subscribers. */
@@ -10,7 +15,10 @@ export interface FakeStore extends SessionStore {
 }
 
 /** Makes a store whose snapshot only changes through set(). */
-export function createFakeStore(initial: SessionSnapshot, planApply?: (suggestion: string) => Promise<ApplyPreview>): FakeStore {
+export function createFakeStore(
+  initial: SessionSnapshot,
+  planApply?: (suggestion: string) => Promise<ApplyPreview>,
+): FakeStore {
   let snapshot = initial;
   const listeners = new Set<() => void>();
   const commands: SessionCommand[] = [];

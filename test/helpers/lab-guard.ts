@@ -21,7 +21,10 @@ const CHECKS: Record<LabNeed, () => string | undefined> = {
   conntrack: () => (hasTool('conntrack') ? undefined : 'conntrack-tools not installed'),
   bpftrace: () => (hasTool('bpftrace') ? undefined : 'bpftrace not installed'),
   tmux: () => (hasTool('tmux') ? undefined : 'tmux not installed'),
-  tracefs: () => (existsSync('/sys/kernel/tracing/events/skb') ? undefined : 'tracefs not mounted at /sys/kernel/tracing (mount -t tracefs tracefs /sys/kernel/tracing)'),
+  tracefs: () =>
+    existsSync('/sys/kernel/tracing/events/skb')
+      ? undefined
+      : 'tracefs not mounted at /sys/kernel/tracing (mount -t tracefs tracefs /sys/kernel/tracing)',
 };
 
 /**
@@ -37,7 +40,8 @@ export function labSkipReason(...needs: LabNeed[]): string | undefined {
   for (const need of needs) {
     const why = CHECKS[need]();
     if (why !== undefined) {
-      if (process.env.KDIAG_REQUIRE_LAB === '1') throw new Error(`KDIAG_REQUIRE_LAB=1 but the lab cannot run: ${why}`);
+      if (process.env.KDIAG_REQUIRE_LAB === '1')
+        throw new Error(`KDIAG_REQUIRE_LAB=1 but the lab cannot run: ${why}`);
       process.stderr.write(`[lab tests skipped: ${why}]\n`);
       return why;
     }

@@ -9,12 +9,17 @@ const AGENT = fileURLToPath(new URL('../../dist/src/lab/agent.js', import.meta.u
 /** Fails loudly when the agent was not built: the lab tests need `npm run build` first. */
 export function requireBuiltAgent(): void {
   if (!existsSync(AGENT)) {
-    throw new Error(`lab tests need the built agent ${AGENT}: run npx tsc -p tsconfig.build.json (npm test does)`);
+    throw new Error(
+      `lab tests need the built agent ${AGENT}: run npx tsc -p tsconfig.build.json (npm test does)`,
+    );
   }
 }
 
 /** Lab up → scenario → lab down, even when the scenario throws. */
-export async function runInFreshLab(name: string, opts: { dropInvalid?: boolean } = {}): Promise<ScenarioResult> {
+export async function runInFreshLab(
+  name: string,
+  opts: { dropInvalid?: boolean } = {},
+): Promise<ScenarioResult> {
   let lab: Lab | undefined;
   try {
     lab = await labUp({ dropInvalid: opts.dropInvalid ?? false });

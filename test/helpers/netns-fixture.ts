@@ -42,11 +42,17 @@ setTimeout(() => process.exit(2), 5000);
 `;
 
 function sh(argv: readonly string[]): string {
-  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  return execFileSync(argv[0]!, argv.slice(1), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
 }
 
 /** Creates the namespace, its DNAT rule and the holder connection. */
-export async function createNetnsFixture(opts: { readonly estTimeout?: number } = {}): Promise<NetnsFixture> {
+export async function createNetnsFixture(
+  opts: { readonly estTimeout?: number } = {},
+): Promise<NetnsFixture> {
   const name = `kdiag-src-${randomBytes(4).toString('hex')}`;
   const inNs = (argv: readonly string[]): string => sh(['ip', 'netns', 'exec', name, ...argv]);
   let holder: ChildProcess | undefined;
@@ -67,9 +73,33 @@ export async function createNetnsFixture(opts: { readonly estTimeout?: number } 
     sh(['ip', '-n', name, 'addr', 'add', '10.0.0.1/32', 'dev', 'lo']);
     sh(['ip', '-n', name, 'addr', 'add', '10.0.0.2/32', 'dev', 'lo']);
     sh(['ip', '-n', name, 'route', 'add', '10.96.0.0/12', 'dev', 'lo', 'src', '10.0.0.1']);
-    inNs(['iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', '10.96.0.10/32', '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', '10.0.0.2:8080']);
-    if (opts.estTimeout !== undefined) inNs(['sysctl', '-q', '-w', `net.netfilter.nf_conntrack_tcp_timeout_established=${opts.estTimeout}`]);
-    const child = spawn('ip', ['netns', 'exec', name, process.execPath, '-e', HOLDER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    inNs([
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'OUTPUT',
+      '-d',
+      '10.96.0.10/32',
+      '-p',
+      'tcp',
+      '--dport',
+      '80',
+      '-j',
+      'DNAT',
+      '--to-destination',
+      '10.0.0.2:8080',
+    ]);
+    if (opts.estTimeout !== undefined)
+      inNs([
+        'sysctl',
+        '-q',
+        '-w',
+        `net.netfilter.nf_conntrack_tcp_timeout_established=${opts.estTimeout}`,
+      ]);
+    const child = spawn('ip', ['netns', 'exec', name, process.execPath, '-e', HOLDER], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     holder = child;
     const heldPort = await new Promise<number>((resolve, reject) => {
       let out = '';

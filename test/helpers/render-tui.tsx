@@ -8,7 +8,10 @@ class FakeStdout extends EventEmitter {
   readonly frames: string[] = [];
   readonly writes: string[] = [];
   readonly isTTY = true;
-  constructor(public columns: number, public rows: number) {
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
     super();
   }
   write = (data: string): boolean => {
@@ -49,7 +52,10 @@ export function renderTui(node: ReactElement, { columns = 80, rows = 24 } = {}) 
   });
   const lastFrame = () => stdout.frames[stdout.frames.length - 1] ?? '';
   /** Waits until the latest frame satisfies `predicate` (polls; fails after `timeout` ms with the last frame). */
-  async function waitForFrame(predicate: (frame: string) => boolean, timeout = 3000): Promise<string> {
+  async function waitForFrame(
+    predicate: (frame: string) => boolean,
+    timeout = 3000,
+  ): Promise<string> {
     const until = Date.now() + timeout;
     for (;;) {
       const f = lastFrame();
@@ -65,7 +71,23 @@ export function renderTui(node: ReactElement, { columns = 80, rows = 24 } = {}) 
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-  return { stdout, stdin, frames: stdout.frames, lastFrame, waitForFrame, press, instance, unmount: () => instance.unmount() };
+  return {
+    stdout,
+    stdin,
+    frames: stdout.frames,
+    lastFrame,
+    waitForFrame,
+    press,
+    instance,
+    unmount: () => instance.unmount(),
+  };
 }
 
-export const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', esc: '\u001B', tab: '\t', backspace: '\u007F' } as const;
+export const KEY = {
+  up: '\u001B[A',
+  down: '\u001B[B',
+  enter: '\r',
+  esc: '\u001B',
+  tab: '\t',
+  backspace: '\u007F',
+} as const;

@@ -13,10 +13,27 @@ export interface KdiagRun {
 }
 
 /** `kdiag ARGS…`; `asNobody` runs it as uid/gid 65534 through setpriv (needs root). */
-export async function runKdiag(args: readonly string[], opts: { asNobody?: boolean; cwd?: string } = {}): Promise<KdiagRun> {
-  const argv = opts.asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, KDIAG, ...args] : [process.execPath, KDIAG, ...args];
+export async function runKdiag(
+  args: readonly string[],
+  opts: { asNobody?: boolean; cwd?: string } = {},
+): Promise<KdiagRun> {
+  const argv = opts.asNobody
+    ? [
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        KDIAG,
+        ...args,
+      ]
+    : [process.execPath, KDIAG, ...args];
   try {
-    const r = await run(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20, timeout: 60_000, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const r = await run(argv[0]!, argv.slice(1), {
+      maxBuffer: 64 << 20,
+      timeout: 60_000,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number | string; stdout: string; stderr: string };

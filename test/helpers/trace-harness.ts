@@ -27,10 +27,30 @@ export interface TracedScenario {
 }
 
 /** Starts trace, waits until its probes are attached, runs the scenario, stops trace with SIGINT. */
-export async function traceScenario(lab: Lab, scenario: string, record: string, extraArgs: string[] = []): Promise<TracedScenario> {
-  const child = spawn(process.execPath, [KDIAG, 'trace', '--json', '--record', record, '--netns', lab.ns.node, '--duration', '300s', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function traceScenario(
+  lab: Lab,
+  scenario: string,
+  record: string,
+  extraArgs: string[] = [],
+): Promise<TracedScenario> {
+  const child = spawn(
+    process.execPath,
+    [
+      KDIAG,
+      'trace',
+      '--json',
+      '--record',
+      record,
+      '--netns',
+      lab.ns.node,
+      '--duration',
+      '300s',
+      ...extraArgs,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: TraceLine[] = [];
   let stderr = '';
   let carry = '';
@@ -46,7 +66,12 @@ export async function traceScenario(lab: Lab, scenario: string, record: string, 
       if (!p.trim()) continue;
       const obj: TraceLine = { ...(JSON.parse(p) as TraceLine), emittedAt: Date.now() };
       lines.push(obj);
-      if (obj.type === 'status' && typeof obj.message === 'string' && obj.message.startsWith('Tracing')) ready();
+      if (
+        obj.type === 'status' &&
+        typeof obj.message === 'string' &&
+        obj.message.startsWith('Tracing')
+      )
+        ready();
     }
   });
   child.stderr.setEncoding('utf8');
@@ -60,7 +85,9 @@ export async function traceScenario(lab: Lab, scenario: string, record: string, 
       exited.then(() => {
         throw new Error(`kdiag trace exited before it was ready:\n${stderr}`);
       }),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`kdiag trace not ready after 60 s:\n${stderr}`)), 60_000)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`kdiag trace not ready after 60 s:\n${stderr}`)), 60_000),
+      ),
     ]);
     // One snapshot round before traffic, so sysctls and rules are known.
     await new Promise((r) => setTimeout(r, 2500));
@@ -94,7 +121,9 @@ export interface FindingLite {
 }
 
 export function findingsOf(lines: readonly TraceLine[]): (FindingLite & { emittedAt: number })[] {
-  return lines.filter((l) => l.type === 'finding').map((l) => ({ ...(l.finding as FindingLite), emittedAt: l.emittedAt ?? 0 }));
+  return lines
+    .filter((l) => l.type === 'finding')
+    .map((l) => ({ ...(l.finding as FindingLite), emittedAt: l.emittedAt ?? 0 }));
 }
 
 /** The findings still standing at the end: each update replaces its id, a withdrawal removes it. */
@@ -136,8 +165,13 @@ export function findingKey(f: FindingLite): string {
  * The findings `kdiag replay --json` makes of a recording, and the keys of those live still stood
  * by at the end (updates replacing, withdrawals removing), both sorted: they must be equal.
  */
-export async function liveAndReplay(lines: readonly TraceLine[], record: string): Promise<{ live: string[]; replay: string[]; issueCount: number }> {
-  const replay = await promisify(execFile)(process.execPath, [KDIAG, 'replay', record, '--json'], { maxBuffer: 256 << 20 }).catch((e: { stdout: string; code: number }) => {
+export async function liveAndReplay(
+  lines: readonly TraceLine[],
+  record: string,
+): Promise<{ live: string[]; replay: string[]; issueCount: number }> {
+  const replay = await promisify(execFile)(process.execPath, [KDIAG, 'replay', record, '--json'], {
+    maxBuffer: 256 << 20,
+  }).catch((e: { stdout: string; code: number }) => {
     if (e.code === 1) return { stdout: e.stdout };
     throw e;
   });

@@ -19,9 +19,24 @@ function flow(i: number, over: Partial<FlowView> = {}): FlowView {
     keepalive: { enabled: false, idleSec: 7200, intervalSec: 75, probes: 9, source: 'ss -tinoe' },
     layers: [
       { layer: 'keepalive', timeoutSec: null, source: 'ss timer', leftSec: null },
-      { layer: 'conntrack', timeoutSec: 600, source: 'sysctl net.netfilter.nf_conntrack_tcp_timeout_established', leftSec: 600 - (300 + i * 10) },
-      { layer: 'ipvs', timeoutSec: 900, source: 'ipvsadm -Ln --timeout', leftSec: 900 - (300 + i * 10) },
-      { layer: 'path', timeoutSec: 350, source: '--path-idle-timeout 350s', leftSec: Math.max(0, 350 - (300 + i * 10)) },
+      {
+        layer: 'conntrack',
+        timeoutSec: 600,
+        source: 'sysctl net.netfilter.nf_conntrack_tcp_timeout_established',
+        leftSec: 600 - (300 + i * 10),
+      },
+      {
+        layer: 'ipvs',
+        timeoutSec: 900,
+        source: 'ipvsadm -Ln --timeout',
+        leftSec: 900 - (300 + i * 10),
+      },
+      {
+        layer: 'path',
+        timeoutSec: 350,
+        source: '--path-idle-timeout 350s',
+        leftSec: Math.max(0, 350 - (300 + i * 10)),
+      },
     ],
     firstToForget: 'path',
     seenBy: ['conntrack', 'ss', 'ipvs'],
@@ -38,8 +53,14 @@ export const TEST_SUGGESTIONS: readonly Suggestion[] = [
     rationale: 'A keepalive before 350 s of idle refreshes the path, conntrack and IPVS at once.',
     fixes: ['fm3.path-idle-timeout'],
     commands: [
-      { label: 'pod securityContext', text: 'securityContext:\n  sysctls:\n  - name: net.ipv4.tcp_keepalive_time\n    value: "60"' },
-      { label: 'check', text: 'kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time' },
+      {
+        label: 'pod securityContext',
+        text: 'securityContext:\n  sysctls:\n  - name: net.ipv4.tcp_keepalive_time\n    value: "60"',
+      },
+      {
+        label: 'check',
+        text: 'kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time',
+      },
     ],
     warnings: ['The application must set SO_KEEPALIVE for the sysctl to matter.'],
   },
@@ -50,13 +71,31 @@ export const TEST_SUGGESTIONS: readonly Suggestion[] = [
     title: 'Raise the conntrack established timeout to 1 day',
     rationale: 'conntrack forgets idle flows after 600 s; kube-proxy would set 86400.',
     fixes: ['fm1.conntrack-expiry'],
-    commands: [{ label: 'now', text: 'sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400' }],
+    commands: [
+      { label: 'now', text: 'sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400' },
+    ],
     warnings: [],
-    change: { kind: 'sysctl', key: 'net.netfilter.nf_conntrack_tcp_timeout_established', value: '86400' },
+    change: {
+      kind: 'sysctl',
+      key: 'net.netfilter.nf_conntrack_tcp_timeout_established',
+      value: '86400',
+    },
   },
 ];
 
-const FLOWS = [flow(0), flow(1), flow(2, { owner: { process: { pid: 4242, comm: 'psql' } }, idleSec: 20, firstToForget: undefined }), flow(3, { client: { addr: '2001:db8::5', port: 51000 }, id: 'tcp [2001:db8::5]:51000>198.51.100.10:5432' })];
+const FLOWS = [
+  flow(0),
+  flow(1),
+  flow(2, {
+    owner: { process: { pid: 4242, comm: 'psql' } },
+    idleSec: 20,
+    firstToForget: undefined,
+  }),
+  flow(3, {
+    client: { addr: '2001:db8::5', port: 51000 },
+    id: 'tcp [2001:db8::5]:51000>198.51.100.10:5432',
+  }),
+];
 
 export const TEST_DIAGNOSIS: Diagnosis = {
   at: T0 + 60_000,
@@ -74,9 +113,23 @@ export const TEST_DIAGNOSIS: Diagnosis = {
       cause: 'The path drops flows idle 350 s; api flows idle 300–330 s; keepalive is off.',
       flows: [FLOWS[0]!.id, FLOWS[1]!.id],
       evidence: [
-        { t: T0 + 1000, src: 'ss', text: 'ESTAB 0 0 192.0.2.10:40000 198.51.100.10:5432 timer:(off)', note: 'keepalive off' },
-        { t: T0 + 2000, src: 'conntrack:events', text: '[DESTROY] tcp 6 src=192.0.2.10 dst=198.51.100.10 sport=40000 dport=5432', note: 'the flow ended' },
-        { t: T0 + 3000, src: 'bpftrace:resets', text: 'RST rcvd 198.51.100.10:5432 > 192.0.2.10:40000' },
+        {
+          t: T0 + 1000,
+          src: 'ss',
+          text: 'ESTAB 0 0 192.0.2.10:40000 198.51.100.10:5432 timer:(off)',
+          note: 'keepalive off',
+        },
+        {
+          t: T0 + 2000,
+          src: 'conntrack:events',
+          text: '[DESTROY] tcp 6 src=192.0.2.10 dst=198.51.100.10 sport=40000 dport=5432',
+          note: 'the flow ended',
+        },
+        {
+          t: T0 + 3000,
+          src: 'bpftrace:resets',
+          text: 'RST rcvd 198.51.100.10:5432 > 192.0.2.10:40000',
+        },
       ],
       suggestions: ['pod-keepalive-time', 'node-conntrack-established'],
       t: T0 + 3000,
@@ -90,7 +143,9 @@ export const TEST_DIAGNOSIS: Diagnosis = {
       title: 'conntrack established timeout is 600 s',
       cause: 'nf_conntrack_tcp_timeout_established = 600, below the 86400 kube-proxy sets.',
       flows: [FLOWS[1]!.id],
-      evidence: [{ t: T0, src: 'sysctl', text: 'net.netfilter.nf_conntrack_tcp_timeout_established = 600' }],
+      evidence: [
+        { t: T0, src: 'sysctl', text: 'net.netfilter.nf_conntrack_tcp_timeout_established = 600' },
+      ],
       suggestions: ['node-conntrack-established'],
       t: T0,
     },
@@ -103,9 +158,27 @@ export function testSnapshot(over: Partial<SessionSnapshot> = {}): SessionSnapsh
     mode: 'live',
     diagnosis: TEST_DIAGNOSIS,
     feed: [
-      { t: T0 + 2000, kind: 'conntrack', text: 'DESTROY tcp 192.0.2.10:40000 > 198.51.100.10:5432', src: 'conntrack:events', flow: FLOWS[0]!.id },
-      { t: T0 + 3000, kind: 'reset', text: 'RST rcvd 198.51.100.10:5432 > 192.0.2.10:40000', src: 'bpftrace:resets', flow: FLOWS[0]!.id, finding: `fm3.path-idle-timeout:${FLOWS[0]!.id}` },
-      { t: T0 + 4000, kind: 'drop', text: 'drop 192.0.2.99:1234 > 198.51.100.10:5432 NO_SOCKET', src: 'bpftrace:drops' },
+      {
+        t: T0 + 2000,
+        kind: 'conntrack',
+        text: 'DESTROY tcp 192.0.2.10:40000 > 198.51.100.10:5432',
+        src: 'conntrack:events',
+        flow: FLOWS[0]!.id,
+      },
+      {
+        t: T0 + 3000,
+        kind: 'reset',
+        text: 'RST rcvd 198.51.100.10:5432 > 192.0.2.10:40000',
+        src: 'bpftrace:resets',
+        flow: FLOWS[0]!.id,
+        finding: `fm3.path-idle-timeout:${FLOWS[0]!.id}`,
+      },
+      {
+        t: T0 + 4000,
+        kind: 'drop',
+        text: 'drop 192.0.2.99:1234 > 198.51.100.10:5432 NO_SOCKET',
+        src: 'bpftrace:drops',
+      },
     ],
     sources: [
       { id: 'conntrack:events', state: 'running', records: 1200, rate: 40, lost: 0 },
@@ -122,7 +195,16 @@ export function testSnapshot(over: Partial<SessionSnapshot> = {}): SessionSnapsh
 
 /** A snapshot with nothing in it yet. */
 export function emptySnapshot(): SessionSnapshot {
-  return { mode: 'live', diagnosis: { at: 0, flows: [], findings: [], predictions: [], suggestions: [] }, feed: [], sources: [], missing: [], paused: false, applied: [], issues: 0 };
+  return {
+    mode: 'live',
+    diagnosis: { at: 0, flows: [], findings: [], predictions: [], suggestions: [] },
+    feed: [],
+    sources: [],
+    missing: [],
+    paused: false,
+    applied: [],
+    issues: 0,
+  };
 }
 
 /** `n` flows, many more than fit on a screen, with long owner names. */
@@ -131,7 +213,12 @@ export function manyFlows(n: number): FlowView[] {
     flow(i % 200, {
       id: `tcp 192.0.2.${i % 250}:${30000 + i}>198.51.100.10:5432`,
       client: { addr: `192.0.2.${i % 250}`, port: 30000 + i },
-      owner: { pod: { namespace: 'a-very-long-namespace-name', name: `a-very-long-deployment-name-5f6d8c9b7-${i}` } },
+      owner: {
+        pod: {
+          namespace: 'a-very-long-namespace-name',
+          name: `a-very-long-deployment-name-5f6d8c9b7-${i}`,
+        },
+      },
     }),
   );
 }

@@ -1,4 +1,13 @@
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +49,9 @@ describe('writeFileAtomic', () => {
   });
 
   it('fails, writing nothing, when the directory is gone', async () => {
-    await expect(writeFileAtomic(join(root, 'no-such-dir', 'f'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(writeFileAtomic(join(root, 'no-such-dir', 'f'), 'x')).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 
   it('readRegularFile: null for a missing file, refuses a symlink', async () => {

@@ -13,21 +13,31 @@ import { findKubeProxy, type HostCapabilities } from '../../src/sources/host-cap
 import { kubeProxyArgsSource, kubeProxyConfigSource } from '../../src/sources/kube-proxy-source.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 
-const JSON_CONFIG = '{"apiVersion":"kubeproxy.config.k8s.io/v1alpha1","kind":"KubeProxyConfiguration","mode":"ipvs","conntrack":{"tcpEstablishedTimeout":"1h0m0s"}}\n';
+const JSON_CONFIG =
+  '{"apiVersion":"kubeproxy.config.k8s.io/v1alpha1","kind":"KubeProxyConfiguration","mode":"ipvs","conntrack":{"tcpEstablishedTimeout":"1h0m0s"}}\n';
 // --proxy-mode is ignored by kube-proxy once --config is given; doctor used to read it first.
-const CMDLINE = '/usr/local/bin/kube-proxy\0--proxy-mode=iptables\0--config=/etc/kube-proxy/config.json\0--hostname-override=node-1\0';
+const CMDLINE =
+  '/usr/local/bin/kube-proxy\0--proxy-mode=iptables\0--config=/etc/kube-proxy/config.json\0--hostname-override=node-1\0';
 
 async function lines(src: { records(s: AbortSignal): AsyncIterable<RawRecord> }): Promise<string> {
   const out: string[] = [];
-  for await (const r of src.records(new AbortController().signal)) if (r.k === undefined) out.push(r.line);
+  for await (const r of src.records(new AbortController().signal))
+    if (r.k === undefined) out.push(r.line);
   return out.join('\n');
 }
 
 function host(kubeProxy: HostCapabilities['kubeProxy']): HostCapabilities {
   return {
-    kernel: '6.1.0', root: true, bpftrace: { path: '/usr/bin/bpftrace', version: '0.20.0', probeTypes: {} }, tracefs: '/sys/kernel/tracing', btf: true,
-    hz: { hz: 250, source: '/boot/config' }, tracepoints: [], conntrack: { tool: '/usr/sbin/conntrack', version: '1.4.8', module: true, events: 1 },
-    ipvs: { tool: undefined, module: false }, kubeProxy,
+    kernel: '6.1.0',
+    root: true,
+    bpftrace: { path: '/usr/bin/bpftrace', version: '0.20.0', probeTypes: {} },
+    tracefs: '/sys/kernel/tracing',
+    btf: true,
+    hz: { hz: 250, source: '/boot/config' },
+    tracepoints: [],
+    conntrack: { tool: '/usr/sbin/conntrack', version: '1.4.8', module: true, events: 1 },
+    ipvs: { tool: undefined, module: false },
+    kubeProxy,
   };
 }
 
@@ -46,14 +56,25 @@ describe('kube-proxy with a JSON config file', () => {
 
   it('doctor, check and the recorded sources agree: mode ipvs, from the config file', async () => {
     const reading = await readKubeProxy({ proc, defaultConfig: join(root, 'nowhere') });
-    expect(reading.discovery).toMatchObject({ origin: 'process', pid: 900, configPath: '/etc/kube-proxy/config.json' });
+    expect(reading.discovery).toMatchObject({
+      origin: 'process',
+      pid: 900,
+      configPath: '/etc/kube-proxy/config.json',
+    });
     expect(reading.settings).toMatchObject({ mode: 'ipvs', origin: 'config-file' });
     expect(reading.settings.conntrack.tcpEstablishedTimeout).toBe(3600);
 
     // doctor
     const kp = await findKubeProxy(proc);
-    expect(kp).toMatchObject({ pid: 900, mode: 'ipvs', configPath: '/etc/kube-proxy/config.json', configFound: true });
-    expect(formatDoctorText(diagnoseHost(host(kp)))).toContain('kube-proxy pid 900, mode ipvs, config /etc/kube-proxy/config.json');
+    expect(kp).toMatchObject({
+      pid: 900,
+      mode: 'ipvs',
+      configPath: '/etc/kube-proxy/config.json',
+      configFound: true,
+    });
+    expect(formatDoctorText(diagnoseHost(host(kp)))).toContain(
+      'kube-proxy pid 900, mode ipvs, config /etc/kube-proxy/config.json',
+    );
 
     // check: what the analysis makes of the recorded kube-proxy:args and kube-proxy:config lines
     const args = await lines(kubeProxyArgsSource(reading.discovery, { clock: () => 1, proc }));
@@ -73,8 +94,16 @@ describe('kube-proxy with a JSON config file', () => {
   });
 
   it('without --config the flags are the settings; with neither, the defaults', () => {
-    expect(kubeProxySettingsOf(['kube-proxy', '--proxy-mode=ipvs'], undefined)).toMatchObject({ mode: 'ipvs', origin: 'flags' });
-    expect(kubeProxySettingsOf(['kube-proxy', '--proxy-mode', 'ipvs', '--config=/x'], JSON_CONFIG.replace('ipvs', 'nftables'))).toMatchObject({ mode: 'nftables', ignoredFlags: ['--proxy-mode=ipvs'] });
+    expect(kubeProxySettingsOf(['kube-proxy', '--proxy-mode=ipvs'], undefined)).toMatchObject({
+      mode: 'ipvs',
+      origin: 'flags',
+    });
+    expect(
+      kubeProxySettingsOf(
+        ['kube-proxy', '--proxy-mode', 'ipvs', '--config=/x'],
+        JSON_CONFIG.replace('ipvs', 'nftables'),
+      ),
+    ).toMatchObject({ mode: 'nftables', ignoredFlags: ['--proxy-mode=ipvs'] });
     expect(kubeProxySettingsOf(undefined, undefined).defaulted).toEqual([]);
   });
 });

@@ -44,7 +44,9 @@ describe('journal and lock files are checked before they are trusted', () => {
     chmodSync(journalPath(d), 0o666);
     const err = await readJournal(d).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KdiagError);
-    expect((err as Error).message).toBe(`won't trust journal ${journalPath(d)}: writable by group or others (mode 0666)`);
+    expect((err as Error).message).toBe(
+      `won't trust journal ${journalPath(d)}: writable by group or others (mode 0666)`,
+    );
     expect((err as Error).message).not.toContain('\n');
   });
 
@@ -57,9 +59,15 @@ describe('journal and lock files are checked before they are trusted', () => {
 
   it('refuses to judge, break or wait on a lock file others can write', async () => {
     const d = dir('l1');
-    writeFileSync(join(d, LOCK_FILE), '{"pid":999999,"start":null,"host":"x","token":"t","at":""}\n', { mode: 0o600 });
+    writeFileSync(
+      join(d, LOCK_FILE),
+      '{"pid":999999,"start":null,"host":"x","token":"t","at":""}\n',
+      { mode: 0o600 },
+    );
     chmodSync(join(d, LOCK_FILE), 0o646);
-    await expect(acquireLock(d)).rejects.toThrow(`won't trust lock file ${join(d, LOCK_FILE)}: writable by group or others (mode 0646)`);
+    await expect(acquireLock(d)).rejects.toThrow(
+      `won't trust lock file ${join(d, LOCK_FILE)}: writable by group or others (mode 0646)`,
+    );
   });
 
   it('a missing file reads as null; our own 0600 lock is taken and released', async () => {

@@ -29,7 +29,7 @@ describe('EndpointRows', () => {
 
   it('maps int32 keys, negative ones too', () => {
     const ids = new IntIds(4);
-    for (let i = 0; i < 3000; i++) ids.set(i * 2654435761 | 0, i);
+    for (let i = 0; i < 3000; i++) ids.set((i * 2654435761) | 0, i);
     expect(ids.get(-1062731520)).toBe(-1);
     ids.set(-1062731520, 5000);
     expect(ids.get(-1062731520)).toBe(5000);
@@ -56,42 +56,88 @@ describe('FlowTable rows', () => {
 
   it('keeps a dropped flow readable after its row is reused', () => {
     const t = new FlowTable();
-    for (const o of ctSnapshot(T0, [ct('10.0.0.1:1000>10.96.0.1:80', '10.0.0.9:8080>10.0.0.1:1000')])) t.apply(o);
+    for (const o of ctSnapshot(T0, [
+      ct('10.0.0.1:1000>10.96.0.1:80', '10.0.0.9:8080>10.0.0.1:1000'),
+    ]))
+      t.apply(o);
     const gone = [...t.flows()][0]!;
     // The next snapshot no longer has it, and brings another flow into the freed row.
-    for (const o of ctSnapshot(T0 + 1000, [ct('10.0.0.3:2000>10.96.0.2:443', '10.0.0.7:8443>10.0.0.3:2000')])) t.apply(o);
+    for (const o of ctSnapshot(T0 + 1000, [
+      ct('10.0.0.3:2000>10.96.0.2:443', '10.0.0.7:8443>10.0.0.3:2000'),
+    ]))
+      t.apply(o);
     expect(t.size).toBe(1);
     expect([...t.flows()].map((f) => t.flowId(f))).toEqual(['tcp 10.0.0.3:2000>10.96.0.2:443']);
     expect(t.flowId(gone)).toBe('tcp 10.0.0.1:1000>10.96.0.1:80');
     expect(t.backend(gone)).toEqual({ addr: '10.0.0.9', port: 8080 });
     expect(gone.ctT).toBe(T0);
-    expect(t.lookup('tcp', { addr: '10.0.0.9', port: 8080 }, { addr: '10.0.0.1', port: 1000 })).toBeUndefined();
+    expect(
+      t.lookup('tcp', { addr: '10.0.0.9', port: 8080 }, { addr: '10.0.0.1', port: 1000 }),
+    ).toBeUndefined();
   });
 
   it('finds a re-NATed flow by its previous backend until it is removed', () => {
     const orig = '10.0.0.1:1000>10.96.0.1:80';
     const t = new FlowTable();
-    const ev = (type: 'NEW' | 'UPDATE' | 'DESTROY', reply: string, dt: number) => obs.event(T0 + dt, { type, entry: ct(orig, reply) });
-    for (const o of [ev('NEW', '10.0.0.9:8080>10.0.0.1:1000', 0), ev('UPDATE', '10.0.0.8:8080>192.168.0.1:3000', 10)]) t.apply(o);
-    const f = t.lookup('tcp', { addr: '10.0.0.1', port: 1000 }, { addr: '10.96.0.1', port: 80 })?.flow;
+    const ev = (type: 'NEW' | 'UPDATE' | 'DESTROY', reply: string, dt: number) =>
+      obs.event(T0 + dt, { type, entry: ct(orig, reply) });
+    for (const o of [
+      ev('NEW', '10.0.0.9:8080>10.0.0.1:1000', 0),
+      ev('UPDATE', '10.0.0.8:8080>192.168.0.1:3000', 10),
+    ])
+      t.apply(o);
+    const f = t.lookup(
+      'tcp',
+      { addr: '10.0.0.1', port: 1000 },
+      { addr: '10.96.0.1', port: 80 },
+    )?.flow;
     expect(f).toBeDefined();
-    expect(t.lookup('tcp', { addr: '10.0.0.9', port: 8080 }, { addr: '10.0.0.1', port: 1000 })).toEqual({ flow: f, dir: 'reply' });
-    expect(t.lookup('tcp', { addr: '10.0.0.8', port: 8080 }, { addr: '192.168.0.1', port: 3000 })).toEqual({ flow: f, dir: 'reply' });
+    expect(
+      t.lookup('tcp', { addr: '10.0.0.9', port: 8080 }, { addr: '10.0.0.1', port: 1000 }),
+    ).toEqual({ flow: f, dir: 'reply' });
+    expect(
+      t.lookup('tcp', { addr: '10.0.0.8', port: 8080 }, { addr: '192.168.0.1', port: 3000 }),
+    ).toEqual({ flow: f, dir: 'reply' });
   });
 
   it('holds many flows and IPv6 ones', () => {
     const entries = [];
-    for (let i = 0; i < 3000; i++) entries.push(ct(`10.1.${i >> 8}.${i & 255}:${1024 + i}>10.96.0.1:80`, `10.244.0.${i % 7}:8080>10.1.${i >> 8}.${i & 255}:${1024 + i}`));
+    for (let i = 0; i < 3000; i++)
+      entries.push(
+        ct(
+          `10.1.${i >> 8}.${i & 255}:${1024 + i}>10.96.0.1:80`,
+          `10.244.0.${i % 7}:8080>10.1.${i >> 8}.${i & 255}:${1024 + i}`,
+        ),
+      );
     const t = tableOf(ctSnapshot(T0, entries));
     expect(t.size).toBe(3000);
     // 10.1.1.2 is flow 258, whose backend is 10.244.0.(258 % 7) = 10.244.0.6.
-    expect(t.lookup('tcp', { addr: '10.244.0.5', port: 8080 }, { addr: '10.1.1.2', port: 1024 + 258 })).toBeUndefined();
-    const f = t.lookup('tcp', { addr: '10.244.0.6', port: 8080 }, { addr: '10.1.1.2', port: 1024 + 258 })?.flow;
+    expect(
+      t.lookup('tcp', { addr: '10.244.0.5', port: 8080 }, { addr: '10.1.1.2', port: 1024 + 258 }),
+    ).toBeUndefined();
+    const f = t.lookup(
+      'tcp',
+      { addr: '10.244.0.6', port: 8080 },
+      { addr: '10.1.1.2', port: 1024 + 258 },
+    )?.flow;
     expect(f && t.flowId(f)).toBe('tcp 10.1.1.2:1282>10.96.0.1:80');
     const e6 = ct('10.0.0.1:1000>10.0.0.2:80', undefined, { family: 'ipv6' });
-    const v6 = tableOf(ctSnapshot(T0, [{ ...e6, orig: { ...e6.orig, src: 'fd00::1', dst: 'fd00::2' }, reply: { ...e6.reply, src: 'fd00::2', dst: 'fd00::1' } }]));
+    const v6 = tableOf(
+      ctSnapshot(T0, [
+        {
+          ...e6,
+          orig: { ...e6.orig, src: 'fd00::1', dst: 'fd00::2' },
+          reply: { ...e6.reply, src: 'fd00::2', dst: 'fd00::1' },
+        },
+      ]),
+    );
     const g = [...v6.flows()][0]!;
-    expect([v6.client(g), v6.target(g)]).toEqual([{ addr: 'fd00::1', port: 1000 }, { addr: 'fd00::2', port: 80 }]);
-    expect(v6.lookup('tcp', { addr: 'fd00::2', port: 80 }, { addr: 'fd00::1', port: 1000 })).toEqual({ flow: g, dir: 'orig-rev' });
+    expect([v6.client(g), v6.target(g)]).toEqual([
+      { addr: 'fd00::1', port: 1000 },
+      { addr: 'fd00::2', port: 80 },
+    ]);
+    expect(
+      v6.lookup('tcp', { addr: 'fd00::2', port: 80 }, { addr: 'fd00::1', port: 1000 }),
+    ).toEqual({ flow: g, dir: 'orig-rev' });
   });
 });

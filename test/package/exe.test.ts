@@ -43,7 +43,11 @@ describe.skipIf(!existsSync(EXE))('dist-exe/kdiag', () => {
   });
 
   it('prints the version and the help', async () => {
-    expect(await exe('--version')).toMatchObject({ code: 0, stdout: `${KDIAG_VERSION}\n`, stderr: '' });
+    expect(await exe('--version')).toMatchObject({
+      code: 0,
+      stdout: `${KDIAG_VERSION}\n`,
+      stderr: '',
+    });
     const help = await exe('doctor', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: kdiag doctor/);
@@ -60,7 +64,9 @@ describe.skipIf(!existsSync(EXE))('dist-exe/kdiag', () => {
   it('turns bad usage into one line and exit code 2', async () => {
     const r = await exe('no-such-command');
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("kdiag: unknown command 'no-such-command'\n  hint: kdiag --help lists the commands\n");
+    expect(r.stderr).toBe(
+      "kdiag: unknown command 'no-such-command'\n  hint: kdiag --help lists the commands\n",
+    );
   });
 
   it('leaves nothing behind in TMPDIR', async () => {

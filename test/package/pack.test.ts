@@ -12,7 +12,10 @@ interface PackEntry {
 
 async function packedFiles(): Promise<string[]> {
   // --ignore-scripts: prepack would rebuild dist/ under the other tests; the test run has just built it.
-  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    maxBuffer: 16 << 20,
+  });
   const [pack] = JSON.parse(stdout) as Array<{ files: PackEntry[] }>;
   return pack!.files.map((f) => f.path).sort();
 }
@@ -31,7 +34,11 @@ describe('npm pack', () => {
 
   it('leaves out tests, sources, benchmarks and recordings', async () => {
     const files = await packedFiles();
-    const stray = files.filter((f) => /^(test|src|bench|fixtures|dist\/bench|dist\/test|dist-exe|node_modules)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'));
+    const stray = files.filter(
+      (f) =>
+        /^(test|src|bench|fixtures|dist\/bench|dist\/test|dist-exe|node_modules)\//.test(f) ||
+        (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+    );
     expect(stray).toEqual([]);
   });
 });

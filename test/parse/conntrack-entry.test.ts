@@ -63,8 +63,10 @@ describe('real captures parse with no issues', () => {
 describe('fields of representative real lines', () => {
   const list = parseConntrackList(fixture('list-extended-id.txt')).value;
 
-  it('reads a DNAT\'ed TCP entry: orig dst = VIP, reply src = backend', () => {
-    const e = list.find((x) => x.proto === 'tcp' && x.state === 'ESTABLISHED' && x.family === 'ipv4')!;
+  it("reads a DNAT'ed TCP entry: orig dst = VIP, reply src = backend", () => {
+    const e = list.find(
+      (x) => x.proto === 'tcp' && x.state === 'ESTABLISHED' && x.family === 'ipv4',
+    )!;
     expect(e).toMatchObject({
       family: 'ipv4',
       proto: 'tcp',
@@ -87,7 +89,7 @@ describe('fields of representative real lines', () => {
     expect(e.icmp).toBeUndefined();
   });
 
-  it('reads an UNREPLIED UDP entry that was not DNAT\'ed (reply src = orig dst)', () => {
+  it("reads an UNREPLIED UDP entry that was not DNAT'ed (reply src = orig dst)", () => {
     const e = list.find((x) => x.proto === 'udp' && x.orig.dport === 54)!;
     expect(e.unreplied).toBe(true);
     expect(e.assured).toBe(false);
@@ -103,31 +105,53 @@ describe('fields of representative real lines', () => {
     expect(e.id).toBe(4231314659);
     expect(e.orig.sport).toBeUndefined();
     const v6 = list.find((x) => x.proto === 'icmpv6')!;
-    expect(v6).toMatchObject({ family: 'ipv6', protonum: 58, icmp: { type: 128, code: 0, id: 17185 } });
+    expect(v6).toMatchObject({
+      family: 'ipv6',
+      protonum: 58,
+      icmp: { type: 128, code: 0, id: 17185 },
+    });
   });
 
   it('reads IPv6 in compressed form, from -L and from /proc', () => {
     const e = list.find((x) => x.family === 'ipv6' && x.proto === 'tcp')!;
     expect(e.orig).toEqual({ src: 'fd00::1', dst: 'fd00::10', sport: 52114, dport: 80 });
     expect(e.reply.src).toBe('fd00::2');
-    const proc = parseConntrackList(fixture('proc-nf_conntrack.txt')).value.find((x) => x.family === 'ipv6' && x.proto === 'tcp')!;
+    const proc = parseConntrackList(fixture('proc-nf_conntrack.txt')).value.find(
+      (x) => x.family === 'ipv6' && x.proto === 'tcp',
+    )!;
     expect(proc.orig).toEqual(e.orig);
     expect(proc.zone).toBe(0);
     expect(proc.use).toBe(2);
     expect(proc.id).toBeUndefined();
   });
 
-  it('reads zone=, unknown l4, GRE (with /proc\'s own GRE timeouts) and UDP-Lite', () => {
+  it("reads zone=, unknown l4, GRE (with /proc's own GRE timeouts) and UDP-Lite", () => {
     expect(list.find((x) => x.orig.dport === 7777)!.zone).toBe(5);
-    expect(list.find((x) => x.proto === 'unknown')).toMatchObject({ protonum: 253, timeout: 598, orig: { src: '10.0.0.2' } });
+    expect(list.find((x) => x.proto === 'unknown')).toMatchObject({
+      protonum: 253,
+      timeout: 598,
+      orig: { src: '10.0.0.2' },
+    });
     const proc = parseConntrackList(fixture('proc-nf_conntrack.txt')).value;
-    expect(proc.find((x) => x.proto === 'gre')).toMatchObject({ protonum: 47, timeout: 28, unreplied: true });
-    expect(list.find((x) => x.proto === 'udplite')).toMatchObject({ protonum: 136, orig: { dport: 6000 } });
+    expect(proc.find((x) => x.proto === 'gre')).toMatchObject({
+      protonum: 47,
+      timeout: 28,
+      unreplied: true,
+    });
+    expect(list.find((x) => x.proto === 'udplite')).toMatchObject({
+      protonum: 136,
+      orig: { dport: 6000 },
+    });
   });
 
   it('family comes from the address when there is no l3 prefix', () => {
     const plain = parseConntrackList(fixture('list-plain.txt')).value;
-    expect(plain.filter((e) => e.family === 'ipv6').map((e) => e.proto).sort()).toEqual(['icmpv6', 'tcp', 'udp']);
+    expect(
+      plain
+        .filter((e) => e.family === 'ipv6')
+        .map((e) => e.proto)
+        .sort(),
+    ).toEqual(['icmpv6', 'tcp', 'udp']);
   });
 
   it('reads -o ktimestamp [start=…]', () => {
@@ -137,8 +161,16 @@ describe('fields of representative real lines', () => {
   });
 
   it('skips the stderr summary line', () => {
-    expect(parseConntrackEntryLine('conntrack v1.4.7 (conntrack-tools): 12 flow entries have been shown.')).toEqual({ kind: 'skip' });
-    expect(parseConntrackEntryLine('conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted.')).toEqual({ kind: 'skip' });
+    expect(
+      parseConntrackEntryLine(
+        'conntrack v1.4.7 (conntrack-tools): 12 flow entries have been shown.',
+      ),
+    ).toEqual({ kind: 'skip' });
+    expect(
+      parseConntrackEntryLine(
+        'conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted.',
+      ),
+    ).toEqual({ kind: 'skip' });
   });
 });
 
@@ -146,22 +178,50 @@ describe('constructed lines for what this kernel cannot show', () => {
   const list = parseConntrackList(fixture('constructed-list-extended.txt')).value;
 
   it('OFFLOAD / HW_OFFLOAD entries have no timeout', () => {
-    expect(list[0]).toMatchObject({ timeout: null, state: 'ESTABLISHED', offload: true, assured: false, id: 1111111111 });
+    expect(list[0]).toMatchObject({
+      timeout: null,
+      state: 'ESTABLISHED',
+      offload: true,
+      assured: false,
+      id: 1111111111,
+    });
     expect(list[1]).toMatchObject({ proto: 'udp', timeout: null, state: null, hwOffload: true });
     expect(list[5]).toMatchObject({ family: 'ipv6', timeout: null, offload: true });
   });
 
   it('reads sctp, dccp, zone, labels, secmark, secctx and helper', () => {
-    expect(list[2]).toMatchObject({ proto: 'sctp', protonum: 132, timeout: 210, state: 'ESTABLISHED', zone: 7, labels: 'kdiag-a,kdiag-b' });
+    expect(list[2]).toMatchObject({
+      proto: 'sctp',
+      protonum: 132,
+      timeout: 210,
+      state: 'ESTABLISHED',
+      zone: 7,
+      labels: 'kdiag-a,kdiag-b',
+    });
     expect(list[3]).toMatchObject({ proto: 'dccp', protonum: 33, state: 'OPEN' });
-    expect(list[4]).toMatchObject({ mark: 16384, secmark: 7, secctx: 'system_u:object_r:unlabeled_t:s0', zone: 0, helper: 'ftp' });
+    expect(list[4]).toMatchObject({
+      mark: 16384,
+      secmark: 7,
+      secctx: 'system_u:object_r:unlabeled_t:s0',
+      zone: 0,
+      helper: 'ftp',
+    });
   });
 
   it('/proc offloaded entries, full-form and IPv4-mapped IPv6', () => {
     const proc = parseConntrackList(fixture('constructed-proc-nf_conntrack.txt')).value;
     expect(proc[0]).toMatchObject({ timeout: null, offload: true, deltaTime: 42, zone: 0 });
-    expect(proc[1]).toMatchObject({ timeout: null, hwOffload: true, orig: { src: 'fd00::1', dst: 'fd00::10' } });
-    expect(proc[4]!.orig).toEqual({ src: '::ffff:10.0.0.1', dst: '2001:db8:0:1::53', sport: 40005, dport: 53 });
+    expect(proc[1]).toMatchObject({
+      timeout: null,
+      hwOffload: true,
+      orig: { src: 'fd00::1', dst: 'fd00::10' },
+    });
+    expect(proc[4]!.orig).toEqual({
+      src: '::ffff:10.0.0.1',
+      dst: '2001:db8:0:1::53',
+      sport: 40005,
+      dport: 53,
+    });
   });
 });
 
@@ -213,18 +273,22 @@ describe('malformed and garbage input', () => {
 
   it('never throws on random bytes', () => {
     let seed = 12345;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const real = fixture('list-extended-id.txt').split('\n')[0]!;
     for (let n = 0; n < 3000; n++) {
       let line: string;
       if (n % 3 === 0) {
-        line = Array.from({ length: Math.floor(rnd() * 300) }, () => String.fromCharCode(Math.floor(rnd() * 256))).join('');
+        line = Array.from({ length: Math.floor(rnd() * 300) }, () =>
+          String.fromCharCode(Math.floor(rnd() * 256)),
+        ).join('');
       } else {
         // mutate a real line: replace, delete or insert a few characters
         const chars = real.split('');
         for (let m = 0; m < 1 + Math.floor(rnd() * 4); m++) {
           const at = Math.floor(rnd() * chars.length);
-          const ch = String.fromCharCode([0, 32, 61, 91, 93, 58, 46, 48, 57, 65, 0xfffd][Math.floor(rnd() * 11)]!);
+          const ch = String.fromCharCode(
+            [0, 32, 61, 91, 93, 58, 46, 48, 57, 65, 0xfffd][Math.floor(rnd() * 11)]!,
+          );
           if (m % 3 === 0) chars[at] = ch;
           else if (m % 3 === 1) chars.splice(at, 1);
           else chars.splice(at, 0, ch);
@@ -234,7 +298,13 @@ describe('malformed and garbage input', () => {
       const out = parseConntrackEntryLine(line);
       expect(['row', 'issue', 'skip']).toContain(out.kind);
       if (out.kind === 'row') {
-        for (const v of [out.value.orig.sport, out.value.orig.dport, out.value.use, out.value.id, out.value.timeout]) {
+        for (const v of [
+          out.value.orig.sport,
+          out.value.orig.dport,
+          out.value.use,
+          out.value.id,
+          out.value.timeout,
+        ]) {
           if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
         }
       }
@@ -242,15 +312,45 @@ describe('malformed and garbage input', () => {
   });
 
   it('names the problem in each kind of failure', () => {
-    expect(issueOf('tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2')).toBe('conntrack.bad-tuple');
-    expect(issueOf('tcp      6 120 SYN_SENT dst=10.0.0.2 src=10.0.0.1')).toBe('conntrack.bad-tuple');
-    expect(issueOf('tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1')).toBe('conntrack.bad-tuple');
-    expect(issueOf('icmp     1 29 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 src=10.0.0.2 dst=10.0.0.1 type=0 code=0 id=1 mark=0 use=1')).toBe('conntrack.bad-tuple');
-    expect(issueOf('ipv5     2 tcp      6 1 src=10.0.0.1 dst=10.0.0.2 src=10.0.0.2 dst=10.0.0.1')).toBe('conntrack.bad-l3');
-    expect(issueOf('tcp      6 1 CLOSE src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=4294967296')).toBe('conntrack.bad-number');
-    expect(issueOf('tcp      6 1 CLOSE src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=0 use=1 extra')).toBe('conntrack.unknown-token');
-    expect(issueOf('tcp      6 1 CLOSE src=1:2 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1')).toBe('conntrack.bad-address');
-    expect(issueOf('tcp      6 1 CLOSE src=10.0.0.1 dst=fd00::1 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1')).toBe('conntrack.bad-address');
+    expect(issueOf('tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2')).toBe(
+      'conntrack.bad-tuple',
+    );
+    expect(issueOf('tcp      6 120 SYN_SENT dst=10.0.0.2 src=10.0.0.1')).toBe(
+      'conntrack.bad-tuple',
+    );
+    expect(
+      issueOf(
+        'tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1',
+      ),
+    ).toBe('conntrack.bad-tuple');
+    expect(
+      issueOf(
+        'icmp     1 29 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 src=10.0.0.2 dst=10.0.0.1 type=0 code=0 id=1 mark=0 use=1',
+      ),
+    ).toBe('conntrack.bad-tuple');
+    expect(
+      issueOf('ipv5     2 tcp      6 1 src=10.0.0.1 dst=10.0.0.2 src=10.0.0.2 dst=10.0.0.1'),
+    ).toBe('conntrack.bad-l3');
+    expect(
+      issueOf(
+        'tcp      6 1 CLOSE src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=4294967296',
+      ),
+    ).toBe('conntrack.bad-number');
+    expect(
+      issueOf(
+        'tcp      6 1 CLOSE src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=0 use=1 extra',
+      ),
+    ).toBe('conntrack.unknown-token');
+    expect(
+      issueOf(
+        'tcp      6 1 CLOSE src=1:2 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1',
+      ),
+    ).toBe('conntrack.bad-address');
+    expect(
+      issueOf(
+        'tcp      6 1 CLOSE src=10.0.0.1 dst=fd00::1 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1',
+      ),
+    ).toBe('conntrack.bad-address');
   });
 });
 
@@ -261,23 +361,46 @@ describe('the byte scanner decides as the text says', () => {
   it('reads dotted quads with leading zeros as written and refuses octets it cannot hold', () => {
     const e = entryOf(tcp('src=010.000.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=010.000.0.1'));
     expect([e.orig.src, e.reply.dst]).toEqual(['010.000.0.1', '010.000.0.1']);
-    for (const bad of ['1234.0.0.1', '256.0.0.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.4x', '.1.2.3']) {
-      expect(issueOf(tcp(`src=${bad} dst=10.0.0.2`, 'src=10.0.0.2 dst=10.0.0.1'))).toBe('conntrack.bad-address');
+    for (const bad of [
+      '1234.0.0.1',
+      '256.0.0.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1..2.3',
+      '1.2.3.4x',
+      '.1.2.3',
+    ]) {
+      expect(issueOf(tcp(`src=${bad} dst=10.0.0.2`, 'src=10.0.0.2 dst=10.0.0.1'))).toBe(
+        'conntrack.bad-address',
+      );
     }
   });
 
   it('reads IPv4-mapped IPv6 (dots after colons) as IPv6', () => {
-    const line = 'ipv6     10 udp      17 20 src=::ffff:10.0.0.1 dst=fd00::2 sport=1 dport=2 src=fd00::2 dst=::ffff:10.0.0.1 sport=2 dport=1 mark=0 use=1';
+    const line =
+      'ipv6     10 udp      17 20 src=::ffff:10.0.0.1 dst=fd00::2 sport=1 dport=2 src=fd00::2 dst=::ffff:10.0.0.1 sport=2 dport=1 mark=0 use=1';
     expect(entryOf(line)).toMatchObject({ family: 'ipv6', orig: { src: '::ffff:10.0.0.1' } });
   });
 
   it('reads numbers of every length exactly, up to the field limits', () => {
-    const e = entryOf(tcp('src=10.0.0.1 dst=10.0.0.2 packets=123456789 bytes=1234567890123', 'src=10.0.0.2 dst=10.0.0.1 packets=0 bytes=18446744073709551615', ' id=4294967295'));
+    const e = entryOf(
+      tcp(
+        'src=10.0.0.1 dst=10.0.0.2 packets=123456789 bytes=1234567890123',
+        'src=10.0.0.2 dst=10.0.0.1 packets=0 bytes=18446744073709551615',
+        ' id=4294967295',
+      ),
+    );
     expect(e.origCounters).toEqual({ packets: 123456789, bytes: 1234567890123 });
     expect(e.replyCounters?.bytes).toBe(18446744073709551615);
     expect(e.id).toBe(4294967295);
-    expect(issueOf(tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1', ' id=4294967296'))).toBe('conntrack.bad-number');
-    expect(issueOf(tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1', ' id=123456789012345678901'))).toBe('conntrack.bad-number');
+    expect(
+      issueOf(tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1', ' id=4294967296')),
+    ).toBe('conntrack.bad-number');
+    expect(
+      issueOf(
+        tcp('src=10.0.0.1 dst=10.0.0.2', 'src=10.0.0.2 dst=10.0.0.1', ' id=123456789012345678901'),
+      ),
+    ).toBe('conntrack.bad-number');
   });
 
   it('does not take a character above 255 for the ASCII one in its low byte', () => {
@@ -291,7 +414,8 @@ describe('the byte scanner decides as the text says', () => {
 
 describe('bench input', () => {
   it('the generated -o extended,id lines are all valid entries (the bench measures real rows)', async () => {
-    const { benchParseConntrack, generateConntrackExtendedLines } = await import('../../bench/parse-conntrack.js');
+    const { benchParseConntrack, generateConntrackExtendedLines } =
+      await import('../../bench/parse-conntrack.js');
     const lines = generateConntrackExtendedLines(50);
     expect(new Set(lines).size).toBe(50);
     const r = parseConntrackList(lines.join('\n'));
@@ -305,12 +429,28 @@ describe('bench input', () => {
 
 describe('IPv4 addresses as numbers (what the FlowTable interns)', () => {
   it('gives each canonical dotted quad its int32, and none to other spellings', () => {
-    const e = entryOf('tcp      6 86399 ESTABLISHED src=192.168.1.10 dst=10.96.0.1 sport=40000 dport=443 src=0.0.0.0 dst=255.255.255.255 sport=6443 dport=40000 [ASSURED] mark=0 use=1');
-    expect([e.orig.src4, e.orig.dst4, e.reply.src4, e.reply.dst4]).toEqual([0xc0a8010a | 0, 0x0a600001, 0, -1]);
+    const e = entryOf(
+      'tcp      6 86399 ESTABLISHED src=192.168.1.10 dst=10.96.0.1 sport=40000 dport=443 src=0.0.0.0 dst=255.255.255.255 sport=6443 dport=40000 [ASSURED] mark=0 use=1',
+    );
+    expect([e.orig.src4, e.orig.dst4, e.reply.src4, e.reply.dst4]).toEqual([
+      0xc0a8010a | 0,
+      0x0a600001,
+      0,
+      -1,
+    ]);
     // A leading zero names the address differently from the canonical text: no number, the text decides.
-    const z = entryOf('tcp      6 10 ESTABLISHED src=010.0.0.1 dst=10.0.0.01 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=0 use=1');
-    expect([z.orig.src4, z.orig.dst4, z.reply.src4, z.reply.dst4]).toEqual([undefined, undefined, 0x0a000002, 0x0a000001]);
-    const v6 = entryOf('ipv6     10 tcp      6 10 ESTABLISHED src=2001:db8::1 dst=2001:db8::2 sport=1 dport=2 src=2001:db8::2 dst=2001:db8::1 sport=2 dport=1 mark=0 use=1');
+    const z = entryOf(
+      'tcp      6 10 ESTABLISHED src=010.0.0.1 dst=10.0.0.01 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=0 use=1',
+    );
+    expect([z.orig.src4, z.orig.dst4, z.reply.src4, z.reply.dst4]).toEqual([
+      undefined,
+      undefined,
+      0x0a000002,
+      0x0a000001,
+    ]);
+    const v6 = entryOf(
+      'ipv6     10 tcp      6 10 ESTABLISHED src=2001:db8::1 dst=2001:db8::2 sport=1 dport=2 src=2001:db8::2 dst=2001:db8::1 sport=2 dport=1 mark=0 use=1',
+    );
     expect([v6.orig.src4, v6.orig.dst4]).toEqual([undefined, undefined]);
   });
 });

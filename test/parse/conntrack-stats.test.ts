@@ -7,7 +7,18 @@ import { parseProcConntrackStat } from '../../src/parse/proc-conntrack-stat.js';
 const dir = fileURLToPath(new URL('../../fixtures/tools/conntrack/', import.meta.url));
 const fixture = (name: string): string => readFileSync(dir + name, 'utf8');
 
-const KERNEL_618 = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart', 'clash_resolve', 'chaintoolong'];
+const KERNEL_618 = [
+  'found',
+  'invalid',
+  'insert',
+  'insert_failed',
+  'drop',
+  'early_drop',
+  'error',
+  'search_restart',
+  'clash_resolve',
+  'chaintoolong',
+];
 
 describe('conntrack -S', () => {
   it('reads the real capture: one row per CPU, trailing space tolerated', () => {
@@ -22,7 +33,13 @@ describe('conntrack -S', () => {
   it('keeps names of older kernels and unknownN as printed', () => {
     const r = parseConntrackStats(fixture('constructed-stats-older.txt'));
     expect(r.issues).toEqual([]);
-    expect(r.value[0]!.counters).toMatchObject({ searched: 0, found: 12, delete_list: 0, search_restart: 4, unknown15: 2 });
+    expect(r.value[0]!.counters).toMatchObject({
+      searched: 0,
+      found: 12,
+      delete_list: 0,
+      search_restart: 4,
+      unknown15: 2,
+    });
     expect(r.value[1]!.counters['early_drop']).toBe(7);
   });
 
@@ -46,10 +63,20 @@ describe('conntrack -S', () => {
       expect(out.value.counters['__proto__']).toBe(5);
       expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     }
-    for (const line of ['cpu=', 'cpu=0\u0000found=1', `cpu=0 ${'a=1 '.repeat(300_000)}`, 'cpu=0 found=NaN', 'cpu=0 found=1e3']) {
+    for (const line of [
+      'cpu=',
+      'cpu=0\u0000found=1',
+      `cpu=0 ${'a=1 '.repeat(300_000)}`,
+      'cpu=0 found=NaN',
+      'cpu=0 found=1e3',
+    ]) {
       expect(parseConntrackStatsLine(line).kind).toBe('issue');
     }
-    expect(parseConntrackStatsLine('conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted').kind).toBe('issue');
+    expect(
+      parseConntrackStatsLine(
+        'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted',
+      ).kind,
+    ).toBe('issue');
   });
 });
 
@@ -58,7 +85,10 @@ describe('/proc/net/stat/nf_conntrack', () => {
     const r = parseProcConntrackStat(fixture('proc-stat-nf_conntrack.txt'));
     expect(r.issues).toEqual([]);
     expect(r.value).toHaveLength(2);
-    expect(r.value.map((s) => [s.cpu, s.entries])).toEqual([[0, 12], [1, 12]]);
+    expect(r.value.map((s) => [s.cpu, s.entries])).toEqual([
+      [0, 12],
+      [1, 12],
+    ]);
     const c = r.value[1]!.counters;
     expect(c['error']).toBe(2);
     expect(c).not.toHaveProperty('icmp_error');
@@ -75,27 +105,47 @@ describe('/proc/net/stat/nf_conntrack', () => {
     }
   });
 
-  it('reads an older kernel\'s columns by the header', () => {
+  it("reads an older kernel's columns by the header", () => {
     const r = parseProcConntrackStat(fixture('constructed-proc-stat-older.txt'));
     expect(r.issues).toEqual([]);
-    expect(r.value[0]).toMatchObject({ cpu: 0, entries: 16, counters: { searched: 0, found: 12, invalid: 3, insert_failed: 1, delete_list: 0, search_restart: 4 } });
+    expect(r.value[0]).toMatchObject({
+      cpu: 0,
+      entries: 16,
+      counters: {
+        searched: 0,
+        found: 12,
+        invalid: 3,
+        insert_failed: 1,
+        delete_list: 0,
+        search_restart: 4,
+      },
+    });
     expect(r.value[1]!.counters).toMatchObject({ drop: 2, early_drop: 7, error: 1 });
     expect(r.value[0]!.counters).not.toHaveProperty('clash_resolve');
   });
 
   it('proc-stat-malformed.txt: bad rows are issues and keep their CPU number', () => {
     const r = parseProcConntrackStat(fixture('proc-stat-malformed.txt'));
-    expect(r.issues.map((i) => [i.line, i.code])).toEqual([[3, 'conntrack.column-count'], [4, 'conntrack.bad-hex']]);
+    expect(r.issues.map((i) => [i.line, i.code])).toEqual([
+      [3, 'conntrack.column-count'],
+      [4, 'conntrack.bad-hex'],
+    ]);
     expect(r.value.map((s) => s.cpu)).toEqual([0, 3]);
     expect(r.value[1]!.counters).toMatchObject({ clash_resolve: 1, invalid: 16 });
   });
 
   it('garbage: no header, NUL bytes, a 1 MB line, empty text', () => {
-    expect(parseProcConntrackStat(fixture('proc-stat-garbage.txt')).issues.map((i) => i.code)).toEqual(['conntrack.bad-stat-header']);
+    expect(
+      parseProcConntrackStat(fixture('proc-stat-garbage.txt')).issues.map((i) => i.code),
+    ).toEqual(['conntrack.bad-stat-header']);
     expect(parseProcConntrackStat('')).toEqual({ value: [], issues: [] });
-    const big = parseProcConntrackStat(`entries found\n${'0'.repeat(1 << 20)} 1\n00000001 00000002\n`);
+    const big = parseProcConntrackStat(
+      `entries found\n${'0'.repeat(1 << 20)} 1\n00000001 00000002\n`,
+    );
     expect(big.issues.map((i) => i.code)).toEqual(['conntrack.line-too-long']);
     expect(big.value).toEqual([{ cpu: 1, entries: 1, counters: { found: 2 } }]);
-    expect(parseProcConntrackStat('entries entries\n1 1\n').issues[0]!.code).toBe('conntrack.bad-stat-header');
+    expect(parseProcConntrackStat('entries entries\n1 1\n').issues[0]!.code).toBe(
+      'conntrack.bad-stat-header',
+    );
   });
 });

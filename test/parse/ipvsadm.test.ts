@@ -7,7 +7,8 @@ import { parseIpvsTimeout } from '../../src/parse/ipvsadm-timeout.js';
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../fixtures/tools/ipvsadm/${name}`, import.meta.url), 'utf8');
-const codes = (issues: { line: number; code: string }[]): string[] => issues.map((i) => `${i.line}:${i.code}`);
+const codes = (issues: { line: number; code: string }[]): string[] =>
+  issues.map((i) => `${i.line}:${i.code}`);
 
 describe('parseIpvsServices', () => {
   it('reads services, persistence, empty and weight-0 backends, IPv6 and FWM from -Ln', () => {
@@ -20,7 +21,9 @@ describe('parseIpvsServices', () => {
       port: 443,
       scheduler: 'rr',
       flags: [],
-      realServers: [{ addr: '172.18.0.2', port: 6443, forward: 'Masq', weight: 1, activeConn: 3, inactConn: 0 }],
+      realServers: [
+        { addr: '172.18.0.2', port: 6443, forward: 'Masq', weight: 1, activeConn: 3, inactConn: 0 },
+      ],
     });
     expect(value[2]).toMatchObject({ addr: '10.96.0.20', port: 80, persistent: 10800 });
     expect(value[3]).toMatchObject({ addr: '10.96.0.30', port: 80, realServers: [] });
@@ -30,7 +33,12 @@ describe('parseIpvsServices', () => {
     expect(value[6]!.realServers[0]).toMatchObject({ addr: 'fd00:10:244:1::7', port: 6443 });
     expect(value[7]).toMatchObject({ proto: 'UDP', port: 53 });
     expect(value[7]!.realServers.map((r) => r.inactConn)).toEqual([12, 11]);
-    expect(value[8]).toMatchObject({ proto: 'FWM', fwmark: 100, scheduler: 'sh', flags: ['sh-fallback', 'sh-port'] });
+    expect(value[8]).toMatchObject({
+      proto: 'FWM',
+      fwmark: 100,
+      scheduler: 'sh',
+      flags: ['sh-fallback', 'sh-port'],
+    });
     expect(value[8]!.realServers[0]).toMatchObject({ forward: 'Route', port: 0 });
   });
 
@@ -54,7 +62,14 @@ describe('parseIpvsServices', () => {
   it('reads endpoints and refuses malformed ones', () => {
     expect(parseIpvsEndpoint('10.0.0.1:80')).toEqual({ addr: '10.0.0.1', port: 80 });
     expect(parseIpvsEndpoint('[FD00:0:0::1]:80')).toEqual({ addr: 'fd00::1', port: 80 });
-    for (const bad of ['10.0.0.1', '10.0.0.256:80', '10.0.0.1:65536', '[fd00::1:80', 'host:80', '[zz::1]:80']) {
+    for (const bad of [
+      '10.0.0.1',
+      '10.0.0.256:80',
+      '10.0.0.1:65536',
+      '[fd00::1:80',
+      'host:80',
+      '[zz::1]:80',
+    ]) {
       expect(parseIpvsEndpoint(bad)).toBeUndefined();
     }
   });
@@ -101,12 +116,20 @@ describe('parseIpvsConns', () => {
     ]);
     const proc = parseIpvsConns(fixture('proc-ip_vs_conn-malformed.txt'));
     expect(proc.value).toHaveLength(1);
-    expect(codes(proc.issues)).toEqual(['3:ipvsadm.bad-address', '4:ipvsadm.bad-expire', '5:ipvsadm.bad-conn']);
+    expect(codes(proc.issues)).toEqual([
+      '3:ipvsadm.bad-address',
+      '4:ipvsadm.bad-expire',
+      '5:ipvsadm.bad-conn',
+    ]);
   });
 
   it('skips headers line by line', () => {
     expect(parseIpvsConnLine('IPVS connection entries')).toEqual({ kind: 'skip' });
-    expect(parseIpvsConnLine('Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData').kind).toBe('skip');
+    expect(
+      parseIpvsConnLine(
+        'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData',
+      ).kind,
+    ).toBe('skip');
   });
 });
 
@@ -142,21 +165,45 @@ describe('parseIpvsStats', () => {
       inBytes: 123e9,
       outBytes: 98_765e9,
     });
-    expect(value[1]).toMatchObject({ kind: 'real-server', proto: 'TCP', addr: '172.18.0.2', port: 6443 });
-    expect(value[3]).toMatchObject({ inPkts: 99_999_999, outPkts: 100_000_000, inBytes: 3456e12, outBytes: 7 });
-    expect(value[5]).toMatchObject({ kind: 'service', proto: 'FWM', addr: '100', port: 0, conns: 3 });
+    expect(value[1]).toMatchObject({
+      kind: 'real-server',
+      proto: 'TCP',
+      addr: '172.18.0.2',
+      port: 6443,
+    });
+    expect(value[3]).toMatchObject({
+      inPkts: 99_999_999,
+      outPkts: 100_000_000,
+      inBytes: 3456e12,
+      outBytes: 7,
+    });
+    expect(value[5]).toMatchObject({
+      kind: 'service',
+      proto: 'FWM',
+      addr: '100',
+      port: 0,
+      conns: 3,
+    });
   });
 
   it('reads --exact integers', () => {
     const { value, issues } = parseIpvsStats(fixture('stats-exact.txt'));
     expect(issues).toEqual([]);
-    expect(value[0]).toMatchObject({ inPkts: 987_654_321, inBytes: 123_456_789_012, outBytes: 98_765_432_109_876 });
+    expect(value[0]).toMatchObject({
+      inPkts: 987_654_321,
+      inBytes: 123_456_789_012,
+      outBytes: 98_765_432_109_876,
+    });
     expect(value[3]!.inBytes).toBe(3_456_789_012_345_678);
   });
 
   it('reports malformed rows and orphans their real servers', () => {
     const r = parseIpvsStats(fixture('stats-malformed.txt'));
-    expect(codes(r.issues)).toEqual(['4:ipvsadm.bad-stats', '5:ipvsadm.orphan-real-server', '7:ipvsadm.bad-stats']);
+    expect(codes(r.issues)).toEqual([
+      '4:ipvsadm.bad-stats',
+      '5:ipvsadm.orphan-real-server',
+      '7:ipvsadm.bad-stats',
+    ]);
     expect(parseIpvsCount('12Q')).toBeUndefined();
     expect(parseIpvsCount('5M')).toBe(5e6);
   });
@@ -168,7 +215,17 @@ describe('parseIpvsStats', () => {
 });
 
 describe('ipvsadm parsers on garbage', () => {
-  const garbage = ['\0\0\0', 'TCP', 'TCP  [', '  ->', 'FWM', 'x'.repeat(100_000), 'TCP 99:99 A B C D', '\n\n\r\n', '->  -> ->'];
+  const garbage = [
+    '\0\0\0',
+    'TCP',
+    'TCP  [',
+    '  ->',
+    'FWM',
+    'x'.repeat(100_000),
+    'TCP 99:99 A B C D',
+    '\n\n\r\n',
+    '->  -> ->',
+  ];
   it.each(garbage)('never throw (%#)', (text) => {
     expect(() => parseIpvsServices(text)).not.toThrow();
     expect(() => parseIpvsConns(text)).not.toThrow();

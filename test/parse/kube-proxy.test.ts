@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseKubeProxyArgs, resolveKubeProxy } from '../../src/parse/kube-proxy-args.js';
-import { goDurationSeconds, KUBE_PROXY_FIELDS, kubeProxyDefaults, parseKubeProxyConfig } from '../../src/parse/kube-proxy-config.js';
+import {
+  goDurationSeconds,
+  KUBE_PROXY_FIELDS,
+  kubeProxyDefaults,
+  parseKubeProxyConfig,
+} from '../../src/parse/kube-proxy-config.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/tools/kube-proxy/${name}`, import.meta.url), 'utf8');
-const codes = (issues: { line: number; code: string }[]): string[] => issues.map((i) => `${i.line}:${i.code}`);
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../fixtures/tools/kube-proxy/${name}`, import.meta.url), 'utf8');
+const codes = (issues: { line: number; code: string }[]): string[] =>
+  issues.map((i) => `${i.line}:${i.code}`);
 const bare = (conntrack: string): string =>
   `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nconntrack:\n${conntrack}\n`;
 
@@ -12,7 +19,11 @@ describe('parseKubeProxyConfig fixtures', () => {
   it('applies defaults to the nulls of a kubeadm ConfigMap', () => {
     const { value, issues } = parseKubeProxyConfig(fixture('kubeadm-configmap.yaml'));
     expect(issues).toEqual([]);
-    expect(value).toEqual({ ...kubeProxyDefaults(), origin: 'config-file', defaulted: expect.any(Array) });
+    expect(value).toEqual({
+      ...kubeProxyDefaults(),
+      origin: 'config-file',
+      defaulted: expect.any(Array),
+    });
     expect(value.defaulted).toEqual([
       'mode',
       'conntrack.maxPerCore',
@@ -28,7 +39,14 @@ describe('parseKubeProxyConfig fixtures', () => {
     expect(issues).toEqual([]);
     expect(value.conntrack).toEqual(kubeProxyDefaults().conntrack);
     expect(value.mode).toBe('iptables');
-    expect(value.defaulted).toEqual(expect.arrayContaining(['conntrack.tcpBeLiberal', 'conntrack.udpTimeout', 'ipvs.tcpTimeout', 'ipvs.strictARP']));
+    expect(value.defaulted).toEqual(
+      expect.arrayContaining([
+        'conntrack.tcpBeLiberal',
+        'conntrack.udpTimeout',
+        'ipvs.tcpTimeout',
+        'ipvs.strictARP',
+      ]),
+    );
     expect(value.defaulted).not.toContain('conntrack.maxPerCore');
   });
 
@@ -36,14 +54,25 @@ describe('parseKubeProxyConfig fixtures', () => {
     const { value, issues } = parseKubeProxyConfig(fixture('ipvs-tcptimeout-0s.yaml'));
     expect(issues).toEqual([]);
     expect(value.mode).toBe('ipvs');
-    expect(value.ipvs).toEqual({ scheduler: 'lc', tcpTimeout: 0, tcpFinTimeout: 0, udpTimeout: 0, strictARP: true });
+    expect(value.ipvs).toEqual({
+      scheduler: 'lc',
+      tcpTimeout: 0,
+      tcpFinTimeout: 0,
+      udpTimeout: 0,
+      strictARP: true,
+    });
     expect(value.conntrack.tcpEstablishedTimeout).toBe(86400);
   });
 
   it('keeps explicit zeros as "leave the kernel alone"', () => {
     const { value, issues } = parseKubeProxyConfig(fixture('explicit-zeros.yaml'));
     expect(issues).toEqual([]);
-    expect(value.conntrack).toMatchObject({ maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0, tcpCloseWaitTimeout: 0 });
+    expect(value.conntrack).toMatchObject({
+      maxPerCore: 0,
+      min: 0,
+      tcpEstablishedTimeout: 0,
+      tcpCloseWaitTimeout: 0,
+    });
     expect(value.defaulted).not.toContain('conntrack.maxPerCore');
   });
 
@@ -143,36 +172,60 @@ describe('parseKubeProxyConfig failures', () => {
 
   it('reports an unknown apiVersion and kind', () => {
     const { value, issues } = parseKubeProxyConfig(fixture('config-malformed-kind.yaml'));
-    expect(codes(issues)).toEqual(['1:kube-proxy.unknown-api-version', '2:kube-proxy.unknown-kind']);
+    expect(codes(issues)).toEqual([
+      '1:kube-proxy.unknown-api-version',
+      '2:kube-proxy.unknown-kind',
+    ]);
     expect(value.conntrack.maxPerCore).toBe(0);
   });
 
   it('reports a ConfigMap without a config key', () => {
-    expect(codes(parseKubeProxyConfig(fixture('configmap-malformed-nokey.yaml')).issues)).toEqual(['7:kube-proxy.no-config-key']);
+    expect(codes(parseKubeProxyConfig(fixture('configmap-malformed-nokey.yaml')).issues)).toEqual([
+      '7:kube-proxy.no-config-key',
+    ]);
   });
 
-  it.each(['', '- a\n- b', '42', 'a: &a [*a, *a]', '{{{', '\0\0\0', 'a: ' + '[a, '.repeat(2000), 'kind: ConfigMap\ndata:\n  config: 5', 'conntrack: 5'])(
-    'never throws on garbage (%#)',
-    (text) => {
-      const r = parseKubeProxyConfig(text);
-      expect(r.value.mode).toBe('iptables');
-    },
-  );
+  it.each([
+    '',
+    '- a\n- b',
+    '42',
+    'a: &a [*a, *a]',
+    '{{{',
+    '\0\0\0',
+    'a: ' + '[a, '.repeat(2000),
+    'kind: ConfigMap\ndata:\n  config: 5',
+    'conntrack: 5',
+  ])('never throws on garbage (%#)', (text) => {
+    const r = parseKubeProxyConfig(text);
+    expect(r.value.mode).toBe('iptables');
+  });
 });
 
 describe('parseKubeProxyArgs', () => {
   it('reads the kubeadm command: --config wins, no ignored flags', () => {
     const { value, issues } = parseKubeProxyArgs(fixture('args-kubeadm.txt'));
     expect(issues).toEqual([]);
-    expect(value.args).toEqual(['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf', '--hostname-override=$(NODE_NAME)']);
+    expect(value.args).toEqual([
+      '/usr/local/bin/kube-proxy',
+      '--config=/var/lib/kube-proxy/config.conf',
+      '--hostname-override=$(NODE_NAME)',
+    ]);
     expect(value.configPath).toBe('/var/lib/kube-proxy/config.conf');
-    expect(value.settings).toMatchObject({ origin: 'config-file', configPath: '/var/lib/kube-proxy/config.conf', ignoredFlags: [] });
+    expect(value.settings).toMatchObject({
+      origin: 'config-file',
+      configPath: '/var/lib/kube-proxy/config.conf',
+      ignoredFlags: [],
+    });
   });
 
   it('reads NUL-separated /proc/<pid>/cmdline', () => {
     const { value, issues } = parseKubeProxyArgs(fixture('args-kubeadm.cmdline'));
     expect(issues).toEqual([]);
-    expect(value.args).toEqual(['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf', '--hostname-override=kind-worker']);
+    expect(value.args).toEqual([
+      '/usr/local/bin/kube-proxy',
+      '--config=/var/lib/kube-proxy/config.conf',
+      '--hostname-override=kind-worker',
+    ]);
     expect(value.configPath).toBe('/var/lib/kube-proxy/config.conf');
   });
 
@@ -181,7 +234,12 @@ describe('parseKubeProxyArgs', () => {
     expect(issues).toEqual([]);
     expect(value.configPath).toBeUndefined();
     expect(value.settings.origin).toBe('flags');
-    expect(value.settings.conntrack).toMatchObject({ maxPerCore: 0, tcpEstablishedTimeout: 10800, tcpBeLiberal: true, min: 131072 });
+    expect(value.settings.conntrack).toMatchObject({
+      maxPerCore: 0,
+      tcpEstablishedTimeout: 10800,
+      tcpBeLiberal: true,
+      min: 131072,
+    });
     expect(value.settings.defaulted).toContain('conntrack.min');
     expect(value.settings.defaulted).not.toContain('conntrack.maxPerCore');
   });
@@ -190,18 +248,38 @@ describe('parseKubeProxyArgs', () => {
     const { value, issues } = parseKubeProxyArgs(fixture('args-flags-beside-config.txt'));
     expect(issues).toEqual([]);
     expect(value.configPath).toBe('/var/lib/kube-proxy-config/config');
-    expect(value.settings.ignoredFlags).toEqual(['--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=2h0m0s', '--proxy-mode=ipvs']);
+    expect(value.settings.ignoredFlags).toEqual([
+      '--conntrack-max-per-core=0',
+      '--conntrack-tcp-timeout-established=2h0m0s',
+      '--proxy-mode=ipvs',
+    ]);
     expect(value.settings.conntrack.maxPerCore).toBe(32768);
     expect(value.settings.mode).toBe('iptables');
   });
 
   it('reports bad flag values with their lines', () => {
     const { value, issues } = parseKubeProxyArgs(fixture('args-malformed.txt'));
-    expect(codes(issues)).toEqual(['6:kube-proxy.missing-value', '2:kube-proxy.bad-flag', '3:kube-proxy.bad-flag', '4:kube-proxy.bad-duration', '5:kube-proxy.bad-flag']);
+    expect(codes(issues)).toEqual([
+      '6:kube-proxy.missing-value',
+      '2:kube-proxy.bad-flag',
+      '3:kube-proxy.bad-flag',
+      '4:kube-proxy.bad-duration',
+      '5:kube-proxy.bad-flag',
+    ]);
     expect(value.settings.conntrack).toEqual(kubeProxyDefaults().conntrack);
   });
 
-  it.each(['', '\0', '--config', '"unterminated', '--proxy-mode', '- - - -', '--=x', '--conntrack-min=99999999999', '-'.repeat(10_000)])('never throws on garbage (%#)', (text) => {
+  it.each([
+    '',
+    '\0',
+    '--config',
+    '"unterminated',
+    '--proxy-mode',
+    '- - - -',
+    '--=x',
+    '--conntrack-min=99999999999',
+    '-'.repeat(10_000),
+  ])('never throws on garbage (%#)', (text) => {
     expect(() => parseKubeProxyArgs(text)).not.toThrow();
   });
 });
@@ -212,7 +290,11 @@ describe('resolveKubeProxy', () => {
   it('takes the config file when --config names it, keeping ignored flags', () => {
     const args = parseKubeProxyArgs(fixture('args-flags-beside-config.txt'));
     const s = resolveKubeProxy(args, config);
-    expect(s).toMatchObject({ origin: 'config-file', configPath: '/var/lib/kube-proxy-config/config', conntrack: { maxPerCore: 0, tcpEstablishedTimeout: 0 } });
+    expect(s).toMatchObject({
+      origin: 'config-file',
+      configPath: '/var/lib/kube-proxy-config/config',
+      conntrack: { maxPerCore: 0, tcpEstablishedTimeout: 0 },
+    });
     expect(s.ignoredFlags).toHaveLength(3);
   });
 
@@ -225,6 +307,10 @@ describe('resolveKubeProxy', () => {
     expect(resolveKubeProxy(undefined, config).conntrack.maxPerCore).toBe(0);
     expect(resolveKubeProxy(undefined, undefined)).toEqual(kubeProxyDefaults());
     const onlyArgs = resolveKubeProxy(parseKubeProxyArgs(fixture('args-kubeadm.txt')), undefined);
-    expect(onlyArgs).toMatchObject({ origin: 'config-file', configPath: '/var/lib/kube-proxy/config.conf', conntrack: { maxPerCore: 32768 } });
+    expect(onlyArgs).toMatchObject({
+      origin: 'config-file',
+      configPath: '/var/lib/kube-proxy/config.conf',
+      conntrack: { maxPerCore: 32768 },
+    });
   });
 });

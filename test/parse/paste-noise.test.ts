@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseConntrackList } from '../../src/parse/conntrack-entry.js';
-import { promptOf, timeColumnOf, withoutLeadingNoise, withoutTrailingNote } from '../../src/parse/paste-noise.js';
+import {
+  promptOf,
+  timeColumnOf,
+  withoutLeadingNoise,
+  withoutTrailingNote,
+} from '../../src/parse/paste-noise.js';
 import { parseIpvsConns } from '../../src/parse/ipvsadm-conns.js';
 
-const CT = 'tcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=1 [ASSURED] mark=0 use=1';
+const CT =
+  'tcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=1 [ASSURED] mark=0 use=1';
 
 describe('paste noise', () => {
   it('knows prompts and command lines, not data', () => {
@@ -18,7 +24,9 @@ describe('paste noise', () => {
     expect(timeColumnOf(`09:14:29 ${CT}`)).toBe('09:14:29');
     expect(withoutLeadingNoise(`Jun 24 09:14:29 ${CT}`)).toBe(CT);
     expect(withoutLeadingNoise(`[2026-06-24 09:14:29.120] ${CT}`)).toBe(CT);
-    expect(withoutLeadingNoise('^Cconntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.')).toBe('conntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.');
+    expect(
+      withoutLeadingNoise('^Cconntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.'),
+    ).toBe('conntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.');
     expect(withoutLeadingNoise(CT)).toBeUndefined();
     expect(withoutTrailingNote(`${CT}   <-- this one`)).toBe(CT);
     expect(withoutTrailingNote(`${CT} # resets`)).toBe(CT);
@@ -26,10 +34,23 @@ describe('paste noise', () => {
   });
 
   it('lets a row parser keep the row and skip the noise; a damaged row stays an issue', () => {
-    const r = parseConntrackList(['$ conntrack -L', `09:14:29 ${CT}`, `${CT}  <- this`, `cp      6 ${CT.slice(12)}`, `tcp      17 ${CT.slice(12)}`].join('\r\n'));
+    const r = parseConntrackList(
+      [
+        '$ conntrack -L',
+        `09:14:29 ${CT}`,
+        `${CT}  <- this`,
+        `cp      6 ${CT.slice(12)}`,
+        `tcp      17 ${CT.slice(12)}`,
+      ].join('\r\n'),
+    );
     expect(r.value).toHaveLength(2);
-    expect(r.issues.map((i) => [i.line, i.code])).toEqual([[4, 'conntrack.bad-proto'], [5, 'conntrack.l4-mismatch']]);
-    const c = parseIpvsConns('TCP 01:52  FIN_WAIT    10.0.0.1:5310  10.96.0.20:80      10.244.2.9:80   # hangs\nTCP 01:52  FIN_WAIT    10.0.0.1:5310  10.96.0.20:80      10.244.2.9   # hangs');
+    expect(r.issues.map((i) => [i.line, i.code])).toEqual([
+      [4, 'conntrack.bad-proto'],
+      [5, 'conntrack.l4-mismatch'],
+    ]);
+    const c = parseIpvsConns(
+      'TCP 01:52  FIN_WAIT    10.0.0.1:5310  10.96.0.20:80      10.244.2.9:80   # hangs\nTCP 01:52  FIN_WAIT    10.0.0.1:5310  10.96.0.20:80      10.244.2.9   # hangs',
+    );
     expect(c.value).toHaveLength(1);
     expect(c.issues.map((i) => i.line)).toEqual([2]);
   });

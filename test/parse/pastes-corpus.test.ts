@@ -46,8 +46,7 @@ interface Got {
  * Variants today's parsers get wrong (issue 20), with the reason seen. A later phase fixes the
  * parsers and removes names from this list.
  */
-const KNOWN_FAILURES: Readonly<Record<string, string>> = {
-};
+const KNOWN_FAILURES: Readonly<Record<string, string>> = {};
 
 function tupleText(t: Tuple): string {
   return t.sport === undefined ? `${t.src}>${t.dst}` : `${t.src}:${t.sport}>${t.dst}:${t.dport}`;
@@ -55,15 +54,35 @@ function tupleText(t: Tuple): string {
 
 function entryRow(e: ConntrackEntry): Row {
   return {
-    proto: e.proto, timeout: e.timeout, state: e.state, orig: tupleText(e.orig), reply: tupleText(e.reply),
-    assured: e.assured, unreplied: e.unreplied, offload: e.offload, hwOffload: e.hwOffload,
-    zone: e.zone, mark: e.mark, id: e.id, deltaTime: e.deltaTime, secctx: e.secctx, labels: e.labels,
-    start: e.start, stop: e.stop, origPackets: e.origCounters?.packets, replyBytes: e.replyCounters?.bytes,
+    proto: e.proto,
+    timeout: e.timeout,
+    state: e.state,
+    orig: tupleText(e.orig),
+    reply: tupleText(e.reply),
+    assured: e.assured,
+    unreplied: e.unreplied,
+    offload: e.offload,
+    hwOffload: e.hwOffload,
+    zone: e.zone,
+    mark: e.mark,
+    id: e.id,
+    deltaTime: e.deltaTime,
+    secctx: e.secctx,
+    labels: e.labels,
+    start: e.start,
+    stop: e.stop,
+    origPackets: e.origCounters?.packets,
+    replyBytes: e.replyCounters?.bytes,
   };
 }
 
 function eventRow(ev: ConntrackEvent): Row {
-  return { ...entryRow(ev.entry), type: ev.type, ts: ev.ts ?? null, userspacePortid: ev.userspace?.portid };
+  return {
+    ...entryRow(ev.entry),
+    type: ev.type,
+    ts: ev.ts ?? null,
+    userspacePortid: ev.userspace?.portid,
+  };
 }
 
 function issuesOf(issues: readonly ParseIssue[]): Got['issues'] {
@@ -93,15 +112,26 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
       const wanted = Object.keys((exp.summary['counters'] ?? {}) as Row);
       const counters = Object.fromEntries(wanted.map((k) => [k, first?.counters[k]]));
       // the older summary's rows are the format itself: only the summary is compared
-      return { entries: exp.entries, issues: issuesOf(r.issues), extra: { summary: { entries: first?.entries, counters } } };
+      return {
+        entries: exp.entries,
+        issues: issuesOf(r.issues),
+        extra: { summary: { entries: first?.entries, counters } },
+      };
     }
-    return { entries: r.value.map((s) => ({ cpu: s.cpu, counters: s.counters })), issues: issuesOf(r.issues) };
+    return {
+      entries: r.value.map((s) => ({ cpu: s.cpu, counters: s.counters })),
+      issues: issuesOf(r.issues),
+    };
   },
   ss: (text) => {
     const r = parseSs(text);
     return {
       entries: r.value.map((s) => ({
-        state: s.state, local: ep(s.local), peer: ep(s.peer), timer: s.timer?.name, timerMs: s.timer?.remainingMs,
+        state: s.state,
+        local: ep(s.local),
+        peer: ep(s.peer),
+        timer: s.timer?.name,
+        timerMs: s.timer?.remainingMs,
       })),
       issues: issuesOf(r.issues),
     };
@@ -110,8 +140,19 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
     const r = parseIpvsServices(text);
     const rows: Row[] = [];
     for (const s of r.value) {
-      rows.push({ service: `${s.proto} ${s.addr}:${s.port}`, scheduler: s.scheduler, persistent: s.persistent, realServers: s.realServers.length });
-      for (const rs of s.realServers) rows.push({ real: `${rs.addr}:${rs.port}`, weight: rs.weight, active: rs.activeConn, inact: rs.inactConn });
+      rows.push({
+        service: `${s.proto} ${s.addr}:${s.port}`,
+        scheduler: s.scheduler,
+        persistent: s.persistent,
+        realServers: s.realServers.length,
+      });
+      for (const rs of s.realServers)
+        rows.push({
+          real: `${rs.addr}:${rs.port}`,
+          weight: rs.weight,
+          active: rs.activeConn,
+          inact: rs.inactConn,
+        });
     }
     return { entries: rows, issues: issuesOf(r.issues) };
   },
@@ -119,7 +160,13 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
     const r = parseIpvsConns(text);
     return {
       entries: r.value.map((c) => ({
-        proto: c.proto, state: c.state, expiresSec: c.expiresSec, client: ep(c.client), virtual: ep(c.virtual), dest: ep(c.dest), template: c.template,
+        proto: c.proto,
+        state: c.state,
+        expiresSec: c.expiresSec,
+        client: ep(c.client),
+        virtual: ep(c.virtual),
+        dest: ep(c.dest),
+        template: c.template,
       })),
       issues: issuesOf(r.issues),
     };
@@ -131,7 +178,13 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
   'ipvsadm-stats': (text) => {
     const r = parseIpvsStats(text);
     return {
-      entries: r.value.map((s) => ({ addr: `${s.addr}:${s.port}`, conns: s.conns, inPkts: s.inPkts, inBytes: s.inBytes, outBytes: s.outBytes })),
+      entries: r.value.map((s) => ({
+        addr: `${s.addr}:${s.port}`,
+        conns: s.conns,
+        inPkts: s.inPkts,
+        inBytes: s.inBytes,
+        outBytes: s.outBytes,
+      })),
       issues: issuesOf(r.issues),
     };
   },
@@ -155,9 +208,16 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
     const r = parseIptablesSave(text);
     const tables: Row = {};
     for (const [table, chains] of Object.entries(r.value.chains)) {
-      tables[table] = { chains: chains.length, rules: r.value.rules.filter((x) => x.table === table).length };
+      tables[table] = {
+        chains: chains.length,
+        rules: r.value.rules.filter((x) => x.table === table).length,
+      };
     }
-    return { entries: [], issues: issuesOf(r.issues), extra: { tables, invalidDrop: r.value.invalidDropRules.length > 0 } };
+    return {
+      entries: [],
+      issues: issuesOf(r.issues),
+      extra: { tables, invalidDrop: r.value.invalidDropRules.length > 0 },
+    };
   },
   nft: (text) => {
     const r = parseNftRuleset(text);
@@ -165,7 +225,12 @@ const READERS: Readonly<Record<string, (text: string, exp: Expected) => Got | un
       entries: [],
       issues: issuesOf(r.issues),
       extra: {
-        tables: r.value.tables.map((t) => ({ family: t.family, name: t.name, chains: t.chains, maps: t.maps })),
+        tables: r.value.tables.map((t) => ({
+          family: t.family,
+          name: t.name,
+          chains: t.chains,
+          maps: t.maps,
+        })),
         invalidDrop: r.value.invalidDropRules.length > 0,
       },
     };
@@ -190,7 +255,11 @@ function pick(g: Row, w: Row): Row {
 }
 
 function strip(want: readonly Row[]): Row[] {
-  return want.map((w) => Object.fromEntries(Object.entries(w).filter(([k]) => k !== 'line' && k !== 'at' && k !== 'note')));
+  return want.map((w) =>
+    Object.fromEntries(
+      Object.entries(w).filter(([k]) => k !== 'line' && k !== 'at' && k !== 'note'),
+    ),
+  );
 }
 
 /** The check itself: entries, issue lines with their format prefix, and document-level facts. */
@@ -211,7 +280,10 @@ function check(name: string): void {
   if (exp.invalidDrop !== undefined) expect(got!.extra?.['invalidDrop']).toBe(exp.invalidDrop);
 }
 
-const VARIANTS = readdirSync(ROOT).filter((f) => f.endsWith('.expected.json')).map((f) => f.slice(0, -'.expected.json'.length)).sort();
+const VARIANTS = readdirSync(ROOT)
+  .filter((f) => f.endsWith('.expected.json'))
+  .map((f) => f.slice(0, -'.expected.json'.length))
+  .sort();
 
 describe('paste corpus against the current parsers', () => {
   it('has a text for every expectation and knows every listed failure', () => {
@@ -220,7 +292,8 @@ describe('paste corpus against the current parsers', () => {
     for (const k of Object.keys(KNOWN_FAILURES)) expect(VARIANTS).toContain(k);
   });
   for (const name of VARIANTS) {
-    if (name in KNOWN_FAILURES) it.fails(`${name} (known gap: ${KNOWN_FAILURES[name]})`, () => check(name));
+    if (name in KNOWN_FAILURES)
+      it.fails(`${name} (known gap: ${KNOWN_FAILURES[name]})`, () => check(name));
     else it(name, () => check(name));
   }
 });

@@ -15,7 +15,14 @@ describe('parseProcNetNetlink', () => {
   it('reads every row of the real format', () => {
     const rows = parseProcNetNetlink(TABLE);
     expect(rows).toHaveLength(4);
-    expect(rows[1]).toEqual({ protocol: 12, portId: 2406710042, groups: 7, rmem: 212480, drops: 77, inode: 324974 });
+    expect(rows[1]).toEqual({
+      protocol: 12,
+      portId: 2406710042,
+      groups: 7,
+      rmem: 212480,
+      drops: 77,
+      inode: 324974,
+    });
   });
 
   it('skips the header, short and non-numeric rows', () => {

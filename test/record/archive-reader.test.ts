@@ -1,16 +1,32 @@
 // readArchive over archives made here with tar(1) and python3's zipfile/tarfile: a bundle folder
 // read back whole, and the refusals (absolute names, `..`, too many entries, bombs, damage).
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { ARCHIVE_LIMITS, archiveKindOf, readArchive, safeEntryName } from '../../src/record/archive-reader.js';
+import {
+  ARCHIVE_LIMITS,
+  archiveKindOf,
+  readArchive,
+  safeEntryName,
+} from '../../src/record/archive-reader.js';
 import { crc32 } from '../../src/record/zip-entries.js';
 
-const BUNDLE = fileURLToPath(new URL('../../fixtures/bundles/keepalive-sysctl-trap/', import.meta.url));
+const BUNDLE = fileURLToPath(
+  new URL('../../fixtures/bundles/keepalive-sysctl-trap/', import.meta.url),
+);
 
 let dir: string;
 
@@ -45,7 +61,15 @@ beforeAll(() => {
   cpSync(BUNDLE, join(dir, 'keepalive-sysctl-trap'), { recursive: true });
   symlinkSync('/etc/passwd', join(dir, 'keepalive-sysctl-trap', 'passwd'));
   execFileSync('python3', ['-c', MAKE, BUNDLE, dir]);
-  execFileSync('tar', ['-cf', join(dir, 'b.tar'), '--exclude', 'passwd', '-C', join(dir, 'keepalive-sysctl-trap'), '.']);
+  execFileSync('tar', [
+    '-cf',
+    join(dir, 'b.tar'),
+    '--exclude',
+    'passwd',
+    '-C',
+    join(dir, 'keepalive-sysctl-trap'),
+    '.',
+  ]);
 }, 60_000);
 
 afterAll(() => {
@@ -67,7 +91,15 @@ describe('readArchive', () => {
     expect(got.root).toBeUndefined();
     expect(new Map(got.files)).toEqual(bundleFiles());
     const tgz = join(dir, 'b.tgz');
-    execFileSync('tar', ['-czf', tgz, '--exclude', 'passwd', '-C', join(dir, 'keepalive-sysctl-trap'), ...readdirSync(BUNDLE)]);
+    execFileSync('tar', [
+      '-czf',
+      tgz,
+      '--exclude',
+      'passwd',
+      '-C',
+      join(dir, 'keepalive-sysctl-trap'),
+      ...readdirSync(BUNDLE),
+    ]);
     expect(new Map((await readArchive(tgz)).files)).toEqual(bundleFiles());
   });
 
@@ -79,7 +111,9 @@ describe('readArchive', () => {
       const out = join(dir, `deep-${format}.tar`);
       execFileSync('tar', [`--format=${format}`, '-cf', out, '-C', dir, 'deep']);
       const got = await readArchive(out);
-      expect([...got.files.keys()]).toEqual([`${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(120)}.txt`]);
+      expect([...got.files.keys()]).toEqual([
+        `${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(120)}.txt`,
+      ]);
     }
   });
 
@@ -91,22 +125,36 @@ describe('readArchive', () => {
 
   it('refuses an entry that climbs out with ".." or is absolute, in tar and zip', async () => {
     for (const ext of ['tar', 'zip']) {
-      await expect(readArchive(join(dir, `evil-dotdot.${ext}`))).rejects.toThrow(`refuses entry "../evil.txt": ".." in path`);
+      await expect(readArchive(join(dir, `evil-dotdot.${ext}`))).rejects.toThrow(
+        `refuses entry "../evil.txt": ".." in path`,
+      );
       await expect(readArchive(join(dir, `evil-abs.${ext}`))).rejects.toThrow(InputError);
-      await expect(readArchive(join(dir, `evil-abs.${ext}`))).rejects.toThrow('"/etc/evil.txt": absolute path');
+      await expect(readArchive(join(dir, `evil-abs.${ext}`))).rejects.toThrow(
+        '"/etc/evil.txt": absolute path',
+      );
     }
   });
 
   it('stops at the entry count and at the expanded size', async () => {
     const many = join(dir, 'many.tar.gz');
-    await expect(readArchive(many, { ...ARCHIVE_LIMITS, maxEntries: 10 })).rejects.toThrow('more than 10 entries');
+    await expect(readArchive(many, { ...ARCHIVE_LIMITS, maxEntries: 10 })).rejects.toThrow(
+      'more than 10 entries',
+    );
     expect((await readArchive(many)).files.size).toBe(50);
     const bomb = join(dir, 'bomb.tgz');
-    await expect(readArchive(bomb, { ...ARCHIVE_LIMITS, maxTotalBytes: 4 << 20 })).rejects.toThrow('expands beyond 4194304 bytes');
-    expect((await readArchive(bomb)).skipped).toEqual([{ name: 'zeros.txt', reason: 'binary content' }]);
+    await expect(readArchive(bomb, { ...ARCHIVE_LIMITS, maxTotalBytes: 4 << 20 })).rejects.toThrow(
+      'expands beyond 4194304 bytes',
+    );
+    expect((await readArchive(bomb)).skipped).toEqual([
+      { name: 'zeros.txt', reason: 'binary content' },
+    ]);
     const zbomb = join(dir, 'bomb.zip');
-    await expect(readArchive(zbomb, { ...ARCHIVE_LIMITS, maxFileBytes: 4 << 20 })).rejects.toThrow('more than the 4194304 read');
-    await expect(readArchive(zbomb, { ...ARCHIVE_LIMITS, maxArchiveBytes: 1000 })).rejects.toThrow('more than the 1000 read');
+    await expect(readArchive(zbomb, { ...ARCHIVE_LIMITS, maxFileBytes: 4 << 20 })).rejects.toThrow(
+      'more than the 4194304 read',
+    );
+    await expect(readArchive(zbomb, { ...ARCHIVE_LIMITS, maxArchiveBytes: 1000 })).rejects.toThrow(
+      'more than the 1000 read',
+    );
   });
 
   it('says in one line what is wrong with a damaged archive', async () => {
@@ -127,7 +175,9 @@ describe('readArchive', () => {
     const badsum = Buffer.from(tar);
     badsum[0] = 0x41;
     writeFileSync(join(dir, 'badsum.tar'), badsum);
-    await expect(readArchive(join(dir, 'badsum.tar'))).rejects.toThrow(/bad tar header checksum at byte 0/);
+    await expect(readArchive(join(dir, 'badsum.tar'))).rejects.toThrow(
+      /bad tar header checksum at byte 0/,
+    );
     await expect(readArchive(join(dir, 'missing.zip'))).rejects.toThrow(/can't read: ENOENT/);
     await expect(readArchive(join(dir, 'b.rar'))).rejects.toThrow(/not a \.tar\.gz/);
   });
@@ -135,7 +185,13 @@ describe('readArchive', () => {
 
 describe('archive helpers', () => {
   it('knows the archive kinds by name', () => {
-    expect(['a.tar.gz', 'a.TGZ', 'a.tar', 'a.zip', 'a.txt'].map(archiveKindOf)).toEqual(['tar.gz', 'tar.gz', 'tar', 'zip', undefined]);
+    expect(['a.tar.gz', 'a.TGZ', 'a.tar', 'a.zip', 'a.txt'].map(archiveKindOf)).toEqual([
+      'tar.gz',
+      'tar.gz',
+      'tar',
+      'zip',
+      undefined,
+    ]);
   });
 
   it('keeps relative names and refuses the rest', () => {

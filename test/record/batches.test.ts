@@ -10,14 +10,30 @@ import { openFixture, type RecordColumns } from '../../src/record/fixture-reader
 import { readLineBatches, readLines } from '../../src/record/line-reader.js';
 
 const headerLine = JSON.stringify({
-  format: FIXTURE_FORMAT, version: '1.0', recordedAt: '2026-11-23T05:00:00.000Z', kdiag: '0.1.0',
-  host: { hostname: 'node-a', kernel: '6.18.44' }, tools: {}, probes: [], sources: [], options: {}, redacted: false,
+  format: FIXTURE_FORMAT,
+  version: '1.0',
+  recordedAt: '2026-11-23T05:00:00.000Z',
+  kdiag: '0.1.0',
+  host: { hostname: 'node-a', kernel: '6.18.44' },
+  tools: {},
+  probes: [],
+  sources: [],
+  options: {},
+  redacted: false,
 });
 
 // Enough records to span several read chunks (64 KiB each).
 function body(n: number): string {
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(JSON.stringify({ t: i, src: 'conntrack:events', line: `[NEW] tcp 6 120 SYN_SENT src=10.0.0.${i % 250} dport=${i}`, extra: i }));
+  for (let i = 0; i < n; i++)
+    out.push(
+      JSON.stringify({
+        t: i,
+        src: 'conntrack:events',
+        line: `[NEW] tcp 6 120 SYN_SENT src=10.0.0.${i % 250} dport=${i}`,
+        extra: i,
+      }),
+    );
   return out.join('\n');
 }
 
@@ -31,14 +47,23 @@ async function drain<T>(it: AsyncIterable<T>): Promise<{ items: T[]; error?: unk
   return { items };
 }
 
-async function flatColumns(it: AsyncIterable<RecordColumns>): Promise<{ items: LocatedRecord[]; error?: unknown }> {
+async function flatColumns(
+  it: AsyncIterable<RecordColumns>,
+): Promise<{ items: LocatedRecord[]; error?: unknown }> {
   const items: LocatedRecord[] = [];
   try {
     for await (const c of it) {
       expect(c.count).toBeGreaterThan(0);
       for (let i = 0; i < c.count; i++) {
         const k = c.k[i];
-        items.push({ rec: k === undefined ? { t: c.t[i]!, src: c.src[i]!, line: c.line[i]! } : { t: c.t[i]!, src: c.src[i]!, line: c.line[i]!, k }, file: c.file, line: c.no[i]! });
+        items.push({
+          rec:
+            k === undefined
+              ? { t: c.t[i]!, src: c.src[i]!, line: c.line[i]! }
+              : { t: c.t[i]!, src: c.src[i]!, line: c.line[i]!, k },
+          file: c.file,
+          line: c.no[i]!,
+        });
       }
     }
   } catch (error) {
@@ -51,15 +76,24 @@ async function flatColumns(it: AsyncIterable<RecordColumns>): Promise<{ items: L
 function written(n: number): string {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const line = i % 3 === 0 ? `[1795400000.${i}]\t    [NEW] ipv4 2 tcp 6 120 "q" \\ / \u0001 é ${i}` : `{"type": "printf", "data": "state.v1\t${i}\n"}`;
+    const line =
+      i % 3 === 0
+        ? `[1795400000.${i}]\t    [NEW] ipv4 2 tcp 6 120 "q" \\ / \u0001 é ${i}`
+        : `{"type": "printf", "data": "state.v1\t${i}\n"}`;
     const k = i % 50 === 0 ? (['begin', 'end', 'err'] as const)[i % 3] : undefined;
     const src = i % 2 ? 'bpftrace:trace_tcp_state' : `conntrack:events@node-${i % 5}`;
-    out.push(k === undefined ? `{"t":${i * 7},"src":${JSON.stringify(src)},"line":${JSON.stringify(line)}}` : `{"t":${i * 7},"src":${JSON.stringify(src)},"line":${JSON.stringify(line)},"k":"${k}"}`);
+    out.push(
+      k === undefined
+        ? `{"t":${i * 7},"src":${JSON.stringify(src)},"line":${JSON.stringify(line)}}`
+        : `{"t":${i * 7},"src":${JSON.stringify(src)},"line":${JSON.stringify(line)},"k":"${k}"}`,
+    );
   }
   return out.join('\n');
 }
 
-async function flatBatches(it: AsyncIterable<readonly LocatedRecord[]>): Promise<{ items: LocatedRecord[]; error?: unknown; sizes: number[] }> {
+async function flatBatches(
+  it: AsyncIterable<readonly LocatedRecord[]>,
+): Promise<{ items: LocatedRecord[]; error?: unknown; sizes: number[] }> {
   const items: LocatedRecord[] = [];
   const sizes: number[] = [];
   try {
@@ -86,10 +120,16 @@ describe('batched reading gives the same records as one by one', () => {
     ['complete', `${headerLine}\n${body(5000)}\n`],
     ['blank lines and CRLF', `${headerLine}\r\n\n${body(3000).replace(/\n/g, '\r\n')}\r\n\n`],
     ['truncated last line', `${headerLine}\n${body(4000)}\n{"t":1,"src":"x","li`],
-    ['bad record in the middle', `${headerLine}\n${body(2000)}\n{"t":-1,"src":"x","line":"y"}\n${body(10)}\n`],
+    [
+      'bad record in the middle',
+      `${headerLine}\n${body(2000)}\n{"t":-1,"src":"x","line":"y"}\n${body(10)}\n`,
+    ],
     ['not JSON in the middle', `${headerLine}\n${body(2000)}\nnope\n${body(10)}\n`],
     ['several 1 MiB chunks, writer form', `${headerLine}\n${written(30000)}\n${body(20000)}\n`],
-    ['writer form, bad record late', `${headerLine}\n${written(30000)}\n{"t":1,"src":"x","line":"\\u0000\\x"}\n${written(10)}\n`],
+    [
+      'writer form, bad record late',
+      `${headerLine}\n${written(30000)}\n{"t":1,"src":"x","line":"\\u0000\\x"}\n${written(10)}\n`,
+    ],
     ['writer form, truncated', `${headerLine}\n${written(30000)}\n{"t":1,"src":"x","line":"abc"`],
   ];
 
@@ -133,7 +173,9 @@ describe('batched reading gives the same records as one by one', () => {
     await writeFile(path, `${headerLine}\n${text}\n`);
     const c = await flatColumns((await openFixture(path)).columns);
     expect(c.error).toBeUndefined();
-    const want = text.split('\n').map((l, i) => ({ rec: JSON.parse(l) as LocatedRecord['rec'], file: path, line: i + 2 }));
+    const want = text
+      .split('\n')
+      .map((l, i) => ({ rec: JSON.parse(l) as LocatedRecord['rec'], file: path, line: i + 2 }));
     expect(c.items).toEqual(want);
   });
 });

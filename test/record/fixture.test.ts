@@ -47,22 +47,29 @@ describe('recordings', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['rec.ndjson', 'rec.ndjson.gz'])('writes and reads back %s, records in order with line numbers', async (name) => {
-    const path = join(dir, name);
-    const w = await createFixtureWriter(path, header);
-    w.write({ t: 1000, src: 'conntrack:list', line: 'conntrack -L', k: 'begin' });
-    w.write({ t: 1000, src: 'conntrack:list', line: 'tcp      6 431997 ESTABLISHED src="quoted"' });
-    w.write({ t: 1001, src: 'conntrack:list', line: 'exit 0', k: 'end' });
-    await w.close();
-    expect(w.count).toBe(3);
-    const fx = await openFixture(path);
-    expect(fx.header.host.hostname).toBe('node-a');
-    const recs = await collect(fx.records);
-    expect(recs.map((r) => r.line)).toEqual([2, 3, 4]);
-    expect(recs[1]!.rec.line).toBe('tcp      6 431997 ESTABLISHED src="quoted"');
-    expect(recs[0]!.rec.k).toBe('begin');
-    expect(fx.notices).toEqual([]);
-  });
+  it.each(['rec.ndjson', 'rec.ndjson.gz'])(
+    'writes and reads back %s, records in order with line numbers',
+    async (name) => {
+      const path = join(dir, name);
+      const w = await createFixtureWriter(path, header);
+      w.write({ t: 1000, src: 'conntrack:list', line: 'conntrack -L', k: 'begin' });
+      w.write({
+        t: 1000,
+        src: 'conntrack:list',
+        line: 'tcp      6 431997 ESTABLISHED src="quoted"',
+      });
+      w.write({ t: 1001, src: 'conntrack:list', line: 'exit 0', k: 'end' });
+      await w.close();
+      expect(w.count).toBe(3);
+      const fx = await openFixture(path);
+      expect(fx.header.host.hostname).toBe('node-a');
+      const recs = await collect(fx.records);
+      expect(recs.map((r) => r.line)).toEqual([2, 3, 4]);
+      expect(recs[1]!.rec.line).toBe('tcp      6 431997 ESTABLISHED src="quoted"');
+      expect(recs[0]!.rec.k).toBe('begin');
+      expect(fx.notices).toEqual([]);
+    },
+  );
 
   it('refuses to overwrite an existing recording', async () => {
     const path = join(dir, 'exists.ndjson');
@@ -74,7 +81,10 @@ describe('recordings', () => {
 
   it('tolerates and reports a truncated last line', async () => {
     const path = join(dir, 'cut.ndjson');
-    await writeFile(path, `${JSON.stringify(header)}\n{"t":1,"src":"a:b","line":"x"}\n{"t":2,"src":"a:b","li`);
+    await writeFile(
+      path,
+      `${JSON.stringify(header)}\n{"t":1,"src":"a:b","line":"x"}\n{"t":2,"src":"a:b","li`,
+    );
     const fx = await openFixture(path);
     const recs = await collect(fx.records);
     expect(recs).toHaveLength(1);
@@ -83,7 +93,10 @@ describe('recordings', () => {
 
   it('names the file and line of a bad record in the middle', async () => {
     const path = join(dir, 'bad.ndjson');
-    await writeFile(path, `${JSON.stringify(header)}\n{"t":1,"src":"a:b","line":"x"}\n{"t":"soon","src":"a:b","line":"x"}\n{"t":3,"src":"a:b","line":"x"}\n`);
+    await writeFile(
+      path,
+      `${JSON.stringify(header)}\n{"t":1,"src":"a:b","line":"x"}\n{"t":"soon","src":"a:b","line":"x"}\n{"t":3,"src":"a:b","line":"x"}\n`,
+    );
     const fx = await openFixture(path);
     const err = await errorOf(collect(fx.records));
     expect(err.message).toMatch(/bad\.ndjson:3: bad record: t:/);

@@ -71,7 +71,9 @@ describe('fixtures/bundles', () => {
         const r = await analyzeInput(dir, optionsOf(expected.args ?? []));
         expect(r.issues, 'parse issues').toEqual([]);
         expect(r.issueCount).toBe(0);
-        expect(r.input.bundle?.ignored, 'files kdiag does not recognise').toEqual(['expected.json']);
+        expect(r.input.bundle?.ignored, 'files kdiag does not recognise').toEqual([
+          'expected.json',
+        ]);
         const d = r.diagnosis;
         const summary = d.findings.map((f) => `${f.rule} ${JSON.stringify(f.flows)}`).join('\n');
 
@@ -80,7 +82,10 @@ describe('fixtures/bundles', () => {
         const byRule = new Map<string, Finding[]>();
         for (const f of d.findings) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f]);
         for (const rule of new Set(expected.findings.map((e) => e.rule))) {
-          const want = expected.findings.filter((e) => e.rule === rule).map((e) => JSON.stringify(sorted(e.flows))).sort();
+          const want = expected.findings
+            .filter((e) => e.rule === rule)
+            .map((e) => JSON.stringify(sorted(e.flows)))
+            .sort();
           const got = (byRule.get(rule) ?? []).map((f) => JSON.stringify(sorted(f.flows))).sort();
           expect(got, `findings of ${rule}; all findings:\n${summary}`).toEqual(want);
         }
@@ -88,31 +93,48 @@ describe('fixtures/bundles', () => {
           expect(byRule.has(rule), `${rule} must not fire; all findings:\n${summary}`).toBe(false);
         }
 
-        expect(sorted(d.predictions.map((p) => p.flow)), 'predicted flows').toEqual(sorted(expected.atRisk));
+        expect(sorted(d.predictions.map((p) => p.flow)), 'predicted flows').toEqual(
+          sorted(expected.atRisk),
+        );
 
         const ids = new Set(d.suggestions.map((s) => s.id));
-        for (const id of expected.suggestions) expect(ids.has(id), `suggestion ${id} among ${[...ids].join(', ')}`).toBe(true);
-        for (const id of expected.notSuggestions ?? []) expect(ids.has(id), `suggestion ${id} must not be offered`).toBe(false);
+        for (const id of expected.suggestions)
+          expect(ids.has(id), `suggestion ${id} among ${[...ids].join(', ')}`).toBe(true);
+        for (const id of expected.notSuggestions ?? [])
+          expect(ids.has(id), `suggestion ${id} must not be offered`).toBe(false);
         const byId = new Map(d.suggestions.map((s) => [s.id, s]));
         for (const f of d.findings) {
           for (const id of f.suggestions) {
             const s = byId.get(id);
             expect(s, `${f.id} names suggestion ${id}`).toBeDefined();
-            expect(s?.commands.length, `suggestion ${id} of ${f.id} has commands`).toBeGreaterThan(0);
+            expect(s?.commands.length, `suggestion ${id} of ${f.id} has commands`).toBeGreaterThan(
+              0,
+            );
             for (const c of s?.commands ?? []) expect(c.text.trim()).not.toBe('');
           }
         }
         for (const c of expected.causeIncludes ?? []) {
           const causes = (byRule.get(c.rule) ?? []).map((f) => f.cause);
-          expect(causes.some((x) => x.includes(c.text)), `a ${c.rule} cause says "${c.text}": ${causes.join(' | ')}`).toBe(true);
+          expect(
+            causes.some((x) => x.includes(c.text)),
+            `a ${c.rule} cause says "${c.text}": ${causes.join(' | ')}`,
+          ).toBe(true);
         }
       });
 
       if (expected.allFlowsSeenBy) {
         const want = expected.allFlowsSeenBy;
         it(`joins every flow across ${want.join(', ')} (kdiag replay --json --all-flows)`, async () => {
-          const { stdout } = await run(process.execPath, [KDIAG, 'replay', '--json', '--all-flows', ...(expected.args ?? []), dir], { maxBuffer: 64 << 20 });
-          const j = JSON.parse(stdout) as { issueCount: number; flows: { id: string; seenBy: string[] }[]; flowCount: number };
+          const { stdout } = await run(
+            process.execPath,
+            [KDIAG, 'replay', '--json', '--all-flows', ...(expected.args ?? []), dir],
+            { maxBuffer: 64 << 20 },
+          );
+          const j = JSON.parse(stdout) as {
+            issueCount: number;
+            flows: { id: string; seenBy: string[] }[];
+            flowCount: number;
+          };
           expect(j.issueCount).toBe(0);
           expect(j.flows.length).toBe(j.flowCount);
           if (expected.flowCount !== undefined) expect(j.flows.length).toBe(expected.flowCount);

@@ -31,27 +31,40 @@ describe('recorded lab sessions replay to their findings', () => {
     expect(sessions.length).toBeGreaterThanOrEqual(8);
   });
 
-  it.each(sessions)('%s', async (name) => {
-    const dir = join(ROOT, name);
-    const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-    const file = existsSync(join(dir, 'recording.ndjson')) ? join(dir, 'recording.ndjson') : join(dir, 'recording.ndjson.gz');
-    const r = await analyzeInput(file);
-    expect(r.issueCount, JSON.stringify(r.issues.slice(0, 3))).toBe(0);
-    const findings = r.diagnosis.findings;
-    const onFlow = findings.filter((f) => exp.flow !== undefined && f.flows.includes(exp.flow));
-    for (const rule of exp.rules) {
-      const hit = (exp.global ? findings : onFlow).find((f) => f.rule === rule);
-      expect(hit, `${rule} on ${exp.flow}; got ${findings.map((f) => `${f.rule} ${f.flows.join(',')}`).join(' | ')}`).toBeDefined();
-      expect(hit!.evidence.length).toBeGreaterThan(0);
-      expect(hit!.cause).toMatch(/\d/);
-    }
-    for (const rule of exp.not) expect(onFlow.map((f) => f.rule)).not.toContain(rule);
-    // Probe events are quoted in words, never as bpftrace's JSON line.
-    const quoted = findings.flatMap((f) => f.evidence.filter((e) => e.src.startsWith('bpftrace:')).map((e) => e.text));
-    for (const text of quoted) expect(text).toMatch(/^(DROP|RST|RETRANS|STATE|KEEPALIVE|ACTIVITY) /);
-    if (exp.healthy) expect(onFlow.filter((f) => TIMEOUT_RULES.test(f.rule)).map((f) => f.rule)).toEqual([]);
-    // Deterministic: a second replay gives the same diagnosis.
-    const again = await analyzeInput(file);
-    expect(JSON.stringify(again.diagnosis)).toBe(JSON.stringify(r.diagnosis));
-  }, 60_000);
+  it.each(sessions)(
+    '%s',
+    async (name) => {
+      const dir = join(ROOT, name);
+      const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+      const file = existsSync(join(dir, 'recording.ndjson'))
+        ? join(dir, 'recording.ndjson')
+        : join(dir, 'recording.ndjson.gz');
+      const r = await analyzeInput(file);
+      expect(r.issueCount, JSON.stringify(r.issues.slice(0, 3))).toBe(0);
+      const findings = r.diagnosis.findings;
+      const onFlow = findings.filter((f) => exp.flow !== undefined && f.flows.includes(exp.flow));
+      for (const rule of exp.rules) {
+        const hit = (exp.global ? findings : onFlow).find((f) => f.rule === rule);
+        expect(
+          hit,
+          `${rule} on ${exp.flow}; got ${findings.map((f) => `${f.rule} ${f.flows.join(',')}`).join(' | ')}`,
+        ).toBeDefined();
+        expect(hit!.evidence.length).toBeGreaterThan(0);
+        expect(hit!.cause).toMatch(/\d/);
+      }
+      for (const rule of exp.not) expect(onFlow.map((f) => f.rule)).not.toContain(rule);
+      // Probe events are quoted in words, never as bpftrace's JSON line.
+      const quoted = findings.flatMap((f) =>
+        f.evidence.filter((e) => e.src.startsWith('bpftrace:')).map((e) => e.text),
+      );
+      for (const text of quoted)
+        expect(text).toMatch(/^(DROP|RST|RETRANS|STATE|KEEPALIVE|ACTIVITY) /);
+      if (exp.healthy)
+        expect(onFlow.filter((f) => TIMEOUT_RULES.test(f.rule)).map((f) => f.rule)).toEqual([]);
+      // Deterministic: a second replay gives the same diagnosis.
+      const again = await analyzeInput(file);
+      expect(JSON.stringify(again.diagnosis)).toBe(JSON.stringify(r.diagnosis));
+    },
+    60_000,
+  );
 });

@@ -28,11 +28,19 @@ async function all(it: AsyncIterable<readonly LocatedRecord[]>): Promise<Located
 describe('sourceBatches', () => {
   it('keeps the sources in the given order, numbers records across all of them, and counts lines per source', async () => {
     // The slow one first: its records still come first, the fast one waits.
-    const slow = commandSource('test:slow', ['sh', '-c', 'sleep 0.2; echo s1; echo s2; echo oops >&2'], { clock: () => 3 });
+    const slow = commandSource(
+      'test:slow',
+      ['sh', '-c', 'sleep 0.2; echo s1; echo s2; echo oops >&2'],
+      { clock: () => 3 },
+    );
     const fast = plain('test:plain', ['p1']);
     const big = commandSource('test:seq', ['seq', '1', '100000'], { clock: () => 4 });
     const done: string[] = [];
-    const got = await all(sourceBatches([slow, fast, big], new AbortController().signal, (s, n) => done.push(`${s.id}:${n}`)));
+    const got = await all(
+      sourceBatches([slow, fast, big], new AbortController().signal, (s, n) =>
+        done.push(`${s.id}:${n}`),
+      ),
+    );
     expect(got.slice(0, 8).map((l) => [l.file, l.line, l.rec.k ?? '', l.rec.line])).toEqual([
       ['test:slow', 1, 'begin', 'sh -c sleep 0.2; echo s1; echo s2; echo oops >&2'],
       ['test:slow', 2, '', 's1'],
@@ -44,7 +52,11 @@ describe('sourceBatches', () => {
       ['test:plain', 8, 'end', 'exit 0'],
     ]);
     expect(got).toHaveLength(8 + 100_002);
-    expect(got.at(-1)).toMatchObject({ file: 'test:seq', line: 8 + 100_002, rec: { line: 'exit 0', k: 'end', t: 4 } });
+    expect(got.at(-1)).toMatchObject({
+      file: 'test:seq',
+      line: 8 + 100_002,
+      rec: { line: 'exit 0', k: 'end', t: 4 },
+    });
     expect(done).toEqual(['test:slow:2', 'test:plain:1', 'test:seq:100000']);
   });
 
@@ -57,7 +69,11 @@ describe('sourceBatches', () => {
       if (n > 5000) break;
     }
     await new Promise((r) => setTimeout(r, 200));
-    const left = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => /\byes$/.test(l.trim()));
+    const left = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((l) => /\byes$/.test(l.trim()));
     expect(left).toEqual([]);
   });
 });

@@ -28,7 +28,12 @@ const BT = 'bpftrace:trace_tcp_state';
 const CT_RECORDS: readonly RawRecord[] = [
   { t: 1, src: CT, line: 'conntrack -E -o timestamp,extended,id -b 8388608', k: 'begin' },
   { t: 2, src: CT, line: ENOBUFS_WARNING, k: 'err' },
-  { t: 2, src: CT, line: 'This message means that the current netlink socket buffer size is too small.', k: 'err' },
+  {
+    t: 2,
+    src: CT,
+    line: 'This message means that the current netlink socket buffer size is too small.',
+    k: 'err',
+  },
   { t: 2, src: CT, line: 'Please, check --buffer-size in conntrack(8) manpage.', k: 'err' },
   { t: 3, src: CT, line: droppedLine(40, 41), k: 'err' },
   { t: 4, src: CT, line: 'exit 0', k: 'end' },
@@ -44,8 +49,14 @@ describe('lostEventCount', () => {
     expect(lostEventCount('Lost 5 events')).toBe(5);
     expect(lostEventCount(droppedLine(40, 41))).toBe(40);
     expect(lostEventCount(ENOBUFS_WARNING)).toBe(1);
-    expect(lostEventCount('This message means that the current netlink socket buffer size is too small.')).toBe(0);
-    expect(lostEventCount('conntrack v1.4.7 (conntrack-tools): 7 flow events have been shown.')).toBe(0);
+    expect(
+      lostEventCount(
+        'This message means that the current netlink socket buffer size is too small.',
+      ),
+    ).toBe(0);
+    expect(
+      lostEventCount('conntrack v1.4.7 (conntrack-tools): 7 flow events have been shown.'),
+    ).toBe(0);
     expect(lostEventCount('lost 99999999999999999999 events')).toBe(1);
   });
 });
@@ -67,17 +78,26 @@ describe('LiveSession loss counters', () => {
   it('replays to the same counts, and the report says what was lost', async () => {
     let no = 0;
     async function* located() {
-      for (const rec of [...CT_RECORDS, ...BT_RECORDS]) yield { rec, file: 'mem.ndjson', line: ++no };
+      for (const rec of [...CT_RECORDS, ...BT_RECORDS])
+        yield { rec, file: 'mem.ndjson', line: ++no };
     }
-    const r = await analyzeRecords({ info: { kind: 'recording', path: 'mem.ndjson' }, records: located(), notices: [] });
+    const r = await analyzeRecords({
+      info: { kind: 'recording', path: 'mem.ndjson' },
+      records: located(),
+      notices: [],
+    });
     expect(r.sources[CT]?.lost).toBe(41);
     expect(r.sources[BT]?.lost).toBe(12);
     const text = renderAnalysis(r, { title: 'kdiag replay mem.ndjson', width: 200 });
-    expect(text).toContain(`warning: 53 events were lost while recording (${CT} 41, ${BT} 12): what they showed is missing from this analysis`);
+    expect(text).toContain(
+      `warning: 53 events were lost while recording (${CT} 41, ${BT} 12): what they showed is missing from this analysis`,
+    );
   });
 
   it('shows in the replay TUI what each source had lost by the replayed moment', () => {
-    const records = [...CT_RECORDS, ...BT_RECORDS].sort((a, b) => a.t - b.t).map((rec, i) => ({ rec, file: 'mem.ndjson', line: i + 1 }));
+    const records = [...CT_RECORDS, ...BT_RECORDS]
+      .sort((a, b) => a.t - b.t)
+      .map((rec, i) => ({ rec, file: 'mem.ndjson', line: i + 1 }));
     const session = new ReplaySession(records, {});
     try {
       const lostAt = (t: number): Record<string, number> => {
@@ -89,7 +109,18 @@ describe('LiveSession loss counters', () => {
       expect(lostAt(4)).toEqual({ [CT]: 41, [BT]: 12 });
       const snap = session.getSnapshot();
       expect(snap.sources.find((h) => h.id === CT)?.state).toBe('done');
-      const line = stripVTControlCharacters(renderToString(createElement(StatusLine, { snapshot: snap, eventRate: 0, message: null, filterDraft: null, width: 160 }), { columns: 160 }));
+      const line = stripVTControlCharacters(
+        renderToString(
+          createElement(StatusLine, {
+            snapshot: snap,
+            eventRate: 0,
+            message: null,
+            filterDraft: null,
+            width: 160,
+          }),
+          { columns: 160 },
+        ),
+      );
       expect(line).toContain(`${CT} done lost 41`);
       expect(line).toContain(`${BT}`);
       expect(line).toContain('lost 12');

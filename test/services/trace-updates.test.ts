@@ -17,7 +17,8 @@ function finding(over: Partial<Finding> = {}): Finding {
     severity: 'warning',
     confidence: 'likely',
     title: 'conntrack entry expired while the connection was idle',
-    cause: 'idle 400 s past nf_conntrack_tcp_timeout_established 300 s; the next packet was dropped',
+    cause:
+      'idle 400 s past nf_conntrack_tcp_timeout_established 300 s; the next packet was dropped',
     flows: [FLOW],
     evidence: [],
     suggestions: [],
@@ -27,7 +28,16 @@ function finding(over: Partial<Finding> = {}): Finding {
 }
 
 function prediction(over: Partial<Prediction> = {}): Prediction {
-  return { flow: FLOW, layer: 'conntrack', timeoutSec: 300, idleSec: 100, breaksInSec: 200, breaksAt: 300_000, cause: 'idle past conntrack', ...over };
+  return {
+    flow: FLOW,
+    layer: 'conntrack',
+    timeoutSec: 300,
+    idleSec: 100,
+    breaksInSec: 200,
+    breaksAt: 300_000,
+    cause: 'idle past conntrack',
+    ...over,
+  };
 }
 
 function diag(at: number, findings: Finding[], predictions: Prediction[] = []): Diagnosis {
@@ -42,13 +52,18 @@ describe('DiagnosisChanges', () => {
   it('emits a finding once while it stays the same, though its time and evidence move on', () => {
     const ch = new DiagnosisChanges();
     expect(kinds(ch.diff(diag(1, [finding()])))).toEqual(['finding']);
-    expect(ch.diff(diag(2, [finding({ t: 2000, evidence: [{ t: 2000, src: 'ss', text: 'x' }] })]))).toEqual([]);
+    expect(
+      ch.diff(diag(2, [finding({ t: 2000, evidence: [{ t: 2000, src: 'ss', text: 'x' }] })])),
+    ).toEqual([]);
   });
 
   it('emits it again as an update when its cause, severity or rule changes (expiry turned reset)', () => {
     const ch = new DiagnosisChanges();
     ch.diff(diag(1, [finding()]));
-    const upgraded = finding({ rule: 'conntrack.invalid-reset', cause: 'the backend changed; the next packet was reset' });
+    const upgraded = finding({
+      rule: 'conntrack.invalid-reset',
+      cause: 'the backend changed; the next packet was reset',
+    });
     const out = ch.diff(diag(2, [upgraded]));
     expect(kinds(out)).toEqual(['finding+update']);
     expect(out[0]).toMatchObject({ finding: { id: upgraded.id, rule: 'conntrack.invalid-reset' } });
@@ -68,30 +83,58 @@ describe('DiagnosisChanges', () => {
     const ch = new DiagnosisChanges();
     ch.diff(diag(1, [], [prediction()]));
     expect(ch.diff(diag(2, [], [prediction({ breaksInSec: 50 })]))).toEqual([]);
-    expect(kinds(ch.diff(diag(3, [], [prediction({ layer: 'ipvs' })])))).toEqual(['prediction+update']);
+    expect(kinds(ch.diff(diag(3, [], [prediction({ layer: 'ipvs' })])))).toEqual([
+      'prediction+update',
+    ]);
   });
 });
 
 describe('trace with updates and withdrawals', () => {
   function run(filter: Parameters<typeof traceRouter>[0], steps: Diagnosis[]) {
     const out: string[] = [];
-    const router = traceRouter(filter, tracePresenter(true, (s) => out.push(s), () => undefined), () => 42);
+    const router = traceRouter(
+      filter,
+      tracePresenter(
+        true,
+        (s) => out.push(s),
+        () => undefined,
+      ),
+      () => 42,
+    );
     const ch = new DiagnosisChanges();
     for (const d of steps) for (const c of ch.diff(d)) router.onChange(c);
     return { lines: out.map((l) => JSON.parse(l) as Record<string, unknown>), router };
   }
 
   it('prints NDJSON a consumer can fold into the final findings', () => {
-    const alarm = finding({ id: `fm4.keepalive:${FLOW}`, rule: 'keepalive.too-long', cause: 'keepalive 7200 s (kernel default, not read)' });
+    const alarm = finding({
+      id: `fm4.keepalive:${FLOW}`,
+      rule: 'keepalive.too-long',
+      cause: 'keepalive 7200 s (kernel default, not read)',
+    });
     const { lines, router } = run({}, [
       diag(1, [finding(), alarm]),
       diag(2, [finding({ severity: 'critical' }), alarm]),
       // The pod's tcp_keepalive_time was read: the false alarm goes.
       diag(3, [finding({ severity: 'critical' })]),
     ]);
-    expect(lines.map((l) => `${String(l.type)}${l.update ? '+update' : ''}`)).toEqual(['finding', 'finding', 'finding+update', 'finding-withdrawn']);
-    expect(lines[3]).toEqual({ type: 'finding-withdrawn', t: 3, id: alarm.id, rule: alarm.rule, flows: [FLOW] });
-    expect(lines[2]).toMatchObject({ update: true, finding: { id: finding().id, severity: 'critical' } });
+    expect(lines.map((l) => `${String(l.type)}${l.update ? '+update' : ''}`)).toEqual([
+      'finding',
+      'finding',
+      'finding+update',
+      'finding-withdrawn',
+    ]);
+    expect(lines[3]).toEqual({
+      type: 'finding-withdrawn',
+      t: 3,
+      id: alarm.id,
+      rule: alarm.rule,
+      flows: [FLOW],
+    });
+    expect(lines[2]).toMatchObject({
+      update: true,
+      finding: { id: finding().id, severity: 'critical' },
+    });
     expect(router.standing()).toBe(1);
   });
 
@@ -105,9 +148,22 @@ describe('trace with updates and withdrawals', () => {
 
   it('says so in text too', () => {
     const out: string[] = [];
-    const router = traceRouter({}, tracePresenter(false, (s) => out.push(s), () => undefined), () => 42);
+    const router = traceRouter(
+      {},
+      tracePresenter(
+        false,
+        (s) => out.push(s),
+        () => undefined,
+      ),
+      () => 42,
+    );
     const ch = new DiagnosisChanges();
-    for (const d of [diag(1, [finding()], [prediction()]), diag(2, [finding({ cause: 'now with a reset' })]), diag(3, [])]) for (const c of ch.diff(d)) router.onChange(c);
+    for (const d of [
+      diag(1, [finding()], [prediction()]),
+      diag(2, [finding({ cause: 'now with a reset' })]),
+      diag(3, []),
+    ])
+      for (const c of ch.diff(d)) router.onChange(c);
     const text = out.join('');
     expect(text).toContain('FINDING UPDATED warning FM-1');
     expect(text).toContain('NO LONGER AT RISK (conntrack)');

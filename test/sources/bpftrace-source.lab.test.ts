@@ -28,7 +28,9 @@ function isLiveBpftrace(pid: number): boolean {
 /** What /proc says of a process that should be gone (for the failure message). */
 function procState(pid: number): string {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').filter((l) => /^(State|PPid|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):/.test(l));
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .filter((l) => /^(State|PPid|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):/.test(l));
     let wchan = '';
     try {
       wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
@@ -68,66 +70,92 @@ describe.skipIf(skip)('bpftrace source on this kernel', () => {
     if (build) removeBuild(build);
   });
 
-  it.each(PROBES.map((p) => p.id))('%s attaches, then stops cleanly on SIGINT', async (id) => {
-    let pid: number | undefined;
-    const source = await createBpftraceSource(id, { probesDir: PROBES_DIR, onSpawn: (p) => { pid = p; if (p) started.push(p); } });
-    const ac = new AbortController();
-    const records: RawRecord[] = [];
-    const guard = setTimeout(() => ac.abort(), 45_000);
-    try {
-      for await (const rec of source.records(ac.signal)) {
-        records.push(rec);
-        if (rec.line.includes('"attached_probes"')) ac.abort();
+  it.each(PROBES.map((p) => p.id))(
+    '%s attaches, then stops cleanly on SIGINT',
+    async (id) => {
+      let pid: number | undefined;
+      const source = await createBpftraceSource(id, {
+        probesDir: PROBES_DIR,
+        onSpawn: (p) => {
+          pid = p;
+          if (p) started.push(p);
+        },
+      });
+      const ac = new AbortController();
+      const records: RawRecord[] = [];
+      const guard = setTimeout(() => ac.abort(), 45_000);
+      try {
+        for await (const rec of source.records(ac.signal)) {
+          records.push(rec);
+          if (rec.line.includes('"attached_probes"')) ac.abort();
+        }
+      } finally {
+        clearTimeout(guard);
       }
-    } finally {
-      clearTimeout(guard);
-    }
-    expect(records[0]?.k).toBe('begin');
-    expect(records.some((r) => r.line.includes('"attached_probes"'))).toBe(true);
-    const end = records.at(-1)!;
-    expect(end.k).toBe('end');
-    expect(end.line).toBe('exit 0'); // SIGINT → END ran → bpftrace exited 0
-    expect(pid).toBeDefined();
-    expect(await gone(pid!, 2000)).toBe(true);
-    const reader = createProbeRecordReader(source.id)!;
-    const issues = records.map((r) => reader.read(r)).filter((o) => o.kind === 'issue');
-    expect(issues).toEqual([]);
-    expect(reader.context().probe).toBe(id);
-  }, 60_000);
+      expect(records[0]?.k).toBe('begin');
+      expect(records.some((r) => r.line.includes('"attached_probes"'))).toBe(true);
+      const end = records.at(-1)!;
+      expect(end.k).toBe('end');
+      expect(end.line).toBe('exit 0'); // SIGINT → END ran → bpftrace exited 0
+      expect(pid).toBeDefined();
+      expect(await gone(pid!, 2000)).toBe(true);
+      const reader = createProbeRecordReader(source.id)!;
+      const issues = records.map((r) => reader.read(r)).filter((o) => o.kind === 'issue');
+      expect(issues).toEqual([]);
+      expect(reader.context().probe).toBe(id);
+    },
+    60_000,
+  );
 
-  it.each(['SIGKILL', 'SIGTERM', 'crash'] as const)('leaves no bpftrace when kdiag dies by %s', async (how) => {
-    const holder = spawn(process.execPath, [HOLD, build, PROBES_DIR, 'trace_tcp_reset', how === 'crash' ? 'crash' : 'hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    holders.push(holder);
-    let stderr = '';
-    holder.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const bpftracePid = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`no ATTACHED line; stderr: ${stderr.slice(-500)}`)), 45_000);
-      holder.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ATTACHED (\d+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
+  it.each(['SIGKILL', 'SIGTERM', 'crash'] as const)(
+    'leaves no bpftrace when kdiag dies by %s',
+    async (how) => {
+      const holder = spawn(
+        process.execPath,
+        [HOLD, build, PROBES_DIR, 'trace_tcp_reset', how === 'crash' ? 'crash' : 'hold'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      holders.push(holder);
+      let stderr = '';
+      holder.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
       });
-      holder.on('exit', () => {
-        if (!/ATTACHED/.test(out)) {
-          clearTimeout(timer);
-          reject(new Error(`holder exited early; stderr: ${stderr.slice(-500)}`));
-        }
+      const bpftracePid = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(
+          () => reject(new Error(`no ATTACHED line; stderr: ${stderr.slice(-500)}`)),
+          45_000,
+        );
+        holder.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /ATTACHED (\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+        holder.on('exit', () => {
+          if (!/ATTACHED/.test(out)) {
+            clearTimeout(timer);
+            reject(new Error(`holder exited early; stderr: ${stderr.slice(-500)}`));
+          }
+        });
       });
-    });
-    started.push(bpftracePid);
-    expect(isLiveBpftrace(bpftracePid)).toBe(true);
-    const exited = new Promise<void>((r) => holder.once('exit', () => r()));
-    if (how !== 'crash') holder.kill(how);
-    await exited;
-    if (how === 'crash') expect(stderr).toMatch(/deliberate crash/);
-    // "Within seconds", not at once: bpftrace's exit detaches its tracepoints, and the kernel waits
-    // for RCU grace periods there, which run long right after earlier lab tests tore down namespaces
-    // (seen once at just over 2 s in a full run). A left-behind bpftrace never goes away at all.
-    const isGone = await gone(bpftracePid, 5000);
-    expect(isGone, isGone ? '' : `bpftrace ${bpftracePid} still there: ${procState(bpftracePid)}`).toBe(true);
-  }, 60_000);
+      started.push(bpftracePid);
+      expect(isLiveBpftrace(bpftracePid)).toBe(true);
+      const exited = new Promise<void>((r) => holder.once('exit', () => r()));
+      if (how !== 'crash') holder.kill(how);
+      await exited;
+      if (how === 'crash') expect(stderr).toMatch(/deliberate crash/);
+      // "Within seconds", not at once: bpftrace's exit detaches its tracepoints, and the kernel waits
+      // for RCU grace periods there, which run long right after earlier lab tests tore down namespaces
+      // (seen once at just over 2 s in a full run). A left-behind bpftrace never goes away at all.
+      const isGone = await gone(bpftracePid, 5000);
+      expect(
+        isGone,
+        isGone ? '' : `bpftrace ${bpftracePid} still there: ${procState(bpftracePid)}`,
+      ).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -2,10 +2,21 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConntrackEventsSource, isLostEventsLine, nextRestart, ENOBUFS_WARNING, type RestartPolicy } from '../../src/sources/conntrack-source.js';
+import {
+  ConntrackEventsSource,
+  isLostEventsLine,
+  nextRestart,
+  ENOBUFS_WARNING,
+  type RestartPolicy,
+} from '../../src/sources/conntrack-source.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 
-const POLICY: RestartPolicy = { initialMs: 1000, maxMs: 8000, healthyAfterMs: 60_000, maxShortRuns: 5 };
+const POLICY: RestartPolicy = {
+  initialMs: 1000,
+  maxMs: 8000,
+  healthyAfterMs: 60_000,
+  maxShortRuns: 5,
+};
 
 describe('restart policy (pure)', () => {
   it('backs off exponentially on short runs, capped', () => {
@@ -21,7 +32,9 @@ describe('restart policy (pure)', () => {
   });
   it('recognises the ENOBUFS warning', () => {
     expect(isLostEventsLine(ENOBUFS_WARNING)).toBe(true);
-    expect(isLostEventsLine('conntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.')).toBe(false);
+    expect(
+      isLostEventsLine('conntrack v1.4.7 (conntrack-tools): 3 flow events have been shown.'),
+    ).toBe(false);
   });
 });
 
@@ -54,15 +67,31 @@ describe('ConntrackEventsSource with a fake conntrack on PATH', () => {
     chmodSync(join(dir, 'conntrack'), 0o755);
     process.env.PATH = `${dir}:${savedPath ?? '/usr/bin:/bin'}`;
     let now = 0;
-    const src = new ConntrackEventsSource({ clock: () => (now += 1), restart: { initialMs: 1, maxMs: 2, healthyAfterMs: 1e9, maxShortRuns: 3 }, dieWithParent: false });
+    const src = new ConntrackEventsSource({
+      clock: () => (now += 1),
+      restart: { initialMs: 1, maxMs: 2, healthyAfterMs: 1e9, maxShortRuns: 3 },
+      dieWithParent: false,
+    });
     const recs: RawRecord[] = [];
     for await (const r of src.records(new AbortController().signal)) recs.push(r);
     expect(recs.every((r) => r.src === 'conntrack:events')).toBe(true);
-    expect(recs.filter((r) => r.k === 'begin').map((r) => r.line)).toEqual(Array(3).fill('conntrack -E -o timestamp,extended,id -b 8388608'));
-    expect(recs.filter((r) => r.k === 'end').map((r) => r.line)).toEqual(['exit 1', 'exit 1', 'exit 1']);
-    expect(recs.filter((r) => !r.k && r.line.startsWith('args '))[0]?.line).toBe('args -E -o timestamp,extended,id -b 8388608');
+    expect(recs.filter((r) => r.k === 'begin').map((r) => r.line)).toEqual(
+      Array(3).fill('conntrack -E -o timestamp,extended,id -b 8388608'),
+    );
+    expect(recs.filter((r) => r.k === 'end').map((r) => r.line)).toEqual([
+      'exit 1',
+      'exit 1',
+      'exit 1',
+    ]);
+    expect(recs.filter((r) => !r.k && r.line.startsWith('args '))[0]?.line).toBe(
+      'args -E -o timestamp,extended,id -b 8388608',
+    );
     expect(recs.filter((r) => !r.k && r.line.includes('[NEW]'))).toHaveLength(3);
-    expect(recs.filter((r) => r.k === 'err' && r.line === 'WARNING: We have hit ENOBUFS! We are losing events.')).toHaveLength(3);
+    expect(
+      recs.filter(
+        (r) => r.k === 'err' && r.line === 'WARNING: We have hit ENOBUFS! We are losing events.',
+      ),
+    ).toHaveLength(3);
     expect(src.status).toMatchObject({ state: 'failed', starts: 3, lost: 3, exitCode: 1 });
     expect(src.status.message).toMatch(/gave up after 3 short runs/);
     // Each line has its own time from the clock.
@@ -76,8 +105,18 @@ describe('ConntrackEventsSource with a fake conntrack on PATH', () => {
     const recs: RawRecord[] = [];
     for await (const r of src.records(new AbortController().signal)) recs.push(r);
     expect(recs).toEqual([
-      { t: 4, src: 'conntrack:events@kdiag-x', line: 'conntrack -E -o timestamp,extended,id -b 8388608', k: 'begin' },
-      { t: 4, src: 'conntrack:events@kdiag-x', line: "can't run conntrack: not found on PATH", k: 'err' },
+      {
+        t: 4,
+        src: 'conntrack:events@kdiag-x',
+        line: 'conntrack -E -o timestamp,extended,id -b 8388608',
+        k: 'begin',
+      },
+      {
+        t: 4,
+        src: 'conntrack:events@kdiag-x',
+        line: "can't run conntrack: not found on PATH",
+        k: 'err',
+      },
       { t: 4, src: 'conntrack:events@kdiag-x', line: 'exit 127', k: 'end' },
     ]);
     expect(src.status.state).toBe('unavailable');

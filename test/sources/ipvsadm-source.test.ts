@@ -20,18 +20,26 @@ describe('IPVS sources', () => {
     expect((await ipvsUnavailable()) === undefined).toBe(existsSync('/proc/net/ip_vs'));
   });
 
-  it.skipIf(existsSync('/proc/net/ip_vs'))('is skipped cleanly without IPVS: one err record, exit 127, never running ipvsadm', async () => {
-    const s = await ipvsSources({ clock: () => 1 });
-    expect(s.unavailable).toBe('IPVS is not loaded: /proc/net/ip_vs missing');
-    const recs: RawRecord[] = [];
-    for await (const r of s.timeout.records(new AbortController().signal)) recs.push(r);
-    expect(recs).toEqual([
-      { t: 1, src: 'ipvsadm:timeout', line: 'ipvsadm -Ln --timeout', k: 'begin' },
-      { t: 1, src: 'ipvsadm:timeout', line: 'IPVS is not loaded: /proc/net/ip_vs missing', k: 'err' },
-      { t: 1, src: 'ipvsadm:timeout', line: 'exit 127', k: 'end' },
-    ]);
-    expect(s.timeout.status.state).toBe('unavailable');
-  });
+  it.skipIf(existsSync('/proc/net/ip_vs'))(
+    'is skipped cleanly without IPVS: one err record, exit 127, never running ipvsadm',
+    async () => {
+      const s = await ipvsSources({ clock: () => 1 });
+      expect(s.unavailable).toBe('IPVS is not loaded: /proc/net/ip_vs missing');
+      const recs: RawRecord[] = [];
+      for await (const r of s.timeout.records(new AbortController().signal)) recs.push(r);
+      expect(recs).toEqual([
+        { t: 1, src: 'ipvsadm:timeout', line: 'ipvsadm -Ln --timeout', k: 'begin' },
+        {
+          t: 1,
+          src: 'ipvsadm:timeout',
+          line: 'IPVS is not loaded: /proc/net/ip_vs missing',
+          k: 'err',
+        },
+        { t: 1, src: 'ipvsadm:timeout', line: 'exit 127', k: 'end' },
+      ]);
+      expect(s.timeout.status.state).toBe('unavailable');
+    },
+  );
 });
 
 describe('named netns checks', () => {

@@ -22,16 +22,75 @@ const STATIC_UID = '6b4c9e2f0a1d4e5f8a7b6c5d4e3f2a1b';
 
 describe('parsePodCgroupLine', () => {
   it.each([
-    ['v1 cgroupfs containerd, burstable', `12:pids:/kubepods/burstable/pod${UID}/${CID}`, { podUid: UID, qos: 'burstable', driver: 'cgroupfs', containerId: CID }],
-    ['v1 cgroupfs, guaranteed (no qos level)', `4:memory:/kubepods/pod${UID}/${CID}`, { podUid: UID, qos: 'guaranteed', driver: 'cgroupfs', containerId: CID }],
-    ['v2 cgroupfs, besteffort', `0::/kubepods/besteffort/pod${UID}/${CID}`, { podUid: UID, qos: 'besteffort', driver: 'cgroupfs', containerId: CID }],
-    ['v1 systemd docker', `11:memory:/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/docker-${CID}.scope`, { podUid: UID, qos: 'burstable', driver: 'systemd', containerId: CID, runtime: 'docker' }],
-    ['v2 systemd containerd', `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope`, { podUid: UID, qos: 'besteffort', driver: 'systemd', containerId: CID, runtime: 'containerd' }],
-    ['v2 systemd cri-o, guaranteed', `0::/kubepods.slice/kubepods-pod${UID_}.slice/crio-${CID}.scope`, { podUid: UID, qos: 'guaranteed', driver: 'systemd', containerId: CID, runtime: 'cri-o' }],
-    ['v2 systemd cri-o conmon', `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-conmon-${CID}.scope`, { podUid: UID, qos: 'burstable', driver: 'systemd', containerId: CID, runtime: 'cri-o', conmon: true }],
-    ['kind (kubelet cgroup root, nested)', `0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope`, { podUid: UID, qos: 'besteffort', driver: 'systemd', containerId: CID, runtime: 'containerd' }],
-    ['pod-level cgroup (no container)', `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice`, { podUid: UID, qos: 'burstable', driver: 'systemd' }],
-    ['static pod (32-hex config hash)', `0::/kubepods/burstable/pod${STATIC_UID}/${CID}`, { podUid: STATIC_UID, qos: 'burstable', driver: 'cgroupfs', containerId: CID }],
+    [
+      'v1 cgroupfs containerd, burstable',
+      `12:pids:/kubepods/burstable/pod${UID}/${CID}`,
+      { podUid: UID, qos: 'burstable', driver: 'cgroupfs', containerId: CID },
+    ],
+    [
+      'v1 cgroupfs, guaranteed (no qos level)',
+      `4:memory:/kubepods/pod${UID}/${CID}`,
+      { podUid: UID, qos: 'guaranteed', driver: 'cgroupfs', containerId: CID },
+    ],
+    [
+      'v2 cgroupfs, besteffort',
+      `0::/kubepods/besteffort/pod${UID}/${CID}`,
+      { podUid: UID, qos: 'besteffort', driver: 'cgroupfs', containerId: CID },
+    ],
+    [
+      'v1 systemd docker',
+      `11:memory:/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/docker-${CID}.scope`,
+      { podUid: UID, qos: 'burstable', driver: 'systemd', containerId: CID, runtime: 'docker' },
+    ],
+    [
+      'v2 systemd containerd',
+      `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope`,
+      {
+        podUid: UID,
+        qos: 'besteffort',
+        driver: 'systemd',
+        containerId: CID,
+        runtime: 'containerd',
+      },
+    ],
+    [
+      'v2 systemd cri-o, guaranteed',
+      `0::/kubepods.slice/kubepods-pod${UID_}.slice/crio-${CID}.scope`,
+      { podUid: UID, qos: 'guaranteed', driver: 'systemd', containerId: CID, runtime: 'cri-o' },
+    ],
+    [
+      'v2 systemd cri-o conmon',
+      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-conmon-${CID}.scope`,
+      {
+        podUid: UID,
+        qos: 'burstable',
+        driver: 'systemd',
+        containerId: CID,
+        runtime: 'cri-o',
+        conmon: true,
+      },
+    ],
+    [
+      'kind (kubelet cgroup root, nested)',
+      `0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope`,
+      {
+        podUid: UID,
+        qos: 'besteffort',
+        driver: 'systemd',
+        containerId: CID,
+        runtime: 'containerd',
+      },
+    ],
+    [
+      'pod-level cgroup (no container)',
+      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice`,
+      { podUid: UID, qos: 'burstable', driver: 'systemd' },
+    ],
+    [
+      'static pod (32-hex config hash)',
+      `0::/kubepods/burstable/pod${STATIC_UID}/${CID}`,
+      { podUid: STATIC_UID, qos: 'burstable', driver: 'cgroupfs', containerId: CID },
+    ],
   ])('%s', (_name, line, expected) => {
     expect(parsePodCgroupLine(line)).toEqual(expected);
   });
@@ -67,13 +126,26 @@ describe('parsePodCgroup (whole file)', () => {
 
 describe('parsePodLogDir', () => {
   it.each([
-    [`kube-system_coredns-5d78c9869d-7xk2p_${UID}`, { namespace: 'kube-system', name: 'coredns-5d78c9869d-7xk2p', uid: UID }],
-    [`kube-system_kube-apiserver-control-plane_${STATIC_UID}`, { namespace: 'kube-system', name: 'kube-apiserver-control-plane', uid: STATIC_UID }],
+    [
+      `kube-system_coredns-5d78c9869d-7xk2p_${UID}`,
+      { namespace: 'kube-system', name: 'coredns-5d78c9869d-7xk2p', uid: UID },
+    ],
+    [
+      `kube-system_kube-apiserver-control-plane_${STATIC_UID}`,
+      { namespace: 'kube-system', name: 'kube-apiserver-control-plane', uid: STATIC_UID },
+    ],
     [`default_web.v2-0_${UID}`, { namespace: 'default', name: 'web.v2-0', uid: UID }],
   ])('%s', (dir, expected) => {
     expect(parsePodLogDir(dir)).toEqual(expected);
   });
-  it.each(['foo_bar', `Default_web_${UID}`, `default_web_not-a-uid`, `a_b_c_${UID}`, `default_web_${UID_}`, ''])('rejects %j', (dir) => {
+  it.each([
+    'foo_bar',
+    `Default_web_${UID}`,
+    `default_web_not-a-uid`,
+    `a_b_c_${UID}`,
+    `default_web_${UID_}`,
+    '',
+  ])('rejects %j', (dir) => {
     expect(parsePodLogDir(dir)).toBeUndefined();
   });
 });
@@ -97,7 +169,10 @@ describe('readOwners on a fake /proc tree', () => {
   const POD_NS = 4026532500;
   const UID2 = '11111111-2222-3333-4444-555555555555';
 
-  function proc(pid: number, p: { net: number; comm: string; cmdline: string; cgroup: string; fds?: Record<string, string> }): void {
+  function proc(
+    pid: number,
+    p: { net: number; comm: string; cmdline: string; cgroup: string; fds?: Record<string, string> },
+  ): void {
     const d = join(root, 'proc', String(pid));
     mkdirSync(join(d, 'ns'), { recursive: true });
     mkdirSync(join(d, 'fd'));
@@ -116,23 +191,62 @@ describe('readOwners on a fake /proc tree', () => {
     mkdirSync(join(root, 'pods', `default_web-0_${UID}`), { recursive: true });
     proc(1, { net: HOST, comm: 'systemd', cmdline: '/sbin/init\0', cgroup: '0::/init.scope\n' });
     proc(2, { net: HOST, comm: 'kthreadd', cmdline: '', cgroup: '0::/\n' });
-    proc(100, { net: POD_NS, comm: 'pause', cmdline: '/pause\0', cgroup: `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope\n`, fds: { '0': '/dev/null' } });
-    proc(101, { net: POD_NS, comm: 'nginx', cmdline: 'nginx\0', cgroup: `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${'a'.repeat(64)}.scope\n`, fds: { '3': 'socket:[888]', '4': 'pipe:[5]', '5': 'socket:[777]' } });
-    proc(200, { net: HOST, comm: 'node-exporter', cmdline: 'node_exporter\0', cgroup: `0::/kubepods/burstable/pod${UID2}/${CID}\n`, fds: { '7': 'socket:[999]' } });
+    proc(100, {
+      net: POD_NS,
+      comm: 'pause',
+      cmdline: '/pause\0',
+      cgroup: `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope\n`,
+      fds: { '0': '/dev/null' },
+    });
+    proc(101, {
+      net: POD_NS,
+      comm: 'nginx',
+      cmdline: 'nginx\0',
+      cgroup: `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${'a'.repeat(64)}.scope\n`,
+      fds: { '3': 'socket:[888]', '4': 'pipe:[5]', '5': 'socket:[777]' },
+    });
+    proc(200, {
+      net: HOST,
+      comm: 'node-exporter',
+      cmdline: 'node_exporter\0',
+      cgroup: `0::/kubepods/burstable/pod${UID2}/${CID}\n`,
+      fds: { '7': 'socket:[999]' },
+    });
     proc(300, { net: namedIno, comm: 'nc', cmdline: 'nc\0-l\0', cgroup: '0::/user.slice\n' });
-    table = await readOwners({ paths: { proc: join(root, 'proc'), runNetns: join(root, 'run-netns'), podLogs: join(root, 'pods') } });
+    table = await readOwners({
+      paths: {
+        proc: join(root, 'proc'),
+        runNetns: join(root, 'run-netns'),
+        podLogs: join(root, 'pods'),
+      },
+    });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('maps processes to netns, pods and sockets, skipping kernel threads', () => {
     expect(table.pids.map((p) => p.pid)).toEqual([1, 100, 101, 200, 300]);
     const nginx = table.pids.find((p) => p.pid === 101)!;
-    expect(nginx).toMatchObject({ comm: 'nginx', netns: POD_NS, podUid: UID, containerId: 'a'.repeat(64), runtime: 'containerd', sockets: [777, 888] });
+    expect(nginx).toMatchObject({
+      comm: 'nginx',
+      netns: POD_NS,
+      podUid: UID,
+      containerId: 'a'.repeat(64),
+      runtime: 'containerd',
+      sockets: [777, 888],
+    });
   });
 
   it('names pods from the kubelet log folders and marks hostNetwork pods', () => {
     expect(table.pods).toEqual([
-      { type: 'pod', uid: UID, namespace: 'default', name: 'web-0', qos: 'besteffort', netns: [POD_NS], hostNetwork: false },
+      {
+        type: 'pod',
+        uid: UID,
+        namespace: 'default',
+        name: 'web-0',
+        qos: 'besteffort',
+        netns: [POD_NS],
+        hostNetwork: false,
+      },
       { type: 'pod', uid: UID2, qos: 'burstable', netns: [HOST], hostNetwork: true },
     ]);
   });
@@ -141,25 +255,51 @@ describe('readOwners on a fake /proc tree', () => {
     const host = table.netns.find((n) => n.ino === HOST)!;
     expect(host).toMatchObject({ host: true, pids: [1, 200], pods: [UID2] });
     const pod = table.netns.find((n) => n.ino === POD_NS)!;
-    expect(pod).toMatchObject({ host: false, names: [], pids: [100, 101], pods: [UID], enterPid: 100 });
+    expect(pod).toMatchObject({
+      host: false,
+      names: [],
+      pids: [100, 101],
+      pods: [UID],
+      enterPid: 100,
+    });
     const named = table.netns.find((n) => n.ino === namedIno)!;
     expect(named).toMatchObject({ names: ['kdiag-x'], pids: [300] });
     expect(podNetns(table).map((n) => n.ino)).toEqual([POD_NS]);
   });
 
   it('gives each netns a scope usable in a source id and a bundle file name', () => {
-    const scope = (ino: number): string => netnsScope(table.netns.find((n) => n.ino === ino)!, table.pods);
+    const scope = (ino: number): string =>
+      netnsScope(
+        table.netns.find((n) => n.ino === ino)!,
+        table.pods,
+      );
     expect(scope(POD_NS)).toBe('pod_default_web-0');
     expect(scope(namedIno)).toBe('kdiag-x');
-    expect(netnsScope({ type: 'netns', ino: 42, names: [], host: false, pids: [], pods: [] }, [])).toBe('netns_42');
-    expect(netnsScope({ type: 'netns', ino: 42, names: [], host: false, pids: [], pods: [UID2] }, table.pods)).toBe(`pod_${UID2}`);
+    expect(
+      netnsScope({ type: 'netns', ino: 42, names: [], host: false, pids: [], pods: [] }, []),
+    ).toBe('netns_42');
+    expect(
+      netnsScope(
+        { type: 'netns', ino: 42, names: [], host: false, pids: [], pods: [UID2] },
+        table.pods,
+      ),
+    ).toBe(`pod_${UID2}`);
   });
 
   it('serialises one JSON line per netns, pod and pid, and frames them as kdiag:owners records', async () => {
     const lines = ownersToLines(table);
     expect(lines).toHaveLength(table.netns.length + table.pods.length + table.pids.length);
     expect(lines.map((l) => (JSON.parse(l) as { type: string }).type)).toContain('pod');
-    const src = ownersSource({ clock: () => 5, read: { paths: { proc: join(root, 'proc'), runNetns: join(root, 'run-netns'), podLogs: join(root, 'pods') } } });
+    const src = ownersSource({
+      clock: () => 5,
+      read: {
+        paths: {
+          proc: join(root, 'proc'),
+          runNetns: join(root, 'run-netns'),
+          podLogs: join(root, 'pods'),
+        },
+      },
+    });
     const recs = [];
     for await (const r of src.records(new AbortController().signal)) recs.push(r);
     expect(recs[0]).toEqual({ t: 5, src: 'kdiag:owners', line: 'kdiag owners', k: 'begin' });

@@ -1,11 +1,19 @@
 // Per-namespace reads share a rate: many pods cost the node a bounded number of spawns a second.
 import { describe, expect, it } from 'vitest';
-import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../../src/sources/read-pacer.js';
+import {
+  NAMESPACE_READS_PER_SECOND,
+  pacedRoundMs,
+  ReadPacer,
+} from '../../src/sources/read-pacer.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 import { SnapshotSource } from '../../src/sources/snapshot-source.js';
 
 /** A pacer on a clock the test moves: waits are recorded and pass the clock forward. */
-function fakePacer(perSecond: number): { pacer: ReadPacer; waits: number[]; clock: { now: number } } {
+function fakePacer(perSecond: number): {
+  pacer: ReadPacer;
+  waits: number[];
+  clock: { now: number };
+} {
   const clock = { now: 0 };
   const waits: number[] = [];
   const pacer = new ReadPacer(
@@ -82,7 +90,13 @@ describe('SnapshotSource with a pacer', () => {
   it('reads only at its turn, the first run too', async () => {
     let release: () => void = () => undefined;
     const turns: number[] = [];
-    const gate = { turn: () => new Promise<void>((r) => { turns.push(turns.length); release = r; }) } as unknown as ReadPacer;
+    const gate = {
+      turn: () =>
+        new Promise<void>((r) => {
+          turns.push(turns.length);
+          release = r;
+        }),
+    } as unknown as ReadPacer;
     let reads = 0;
     const src = new SnapshotSource({
       kind: 'test:paced',

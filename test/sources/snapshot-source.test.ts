@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { RawRecord } from '../../src/engine/raw-record.js';
 import { dutyCycleDelay } from '../../src/sources/sleep.js';
-import { commandSource, fileSource, frameSnapshot, SNAPSHOT_TIME_SHARE, SnapshotSource, sourceIdOf, splitLines } from '../../src/sources/snapshot-source.js';
+import {
+  commandSource,
+  fileSource,
+  frameSnapshot,
+  SNAPSHOT_TIME_SHARE,
+  SnapshotSource,
+  sourceIdOf,
+  splitLines,
+} from '../../src/sources/snapshot-source.js';
 
-async function collect(source: { records(s: AbortSignal): AsyncIterable<RawRecord> }, signal = new AbortController().signal): Promise<RawRecord[]> {
+async function collect(
+  source: { records(s: AbortSignal): AsyncIterable<RawRecord> },
+  signal = new AbortController().signal,
+): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
   for await (const r of source.records(signal)) out.push(r);
   return out;
@@ -11,7 +22,13 @@ async function collect(source: { records(s: AbortSignal): AsyncIterable<RawRecor
 
 describe('framing (pure)', () => {
   it('frames begin, stdout lines, stderr lines as err, end', () => {
-    expect(frameSnapshot('conntrack:stats@ns1', 7, ['conntrack', '-S'], { stdout: 'a\nb\n', stderr: 'warn\n', exitCode: 0 })).toEqual([
+    expect(
+      frameSnapshot('conntrack:stats@ns1', 7, ['conntrack', '-S'], {
+        stdout: 'a\nb\n',
+        stderr: 'warn\n',
+        exitCode: 0,
+      }),
+    ).toEqual([
       { t: 7, src: 'conntrack:stats@ns1', line: 'conntrack -S', k: 'begin' },
       { t: 7, src: 'conntrack:stats@ns1', line: 'a' },
       { t: 7, src: 'conntrack:stats@ns1', line: 'b' },
@@ -53,7 +70,12 @@ describe('SnapshotSource with real commands', () => {
     const src = commandSource('test:ls', ['ls', '/nonexistent-kdiag-path'], { clock: () => 1 });
     const recs = await collect(src);
     expect(recs[0]).toMatchObject({ k: 'begin', line: 'ls /nonexistent-kdiag-path' });
-    expect(recs.filter((r) => r.k === 'err').map((r) => r.line).join('\n')).toMatch(/nonexistent-kdiag-path/);
+    expect(
+      recs
+        .filter((r) => r.k === 'err')
+        .map((r) => r.line)
+        .join('\n'),
+    ).toMatch(/nonexistent-kdiag-path/);
     expect(recs.at(-1)).toEqual({ t: 1, src: 'test:ls', line: 'exit 2', k: 'end' });
     expect(src.status.state).toBe('failed');
     expect(src.status.message).toMatch(/exited 2/);
@@ -64,7 +86,12 @@ describe('SnapshotSource with real commands', () => {
     const recs = await collect(src);
     expect(recs).toEqual([
       { t: 3, src: 'test:missing', line: 'kdiag-no-such-tool-x -L', k: 'begin' },
-      { t: 3, src: 'test:missing', line: "can't run kdiag-no-such-tool-x: not found on PATH", k: 'err' },
+      {
+        t: 3,
+        src: 'test:missing',
+        line: "can't run kdiag-no-such-tool-x: not found on PATH",
+        k: 'err',
+      },
       { t: 3, src: 'test:missing', line: 'exit 127', k: 'end' },
     ]);
     expect(src.status).toMatchObject({ state: 'unavailable', exitCode: 127 });
@@ -88,7 +115,13 @@ describe('SnapshotSource with real commands', () => {
 
   it('repeats every intervalMs until aborted', async () => {
     let n = 0;
-    const src = new SnapshotSource({ kind: 'test:poll', argv: ['poll'], intervalMs: 1, clock: () => n, read: async () => ({ stdout: `run ${++n}\n`, stderr: '', exitCode: 0 }) });
+    const src = new SnapshotSource({
+      kind: 'test:poll',
+      argv: ['poll'],
+      intervalMs: 1,
+      clock: () => n,
+      read: async () => ({ stdout: `run ${++n}\n`, stderr: '', exitCode: 0 }),
+    });
     const ac = new AbortController();
     const recs: RawRecord[] = [];
     for await (const r of src.records(ac.signal)) {
@@ -106,7 +139,13 @@ describe('SnapshotSource with real commands', () => {
       await new Promise((r) => setTimeout(r, 60));
       return { stdout: `run ${++n}\n`, stderr: '', exitCode: 0 };
     };
-    const src = new SnapshotSource({ kind: 'test:slow', argv: ['slow'], intervalMs: 1, clock: () => n, read: slow });
+    const src = new SnapshotSource({
+      kind: 'test:slow',
+      argv: ['slow'],
+      intervalMs: 1,
+      clock: () => n,
+      read: slow,
+    });
     const ac = new AbortController();
     const ends: number[] = [];
     const begins: number[] = [];
@@ -117,11 +156,19 @@ describe('SnapshotSource with real commands', () => {
     }
     // 60 ms of reading at most SNAPSHOT_TIME_SHARE of the time: the next run ≥ 240 ms later, not 1 ms
     // (less 5 ms: Node's timers may fire a millisecond early)
-    expect(begins[1]! - ends[0]!).toBeGreaterThanOrEqual(dutyCycleDelay(1, 60, SNAPSHOT_TIME_SHARE) - 5);
+    expect(begins[1]! - ends[0]!).toBeGreaterThanOrEqual(
+      dutyCycleDelay(1, 60, SNAPSHOT_TIME_SHARE) - 5,
+    );
   });
 
   it('does not poll a source that is unavailable', async () => {
-    const src = new SnapshotSource({ kind: 'test:gone', argv: ['x'], intervalMs: 1, unavailable: 'x is not here', clock: () => 0 });
+    const src = new SnapshotSource({
+      kind: 'test:gone',
+      argv: ['x'],
+      intervalMs: 1,
+      unavailable: 'x is not here',
+      clock: () => 0,
+    });
     const recs = await collect(src);
     expect(recs.map((r) => r.line)).toEqual(['x', 'x is not here', 'exit 127']);
   });
@@ -132,7 +179,12 @@ describe('status helpers', () => {
     const { endExitCode, sourceProblem } = await import('../../src/sources/snapshot-source.js');
     expect(endExitCode('exit 127')).toBe(127);
     expect(endExitCode('exit x')).toBeUndefined();
-    const gone = new SnapshotSource({ kind: 'k', argv: ['x'], unavailable: 'x is not here', clock: () => 0 });
+    const gone = new SnapshotSource({
+      kind: 'k',
+      argv: ['x'],
+      unavailable: 'x is not here',
+      clock: () => 0,
+    });
     expect(sourceProblem(gone)).toBeUndefined();
     await gone.snapshot();
     expect(sourceProblem(gone)).toEqual({ state: 'unavailable', message: 'x is not here' });

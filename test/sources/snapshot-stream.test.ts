@@ -7,9 +7,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineCutter, streamLineBatches } from '../../src/host/exec.js';
 import type { RawRecord } from '../../src/engine/raw-record.js';
-import { commandSource, fileSource, SnapshotSource, type SnapshotSource as Snap } from '../../src/sources/snapshot-source.js';
+import {
+  commandSource,
+  fileSource,
+  SnapshotSource,
+  type SnapshotSource as Snap,
+} from '../../src/sources/snapshot-source.js';
 
-async function viaBatches(source: Snap, signal = new AbortController().signal): Promise<{ records: RawRecord[]; arrays: number }> {
+async function viaBatches(
+  source: Snap,
+  signal = new AbortController().signal,
+): Promise<{ records: RawRecord[]; arrays: number }> {
   const records: RawRecord[] = [];
   let arrays = 0;
   for await (const b of source.batches(signal)) {
@@ -121,7 +129,9 @@ describe('SnapshotSource.batches', () => {
     const r = await viaBatches(bad);
     expect(r.records.at(-1)).toEqual({ t: 1, src: 'test:ls', line: 'exit 2', k: 'end' });
     expect(bad.status.state).toBe('failed');
-    expect(bad.status.message).toMatch(/^ls \/nonexistent-kdiag-path exited 2: .*nonexistent-kdiag-path/);
+    expect(bad.status.message).toMatch(
+      /^ls \/nonexistent-kdiag-path exited 2: .*nonexistent-kdiag-path/,
+    );
   });
 
   it('streams a big output in several arrays with one time for all', async () => {
@@ -139,7 +149,12 @@ describe('SnapshotSource.batches', () => {
     const src = commandSource('test:missing', ['kdiag-no-such-tool-x', '-L'], { clock: () => 3 });
     expect((await viaBatches(src)).records).toEqual([
       { t: 3, src: 'test:missing', line: 'kdiag-no-such-tool-x -L', k: 'begin' },
-      { t: 3, src: 'test:missing', line: "can't run kdiag-no-such-tool-x: not found on PATH", k: 'err' },
+      {
+        t: 3,
+        src: 'test:missing',
+        line: "can't run kdiag-no-such-tool-x: not found on PATH",
+        k: 'err',
+      },
       { t: 3, src: 'test:missing', line: 'exit 127', k: 'end' },
     ]);
     expect(src.status).toMatchObject({ state: 'unavailable', exitCode: 127 });
@@ -147,11 +162,15 @@ describe('SnapshotSource.batches', () => {
 
   it('streams a host file (bigger than one read), the same as snapshot()', async () => {
     const file = join(dir, 'big.txt');
-    const text = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${'é'.repeat(i % 7)}`).join('\n');
+    const text = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${'é'.repeat(i % 7)}`).join(
+      '\n',
+    );
     writeFileSync(file, text); // no final newline
     const streamed = await viaBatches(fileSource('test:file', file, { clock: () => 7 }));
     expect(streamed.arrays).toBeGreaterThan(2);
-    expect(streamed.records).toEqual(await viaRecords(fileSource('test:file', file, { clock: () => 7 })));
+    expect(streamed.records).toEqual(
+      await viaRecords(fileSource('test:file', file, { clock: () => 7 })),
+    );
     expect(streamed.records.at(-2)?.line).toBe(`line 49999 ${'é'.repeat(49_999 % 7)}`);
   });
 
@@ -164,13 +183,28 @@ describe('SnapshotSource.batches', () => {
   });
 
   it('gives custom readers and unavailable sources as one array', async () => {
-    const custom = new SnapshotSource({ kind: 'test:custom', argv: ['x'], clock: () => 2, read: async () => ({ stdout: 'a\nb\n', stderr: '', exitCode: 0 }) });
+    const custom = new SnapshotSource({
+      kind: 'test:custom',
+      argv: ['x'],
+      clock: () => 2,
+      read: async () => ({ stdout: 'a\nb\n', stderr: '', exitCode: 0 }),
+    });
     const r = await viaBatches(custom);
     expect(r.arrays).toBe(1);
     expect(r.records.map((x) => x.line)).toEqual(['x', 'a', 'b', 'exit 0']);
     expect(custom.lastOutput?.stdout).toBe('a\nb\n');
-    const gone = new SnapshotSource({ kind: 'test:gone', argv: ['x'], intervalMs: 1, unavailable: 'x is not here', clock: () => 0 });
-    expect((await viaBatches(gone)).records.map((x) => x.line)).toEqual(['x', 'x is not here', 'exit 127']);
+    const gone = new SnapshotSource({
+      kind: 'test:gone',
+      argv: ['x'],
+      intervalMs: 1,
+      unavailable: 'x is not here',
+      clock: () => 0,
+    });
+    expect((await viaBatches(gone)).records.map((x) => x.line)).toEqual([
+      'x',
+      'x is not here',
+      'exit 127',
+    ]);
   });
 
   it('stops the child when the consumer leaves early', async () => {
@@ -181,7 +215,11 @@ describe('SnapshotSource.batches', () => {
       if (seen > 10_000) break;
     }
     await new Promise((r) => setTimeout(r, 200));
-    const left = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => /\byes$/.test(l.trim()));
+    const left = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((l) => /\byes$/.test(l.trim()));
     expect(left).toEqual([]);
   });
 });

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RawRecord } from '../../src/engine/raw-record.js';
-import { formatSysctl, grepToSysctl, listSysctlFiles, readSysctls, sysctlKeyOf, sysctlSource } from '../../src/sources/sysctl-source.js';
+import {
+  formatSysctl,
+  grepToSysctl,
+  listSysctlFiles,
+  readSysctls,
+  sysctlKeyOf,
+  sysctlSource,
+} from '../../src/sources/sysctl-source.js';
 
 describe('sysctl formatting (pure)', () => {
   it('names keys as sysctl(8) does', () => {
@@ -11,12 +18,21 @@ describe('sysctl formatting (pure)', () => {
     expect(sysctlKeyOf('/net/netfilter/nf_conntrack_max')).toBe('net.netfilter.nf_conntrack_max');
   });
   it('prints `key = value`, keeping inner tabs like sysctl -a', () => {
-    expect(formatSysctl('net.ipv4.tcp_keepalive_time', '7200\n')).toBe('net.ipv4.tcp_keepalive_time = 7200');
-    expect(formatSysctl('net.ipv4.tcp_rmem', '4096\t131072\t6291456\n')).toBe('net.ipv4.tcp_rmem = 4096\t131072\t6291456');
+    expect(formatSysctl('net.ipv4.tcp_keepalive_time', '7200\n')).toBe(
+      'net.ipv4.tcp_keepalive_time = 7200',
+    );
+    expect(formatSysctl('net.ipv4.tcp_rmem', '4096\t131072\t6291456\n')).toBe(
+      'net.ipv4.tcp_rmem = 4096\t131072\t6291456',
+    );
   });
   it('turns grep -H output into key = value lines and ignores anything else', () => {
-    const text = '/proc/sys/net/netfilter/nf_conntrack_max:262144\n/proc/sys/kernel/osrelease:6.18.44\ngrep: junk\n/proc/sys/net/ipv4/ip_forward:1\n';
-    expect(grepToSysctl(text)).toEqual(['net.netfilter.nf_conntrack_max = 262144', 'kernel.osrelease = 6.18.44', 'net.ipv4.ip_forward = 1']);
+    const text =
+      '/proc/sys/net/netfilter/nf_conntrack_max:262144\n/proc/sys/kernel/osrelease:6.18.44\ngrep: junk\n/proc/sys/net/ipv4/ip_forward:1\n';
+    expect(grepToSysctl(text)).toEqual([
+      'net.netfilter.nf_conntrack_max = 262144',
+      'kernel.osrelease = 6.18.44',
+      'net.ipv4.ip_forward = 1',
+    ]);
   });
 });
 
@@ -49,8 +65,12 @@ describe('reading /proc/sys', () => {
     expect(recs[0]?.k).toBe('begin');
     expect(recs[0]?.line.startsWith('sysctl ')).toBe(true);
     const lines = recs.filter((r) => !r.k).map((r) => r.line);
-    expect(lines).toContain(`kernel.osrelease = ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`);
-    expect(lines).toContain(`net.ipv4.tcp_keepalive_time = ${readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8').trim()}`);
+    expect(lines).toContain(
+      `kernel.osrelease = ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
+    );
+    expect(lines).toContain(
+      `net.ipv4.tcp_keepalive_time = ${readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8').trim()}`,
+    );
     expect(lines.every((l) => / = /.test(l))).toBe(true);
     expect(lines.length).toBeLessThanOrEqual((await listSysctlFiles()).length);
     expect(recs.at(-1)).toMatchObject({ k: 'end', line: 'exit 0' });

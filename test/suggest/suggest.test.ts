@@ -6,8 +6,18 @@ import { ipvsScenario } from '../helpers/ipvs-scenario.js';
 
 describe('values', () => {
   it('keeps keepalive idle ≤ budget − interval × probes, rounded down to a friendly value', () => {
-    expect(keepalivePlan(900, { intervalSec: 75, probes: 9 })).toEqual({ idleSec: 600, intervalSec: 45, probes: 5, budgetSec: 900 });
-    expect(keepalivePlan(350, { intervalSec: 75, probes: 9 })).toEqual({ idleSec: 240, intervalSec: 15, probes: 5, budgetSec: 350 });
+    expect(keepalivePlan(900, { intervalSec: 75, probes: 9 })).toEqual({
+      idleSec: 600,
+      intervalSec: 45,
+      probes: 5,
+      budgetSec: 900,
+    });
+    expect(keepalivePlan(350, { intervalSec: 75, probes: 9 })).toEqual({
+      idleSec: 240,
+      intervalSec: 15,
+      probes: 5,
+      budgetSec: 350,
+    });
     expect(keepalivePlan(240, { intervalSec: 75, probes: 9 }).idleSec).toBe(180);
     for (const b of [60, 240, 300, 350, 600, 900, 1200, 86400]) {
       const p = keepalivePlan(b, { intervalSec: 75, probes: 9 });
@@ -35,13 +45,17 @@ describe('suggestions', () => {
   it('give exact snippets and patches', () => {
     const app = d.suggestions.find((s) => s.id === 'app-keepalive');
     const text = app?.commands.map((c) => c.text).join('\n') ?? '';
-    expect(text).toContain('net.KeepAliveConfig{Enable: true, Idle: 600 * time.Second, Interval: 45 * time.Second, Count: 5}');
+    expect(text).toContain(
+      'net.KeepAliveConfig{Enable: true, Idle: 600 * time.Second, Interval: 45 * time.Second, Count: 5}',
+    );
     expect(text).toContain('socket.setKeepAlive(true);');
     expect(text).toContain('ExtendedSocketOptions.TCP_KEEPIDLE, 600');
     expect(text).toContain('s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)');
     expect(text).toContain('socket.setKeepAlive(true, 600000);');
     const pod = d.suggestions.find((s) => s.id === 'pod-keepalive-time');
-    expect(pod?.commands[0]?.text).toContain('- name: net.ipv4.tcp_keepalive_time\n      value: "600"');
+    expect(pod?.commands[0]?.text).toContain(
+      '- name: net.ipv4.tcp_keepalive_time\n      value: "600"',
+    );
     const kp = d.suggestions.find((s) => s.id === 'kube-proxy-ipvs-tcp-timeout');
     expect(kp?.commands.map((c) => c.text)).toEqual([
       'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  tcpTimeout: 8100s',
@@ -53,13 +67,29 @@ describe('suggestions', () => {
     expect(kp?.change).toBeUndefined();
   });
   it('suggest the node keepalive sysctl only for host-netns sockets with SO_KEEPALIVE', () => {
-    const host = diagnose(tableOf([
-      obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_timeout_established': '600', 'net.ipv4.tcp_keepalive_time': '7200' }),
-      ...ctSnapshot(T0, [ct('10.0.0.1:5000>10.0.0.9:5432', undefined, { timeout: 250 })]),
-      ...ssSnapshot(T0, [sock('10.0.0.1:5000', '10.0.0.9:5432', { timer: { name: 'keepalive', remainingMs: 6_850_000, count: 0 }, lastsndMs: 350_000, lastrcvMs: 350_000, lastackMs: 350_000 })]),
-    ]));
+    const host = diagnose(
+      tableOf([
+        obs.sysctls(T0, {
+          'net.netfilter.nf_conntrack_tcp_timeout_established': '600',
+          'net.ipv4.tcp_keepalive_time': '7200',
+        }),
+        ...ctSnapshot(T0, [ct('10.0.0.1:5000>10.0.0.9:5432', undefined, { timeout: 250 })]),
+        ...ssSnapshot(T0, [
+          sock('10.0.0.1:5000', '10.0.0.9:5432', {
+            timer: { name: 'keepalive', remainingMs: 6_850_000, count: 0 },
+            lastsndMs: 350_000,
+            lastrcvMs: 350_000,
+            lastackMs: 350_000,
+          }),
+        ]),
+      ]),
+    );
     const node = host.suggestions.find((s) => s.id === 'node-keepalive-time');
-    expect(node?.change).toEqual({ kind: 'sysctl', key: 'net.ipv4.tcp_keepalive_time', value: '300' });
+    expect(node?.change).toEqual({
+      kind: 'sysctl',
+      key: 'net.ipv4.tcp_keepalive_time',
+      value: '300',
+    });
     expect(node?.commands[1]?.text).toBe('net.ipv4.tcp_keepalive_time = 300');
     expect(host.suggestions.some((s) => s.id.startsWith('pod-'))).toBe(false);
     // Pod sockets never get the node sysctl.

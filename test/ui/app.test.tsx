@@ -16,7 +16,10 @@ afterEach(() => {
 });
 
 function start(store: FakeStore = createFakeStore(testSnapshot()), columns = 80, rows = 24) {
-  const t = renderTui(<App store={store} columns={columns} rows={rows} throttleMs={0} />, { columns, rows });
+  const t = renderTui(<App store={store} columns={columns} rows={rows} throttleMs={0} />, {
+    columns,
+    rows,
+  });
   cleanup = t.unmount;
   return { ...t, store };
 }
@@ -46,7 +49,9 @@ describe('App interaction', () => {
     await t.press(KEY.down, KEY.down, KEY.down, KEY.enter);
     const suggestion = await t.waitForFrame((f) => f.includes('Commands ('));
     expect(suggestion).toContain('- name: net.ipv4.tcp_keepalive_time');
-    expect(suggestion).toContain('kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time');
+    expect(suggestion).toContain(
+      'kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time',
+    );
     await t.press(KEY.esc);
     await t.waitForFrame((f) => f.includes('Evidence chain (3)'));
     await t.press(KEY.esc);
@@ -56,7 +61,9 @@ describe('App interaction', () => {
   it('opens the finding that explains a feed event', async () => {
     const t = start();
     await t.press(KEY.tab, KEY.down, KEY.enter);
-    await t.waitForFrame((f) => f.includes('Cloud NAT forgets idle flows after 350 s') && f.includes('Evidence chain'));
+    await t.waitForFrame(
+      (f) => f.includes('Cloud NAT forgets idle flows after 350 s') && f.includes('Evidence chain'),
+    );
   });
 
   it('copies the selected command with an OSC 52 sequence and says so', async () => {
@@ -65,20 +72,32 @@ describe('App interaction', () => {
     await t.waitForFrame((f) => f.includes('Commands ('));
     await t.press(KEY.down, 'c');
     await t.waitForFrame((f) => f.includes('Copied'));
-    expect(t.stdout.writes).toContain(osc52('kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time'));
+    expect(t.stdout.writes).toContain(
+      osc52('kubectl -n shop exec deploy/api -- sysctl net.ipv4.tcp_keepalive_time'),
+    );
   });
 
   it('applies a suggestion only after y on the plan the session made, showing its namespace and identity', async () => {
     const planned: string[] = [];
     const store = createFakeStore(testSnapshot(), async (id) => {
       planned.push(id);
-      return { lines: ['Change   net.netfilter.nf_conntrack_tcp_timeout_established', 'Where    netns LAB', 'Identity 4:4026532301 (dev:inode of the network namespace)', 'Value    3600 → 86400'], warnings: [] };
+      return {
+        lines: [
+          'Change   net.netfilter.nf_conntrack_tcp_timeout_established',
+          'Where    netns LAB',
+          'Identity 4:4026532301 (dev:inode of the network namespace)',
+          'Value    3600 → 86400',
+        ],
+        warnings: [],
+      };
     });
     const t = start(store);
     await t.press(KEY.tab, KEY.tab, KEY.enter);
     await t.waitForFrame((f) => f.includes('Evidence chain'));
     await t.press(KEY.down, KEY.down, KEY.down, KEY.down, 'a');
-    const dialog = await t.waitForFrame((f) => f.includes('Apply node-conntrack-established?') && f.includes('Identity 4:4026532301'));
+    const dialog = await t.waitForFrame(
+      (f) => f.includes('Apply node-conntrack-established?') && f.includes('Identity 4:4026532301'),
+    );
     expect(dialog).toContain('Where    netns LAB');
     expect(dialog).not.toContain('on the host');
     expect(dialog).not.toContain('$ sysctl');
@@ -87,7 +106,9 @@ describe('App interaction', () => {
     await t.waitForFrame((f) => f.includes('Cancelled'));
     expect(t.store.commands).toEqual([]);
     await t.press('a');
-    await t.waitForFrame((f) => f.includes('Apply node-conntrack-established?') && f.includes('Identity'));
+    await t.waitForFrame(
+      (f) => f.includes('Apply node-conntrack-established?') && f.includes('Identity'),
+    );
     expect(t.store.commands).toEqual([]);
     await t.press('y');
     await t.waitForFrame((f) => f.includes('Apply requested: node-conntrack-established'));
@@ -95,7 +116,12 @@ describe('App interaction', () => {
   });
 
   it('takes no y when the session refuses the plan, or cannot plan at all (a replay)', async () => {
-    for (const store of [createFakeStore(testSnapshot(), async () => Promise.reject(new Error("netns LAB is the node's own network namespace"))), createFakeStore(testSnapshot())]) {
+    for (const store of [
+      createFakeStore(testSnapshot(), async () =>
+        Promise.reject(new Error("netns LAB is the node's own network namespace")),
+      ),
+      createFakeStore(testSnapshot()),
+    ]) {
       const t = start(store);
       await t.press(KEY.tab, KEY.tab, KEY.enter);
       await t.waitForFrame((f) => f.includes('Evidence chain'));
@@ -116,7 +142,18 @@ describe('App interaction', () => {
   });
 
   it('reverts an applied change after confirmation', async () => {
-    const store = createFakeStore(testSnapshot({ applied: [{ journalId: 'j-7', suggestion: 'node-conntrack-established', summary: 'timeout 600 → 86400', reverted: false }] }));
+    const store = createFakeStore(
+      testSnapshot({
+        applied: [
+          {
+            journalId: 'j-7',
+            suggestion: 'node-conntrack-established',
+            summary: 'timeout 600 → 86400',
+            reverted: false,
+          },
+        ],
+      }),
+    );
     const t = start(store);
     await t.press(KEY.tab, KEY.tab, KEY.tab);
     await t.waitForFrame((f) => f.includes('[Applied]') && f.includes('timeout 600 → 86400'));
@@ -166,7 +203,12 @@ describe('App interaction', () => {
   });
 
   it('drives a replay: play/pause, speed and seek within bounds', async () => {
-    const store = createFakeStore(testSnapshot({ mode: 'replay', replay: { start: 1000, end: 61_000, at: 5000, playing: true, speed: 1 } }));
+    const store = createFakeStore(
+      testSnapshot({
+        mode: 'replay',
+        replay: { start: 1000, end: 61_000, at: 5000, playing: true, speed: 1 },
+      }),
+    );
     const t = start(store);
     await t.waitForFrame((f) => f.includes('REPLAY 00:04/01:00'));
     await t.press(' ', '+', '-', ']', '[');
@@ -183,7 +225,20 @@ describe('App interaction', () => {
     const t = start(createFakeStore(testSnapshot()), 100, 30);
     await t.press('?');
     const help = await t.waitForFrame((f) => f.includes('Keys'));
-    for (const k of ['Tab', 'Enter', 'Esc', 'filter', 'sort', 'pause', 'copy', 'apply', 'revert', 'seek', 'quit']) expect(help).toContain(k);
+    for (const k of [
+      'Tab',
+      'Enter',
+      'Esc',
+      'filter',
+      'sort',
+      'pause',
+      'copy',
+      'apply',
+      'revert',
+      'seek',
+      'quit',
+    ])
+      expect(help).toContain(k);
     await t.press(KEY.esc);
     await t.waitForFrame((f) => f.includes('Flows at risk'));
   });
@@ -193,20 +248,28 @@ describe('App interaction', () => {
     const t = renderTui(<App store={store} throttleMs={0} />, { columns: 80, rows: 24 });
     cleanup = t.unmount;
     await t.waitForFrame((f) => f.includes('[Drops & resets]'));
-    store.set(testSnapshot({ diagnosis: { ...TEST_DIAGNOSIS, flows: TEST_DIAGNOSIS.flows.slice(0, 1) } }));
+    store.set(
+      testSnapshot({ diagnosis: { ...TEST_DIAGNOSIS, flows: TEST_DIAGNOSIS.flows.slice(0, 1) } }),
+    );
     await t.waitForFrame((f) => f.includes('1–1 of 1'));
     t.stdout.columns = 120;
     t.stdout.emit('resize');
     // Wide: feed and findings side by side, no tab strip.
-    await t.waitForFrame((f) => f.includes('Drops & resets  3 events') && f.includes('Findings  2 (1 critical)'));
+    await t.waitForFrame(
+      (f) => f.includes('Drops & resets  3 events') && f.includes('Findings  2 (1 critical)'),
+    );
   });
 });
 
 describe('large diagnoses', () => {
   it('sorts in time slices, showing the previous order until the new one is ready', async () => {
-    const big = (n: number) => testSnapshot({ diagnosis: { ...TEST_DIAGNOSIS, flows: manyFlows(n) } });
+    const big = (n: number) =>
+      testSnapshot({ diagnosis: { ...TEST_DIAGNOSIS, flows: manyFlows(n) } });
     const store = createFakeStore(big(300));
-    const t = renderTui(<App store={store} columns={80} rows={24} throttleMs={0} syncFlowLimit={100} />, { columns: 80, rows: 24 });
+    const t = renderTui(
+      <App store={store} columns={80} rows={24} throttleMs={0} syncFlowLimit={100} />,
+      { columns: 80, rows: 24 },
+    );
     cleanup = t.unmount;
     await t.waitForFrame((f) => f.includes('of 300'));
     store.set(big(250));
@@ -249,7 +312,12 @@ describe('throttledSubscribe', () => {
 describe('renderApp', () => {
   it('resolves and calls onExit when the user quits with q', async () => {
     const { EventEmitter } = await import('node:events');
-    const stdout = Object.assign(new EventEmitter(), { isTTY: true, columns: 80, rows: 24, write: () => true });
+    const stdout = Object.assign(new EventEmitter(), {
+      isTTY: true,
+      columns: 80,
+      rows: 24,
+      write: () => true,
+    });
     const queue: string[] = [];
     const stdin = Object.assign(new EventEmitter(), {
       isTTY: true,
@@ -263,7 +331,12 @@ describe('renderApp', () => {
     });
     const store = createFakeStore(testSnapshot());
     const onExit = vi.fn();
-    const done = renderApp(store, { stdout: stdout as never, stdin: stdin as never, onExit, patchConsole: false });
+    const done = renderApp(store, {
+      stdout: stdout as never,
+      stdin: stdin as never,
+      onExit,
+      patchConsole: false,
+    });
     await new Promise((r) => setTimeout(r, 50));
     queue.push('q');
     stdin.emit('readable');

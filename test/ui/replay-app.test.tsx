@@ -13,7 +13,10 @@ describe('the TUI on the conntrack-expiry lab recording', () => {
     const flow = expectedFlow();
     const client = flow.split(' ')[1]!.split('>')[0]!;
     ({ session } = await seekToAtRisk(flow));
-    const t = renderTui(<App store={session} columns={100} rows={32} throttleMs={0} />, { columns: 100, rows: 32 });
+    const t = renderTui(<App store={session} columns={100} rows={32} throttleMs={0} />, {
+      columns: 100,
+      rows: 32,
+    });
     try {
       const list = await t.waitForFrame((f) => f.includes('Flows at risk') && f.includes(client));
       const row = list.split('\n').find((l) => l.includes(client))!;
@@ -30,7 +33,9 @@ describe('the TUI on the conntrack-expiry lab recording', () => {
       t.stdin.write('G');
       await t.waitForFrame((f) => /▸\s+1\. socket/.test(f));
       t.stdin.write(KEY.enter);
-      const fix = await t.waitForFrame((f) => f.includes('Suggestion') && f.includes('SO_KEEPALIVE'));
+      const fix = await t.waitForFrame(
+        (f) => f.includes('Suggestion') && f.includes('SO_KEEPALIVE'),
+      );
       expect(fix).toMatch(/app-keepalive/);
     } finally {
       t.unmount();

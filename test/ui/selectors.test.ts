@@ -19,7 +19,14 @@ const ids = (d: Diagnosis, order: Uint32Array) => Array.from(order, (i) => d.flo
 describe('normaliseSnapshot', () => {
   it('fills every missing field of a malformed snapshot', () => {
     const s = normaliseSnapshot({ diagnosis: { flows: 'nope' }, feed: null, paused: 'yes' });
-    expect(s).toMatchObject({ mode: 'live', feed: [], sources: [], missing: [], applied: [], paused: false });
+    expect(s).toMatchObject({
+      mode: 'live',
+      feed: [],
+      sources: [],
+      missing: [],
+      applied: [],
+      paused: false,
+    });
     expect(s.diagnosis.flows).toEqual([]);
     expect(Number.isNaN(s.issues)).toBe(true);
     expect(normaliseSnapshot(undefined).diagnosis.findings).toEqual([]);
@@ -60,22 +67,52 @@ describe('flow order', () => {
       { ...TEST_DIAGNOSIS.flows[0]!, id: 'a', firstToForget: undefined },
       { ...TEST_DIAGNOSIS.flows[0]!, id: 'b', firstToForget: undefined },
     ];
-    const d: Diagnosis = { ...TEST_DIAGNOSIS, flows, findings: [], predictions: [{ flow: 'b', layer: 'conntrack', timeoutSec: 600, idleSec: 590, breaksInSec: 10, breaksAt: 0, cause: '' }] };
+    const d: Diagnosis = {
+      ...TEST_DIAGNOSIS,
+      flows,
+      findings: [],
+      predictions: [
+        {
+          flow: 'b',
+          layer: 'conntrack',
+          timeoutSec: 600,
+          idleSec: 590,
+          breaksInSec: 10,
+          breaksAt: 0,
+          cause: '',
+        },
+      ],
+    };
     const index = indexFlows(d);
     expect(ids(d, selectFlowOrder(index, 'time-to-break', ''))).toEqual(['b', 'a']);
   });
 
   it('never throws on flows with missing or non-finite fields', () => {
-    const bad = [null, {}, { id: 'x', layers: 'no', idleSec: Number.NaN, firstToForget: 'conntrack' }, { id: 'y', layers: [{ layer: 'conntrack', leftSec: Number.POSITIVE_INFINITY }], firstToForget: 'conntrack', idleSec: -5 }] as unknown as FlowView[];
+    const bad = [
+      null,
+      {},
+      { id: 'x', layers: 'no', idleSec: Number.NaN, firstToForget: 'conntrack' },
+      {
+        id: 'y',
+        layers: [{ layer: 'conntrack', leftSec: Number.POSITIVE_INFINITY }],
+        firstToForget: 'conntrack',
+        idleSec: -5,
+      },
+    ] as unknown as FlowView[];
     const d = { ...TEST_DIAGNOSIS, flows: bad };
     const index = indexFlows(d);
-    for (const sort of ['time-to-break', 'idle', 'flow'] as const) expect(selectFlowOrder(index, sort, '')).toHaveLength(4);
+    for (const sort of ['time-to-break', 'idle', 'flow'] as const)
+      expect(selectFlowOrder(index, sort, '')).toHaveLength(4);
     expect(selectFlowOrder(index, 'idle', 'x')).toHaveLength(1);
     expect(flowHaystack(null as unknown as FlowView)).toBe('');
   });
 
   it('gives the same order in time slices as at once', () => {
-    const flows = Array.from({ length: 5000 }, (_, i) => ({ ...TEST_DIAGNOSIS.flows[0]!, id: `f${i}`, layers: [{ layer: 'path' as const, timeoutSec: 1, source: '', leftSec: (i * 7919) % 70_000 }] }));
+    const flows = Array.from({ length: 5000 }, (_, i) => ({
+      ...TEST_DIAGNOSIS.flows[0]!,
+      id: `f${i}`,
+      layers: [{ layer: 'path' as const, timeoutSec: 1, source: '', leftSec: (i * 7919) % 70_000 }],
+    }));
     const d = { ...TEST_DIAGNOSIS, flows, findings: [] };
     const index = indexFlows(d);
     const job = flowOrderJob(index, 'time-to-break', '', flowHaystack, 512);
@@ -110,17 +147,36 @@ describe('feed, findings and suggestions', () => {
 
   it('orders findings by severity then time, and filters by rule', () => {
     expect(selectFindings(TEST_DIAGNOSIS.findings, '').map((f) => f.fm)).toEqual(['FM-3', 'FM-1']);
-    expect(selectFindings(TEST_DIAGNOSIS.findings, 'conntrack.').map((f) => f.fm)).toEqual(['FM-1']);
+    expect(selectFindings(TEST_DIAGNOSIS.findings, 'conntrack.').map((f) => f.fm)).toEqual([
+      'FM-1',
+    ]);
   });
 
   it('resolves suggestion ids by rank and skips unknown ones', () => {
-    expect(suggestionsFor(['node-conntrack-established', 'missing', 'pod-keepalive-time'], TEST_SUGGESTIONS).map((s) => s.id)).toEqual(['pod-keepalive-time', 'node-conntrack-established']);
+    expect(
+      suggestionsFor(
+        ['node-conntrack-established', 'missing', 'pod-keepalive-time'],
+        TEST_SUGGESTIONS,
+      ).map((s) => s.id),
+    ).toEqual(['pod-keepalive-time', 'node-conntrack-established']);
   });
 
   it('describes a live change exactly', () => {
-    expect(describeChange(TEST_SUGGESTIONS[1])).toEqual(['sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400']);
-    expect(describeChange({ ...TEST_SUGGESTIONS[1]!, change: { kind: 'sysctl', key: 'k', value: '1', netns: 'cni-1' } })).toEqual(['ip netns exec cni-1 sysctl -w k=1']);
-    expect(describeChange({ ...TEST_SUGGESTIONS[1]!, change: { kind: 'ipvs-timeout', tcp: 7200, tcpfin: 120, udp: 300 } })).toEqual(['ipvsadm --set 7200 120 300']);
+    expect(describeChange(TEST_SUGGESTIONS[1])).toEqual([
+      'sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=86400',
+    ]);
+    expect(
+      describeChange({
+        ...TEST_SUGGESTIONS[1]!,
+        change: { kind: 'sysctl', key: 'k', value: '1', netns: 'cni-1' },
+      }),
+    ).toEqual(['ip netns exec cni-1 sysctl -w k=1']);
+    expect(
+      describeChange({
+        ...TEST_SUGGESTIONS[1]!,
+        change: { kind: 'ipvs-timeout', tcp: 7200, tcpfin: 120, udp: 300 },
+      }),
+    ).toEqual(['ipvsadm --set 7200 120 300']);
     expect(describeChange(TEST_SUGGESTIONS[0])).toEqual([]);
   });
 });

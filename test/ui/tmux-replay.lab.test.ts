@@ -16,7 +16,11 @@ async function tmux(...args: string[]): Promise<string> {
   return (await exec('tmux', ['-L', SOCKET, ...args])).stdout;
 }
 
-async function screenUntil(predicate: (s: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
+async function screenUntil(
+  predicate: (s: string) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<string> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
@@ -37,9 +41,22 @@ describe.skipIf(reason)('kdiag replay --ui in a real terminal (tmux)', () => {
     const client = flow.split(' ')[1]!.split('>')[0]!;
     const { session, offsetSec } = await seekToAtRisk(flow);
     session.close();
-    await tmux('new-session', '-d', '-s', 'kdiag', '-x', '100', '-y', '32', `${process.execPath} ${KDIAG} replay ${RECORDING} --ui --at ${offsetSec}s; sleep 5`);
+    await tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'kdiag',
+      '-x',
+      '100',
+      '-y',
+      '32',
+      `${process.execPath} ${KDIAG} replay ${RECORDING} --ui --at ${offsetSec}s; sleep 5`,
+    );
 
-    const list = await screenUntil((s) => s.includes('Flows at risk') && s.includes(client), 'the flows pane');
+    const list = await screenUntil(
+      (s) => s.includes('Flows at risk') && s.includes(client),
+      'the flows pane',
+    );
     const row = list.split('\n').find((l) => l.includes(client))!;
     expect(row, list).toMatch(/ct \d+s/);
     expect(list).toMatch(/REPLAY/);
@@ -56,7 +73,10 @@ describe.skipIf(reason)('kdiag replay --ui in a real terminal (tmux)', () => {
     await tmux('send-keys', '-t', 'kdiag', 'G');
     await screenUntil((s) => /▸\s+1\. socket/.test(s), 'the suggestion selected');
     await tmux('send-keys', '-t', 'kdiag', 'Enter');
-    const fix = await screenUntil((s) => s.includes('Suggestion') && s.includes('SO_KEEPALIVE'), 'the suggestion');
+    const fix = await screenUntil(
+      (s) => s.includes('Suggestion') && s.includes('SO_KEEPALIVE'),
+      'the suggestion',
+    );
     expect(fix).toMatch(/TCP_KEEPIDLE/);
 
     await tmux('send-keys', '-t', 'kdiag', 'q');

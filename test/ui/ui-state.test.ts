@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { initialUiState, keepVisible, uiReducer, type UiAction, type UiState } from '../../src/ui/state/ui-state.js';
+import {
+  initialUiState,
+  keepVisible,
+  uiReducer,
+  type UiAction,
+  type UiState,
+} from '../../src/ui/state/ui-state.js';
 
-const run = (actions: UiAction[], from: UiState = initialUiState()) => actions.reduce(uiReducer, from);
+const run = (actions: UiAction[], from: UiState = initialUiState()) =>
+  actions.reduce(uiReducer, from);
 
 describe('keepVisible', () => {
   it('clamps the selection into the list and scrolls to keep it on the page', () => {
@@ -32,14 +39,22 @@ describe('uiReducer', () => {
   it('stops at the ends of the list', () => {
     const s = run([{ type: 'move', pane: 'feed', delta: -5, count: 5, page: 3 }]);
     expect(s.selected.feed).toBe(0);
-    expect(run([{ type: 'move', pane: 'feed', delta: 99, count: 5, page: 3 }]).selected.feed).toBe(4);
+    expect(run([{ type: 'move', pane: 'feed', delta: 99, count: 5, page: 3 }]).selected.feed).toBe(
+      4,
+    );
   });
 
   it('cycles focus forwards and backwards through the given panes', () => {
     const panes = ['flows', 'feed', 'findings'] as const;
     expect(run([{ type: 'focus-next', panes, delta: 1 }]).focus).toBe('feed');
     expect(run([{ type: 'focus-next', panes, delta: -1 }]).focus).toBe('findings');
-    expect(run([{ type: 'focus-next', panes, delta: 1 }, { type: 'focus-next', panes, delta: 1 }, { type: 'focus-next', panes, delta: 1 }]).focus).toBe('flows');
+    expect(
+      run([
+        { type: 'focus-next', panes, delta: 1 },
+        { type: 'focus-next', panes, delta: 1 },
+        { type: 'focus-next', panes, delta: 1 },
+      ]).focus,
+    ).toBe('flows');
   });
 
   it('stacks details; Esc pops one; move-detail stays within the items', () => {
@@ -52,13 +67,20 @@ describe('uiReducer', () => {
     expect(s.details[0]!.selected).toBe(2);
     const back = uiReducer(s, { type: 'close-detail' });
     expect(back.details).toHaveLength(1);
-    expect(uiReducer(uiReducer(back, { type: 'close-detail' }), { type: 'close-detail' }).details).toHaveLength(0);
+    expect(
+      uiReducer(uiReducer(back, { type: 'close-detail' }), { type: 'close-detail' }).details,
+    ).toHaveLength(0);
   });
 
   it('edits a filter as a draft, applies it on Enter and resets list positions', () => {
     const moved = run([{ type: 'move', pane: 'flows', delta: 3, count: 9, page: 9 }]);
     const s = run(
-      [{ type: 'start-filter' }, { type: 'filter-input', text: 'api' }, { type: 'filter-input', text: 'x' }, { type: 'filter-backspace' }],
+      [
+        { type: 'start-filter' },
+        { type: 'filter-input', text: 'api' },
+        { type: 'filter-input', text: 'x' },
+        { type: 'filter-backspace' },
+      ],
       moved,
     );
     expect(s.filterDraft).toBe('api');
@@ -66,7 +88,10 @@ describe('uiReducer', () => {
     const applied = uiReducer(s, { type: 'apply-filter' });
     expect(applied).toMatchObject({ filter: 'api', filterDraft: null });
     expect(applied.selected.flows).toBe(0);
-    expect(uiReducer(applied, { type: 'clear-filter' })).toMatchObject({ filter: '', filterDraft: null });
+    expect(uiReducer(applied, { type: 'clear-filter' })).toMatchObject({
+      filter: '',
+      filterDraft: null,
+    });
   });
 
   it('drops control characters typed into the filter and ignores input when not editing', () => {
@@ -76,17 +101,24 @@ describe('uiReducer', () => {
   });
 
   it('cycles the sort key through time-to-break, idle and flow', () => {
-    const sorts = [1, 2, 3].map((n) => run(Array.from({ length: n }, () => ({ type: 'cycle-sort' }) as const)).sort);
+    const sorts = [1, 2, 3].map(
+      (n) => run(Array.from({ length: n }, () => ({ type: 'cycle-sort' }) as const)).sort,
+    );
     expect(sorts).toEqual(['idle', 'flow', 'time-to-break']);
   });
 
   it('opens and closes dialogs, help and messages', () => {
-    const s = run([{ type: 'toggle-help' }, { type: 'open-dialog', dialog: { kind: 'apply', suggestionId: 'x' } }]);
+    const s = run([
+      { type: 'toggle-help' },
+      { type: 'open-dialog', dialog: { kind: 'apply', suggestionId: 'x' } },
+    ]);
     expect(s.help).toBe(false);
     expect(s.dialog).toEqual({ kind: 'apply', suggestionId: 'x' });
     expect(uiReducer(s, { type: 'close-dialog' }).dialog).toBeNull();
     expect(run([{ type: 'set-message', text: 'Copied' }]).message).toBe('Copied');
-    expect(run([{ type: 'set-message', text: 'Copied' }, { type: 'clear-message' }]).message).toBeNull();
+    expect(
+      run([{ type: 'set-message', text: 'Copied' }, { type: 'clear-message' }]).message,
+    ).toBeNull();
   });
 
   it('returns the same state for an unknown action', () => {

@@ -8,7 +8,15 @@ import type { Diagnosis } from '../../src/model/diagnosis.js';
 import type { SessionSnapshot } from '../../src/model/session.js';
 import { App } from '../../src/ui/app.js';
 import { renderGallery } from '../../src/ui/gallery.js';
-import { eventRate, indexFlows, normaliseSnapshot, selectFeedOrder, selectFindings, selectFlowOrder, suggestionsFor } from '../../src/ui/state/selectors.js';
+import {
+  eventRate,
+  indexFlows,
+  normaliseSnapshot,
+  selectFeedOrder,
+  selectFindings,
+  selectFlowOrder,
+  suggestionsFor,
+} from '../../src/ui/state/selectors.js';
 import { findingDetail, flowDetail, suggestionDetail } from '../../src/ui/views/detail-lines.js';
 import { DetailView } from '../../src/ui/views/detail-view.js';
 import { FeedView } from '../../src/ui/views/feed-view.js';
@@ -19,7 +27,8 @@ import { StatusLine } from '../../src/ui/views/status-line.js';
 import { createFakeStore } from '../helpers/fake-store.js';
 import { emptySnapshot, manyFlows, testSnapshot, TEST_DIAGNOSIS } from '../helpers/ui-test-data.js';
 
-const text = (el: ReactElement, columns: number) => stripVTControlCharacters(renderToString(el, { columns }));
+const text = (el: ReactElement, columns: number) =>
+  stripVTControlCharacters(renderToString(el, { columns }));
 
 function overflowing(): SessionSnapshot {
   const base = testSnapshot();
@@ -28,14 +37,37 @@ function overflowing(): SessionSnapshot {
   return {
     ...base,
     diagnosis: d,
-    feed: Array.from({ length: 200 }, (_, i) => ({ t: Date.UTC(2025, 0, 15, 10, 0, i % 60), kind: 'drop' as const, text: `drop ${'x'.repeat(150)} ${i}`, src: 'bpftrace:drops', finding: TEST_DIAGNOSIS.findings[0]!.id })),
-    missing: ['root', 'bpftrace >= 0.20', 'BTF', 'nf_conntrack', 'ipvsadm', 'a capability with a very long name that cannot fit'],
-    sources: Array.from({ length: 12 }, (_, i) => ({ id: `source-number-${i}`, state: 'running' as const, records: 10 ** i, rate: 12_345.6, lost: i })),
+    feed: Array.from({ length: 200 }, (_, i) => ({
+      t: Date.UTC(2025, 0, 15, 10, 0, i % 60),
+      kind: 'drop' as const,
+      text: `drop ${'x'.repeat(150)} ${i}`,
+      src: 'bpftrace:drops',
+      finding: TEST_DIAGNOSIS.findings[0]!.id,
+    })),
+    missing: [
+      'root',
+      'bpftrace >= 0.20',
+      'BTF',
+      'nf_conntrack',
+      'ipvsadm',
+      'a capability with a very long name that cannot fit',
+    ],
+    sources: Array.from({ length: 12 }, (_, i) => ({
+      id: `source-number-${i}`,
+      state: 'running' as const,
+      records: 10 ** i,
+      rate: 12_345.6,
+      lost: i,
+    })),
     recording: { path: '/var/tmp/x.ndjson', records: 123_456_789 },
   };
 }
 
-const STATES: Record<string, () => SessionSnapshot> = { empty: emptySnapshot, normal: testSnapshot, overflowing: overflowing };
+const STATES: Record<string, () => SessionSnapshot> = {
+  empty: emptySnapshot,
+  normal: testSnapshot,
+  overflowing: overflowing,
+};
 
 function panes(snapshot: SessionSnapshot, width: number): string {
   const s = normaliseSnapshot(snapshot);
@@ -44,13 +76,85 @@ function panes(snapshot: SessionSnapshot, width: number): string {
   const byId = new Map(d.findings.filter(Boolean).map((f) => [f.id, f]));
   const f = d.findings[0];
   return [
-    text(<FlowsView flows={index.flows} order={selectFlowOrder(index, 'time-to-break', '')} ttb={index.ttb} atRisk={index.atRisk} selected={1} scroll={0} sort="time-to-break" filter="" focused width={width} height={10} />, width),
-    text(<FeedView feed={s.feed} order={selectFeedOrder(s.feed, '')} findingsById={byId} selected={0} scroll={0} focused={false} filter="" width={width} height={7} />, width),
-    text(<FindingsView findings={selectFindings(d.findings, '')} selected={0} scroll={0} focused={false} filter="" width={width} height={6} />, width),
-    text(<DetailView model={findingDetail(f, suggestionsFor(f?.suggestions, d.suggestions), width - 4)} selected={0} width={width} height={14} />, width),
-    text(<DetailView model={suggestionDetail(d.suggestions[0], s.applied, width - 4)} selected={0} width={width} height={16} />, width),
-    text(<DetailView model={flowDetail(index.flows[0], index.ttb[0] ?? Number.NaN, d.findings, width - 4)} selected={0} width={width} height={18} />, width),
-    text(<StatusLine snapshot={s} eventRate={eventRate(s)} message={null} filterDraft={null} width={width} />, width),
+    text(
+      <FlowsView
+        flows={index.flows}
+        order={selectFlowOrder(index, 'time-to-break', '')}
+        ttb={index.ttb}
+        atRisk={index.atRisk}
+        selected={1}
+        scroll={0}
+        sort="time-to-break"
+        filter=""
+        focused
+        width={width}
+        height={10}
+      />,
+      width,
+    ),
+    text(
+      <FeedView
+        feed={s.feed}
+        order={selectFeedOrder(s.feed, '')}
+        findingsById={byId}
+        selected={0}
+        scroll={0}
+        focused={false}
+        filter=""
+        width={width}
+        height={7}
+      />,
+      width,
+    ),
+    text(
+      <FindingsView
+        findings={selectFindings(d.findings, '')}
+        selected={0}
+        scroll={0}
+        focused={false}
+        filter=""
+        width={width}
+        height={6}
+      />,
+      width,
+    ),
+    text(
+      <DetailView
+        model={findingDetail(f, suggestionsFor(f?.suggestions, d.suggestions), width - 4)}
+        selected={0}
+        width={width}
+        height={14}
+      />,
+      width,
+    ),
+    text(
+      <DetailView
+        model={suggestionDetail(d.suggestions[0], s.applied, width - 4)}
+        selected={0}
+        width={width}
+        height={16}
+      />,
+      width,
+    ),
+    text(
+      <DetailView
+        model={flowDetail(index.flows[0], index.ttb[0] ?? Number.NaN, d.findings, width - 4)}
+        selected={0}
+        width={width}
+        height={18}
+      />,
+      width,
+    ),
+    text(
+      <StatusLine
+        snapshot={s}
+        eventRate={eventRate(s)}
+        message={null}
+        filterDraft={null}
+        width={width}
+      />,
+      width,
+    ),
   ].join('\n');
 }
 
@@ -62,30 +166,71 @@ describe('views', () => {
       await expect(out).toMatchFileSnapshot(`__snapshots__/views.${state}.${width}.txt`);
     });
 
-    it.each(Object.keys(STATES))(`render the whole app in the %s state at ${width}x24`, async (state) => {
-      const store = createFakeStore(STATES[state]!());
-      const out = text(<App store={store} columns={width} rows={24} throttleMs={0} />, width);
-      const lines = out.split('\n');
-      expect(lines.length).toBeLessThanOrEqual(23);
-      for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
-      await expect(out).toMatchFileSnapshot(`__snapshots__/app.${state}.${width}.txt`);
-    });
+    it.each(Object.keys(STATES))(
+      `render the whole app in the %s state at ${width}x24`,
+      async (state) => {
+        const store = createFakeStore(STATES[state]!());
+        const out = text(<App store={store} columns={width} rows={24} throttleMs={0} />, width);
+        const lines = out.split('\n');
+        expect(lines.length).toBeLessThanOrEqual(23);
+        for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
+        await expect(out).toMatchFileSnapshot(`__snapshots__/app.${state}.${width}.txt`);
+      },
+    );
   }
 
   it('renders the help overlay with every key', async () => {
     const out = text(<HelpOverlay width={80} height={22} />, 80);
-    for (const k of ['Tab', 'Enter', 'Esc', '/', 's', 'p  Space', 'c', 'a', 'r', '+  -', '[  ]', 'q']) expect(out).toContain(k);
+    for (const k of [
+      'Tab',
+      'Enter',
+      'Esc',
+      '/',
+      's',
+      'p  Space',
+      'c',
+      'a',
+      'r',
+      '+  -',
+      '[  ]',
+      'q',
+    ])
+      expect(out).toContain(k);
     await expect(out).toMatchFileSnapshot('__snapshots__/help.80.txt');
   });
 
   it('shows the replay position, recording and filter being typed in the status line', () => {
-    const s = normaliseSnapshot({ ...testSnapshot(), mode: 'replay', replay: { start: 0, end: 130_000, at: 41_000, playing: true, speed: 2 }, recording: { path: 'x', records: 1500 } });
-    const line = text(<StatusLine snapshot={s} eventRate={0} message="Copied" filterDraft={null} width={120} />, 120);
+    const s = normaliseSnapshot({
+      ...testSnapshot(),
+      mode: 'replay',
+      replay: { start: 0, end: 130_000, at: 41_000, playing: true, speed: 2 },
+      recording: { path: 'x', records: 1500 },
+    });
+    const line = text(
+      <StatusLine snapshot={s} eventRate={0} message="Copied" filterDraft={null} width={120} />,
+      120,
+    );
     expect(line).toContain('▶ REPLAY 00:41/02:10 ×2');
     expect(line).toContain('REC 1.5k');
     expect(line).toContain('Copied');
-    expect(text(<StatusLine snapshot={s} eventRate={0} message={null} filterDraft="api" width={80} />, 80)).toContain('/ api');
-    expect(text(<StatusLine snapshot={normaliseSnapshot({ ...testSnapshot(), paused: true })} eventRate={0} message={null} filterDraft={null} width={80} />, 80)).toContain('PAUSED');
+    expect(
+      text(
+        <StatusLine snapshot={s} eventRate={0} message={null} filterDraft="api" width={80} />,
+        80,
+      ),
+    ).toContain('/ api');
+    expect(
+      text(
+        <StatusLine
+          snapshot={normaliseSnapshot({ ...testSnapshot(), paused: true })}
+          eventRate={0}
+          message={null}
+          filterDraft={null}
+          width={80}
+        />,
+        80,
+      ),
+    ).toContain('PAUSED');
   });
 
   it('renders garbage as blanks and dashes, never throwing', () => {
@@ -93,8 +238,22 @@ describe('views', () => {
       mode: 'live',
       diagnosis: {
         at: Number.NaN,
-        flows: [null, { id: 'x' }, { id: 'y', client: { addr: 5 }, layers: [null, { layer: 'conntrack', leftSec: Number.NaN }], idleSec: Number.POSITIVE_INFINITY, firstToForget: 'conntrack', owner: { pod: {} } }],
-        findings: [{ id: 'f', evidence: [null, { t: 'x' }], suggestions: ['nope'], flows: 'y' }, null],
+        flows: [
+          null,
+          { id: 'x' },
+          {
+            id: 'y',
+            client: { addr: 5 },
+            layers: [null, { layer: 'conntrack', leftSec: Number.NaN }],
+            idleSec: Number.POSITIVE_INFINITY,
+            firstToForget: 'conntrack',
+            owner: { pod: {} },
+          },
+        ],
+        findings: [
+          { id: 'f', evidence: [null, { t: 'x' }], suggestions: ['nope'], flows: 'y' },
+          null,
+        ],
         predictions: [{ flow: 'y', breaksInSec: Number.NaN }],
         suggestions: [{ id: 'nope', commands: [null, { label: 1 }], warnings: null }],
       },
@@ -106,15 +265,38 @@ describe('views', () => {
       issues: Number.NaN,
     } as unknown as SessionSnapshot;
     for (const width of [80, 120]) {
-      const out = text(<App store={createFakeStore(garbage)} columns={width} rows={24} throttleMs={0} />, width);
+      const out = text(
+        <App store={createFakeStore(garbage)} columns={width} rows={24} throttleMs={0} />,
+        width,
+      );
       expect(out).not.toMatch(/can't render|NaN|undefined|null/);
       expect(panes(garbage, width)).not.toMatch(/NaN|undefined|\bnull\b/);
     }
   });
 
   it('shows one line instead of a stack when a view throws', () => {
-    const store = { getSnapshot: () => testSnapshot(), subscribe: () => () => {}, dispatch: () => {} };
-    const broken = { ...store, getSnapshot: () => ({ ...testSnapshot(), sources: [{ get id(): string { throw new Error('boom\nstack line'); }, state: 'running', rate: 1, lost: 0, records: 0 }] }) };
+    const store = {
+      getSnapshot: () => testSnapshot(),
+      subscribe: () => () => {},
+      dispatch: () => {},
+    };
+    const broken = {
+      ...store,
+      getSnapshot: () => ({
+        ...testSnapshot(),
+        sources: [
+          {
+            get id(): string {
+              throw new Error('boom\nstack line');
+            },
+            state: 'running',
+            rate: 1,
+            lost: 0,
+            records: 0,
+          },
+        ],
+      }),
+    };
     const snap = broken.getSnapshot();
     const stable = { ...broken, getSnapshot: () => snap };
     const out = text(<App store={stable as never} columns={80} rows={24} throttleMs={0} />, 80);
@@ -125,7 +307,16 @@ describe('views', () => {
 
   it('renders the gallery at 100 columns', () => {
     const out = stripVTControlCharacters(renderGallery(100));
-    for (const title of ['FlowsView', 'FeedView', 'Finding detail', 'Suggestion detail', 'ConfirmDialog', 'HelpOverlay', 'StatusLine']) expect(out).toContain(`── ${title}`);
+    for (const title of [
+      'FlowsView',
+      'FeedView',
+      'Finding detail',
+      'Suggestion detail',
+      'ConfirmDialog',
+      'HelpOverlay',
+      'StatusLine',
+    ])
+      expect(out).toContain(`── ${title}`);
     expect(out).toContain('ipvsadm --set 7200 120 300');
   });
 });

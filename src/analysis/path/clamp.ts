@@ -52,7 +52,12 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
   if (f.ctUnreplied && !f.ctAssured && (remaining < 0 || remaining <= unack.value + 1)) {
     // A real pickup is neither ASSURED nor above the unacknowledged timeout (entries loaded with
     // `conntrack -I` can be both, and are not pickups).
-    return { why: 'mid-stream-pickup', timeout: unack, note: 'entry picked up mid-stream ([UNREPLIED] ESTABLISHED): timeout min(established, unacknowledged) until a reply is seen', evidence: [] };
+    return {
+      why: 'mid-stream-pickup',
+      timeout: unack,
+      note: 'entry picked up mid-stream ([UNREPLIED] ESTABLISHED): timeout min(established, unacknowledged) until a reply is seen',
+      evidence: [],
+    };
   }
   if (full <= unack.value) return undefined;
   const client = liveSide(f.client);
@@ -61,7 +66,9 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
   if (client || server || f.timeline) {
     const retransT = sysctlInForce(ctx, CT_MAX_RETRANS_TIMEOUT, f.ctScope);
     const maxRetrans = sysctlInForce(ctx, CT_MAX_RETRANS, f.ctScope);
-    const sc = socketClamp(client, retransT, unack, maxRetrans.value) ?? socketClamp(server, retransT, unack, maxRetrans.value);
+    const sc =
+      socketClamp(client, retransT, unack, maxRetrans.value) ??
+      socketClamp(server, retransT, unack, maxRetrans.value);
     if (sc) return sc;
     // Retransmissions seen by the probe since the entry's last event: data is in flight, unacknowledged.
     const rtx = f.timeline ? recentRetransmits(f, ctx.now, unack.value) : NO_ITEMS;
@@ -80,12 +87,27 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
   // FM-6: an ESTABLISHED, ASSURED entry running on the unacknowledged timeout. It counts down from the
   // clamp, so its remaining time plus the flow's idle time at the reading is about that timeout; an
   // entry counting down from a shorter state timeout (a sysctl kdiag read late) is not clamped.
-  if (f.ctAssured && remaining >= 0 && remaining <= unack.value && full > CT_UNACK.kernel && remaining < 0.5 * full) {
-    const idleAtReading = f.lastAct >= 0 && f.lastAct <= f.ctT ? (f.ctT - f.lastAct) / 1000 : undefined;
+  if (
+    f.ctAssured &&
+    remaining >= 0 &&
+    remaining <= unack.value &&
+    full > CT_UNACK.kernel &&
+    remaining < 0.5 * full
+  ) {
+    const idleAtReading =
+      f.lastAct >= 0 && f.lastAct <= f.ctT ? (f.ctT - f.lastAct) / 1000 : undefined;
     const tol = Math.max(15, 0.05 * unack.value);
-    const consistent = idleAtReading !== undefined ? Math.abs(remaining + idleAtReading - unack.value) <= tol : remaining >= unack.value - 15;
+    const consistent =
+      idleAtReading !== undefined
+        ? Math.abs(remaining + idleAtReading - unack.value) <= tol
+        : remaining >= unack.value - 15;
     if (consistent) {
-      return { why: 'suspicious', timeout: unack, note: 'ESTABLISHED entry refreshed to the 300 s unacknowledged timeout (unacked data, zero window, retransmits or out-of-window FIN/RST)', evidence: [] };
+      return {
+        why: 'suspicious',
+        timeout: unack,
+        note: 'ESTABLISHED entry refreshed to the 300 s unacknowledged timeout (unacked data, zero window, retransmits or out-of-window FIN/RST)',
+        evidence: [],
+      };
     }
   }
   return undefined;
@@ -94,12 +116,35 @@ export function conntrackClamp(ctx: PathContext, f: Flow, full: number): ClampIn
 const NO_ITEMS: NonNullable<Flow['timeline']> = [];
 
 /** The clamp a live socket's queue or timer shows, if any. */
-function socketClamp(s: SocketSide | undefined, retransT: Sourced, unack: Sourced, maxRetrans: number): ClampInfo | undefined {
+function socketClamp(
+  s: SocketSide | undefined,
+  retransT: Sourced,
+  unack: Sourced,
+  maxRetrans: number,
+): ClampInfo | undefined {
   if (!s) return undefined;
   const timer = s.timer;
-  if (timer?.name === 'persist') return { why: 'zero-window', timeout: retransT, note: 'the peer advertises a zero window (persist timer)', evidence: [evidence(s.t, s.src, s.raw)] };
-  if (timer?.name === 'on' && timer.count >= maxRetrans) return { why: 'retransmits', timeout: retransT, note: `${timer.count} retransmits pending (≥ nf_conntrack_tcp_max_retrans ${maxRetrans})`, evidence: [evidence(s.t, s.src, s.raw)] };
-  if (s.sendQ > 0 && (timer?.name === 'on' || timer === undefined)) return { why: 'unacknowledged', timeout: unack, note: `${s.sendQ} bytes sent and not acknowledged`, evidence: [evidence(s.t, s.src, s.raw)] };
+  if (timer?.name === 'persist')
+    return {
+      why: 'zero-window',
+      timeout: retransT,
+      note: 'the peer advertises a zero window (persist timer)',
+      evidence: [evidence(s.t, s.src, s.raw)],
+    };
+  if (timer?.name === 'on' && timer.count >= maxRetrans)
+    return {
+      why: 'retransmits',
+      timeout: retransT,
+      note: `${timer.count} retransmits pending (≥ nf_conntrack_tcp_max_retrans ${maxRetrans})`,
+      evidence: [evidence(s.t, s.src, s.raw)],
+    };
+  if (s.sendQ > 0 && (timer?.name === 'on' || timer === undefined))
+    return {
+      why: 'unacknowledged',
+      timeout: unack,
+      note: `${s.sendQ} bytes sent and not acknowledged`,
+      evidence: [evidence(s.t, s.src, s.raw)],
+    };
   return undefined;
 }
 

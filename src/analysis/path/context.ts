@@ -6,7 +6,12 @@ import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { Flow } from '../../model/flow.js';
 import type { FlowTable } from '../../model/flow-table.js';
-import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_KERNEL } from '../../model/kernel-defaults.js';
+import {
+  CT_TCP_TIMEOUTS,
+  CT_UDP,
+  CT_UDP_STREAM,
+  IPVS_KERNEL,
+} from '../../model/kernel-defaults.js';
 import type { ProxyMode } from '../../model/kube-proxy.js';
 import { evidence } from './evidence.js';
 
@@ -62,7 +67,10 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
   let modeSource = 'unknown';
   const kp = table.kubeProxy;
   const metaMode = table.meta('proxy-mode');
-  if (typeof metaMode?.value === 'string' && ['iptables', 'ipvs', 'nftables', 'kernelspace'].includes(metaMode.value)) {
+  if (
+    typeof metaMode?.value === 'string' &&
+    ['iptables', 'ipvs', 'nftables', 'kernelspace'].includes(metaMode.value)
+  ) {
     mode = metaMode.value as ProxyMode;
     modeSource = `${metaMode.src} (/proxyMode)`;
   } else if (kp) {
@@ -79,7 +87,8 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
     modeSource = 'iptables-save shows KUBE-* chains';
   }
   const ipvsVips = new Set<string>();
-  for (const s of table.ipvsServices?.value ?? []) ipvsVips.add(`${s.proto.toLowerCase()} ${endpointKey({ addr: s.addr, port: s.port })}`);
+  for (const s of table.ipvsServices?.value ?? [])
+    ipvsVips.add(`${s.proto.toLowerCase()} ${endpointKey({ addr: s.addr, port: s.port })}`);
   const pathLayers: PathLayerSpec[] = [];
   const metaPath = table.meta('path-idle-timeout');
   const userPath = opts.pathIdleTimeoutSec ?? parseSeconds(metaPath?.value);
@@ -87,17 +96,40 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
     pathLayers.push({
       layer: 'path',
       timeoutSec: userPath,
-      source: opts.pathIdleTimeoutSec !== undefined ? '--path-idle-timeout' : `${metaPath?.src ?? 'meta'} path-idle-timeout`,
+      source:
+        opts.pathIdleTimeoutSec !== undefined
+          ? '--path-idle-timeout'
+          : `${metaPath?.src ?? 'meta'} path-idle-timeout`,
       reach: 'all',
     });
   }
-  const cloud = opts.cloud ?? (typeof table.meta('cloud')?.value === 'string' ? (table.meta('cloud')?.value as CloudPreset) : undefined);
+  const cloud =
+    opts.cloud ??
+    (typeof table.meta('cloud')?.value === 'string'
+      ? (table.meta('cloud')?.value as CloudPreset)
+      : undefined);
   if (cloud !== undefined && cloud in CLOUD_PRESETS) {
     const p = CLOUD_PRESETS[cloud];
-    pathLayers.push({ layer: 'cloud', timeoutSec: p.timeoutSec, source: `--cloud ${cloud} (${p.label})`, reach: p.reach, preset: cloud });
+    pathLayers.push({
+      layer: 'cloud',
+      timeoutSec: p.timeoutSec,
+      source: `--cloud ${cloud} (${p.label})`,
+      reach: p.reach,
+      preset: cloud,
+    });
   }
   const v = table.meta('kube-proxy-version')?.value;
-  return { table, now, mode, modeSource, ipvsVips, pathLayers, kubeProxyVersion: typeof v === 'string' ? v : undefined, memo: new Map(), vipMemo: new Map() };
+  return {
+    table,
+    now,
+    mode,
+    modeSource,
+    ipvsVips,
+    pathLayers,
+    kubeProxyVersion: typeof v === 'string' ? v : undefined,
+    memo: new Map(),
+    vipMemo: new Map(),
+  };
 }
 
 /** Seconds from a number or a `350s`/`6m`/`1h` string. */
@@ -113,7 +145,11 @@ export function parseSeconds(v: unknown): number | undefined {
 }
 
 /** A conntrack/keepalive sysctl in force in a scope, with the kernel default when kdiag never read it. */
-export function sysctlInForce(ctx: PathContext, spec: { sysctl: string; kernel: number }, scope: string | undefined): Sourced {
+export function sysctlInForce(
+  ctx: PathContext,
+  spec: { sysctl: string; kernel: number },
+  scope: string | undefined,
+): Sourced {
   let byScope = ctx.memo.get(spec.sysctl);
   if (byScope === undefined) {
     byScope = new Map();
@@ -127,12 +163,20 @@ export function sysctlInForce(ctx: PathContext, spec: { sysctl: string; kernel: 
   return v;
 }
 
-function sysctlLookup(ctx: PathContext, spec: { sysctl: string; kernel: number }, scope: string | undefined): Sourced {
+function sysctlLookup(
+  ctx: PathContext,
+  spec: { sysctl: string; kernel: number },
+  scope: string | undefined,
+): Sourced {
   const t = ctx.table;
   const v = t.sysctl(spec.sysctl, scope);
   const n = v ? Number(v.value) : NaN;
   if (v && Number.isFinite(n)) {
-    return { value: n, source: `sysctl ${spec.sysctl}${scope ? ` (netns ${scope})` : ''}`, evidence: evidence(v.t, v.src, `${spec.sysctl} = ${v.value}`) };
+    return {
+      value: n,
+      source: `sysctl ${spec.sysctl}${scope ? ` (netns ${scope})` : ''}`,
+      evidence: evidence(v.t, v.src, `${spec.sysctl} = ${v.value}`),
+    };
   }
   if (scope === undefined) {
     const kp = kubeProxyWrites(ctx, spec.sysctl);
@@ -147,22 +191,31 @@ function kubeProxyWrites(ctx: PathContext, key: string): Sourced | undefined {
   if (!kp) return undefined;
   const c = kp.value.conntrack;
   const intended =
-    key === 'net.netfilter.nf_conntrack_tcp_timeout_established' ? c.tcpEstablishedTimeout
-    : key === 'net.netfilter.nf_conntrack_tcp_timeout_close_wait' ? c.tcpCloseWaitTimeout
-    : key === 'net.netfilter.nf_conntrack_udp_timeout' ? c.udpTimeout
-    : key === 'net.netfilter.nf_conntrack_udp_timeout_stream' ? c.udpStreamTimeout
-    : 0;
+    key === 'net.netfilter.nf_conntrack_tcp_timeout_established'
+      ? c.tcpEstablishedTimeout
+      : key === 'net.netfilter.nf_conntrack_tcp_timeout_close_wait'
+        ? c.tcpCloseWaitTimeout
+        : key === 'net.netfilter.nf_conntrack_udp_timeout'
+          ? c.udpTimeout
+          : key === 'net.netfilter.nf_conntrack_udp_timeout_stream'
+            ? c.udpStreamTimeout
+            : 0;
   if (!(intended > 0)) return undefined;
-  const kernel = key === CT_UDP.sysctl ? CT_UDP.kernel : key === CT_UDP_STREAM.sysctl ? CT_UDP_STREAM.kernel
-    : Object.values(CT_TCP_TIMEOUTS).find((s) => s.sysctl === key)?.kernel ?? intended;
+  const kernel =
+    key === CT_UDP.sysctl
+      ? CT_UDP.kernel
+      : key === CT_UDP_STREAM.sysctl
+        ? CT_UDP_STREAM.kernel
+        : (Object.values(CT_TCP_TIMEOUTS).find((s) => s.sysctl === key)?.kernel ?? intended);
   // kube-proxy 1.22–1.28 only raise a value (set only if current < desired).
   const raiseOnly = isRaiseOnlyKubeProxy(ctx.kubeProxyVersion);
   const value = raiseOnly && intended < kernel ? kernel : intended;
   return {
     value,
-    source: raiseOnly && intended < kernel
-      ? `kernel default of ${key}: kube-proxy ${ctx.kubeProxyVersion} only raises it`
-      : `kube-proxy ${kp.value.origin} (sysctl not read)`,
+    source:
+      raiseOnly && intended < kernel
+        ? `kernel default of ${key}: kube-proxy ${ctx.kubeProxyVersion} only raises it`
+        : `kube-proxy ${kp.value.origin} (sysctl not read)`,
     evidence: evidence(kp.t, kp.src, `kube-proxy intends ${key} = ${intended}`),
   };
 }
@@ -205,15 +258,32 @@ export function ipvsTimeoutsInForce(ctx: PathContext): IpvsTimeoutsInForce {
 function ipvsTimeoutsLookup(ctx: PathContext): IpvsTimeoutsInForce {
   const it = ctx.table.ipvsTimeouts;
   if (it) {
-    const e = evidence(it.t, it.src, it.raw ?? `Timeout (tcp tcpfin udp): ${it.value.tcp} ${it.value.tcpfin} ${it.value.udp}`);
+    const e = evidence(
+      it.t,
+      it.src,
+      it.raw ?? `Timeout (tcp tcpfin udp): ${it.value.tcp} ${it.value.tcpfin} ${it.value.udp}`,
+    );
     const src = 'ipvsadm -Ln --timeout';
-    return { tcp: { value: it.value.tcp, source: src, evidence: e }, tcpfin: { value: it.value.tcpfin, source: src, evidence: e }, udp: { value: it.value.udp, source: src, evidence: e } };
+    return {
+      tcp: { value: it.value.tcp, source: src, evidence: e },
+      tcpfin: { value: it.value.tcpfin, source: src, evidence: e },
+      udp: { value: it.value.udp, source: src, evidence: e },
+    };
   }
   const kp = ctx.table.kubeProxy;
   const pick = (k: 'tcpTimeout' | 'tcpFinTimeout' | 'udpTimeout', kernel: number): Sourced => {
     const v = kp?.value.ipvs[k] ?? 0;
-    if (kp && v > 0) return { value: v, source: `kube-proxy ipvs.${k} (ipvsadm not read)`, evidence: evidence(kp.t, kp.src, `kube-proxy ipvs.${k} = ${v}s`) };
+    if (kp && v > 0)
+      return {
+        value: v,
+        source: `kube-proxy ipvs.${k} (ipvsadm not read)`,
+        evidence: evidence(kp.t, kp.src, `kube-proxy ipvs.${k} = ${v}s`),
+      };
     return { value: kernel, source: 'IPVS kernel default (ipvsadm --timeout not read)' };
   };
-  return { tcp: pick('tcpTimeout', IPVS_KERNEL.tcp), tcpfin: pick('tcpFinTimeout', IPVS_KERNEL.tcpfin), udp: pick('udpTimeout', IPVS_KERNEL.udp) };
+  return {
+    tcp: pick('tcpTimeout', IPVS_KERNEL.tcp),
+    tcpfin: pick('tcpFinTimeout', IPVS_KERNEL.tcpfin),
+    udp: pick('udpTimeout', IPVS_KERNEL.udp),
+  };
 }

@@ -14,7 +14,12 @@ export function evidence(t: number, src: string, text: string, note?: string): E
  */
 export function itemEvidence(i: TimelineItem, note?: string): Evidence {
   const p = isProbeItem(i) ? i.probe : undefined;
-  return evidence(i.t, i.src, p !== undefined ? probeEventText(p, probeWhere(p, i.scope)) : i.text, note);
+  return evidence(
+    i.t,
+    i.src,
+    p !== undefined ? probeEventText(p, probeWhere(p, i.scope)) : i.text,
+    note,
+  );
 }
 
 /** Evidence whose text is built only when read (a million flows need no summary strings). */

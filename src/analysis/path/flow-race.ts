@@ -5,7 +5,13 @@ import type { Flow, SocketSide } from '../../model/flow.js';
 import type { PathContext } from './context.js';
 import type { KeepaliveView } from './keepalive.js';
 import type { LayerView } from './layers.js';
-import { raceTimers, type RaceInput, type RaceLayer, type RaceResult, type RaceSocket } from './timer-race.js';
+import {
+  raceTimers,
+  type RaceInput,
+  type RaceLayer,
+  type RaceResult,
+  type RaceSocket,
+} from './timer-race.js';
 
 /** A flow's race: its input (what each layer and socket holds now) and the verdict. */
 export interface FlowRace {
@@ -15,7 +21,11 @@ export interface FlowRace {
 
 /** What the race calls each layer (its verdict's reason quotes it). */
 export const RACE_LAYER_NAME: Readonly<Record<LayerView['layer'], string>> = {
-  conntrack: 'conntrack', ipvs: 'IPVS', path: 'the path idle timer', cloud: 'the cloud idle timer', keepalive: 'keepalive',
+  conntrack: 'conntrack',
+  ipvs: 'IPVS',
+  path: 'the path idle timer',
+  cloud: 'the cloud idle timer',
+  keepalive: 'keepalive',
 };
 
 /** The timeout a layer re-arms to, when it races at all (a layer with no usable timeout does not). */
@@ -28,7 +38,11 @@ export function raceRearm(timeoutSec: number | null): number {
  * newer than the reading, or no reading) the timeout minus the flow's idle time. An existing entry
  * keeps its deadline until its next packet (docs/kernel-timers.md §b).
  */
-export function raceDeadline(timeoutSec: number, leftSec: number | null, idleSec: number | null): number {
+export function raceDeadline(
+  timeoutSec: number,
+  leftSec: number | null,
+  idleSec: number | null,
+): number {
   const left = leftSec ?? (idleSec !== null ? timeoutSec - idleSec : timeoutSec);
   return left > 0 ? left : 0;
 }
@@ -58,7 +72,13 @@ export function keepSeconds(n: number): number {
 }
 
 /** Builds the race from a flow's path (its layers, idle time and keepalive) and runs it. */
-export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[], keepalive: KeepaliveView, idle: { sec: number | null; lastAct: number; source: string }): FlowRace {
+export function flowRace(
+  ctx: PathContext,
+  f: Flow,
+  layers: readonly LayerView[],
+  keepalive: KeepaliveView,
+  idle: { sec: number | null; lastAct: number; source: string },
+): FlowRace {
   const idleSec = idle.sec;
   const idleSource = idle.source;
   const raceLayers: RaceLayer[] = [];
@@ -71,7 +91,11 @@ export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[]
       name: RACE_LAYER_NAME[l.layer],
       deadlineS: {
         value: raceDeadline(rearm, l.leftSec, idleSec),
-        source: fromTimer ? l.leftSource ?? `${l.layer} timer` : idleSec !== null ? `${rearm} s minus idle (${idleSource})` : 'no reading: a full timeout',
+        source: fromTimer
+          ? (l.leftSource ?? `${l.layer} timer`)
+          : idleSec !== null
+            ? `${rearm} s minus idle (${idleSource})`
+            : 'no reading: a full timeout',
       },
       rearmS: { value: rearm, source: l.source },
     });
@@ -82,7 +106,8 @@ export function flowRace(ctx: PathContext, f: Flow, layers: readonly LayerView[]
     const s = k.side === 'client' ? f.client : f.server;
     if (!s) continue;
     const sIdle = socketIdleS(ctx.now, s, idle.lastAct);
-    const rcv = s.fromSs && (s.lastrcvMs !== undefined || s.lastackMs !== undefined) && !(idle.lastAct > s.t);
+    const rcv =
+      s.fromSs && (s.lastrcvMs !== undefined || s.lastackMs !== undefined) && !(idle.lastAct > s.t);
     sockets.push({
       side: k.side,
       keepalive: k.state === 'on',

@@ -2,8 +2,15 @@
 import type { Flow, SocketSide } from '../../model/flow.js';
 
 const SS_TO_CT: Readonly<Record<string, string>> = {
-  ESTAB: 'ESTABLISHED', 'CLOSE-WAIT': 'CLOSE_WAIT', 'FIN-WAIT-1': 'FIN_WAIT', 'FIN-WAIT-2': 'FIN_WAIT',
-  'LAST-ACK': 'LAST_ACK', 'TIME-WAIT': 'TIME_WAIT', 'SYN-SENT': 'SYN_SENT', 'SYN-RECV': 'SYN_RECV', CLOSING: 'CLOSE',
+  ESTAB: 'ESTABLISHED',
+  'CLOSE-WAIT': 'CLOSE_WAIT',
+  'FIN-WAIT-1': 'FIN_WAIT',
+  'FIN-WAIT-2': 'FIN_WAIT',
+  'LAST-ACK': 'LAST_ACK',
+  'TIME-WAIT': 'TIME_WAIT',
+  'SYN-SENT': 'SYN_SENT',
+  'SYN-RECV': 'SYN_RECV',
+  CLOSING: 'CLOSE',
 };
 
 /** A socket side ss still shows. */

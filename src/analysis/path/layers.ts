@@ -10,14 +10,18 @@ import { evidence, lazyEvidence } from './evidence.js';
 export interface LayerView extends LayerTimeout {
   readonly evidence: readonly Evidence[];
   /** Why the timeout is shorter than the state's normal one (§2.3 clamps). */
-  readonly clamp?: 'unacknowledged' | 'zero-window' | 'retransmits' | 'mid-stream-pickup' | 'suspicious';
+  readonly clamp?:
+    'unacknowledged' | 'zero-window' | 'retransmits' | 'mid-stream-pickup' | 'suspicious';
   readonly note?: string;
   /** Where leftSec came from (the layer's own timer at its reading, or its timeout minus the idle time). */
   readonly leftSource?: string;
 }
 
 /** The conntrack layer of a flow's path, and the activity its remaining timeout implies. */
-export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; activity?: number } | undefined {
+export function conntrackLayer(
+  ctx: PathContext,
+  f: Flow,
+): { layer: LayerView; activity?: number } | undefined {
   const t = ctx.table;
   const scope = f.ctScope;
   const ctEv = lazyEvidence(f.ctT, f.ctSrc, () => t.conntrackSummary(f));
@@ -26,9 +30,19 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
   if (f.proto === 'udp') {
     const spec = f.ctAssured ? CT_UDP_STREAM : CT_UDP;
     const full = sysctlInForce(ctx, spec, scope);
-    const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
+    const activity =
+      remaining !== null && remaining <= full.value
+        ? f.ctT - (full.value - remaining) * 1000
+        : undefined;
     return {
-      layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, ...ctLeft(leftFromReading), evidence: full.evidence ? [ctEv, full.evidence] : [ctEv] },
+      layer: {
+        layer: 'conntrack',
+        timeoutSec: full.value,
+        source: full.source,
+        leftSec: leftFromReading,
+        ...ctLeft(leftFromReading),
+        evidence: full.evidence ? [ctEv, full.evidence] : [ctEv],
+      },
       ...(activity !== undefined ? { activity } : {}),
     };
   }
@@ -38,8 +52,21 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
   const full = sysctlInForce(ctx, stateSpec, scope);
   const evs = full.evidence ? [ctEv, full.evidence] : [ctEv];
   if (f.ctState !== 'ESTABLISHED') {
-    const activity = remaining !== null && remaining <= full.value ? f.ctT - (full.value - remaining) * 1000 : undefined;
-    return { layer: { layer: 'conntrack', timeoutSec: full.value, source: full.source, leftSec: leftFromReading, ...ctLeft(leftFromReading), evidence: evs }, ...(activity !== undefined ? { activity } : {}) };
+    const activity =
+      remaining !== null && remaining <= full.value
+        ? f.ctT - (full.value - remaining) * 1000
+        : undefined;
+    return {
+      layer: {
+        layer: 'conntrack',
+        timeoutSec: full.value,
+        source: full.source,
+        leftSec: leftFromReading,
+        ...ctLeft(leftFromReading),
+        evidence: evs,
+      },
+      ...(activity !== undefined ? { activity } : {}),
+    };
   }
   const own = entryTimeout(f, 'ESTABLISHED');
   // The timeout conntrack itself set on the entry beats a sysctl reading that may lag a change.
@@ -54,7 +81,11 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
         source: `${clamp.timeout.source} (clamped: ${clamp.why})`,
         leftSec: leftFromReading,
         ...ctLeft(leftFromReading),
-        evidence: [...evsT, ...clamp.evidence, ...(clamp.timeout.evidence ? [clamp.timeout.evidence] : [])],
+        evidence: [
+          ...evsT,
+          ...clamp.evidence,
+          ...(clamp.timeout.evidence ? [clamp.timeout.evidence] : []),
+        ],
         clamp: clamp.why,
         note: clamp.note,
       },
@@ -63,12 +94,29 @@ export function conntrackLayer(ctx: PathContext, f: Flow): { layer: LayerView; a
   // ASSURED with [UNREPLIED] never comes from the kernel's TCP tracker (ASSURED needs a reply):
   // the entry was loaded from userspace (`conntrack -I`, a state sync) with a timeout of its own.
   const inserted = f.ctUnreplied && f.ctAssured;
-  const activity = remaining !== null && remaining <= fullT.value && !inserted ? f.ctT - (fullT.value - remaining) * 1000 : undefined;
-  return { layer: { layer: 'conntrack', timeoutSec: fullT.value, source: fullT.source, leftSec: leftFromReading, ...ctLeft(leftFromReading), evidence: evsT }, ...(activity !== undefined ? { activity } : {}) };
+  const activity =
+    remaining !== null && remaining <= fullT.value && !inserted
+      ? f.ctT - (fullT.value - remaining) * 1000
+      : undefined;
+  return {
+    layer: {
+      layer: 'conntrack',
+      timeoutSec: fullT.value,
+      source: fullT.source,
+      leftSec: leftFromReading,
+      ...ctLeft(leftFromReading),
+      evidence: evsT,
+    },
+    ...(activity !== undefined ? { activity } : {}),
+  };
 }
 
 /** The IPVS layer of a flow's path, and the activity its expire timer implies. */
-export function ipvsLayer(ctx: PathContext, f: Flow, state: string): { layer: LayerView; activity?: number } | undefined {
+export function ipvsLayer(
+  ctx: PathContext,
+  f: Flow,
+  state: string,
+): { layer: LayerView; activity?: number } | undefined {
   const it = ipvsTimeoutsInForce(ctx);
   const v = f.ipvs && f.ipvs.goneT < 0 ? f.ipvs : undefined;
   const st = v?.state ?? state;
@@ -76,17 +124,31 @@ export function ipvsLayer(ctx: PathContext, f: Flow, state: string): { layer: La
   if (f.proto === 'udp') to = it.udp;
   else if (st === 'ESTABLISHED') to = it.tcp;
   else if (st === 'FIN_WAIT') to = it.tcpfin;
-  else if (IPVS_FIXED[st] !== undefined) to = { value: IPVS_FIXED[st] ?? 0, source: `IPVS ${st} timeout (not settable)` };
+  else if (IPVS_FIXED[st] !== undefined)
+    to = { value: IPVS_FIXED[st] ?? 0, source: `IPVS ${st} timeout (not settable)` };
   else return undefined;
   const evs: Evidence[] = [];
   if (v) evs.push(evidence(v.t, v.src, ctx.table.ipvsSummary(f)));
   if (to.evidence) evs.push(to.evidence);
   const vsCt = ctx.table.sysctl('net.ipv4.vs.conntrack');
   const killsCt = vsCt ? vsCt.value === '1' : ctx.mode === 'ipvs';
-  const note = killsCt ? 'IPVS expiry also deletes the conntrack entry (net.ipv4.vs.conntrack=1)' : undefined;
+  const note = killsCt
+    ? 'IPVS expiry also deletes the conntrack entry (net.ipv4.vs.conntrack=1)'
+    : undefined;
   const leftSec = v ? v.expiresSec - (ctx.now - v.t) / 1000 : null;
-  const activity = v && v.expiresSec <= to.value && (st === 'ESTABLISHED' || st === 'FIN_WAIT' || st === 'UDP') ? v.t - (to.value - v.expiresSec) * 1000 : undefined;
-  const layer: LayerView = { layer: 'ipvs', timeoutSec: to.value, source: to.source, leftSec, ...(v ? { leftSource: 'IPVS expire at its last reading' } : {}), evidence: evs, ...(note ? { note } : {}) };
+  const activity =
+    v && v.expiresSec <= to.value && (st === 'ESTABLISHED' || st === 'FIN_WAIT' || st === 'UDP')
+      ? v.t - (to.value - v.expiresSec) * 1000
+      : undefined;
+  const layer: LayerView = {
+    layer: 'ipvs',
+    timeoutSec: to.value,
+    source: to.source,
+    leftSec,
+    ...(v ? { leftSource: 'IPVS expire at its last reading' } : {}),
+    evidence: evs,
+    ...(note ? { note } : {}),
+  };
   return activity !== undefined ? { layer, activity } : { layer };
 }
 

@@ -76,32 +76,56 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       timeoutSec: p.timeoutSec,
       source: p.source,
       leftSec: idleSec === null ? null : p.timeoutSec - idleSec,
-      ...(idleSec === null ? {} : { leftSource: `${p.timeoutSec} s minus idle (${idleSource || 'unknown'})` }),
+      ...(idleSec === null
+        ? {}
+        : { leftSource: `${p.timeoutSec} s minus idle (${idleSource || 'unknown'})` }),
       evidence: [],
     });
   }
   // Recompute leftSec of conntrack/IPVS from the final idle when activity is newer than their reading.
   const fixed = layers.map((l) => {
-    if ((l.layer === 'conntrack' || l.layer === 'ipvs') && idleSec !== null && l.timeoutSec !== null) {
+    if (
+      (l.layer === 'conntrack' || l.layer === 'ipvs') &&
+      idleSec !== null &&
+      l.timeoutSec !== null
+    ) {
       const readAt = l.layer === 'conntrack' ? f.ctT : (f.ipvs?.t ?? -1);
-      if (lastAct > readAt || l.leftSec === null) return { ...l, leftSec: l.timeoutSec - idleSec, leftSource: `${l.timeoutSec} s minus idle (${idleSource || 'unknown'})` };
+      if (lastAct > readAt || l.leftSec === null)
+        return {
+          ...l,
+          leftSec: l.timeoutSec - idleSec,
+          leftSource: `${l.timeoutSec} s minus idle (${idleSource || 'unknown'})`,
+        };
     }
     return l;
   });
   const keepalive = flowKeepalive(ctx, f);
   const withTimeout = fixed.filter((l) => l.timeoutSec !== null);
   const order: Record<Layer, number> = { conntrack: 0, ipvs: 1, path: 2, cloud: 3, keepalive: 4 };
-  withTimeout.sort((a, b) => (a.timeoutSec ?? 0) - (b.timeoutSec ?? 0) || order[a.layer] - order[b.layer]);
+  withTimeout.sort(
+    (a, b) => (a.timeoutSec ?? 0) - (b.timeoutSec ?? 0) || order[a.layer] - order[b.layer],
+  );
   const first = withTimeout[0];
-  const race = flowRace(ctx, f, fixed, keepalive, { sec: idleSec, lastAct, source: idleSource || 'unknown' });
+  const race = flowRace(ctx, f, fixed, keepalive, {
+    sec: idleSec,
+    lastAct,
+    source: idleSource || 'unknown',
+  });
   const v = race.result.verdict;
-  const racing = v.kind === 'safe' ? undefined : fixed.find((l) => RACE_LAYER_NAME[l.layer] === v.layer);
+  const racing =
+    v.kind === 'safe' ? undefined : fixed.find((l) => RACE_LAYER_NAME[l.layer] === v.layer);
   const safe = v.kind === 'safe';
   const kaLayer: LayerView = {
     layer: 'keepalive',
     timeoutSec: null,
-    source: keepalive.state === 'on' ? `keepalive every ${keepalive.idleSec} s idle (${keepalive.source})` : `keepalive ${keepalive.state} (${keepalive.source})`,
-    leftSec: keepalive.state === 'on' && keepalive.idleSec !== null && idleSec !== null ? keepalive.idleSec - idleSec : null,
+    source:
+      keepalive.state === 'on'
+        ? `keepalive every ${keepalive.idleSec} s idle (${keepalive.source})`
+        : `keepalive ${keepalive.state} (${keepalive.source})`,
+    leftSec:
+      keepalive.state === 'on' && keepalive.idleSec !== null && idleSec !== null
+        ? keepalive.idleSec - idleSec
+        : null,
     evidence: keepalive.sockets.flatMap((s) => s.evidence),
   };
   let id: string | undefined;

@@ -1,7 +1,14 @@
 // A cheap first pass over every live flow: whether it can be at risk, from plain numbers.
 import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Flow } from '../../model/flow.js';
-import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED, KA_INTVL, KA_TIME } from '../../model/kernel-defaults.js';
+import {
+  CT_TCP_TIMEOUTS,
+  CT_UDP,
+  CT_UDP_STREAM,
+  IPVS_FIXED,
+  KA_INTVL,
+  KA_TIME,
+} from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
 import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
@@ -64,7 +71,8 @@ export function screenPath(ctx: PathContext, f: Flow): number {
           } else {
             ctTo = fullT;
             const inserted = f.ctUnreplied && f.ctAssured;
-            if (remaining !== null && remaining <= fullT && !inserted) activity = ctT - (fullT - remaining) * 1000;
+            if (remaining !== null && remaining <= fullT && !inserted)
+              activity = ctT - (fullT - remaining) * 1000;
           }
         }
       }
@@ -101,7 +109,10 @@ export function screenPath(ctx: PathContext, f: Flow): number {
   }
   if (ivTo === ivTo && !(firstTo <= ivTo)) {
     firstTo = ivTo;
-    firstLeft = idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null) ? ivTo - idleSec : ivLeft;
+    firstLeft =
+      idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null)
+        ? ivTo - idleSec
+        : ivLeft;
   }
   const pl = ctx.pathLayers;
   if (pl.length > 0) {
@@ -121,13 +132,32 @@ export function screenPath(ctx: PathContext, f: Flow): number {
   const hasFirst = firstTo === firstTo;
   // The race's layers, as flowRace builds them: each layer's deadline now and its re-arm timeout.
   let nl = 0;
-  if (ctTo === ctTo) nl = addLayer(nl, idleSec, ctTo, idleSec !== null && (lastAct > ctT || ctLeft === null) ? ctTo - idleSec : ctLeft);
-  if (ivTo === ivTo) nl = addLayer(nl, idleSec, ivTo, idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null) ? ivTo - idleSec : ivLeft);
+  if (ctTo === ctTo)
+    nl = addLayer(
+      nl,
+      idleSec,
+      ctTo,
+      idleSec !== null && (lastAct > ctT || ctLeft === null) ? ctTo - idleSec : ctLeft,
+    );
+  if (ivTo === ivTo)
+    nl = addLayer(
+      nl,
+      idleSec,
+      ivTo,
+      idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null)
+        ? ivTo - idleSec
+        : ivLeft,
+    );
   if (pl.length > 0) {
     const t = ctx.table;
     if (!(isLoopback(t.addr(f.clientAddrId)) || isLoopback(t.addr(f.targetAddrId)))) {
       for (const p of pl) {
-        if (p.reach === 'external' && isPrivateAddr(t.addr(f.targetAddrId)) && isPrivateAddr(t.addr(f.clientAddrId))) continue;
+        if (
+          p.reach === 'external' &&
+          isPrivateAddr(t.addr(f.targetAddrId)) &&
+          isPrivateAddr(t.addr(f.clientAddrId))
+        )
+          continue;
         nl = addLayer(nl, idleSec, p.timeoutSec, idleSec === null ? null : p.timeoutSec - idleSec);
       }
     }

@@ -87,7 +87,14 @@ export interface RaceResult {
 
 /** A changed parameter for whatIf: what the socket or the layer would hold after the change. */
 export type RaceChange =
-  | { readonly kind: 'socket'; readonly side: string; readonly keepalive?: boolean; readonly keepIdleS?: number; readonly keepIntvlS?: number; readonly probes?: number }
+  | {
+      readonly kind: 'socket';
+      readonly side: string;
+      readonly keepalive?: boolean;
+      readonly keepIdleS?: number;
+      readonly keepIntvlS?: number;
+      readonly probes?: number;
+    }
   | {
       readonly kind: 'layer';
       readonly name: string;

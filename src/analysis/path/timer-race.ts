@@ -3,9 +3,25 @@
 // comes at or before the next refresh decides when the flow breaks. Pure: time is "seconds from
 // now", given by the caller.
 import { InputError } from '../../errors.js';
-import type { RaceChange, RaceInput, RaceLayer, RaceResult, RaceSocket, Refresh } from './timer-race-types.js';
+import type {
+  RaceChange,
+  RaceInput,
+  RaceLayer,
+  RaceResult,
+  RaceSocket,
+  Refresh,
+} from './timer-race-types.js';
 
-export type { RaceChange, RaceInput, RaceLayer, RaceResult, RaceSocket, RaceVerdict, Refresh, Sourced } from './timer-race-types.js';
+export type {
+  RaceChange,
+  RaceInput,
+  RaceLayer,
+  RaceResult,
+  RaceSocket,
+  RaceVerdict,
+  Refresh,
+  Sourced,
+} from './timer-race-types.js';
 
 /**
  * tcp_keepalive_timer() re-arms for keepintvl after a probe; when the timer fires the probe was
@@ -13,7 +29,8 @@ export type { RaceChange, RaceInput, RaceLayer, RaceResult, RaceSocket, RaceVerd
  * out the rest of keepidle. Measured in docs/kernel-timers.md: probes every 5 s with idle 2/intvl 5,
  * every 4 s with idle 4/intvl 1. The round trip it adds when intvl < idle is left out (veth: ~0).
  */
-export const KEEPALIVE_RULE = 'answered probes repeat every max(keepidle, keepintvl) (tcp_keepalive_timer, docs/kernel-timers.md)';
+export const KEEPALIVE_RULE =
+  'answered probes repeat every max(keepidle, keepintvl) (tcp_keepalive_timer, docs/kernel-timers.md)';
 
 // Two sides' schedules interleave; enough events to see each side's steady gap several times.
 const MAX_EVENTS = 4096;
@@ -48,9 +65,14 @@ export const RACE_FRAGILE = -2;
  * screenPath both decide with it, so the cheap screen and the full path cannot disagree.
  */
 export function raceCore(
-  deadlines: ArrayLike<number>, rearms: ArrayLike<number>, nl: number,
-  starts: ArrayLike<number>, steps: ArrayLike<number>, ns: number,
-  work: Float64Array, out: Float64Array,
+  deadlines: ArrayLike<number>,
+  rearms: ArrayLike<number>,
+  nl: number,
+  starts: ArrayLike<number>,
+  steps: ArrayLike<number>,
+  ns: number,
+  work: Float64Array,
+  out: Float64Array,
 ): number {
   let maxRearm = -Infinity;
   let minRearm = Infinity;
@@ -111,7 +133,11 @@ export function raceTimers(input: RaceInput): RaceResult {
     source: `max(keepidle ${fmt(s.keepIdleS.value)} s from ${s.keepIdleS.source}, keepintvl ${fmt(s.keepIntvlS.value)} s from ${s.keepIntvlS.source})`,
   }));
   if (input.layers.length === 0) {
-    return { verdict: { kind: 'safe', longestGapS: 0, reason: 'no layer on the path holds a timer' }, refreshes: [], periods };
+    return {
+      verdict: { kind: 'safe', longestGapS: 0, reason: 'no layer on the path holds a timer' },
+      refreshes: [],
+      periods,
+    };
   }
   if (probing.length === 0) return { verdict: noKeepalive(input), refreshes: [], periods };
 
@@ -119,11 +145,21 @@ export function raceTimers(input: RaceInput): RaceResult {
   const nl = input.layers.length;
   const out = new Float64Array(3);
   const hit = raceCore(
-    input.layers.map((l) => l.deadlineS.value), input.layers.map((l) => l.rearmS.value), nl,
-    probing.map(firstProbeS), probing.map(answeredPeriodS), probing.length,
-    new Float64Array(nl + probing.length), out,
+    input.layers.map((l) => l.deadlineS.value),
+    input.layers.map((l) => l.rearmS.value),
+    nl,
+    probing.map(firstProbeS),
+    probing.map(answeredPeriodS),
+    probing.length,
+    new Float64Array(nl + probing.length),
+    out,
   );
-  if (hit >= 0) return { verdict: broken(input, probing, hit, out[0]!, { atS: out[1]!, side: probing[out[2]!]!.side }), refreshes, periods };
+  if (hit >= 0)
+    return {
+      verdict: broken(input, probing, hit, out[0]!, { atS: out[1]!, side: probing[out[2]!]!.side }),
+      refreshes,
+      periods,
+    };
 
   const best = periods.reduce((a, b) => (b.periodS < a.periodS ? b : a));
   if (hit === RACE_FRAGILE) {
@@ -158,29 +194,47 @@ export function whatIf(input: RaceInput, change: RaceChange): RaceResult {
 /** The race input after a change: what the socket or layer would hold. Unknown names are an error. */
 export function applyChange(input: RaceInput, change: RaceChange): RaceInput {
   if (change.kind === 'socket') {
-    if (!input.sockets.some((s) => s.side === change.side)) throw bad(`no socket on side "${change.side}"`);
+    if (!input.sockets.some((s) => s.side === change.side))
+      throw bad(`no socket on side "${change.side}"`);
     const src = 'what-if';
     return {
       layers: input.layers,
       sockets: input.sockets.map((s) =>
-        s.side !== change.side ? s : {
-          ...s,
-          keepalive: change.keepalive ?? s.keepalive,
-          keepIdleS: change.keepIdleS === undefined ? s.keepIdleS : { value: change.keepIdleS, source: src },
-          keepIntvlS: change.keepIntvlS === undefined ? s.keepIntvlS : { value: change.keepIntvlS, source: src },
-          probes: change.probes === undefined ? s.probes : { value: change.probes, source: src },
-        }),
+        s.side !== change.side
+          ? s
+          : {
+              ...s,
+              keepalive: change.keepalive ?? s.keepalive,
+              keepIdleS:
+                change.keepIdleS === undefined
+                  ? s.keepIdleS
+                  : { value: change.keepIdleS, source: src },
+              keepIntvlS:
+                change.keepIntvlS === undefined
+                  ? s.keepIntvlS
+                  : { value: change.keepIntvlS, source: src },
+              probes:
+                change.probes === undefined ? s.probes : { value: change.probes, source: src },
+            },
+      ),
     };
   }
-  if (!input.layers.some((l) => l.name === change.name)) throw bad(`no layer named "${change.name}"`);
+  if (!input.layers.some((l) => l.name === change.name))
+    throw bad(`no layer named "${change.name}"`);
   return {
     sockets: input.sockets,
     layers: input.layers.map((l) =>
-      l.name !== change.name ? l : {
-        name: l.name,
-        rearmS: { value: change.rearmS, source: 'what-if' },
-        deadlineS: change.appliesToExisting === true ? { value: change.rearmS, source: 'what-if (set on the entry now)' } : l.deadlineS,
-      }),
+      l.name !== change.name
+        ? l
+        : {
+            name: l.name,
+            rearmS: { value: change.rearmS, source: 'what-if' },
+            deadlineS:
+              change.appliesToExisting === true
+                ? { value: change.rearmS, source: 'what-if (set on the entry now)' }
+                : l.deadlineS,
+          },
+    ),
   };
 }
 
@@ -206,12 +260,19 @@ function schedule(probing: readonly RaceSocket[], layers: readonly RaceLayer[]):
   return out;
 }
 
-function broken(input: RaceInput, probing: readonly RaceSocket[], i: number, atS: number, late: Refresh) {
+function broken(
+  input: RaceInput,
+  probing: readonly RaceSocket[],
+  i: number,
+  atS: number,
+  late: Refresh,
+) {
   const l = input.layers[i]!;
   const first = late.atS === firstOf(probing);
-  const why = first && atS === l.deadlineS.value
-    ? `${l.name} forgets the flow in ${fmt(atS)} s (${l.deadlineS.source}); the first keepalive probe comes at ${fmt(late.atS)} s`
-    : `${l.name} re-arms to ${fmt(l.rearmS.value)} s (${l.rearmS.source}) but the keepalive probes come every ${fmt(Math.min(...probing.map(answeredPeriodS)))} s or slower (${KEEPALIVE_RULE})`;
+  const why =
+    first && atS === l.deadlineS.value
+      ? `${l.name} forgets the flow in ${fmt(atS)} s (${l.deadlineS.source}); the first keepalive probe comes at ${fmt(late.atS)} s`
+      : `${l.name} re-arms to ${fmt(l.rearmS.value)} s (${l.rearmS.source}) but the keepalive probes come every ${fmt(Math.min(...probing.map(answeredPeriodS)))} s or slower (${KEEPALIVE_RULE})`;
   return {
     kind: 'breaks' as const,
     layer: l.name,
@@ -231,15 +292,17 @@ function firstOf(probing: readonly RaceSocket[]): number {
 function giveUpS(s: RaceSocket, forgottenAtS: number): number {
   const first = firstProbeS(s);
   const step = answeredPeriodS(s);
-  const probe = forgottenAtS <= first ? first : first + Math.ceil((forgottenAtS - first) / step) * step;
+  const probe =
+    forgottenAtS <= first ? first : first + Math.ceil((forgottenAtS - first) / step) * step;
   return probe + s.probes.value * s.keepIntvlS.value;
 }
 
 function noKeepalive(input: RaceInput) {
   const l = input.layers.reduce((a, b) => (b.deadlineS.value < a.deadlineS.value ? b : a));
-  const idle = input.sockets.length > 0
-    ? Math.min(...input.sockets.map((s) => s.idleS.value))
-    : Math.max(0, l.rearmS.value - l.deadlineS.value);
+  const idle =
+    input.sockets.length > 0
+      ? Math.min(...input.sockets.map((s) => s.idleS.value))
+      : Math.max(0, l.rearmS.value - l.deadlineS.value);
   return {
     kind: 'at-risk' as const,
     layer: l.name,
@@ -262,9 +325,12 @@ function check(input: RaceInput): void {
     nonNegative(s.idleS.value, `${s.side} idle time`);
     if (!s.keepalive) continue;
     // The kernel refuses TCP_KEEPIDLE/TCP_KEEPINTVL below 1 s (tcp_sock_set_keepidle_locked).
-    if (!(s.keepIdleS.value >= 1)) throw bad(`${s.side} keepidle ${s.keepIdleS.value} is below 1 s`);
-    if (!(s.keepIntvlS.value >= 1)) throw bad(`${s.side} keepintvl ${s.keepIntvlS.value} is below 1 s`);
-    if (!Number.isFinite(s.keepIdleS.value) || !Number.isFinite(s.keepIntvlS.value)) throw bad(`${s.side} keepalive is not finite`);
+    if (!(s.keepIdleS.value >= 1))
+      throw bad(`${s.side} keepidle ${s.keepIdleS.value} is below 1 s`);
+    if (!(s.keepIntvlS.value >= 1))
+      throw bad(`${s.side} keepintvl ${s.keepIntvlS.value} is below 1 s`);
+    if (!Number.isFinite(s.keepIdleS.value) || !Number.isFinite(s.keepIntvlS.value))
+      throw bad(`${s.side} keepalive is not finite`);
     positive(s.probes.value, `${s.side} keepalive probes`);
   }
 }

@@ -4,7 +4,16 @@ import type { LayerView } from '../path/layers.js';
 import type { PathTimeouts } from '../path/path-timeouts.js';
 import type { SuggestNeed } from '../needs.js';
 import type { Draft, RuleContext } from '../rule.js';
-import { breaksIn, byUrgency, flowIds, fmtSec, groupBy, latestT, makeDraft, pathEvidence } from '../rule.js';
+import {
+  breaksIn,
+  byUrgency,
+  flowIds,
+  fmtSec,
+  groupBy,
+  latestT,
+  makeDraft,
+  pathEvidence,
+} from '../rule.js';
 
 type Clamp = NonNullable<LayerView['clamp']>;
 
@@ -12,7 +21,11 @@ type Clamp = NonNullable<LayerView['clamp']>;
 export function clampedPaths(ctx: RuleContext, why: readonly Clamp[]): PathTimeouts[] {
   return ctx
     .livePaths()
-    .filter((p) => p.layers.some((l) => l.layer === 'conntrack' && l.clamp !== undefined && why.includes(l.clamp)))
+    .filter((p) =>
+      p.layers.some(
+        (l) => l.layer === 'conntrack' && l.clamp !== undefined && why.includes(l.clamp),
+      ),
+    )
     .sort(byUrgency);
 }
 
@@ -20,12 +33,21 @@ export const CLAMP_REASON: Record<Clamp, string> = {
   unacknowledged: 'data is sent and not acknowledged',
   'zero-window': 'the peer advertises a zero window',
   retransmits: 'the same segment was retransmitted at least nf_conntrack_tcp_max_retrans times',
-  'mid-stream-pickup': 'the entry was picked up mid-stream ([UNREPLIED]) after the original one was lost',
-  suspicious: 'conntrack lowered it after unacknowledged data, a zero window or out-of-window FIN/RST',
+  'mid-stream-pickup':
+    'the entry was picked up mid-stream ([UNREPLIED]) after the original one was lost',
+  suspicious:
+    'conntrack lowered it after unacknowledged data, a zero window or out-of-window FIN/RST',
 };
 
 /** One finding per clamp reason and Service (target): `rule:reason:tcp 10.96.0.10:80`. */
-export function clampFindings(ctx: RuleContext, rule: string, fm: string, why: readonly Clamp[], title: string, needs: (g: PathTimeouts[], c: Clamp) => SuggestNeed[]): Draft[] {
+export function clampFindings(
+  ctx: RuleContext,
+  rule: string,
+  fm: string,
+  why: readonly Clamp[],
+  title: string,
+  needs: (g: PathTimeouts[], c: Clamp) => SuggestNeed[],
+): Draft[] {
   const out: Draft[] = [];
   for (const c of why) {
     const all = clampedPaths(ctx, [c]);
@@ -36,7 +58,9 @@ export function clampFindings(ctx: RuleContext, rule: string, fm: string, why: r
       const layer = p.layers.find((l) => l.layer === 'conntrack');
       const to = layer?.timeoutSec ?? 300;
       const left = breaksIn(p);
-      const ev = pathEvidence(g.map((x) => ({ ...x, first: x.layers.find((l) => l.layer === 'conntrack') })));
+      const ev = pathEvidence(
+        g.map((x) => ({ ...x, first: x.layers.find((l) => l.layer === 'conntrack') })),
+      );
       out.push(
         makeDraft({
           rule,

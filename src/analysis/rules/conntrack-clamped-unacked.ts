@@ -15,7 +15,11 @@ function expiredOnClamp(ctx: RuleContext): Draft[] {
     if (!x?.clamp) continue;
     const p = ctx.pathOf(f);
     const story = expiryStory(x, endpointKey(ctx.table.client(f)));
-    story.evidence.push(...x.retransmits.slice(-2).map((i) => itemEvidence(i, 'retransmission before the expiry: data not acknowledged')));
+    story.evidence.push(
+      ...x.retransmits
+        .slice(-2)
+        .map((i) => itemEvidence(i, 'retransmission before the expiry: data not acknowledged')),
+    );
     const reset = x.resets.length > 0 || x.clientResets.length > 0;
     out.push(
       makeDraft({
@@ -48,7 +52,10 @@ export const conntrackClampedUnacked: Rule = {
       ['unacknowledged', 'zero-window', 'retransmits', 'mid-stream-pickup'],
       'Conntrack clamps an established flow to 300 s',
       // Keepalive does not fire while data is in flight: only a longer clamp helps a stalled peer.
-      (g, c) => (c === 'mid-stream-pickup' ? [{ kind: 'keepalive', paths: g, budgetSec: 300 }] : [{ kind: 'conntrack-unacknowledged', aboveSec: 900 }]),
+      (g, c) =>
+        c === 'mid-stream-pickup'
+          ? [{ kind: 'keepalive', paths: g, budgetSec: 300 }]
+          : [{ kind: 'conntrack-unacknowledged', aboveSec: 900 }],
     ),
   ],
 };

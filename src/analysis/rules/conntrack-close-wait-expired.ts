@@ -9,22 +9,43 @@ import type { Draft, Rule, RuleContext } from '../rule.js';
 import { fmtSec, itemEvidence, latestT, makeDraft } from '../rule.js';
 import { expiryFacts, fmtGap } from './expiry-helpers.js';
 
-const SPEC = CT_TCP_TIMEOUTS.CLOSE_WAIT ?? { sysctl: 'net.netfilter.nf_conntrack_tcp_timeout_close_wait', kernel: 60 };
+const SPEC = CT_TCP_TIMEOUTS.CLOSE_WAIT ?? {
+  sysctl: 'net.netfilter.nf_conntrack_tcp_timeout_close_wait',
+  kernel: 60,
+};
 
 /** From the events: the CLOSE_WAIT entry expired ([DESTROY] … CLOSE_WAIT without a timeout). */
 function expired(ctx: RuleContext, f: Flow): Draft | undefined {
   const x = expiryFacts(ctx, f, 'CLOSE_WAIT');
   if (!x) return undefined;
   const p = ctx.pathOf(f);
-  const evs: Evidence[] = [itemEvidence(x.destroy, 'DESTROY without a timeout: the CLOSE_WAIT entry expired')];
+  const evs: Evidence[] = [
+    itemEvidence(x.destroy, 'DESTROY without a timeout: the CLOSE_WAIT entry expired'),
+  ];
   if (x.timeout.evidence) evs.push(x.timeout.evidence);
-  const sock = [f.client, f.server].find((s) => s && s.fromSs && (s.state === 'CLOSE-WAIT' || s.state === 'LAST-ACK'));
+  const sock = [f.client, f.server].find(
+    (s) => s && s.fromSs && (s.state === 'CLOSE-WAIT' || s.state === 'LAST-ACK'),
+  );
   if (sock) evs.push(ev(sock.t, sock.src, sock.raw, 'the socket half-closed by its peer'));
   // The late FIN: dropped as INVALID (DROP rule) or retransmitted because nothing answers it.
   const late = [...x.dropsAfter, ...x.retransmitsAfter].sort((a, b) => a.t - b.t);
-  evs.push(...late.slice(0, 3).map((i) => itemEvidence(i, i.kind === 'drop' ? 'late FIN dropped: no conntrack entry, no NAT' : 'late FIN retransmitted: it never reaches the peer')));
+  evs.push(
+    ...late
+      .slice(0, 3)
+      .map((i) =>
+        itemEvidence(
+          i,
+          i.kind === 'drop'
+            ? 'late FIN dropped: no conntrack entry, no NAT'
+            : 'late FIN retransmitted: it never reaches the peer',
+        ),
+      ),
+  );
   const to = x.timeout.bound ? `at most ${fmtSec(x.timeout.value)}` : fmtSec(x.timeout.value);
-  const gap = x.gapSec !== undefined && x.next ? `; the late FIN came ${fmtGap(x.gapSec)} after the last activity` : '';
+  const gap =
+    x.gapSec !== undefined && x.next
+      ? `; the late FIN came ${fmtGap(x.gapSec)} after the last activity`
+      : '';
   const cause = `Conntrack forgot this flow after ${to} in CLOSE_WAIT (${x.timeout.source})${gap}; ${late.length > 0 ? 'the late FIN left without NAT and was lost' : 'a late FIN will leave without NAT'}, so the peer stays in FIN_WAIT_2.`;
   return makeDraft({
     rule: 'conntrack.close-wait-expired',
@@ -57,13 +78,18 @@ export const conntrackCloseWaitExpired: Rule = {
     }
     for (const f of ctx.table.flows()) {
       if (f.proto !== 'tcp' || f.ctState !== 'CLOSE_WAIT' || done.has(f)) continue;
-      const natted = f.natted || f.replyDstAddrId !== f.clientAddrId || f.replyDstPort !== f.clientPort;
+      const natted =
+        f.natted || f.replyDstAddrId !== f.clientAddrId || f.replyDstPort !== f.clientPort;
       if (!natted) continue;
-      const sock = [f.client, f.server].find((s) => s && s.fromSs && s.goneT < 0 && s.state === 'CLOSE-WAIT');
+      const sock = [f.client, f.server].find(
+        (s) => s && s.fromSs && s.goneT < 0 && s.state === 'CLOSE-WAIT',
+      );
       if (!sock) continue;
       const p = ctx.pathOf(f);
       const to = sysctlInForce(ctx.path, SPEC, f.ctScope);
-      const destroyed = f.timeline?.find((i) => (i.ctType === 'DESTROY' && i.ctTimeout === null) || i.kind === 'ct-gone');
+      const destroyed = f.timeline?.find(
+        (i) => (i.ctType === 'DESTROY' && i.ctTimeout === null) || i.kind === 'ct-gone',
+      );
       const gone = !f.ctPresent;
       const idle = p.idleSec;
       if (!gone && (idle === null || idle < 0.5 * to.value)) continue;

@@ -24,21 +24,39 @@ export function resetPhrase(i: TimelineItem, client: string): string {
   const src = endpointKey({ addr: p.tuple.saddr, port: p.tuple.sport });
   const dst = endpointKey({ addr: p.tuple.daddr, port: p.tuple.dport });
   if (dst === client) return `the client has no socket for ${src} and answered RST`;
-  if (p.state === 'LISTEN') return `${dst} has no connection for it and its listener answered RST${p.reason ? ` (${p.reason})` : ''}`;
+  if (p.state === 'LISTEN')
+    return `${dst} has no connection for it and its listener answered RST${p.reason ? ` (${p.reason})` : ''}`;
   return `${dst} has no socket for it and answered RST${p.reason ? ` (${p.reason})` : ''}`;
 }
 
 /** The cause sentence of an expiry and its consequences (shared with FM-7's event variant). */
-export function expiryStory(x: ExpiryFacts, client: string): { text: string; evidence: Evidence[] } {
-  const evs: Evidence[] = [itemEvidence(x.destroy, `DESTROY without a timeout: the ${x.state} entry expired`)];
+export function expiryStory(
+  x: ExpiryFacts,
+  client: string,
+): { text: string; evidence: Evidence[] } {
+  const evs: Evidence[] = [
+    itemEvidence(x.destroy, `DESTROY without a timeout: the ${x.state} entry expired`),
+  ];
   if (x.timeout.evidence) evs.push(x.timeout.evidence);
   const to = x.timeout.bound ? `at most ${fmtSec(x.timeout.value)}` : fmtSec(x.timeout.value);
-  let text = x.clamp ? `after ${to} without an acknowledgement (${x.timeout.source})` : `after ${to} idle (${x.timeout.source})`;
-  if (x.gapSec !== undefined && x.next) text += x.clamp ? `; the next retransmission came ${fmtGap(x.gapSec)} after the previous one` : `; it had been idle ${fmtGap(x.gapSec)} when its next packet came`;
+  let text = x.clamp
+    ? `after ${to} without an acknowledgement (${x.timeout.source})`
+    : `after ${to} idle (${x.timeout.source})`;
+  if (x.gapSec !== undefined && x.next)
+    text += x.clamp
+      ? `; the next retransmission came ${fmtGap(x.gapSec)} after the previous one`
+      : `; it had been idle ${fmtGap(x.gapSec)} when its next packet came`;
   // The client's pickup and the backend's, in the order they happened.
   const steps: { t: number; text: string }[] = [];
   if (x.pickup) {
-    evs.push(itemEvidence(x.pickup, x.repicked ? `picked up mid-stream and DNAT'ed to ${x.newBackend} instead of ${x.oldBackend}` : 'picked up mid-stream to the same backend'));
+    evs.push(
+      itemEvidence(
+        x.pickup,
+        x.repicked
+          ? `picked up mid-stream and DNAT'ed to ${x.newBackend} instead of ${x.oldBackend}`
+          : 'picked up mid-stream to the same backend',
+      ),
+    );
     steps.push({
       t: x.pickup.t,
       text: x.repicked
@@ -47,8 +65,13 @@ export function expiryStory(x: ExpiryFacts, client: string): { text: string; evi
     });
   }
   if (x.reversePickup) {
-    evs.push(itemEvidence(x.reversePickup, 'the backend\'s packet picked up as a new flow: no reverse NAT'));
-    steps.push({ t: x.reversePickup.t, text: `a packet of ${x.oldBackend} was picked up as a flow of its own and reached the client without reverse NAT` });
+    evs.push(
+      itemEvidence(x.reversePickup, "the backend's packet picked up as a new flow: no reverse NAT"),
+    );
+    steps.push({
+      t: x.reversePickup.t,
+      text: `a packet of ${x.oldBackend} was picked up as a flow of its own and reached the client without reverse NAT`,
+    });
   }
   for (const st of steps.sort((a, b) => a.t - b.t)) text += `; ${st.text}`;
   const seen = new Set<string>();
@@ -82,13 +105,20 @@ export const conntrackEstablishedExpired: Rule = {
       const p = ctx.pathOf(f);
       const story = expiryStory(x, endpointKey(ctx.table.client(f)));
       const reset = x.resets.length > 0 || x.clientResets.length > 0;
-      const ka = p.keepalive.state === 'on' && p.keepalive.idleSec !== null ? `its keepalive fires at ${fmtSec(p.keepalive.idleSec)}` : p.keepalive.state === 'off' ? 'keepalive is off' : 'no keepalive was observed';
+      const ka =
+        p.keepalive.state === 'on' && p.keepalive.idleSec !== null
+          ? `its keepalive fires at ${fmtSec(p.keepalive.idleSec)}`
+          : p.keepalive.state === 'off'
+            ? 'keepalive is off'
+            : 'no keepalive was observed';
       const cause = `Conntrack forgot this ESTABLISHED flow ${story.text}; ${ka}.`;
       const budget = x.timeout.value;
       const needs: SuggestNeed[] = [{ kind: 'keepalive', paths: [p], budgetSec: budget }];
       const span = keepaliveSpan(p);
-      if (span !== undefined && span >= budget) needs.push({ kind: 'conntrack-established', aboveSec: span });
-      else if (budget < KUBE_PROXY_ESTABLISHED && (x.gapSec ?? 0) < KUBE_PROXY_ESTABLISHED) needs.push({ kind: 'conntrack-established', aboveSec: KUBE_PROXY_ESTABLISHED - 1 });
+      if (span !== undefined && span >= budget)
+        needs.push({ kind: 'conntrack-established', aboveSec: span });
+      else if (budget < KUBE_PROXY_ESTABLISHED && (x.gapSec ?? 0) < KUBE_PROXY_ESTABLISHED)
+        needs.push({ kind: 'conntrack-established', aboveSec: KUBE_PROXY_ESTABLISHED - 1 });
       const followed = x.pickup !== undefined || x.reversePickup !== undefined;
       out.push(
         makeDraft({
@@ -97,7 +127,9 @@ export const conntrackEstablishedExpired: Rule = {
           subject: p.id,
           severity: reset || x.repicked ? 'critical' : 'warning',
           confidence: followed && reset ? 'certain' : 'likely',
-          title: reset ? 'Conntrack expiry re-routed the flow and it was reset' : 'Conntrack expired an established flow',
+          title: reset
+            ? 'Conntrack expiry re-routed the flow and it was reset'
+            : 'Conntrack expired an established flow',
           cause,
           flows: [p.id],
           evidence: story.evidence,

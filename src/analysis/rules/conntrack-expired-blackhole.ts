@@ -35,21 +35,63 @@ export const conntrackExpiredBlackhole: Rule = {
       const loose = ctx.table.sysctlAt(LOOSE, scope, g?.t ?? ctx.now);
       if (!loose || loose.value !== '0') continue;
       const x = expiryFacts(ctx, f, 'ESTABLISHED');
-      const est = x?.timeout ?? sysctlInForce(ctx.path, CT_TCP_TIMEOUTS.ESTABLISHED ?? { sysctl: '', kernel: 432000 }, scope);
-      const lost = tl.filter((i, n) => (i.kind === 'retransmit' || (i.kind === 'drop' && i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP')) && n > gone && gone >= 0);
-      const rtx = lost.length > 0 ? lost : tl.filter((i) => i.kind === 'retransmit' && i.prevAct !== undefined && i.prevAct >= 0 && (i.t - i.prevAct) / 1000 >= est.value);
+      const est =
+        x?.timeout ??
+        sysctlInForce(
+          ctx.path,
+          CT_TCP_TIMEOUTS.ESTABLISHED ?? { sysctl: '', kernel: 432000 },
+          scope,
+        );
+      const lost = tl.filter(
+        (i, n) =>
+          (i.kind === 'retransmit' ||
+            (i.kind === 'drop' &&
+              i.probe?.kind === 'drop' &&
+              i.probe.reason === 'NETFILTER_DROP')) &&
+          n > gone &&
+          gone >= 0,
+      );
+      const rtx =
+        lost.length > 0
+          ? lost
+          : tl.filter(
+              (i) =>
+                i.kind === 'retransmit' &&
+                i.prevAct !== undefined &&
+                i.prevAct >= 0 &&
+                (i.t - i.prevAct) / 1000 >= est.value,
+            );
       const r0 = rtx[0];
       if (!r0) continue;
       // A pickup means loose was 1 when the packet came (the sysctl changed): FM-1 with a pickup, not this.
       if (x?.pickup) continue;
       const p = ctx.pathOf(f);
       const inv = statsDelta(ctx, 'invalid', scope);
-      const evs: Evidence[] = [evidence(loose.t, loose.src, `net.netfilter.nf_conntrack_tcp_loose = ${loose.value}`, 'no mid-stream pickup')];
+      const evs: Evidence[] = [
+        evidence(
+          loose.t,
+          loose.src,
+          `net.netfilter.nf_conntrack_tcp_loose = ${loose.value}`,
+          'no mid-stream pickup',
+        ),
+      ];
       if (gone >= 0 && g) evs.push(itemEvidence(g, 'conntrack forgot the flow'));
       if (x?.timeout.evidence) evs.push(x.timeout.evidence);
-      evs.push(...rtx.slice(0, 3).map((i) => itemEvidence(i, i.kind === 'drop' ? 'INVALID segment dropped' : 'retransmission into the black hole')));
-      if (inv.delta > 0 && inv.last) evs.push({ ...inv.last, note: `invalid rose by ${inv.delta}` });
-      const gap = x?.gapSec ?? (r0.prevAct !== undefined && r0.prevAct >= 0 ? (r0.t - r0.prevAct) / 1000 : undefined);
+      evs.push(
+        ...rtx
+          .slice(0, 3)
+          .map((i) =>
+            itemEvidence(
+              i,
+              i.kind === 'drop' ? 'INVALID segment dropped' : 'retransmission into the black hole',
+            ),
+          ),
+      );
+      if (inv.delta > 0 && inv.last)
+        evs.push({ ...inv.last, note: `invalid rose by ${inv.delta}` });
+      const gap =
+        x?.gapSec ??
+        (r0.prevAct !== undefined && r0.prevAct >= 0 ? (r0.t - r0.prevAct) / 1000 : undefined);
       const to = x?.timeout.bound ? `at most ${fmtSec(est.value)}` : fmtSec(est.value);
       out.push(
         makeDraft({

@@ -25,20 +25,38 @@ export const conntrackFlowForgotten: Rule = {
       if (!s) continue;
       const target = `tcp ${endpointKey(t.target(f))}`;
       const viaVip = f.client === s && vips.has(target);
-      const ipvsVip = viaVip && ctx.path.ipvsVips.has(target) && (ctx.path.mode === undefined || ctx.path.mode === 'ipvs');
+      const ipvsVip =
+        viaVip &&
+        ctx.path.ipvsVips.has(target) &&
+        (ctx.path.mode === undefined || ctx.path.mode === 'ipvs');
       // The table that tracks it: the one its entry left, the host's for a Service VIP, else its own netns's.
       const scope = f.ctGoneT >= 0 ? f.ctScope : viaVip ? undefined : s.scope;
       const read = t.conntrackCount(scope);
       const idleMs = minDefined(s.lastsndMs, s.lastrcvMs);
       // The connection existed when the table was read (it was active before the read ended).
       const existed = (when: number) => idleMs !== undefined && s.t - idleMs < when;
-      const ctGone = !f.ctPresent && read !== undefined && (f.ctGoneT >= 0 || viaVip || scope === s.scope) && existed(read.t);
-      const ipvsGone = ipvsVip && ipvsRead !== undefined && (!f.ipvs || f.ipvs.goneT >= 0) && existed(ipvsRead.t);
+      const ctGone =
+        !f.ctPresent &&
+        read !== undefined &&
+        (f.ctGoneT >= 0 || viaVip || scope === s.scope) &&
+        existed(read.t);
+      const ipvsGone =
+        ipvsVip && ipvsRead !== undefined && (!f.ipvs || f.ipvs.goneT >= 0) && existed(ipvsRead.t);
       if (!ctGone && !ipvsGone) continue;
       const p = ctx.pathOf(f);
       const ev: Evidence[] = [evidence(s.t, s.src, s.raw, 'socket ESTAB')];
-      if (ctGone) ev.push(evidence(read.t, read.value >= 0 ? read.src : read.src, `conntrack table${scope ? ` (netns ${scope})` : ''}: ${read.value} entries, none for this flow`));
-      if (ipvsGone && ipvsRead) ev.push(evidence(ipvsRead.t, ipvsRead.src, 'IPVS connection table read: no entry for this flow'));
+      if (ctGone)
+        ev.push(
+          evidence(
+            read.t,
+            read.value >= 0 ? read.src : read.src,
+            `conntrack table${scope ? ` (netns ${scope})` : ''}: ${read.value} entries, none for this flow`,
+          ),
+        );
+      if (ipvsGone && ipvsRead)
+        ev.push(
+          evidence(ipvsRead.t, ipvsRead.src, 'IPVS connection table read: no entry for this flow'),
+        );
       const what: string[] = [];
       if (ctGone) what.push(`conntrack${scope ? ` (netns ${scope})` : ''}`);
       if (ipvsGone) what.push('IPVS');
@@ -77,7 +95,8 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
 function serviceVips(ctx: RuleContext): Set<string> {
   const out = new Set(ctx.path.ipvsVips);
   for (const sv of ctx.table.iptables()?.value.services ?? []) {
-    if (sv.clusterIP && sv.port !== undefined && (sv.proto ?? 'tcp').toLowerCase() === 'tcp') out.add(`tcp ${endpointKey({ addr: sv.clusterIP, port: sv.port })}`);
+    if (sv.clusterIP && sv.port !== undefined && (sv.proto ?? 'tcp').toLowerCase() === 'tcp')
+      out.add(`tcp ${endpointKey({ addr: sv.clusterIP, port: sv.port })}`);
   }
   return out;
 }
@@ -95,14 +114,21 @@ function ipvsTableRead(ctx: RuleContext): { t: number; src: string } | undefined
 function ipvsNext(): { text: string; severity: 'critical' } {
   return {
     severity: 'critical',
-    text: "IPVS schedules a TCP connection only on its SYN (tcp_conn_schedule, net.ipv4.vs.sloppy_tcp=0): the next segment reaches the VIP bound on the node with no socket behind it and is answered with a reset.",
+    text: 'IPVS schedules a TCP connection only on its SYN (tcp_conn_schedule, net.ipv4.vs.sloppy_tcp=0): the next segment reaches the VIP bound on the node with no socket behind it and is answered with a reset.',
   };
 }
 
-function conntrackNext(ctx: RuleContext, scope: string | undefined, viaVip: boolean, ev: Evidence[]): { text: string; severity: 'warning' | 'critical' } {
+function conntrackNext(
+  ctx: RuleContext,
+  scope: string | undefined,
+  viaVip: boolean,
+  ev: Evidence[],
+): { text: string; severity: 'warning' | 'critical' } {
   const loose = ctx.table.sysctl(LOOSE, scope);
   if (loose) ev.push(evidence(loose.t, loose.src, `${LOOSE} = ${loose.value}`));
-  const read = loose ? `${LOOSE} = ${loose.value} (read)` : `${LOOSE} not read (the kernel default 1 assumed)`;
+  const read = loose
+    ? `${LOOSE} = ${loose.value} (read)`
+    : `${LOOSE} not read (the kernel default 1 assumed)`;
   if (!loose || loose.value !== '0') {
     return {
       severity: 'warning',

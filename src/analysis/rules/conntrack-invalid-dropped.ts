@@ -10,7 +10,14 @@ import { entryLostBefore } from './conntrack-invalid-reset.js';
 import { invalidFacts } from './invalid-helpers.js';
 
 /** States an entry passes through after ESTABLISHED: a drop there hit an established flow. */
-const AFTER_ESTABLISHED = new Set(['ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE']);
+const AFTER_ESTABLISHED = new Set([
+  'ESTABLISHED',
+  'FIN_WAIT',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'TIME_WAIT',
+  'CLOSE',
+]);
 
 export const conntrackInvalidDropped: Rule = {
   code: 'conntrack.invalid-dropped',
@@ -25,12 +32,22 @@ export const conntrackInvalidDropped: Rule = {
       // Only drops where conntrack tracks the flow (a middlebox netns drops for its own reasons), and
       // only while the entry was there: after an expiry the drops are FM-1/FM-4 (expired-blackhole, close-wait-expired).
       const drops = (f.timeline ?? []).filter(
-        (i) => i.kind === 'drop' && i.probe?.kind === 'drop' && i.probe.reason === 'NETFILTER_DROP' && (i.scope ?? '') === (f.ctScope ?? '') && !entryLostBefore(ctx.table, f, i) && !isHandshake(f, i),
+        (i) =>
+          i.kind === 'drop' &&
+          i.probe?.kind === 'drop' &&
+          i.probe.reason === 'NETFILTER_DROP' &&
+          (i.scope ?? '') === (f.ctScope ?? '') &&
+          !entryLostBefore(ctx.table, f, i) &&
+          !isHandshake(f, i),
       );
       if (drops.length === 0) continue;
       scope ??= f.ctScope;
       flows.push(ctx.pathOf(f));
-      evs.push(...drops.slice(0, 2).map((i) => itemEvidence(i, 'segment of an established flow dropped by netfilter')));
+      evs.push(
+        ...drops
+          .slice(0, 2)
+          .map((i) => itemEvidence(i, 'segment of an established flow dropped by netfilter')),
+      );
     }
     if (flows.length === 0) return [];
     const facts = invalidFacts(ctx, scope);
@@ -45,7 +62,12 @@ export const conntrackInvalidDropped: Rule = {
         fm: 'FM-5',
         subject: 'host',
         severity: 'info',
-        confidence: facts.invalidDelta > 0 && haveRule ? 'certain' : facts.invalidDelta > 0 || haveRule ? 'likely' : 'possible',
+        confidence:
+          facts.invalidDelta > 0 && haveRule
+            ? 'certain'
+            : facts.invalidDelta > 0 || haveRule
+              ? 'likely'
+              : 'possible',
         title: 'INVALID segments of established flows are dropped',
         cause: `Conntrack marked segments of ${flows.length} established flow${flows.length > 1 ? 's' : ''} INVALID${facts.invalidDelta > 0 ? ` (conntrack -S invalid rose by ${facts.invalidDelta})` : ''} and ${haveRule ? 'the INVALID DROP rule' : 'a netfilter rule'} dropped them: the connections survive but the segments are retransmitted.`,
         flows: flows.slice(0, 50).map((p) => p.id),
@@ -59,6 +81,8 @@ export const conntrackInvalidDropped: Rule = {
 
 /** A drop before the entry reached ESTABLISHED (SYN trouble is not an INVALID established segment). */
 function isHandshake(f: Flow, drop: TimelineItem): boolean {
-  const est = (f.timeline ?? []).find((i) => i.ctType !== undefined && i.ctState === 'ESTABLISHED' && i.dir !== 'reply');
+  const est = (f.timeline ?? []).find(
+    (i) => i.ctType !== undefined && i.ctState === 'ESTABLISHED' && i.dir !== 'reply',
+  );
   return est !== undefined && drop.t < est.t;
 }

@@ -15,8 +15,16 @@ import { invalidFacts } from './invalid-helpers.js';
  * INVALID verdict: the entry expired, was gone from a snapshot or was re-created by a pickup before
  * the reset, or the packet came from a backend the flow no longer maps to.
  */
-export function entryLostBefore(table: { addr(id: number): string }, f: Flow, h: TimelineItem): boolean {
-  const lost = (f.timeline ?? []).some((i) => i.t <= h.t + 100 && (isTimerDestroy(i) || i.kind === 'ct-gone' || isPickup(i) || isReversePickup(i)));
+export function entryLostBefore(
+  table: { addr(id: number): string },
+  f: Flow,
+  h: TimelineItem,
+): boolean {
+  const lost = (f.timeline ?? []).some(
+    (i) =>
+      i.t <= h.t + 100 &&
+      (isTimerDestroy(i) || i.kind === 'ct-gone' || isPickup(i) || isReversePickup(i)),
+  );
   if (lost) return true;
   const p = h.probe;
   if (h.dir === 'reply' && (p?.kind === 'reset' || p?.kind === 'drop')) {
@@ -35,24 +43,33 @@ export const conntrackInvalidReset: Rule = {
     for (const f of ctx.resetOrDropFlows()) {
       if (!f.natted) continue;
       // The trigger's source is the backend and its destination the client: the reply was not un-NAT'ed.
-      const hits = (f.timeline ?? []).filter((i) => isNoSocket(i) && i.dir === 'reply' && !entryLostBefore(ctx.table, f, i));
+      const hits = (f.timeline ?? []).filter(
+        (i) => isNoSocket(i) && i.dir === 'reply' && !entryLostBefore(ctx.table, f, i),
+      );
       const h = hits[0];
       if (!h) continue;
       const p = ctx.pathOf(f);
       const facts = invalidFacts(ctx, f.ctScope ?? h.scope);
-      const backend = h.probe && h.probe.kind !== 'probe-status' ? endpointKey({ addr: h.probe.tuple.saddr, port: h.probe.tuple.sport }) : endpointKey({ addr: ctx.table.addr(f.backendAddrId), port: f.backendPort });
+      const backend =
+        h.probe && h.probe.kind !== 'probe-status'
+          ? endpointKey({ addr: h.probe.tuple.saddr, port: h.probe.tuple.sport })
+          : endpointKey({ addr: ctx.table.addr(f.backendAddrId), port: f.backendPort });
       const vip = endpointKey(ctx.table.target(f));
       const evs: Evidence[] = [
         evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), `${vip} is DNAT'ed to ${backend}`),
-        ...hits.slice(0, 3).map((i) => itemEvidence(i, `packet from ${backend} arrived without reverse NAT`)),
+        ...hits
+          .slice(0, 3)
+          .map((i) => itemEvidence(i, `packet from ${backend} arrived without reverse NAT`)),
       ];
       if (facts.invalidEvidence) evs.push(facts.invalidEvidence);
       if (facts.beLiberalEvidence) evs.push(facts.beLiberalEvidence);
       if (facts.rulesEvidence) evs.push(facts.rulesEvidence);
       const needs: SuggestNeed[] = [];
       if (facts.beLiberal !== true) needs.push({ kind: 'be-liberal' });
-      if (facts.dropRules !== undefined && facts.dropRules.length === 0) needs.push({ kind: 'invalid-drop-rule', chain: 'FORWARD' });
-      else if (facts.dropRules && facts.dropRules.every((r) => (r.hook ?? r.chain) !== 'INPUT')) needs.push({ kind: 'invalid-drop-rule', chain: 'INPUT' });
+      if (facts.dropRules !== undefined && facts.dropRules.length === 0)
+        needs.push({ kind: 'invalid-drop-rule', chain: 'FORWARD' });
+      else if (facts.dropRules && facts.dropRules.every((r) => (r.hook ?? r.chain) !== 'INPUT'))
+        needs.push({ kind: 'invalid-drop-rule', chain: 'INPUT' });
       out.push(
         makeDraft({
           rule: 'conntrack.invalid-reset',

@@ -59,16 +59,30 @@ export const conntrackOldDeadline: Rule = {
       const prev = hist.length > 1 ? hist[hist.length - 2] : undefined;
       if (last && prev && Number(last.value) === now) {
         const sinceChange = (f.ctT - last.t) / 1000;
-        if (sinceChange >= 0 && r < now - sinceChange - SLACK && Number(prev.value) < now) old = true;
+        if (sinceChange >= 0 && r < now - sinceChange - SLACK && Number(prev.value) < now)
+          old = true;
         if (sinceChange < 0 && (f.lastAct < 0 || f.lastAct < last.t) && r < now - SLACK) old = true;
-        if (old) before = { value: Number(prev.value), ev: evidence(prev.t, prev.src, `${spec.sysctl} = ${prev.value}`) };
+        if (old)
+          before = {
+            value: Number(prev.value),
+            ev: evidence(prev.t, prev.src, `${spec.sysctl} = ${prev.value}`),
+          };
       }
       if (!old) continue;
       const family = familyOf(t.client(f).addr);
       const key = `${scope ?? ''}|${state}|${family}`;
       let g = groups.get(key);
       if (!g) {
-        g = { scope, state, family, key: spec.sysctl, now, nowEv: evidence(cur.t, cur.src, `${spec.sysctl} = ${cur.value}`), ...(before ? { before } : {}), hits: [] };
+        g = {
+          scope,
+          state,
+          family,
+          key: spec.sysctl,
+          now,
+          nowEv: evidence(cur.t, cur.src, `${spec.sysctl} = ${cur.value}`),
+          ...(before ? { before } : {}),
+          hits: [],
+        };
         groups.set(key, g);
       }
       g.hits.push({ f, expiresT: f.ctT + r * 1000 });
@@ -83,7 +97,10 @@ export const conntrackOldDeadline: Rule = {
       // Below the value in force: a timeout was raised and these entries die before it promises.
       const sooner = g.hits.filter((h) => h.f.ctTimeout <= g.now).length;
       const where = g.scope ? `netns ${g.scope}` : 'the host';
-      const when = inSec(first) === inSec(lastHit) ? `in ${fmtSec(inSec(first))}` : `between ${fmtSec(inSec(first))} and ${fmtSec(inSec(lastHit))} from now`;
+      const when =
+        inSec(first) === inSec(lastHit)
+          ? `in ${fmtSec(inSec(first))}`
+          : `between ${fmtSec(inSec(first))} and ${fmtSec(inSec(lastHit))} from now`;
       const was = g.before ? ` (it was ${fmtSec(g.before.value)} before the change kdiag saw)` : '';
       const cause =
         `${n} ${g.state} conntrack entr${n === 1 ? 'y' : 'ies'} in ${where} still count${n === 1 ? 's' : ''} down from a timeout other than the ${fmtSec(g.now)} of ${g.key} now${was}: ` +
@@ -96,7 +113,15 @@ export const conntrackOldDeadline: Rule = {
         return { proto: 'tcp', src: c.addr, dst: tg.addr, sport: c.port, dport: tg.port };
       });
       const ev: Evidence[] = [g.nowEv, ...(g.before ? [g.before.ev] : [])];
-      for (const h of g.hits.slice(0, 3)) ev.push(evidence(h.f.ctT, h.f.ctSrc, t.conntrackSummary(h.f), `deadline ${fmtSec(Math.round((h.expiresT - h.f.ctT) / 1000))} after this reading`));
+      for (const h of g.hits.slice(0, 3))
+        ev.push(
+          evidence(
+            h.f.ctT,
+            h.f.ctSrc,
+            t.conntrackSummary(h.f),
+            `deadline ${fmtSec(Math.round((h.expiresT - h.f.ctT) / 1000))} after this reading`,
+          ),
+        );
       out.push(
         makeDraft({
           rule: 'conntrack.old-deadline',
@@ -108,7 +133,16 @@ export const conntrackOldDeadline: Rule = {
           cause,
           flows: g.hits.slice(0, MAX_FLOWS_PER_FINDING).map((h) => t.flowId(h.f)),
           evidence: ev,
-          needs: [{ kind: 'conntrack-update', netns: g.scope, state: g.state, timeoutSec: g.now, family: g.family, tuples }],
+          needs: [
+            {
+              kind: 'conntrack-update',
+              netns: g.scope,
+              state: g.state,
+              timeoutSec: g.now,
+              family: g.family,
+              tuples,
+            },
+          ],
           t: ev.reduce((a, e) => Math.max(a, e.t), 0),
         }),
       );

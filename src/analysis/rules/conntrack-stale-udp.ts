@@ -21,7 +21,11 @@ function udpServices(ctx: RuleContext): Map<string, ServiceEndpoints> {
     m.set(k, {
       name: `${s.namespace}/${s.name}:${s.portName}`,
       endpoints: new Set(s.endpoints.map((e) => endpointKey(e))),
-      ev: evidence(ipt?.t ?? 0, ipt?.src ?? 'iptables', `iptables-save: ${s.namespace}/${s.name}:${s.portName} ${k} → ${s.endpoints.map((e) => endpointKey(e)).join(', ') || 'no endpoints'}`),
+      ev: evidence(
+        ipt?.t ?? 0,
+        ipt?.src ?? 'iptables',
+        `iptables-save: ${s.namespace}/${s.name}:${s.portName} ${k} → ${s.endpoints.map((e) => endpointKey(e)).join(', ') || 'no endpoints'}`,
+      ),
     });
   }
   const iv = ctx.table.ipvsServices;
@@ -29,7 +33,15 @@ function udpServices(ctx: RuleContext): Map<string, ServiceEndpoints> {
     if (s.proto.toUpperCase() !== 'UDP') continue;
     const k = endpointKey({ addr: s.addr, port: s.port });
     const eps = s.realServers.map((r) => endpointKey({ addr: r.addr, port: r.port }));
-    m.set(k, { name: k, endpoints: new Set(eps), ev: evidence(iv?.t ?? 0, iv?.src ?? 'ipvsadm', `ipvsadm -Ln: UDP ${k} → ${eps.join(', ') || 'no real servers'}`) });
+    m.set(k, {
+      name: k,
+      endpoints: new Set(eps),
+      ev: evidence(
+        iv?.t ?? 0,
+        iv?.src ?? 'ipvsadm',
+        `ipvsadm -Ln: UDP ${k} → ${eps.join(', ') || 'no real servers'}`,
+      ),
+    });
   }
   return m;
 }
@@ -40,7 +52,10 @@ export const conntrackStaleUdp: Rule = {
   run(ctx) {
     const svcs = udpServices(ctx);
     if (svcs.size === 0) return [];
-    const stale = new Map<string, { svc: ServiceEndpoints; flows: string[]; backends: Set<string>; ev: Evidence[] }>();
+    const stale = new Map<
+      string,
+      { svc: ServiceEndpoints; flows: string[]; backends: Set<string>; ev: Evidence[] }
+    >();
     for (const f of ctx.table.flows()) {
       if (f.proto !== 'udp' || !f.ctPresent || f.ctScope !== undefined) continue;
       const vip = endpointKey(ctx.table.target(f));
@@ -55,11 +70,22 @@ export const conntrackStaleUdp: Rule = {
       }
       g.flows.push(ctx.table.flowId(f));
       g.backends.add(f.natted ? backend : `${backend} (not DNAT'ed)`);
-      if (g.ev.length < 4) g.ev.push(evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), f.natted ? `${backend} is not an endpoint` : 'entry was never DNAT\'ed'));
+      if (g.ev.length < 4)
+        g.ev.push(
+          evidence(
+            f.ctT,
+            f.ctSrc,
+            ctx.table.conntrackSummary(f),
+            f.natted ? `${backend} is not an endpoint` : "entry was never DNAT'ed",
+          ),
+        );
     }
     const out: Draft[] = [];
     for (const [vip, g] of stale) {
-      const [addr, port] = [vip.slice(0, vip.lastIndexOf(':')), Number(vip.slice(vip.lastIndexOf(':') + 1))];
+      const [addr, port] = [
+        vip.slice(0, vip.lastIndexOf(':')),
+        Number(vip.slice(vip.lastIndexOf(':') + 1)),
+      ];
       out.push(
         makeDraft({
           rule: 'conntrack.stale-udp',
@@ -71,7 +97,14 @@ export const conntrackStaleUdp: Rule = {
           cause: `${g.flows.length} UDP conntrack entr${g.flows.length > 1 ? 'ies' : 'y'} for ${g.svc.name} point at ${[...g.backends].sort().join(', ')}, not a current endpoint; the client's packets keep going there as long as it sends within the UDP timeout.`,
           flows: g.flows.sort().slice(0, 50),
           evidence: g.ev,
-          needs: [{ kind: 'flush-stale-udp', vip: addr.replace(/^\[|\]$/g, ''), port, staleBackends: [...g.backends].sort() }],
+          needs: [
+            {
+              kind: 'flush-stale-udp',
+              vip: addr.replace(/^\[|\]$/g, ''),
+              port,
+              staleBackends: [...g.backends].sort(),
+            },
+          ],
           t: latestT(g.ev, ctx.now),
         }),
       );

@@ -6,7 +6,12 @@ export const conntrackSuspicious300s: Rule = {
   code: 'conntrack.suspicious-300s',
   fm: 'FM-6',
   run: (ctx) =>
-    clampFindings(ctx, 'conntrack.suspicious-300s', 'FM-6', ['suspicious'], 'Conntrack lowered an established flow to 300 s', (g) => [
-      { kind: 'keepalive', paths: g, budgetSec: 300 },
-    ]),
+    clampFindings(
+      ctx,
+      'conntrack.suspicious-300s',
+      'FM-6',
+      ['suspicious'],
+      'Conntrack lowered an established flow to 300 s',
+      (g) => [{ kind: 'keepalive', paths: g, budgetSec: 300 }],
+    ),
 };

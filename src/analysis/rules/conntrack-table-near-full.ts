@@ -18,7 +18,9 @@ export const conntrackTableNearFull: Rule = {
 
 function forScope(ctx: RuleContext, scope: string | undefined): Draft[] {
   const t = ctx.table;
-  const max = t.sysctl('net.netfilter.nf_conntrack_max', scope) ?? (scope !== undefined ? t.sysctl('net.netfilter.nf_conntrack_max') : undefined);
+  const max =
+    t.sysctl('net.netfilter.nf_conntrack_max', scope) ??
+    (scope !== undefined ? t.sysctl('net.netfilter.nf_conntrack_max') : undefined);
   const maxN = max ? Number(max.value) : NaN;
   const evs: Evidence[] = [];
   let count: number | undefined;
@@ -41,16 +43,31 @@ function forScope(ctx: RuleContext, scope: string | undefined): Draft[] {
   if (max) evs.push(evidence(max.t, max.src, `net.netfilter.nf_conntrack_max = ${max.value}`));
   const drop = statsDelta(ctx, 'drop', scope);
   const early = statsDelta(ctx, 'early_drop', scope);
-  const full = scope === undefined ? t.kernelLog.filter((l) => typeof l.value === 'string' && TABLE_FULL.test(l.value)) : [];
+  const full =
+    scope === undefined
+      ? t.kernelLog.filter((l) => typeof l.value === 'string' && TABLE_FULL.test(l.value))
+      : [];
   for (const l of full.slice(-2)) evs.push(evidence(l.t, l.src, l.raw ?? l.value));
   if (drop.delta > 0 && drop.last) evs.push({ ...drop.last, note: `drop rose by ${drop.delta}` });
-  if (early.delta > 0 && early.last) evs.push({ ...early.last, note: `early_drop rose by ${early.delta}` });
+  if (early.delta > 0 && early.last)
+    evs.push({ ...early.last, note: `early_drop rose by ${early.delta}` });
   const ratio = count !== undefined && Number.isFinite(maxN) && maxN > 0 ? count / maxN : undefined;
   // Readings of one moment (a bundle): counters run since the netns started, so drops there say the
   // table overflowed before; with the table near full now, that is the same overflow.
-  const once = lastStats && hist[0]?.t === lastStats.t ? { drop: lastStats.counters.drop ?? 0, early: lastStats.counters.early_drop ?? 0 } : undefined;
+  const once =
+    lastStats && hist[0]?.t === lastStats.t
+      ? { drop: lastStats.counters.drop ?? 0, early: lastStats.counters.early_drop ?? 0 }
+      : undefined;
   const droppedBefore = once !== undefined && once.drop + once.early > 0 && (ratio ?? 0) >= 0.9;
-  if (droppedBefore && lastStats) evs.push(evidence(lastStats.t, lastStats.src, lastStats.text, `drop=${once.drop} early_drop=${once.early} since the counters started`));
+  if (droppedBefore && lastStats)
+    evs.push(
+      evidence(
+        lastStats.t,
+        lastStats.src,
+        lastStats.text,
+        `drop=${once.drop} early_drop=${once.early} since the counters started`,
+      ),
+    );
   const dropping = full.length > 0 || drop.delta > 0 || early.delta > 0 || droppedBefore;
   if (!dropping && (ratio === undefined || ratio < 0.9)) return [];
   const pct = ratio !== undefined ? `${Math.round(ratio * 100)}%` : undefined;
@@ -70,7 +87,13 @@ function forScope(ctx: RuleContext, scope: string | undefined): Draft[] {
       cause,
       flows: [],
       evidence: evs,
-      needs: [{ kind: 'conntrack-max', atLeast: Math.max(Number.isFinite(maxN) ? maxN * 2 : 0, (count ?? 0) * 2, 262144), ...(cpus ? { cpus } : {}) }],
+      needs: [
+        {
+          kind: 'conntrack-max',
+          atLeast: Math.max(Number.isFinite(maxN) ? maxN * 2 : 0, (count ?? 0) * 2, 262144),
+          ...(cpus ? { cpus } : {}),
+        },
+      ],
       t: latestT(evs, ctx.now),
     }),
   ];

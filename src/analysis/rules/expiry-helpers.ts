@@ -15,12 +15,20 @@ import { atRisk, diedAtRisk, fmtSec, itemEvidence } from '../rule.js';
 
 /** An entry removed by its timer: DESTROY carries no remaining timeout (§2.6). */
 export function isTimerDestroy(i: TimelineItem, state?: string): boolean {
-  return i.ctType === 'DESTROY' && i.dir !== 'reply' && i.ctTimeout === null && !i.ctUserspace && (state === undefined || i.ctState === state);
+  return (
+    i.ctType === 'DESTROY' &&
+    i.dir !== 'reply' &&
+    i.ctTimeout === null &&
+    !i.ctUserspace &&
+    (state === undefined || i.ctState === state)
+  );
 }
 
 /** A mid-stream pickup of the client's packet: `[NEW] … ESTABLISHED … [UNREPLIED]` (§2.3). */
 export function isPickup(i: TimelineItem): boolean {
-  return i.ctType === 'NEW' && i.ctUnreplied === true && i.ctState === 'ESTABLISHED' && i.dir !== 'reply';
+  return (
+    i.ctType === 'NEW' && i.ctUnreplied === true && i.ctState === 'ESTABLISHED' && i.dir !== 'reply'
+  );
 }
 
 /** The backend's packet picked up as a flow of its own (orig = backend → client): it left without reverse NAT. */
@@ -83,7 +91,10 @@ function backendOf(i: TimelineItem): string {
  */
 function lastActivityBefore(before: readonly TimelineItem[], destroy: TimelineItem): number {
   const edge = destroy.t - 100;
-  let t = destroy.prevAct !== undefined && destroy.prevAct >= 0 && destroy.prevAct < edge ? destroy.prevAct : -1;
+  let t =
+    destroy.prevAct !== undefined && destroy.prevAct >= 0 && destroy.prevAct < edge
+      ? destroy.prevAct
+      : -1;
   for (const i of before) {
     if (i.t >= edge) continue;
     // Probe items are drops, resets, retransmits and state changes (isProbeItem): never status or activity.
@@ -99,7 +110,11 @@ function slack(sec: number): number {
 }
 
 /** The first timer expiry of the flow's entry in `state` and what followed it, or undefined. */
-export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): ExpiryFacts | undefined {
+export function expiryFacts(
+  ctx: RuleContext,
+  f: Flow,
+  state = 'ESTABLISHED',
+): ExpiryFacts | undefined {
   // Most event flows never expired on a timer in this state: one scan per analysis tells, not one per rule.
   if (!timerDestroyed(ctx).get(state)?.has(f)) return undefined;
   const tl = f.timeline ?? [];
@@ -124,13 +139,29 @@ export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): E
   const oldBackend = backendOf(destroy);
   const newBackend = pickup ? backendOf(pickup) : undefined;
   const reversePickup = after.find(isReversePickup);
-  const resets = after.filter((i) => i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'passive');
-  const clientResets = after.filter((i) => i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'received' && i.dir === 'orig');
+  const resets = after.filter(
+    (i) =>
+      i.kind === 'reset' &&
+      i.probe?.kind === 'reset' &&
+      i.probe.direction === 'sent' &&
+      i.probe.mode === 'passive',
+  );
+  const clientResets = after.filter(
+    (i) =>
+      i.kind === 'reset' &&
+      i.probe?.kind === 'reset' &&
+      i.probe.direction === 'received' &&
+      i.dir === 'orig',
+  );
   const dropsAfter = after.filter((i) => i.kind === 'drop');
   const retransmitsAfter = after.filter((i) => i.kind === 'retransmit');
   // Data in flight just before the expiry: the sender was retransmitting.
-  const lastEst = [...before].reverse().find((i) => i.ctType !== undefined && i.dir !== 'reply' && i.ctType !== 'DESTROY');
-  const retransmits = before.filter((i) => i.kind === 'retransmit' && (!lastEst || i.t >= lastEst.t));
+  const lastEst = [...before]
+    .reverse()
+    .find((i) => i.ctType !== undefined && i.dir !== 'reply' && i.ctType !== 'DESTROY');
+  const retransmits = before.filter(
+    (i) => i.kind === 'retransmit' && (!lastEst || i.t >= lastEst.t),
+  );
 
   const candidates = timeoutCandidates(ctx, tl, di, state, scope);
   const fits = (v: number) => maxSec === undefined || v <= slack(maxSec);
@@ -143,14 +174,23 @@ export function expiryFacts(ctx: RuleContext, f: Flow, state = 'ESTABLISHED'): E
     const rtx = sysctlAt(ctx, CT_MAX_RETRANS_TIMEOUT, scope, destroy.t);
     const clamped = Math.min(unack.value, rtx.value);
     if (full !== undefined && clamped < full && !fits(full) && fits(clamped)) {
-      clamp = retransmits.length >= 3 && rtx.value <= unack.value ? 'retransmits' : 'unacknowledged';
+      clamp =
+        retransmits.length >= 3 && rtx.value <= unack.value ? 'retransmits' : 'unacknowledged';
       const c = clamp === 'retransmits' ? rtx : unack;
-      timeout = { value: c.value, source: `${c.source} (clamp: ${clamp === 'retransmits' ? 'retransmitted data' : 'unacknowledged data'})`, ...(c.evidence ? { evidence: c.evidence } : {}) };
+      timeout = {
+        value: c.value,
+        source: `${c.source} (clamp: ${clamp === 'retransmits' ? 'retransmitted data' : 'unacknowledged data'})`,
+        ...(c.evidence ? { evidence: c.evidence } : {}),
+      };
     }
   }
   if (!timeout) {
     const ub = Math.max(1, Math.floor(maxSec ?? 0));
-    timeout = { value: ub, source: `observed: idle ${fmtSec(ub)} before the DESTROY; ${candidates.map((c) => `${c.source} = ${c.value}`).join(', ')} contradicted by it`, bound: true };
+    timeout = {
+      value: ub,
+      source: `observed: idle ${fmtSec(ub)} before the DESTROY; ${candidates.map((c) => `${c.source} = ${c.value}`).join(', ')} contradicted by it`,
+      bound: true,
+    };
   }
   return {
     destroy,
@@ -201,22 +241,56 @@ function timerDestroyed(ctx: RuleContext): Map<string | null, Set<Flow>> {
 }
 
 /** A sysctl as read at (or before) time t, with the kernel default when never read. */
-function sysctlAt(ctx: RuleContext, spec: { sysctl: string; kernel: number }, scope: string | undefined, t: number): TimeoutFact {
+function sysctlAt(
+  ctx: RuleContext,
+  spec: { sysctl: string; kernel: number },
+  scope: string | undefined,
+  t: number,
+): TimeoutFact {
   const v = ctx.table.sysctlAt(spec.sysctl, scope, t);
   const n = v ? Number(v.value) : NaN;
-  if (v && Number.isFinite(n)) return { value: n, source: `sysctl ${spec.sysctl}${scope ? ` (netns ${scope})` : ''}`, evidence: evidence(v.t, v.src, `${spec.sysctl} = ${v.value}`) };
+  if (v && Number.isFinite(n))
+    return {
+      value: n,
+      source: `sysctl ${spec.sysctl}${scope ? ` (netns ${scope})` : ''}`,
+      evidence: evidence(v.t, v.src, `${spec.sysctl} = ${v.value}`),
+    };
   const s = sysctlInForce(ctx.path, spec, scope);
   return { value: s.value, source: s.source, ...(s.evidence ? { evidence: s.evidence } : {}) };
 }
 
 /** Timeout candidates, best first: the entry's own events, the pickup's, the sysctl read at the time. */
-function timeoutCandidates(ctx: RuleContext, tl: readonly TimelineItem[], di: number, state: string, scope: string | undefined): TimeoutFact[] {
+function timeoutCandidates(
+  ctx: RuleContext,
+  tl: readonly TimelineItem[],
+  di: number,
+  state: string,
+  scope: string | undefined,
+): TimeoutFact[] {
   const out: TimeoutFact[] = [];
   const destroy = tl[di] as TimelineItem;
   // The last event that put the entry into the state carries the timeout conntrack set then.
-  const set = tl.slice(0, di).reverse().find((i) => i.ctType !== undefined && i.ctType !== 'DESTROY' && i.dir !== 'reply' && i.ctState === state && !i.ctUnreplied && i.ctTimeout !== null);
+  const set = tl
+    .slice(0, di)
+    .reverse()
+    .find(
+      (i) =>
+        i.ctType !== undefined &&
+        i.ctType !== 'DESTROY' &&
+        i.dir !== 'reply' &&
+        i.ctState === state &&
+        !i.ctUnreplied &&
+        i.ctTimeout !== null,
+    );
   if (set?.ct && set.ct.entry.timeout !== null) {
-    out.push({ value: set.ct.entry.timeout, source: `the timeout conntrack set on the entry ([${set.ct.type}] … ${set.ct.entry.timeout} ${state})`, evidence: itemEvidence(set, `conntrack set the ${state} timeout to ${set.ct.entry.timeout} s`) });
+    out.push({
+      value: set.ct.entry.timeout,
+      source: `the timeout conntrack set on the entry ([${set.ct.type}] … ${set.ct.entry.timeout} ${state})`,
+      evidence: itemEvidence(
+        set,
+        `conntrack set the ${state} timeout to ${set.ct.entry.timeout} s`,
+      ),
+    });
   }
   const spec = CT_TCP_TIMEOUTS[state];
   if (state === 'ESTABLISHED') {
@@ -225,7 +299,14 @@ function timeoutCandidates(ctx: RuleContext, tl: readonly TimelineItem[], di: nu
     const unack = sysctlAt(ctx, CT_UNACK, scope, destroy.t);
     const v = pk?.ct?.entry.timeout;
     if (pk && v !== null && v !== undefined && v < unack.value) {
-      out.push({ value: v, source: `the pickup's timeout min(established, unacknowledged) ([NEW] … ${v} ESTABLISHED [UNREPLIED])`, evidence: itemEvidence(pk, `picked up with timeout ${v} s: the ESTABLISHED timeout in force`) });
+      out.push({
+        value: v,
+        source: `the pickup's timeout min(established, unacknowledged) ([NEW] … ${v} ESTABLISHED [UNREPLIED])`,
+        evidence: itemEvidence(
+          pk,
+          `picked up with timeout ${v} s: the ESTABLISHED timeout in force`,
+        ),
+      });
     }
   }
   if (spec) out.push(sysctlAt(ctx, spec, scope, destroy.t));
@@ -270,7 +351,10 @@ export function expiredPath(base: PathTimeouts, x: ExpiryFacts): PathTimeouts {
     timeoutSec: x.timeout.value,
     source: x.timeout.source,
     leftSec: 0,
-    evidence: [itemEvidence(x.destroy, 'the entry expired'), ...(x.timeout.evidence ? [x.timeout.evidence] : [])],
+    evidence: [
+      itemEvidence(x.destroy, 'the entry expired'),
+      ...(x.timeout.evidence ? [x.timeout.evidence] : []),
+    ],
   };
   const k = base.keepalive;
   const idle = x.gapSec ?? x.maxSec;

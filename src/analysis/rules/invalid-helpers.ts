@@ -22,7 +22,15 @@ export function invalidFacts(ctx: RuleContext, scope?: string): InvalidFacts {
   const rules = ipt?.value.invalidDropRules;
   return {
     beLiberal: bl ? bl.value !== '0' : undefined,
-    ...(bl ? { beLiberalEvidence: evidence(bl.t, bl.src, `net.netfilter.nf_conntrack_tcp_be_liberal = ${bl.value}`) } : {}),
+    ...(bl
+      ? {
+          beLiberalEvidence: evidence(
+            bl.t,
+            bl.src,
+            `net.netfilter.nf_conntrack_tcp_be_liberal = ${bl.value}`,
+          ),
+        }
+      : {}),
     dropRules: rules,
     ...(ipt
       ? {
@@ -36,6 +44,8 @@ export function invalidFacts(ctx: RuleContext, scope?: string): InvalidFacts {
         }
       : {}),
     invalidDelta: inv.delta,
-    ...(inv.last && inv.delta > 0 ? { invalidEvidence: { ...inv.last, note: `conntrack -S invalid rose by ${inv.delta}` } } : {}),
+    ...(inv.last && inv.delta > 0
+      ? { invalidEvidence: { ...inv.last, note: `conntrack -S invalid rose by ${inv.delta}` } }
+      : {}),
   };
 }

@@ -9,7 +9,9 @@ import type { Draft, Rule } from '../rule.js';
 import { fmtSec, isNoSocket, itemEvidence, keepaliveSpan, latestT, makeDraft } from '../rule.js';
 
 function isKernelKill(i: TimelineItem): boolean {
-  return i.ctType === 'DESTROY' && i.ctTimeout !== null && !i.ctUserspace && i.ctState === 'ESTABLISHED';
+  return (
+    i.ctType === 'DESTROY' && i.ctTimeout !== null && !i.ctUserspace && i.ctState === 'ESTABLISHED'
+  );
 }
 
 export const ipvsConnExpired: Rule = {
@@ -34,15 +36,29 @@ export const ipvsConnExpired: Rule = {
       const ipvsGone = tl.find((i) => i.kind === 'ipvs-gone');
       const p = ctx.pathOf(f);
       const evs: Evidence[] = [];
-      if (kill) evs.push(itemEvidence(kill, 'DESTROY with a remaining timeout and no [USERSPACE]: killed by IPVS expiry'));
+      if (kill)
+        evs.push(
+          itemEvidence(
+            kill,
+            'DESTROY with a remaining timeout and no [USERSPACE]: killed by IPVS expiry',
+          ),
+        );
       if (ipvsGone) evs.push(itemEvidence(ipvsGone));
-      if (rst) evs.push(itemEvidence(rst, 'segment to the VIP not scheduled: the node stack answered RST'));
+      if (rst)
+        evs.push(
+          itemEvidence(rst, 'segment to the VIP not scheduled: the node stack answered RST'),
+        );
       if (it.tcp.evidence) evs.push(it.tcp.evidence);
-      const gap = rst?.prevAct !== undefined && rst.prevAct >= 0 ? Math.round((rst.t - rst.prevAct) / 1000) : undefined;
+      const gap =
+        rst?.prevAct !== undefined && rst.prevAct >= 0
+          ? Math.round((rst.t - rst.prevAct) / 1000)
+          : undefined;
       const vip = endpointKey(ctx.table.target(f));
       let cause = `IPVS forgets this flow after ${fmtSec(it.tcp.value)} idle (${it.tcp.source})${gap !== undefined ? `; it was idle ${fmtSec(gap)}` : ''}`;
       cause += kill ? ' and its expiry deleted the conntrack entry' : '';
-      cause += rst ? `; the client's next segment to ${vip} was not scheduled and the node answered RST from the ClusterIP` : '';
+      cause += rst
+        ? `; the client's next segment to ${vip} was not scheduled and the node answered RST from the ClusterIP`
+        : '';
       cause += `; ${p.keepalive.state === 'on' && p.keepalive.idleSec !== null ? `its keepalive fires at ${fmtSec(p.keepalive.idleSec)}` : p.keepalive.state === 'off' ? 'keepalive is off' : 'no keepalive was observed'}.`;
       const needs: SuggestNeed[] = [{ kind: 'keepalive', paths: [p], budgetSec: it.tcp.value }];
       const span = keepaliveSpan(p);
@@ -54,7 +70,9 @@ export const ipvsConnExpired: Rule = {
           subject: p.id,
           severity: rst ? 'critical' : 'warning',
           confidence: rst && kill ? 'certain' : 'likely',
-          title: rst ? 'IPVS expired the flow and the node reset it from the VIP' : 'IPVS expired an established flow',
+          title: rst
+            ? 'IPVS expired the flow and the node reset it from the VIP'
+            : 'IPVS expired an established flow',
           cause,
           flows: [p.id],
           evidence: evs,

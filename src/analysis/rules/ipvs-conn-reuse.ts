@@ -18,7 +18,10 @@ export const ipvsConnReuse: Rule = {
     if (!reuse || typeof rel?.value !== 'string') return [];
     const v = kernelVersion(rel.value);
     if (!v || v[0] > 5 || (v[0] === 5 && v[1] >= 9) || reuse.value === '0') return [];
-    const evs = [evidence(reuse.t, reuse.src, `net.ipv4.vs.conn_reuse_mode = ${reuse.value}`), evidence(rel.t, rel.src, `kernel ${rel.value}`)];
+    const evs = [
+      evidence(reuse.t, reuse.src, `net.ipv4.vs.conn_reuse_mode = ${reuse.value}`),
+      evidence(rel.t, rel.src, `kernel ${rel.value}`),
+    ];
     return [
       makeDraft({
         rule: 'ipvs.conn-reuse',

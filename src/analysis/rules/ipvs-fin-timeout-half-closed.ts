@@ -24,7 +24,14 @@ export const ipvsFinTimeoutHalfClosed: Rule = {
       if (live.length === 0) continue;
       const p = ctx.pathOf(f);
       const gone = v.goneT >= 0;
-      const evs: Evidence[] = [ev(v.t, v.src, ctx.table.ipvsSummary(f), gone ? 'IPVS entry later gone' : 'IPVS in FIN_WAIT')];
+      const evs: Evidence[] = [
+        ev(
+          v.t,
+          v.src,
+          ctx.table.ipvsSummary(f),
+          gone ? 'IPVS entry later gone' : 'IPVS in FIN_WAIT',
+        ),
+      ];
       for (const s of live) if (s) evs.push(ev(s.t, s.src, s.raw, 'socket still open'));
       if (it.tcpfin.evidence) evs.push(it.tcpfin.evidence);
       const left = Math.max(0, Math.round(v.expiresSec - (ctx.now - v.t) / 1000));
@@ -32,8 +39,15 @@ export const ipvsFinTimeoutHalfClosed: Rule = {
         ? `IPVS forgot this half-closed flow after ${fmtSec(it.tcpfin.value)} idle in FIN_WAIT (${it.tcpfin.source}) while a socket of it is still open; its next segment will be reset.`
         : `IPVS keeps this half-closed flow only ${fmtSec(it.tcpfin.value)} idle in FIN_WAIT (${it.tcpfin.source}); ${fmtSec(left)} left, and a socket of it is still ${live[0]?.state}.`;
       const span = keepaliveSpan(p);
-      const above = Math.max(span ?? 0, p.idleSec !== null ? p.idleSec * 2 : 0, it.tcpfin.value * 5);
-      const needs: SuggestNeed[] = [{ kind: 'ipvs-tcpfin', aboveSec: above }, { kind: 'keepalive', paths: [p], budgetSec: it.tcpfin.value }];
+      const above = Math.max(
+        span ?? 0,
+        p.idleSec !== null ? p.idleSec * 2 : 0,
+        it.tcpfin.value * 5,
+      );
+      const needs: SuggestNeed[] = [
+        { kind: 'ipvs-tcpfin', aboveSec: above },
+        { kind: 'keepalive', paths: [p], budgetSec: it.tcpfin.value },
+      ];
       out.push(
         makeDraft({
           rule: 'ipvs.fin-timeout-half-closed',

@@ -31,11 +31,22 @@ export const ipvsWeightZeroActive: Rule = {
         if (r.weight !== 0 || r.activeConn + r.inactConn === 0) continue;
         const svc = `${s.proto} ${s.addr}:${s.port}`;
         const rs = `${r.addr}:${r.port}`;
-        const evs = [evidence(iv.t, iv.src, `${svc} ${s.scheduler}  -> ${rs} ${r.forward} ${r.weight} ${r.activeConn} ${r.inactConn}`)];
-        if (reuse) evs.push(evidence(reuse.t, reuse.src, `net.ipv4.vs.conn_reuse_mode = ${reuse.value}`));
+        const evs = [
+          evidence(
+            iv.t,
+            iv.src,
+            `${svc} ${s.scheduler}  -> ${rs} ${r.forward} ${r.weight} ${r.activeConn} ${r.inactConn}`,
+          ),
+        ];
+        if (reuse)
+          evs.push(evidence(reuse.t, reuse.src, `net.ipv4.vs.conn_reuse_mode = ${reuse.value}`));
         const reuse0 = reuse?.value === '0';
-        if (reuse0 && oldKernel && rel) evs.push(evidence(rel.t, rel.src, `kernel ${String(rel.value)}`));
-        const oldNote = reuse0 && oldKernel ? `; on kernel ${String(rel?.value)} (before 5.9) conn_reuse_mode=1 would drop the SYNs of reused ports (1 s connect delays), so only a 5.9+ kernel fixes it` : '';
+        if (reuse0 && oldKernel && rel)
+          evs.push(evidence(rel.t, rel.src, `kernel ${String(rel.value)}`));
+        const oldNote =
+          reuse0 && oldKernel
+            ? `; on kernel ${String(rel?.value)} (before 5.9) conn_reuse_mode=1 would drop the SYNs of reused ports (1 s connect delays), so only a 5.9+ kernel fixes it`
+            : '';
         out.push(
           makeDraft({
             rule: 'ipvs.weight-zero-active',
@@ -45,7 +56,11 @@ export const ipvsWeightZeroActive: Rule = {
             confidence: 'certain',
             title: 'Weight-0 IPVS real server still holds connections',
             cause: `Real server ${rs} of ${svc} has weight 0 (terminating) but ${r.activeConn} active and ${r.inactConn} inactive connections${reuse0 ? '; with conn_reuse_mode=0 clients reusing source ports keep being sent to it' : '; they break when the pod goes away'}${oldNote}.`,
-            flows: [...(byDest.get(`${s.proto.toLowerCase()} ${endpointKey({ addr: s.addr, port: s.port })}>${endpointKey({ addr: r.addr, port: r.port })}`) ?? [])].sort(),
+            flows: [
+              ...(byDest.get(
+                `${s.proto.toLowerCase()} ${endpointKey({ addr: s.addr, port: s.port })}>${endpointKey({ addr: r.addr, port: r.port })}`,
+              ) ?? []),
+            ].sort(),
             evidence: evs,
             needs: reuse0 && !oldKernel ? [{ kind: 'ipvs-conn-reuse', value: 1 }] : [],
             t: iv.t,

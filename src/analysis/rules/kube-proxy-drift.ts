@@ -24,21 +24,60 @@ export const kubeProxyDrift: Rule = {
     const c = kp.value.conntrack;
     const ver = ctx.path.kubeProxyVersion;
     const managed: Managed[] = [
-      { key: CT_TCP_TIMEOUTS.ESTABLISHED?.sysctl ?? '', field: 'conntrack.tcpEstablishedTimeout', fm: 'FM-1', intended: c.tcpEstablishedTimeout, kernelDefault: 432000 },
-      { key: CT_TCP_TIMEOUTS.CLOSE_WAIT?.sysctl ?? '', field: 'conntrack.tcpCloseWaitTimeout', fm: 'FM-4', intended: c.tcpCloseWaitTimeout, kernelDefault: 60 },
-      { key: CT_UDP.sysctl, field: 'conntrack.udpTimeout', fm: 'FM-9', intended: c.udpTimeout, kernelDefault: 30 },
-      { key: CT_UDP_STREAM.sysctl, field: 'conntrack.udpStreamTimeout', fm: 'FM-9', intended: c.udpStreamTimeout, kernelDefault: 120 },
-      { key: 'net.netfilter.nf_conntrack_tcp_be_liberal', field: 'conntrack.tcpBeLiberal', fm: 'FM-5', intended: c.tcpBeLiberal ? 1 : 0, kernelDefault: 0 },
+      {
+        key: CT_TCP_TIMEOUTS.ESTABLISHED?.sysctl ?? '',
+        field: 'conntrack.tcpEstablishedTimeout',
+        fm: 'FM-1',
+        intended: c.tcpEstablishedTimeout,
+        kernelDefault: 432000,
+      },
+      {
+        key: CT_TCP_TIMEOUTS.CLOSE_WAIT?.sysctl ?? '',
+        field: 'conntrack.tcpCloseWaitTimeout',
+        fm: 'FM-4',
+        intended: c.tcpCloseWaitTimeout,
+        kernelDefault: 60,
+      },
+      {
+        key: CT_UDP.sysctl,
+        field: 'conntrack.udpTimeout',
+        fm: 'FM-9',
+        intended: c.udpTimeout,
+        kernelDefault: 30,
+      },
+      {
+        key: CT_UDP_STREAM.sysctl,
+        field: 'conntrack.udpStreamTimeout',
+        fm: 'FM-9',
+        intended: c.udpStreamTimeout,
+        kernelDefault: 120,
+      },
+      {
+        key: 'net.netfilter.nf_conntrack_tcp_be_liberal',
+        field: 'conntrack.tcpBeLiberal',
+        fm: 'FM-5',
+        intended: c.tcpBeLiberal ? 1 : 0,
+        kernelDefault: 0,
+      },
     ];
     const out: Draft[] = [];
-    const kpEv = evidence(kp.t, kp.src, kp.raw ?? `kube-proxy ${kp.value.origin}${kp.value.configPath ? ` ${kp.value.configPath}` : ''}`);
+    const kpEv = evidence(
+      kp.t,
+      kp.src,
+      kp.raw ??
+        `kube-proxy ${kp.value.origin}${kp.value.configPath ? ` ${kp.value.configPath}` : ''}`,
+    );
     for (const m of managed) {
       if (!(m.intended > 0)) continue; // 0 = kube-proxy leaves the kernel value alone (never writes be_liberal=0)
       const cur = ctx.table.sysctl(m.key);
       const n = cur ? Number(cur.value) : NaN;
       if (!cur || !Number.isFinite(n) || n === m.intended) continue;
-      const evs: Evidence[] = [evidence(cur.t, cur.src, `${m.key} = ${cur.value}`), { ...kpEv, note: `${m.field} = ${m.intended}` }];
-      const raiseOnly = n > m.intended && n === m.kernelDefault && (isRaiseOnlyKubeProxy(ver) || ver === undefined);
+      const evs: Evidence[] = [
+        evidence(cur.t, cur.src, `${m.key} = ${cur.value}`),
+        { ...kpEv, note: `${m.field} = ${m.intended}` },
+      ];
+      const raiseOnly =
+        n > m.intended && n === m.kernelDefault && (isRaiseOnlyKubeProxy(ver) || ver === undefined);
       let cause: string;
       let severity: 'info' | 'warning' = 'warning';
       if (m.key.endsWith('be_liberal')) {
@@ -52,7 +91,10 @@ export const kubeProxyDrift: Rule = {
         severity = 'info';
         cause = `kube-proxy intends ${m.field} = ${fmtSec(m.intended)} but the kernel has ${fmtSec(n)}: something raised it after kube-proxy started, and the next kube-proxy restart will lower it again.`;
       }
-      const needs: SuggestNeed[] = n < m.intended || m.key.endsWith('be_liberal') ? [{ kind: 'kube-proxy-sysctl', key: m.key, value: m.intended }] : [];
+      const needs: SuggestNeed[] =
+        n < m.intended || m.key.endsWith('be_liberal')
+          ? [{ kind: 'kube-proxy-sysctl', key: m.key, value: m.intended }]
+          : [];
       out.push(
         makeDraft({
           rule: 'kube-proxy.drift',
@@ -79,7 +121,15 @@ export const kubeProxyDrift: Rule = {
       ];
       for (const [field, intended, cur, need, fm] of pairs) {
         if (!(intended > 0) || intended === cur) continue;
-        const evs = [evidence(it.t, it.src, it.raw ?? `Timeout (tcp tcpfin udp): ${it.value.tcp} ${it.value.tcpfin} ${it.value.udp}`), { ...kpEv, note: `${field} = ${intended}s` }];
+        const evs = [
+          evidence(
+            it.t,
+            it.src,
+            it.raw ??
+              `Timeout (tcp tcpfin udp): ${it.value.tcp} ${it.value.tcpfin} ${it.value.udp}`,
+          ),
+          { ...kpEv, note: `${field} = ${intended}s` },
+        ];
         out.push(
           makeDraft({
             rule: 'kube-proxy.drift',

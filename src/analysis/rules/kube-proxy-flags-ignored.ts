@@ -9,8 +9,17 @@ export const kubeProxyFlagsIgnored: Rule = {
     const kp = ctx.table.kubeProxy;
     if (!kp || kp.value.ignoredFlags.length === 0) return [];
     const flags = [...kp.value.ignoredFlags].sort();
-    const fm = flags.some((f) => f.startsWith('--ipvs')) && !flags.some((f) => f.startsWith('--conntrack')) ? 'FM-2' : 'FM-1';
-    const evs = [evidence(kp.t, kp.src, kp.raw ?? `kube-proxy --config ${kp.value.configPath ?? '?'} ${flags.join(' ')}`)];
+    const fm =
+      flags.some((f) => f.startsWith('--ipvs')) && !flags.some((f) => f.startsWith('--conntrack'))
+        ? 'FM-2'
+        : 'FM-1';
+    const evs = [
+      evidence(
+        kp.t,
+        kp.src,
+        kp.raw ?? `kube-proxy --config ${kp.value.configPath ?? '?'} ${flags.join(' ')}`,
+      ),
+    ];
     return [
       makeDraft({
         rule: 'kube-proxy.flags-ignored',
@@ -19,7 +28,11 @@ export const kubeProxyFlagsIgnored: Rule = {
         severity: 'warning',
         confidence: 'certain',
         title: 'kube-proxy flags beside --config are ignored',
-        cause: `kube-proxy runs with --config ${kp.value.configPath ?? ''} and ignores ${flags.join(', ')} beside it (only logging flags and --hostname-override are merged), so those values are not in force.`.replace('--config  and', '--config and'),
+        cause:
+          `kube-proxy runs with --config ${kp.value.configPath ?? ''} and ignores ${flags.join(', ')} beside it (only logging flags and --hostname-override are merged), so those values are not in force.`.replace(
+            '--config  and',
+            '--config and',
+          ),
         flows: [],
         evidence: evs,
         needs: [{ kind: 'kube-proxy-flags-to-config', flags }],

@@ -5,7 +5,19 @@ import type { PathTimeouts } from '../path/path-timeouts.js';
 import type { SuggestNeed } from '../needs.js';
 import type { Draft, RuleContext } from '../rule.js';
 import { riskPaths } from './expiry-helpers.js';
-import { LAYER_NAME, breaksIn, byUrgency, flowIds, fmtSec, groupBy, keepalivePhrase, keepaliveSpan, latestT, makeDraft, pathEvidence } from '../rule.js';
+import {
+  LAYER_NAME,
+  breaksIn,
+  byUrgency,
+  flowIds,
+  fmtSec,
+  groupBy,
+  keepalivePhrase,
+  keepaliveSpan,
+  latestT,
+  makeDraft,
+  pathEvidence,
+} from '../rule.js';
 
 export interface LayerRuleSpec {
   readonly rule: string;
@@ -19,7 +31,9 @@ export interface LayerRuleSpec {
 
 /** Groups at-risk flows whose first layer is one of `layers` by target, one finding per target. */
 export function layerTimeoutFindings(ctx: RuleContext, spec: LayerRuleSpec): Draft[] {
-  const hits = riskPaths(ctx).filter((p) => p.first && spec.layers.includes(p.first.layer) && p.first.clamp === undefined);
+  const hits = riskPaths(ctx).filter(
+    (p) => p.first && spec.layers.includes(p.first.layer) && p.first.clamp === undefined,
+  );
   const groups = groupBy(hits, (p) => `${p.flow.proto} ${endpointKey(ctx.table.target(p.flow))}`);
   const out: Draft[] = [];
   for (const [target, g] of groups) {
@@ -28,14 +42,20 @@ export function layerTimeoutFindings(ctx: RuleContext, spec: LayerRuleSpec): Dra
     if (!p?.first || p.first.timeoutSec === null) continue;
     const layer = LAYER_NAME[p.first.layer];
     const to = p.first.timeoutSec;
-    const idle = p.idleSec === null ? 'its idle time is unknown' : p.expired ? `it was idle ${fmtSec(p.idleSec)} and its entry expired` : `it has been idle ${fmtSec(p.idleSec)}`;
+    const idle =
+      p.idleSec === null
+        ? 'its idle time is unknown'
+        : p.expired
+          ? `it was idle ${fmtSec(p.idleSec)} and its entry expired`
+          : `it has been idle ${fmtSec(p.idleSec)}`;
     const cause =
       g.length === 1
         ? `${cap(layer)} forgets this flow after ${fmtSec(to)} idle (${p.first.source}); ${idle}; ${keepalivePhrase(p)}.`
         : `${cap(layer)} forgets flows to ${target.slice(target.indexOf(' ') + 1)} after ${fmtSec(to)} idle (${p.first.source}); ${g.length} flows, the idlest ${p.idleSec === null ? 'of unknown idle' : `idle ${fmtSec(p.idleSec)}`}${p.expired ? ' (expired)' : ''}; ${keepalivePhrase(p)}.`;
     const urgent = breaksIn(p) <= 0.2 * to;
     const kaKnown = g.every((x) => x.keepalive.state !== 'unknown');
-    const timeoutKnown = p.first.evidence.length > 0 || p.first.layer === 'path' || p.first.layer === 'cloud';
+    const timeoutKnown =
+      p.first.evidence.length > 0 || p.first.layer === 'path' || p.first.layer === 'cloud';
     const needs: SuggestNeed[] = [{ kind: 'keepalive', paths: g }];
     const spans = g.map(keepaliveSpan).filter((x): x is number => x !== undefined);
     if (spec.raise && spans.length === g.length && spans.length > 0) {
@@ -50,7 +70,8 @@ export function layerTimeoutFindings(ctx: RuleContext, spec: LayerRuleSpec): Dra
         fm: spec.fm,
         subject: target,
         severity: urgent ? 'critical' : 'warning',
-        confidence: kaKnown && timeoutKnown ? 'certain' : kaKnown || timeoutKnown ? 'likely' : 'possible',
+        confidence:
+          kaKnown && timeoutKnown ? 'certain' : kaKnown || timeoutKnown ? 'likely' : 'possible',
         title: spec.title,
         cause,
         flows: flowIds(g),

@@ -9,11 +9,19 @@ import { evidence, itemEvidence, latestT, makeDraft } from '../rule.js';
 import { fmtGap } from './expiry-helpers.js';
 
 function gapSec(i: TimelineItem): number | undefined {
-  return i.prevAct !== undefined && i.prevAct >= 0 ? Math.round((i.t - i.prevAct) / 1000) : undefined;
+  return i.prevAct !== undefined && i.prevAct >= 0
+    ? Math.round((i.t - i.prevAct) / 1000)
+    : undefined;
 }
 
 function isKeepaliveTimeout(i: TimelineItem): boolean {
-  return i.kind === 'reset' && i.probe?.kind === 'reset' && i.probe.direction === 'sent' && i.probe.mode === 'active' && i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT';
+  return (
+    i.kind === 'reset' &&
+    i.probe?.kind === 'reset' &&
+    i.probe.direction === 'sent' &&
+    i.probe.mode === 'active' &&
+    i.probe.reason === 'TCP_KEEPALIVE_TIMEOUT'
+  );
 }
 
 function isReceivedReset(i: TimelineItem): boolean {
@@ -27,20 +35,30 @@ export const pathIdleReset: Rule = {
     const out: Draft[] = [];
     const known: { sec: number; label: string }[] = [
       ...ctx.path.pathLayers.map((l) => ({ sec: l.timeoutSec, label: l.source })),
-      ...Object.entries(CLOUD_PRESETS).map(([k, v]) => ({ sec: v.timeoutSec, label: `${k} ${v.timeoutSec} s` })),
+      ...Object.entries(CLOUD_PRESETS).map(([k, v]) => ({
+        sec: v.timeoutSec,
+        label: `${k} ${v.timeoutSec} s`,
+      })),
     ];
     // Both triggers are probe resets.
     for (const f of ctx.resetOrDropFlows()) {
       const tl = f.timeline ?? [];
-      const idx = tl.findIndex((i) => isKeepaliveTimeout(i) || (isReceivedReset(i) && (gapSec(i) ?? 0) >= 60));
+      const idx = tl.findIndex(
+        (i) => isKeepaliveTimeout(i) || (isReceivedReset(i) && (gapSec(i) ?? 0) >= 60),
+      );
       const hit = tl[idx];
       if (!hit) continue;
       // conntrack forgetting first is FM-1/FM-2, not an off-node timer.
       const before = tl.slice(0, idx);
-      if (before.some((i) => (i.kind === 'ct-destroy' && i.dir !== 'reply') || i.kind === 'ct-gone')) continue;
+      if (
+        before.some((i) => (i.kind === 'ct-destroy' && i.dir !== 'reply') || i.kind === 'ct-gone')
+      )
+        continue;
       // The entry's state when the flow died (later events are its aftermath), else the current one.
       // Probe times are estimates (batched output, ≈0.5 s): a state change just before the hit may be its aftermath.
-      const lastCt = [...before].reverse().find((i) => i.ctType !== undefined && i.dir !== 'reply' && i.t < hit.t - 1000);
+      const lastCt = [...before]
+        .reverse()
+        .find((i) => i.ctType !== undefined && i.dir !== 'reply' && i.t < hit.t - 1000);
       // No event before it (the bounded timeline dropped them): the current state only counts when no
       // later event changed it either.
       const anyCt = tl.some((i) => i.ctType !== undefined && i.dir !== 'reply');
@@ -52,19 +70,54 @@ export const pathIdleReset: Rule = {
       const lost = before.filter((i) => i.kind === 'retransmit' || i.kind === 'drop');
       // The idle gap ends at the first packet after it: the first lost one, else the reset itself.
       const gap = (lost[0] ? gapSec(lost[0]) : undefined) ?? gapSec(hit);
-      const match = gap === undefined ? undefined : known.find((k) => Math.abs(gap - k.sec) <= 0.1 * k.sec);
-      const drops = before.filter((i) => i.kind === 'drop' && (i.scope ?? '') !== (f.ctScope ?? ''));
+      const match =
+        gap === undefined ? undefined : known.find((k) => Math.abs(gap - k.sec) <= 0.1 * k.sec);
+      const drops = before.filter(
+        (i) => i.kind === 'drop' && (i.scope ?? '') !== (f.ctScope ?? ''),
+      );
       const evs: Evidence[] = [
-        ...drops.slice(0, 2).map((i) => itemEvidence(i, `dropped beyond the node${i.scope ? ` (in ${i.scope})` : ''}`)),
+        ...drops
+          .slice(0, 2)
+          .map((i) =>
+            itemEvidence(i, `dropped beyond the node${i.scope ? ` (in ${i.scope})` : ''}`),
+          ),
         ...rtx.slice(0, 2).map((i) => itemEvidence(i, 'retransmission after the idle gap')),
-        itemEvidence(hit, isKeepaliveTimeout(hit) ? 'keepalive probes unanswered: RST, ETIMEDOUT' : 'reset from the remote end')];
-      if (f.ctPresent || f.ctState === 'ESTABLISHED') evs.push(evidence(f.ctT, f.ctSrc, ctx.table.conntrackSummary(f), 'node conntrack still ESTABLISHED'));
-      const how = isKeepaliveTimeout(hit) ? 'its keepalive probes went unanswered and the kernel reset it (ETIMEDOUT)' : 'the remote end answered with a reset';
+        itemEvidence(
+          hit,
+          isKeepaliveTimeout(hit)
+            ? 'keepalive probes unanswered: RST, ETIMEDOUT'
+            : 'reset from the remote end',
+        ),
+      ];
+      if (f.ctPresent || f.ctState === 'ESTABLISHED')
+        evs.push(
+          evidence(
+            f.ctT,
+            f.ctSrc,
+            ctx.table.conntrackSummary(f),
+            'node conntrack still ESTABLISHED',
+          ),
+        );
+      const how = isKeepaliveTimeout(hit)
+        ? 'its keepalive probes went unanswered and the kernel reset it (ETIMEDOUT)'
+        : 'the remote end answered with a reset';
       const where = drops[0]?.scope ? ` (its packets were dropped in ${drops[0].scope})` : '';
       const cause = `An idle timer beyond the node forgot this flow${gap !== undefined ? ` ${isKeepaliveTimeout(hit) && lost[0] ? 'within' : 'after'} ${fmtGap(gap)} idle` : ''}${match ? ` (matches ${match.label})` : ''}${where}: ${how} while node conntrack still held it ESTABLISHED.`;
-      const budget = Math.min(gap ?? Infinity, match?.sec ?? Infinity, ...ctx.path.pathLayers.map((l) => l.timeoutSec));
-      const needs: SuggestNeed[] = [Number.isFinite(budget) ? { kind: 'keepalive', paths: [p], budgetSec: budget } : { kind: 'keepalive', paths: [p] }];
-      if (p.keepalive.state === 'on' && p.keepalive.idleSec !== null) needs.push({ kind: 'external-timeout', idleSec: p.keepalive.idleSec + p.keepalive.intervalSec * p.keepalive.probes });
+      const budget = Math.min(
+        gap ?? Infinity,
+        match?.sec ?? Infinity,
+        ...ctx.path.pathLayers.map((l) => l.timeoutSec),
+      );
+      const needs: SuggestNeed[] = [
+        Number.isFinite(budget)
+          ? { kind: 'keepalive', paths: [p], budgetSec: budget }
+          : { kind: 'keepalive', paths: [p] },
+      ];
+      if (p.keepalive.state === 'on' && p.keepalive.idleSec !== null)
+        needs.push({
+          kind: 'external-timeout',
+          idleSec: p.keepalive.idleSec + p.keepalive.intervalSec * p.keepalive.probes,
+        });
       out.push(
         makeDraft({
           rule: 'path.idle-reset',

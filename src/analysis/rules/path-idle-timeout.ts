@@ -14,7 +14,17 @@ export const pathIdleTimeout: Rule = {
       // Raising the external timer only helps flows whose keepalive fires before it.
       extraNeeds: (g) =>
         g.every((p) => p.keepalive.state === 'on')
-          ? [{ kind: 'external-timeout', idleSec: Math.max(...g.map((p) => (p.keepalive.idleSec ?? 0) + p.keepalive.intervalSec * p.keepalive.probes)) }]
+          ? [
+              {
+                kind: 'external-timeout',
+                idleSec: Math.max(
+                  ...g.map(
+                    (p) =>
+                      (p.keepalive.idleSec ?? 0) + p.keepalive.intervalSec * p.keepalive.probes,
+                  ),
+                ),
+              },
+            ]
           : [],
     }),
 };

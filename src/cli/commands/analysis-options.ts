@@ -11,16 +11,25 @@ const MAX_DURATION_MS = 2 ** 31 - 1;
  * Parses a duration like `350s`, `6m`, `1h30m`, `400ms` (a bare number is seconds) into seconds,
  * kept to the millisecond: rounding to whole seconds turned `--interval 400ms` into 0.
  */
-export async function parseDurationSec(text: string, what: string, opts: { minMs?: number } = {}): Promise<number> {
+export async function parseDurationSec(
+  text: string,
+  what: string,
+  opts: { minMs?: number } = {},
+): Promise<number> {
   const { default: parse } = await import('parse-duration');
   const t = text.trim();
   const v = /^\d+$/.test(t) ? Number(t) : t.length > 40 ? null : parse(t, 's');
   const shown = t.length > 40 ? `${t.slice(0, 40)}…` : t;
-  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) throw new UsageError(`${what} must be a positive duration such as 350s, 6m or 1h (got "${printableExcerpt(shown)}")`);
+  if (v === null || v === undefined || !Number.isFinite(v) || v <= 0)
+    throw new UsageError(
+      `${what} must be a positive duration such as 350s, 6m or 1h (got "${printableExcerpt(shown)}")`,
+    );
   const ms = Math.round(v * 1000);
   const minMs = opts.minMs ?? 1;
-  if (ms < minMs) throw new UsageError(`${what} must be at least ${minMs} ms (got "${printableExcerpt(shown)}")`);
-  if (ms > MAX_DURATION_MS) throw new UsageError(`${what} must be at most 24 days (got "${printableExcerpt(shown)}")`);
+  if (ms < minMs)
+    throw new UsageError(`${what} must be at least ${minMs} ms (got "${printableExcerpt(shown)}")`);
+  if (ms > MAX_DURATION_MS)
+    throw new UsageError(`${what} must be at most 24 days (got "${printableExcerpt(shown)}")`);
   return ms / 1000;
 }
 
@@ -29,7 +38,9 @@ const MIN_INTERVAL_MS = 100;
 
 /** Parses `--interval` into milliseconds, refusing anything under 100 ms. */
 export async function parseIntervalMs(text: string): Promise<number> {
-  return Math.round((await parseDurationSec(text, '--interval', { minMs: MIN_INTERVAL_MS })) * 1000);
+  return Math.round(
+    (await parseDurationSec(text, '--interval', { minMs: MIN_INTERVAL_MS })) * 1000,
+  );
 }
 
 /** Parses an offset into a recording: `90s`, `2m`, or `-30s` counted back from the end. */
@@ -44,8 +55,15 @@ export async function parseOffsetSec(text: string): Promise<number> {
 
 export function addAnalysisOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--path-idle-timeout <duration>', 'idle timeout of a NAT/LB/firewall on the path (e.g. 350s)'))
-    .addOption(new Option('--cloud <preset>', 'a provider idle timeout on the path (see --cloud list)'));
+    .addOption(
+      new Option(
+        '--path-idle-timeout <duration>',
+        'idle timeout of a NAT/LB/firewall on the path (e.g. 350s)',
+      ),
+    )
+    .addOption(
+      new Option('--cloud <preset>', 'a provider idle timeout on the path (see --cloud list)'),
+    );
 }
 
 export interface AnalysisFlags {
@@ -54,18 +72,28 @@ export interface AnalysisFlags {
 }
 
 /** Turns the flags into analysis options, validating the cloud preset against the analysis table. */
-export async function analysisOptionsFrom(flags: AnalysisFlags): Promise<{ pathIdleTimeoutSec?: number; cloud?: CloudPreset }> {
+export async function analysisOptionsFrom(
+  flags: AnalysisFlags,
+): Promise<{ pathIdleTimeoutSec?: number; cloud?: CloudPreset }> {
   const out: { pathIdleTimeoutSec?: number; cloud?: CloudPreset } = {};
-  if (flags.pathIdleTimeout !== undefined) out.pathIdleTimeoutSec = await parseDurationSec(flags.pathIdleTimeout, '--path-idle-timeout');
+  if (flags.pathIdleTimeout !== undefined)
+    out.pathIdleTimeoutSec = await parseDurationSec(flags.pathIdleTimeout, '--path-idle-timeout');
   if (flags.cloud !== undefined) {
     const { CLOUD_PRESETS } = await import('../../model/cloud-presets.js');
     const names = Object.keys(CLOUD_PRESETS);
     if (flags.cloud === 'list') {
       // Asked for, so it is the answer: stdout and exit 0, like --help.
-      process.stdout.write(names.map((n) => `${n}\t${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s\n`).join(''));
+      process.stdout.write(
+        names
+          .map((n) => `${n}\t${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s\n`)
+          .join(''),
+      );
       throw new CommanderError(0, 'kdiag.cloudList', '');
     }
-    if (!names.includes(flags.cloud)) throw new UsageError(`unknown --cloud preset "${printableExcerpt(flags.cloud)}"; one of: ${names.join(', ')}`);
+    if (!names.includes(flags.cloud))
+      throw new UsageError(
+        `unknown --cloud preset "${printableExcerpt(flags.cloud)}"; one of: ${names.join(', ')}`,
+      );
     out.cloud = flags.cloud as CloudPreset;
   }
   return out;

@@ -46,10 +46,17 @@ async function confirmOnTty(question: string): Promise<boolean> {
   }
 }
 
-async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, deps: ApplyCommandDeps): Promise<void> {
+async function applyAction(
+  suggestionId: string | undefined,
+  opts: ApplyOpts,
+  deps: ApplyCommandDeps,
+): Promise<void> {
   const { UsageError, KdiagError } = await import('../../errors.js');
   if ((suggestionId === undefined) === (opts.change === undefined)) {
-    throw new UsageError('give a SUGGESTION_ID or --change, not both or neither', 'e.g. kdiag apply node-conntrack-established, or --change sysctl:KEY=VALUE');
+    throw new UsageError(
+      'give a SUGGESTION_ID or --change, not both or neither',
+      'e.g. kdiag apply node-conntrack-established, or --change sysctl:KEY=VALUE',
+    );
   }
   const { requireRoot } = await import('../../host/root.js');
   requireRoot('apply changes');
@@ -64,7 +71,10 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   const { formatMessage } = await import('../../apply/format.js');
   const { notesForSysctl } = await import('../../apply/allowlist.js');
 
-  const scope = { ...(opts.netns === undefined ? {} : { netns: opts.netns }), ...(opts.pid === undefined ? {} : { pid: pidOf(opts.pid) }) };
+  const scope = {
+    ...(opts.netns === undefined ? {} : { netns: opts.netns }),
+    ...(opts.pid === undefined ? {} : { pid: pidOf(opts.pid) }),
+  };
   // Flag mistakes are said before the node is read for a diagnosis.
   aimOf(scope);
   if (opts.netns !== undefined) targetFor(opts.netns);
@@ -73,16 +83,24 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
 
   let what: import('../../apply/apply-plan.js').ApplyWhat;
   if (suggestionId !== undefined) {
-    const diagnoseForApply = deps.diagnose ?? (await import('../../services/check.js')).diagnoseForApply;
+    const diagnoseForApply =
+      deps.diagnose ?? (await import('../../services/check.js')).diagnoseForApply;
     const diagnosis = await diagnoseForApply(opts.netns === undefined ? {} : { netns: opts.netns });
     const s = resolve.findSuggestion(diagnosis, suggestionId).suggestion;
     if (resolve.requestOf(s) === undefined && s.scope === 'kube-proxy') {
       if (!opts.persist) {
-        throw new UsageError(`suggestion ${s.id} changes kube-proxy's configuration: kdiag never edits the cluster`, 're-run with --persist to write the patch to a file and print the kubectl commands');
+        throw new UsageError(
+          `suggestion ${s.id} changes kube-proxy's configuration: kdiag never edits the cluster`,
+          're-run with --persist to write the patch to a file and print the kubectl commands',
+        );
       }
       const { writeKubeProxyPatch } = await import('../../apply/kube-proxy-patch.js');
       const { path, patch } = await writeKubeProxyPatch(s, process.cwd());
-      out([`Wrote ${path}`, 'Apply it to the cluster with:', ...patch.kubectl.map((k) => `  ${k}`)]);
+      out([
+        `Wrote ${path}`,
+        'Apply it to the cluster with:',
+        ...patch.kubectl.map((k) => `  ${k}`),
+      ]);
       return;
     }
     what = { suggestionId, diagnosis };
@@ -90,13 +108,18 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
     what = { changeSpec: opts.change! };
   }
 
-  const proposal = await proposeApply({ scope, what, persist: Boolean(opts.persist) }, { live, journalDir, namespaces: systemNamespaces() });
+  const proposal = await proposeApply(
+    { scope, what, persist: Boolean(opts.persist) },
+    { live, journalDir, namespaces: systemNamespaces() },
+  );
   const { plan } = proposal;
   out([...proposal.lines]);
   for (const w of proposal.warnings) out(formatMessage(`Warning: ${w}`));
   const subject = changeSubject(plan.change);
   if (plan.noop) {
-    out([`Nothing to change: ${subject} is already ${plan.change.kind === 'sysctl' ? plan.change.new : 'set'}.`]);
+    out([
+      `Nothing to change: ${subject} is already ${plan.change.kind === 'sysctl' ? plan.change.new : 'set'}.`,
+    ]);
     return;
   }
   if (opts.dryRun) {
@@ -105,7 +128,11 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   }
   if (!opts.yes) {
     if (!process.stdin.isTTY) {
-      throw new KdiagError('KDIAG_REFUSED', `won't change ${subject} unconfirmed: no terminal to ask on`, { hint: 'check with --dry-run, then re-run with --yes' });
+      throw new KdiagError(
+        'KDIAG_REFUSED',
+        `won't change ${subject} unconfirmed: no terminal to ask on`,
+        { hint: 'check with --dry-run, then re-run with --yes' },
+      );
     }
     if (!(await confirmOnTty('Apply this change? [y/N] '))) {
       throw new KdiagError('KDIAG_REFUSED', 'cancelled: nothing changed', { exitCode: 1 });
@@ -115,22 +142,36 @@ async function applyAction(suggestionId: string | undefined, opts: ApplyOpts, de
   if (!outcome.ok) {
     throw new KdiagError('KDIAG_APPLY_FAILED', outcome.message, {
       exitCode: 1,
-      hint: outcome.rolledBack ? 'nothing is left changed; see kdiag journal' : `run: kdiag revert ${outcome.entry.id}`,
+      hint: outcome.rolledBack
+        ? 'nothing is left changed; see kdiag journal'
+        : `run: kdiag revert ${outcome.entry.id}`,
     });
   }
   out(formatMessage(`${outcome.message}.`));
   if (plan.change.kind === 'sysctl') {
-    for (const n of notesForSysctl(plan.change.key, { node: plan.target.kind === 'node', persisted: plan.persist !== undefined })) out(formatMessage(n));
+    for (const n of notesForSysctl(plan.change.key, {
+      node: plan.target.kind === 'node',
+      persisted: plan.persist !== undefined,
+    }))
+      out(formatMessage(n));
   }
   out([`Undo with: kdiag revert ${outcome.entry.id}`]);
 }
 
 async function revertAction(id: string | undefined, opts: RevertOpts): Promise<void> {
   const { UsageError, KdiagError } = await import('../../errors.js');
-  if ((id === undefined) === !opts.all) throw new UsageError('give a journal entry ID or --all, not both or neither', 'list entries with: kdiag journal');
+  if ((id === undefined) === !opts.all)
+    throw new UsageError(
+      'give a journal entry ID or --all, not both or neither',
+      'list entries with: kdiag journal',
+    );
   let ids: number[] | undefined;
   if (id !== undefined) {
-    if (!/^#?[0-9]{1,9}$/.test(id)) throw new UsageError(`"${id.slice(0, 40)}" is not a journal entry id`, 'list entries with: kdiag journal');
+    if (!/^#?[0-9]{1,9}$/.test(id))
+      throw new UsageError(
+        `"${id.slice(0, 40)}" is not a journal entry id`,
+        'list entries with: kdiag journal',
+      );
     ids = [Number(id.replace('#', ''))];
   }
   const { requireRoot } = await import('../../host/root.js');
@@ -146,7 +187,18 @@ async function revertAction(id: string | undefined, opts: RevertOpts): Promise<v
     dryRun: Boolean(opts.dryRun),
   });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(outcomes.map((o) => ({ id: o.id, status: o.status, message: o.message, state: o.entry.state })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        outcomes.map((o) => ({
+          id: o.id,
+          status: o.status,
+          message: o.message,
+          state: o.entry.state,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     if (outcomes.length === 0) out(['Nothing to revert: every journal entry is closed.']);
     for (const o of outcomes) out(formatMessage(o.message));
@@ -154,7 +206,11 @@ async function revertAction(id: string | undefined, opts: RevertOpts): Promise<v
   }
   const bad = outcomes.filter((o) => o.status === 'skipped' || o.status === 'failed');
   if (bad.length) {
-    throw new KdiagError('KDIAG_APPLY_FAILED', `${bad.length} of ${outcomes.length} journal entries not reverted`, { exitCode: 1, hint: 'see the lines above; kdiag journal shows what is still applied' });
+    throw new KdiagError(
+      'KDIAG_APPLY_FAILED',
+      `${bad.length} of ${outcomes.length} journal entries not reverted`,
+      { exitCode: 1, hint: 'see the lines above; kdiag journal shows what is still applied' },
+    );
   }
 }
 
@@ -165,7 +221,9 @@ async function journalAction(opts: JournalOpts): Promise<void> {
   const journal = await readJournal(dir);
   const entries = [...journal.entries].sort((a, b) => b.id - a.id);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ journal: journalPath(dir), format: journal.format, version: journal.version, entries }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ journal: journalPath(dir), format: journal.format, version: journal.version, entries }, null, 2)}\n`,
+    );
     return;
   }
   out(formatJournal(entries));
@@ -181,9 +239,15 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
     .option('--yes', 'apply without asking')
     .option('--dry-run', 'show the change, make none')
     .option('--netns <NAME>', 'in this named network namespace instead of the node')
-    .option('--pid <PID>', "in the network namespace of this process (a pod's without a name under /run/netns)")
+    .option(
+      '--pid <PID>',
+      "in the network namespace of this process (a pod's without a name under /run/netns)",
+    )
     .option('--persist', 'also write /etc/sysctl.d/90-kdiag-KEY.conf (kube-proxy: the patch file)')
-    .option('--journal-dir <DIR>', 'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)')
+    .option(
+      '--journal-dir <DIR>',
+      'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  kdiag apply node-conntrack-established --dry-run\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --netns ns1 --yes\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --pid 4242 --dry-run',
@@ -198,7 +262,10 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
     .option('--force', 'restore even when something else changed the value since')
     .option('--dry-run', 'say what would be restored, change nothing')
     .option('--json', 'print the results as JSON')
-    .option('--journal-dir <DIR>', 'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)')
+    .option(
+      '--journal-dir <DIR>',
+      'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)',
+    )
     .addHelpText('after', '\nExamples:\n  kdiag revert 3\n  kdiag revert --all --dry-run')
     .action((id: string | undefined, opts: RevertOpts) => revertAction(id, opts));
 
@@ -206,6 +273,9 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
     .command('journal')
     .description('list the changes kdiag made here, newest first')
     .option('--json', 'print the journal as JSON')
-    .option('--journal-dir <DIR>', 'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)')
+    .option(
+      '--journal-dir <DIR>',
+      'journal directory (default $KDIAG_JOURNAL_DIR or /var/lib/kdiag)',
+    )
     .action((opts: JournalOpts) => journalAction(opts));
 }

@@ -12,12 +12,23 @@ interface CheckFlags extends AnalysisFlags {
 export function registerCheck(program: Command): void {
   const cmd = program
     .command('check')
-    .argument('[bundle]', 'a bundle folder or archive (.tar.gz/.tgz/.zip), a recording, or a pasted ticket (a text file of command outputs); default: this host, now')
-    .description('diagnose this node (or a bundle) from one snapshot: timeouts per layer, drift, flows at risk')
+    .argument(
+      '[bundle]',
+      'a bundle folder or archive (.tar.gz/.tgz/.zip), a recording, or a pasted ticket (a text file of command outputs); default: this host, now',
+    )
+    .description(
+      'diagnose this node (or a bundle) from one snapshot: timeouts per layer, drift, flows at risk',
+    )
     .option('--json', 'print the analysis as JSON')
     .option('--all-flows', 'with --json: include every flow, not only those at risk')
-    .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
-    .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
+    .option(
+      '--netns <name>',
+      'read conntrack, iptables and sysctls inside this named network namespace',
+    )
+    .option(
+      '--kube-proxy-config <file>',
+      "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it",
+    );
   addAnalysisOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -44,10 +55,16 @@ Exit status: 0 nothing found, 1 findings, 2 could not run or nothing could be re
     } as Parameters<typeof runCheck>[0]);
     if (flags.json) {
       const { analysisToJson } = await import('../output/report-json.js');
-      process.stdout.write(`${JSON.stringify(analysisToJson(result, { allFlows: Boolean(flags.allFlows) }), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(analysisToJson(result, { allFlows: Boolean(flags.allFlows) }), null, 2)}\n`,
+      );
     } else {
       const { renderAnalysis } = await import('../output/report-text.js');
-      process.stdout.write(renderAnalysis(result, { title: bundle ? `kdiag check ${bundle}` : 'kdiag check (this host)' }));
+      process.stdout.write(
+        renderAnalysis(result, {
+          title: bundle ? `kdiag check ${bundle}` : 'kdiag check (this host)',
+        }),
+      );
     }
     if (result.nothingRead) {
       // Unreadable must never look like healthy: no findings because nothing was read is exit 2.

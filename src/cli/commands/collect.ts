@@ -14,13 +14,21 @@ interface CollectFlags {
 export function registerCollect(program: Command): void {
   program
     .command('collect')
-    .description('write a bundle folder of read-only command outputs from this node\n(conntrack, IPVS, sysctls, sockets, iptables, kube-proxy config)')
+    .description(
+      'write a bundle folder of read-only command outputs from this node\n(conntrack, IPVS, sysctls, sockets, iptables, kube-proxy config)',
+    )
     .option('--out <dir>', 'bundle folder (default ./kdiag-bundle-<host>-<UTC time>)')
     .option('--netns <name>', 'run the netfilter and socket commands in this named netns')
     .option('--kube-proxy-config <file>', "kube-proxy's config file, when it cannot be found")
     .option('--json', 'print the manifest as JSON on stdout')
-    .option('--tar', 'write the bundle as one <folder>.tar.gz instead of a folder (kdiag check reads it as is)')
-    .addHelpText('after', '\nExamples:\n  sudo kdiag collect\n  sudo kdiag collect --tar --out /tmp/node1   # writes /tmp/node1.tar.gz\n  sudo kdiag collect --out /tmp/node1 --netns kdiag-lab-client --json')
+    .option(
+      '--tar',
+      'write the bundle as one <folder>.tar.gz instead of a folder (kdiag check reads it as is)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sudo kdiag collect\n  sudo kdiag collect --tar --out /tmp/node1   # writes /tmp/node1.tar.gz\n  sudo kdiag collect --out /tmp/node1 --netns kdiag-lab-client --json',
+    )
     .action(async (flags: CollectFlags) => {
       const { collectBundle } = await import('../../services/collect.js');
       const result = await collectBundle({
@@ -32,10 +40,14 @@ export function registerCollect(program: Command): void {
       });
       const { manifest } = result;
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ dir: result.dir, ...(result.archive === undefined ? {} : { archive: result.archive }), ...manifest }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ dir: result.dir, ...(result.archive === undefined ? {} : { archive: result.archive }), ...manifest }, null, 2)}\n`,
+        );
       } else {
         process.stdout.write(`Bundle written to ${result.archive ?? result.dir}\n`);
-        process.stdout.write(`  ${result.written} files; ${manifest.missing.length} not collected${manifest.missing.length > 0 ? ' (see kdiag-collect.json)' : ''}\n`);
+        process.stdout.write(
+          `  ${result.written} files; ${manifest.missing.length} not collected${manifest.missing.length > 0 ? ' (see kdiag-collect.json)' : ''}\n`,
+        );
       }
       const { collectOutcome } = await import('../output/collect-outcome.js');
       const outcome = collectOutcome(result);

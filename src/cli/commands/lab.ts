@@ -7,7 +7,9 @@ const out = (s: string): void => void process.stdout.write(`${s}\n`);
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
-    .description('network-namespace lab: a kube-proxy-like node (kdiag-lab-node) with scenarios that break real TCP flows')
+    .description(
+      'network-namespace lab: a kube-proxy-like node (kdiag-lab-node) with scenarios that break real TCP flows',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  kdiag lab up --drop-invalid\n  kdiag trace --netns kdiag-lab-node      (second terminal)\n  kdiag lab run conntrack-expiry\n  kdiag lab down',
@@ -48,7 +50,11 @@ export function registerLab(program: Command): void {
     .description('Run one scenario; uses the lab that is up, or builds one and removes it after')
     .argument('<scenario>', 'scenario id (see kdiag lab list)')
     .option('--keep', 'leave the namespaces up afterwards', false)
-    .option('--delay <seconds>', 'wait this long after setup before traffic starts (to attach a tracer)', '0')
+    .option(
+      '--delay <seconds>',
+      'wait this long after setup before traffic starts (to attach a tracer)',
+      '0',
+    )
     .option('--json', 'print the result as JSON', false)
     .action(async (scenario: string, opts: { keep: boolean; delay: string; json: boolean }) => {
       const { UsageError } = await import('../../errors.js');
@@ -58,10 +64,14 @@ export function registerLab(program: Command): void {
         throw new UsageError(`unknown scenario: ${scenario}`, 'run kdiag lab list to see them');
       }
       const delay = Number(opts.delay);
-      if (!Number.isFinite(delay) || delay < 0 || delay > 600) throw new UsageError(`bad --delay: ${opts.delay}`, 'give seconds between 0 and 600');
+      if (!Number.isFinite(delay) || delay < 0 || delay > 600)
+        throw new UsageError(`bad --delay: ${opts.delay}`, 'give seconds between 0 and 600');
       await checkLabEnvironment();
       const t0 = Date.now();
-      const onStep = opts.json ? undefined : (s: { t: number; message: string }) => out(`[${((s.t - t0) / 1000).toFixed(1).padStart(5)}s] ${s.message}`);
+      const onStep = opts.json
+        ? undefined
+        : (s: { t: number; message: string }) =>
+            out(`[${((s.t - t0) / 1000).toFixed(1).padStart(5)}s] ${s.message}`);
       const existing = await attachLab(onStep);
       const lab = existing ?? (await labUp(onStep ? { onStep } : {}));
       if (existing) onStep?.({ t: Date.now(), message: 'Existing lab reused' });
@@ -87,7 +97,8 @@ export function registerLab(program: Command): void {
         }
         if (!r.matched) process.exitCode = 1;
       } finally {
-        if (existing || opts.keep) onStep?.({ t: Date.now(), message: 'Lab left up (kdiag lab down removes it)' });
+        if (existing || opts.keep)
+          onStep?.({ t: Date.now(), message: 'Lab left up (kdiag lab down removes it)' });
         else await lab.down();
       }
     });

@@ -1,6 +1,11 @@
 // kdiag replay: analyse a recording or bundle again, offline and deterministically.
 import type { Command } from 'commander';
-import { addAnalysisOptions, analysisOptionsFrom, parseOffsetSec, type AnalysisFlags } from './analysis-options.js';
+import {
+  addAnalysisOptions,
+  analysisOptionsFrom,
+  parseOffsetSec,
+  type AnalysisFlags,
+} from './analysis-options.js';
 
 interface ReplayFlags extends AnalysisFlags {
   json?: boolean;
@@ -12,12 +17,18 @@ interface ReplayFlags extends AnalysisFlags {
 export function registerReplay(program: Command): void {
   const cmd = program
     .command('replay')
-    .argument('<input>', 'a recording (kdiag trace --record, .ndjson or .ndjson.gz), a bundle folder or archive (.tar.gz/.tgz/.zip), or a pasted ticket (text)')
+    .argument(
+      '<input>',
+      'a recording (kdiag trace --record, .ndjson or .ndjson.gz), a bundle folder or archive (.tar.gz/.tgz/.zip), or a pasted ticket (text)',
+    )
     .description('analyse a recording or a bundle of command outputs again, offline')
     .option('--json', 'print the analysis as JSON')
     .option('--all-flows', 'with --json: include every flow, not only those at risk')
     .option('--ui', 'open the interactive terminal UI on it')
-    .option('--at <offset>', 'with --ui: start at this offset into the recording (e.g. 90s; -30s from the end)');
+    .option(
+      '--at <offset>',
+      'with --ui: start at this offset into the recording (e.g. 90s; -30s from the end)',
+    );
   addAnalysisOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -40,19 +51,27 @@ Exit status: 0 nothing found, 1 findings, 2 could not read the input (or nothing
     const opts = await analysisOptionsFrom(flags);
     if (flags.ui) {
       const { runReplayUi } = await import('../tui/replay-ui.js');
-      await runReplayUi(input, opts, flags.at === undefined ? undefined : await parseOffsetSec(flags.at));
+      await runReplayUi(
+        input,
+        opts,
+        flags.at === undefined ? undefined : await parseOffsetSec(flags.at),
+      );
       return;
     }
     const { analyzeInput } = await import('../../services/analyze-input.js');
     const progress = !flags.json && process.stderr.isTTY;
     const result = await analyzeInput(input, {
       ...opts,
-      ...(progress ? { onProgress: (n: number) => process.stderr.write(`\r${n} records read…`) } : {}),
+      ...(progress
+        ? { onProgress: (n: number) => process.stderr.write(`\r${n} records read…`) }
+        : {}),
     } as Parameters<typeof analyzeInput>[1]);
     if (progress) process.stderr.write('\r\x1b[K');
     if (flags.json) {
       const { analysisToJson } = await import('../output/report-json.js');
-      process.stdout.write(`${JSON.stringify(analysisToJson(result, { allFlows: Boolean(flags.allFlows) }), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(analysisToJson(result, { allFlows: Boolean(flags.allFlows) }), null, 2)}\n`,
+      );
     } else {
       const { renderAnalysis } = await import('../output/report-text.js');
       process.stdout.write(renderAnalysis(result, { title: `kdiag replay ${input}` }));

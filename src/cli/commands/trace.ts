@@ -1,7 +1,13 @@
 // kdiag trace: live drops and resets with their cause, and the flows that will break next.
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { addAnalysisOptions, analysisOptionsFrom, parseDurationSec, parseIntervalMs, type AnalysisFlags } from './analysis-options.js';
+import {
+  addAnalysisOptions,
+  analysisOptionsFrom,
+  parseDurationSec,
+  parseIntervalMs,
+  type AnalysisFlags,
+} from './analysis-options.js';
 
 interface TraceFlags extends AnalysisFlags {
   json?: boolean;
@@ -23,17 +29,41 @@ function collect(value: string, previous: string[] = []): string[] {
 export function registerTrace(program: Command): void {
   const cmd = program
     .command('trace')
-    .description('trace drops and resets live, attribute each to its cause, and predict the next breaks')
+    .description(
+      'trace drops and resets live, attribute each to its cause, and predict the next breaks',
+    )
     .option('--json', 'print NDJSON: one object per event, finding, prediction and status')
     .option('--duration <duration>', 'stop after this long (e.g. 30s, 10m); default: until Ctrl-C')
-    .option('--record <file>', 'record every raw record to FILE (.ndjson, or .ndjson.gz) for kdiag replay')
-    .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
+    .option(
+      '--record <file>',
+      'record every raw record to FILE (.ndjson, or .ndjson.gz) for kdiag replay',
+    )
+    .option(
+      '--netns <name>',
+      'read conntrack, iptables and sysctls inside this named network namespace',
+    )
     .option('--port <port>', 'show only flows with this port (repeatable)', collect)
     .option('--addr <address>', 'show only flows with this address (repeatable)', collect)
-    .option('--pod <ns/name>', 'show only flows owned by this pod, or ns/ for a namespace (repeatable)', collect)
-    .addOption(new Option('--probes <list>', 'bpftrace probes: default, all, none, or a comma list').default('default'))
-    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time, and pods\' namespaces are read in turn, 5 a second)').default('2s'))
-    .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
+    .option(
+      '--pod <ns/name>',
+      'show only flows owned by this pod, or ns/ for a namespace (repeatable)',
+      collect,
+    )
+    .addOption(
+      new Option('--probes <list>', 'bpftrace probes: default, all, none, or a comma list').default(
+        'default',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--interval <duration>',
+        "how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time, and pods' namespaces are read in turn, 5 a second)",
+      ).default('2s'),
+    )
+    .option(
+      '--kube-proxy-config <file>',
+      "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it",
+    );
   addAnalysisOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -51,11 +81,15 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
   );
   cmd.action(async (flags: TraceFlags) => {
     const analysis = await analysisOptionsFrom(flags);
-    const durationSec = flags.duration === undefined ? undefined : await parseDurationSec(flags.duration, '--duration');
+    const durationSec =
+      flags.duration === undefined
+        ? undefined
+        : await parseDurationSec(flags.duration, '--duration');
     const intervalMs = await parseIntervalMs(flags.interval ?? '2s');
     const ports = (flags.port ?? []).map((p) => {
       const n = Number(p);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0-65535 (got "${p}")`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new UsageError(`--port must be 0-65535 (got "${p}")`);
       return n;
     });
     const { runTraceCommand } = await import('../../services/trace-command.js');

@@ -1,6 +1,12 @@
 // kdiag ui (and kdiag with no command): the interactive terminal UI, live or on a recording.
 import { Option, type Command } from 'commander';
-import { addAnalysisOptions, analysisOptionsFrom, parseIntervalMs, parseOffsetSec, type AnalysisFlags } from './analysis-options.js';
+import {
+  addAnalysisOptions,
+  analysisOptionsFrom,
+  parseIntervalMs,
+  parseOffsetSec,
+  type AnalysisFlags,
+} from './analysis-options.js';
 
 interface UiFlags extends AnalysisFlags {
   replay?: string;
@@ -21,7 +27,11 @@ async function runUi(flags: UiFlags): Promise<void> {
   const analysis = await analysisOptionsFrom(flags);
   if (flags.replay) {
     const { runReplayUi } = await import('../tui/replay-ui.js');
-    await runReplayUi(flags.replay, analysis, flags.at === undefined ? undefined : await parseOffsetSec(flags.at));
+    await runReplayUi(
+      flags.replay,
+      analysis,
+      flags.at === undefined ? undefined : await parseOffsetSec(flags.at),
+    );
     return;
   }
   const { runLiveUi } = await import('../tui/live-ui.js');
@@ -38,15 +48,30 @@ function uiOptions(cmd: Command): Command {
   cmd
     .option('--replay <input>', 'open a recording or bundle instead of the live host')
     .option('--at <offset>', 'with --replay: start at this offset (e.g. 90s; -30s from the end)')
-    .option('--netns <name>', 'read conntrack, iptables and sysctls inside this named network namespace')
+    .option(
+      '--netns <name>',
+      'read conntrack, iptables and sysctls inside this named network namespace',
+    )
     .option('--record <file>', 'record the live session to FILE for kdiag replay')
-    .addOption(new Option('--interval <duration>', 'how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time, and pods\' namespaces are read in turn, 5 a second)').default('2s'))
-    .option('--kube-proxy-config <file>', "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it");
+    .addOption(
+      new Option(
+        '--interval <duration>',
+        "how often conntrack, ss and IPVS are read (at most; a slow read is spaced out to stay under a fifth of the time, and pods' namespaces are read in turn, 5 a second)",
+      ).default('2s'),
+    )
+    .option(
+      '--kube-proxy-config <file>',
+      "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it",
+    );
   return addAnalysisOptions(cmd);
 }
 
 export function registerUi(program: Command): void {
-  const cmd = uiOptions(program.command('ui').description('the interactive terminal UI (live; or --replay FILE); ? lists the keys'));
+  const cmd = uiOptions(
+    program
+      .command('ui')
+      .description('the interactive terminal UI (live; or --replay FILE); ? lists the keys'),
+  );
   cmd.addHelpText(
     'after',
     `

@@ -12,11 +12,20 @@ export interface CollectOutcome {
 }
 
 /** The exit code and message for a finished collect (pure). */
-export function collectOutcome(result: Pick<CollectResult, 'dir' | 'manifest' | 'written' | 'manifestWritten'>): CollectOutcome {
-  if (result.written === 0) return { exitCode: 2, message: `kdiag: no file could be written to ${result.dir}` };
+export function collectOutcome(
+  result: Pick<CollectResult, 'dir' | 'manifest' | 'written' | 'manifestWritten'>,
+): CollectOutcome {
+  if (result.written === 0)
+    return { exitCode: 2, message: `kdiag: no file could be written to ${result.dir}` };
   const failed = result.manifest.files.filter((f) => f.status === 'failed').map((f) => f.file);
   if (!result.manifestWritten) failed.push('kdiag-collect.json');
   if (failed.length === 0) return { exitCode: 0 };
-  const list = failed.length > 4 ? `${failed.slice(0, 4).join(', ')} and ${failed.length - 4} more` : failed.join(', ');
-  return { exitCode: 2, message: `kdiag: partial bundle: ${failed.length} file${failed.length === 1 ? '' : 's'} could not be collected (${list}); see kdiag-collect.json` };
+  const list =
+    failed.length > 4
+      ? `${failed.slice(0, 4).join(', ')} and ${failed.length - 4} more`
+      : failed.join(', ');
+  return {
+    exitCode: 2,
+    message: `kdiag: partial bundle: ${failed.length} file${failed.length === 1 ? '' : 's'} could not be collected (${list}); see kdiag-collect.json`,
+  };
 }

@@ -4,11 +4,23 @@ import type { AnalysisResult } from '../../services/analyze-input.js';
 /** Flows named by a finding or prediction, or at risk, are included; the rest are counted. */
 export function analysisToJson(r: AnalysisResult, opts: { allFlows?: boolean } = {}): unknown {
   const d = r.diagnosis;
-  const named = new Set<string>([...d.findings.flatMap((f) => f.flows), ...d.predictions.map((p) => p.flow)]);
-  const flows = opts.allFlows ? d.flows : d.flows.filter((f) => named.has(f.id) || f.firstToForget !== undefined);
+  const named = new Set<string>([
+    ...d.findings.flatMap((f) => f.flows),
+    ...d.predictions.map((p) => p.flow),
+  ]);
+  const flows = opts.allFlows
+    ? d.flows
+    : d.flows.filter((f) => named.has(f.id) || f.firstToForget !== undefined);
   return {
     kdiag: 'analysis',
-    input: { kind: r.input.kind, path: r.input.path, header: r.input.header, bundle: r.input.bundle, archive: r.input.archive, ticket: r.input.ticket },
+    input: {
+      kind: r.input.kind,
+      path: r.input.path,
+      header: r.input.header,
+      bundle: r.input.bundle,
+      archive: r.input.archive,
+      ticket: r.input.ticket,
+    },
     nothingRead: r.nothingRead,
     inputs: r.inputs,
     missing: r.missing,

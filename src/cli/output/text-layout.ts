@@ -39,7 +39,8 @@ export function fmtDuration(sec: number | null | undefined): string {
   const s = Math.max(0, Math.round(sec));
   if (s < 120) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  if (s < 86400 * 2) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s < 86400 * 2)
+    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
   return `${Math.round(s / 86400)}d`;
 }
 

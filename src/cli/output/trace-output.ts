@@ -15,21 +15,33 @@ function viewOf(d: Diagnosis, id: string): FlowView | undefined {
 }
 
 function findingText(f: Finding, d: Diagnosis, update: boolean): string[] {
-  const out = wrap(`${fmtTime(f.t)} FINDING${update ? ' UPDATED' : ''} ${f.severity} ${f.fm} ${f.title}`, 80, 13, 0);
+  const out = wrap(
+    `${fmtTime(f.t)} FINDING${update ? ' UPDATED' : ''} ${f.severity} ${f.fm} ${f.title}`,
+    80,
+    13,
+    0,
+  );
   for (const id of f.flows.slice(0, 3)) out.push(...wrap(flowText(viewOf(d, id), id), 80, 15, 13));
   out.push(...wrap(f.cause, 80, 13, 13));
   // Only changes kdiag can make live are offered as `kdiag apply`; the rest are named for kdiag check.
   const byId = new Map(d.suggestions.map((s) => [s.id, s]));
   const live = f.suggestions.filter((id) => byId.get(id)?.change);
   const other = f.suggestions.filter((id) => !byId.get(id)?.change);
-  if (live.length) out.push(...wrap(`fix: ${live.map((id) => `kdiag apply ${id}`).join(' | ')}`, 80, 15, 13));
-  if (other.length) out.push(...wrap(`also: ${other.join(', ')} (kdiag check shows the commands)`, 80, 15, 13));
+  if (live.length)
+    out.push(...wrap(`fix: ${live.map((id) => `kdiag apply ${id}`).join(' | ')}`, 80, 15, 13));
+  if (other.length)
+    out.push(...wrap(`also: ${other.join(', ')} (kdiag check shows the commands)`, 80, 15, 13));
   return out;
 }
 
 function predictionText(p: Prediction, d: Diagnosis, now: number): string[] {
   const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
-  return wrap(`${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`, 80, 13, 0);
+  return wrap(
+    `${fmtTime(now)} AT RISK ${when} (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}: ${p.cause}`,
+    80,
+    13,
+    0,
+  );
 }
 
 function withdrawnText(f: Finding, d: Diagnosis): string[] {
@@ -44,27 +56,44 @@ function eventText(e: FeedItem): string[] {
 }
 
 /** Trace's output: NDJSON objects on `write` with `json`, else text blocks on `write` and notes on `progress`. */
-export function tracePresenter(json: boolean, rawWrite: (s: string) => void, rawProgress: (s: string) => void): TracePresenter {
+export function tracePresenter(
+  json: boolean,
+  rawWrite: (s: string) => void,
+  rawProgress: (s: string) => void,
+): TracePresenter {
   // Text carries input strings (process and pod names) to the terminal; JSON escapes them itself.
   const write = (s: string): void => rawWrite(json ? s : printable(s));
   const progress = (s: string): void => rawProgress(printable(s));
   const emit = (obj: unknown): void => write(`${JSON.stringify(obj)}\n`);
   return {
     finding(f, d, update) {
-      if (json) emit({ type: 'finding', t: f.t, update, finding: f, flows: f.flows.map((id) => viewOf(d, id)).filter(Boolean), suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)) });
+      if (json)
+        emit({
+          type: 'finding',
+          t: f.t,
+          update,
+          finding: f,
+          flows: f.flows.map((id) => viewOf(d, id)).filter(Boolean),
+          suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)),
+        });
       else write(`${findingText(f, d, update).join('\n')}\n`);
     },
     findingWithdrawn(f, d) {
-      if (json) emit({ type: 'finding-withdrawn', t: d.at, id: f.id, rule: f.rule, flows: f.flows });
+      if (json)
+        emit({ type: 'finding-withdrawn', t: d.at, id: f.id, rule: f.rule, flows: f.flows });
       else write(`${withdrawnText(f, d).join('\n')}\n`);
     },
     prediction(p, d, update) {
-      if (json) emit({ type: 'prediction', t: d.at, update, prediction: p, flow: viewOf(d, p.flow) });
+      if (json)
+        emit({ type: 'prediction', t: d.at, update, prediction: p, flow: viewOf(d, p.flow) });
       else write(`${predictionText(p, d, d.at).join('\n')}\n`);
     },
     predictionWithdrawn(p, d) {
       if (json) emit({ type: 'prediction-withdrawn', t: d.at, flow: p.flow });
-      else write(`${wrap(`${fmtTime(d.at)} NO LONGER AT RISK (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}`, 80, 13, 0).join('\n')}\n`);
+      else
+        write(
+          `${wrap(`${fmtTime(d.at)} NO LONGER AT RISK (${p.layer}) ${flowText(viewOf(d, p.flow), p.flow)}`, 80, 13, 0).join('\n')}\n`,
+        );
     },
     event(item) {
       if (item.kind === 'info') {
@@ -86,10 +115,23 @@ export function tracePresenter(json: boolean, rawWrite: (s: string) => void, raw
       else progress(message);
     },
     summary(s: TraceSummary, t: number) {
-      if (json) emit({ type: 'summary', t, findings: s.findings, predictions: s.predictions, issues: s.issues, sources: s.sources, ...(s.recording ? { recording: s.recording } : {}) });
+      if (json)
+        emit({
+          type: 'summary',
+          t,
+          findings: s.findings,
+          predictions: s.predictions,
+          issues: s.issues,
+          sources: s.sources,
+          ...(s.recording ? { recording: s.recording } : {}),
+        });
       else {
-        const rec = s.recording ? `; recorded ${s.recording.records} records to ${s.recording.path}` : '';
-        progress(`Stopped: ${s.shown} finding(s), ${s.predictions} flow(s) at risk, ${s.issues} parse issue(s)${rec}.`);
+        const rec = s.recording
+          ? `; recorded ${s.recording.records} records to ${s.recording.path}`
+          : '';
+        progress(
+          `Stopped: ${s.shown} finding(s), ${s.predictions} flow(s) at risk, ${s.issues} parse issue(s)${rec}.`,
+        );
       }
     },
   };

@@ -9,7 +9,15 @@ export const conntrackExpiry: ScenarioDef = {
   expected: { client: 'ECONNRESET' },
   settings: nodeExpiry(),
   async run(ctx) {
-    const { flow, echo, idleMs } = await expiryThenWrite(ctx, { switchBackend: true, waitMs: 4000 });
-    return { flow, outcome: { client: echo }, idleMs, backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))) };
+    const { flow, echo, idleMs } = await expiryThenWrite(ctx, {
+      switchBackend: true,
+      waitMs: 4000,
+    });
+    return {
+      flow,
+      outcome: { client: echo },
+      idleMs,
+      backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))),
+    };
   },
 };

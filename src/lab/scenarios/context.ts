@@ -33,14 +33,26 @@ export class Ctx {
   /** Connects the client to the VIP, sends one line and waits for the echo; returns the flow. */
   async connect(opts: { keepAliveMs?: number } = {}): Promise<Flow> {
     const from = this.client.events.length;
-    this.client.send({ cmd: 'connect', host: ADDR.vip, port: ADDR.vipPort, ...(opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs }) });
-    const ev = await this.client.waitFor((e) => e.ev === 'connected' || e.ev === 'error', 5000, from);
-    if (!ev || ev.ev !== 'connected' || ev.conn === undefined) throw new Error(`client could not connect to ${VIP}: ${ev?.code ?? 'timeout'}`);
+    this.client.send({
+      cmd: 'connect',
+      host: ADDR.vip,
+      port: ADDR.vipPort,
+      ...(opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs }),
+    });
+    const ev = await this.client.waitFor(
+      (e) => e.ev === 'connected' || e.ev === 'error',
+      5000,
+      from,
+    );
+    if (!ev || ev.ev !== 'connected' || ev.conn === undefined)
+      throw new Error(`client could not connect to ${VIP}: ${ev?.code ?? 'timeout'}`);
     const sport = Number(ev.local?.split(':')[1]);
     const tuple: FlowTuple = { src: ADDR.client, sport, dst: ADDR.vip, dport: ADDR.vipPort };
     const acceptedBy = await Promise.race(
       (['be1', 'be2'] as const).map((be) =>
-        this.servers[be].waitFor((e) => e.ev === 'accept' && e.remote === `${ADDR.client}:${sport}`, 3000).then((e) => (e ? { be, e } : undefined)),
+        this.servers[be]
+          .waitFor((e) => e.ev === 'accept' && e.remote === `${ADDR.client}:${sport}`, 3000)
+          .then((e) => (e ? { be, e } : undefined)),
       ),
     );
     const found = acceptedBy ?? (await this.findAccept(sport));
@@ -49,13 +61,18 @@ export class Ctx {
     this.mark('connected', ev.t);
     const echo = await this.echo(flow, 'hello');
     if (echo !== 'ok') throw new Error(`first echo failed: ${echo}`);
-    this.step('connected', `Client connected: ${ADDR.client}:${sport} → ${VIP}, DNAT'd to ${found.be} ${beAddr(found.be)}`);
+    this.step(
+      'connected',
+      `Client connected: ${ADDR.client}:${sport} → ${VIP}, DNAT'd to ${found.be} ${beAddr(found.be)}`,
+    );
     return flow;
   }
 
   private async findAccept(sport: number): Promise<{ be: BackendName; e: AgentEvent } | undefined> {
     for (const be of ['be1', 'be2'] as const) {
-      const e = this.servers[be].events.find((x) => x.ev === 'accept' && x.remote === `${ADDR.client}:${sport}`);
+      const e = this.servers[be].events.find(
+        (x) => x.ev === 'accept' && x.remote === `${ADDR.client}:${sport}`,
+      );
       if (e) return { be, e };
     }
     return undefined;
@@ -82,7 +99,12 @@ export class Ctx {
   }
 
   /** Waits for an error on a client or server connection (bounded); undefined if none came. */
-  async waitError(agent: AgentHandle, conn: number, timeoutMs: number, from = 0): Promise<AgentEvent | undefined> {
+  async waitError(
+    agent: AgentHandle,
+    conn: number,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<AgentEvent | undefined> {
     return agent.waitFor((e) => e.conn === conn && e.ev === 'error', timeoutMs, from);
   }
 
@@ -96,6 +118,8 @@ export class Ctx {
 
   /** Conntrack events for the client's flow (original direction from the client). */
   flowEvents(flow: Flow): CtEvent[] {
-    return this.ct.events().filter((e) => e.orig?.src === ADDR.client && e.orig.sport === flow.tuple.sport);
+    return this.ct
+      .events()
+      .filter((e) => e.orig?.src === ADDR.client && e.orig.sport === flow.tuple.sport);
   }
 }

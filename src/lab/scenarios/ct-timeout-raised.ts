@@ -20,12 +20,25 @@ export const CT_TIMEOUT_RAISED: ScenarioDef = {
       // Raised while the flow idles, before its old deadline (T s after its last packet).
       while (ctx.ts.idleStart === undefined) await sleep(100);
       await sleep(RAISE_AFTER_MS);
-      await ctx.lab.sysctl(NS.node, { 'net.netfilter.nf_conntrack_tcp_timeout_established': RAISED_TIMEOUT_S });
+      await ctx.lab.sysctl(NS.node, {
+        'net.netfilter.nf_conntrack_tcp_timeout_established': RAISED_TIMEOUT_S,
+      });
       ctx.mark('raisedAt');
-      ctx.step('raise', `nf_conntrack_tcp_timeout_established raised ${T} s → ${RAISED_TIMEOUT_S} s in ${NS.node} (the idle entry keeps its old deadline)`);
+      ctx.step(
+        'raise',
+        `nf_conntrack_tcp_timeout_established raised ${T} s → ${RAISED_TIMEOUT_S} s in ${NS.node} (the idle entry keeps its old deadline)`,
+      );
     })();
-    const { flow, echo, idleMs } = await expiryThenWrite(ctx, { switchBackend: true, waitMs: 4000 });
+    const { flow, echo, idleMs } = await expiryThenWrite(ctx, {
+      switchBackend: true,
+      waitMs: 4000,
+    });
     await raise;
-    return { flow, outcome: { client: echo }, idleMs, backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))) };
+    return {
+      flow,
+      outcome: { client: echo },
+      idleMs,
+      backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))),
+    };
   },
 };

@@ -21,6 +21,11 @@ export const EXPIRED_SEEN_IDLE: ScenarioDef = {
       idleMs: SEEN_IDLE_S * 1000,
       why: `conntrack ESTABLISHED timeout ${T} s in ${NS.node}; the entry is gone ${SEEN_IDLE_S - T} s before the next send`,
     });
-    return { flow, outcome: { client: echo }, idleMs, backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))) };
+    return {
+      flow,
+      outcome: { client: echo },
+      idleMs,
+      backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))),
+    };
   },
 };

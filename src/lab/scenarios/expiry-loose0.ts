@@ -10,9 +10,15 @@ export const expiryLoose0: ScenarioDef = {
   dropInvalid: true,
   expected: { client: 'ETIMEDOUT' },
   // tcp_retries2=2 makes the client give up after a few seconds of retransmissions instead of ≈15 min.
-  settings: { ...nodeExpiry({ 'net.netfilter.nf_conntrack_tcp_loose': 0 }), [NS.client]: { 'net.ipv4.tcp_retries2': 2 } },
+  settings: {
+    ...nodeExpiry({ 'net.netfilter.nf_conntrack_tcp_loose': 0 }),
+    [NS.client]: { 'net.ipv4.tcp_retries2': 2 },
+  },
   async run(ctx) {
-    const { flow, echo, idleMs } = await expiryThenWrite(ctx, { switchBackend: false, waitMs: 10000 });
+    const { flow, echo, idleMs } = await expiryThenWrite(ctx, {
+      switchBackend: false,
+      waitMs: 10000,
+    });
     return { flow, outcome: { client: echo }, idleMs };
   },
 };

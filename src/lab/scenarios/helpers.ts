@@ -10,7 +10,8 @@ export const EXPIRY_IDLE_S = 7;
 export const VIP = `${ADDR.vip}:${ADDR.vipPort}`;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const other = (be: BackendName): BackendName => (be === 'be1' ? 'be2' : 'be1');
-export const beAddr = (be: BackendName | undefined) => (be ? `${BACKENDS[be].ip}:${ADDR.backendPort}` : undefined);
+export const beAddr = (be: BackendName | undefined) =>
+  be ? `${BACKENDS[be].ip}:${ADDR.backendPort}` : undefined;
 
 export function codeOutcome(code: string | undefined): AppOutcome {
   if (code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE') return code;
@@ -25,27 +26,53 @@ export function pickupBackend(events: readonly CtEvent[]): BackendName | undefin
 
 export const T = EXPIRY_TIMEOUT_S;
 export const nodeExpiry = (extra: Record<string, number> = {}) => ({
-  [NS.node]: { 'net.netfilter.nf_conntrack_tcp_timeout_established': T, 'net.netfilter.nf_conntrack_tcp_loose': 1, ...extra },
+  [NS.node]: {
+    'net.netfilter.nf_conntrack_tcp_timeout_established': T,
+    'net.netfilter.nf_conntrack_tcp_loose': 1,
+    ...extra,
+  },
 });
 
 /** Expiry then a client write, with the Service now pointing at the other backend. */
 export async function expiryThenWrite(
   ctx: Ctx,
-  opts: { keepAliveMs?: number; switchBackend: boolean; waitMs: number; idleMs?: number; why?: string; afterConnect?: (flow: Flow) => void },
+  opts: {
+    keepAliveMs?: number;
+    switchBackend: boolean;
+    waitMs: number;
+    idleMs?: number;
+    why?: string;
+    afterConnect?: (flow: Flow) => void;
+  },
 ) {
-  const flow = await ctx.connect(opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs });
+  const flow = await ctx.connect(
+    opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs },
+  );
   opts.afterConnect?.(flow);
   if (opts.switchBackend) {
     await ctx.lab.setEndpoints([other(flow.backend)]);
-    ctx.step('endpoints', `Service endpoints switched to ${other(flow.backend)} only (stands in for the 50% re-pick)`);
+    ctx.step(
+      'endpoints',
+      `Service endpoints switched to ${other(flow.backend)} only (stands in for the 50% re-pick)`,
+    );
   }
   const idleMs = opts.idleMs ?? EXPIRY_IDLE_S * 1000;
   ctx.mark('expiryExpected', Date.now() + T * 1000);
-  await ctx.idle(idleMs, opts.why ?? `conntrack ESTABLISHED timeout ${T} s in ${NS.node}, expiry expected at +${T} s`);
+  await ctx.idle(
+    idleMs,
+    opts.why ?? `conntrack ESTABLISHED timeout ${T} s in ${NS.node}, expiry expected at +${T} s`,
+  );
   ctx.mark('actionAt');
   const from = ctx.client.events.length;
   const echo = await ctx.echo(flow, 'after-idle', opts.waitMs);
-  if (echo !== 'ok') ctx.mark('failureObserved', ctx.client.events.slice(from).find((e) => e.ev === 'error')?.t ?? Date.now());
-  ctx.step('after-idle', echo === 'ok' ? 'Data echoed after the idle period' : `Failure observed: ${echo}`);
+  if (echo !== 'ok')
+    ctx.mark(
+      'failureObserved',
+      ctx.client.events.slice(from).find((e) => e.ev === 'error')?.t ?? Date.now(),
+    );
+  ctx.step(
+    'after-idle',
+    echo === 'ok' ? 'Data echoed after the idle period' : `Failure observed: ${echo}`,
+  );
   return { flow, echo, idleMs };
 }

@@ -18,12 +18,23 @@ export const KEEPALIVE_SERVER_ONLY: ScenarioDef = {
       switchBackend: true,
       waitMs: 4000,
       afterConnect: (f) => {
-        ctx.servers[f.backend].send({ cmd: 'keepalive', conn: f.serverConn, ms: SERVER_KEEPIDLE_MS });
-        ctx.step('keepalive', `Backend ${f.backend} set SO_KEEPALIVE, TCP_KEEPIDLE ${SERVER_KEEPIDLE_MS / 1000} s on its socket; the client has none`);
+        ctx.servers[f.backend].send({
+          cmd: 'keepalive',
+          conn: f.serverConn,
+          ms: SERVER_KEEPIDLE_MS,
+        });
+        ctx.step(
+          'keepalive',
+          `Backend ${f.backend} set SO_KEEPALIVE, TCP_KEEPIDLE ${SERVER_KEEPIDLE_MS / 1000} s on its socket; the client has none`,
+        );
       },
     });
     const destroyed = ctx.flowEvents(flow).some((e) => e.type === 'DESTROY');
-    ctx.notes.push(destroyed ? 'conntrack entry was destroyed during the idle period' : 'conntrack entry survived the idle period (no DESTROY)');
+    ctx.notes.push(
+      destroyed
+        ? 'conntrack entry was destroyed during the idle period'
+        : 'conntrack entry survived the idle period (no DESTROY)',
+    );
     return { flow, outcome: { client: echo }, idleMs };
   },
 };

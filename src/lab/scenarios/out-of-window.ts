@@ -18,19 +18,37 @@ function oowScenario(variant: 'drop' | 'no-drop' | 'be-liberal'): ScenarioDef {
     fm: 'FM-5',
     title,
     dropInvalid: variant === 'drop',
-    expected: variant === 'no-drop' ? { client: 'ECONNRESET', server: 'ECONNRESET' } : { client: 'ok', server: 'ok' },
-    settings: { [NS.node]: { 'net.netfilter.nf_conntrack_tcp_be_liberal': variant === 'be-liberal' ? 1 : 0 } },
+    expected:
+      variant === 'no-drop'
+        ? { client: 'ECONNRESET', server: 'ECONNRESET' }
+        : { client: 'ok', server: 'ok' },
+    settings: {
+      [NS.node]: { 'net.netfilter.nf_conntrack_tcp_be_liberal': variant === 'be-liberal' ? 1 : 0 },
+    },
     async run(ctx) {
       const flow = await ctx.connect();
       const be = BACKENDS[flow.backend];
       const abort = new AbortController();
-      const crafter = spawnLines(['python3', '-c', CRAFT_OOW_PY, 'eth0', be.ip, String(ADDR.backendPort), ADDR.client, String(flow.tuple.sport), '5'], {
-        netns: be.ns,
-        signal: abort.signal,
-        killSignal: 'SIGTERM',
-        forceKillAfterMs: 1000,
-        dieWithParent: true,
-      });
+      const crafter = spawnLines(
+        [
+          'python3',
+          '-c',
+          CRAFT_OOW_PY,
+          'eth0',
+          be.ip,
+          String(ADDR.backendPort),
+          ADDR.client,
+          String(flow.tuple.sport),
+          '5',
+        ],
+        {
+          netns: be.ns,
+          signal: abort.signal,
+          killSignal: 'SIGTERM',
+          forceKillAfterMs: 1000,
+          dieWithParent: true,
+        },
+      );
       const out: string[] = [];
       let readyResolve: () => void = () => undefined;
       const ready = new Promise<void>((r) => (readyResolve = r));
@@ -52,14 +70,22 @@ function oowScenario(variant: 'drop' | 'no-drop' | 'be-liberal'): ScenarioDef {
         if (!sent) throw new Error(`crafter sent nothing: ${out.join(' | ')}`);
         ctx.mark('actionAt');
         ctx.notes.push(`crafted: ${sent}`);
-        ctx.step('crafted', `Out-of-window segment sent from ${be.ip}:${ADDR.backendPort} (seq + 2^30)`);
+        ctx.step(
+          'crafted',
+          `Out-of-window segment sent from ${be.ip}:${ADDR.backendPort} (seq + 2^30)`,
+        );
         const sErr = await ctx.waitError(ctx.servers[flow.backend], flow.serverConn, 1500, sFrom);
         const client = await ctx.echo(flow, 'check', 3000);
         if (client !== 'ok' || sErr) ctx.mark('failureObserved', sErr?.t ?? Date.now());
         const save = await ctx.lab.iptablesSave();
-        const dropLine = save.split('\n').find((l) => l.includes('KUBE-FORWARD') && l.includes('INVALID') && l.includes('DROP'));
+        const dropLine = save
+          .split('\n')
+          .find((l) => l.includes('KUBE-FORWARD') && l.includes('INVALID') && l.includes('DROP'));
         if (dropLine) ctx.notes.push(`rule counter: ${dropLine}`);
-        ctx.step('result', `Client ${client === 'ok' ? 'data echoed' : client}; backend ${sErr ? sErr.code : 'no error'}`);
+        ctx.step(
+          'result',
+          `Client ${client === 'ok' ? 'data echoed' : client}; backend ${sErr ? sErr.code : 'no error'}`,
+        );
         return { flow, outcome: { client, server: sErr ? codeOutcome(sErr.code) : 'ok' } };
       } finally {
         abort.abort();

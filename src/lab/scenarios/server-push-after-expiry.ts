@@ -13,7 +13,10 @@ export const serverPushAfterExpiry: ScenarioDef = {
     const flow = await ctx.connect();
     const idleMs = EXPIRY_IDLE_S * 1000;
     ctx.mark('expiryExpected', Date.now() + T * 1000);
-    await ctx.idle(idleMs, `conntrack ESTABLISHED timeout ${T} s in ${NS.node}, expiry expected at +${T} s`);
+    await ctx.idle(
+      idleMs,
+      `conntrack ESTABLISHED timeout ${T} s in ${NS.node}, expiry expected at +${T} s`,
+    );
     const server = ctx.servers[flow.backend];
     const sFrom = server.events.length;
     const cFrom = ctx.client.events.length;
@@ -22,10 +25,23 @@ export const serverPushAfterExpiry: ScenarioDef = {
     ctx.step('push', `Backend ${flow.backend} wrote to the client after the idle period`);
     const sErr = await ctx.waitError(server, flow.serverConn, 4000, sFrom);
     if (sErr) ctx.mark('failureObserved', sErr.t);
-    const pushed = ctx.client.events.slice(cFrom).some((e) => e.conn === flow.conn && e.ev === 'data' && (e.text ?? '').includes('push'));
-    ctx.notes.push(pushed ? 'client received the push' : 'client never received the push (it arrived from the backend address, not the VIP)');
-    ctx.step('push-result', sErr ? `Failure observed: backend ${sErr.code}` : 'Backend saw no error');
+    const pushed = ctx.client.events
+      .slice(cFrom)
+      .some((e) => e.conn === flow.conn && e.ev === 'data' && (e.text ?? '').includes('push'));
+    ctx.notes.push(
+      pushed
+        ? 'client received the push'
+        : 'client never received the push (it arrived from the backend address, not the VIP)',
+    );
+    ctx.step(
+      'push-result',
+      sErr ? `Failure observed: backend ${sErr.code}` : 'Backend saw no error',
+    );
     const client = await ctx.echo(flow, 'after-push', 4000);
-    return { flow, idleMs, outcome: { client, server: sErr ? codeOutcome(sErr.code) : pushed ? 'ok' : 'no-reply' } };
+    return {
+      flow,
+      idleMs,
+      outcome: { client, server: sErr ? codeOutcome(sErr.code) : pushed ? 'ok' : 'no-reply' },
+    };
   },
 };

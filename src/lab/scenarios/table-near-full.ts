@@ -21,11 +21,18 @@ export const tableNearFull: ScenarioDef = {
     const flow = await ctx.connect();
     const max = Number(await ctx.lab.readSysctl(NS.node, 'net.netfilter.nf_conntrack_max'));
     const cleared = await clearAllBut(flow);
-    if (cleared.length) ctx.notes.push(`removed before the fill (evictable once the table is full): ${cleared.join(' | ')}`);
+    if (cleared.length)
+      ctx.notes.push(
+        `removed before the fill (evictable once the table is full): ${cleared.join(' | ')}`,
+      );
     const count = Number(await ctx.lab.readSysctl(NS.node, 'net.netfilter.nf_conntrack_count'));
-    ctx.notes.push(`nf_conntrack_max=${max} (global, read-only in a netns); node count before fill=${count}`);
+    ctx.notes.push(
+      `nf_conntrack_max=${max} (global, read-only in a netns); node count before fill=${count}`,
+    );
     if (!Number.isFinite(max) || max <= 0 || max > 1_048_576) {
-      ctx.notes.push('fill skipped: nf_conntrack_max is unlimited or above 1048576 (the fill would need too much kernel memory)');
+      ctx.notes.push(
+        'fill skipped: nf_conntrack_max is unlimited or above 1048576 (the fill would need too much kernel memory)',
+      );
       return { flow, outcome: { client: 'skipped', server: 'skipped' } };
     }
     // The fill makes ~262k NEW events; conntrack -E filters them in user space, which triples the
@@ -34,14 +41,28 @@ export const tableNearFull: ScenarioDef = {
     const filled = await fillTable(ctx, max - count + 64);
     await ctx.ct.resume();
     ctx.notes.push(`node count after fill=${filled}`);
-    ctx.step('filled', `Conntrack table filled: ${filled}/${max} entries in ${NS.node} (ASSURED, so early_drop cannot evict them)`);
+    ctx.step(
+      'filled',
+      `Conntrack table filled: ${filled}/${max} entries in ${NS.node} (ASSURED, so early_drop cannot evict them)`,
+    );
     const from = ctx.client.events.length;
     ctx.mark('actionAt');
     ctx.client.send({ cmd: 'connect', host: ADDR.vip, port: ADDR.vipPort });
-    const ev = await ctx.client.waitFor((e) => e.ev === 'connected' || e.ev === 'error', 10000, from);
+    const ev = await ctx.client.waitFor(
+      (e) => e.ev === 'connected' || e.ev === 'error',
+      10000,
+      from,
+    );
     if (ev?.ev === 'error') ctx.mark('failureObserved', ev.t);
-    const fresh: AppOutcome = !ev ? 'no-reply' : ev.ev === 'connected' ? 'ok' : codeOutcome(ev.code);
-    ctx.step('new-conn', fresh === 'ok' ? 'New connection succeeded' : `Failure observed: new connection ${fresh}`);
+    const fresh: AppOutcome = !ev
+      ? 'no-reply'
+      : ev.ev === 'connected'
+        ? 'ok'
+        : codeOutcome(ev.code);
+    ctx.step(
+      'new-conn',
+      fresh === 'ok' ? 'New connection succeeded' : `Failure observed: new connection ${fresh}`,
+    );
     const existing = await ctx.echo(flow, 'still-here', 3000);
     const klog = await tableFullLog();
     if (klog) ctx.notes.push(`kernel log: ${klog}`);
@@ -65,9 +86,17 @@ async function clearAllBut(flow: Flow): Promise<string[]> {
     if (r.kind !== 'row') continue;
     const e = r.value;
     const o = e.orig;
-    if (e.proto === 'tcp' && o.src === flow.tuple.src && o.sport === flow.tuple.sport && o.dst === flow.tuple.dst && o.dport === flow.tuple.dport) continue;
+    if (
+      e.proto === 'tcp' &&
+      o.src === flow.tuple.src &&
+      o.sport === flow.tuple.sport &&
+      o.dst === flow.tuple.dst &&
+      o.dport === flow.tuple.dport
+    )
+      continue;
     const argv = ['conntrack', '-D', '-p', String(e.protonum), '-s', o.src, '-d', o.dst];
-    if (o.sport !== undefined && o.dport !== undefined) argv.push('--sport', String(o.sport), '--dport', String(o.dport));
+    if (o.sport !== undefined && o.dport !== undefined)
+      argv.push('--sport', String(o.sport), '--dport', String(o.dport));
     await run(argv, { netns: NS.node, reject: false });
     removed.push(line.trim().replace(/\s+/g, ' '));
   }
@@ -84,7 +113,9 @@ async function fillTable(ctx: Ctx, n: number): Promise<number> {
     for (let i = 0; i < n; i++) {
       const host = 20 + Math.floor(i / 50000);
       const port = 10000 + (i % 50000);
-      lines.push(`-I -p tcp -s 192.0.2.${host} -d 203.0.113.99 --sport ${port} --dport 80 --state ESTABLISHED -u ASSURED -t 600`);
+      lines.push(
+        `-I -p tcp -s 192.0.2.${host} -d 203.0.113.99 --sport ${port} --dport 80 --state ESTABLISHED -u ASSURED -t 600`,
+      );
     }
     const file = join(dir, 'fill.txt');
     await writeFile(file, lines.join('\n') + '\n');

@@ -52,7 +52,10 @@ export interface ScenarioResult {
   /** Raw `conntrack -E -o timestamp -p tcp` lines from the node namespace during the scenario. */
   readonly conntrackEvents: string[];
   /** `conntrack -S` of the node, summed over CPUs, before traffic and at the end. */
-  readonly conntrackStats: { readonly before: Record<string, number>; readonly after: Record<string, number> };
+  readonly conntrackStats: {
+    readonly before: Record<string, number>;
+    readonly after: Record<string, number>;
+  };
   /** Extra evidence: rule counters, `ss` lines, table sizes. */
   readonly notes: string[];
 }

@@ -20,13 +20,20 @@ export const unackedClamp: ScenarioDef = {
     const flow = await ctx.connect();
     await ctx.lab.setEndpoints([other(flow.backend)]);
     ctx.step('endpoints', `Service endpoints switched to ${other(flow.backend)} only`);
-    await run(['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(ADDR.backendPort), '-j', 'DROP'], { netns: BACKENDS[flow.backend].ns });
+    await run(
+      ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(ADDR.backendPort), '-j', 'DROP'],
+      { netns: BACKENDS[flow.backend].ns },
+    );
     ctx.step('stall', `Backend ${flow.backend} stopped acknowledging (its INPUT drops the flow)`);
     ctx.mark('actionAt');
     ctx.mark('expiryExpected', Date.now() + 2000);
     const echo = await ctx.echo(flow, 'never-acked', 15000);
     if (echo !== 'ok') ctx.mark('failureObserved');
     ctx.step('result', `Failure observed: ${echo}`);
-    return { flow, outcome: { client: echo }, backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))) };
+    return {
+      flow,
+      outcome: { client: echo },
+      backendAfter: beAddr(pickupBackend(ctx.flowEvents(flow))),
+    };
   },
 };

@@ -3,7 +3,14 @@
 // for, so each section can go to the parser of that file. Pure and bounded: lines are cut at
 // MAX_LINE characters and reading stops after MAX_LINES lines, both reported.
 import { braceDelta } from '../nft-ruleset.js';
-import { continues, kindOfCommand, procSysKey, scopeOfCommand, shapeOf, type PasteKind } from './line-shapes.js';
+import {
+  continues,
+  kindOfCommand,
+  procSysKey,
+  scopeOfCommand,
+  shapeOf,
+  type PasteKind,
+} from './line-shapes.js';
 
 export type { PasteKind } from './line-shapes.js';
 
@@ -42,7 +49,10 @@ export interface PasteSection {
 export interface PasteSplit {
   readonly sections: readonly PasteSection[];
   /** Prose and other lines no section took (blank lines not counted). */
-  readonly ignored: { readonly count: number; readonly ranges: readonly { readonly startLine: number; readonly endLine: number }[] };
+  readonly ignored: {
+    readonly count: number;
+    readonly ranges: readonly { readonly startLine: number; readonly endLine: number }[];
+  };
   /** Lines that ended in CR LF. */
   readonly crlf: number;
   /** Lines whose leading time column was removed. */
@@ -74,7 +84,8 @@ const WHAT: Readonly<Record<PasteKind, readonly [string, string]>> = {
 };
 
 // `09:14:29 `, `09:14:29.123 `, `2026-06-24T19:48:36Z ` at the start of a line, followed by text.
-const TIME_COLUMN = /^(\d\d:\d\d:\d\d(?:[.,]\d{1,9})?|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) +(?=\S)/;
+const TIME_COLUMN =
+  /^(\d\d:\d\d:\d\d(?:[.,]\d{1,9})?|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) +(?=\S)/;
 const NFT_CHAIN = /^\s{0,16}chain \S/;
 
 interface Open {
@@ -158,7 +169,8 @@ export function splitPaste(text: string): PasteSplit {
     }
     if (end === text.length && raw === '') break;
     const tm = TIME_COLUMN.exec(raw);
-    const line: PasteLine = tm === null ? { no, text: raw } : { no, text: raw.slice(tm[0].length), at: tm[1]! };
+    const line: PasteLine =
+      tm === null ? { no, text: raw } : { no, text: raw.slice(tm[0].length), at: tm[1]! };
     const s = line.text;
 
     // nft's braces decide where its ruleset ends, whatever the lines inside look like
@@ -179,7 +191,12 @@ export function splitPaste(text: string): PasteSplit {
       close();
       const kind = kindOfCommand(shape.command);
       const scope = scopeOfCommand(shape.command);
-      pending = { line: no, text: shape.command, ...(kind !== undefined ? { kind } : {}), ...(scope !== undefined ? { scope } : {}) };
+      pending = {
+        line: no,
+        text: shape.command,
+        ...(kind !== undefined ? { kind } : {}),
+        ...(scope !== undefined ? { scope } : {}),
+      };
       continue;
     }
 
@@ -221,7 +238,14 @@ export function splitPaste(text: string): PasteSplit {
     ignore(no);
   }
   close();
-  return { sections, ignored: { count: ignoredCount, ranges: ignoredRanges }, crlf, timeColumn, cut, truncated };
+  return {
+    sections,
+    ignored: { count: ignoredCount, ranges: ignoredRanges },
+    crlf,
+    timeColumn,
+    cut,
+    truncated,
+  };
 }
 
 /** The kind a finished section gets: the command's when it fits, else what its lines say. */
@@ -231,7 +255,11 @@ function kindOf(o: Open): PasteKind {
   if (kinds.includes('nf_conntrack.txt') && kinds.includes('conntrack-L.txt')) {
     // ct_seq_show always prints the l3 columns and zone= (with zones compiled in), never id=
     const entries = o.lines.filter((l) => l.text.includes('src='));
-    const proc = entries.length > 0 && entries.every((l) => l.text.startsWith('ipv') && l.text.includes(' zone=') && !l.text.includes(' id='));
+    const proc =
+      entries.length > 0 &&
+      entries.every(
+        (l) => l.text.startsWith('ipv') && l.text.includes(' zone=') && !l.text.includes(' id='),
+      );
     return proc ? 'nf_conntrack.txt' : 'conntrack-L.txt';
   }
   return kinds[0]!;
@@ -244,7 +272,8 @@ function finish(o: Open): PasteSection {
   let count = o.rows;
   let unit = WHAT[kind][1];
   if (kind === 'kube-proxy.yaml') count = o.lines.length;
-  if (kind === 'kube-proxy.args') count = o.lines.reduce((n, l) => n + l.text.split(' ').filter((w) => w !== '').length, 0);
+  if (kind === 'kube-proxy.args')
+    count = o.lines.reduce((n, l) => n + l.text.split(' ').filter((w) => w !== '').length, 0);
   if (kind === 'conntrack-S.txt' && o.cpuRows > 0) {
     count = o.cpuRows;
     unit = 'CPUs';

@@ -48,7 +48,11 @@ function moveDelta(input: string, key: Key, page: number): number | null {
 }
 
 function finiteDelta(d: number, count: number): number {
-  return d === Number.NEGATIVE_INFINITY ? -count - 1 : d === Number.POSITIVE_INFINITY ? count + 1 : d;
+  return d === Number.NEGATIVE_INFINITY
+    ? -count - 1
+    : d === Number.POSITIVE_INFINITY
+      ? count + 1
+      : d;
 }
 
 function pauseToggle(ctx: KeyContext): KeyIntent[] {
@@ -93,12 +97,29 @@ export function resolveKey(input: string, key: Key, ctx: KeyContext): KeyIntent[
   if (s.dialog) {
     if (input === 'y' || input === 'Y') {
       const d = s.dialog;
-      if (d.kind === 'revert') return [cmd({ type: 'revert', journalId: d.journalId }), ui({ type: 'close-dialog' }), say(`Revert requested: ${d.journalId}`)];
+      if (d.kind === 'revert')
+        return [
+          cmd({ type: 'revert', journalId: d.journalId }),
+          ui({ type: 'close-dialog' }),
+          say(`Revert requested: ${d.journalId}`),
+        ];
       // y takes only a plan on screen: what was shown is what gets made.
-      if (d.plan?.status !== 'ready') return [say(d.plan === undefined ? 'Wait for the plan' : "Can't apply: see the dialog; Esc closes it")];
-      return [cmd({ type: 'apply', suggestion: d.suggestionId }), ui({ type: 'close-dialog' }), say(`Apply requested: ${d.suggestionId}`)];
+      if (d.plan?.status !== 'ready')
+        return [
+          say(
+            d.plan === undefined
+              ? 'Wait for the plan'
+              : "Can't apply: see the dialog; Esc closes it",
+          ),
+        ];
+      return [
+        cmd({ type: 'apply', suggestion: d.suggestionId }),
+        ui({ type: 'close-dialog' }),
+        say(`Apply requested: ${d.suggestionId}`),
+      ];
     }
-    if (input === 'n' || input === 'N' || key.escape) return [ui({ type: 'close-dialog' }), say('Cancelled')];
+    if (input === 'n' || input === 'N' || key.escape)
+      return [ui({ type: 'close-dialog' }), say('Cancelled')];
     return [];
   }
 
@@ -107,7 +128,16 @@ export function resolveKey(input: string, key: Key, ctx: KeyContext): KeyIntent[
     if (key.return) return [ui({ type: 'apply-filter' })];
     if (key.escape) return [ui({ type: 'clear-filter' })];
     if (key.backspace || key.delete) return [ui({ type: 'filter-backspace' })];
-    if (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return [];
+    if (
+      key.ctrl ||
+      key.meta ||
+      key.tab ||
+      key.upArrow ||
+      key.downArrow ||
+      key.leftArrow ||
+      key.rightArrow
+    )
+      return [];
     return input ? [ui({ type: 'filter-input', text: input })] : [];
   }
 
@@ -133,7 +163,10 @@ export function resolveKey(input: string, key: Key, ctx: KeyContext): KeyIntent[
     if (d !== null) return [ui({ type: 'move-detail', delta: finiteDelta(d, count), count })];
     const item = ctx.detail.items[Math.min(top.selected, count - 1)];
     if (key.return) return item?.open ? [ui({ type: 'open-detail', detail: item.open })] : [];
-    if (input === 'c') return item?.copy ? [{ kind: 'copy', text: item.copy }, say('Copied')] : [say('Nothing to copy here')];
+    if (input === 'c')
+      return item?.copy
+        ? [{ kind: 'copy', text: item.copy }, say('Copied')]
+        : [say('Nothing to copy here')];
     if (input === 'a') return applyIntents(item?.apply ?? ctx.detail.apply);
     return [];
   }
@@ -152,7 +185,8 @@ export function resolveKey(input: string, key: Key, ctx: KeyContext): KeyIntent[
   }
   if (input === 'r') {
     const t = ctx.revertTarget;
-    if (pane !== 'applied' || !t) return [say('Select an applied change to revert (Tab to Applied)')];
+    if (pane !== 'applied' || !t)
+      return [say('Select an applied change to revert (Tab to Applied)')];
     if (t.reverted) return [say(`${t.suggestion} is already reverted`)];
     return [ui({ type: 'open-dialog', dialog: { kind: 'revert', journalId: t.journalId } })];
   }

@@ -1,5 +1,14 @@
 // Pure selectors from a SessionSnapshot to what the panes list: normalised input, sorted and filtered indices.
-import type { Diagnosis, Finding, FlowView, Layer, LayerTimeout, Prediction, Severity, Suggestion } from '../../model/diagnosis.js';
+import type {
+  Diagnosis,
+  Finding,
+  FlowView,
+  Layer,
+  LayerTimeout,
+  Prediction,
+  Severity,
+  Suggestion,
+} from '../../model/diagnosis.js';
 import type { FeedItem, SessionSnapshot } from '../../model/session.js';
 import type { SortKey } from './ui-state.js';
 
@@ -10,16 +19,33 @@ function arr<T>(v: unknown): readonly T[] {
 }
 
 /** An empty diagnosis, for a session that has produced none yet. */
-export const EMPTY_DIAGNOSIS: Diagnosis = Object.freeze({ at: Number.NaN, findings: EMPTY, predictions: EMPTY, suggestions: EMPTY, flows: EMPTY });
+export const EMPTY_DIAGNOSIS: Diagnosis = Object.freeze({
+  at: Number.NaN,
+  findings: EMPTY,
+  predictions: EMPTY,
+  suggestions: EMPTY,
+  flows: EMPTY,
+});
 
 /** Fills every missing top-level field of a snapshot so that views never see undefined arrays. */
 export function normaliseSnapshot(raw: unknown): SessionSnapshot {
   const s = (raw && typeof raw === 'object' ? raw : {}) as Partial<SessionSnapshot>;
-  const d = (s.diagnosis && typeof s.diagnosis === 'object' ? s.diagnosis : EMPTY_DIAGNOSIS) as Partial<Diagnosis>;
+  const d = (
+    s.diagnosis && typeof s.diagnosis === 'object' ? s.diagnosis : EMPTY_DIAGNOSIS
+  ) as Partial<Diagnosis>;
   const diagnosis: Diagnosis =
-    Array.isArray(d.flows) && Array.isArray(d.findings) && Array.isArray(d.predictions) && Array.isArray(d.suggestions)
+    Array.isArray(d.flows) &&
+    Array.isArray(d.findings) &&
+    Array.isArray(d.predictions) &&
+    Array.isArray(d.suggestions)
       ? (d as Diagnosis)
-      : { at: typeof d.at === 'number' ? d.at : Number.NaN, findings: arr(d.findings), predictions: arr(d.predictions), suggestions: arr(d.suggestions), flows: arr(d.flows) };
+      : {
+          at: typeof d.at === 'number' ? d.at : Number.NaN,
+          findings: arr(d.findings),
+          predictions: arr(d.predictions),
+          suggestions: arr(d.suggestions),
+          flows: arr(d.flows),
+        };
   return {
     mode: s.mode === 'replay' ? 'replay' : 'live',
     diagnosis,
@@ -86,7 +112,11 @@ export function* indexFlowsJob(diagnosis: Diagnosis, chunk: number): Generator<v
   const rules = new Map<string, string>();
   for (const f of arr<Finding>(diagnosis.findings)) {
     if (!f) continue;
-    for (const id of arr<string>(f.flows)) rules.set(id, `${rules.get(id) ?? ''} ${String(f.rule ?? '')} ${String(f.fm ?? '')}`.toLowerCase());
+    for (const id of arr<string>(f.flows))
+      rules.set(
+        id,
+        `${rules.get(id) ?? ''} ${String(f.rule ?? '')} ${String(f.fm ?? '')}`.toLowerCase(),
+      );
   }
   const n = flows.length;
   const ttb = new Float64Array(n);
@@ -123,7 +153,8 @@ export function* indexFlowsJob(diagnosis: Diagnosis, chunk: number): Generator<v
 /** Lower-case text a filter is matched against: addresses, ports, pod, process, service, state. */
 export function flowHaystack(f: FlowView): string {
   if (!f) return '';
-  const ep = (e: { addr?: string; port?: number } | undefined) => (e ? `${e.addr ?? ''}:${e.port ?? ''}` : '');
+  const ep = (e: { addr?: string; port?: number } | undefined) =>
+    e ? `${e.addr ?? ''}:${e.port ?? ''}` : '';
   const o = f.owner;
   return [
     f.id,
@@ -222,7 +253,10 @@ export function* flowOrderJob(
       // Most idle first; unknown idle last.
       for (let i = start; i < end; i++) {
         const v = flows[i]?.idleSec;
-        keys[i] = typeof v === 'number' && Number.isFinite(v) ? UNKNOWN_KEY - 1 - Math.min(UNKNOWN_KEY - 1, Math.max(0, Math.floor(v))) : UNKNOWN_KEY;
+        keys[i] =
+          typeof v === 'number' && Number.isFinite(v)
+            ? UNKNOWN_KEY - 1 - Math.min(UNKNOWN_KEY - 1, Math.max(0, Math.floor(v)))
+            : UNKNOWN_KEY;
       }
     } else {
       for (let i = start; i < end; i++) {
@@ -242,7 +276,13 @@ export function selectFeedOrder(feed: readonly FeedItem[], filter: string): Uint
   for (let i = feed.length - 1; i >= 0; i--) {
     const e = feed[i];
     if (!e) continue;
-    if (q === '' || `${e.text ?? ''} ${e.flow ?? ''} ${e.finding ?? ''} ${e.src ?? ''} ${e.kind ?? ''}`.toLowerCase().includes(q)) out.push(i);
+    if (
+      q === '' ||
+      `${e.text ?? ''} ${e.flow ?? ''} ${e.finding ?? ''} ${e.src ?? ''} ${e.kind ?? ''}`
+        .toLowerCase()
+        .includes(q)
+    )
+      out.push(i);
   }
   return Uint32Array.from(out);
 }
@@ -256,16 +296,27 @@ export function selectFindings(findings: readonly Finding[], filter: string): re
     (f) =>
       f &&
       (q === '' ||
-        `${f.rule ?? ''} ${f.fm ?? ''} ${f.title ?? ''} ${arr<string>(f.flows).join(' ')}`.toLowerCase().includes(q)),
+        `${f.rule ?? ''} ${f.fm ?? ''} ${f.title ?? ''} ${arr<string>(f.flows).join(' ')}`
+          .toLowerCase()
+          .includes(q)),
   );
   return list.sort(
-    (a, b) => (SEVERITY_RANK[a.severity] ?? 3) - (SEVERITY_RANK[b.severity] ?? 3) || finiteOr(b.t, 0) - finiteOr(a.t, 0),
+    (a, b) =>
+      (SEVERITY_RANK[a.severity] ?? 3) - (SEVERITY_RANK[b.severity] ?? 3) ||
+      finiteOr(b.t, 0) - finiteOr(a.t, 0),
   );
 }
 
 /** Looks up suggestions by id, keeping order and skipping unknown ids. */
-export function suggestionsFor(ids: readonly string[] | undefined, all: readonly Suggestion[]): Suggestion[] {
-  const byId = new Map(arr<Suggestion>(all).filter(Boolean).map((s) => [s.id, s] as const));
+export function suggestionsFor(
+  ids: readonly string[] | undefined,
+  all: readonly Suggestion[],
+): Suggestion[] {
+  const byId = new Map(
+    arr<Suggestion>(all)
+      .filter(Boolean)
+      .map((s) => [s.id, s] as const),
+  );
   return arr<string>(ids)
     .map((id) => byId.get(id))
     .filter((s): s is Suggestion => s !== undefined)

@@ -15,7 +15,11 @@ export type Detail =
 
 /** The plan an apply dialog shows before y is taken: planning (absent), ready, or refused. */
 export type DialogPlan =
-  | { readonly status: 'ready'; readonly lines: readonly string[]; readonly warnings: readonly string[] }
+  | {
+      readonly status: 'ready';
+      readonly lines: readonly string[];
+      readonly warnings: readonly string[];
+    }
   | { readonly status: 'failed'; readonly message: string };
 
 /** A confirmation that blocks every key but y / n / Esc. */
@@ -39,8 +43,20 @@ export interface UiState {
 }
 
 export type UiAction =
-  | { readonly type: 'move'; readonly pane: Pane; readonly delta: number; readonly count: number; readonly page: number }
-  | { readonly type: 'move-to'; readonly pane: Pane; readonly index: number; readonly count: number; readonly page: number }
+  | {
+      readonly type: 'move';
+      readonly pane: Pane;
+      readonly delta: number;
+      readonly count: number;
+      readonly page: number;
+    }
+  | {
+      readonly type: 'move-to';
+      readonly pane: Pane;
+      readonly index: number;
+      readonly count: number;
+      readonly page: number;
+    }
   | { readonly type: 'focus-pane'; readonly pane: Pane }
   | { readonly type: 'focus-next'; readonly panes: readonly Pane[]; readonly delta: 1 | -1 }
   | { readonly type: 'open-detail'; readonly detail: Detail }
@@ -86,7 +102,12 @@ function clampInt(n: number, lo: number, hi: number): number {
 }
 
 /** Keeps `selected` inside [0, count) and the scroll offset such that it stays on a page of `page` rows. */
-export function keepVisible(selected: number, scroll: number, count: number, page: number): { selected: number; scroll: number } {
+export function keepVisible(
+  selected: number,
+  scroll: number,
+  count: number,
+  page: number,
+): { selected: number; scroll: number } {
   const sel = clampInt(selected, 0, Math.max(0, count - 1));
   const p = Math.max(1, Math.trunc(page) || 1);
   let off = clampInt(scroll, 0, Math.max(0, count - p));
@@ -97,7 +118,11 @@ export function keepVisible(selected: number, scroll: number, count: number, pag
 
 function setPane(state: UiState, pane: Pane, selected: number, scroll: number): UiState {
   if (state.selected[pane] === selected && state.scroll[pane] === scroll) return state;
-  return { ...state, selected: { ...state.selected, [pane]: selected }, scroll: { ...state.scroll, [pane]: scroll } };
+  return {
+    ...state,
+    selected: { ...state.selected, [pane]: selected },
+    scroll: { ...state.scroll, [pane]: scroll },
+  };
 }
 
 const RESET_LISTS = (state: UiState): Pick<UiState, 'selected' | 'scroll'> => ({
@@ -109,7 +134,12 @@ const RESET_LISTS = (state: UiState): Pick<UiState, 'selected' | 'scroll'> => ({
 export function uiReducer(state: UiState, action: UiAction): UiState {
   switch (action.type) {
     case 'move': {
-      const v = keepVisible(state.selected[action.pane] + action.delta, state.scroll[action.pane], action.count, action.page);
+      const v = keepVisible(
+        state.selected[action.pane] + action.delta,
+        state.scroll[action.pane],
+        action.count,
+        action.page,
+      );
       return setPane(state, action.pane, v.selected, v.scroll);
     }
     case 'move-to': {
@@ -146,16 +176,29 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
       return { ...state, filterDraft: (state.filterDraft + text).slice(0, MAX_FILTER) };
     }
     case 'filter-backspace':
-      return state.filterDraft === null ? state : { ...state, filterDraft: state.filterDraft.slice(0, -1) };
+      return state.filterDraft === null
+        ? state
+        : { ...state, filterDraft: state.filterDraft.slice(0, -1) };
     case 'apply-filter': {
       if (state.filterDraft === null) return state;
-      return { ...state, ...RESET_LISTS(state), filter: state.filterDraft.trim(), filterDraft: null };
+      return {
+        ...state,
+        ...RESET_LISTS(state),
+        filter: state.filterDraft.trim(),
+        filterDraft: null,
+      };
     }
     case 'clear-filter':
       return { ...state, ...RESET_LISTS(state), filter: '', filterDraft: null };
     case 'cycle-sort': {
-      const next = SORT_KEYS[(SORT_KEYS.indexOf(state.sort) + 1) % SORT_KEYS.length] ?? 'time-to-break';
-      return { ...state, sort: next, selected: { ...state.selected, flows: 0 }, scroll: { ...state.scroll, flows: 0 } };
+      const next =
+        SORT_KEYS[(SORT_KEYS.indexOf(state.sort) + 1) % SORT_KEYS.length] ?? 'time-to-break';
+      return {
+        ...state,
+        sort: next,
+        selected: { ...state.selected, flows: 0 },
+        scroll: { ...state.scroll, flows: 0 },
+      };
     }
     case 'toggle-help':
       return { ...state, help: !state.help };
@@ -165,7 +208,9 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
       return state.dialog === null ? state : { ...state, dialog: null };
     case 'dialog-plan':
       // A plan that arrives after its dialog was closed (or another opened) is dropped.
-      return state.dialog?.kind === 'apply' && state.dialog.suggestionId === action.suggestionId ? { ...state, dialog: { ...state.dialog, plan: action.plan } } : state;
+      return state.dialog?.kind === 'apply' && state.dialog.suggestionId === action.suggestionId
+        ? { ...state, dialog: { ...state.dialog, plan: action.plan } }
+        : state;
     case 'set-message':
       return { ...state, message: action.text.slice(0, 200) };
     case 'clear-message':

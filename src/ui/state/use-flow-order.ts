@@ -2,7 +2,14 @@
 // time-sliced steps for large ones so that keys and other panes stay responsive while 100,000 flows are sorted.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Diagnosis, FlowView } from '../../model/diagnosis.js';
-import { flowHaystack, flowOrderJob, indexFlows, indexFlowsJob, selectFlowOrder, type FlowIndex } from './selectors.js';
+import {
+  flowHaystack,
+  flowOrderJob,
+  indexFlows,
+  indexFlowsJob,
+  selectFlowOrder,
+  type FlowIndex,
+} from './selectors.js';
 import type { SortKey } from './ui-state.js';
 
 export interface FlowOrder {
@@ -44,24 +51,43 @@ function useHaystack(): (f: FlowView) => string {
 }
 
 /** Index and order of the diagnosis' flows for a sort and filter. */
-export function useFlowOrder(diagnosis: Diagnosis, sort: SortKey, filter: string, syncLimit = SYNC_FLOW_LIMIT): FlowOrder {
+export function useFlowOrder(
+  diagnosis: Diagnosis,
+  sort: SortKey,
+  filter: string,
+  syncLimit = SYNC_FLOW_LIMIT,
+): FlowOrder {
   const haystack = useHaystack();
   const large = diagnosis.flows.length > syncLimit;
   const [done, setDone] = useState<Done | null>(null);
 
   // Small diagnoses: plain memoised computation on the diagnosis identity.
   const index = useMemo(() => (large ? null : indexFlows(diagnosis)), [large, diagnosis]);
-  const order = useMemo(() => (index ? selectFlowOrder(index, sort, filter, haystack) : null), [index, sort, filter, haystack]);
+  const order = useMemo(
+    () => (index ? selectFlowOrder(index, sort, filter, haystack) : null),
+    [index, sort, filter, haystack],
+  );
 
   // Large diagnoses: the first one is computed at once (nothing to show yet), later ones in slices.
   const first = useMemo(() => {
     if (!large || done) return null;
     const idx = indexFlows(diagnosis);
-    return { diagnosis, sort, filter, index: idx, order: selectFlowOrder(idx, sort, filter, haystack) };
+    return {
+      diagnosis,
+      sort,
+      filter,
+      index: idx,
+      order: selectFlowOrder(idx, sort, filter, haystack),
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [large, done === null]);
   const current = done ?? first;
-  const stale = large && (!current || current.diagnosis !== diagnosis || current.sort !== sort || current.filter !== filter);
+  const stale =
+    large &&
+    (!current ||
+      current.diagnosis !== diagnosis ||
+      current.sort !== sort ||
+      current.filter !== filter);
 
   useEffect(() => {
     if (!stale) return undefined;

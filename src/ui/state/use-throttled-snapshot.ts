@@ -3,11 +3,13 @@ import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import type { SessionSnapshot, SessionStore } from '../../model/session.js';
 import { printableDeep } from '../../model/printable.js';
 
-
 // Input strings (pod and process names, comments, hostnames) reach the terminal only through the
 // snapshot: each snapshot is made printable once, and the same copy is handed back on every render
 // (useSyncExternalStore needs a stable reference).
-function printableSnapshot(copies: WeakMap<SessionSnapshot, SessionSnapshot>, s: SessionSnapshot): SessionSnapshot {
+function printableSnapshot(
+  copies: WeakMap<SessionSnapshot, SessionSnapshot>,
+  s: SessionSnapshot,
+): SessionSnapshot {
   let p = copies.get(s);
   if (p === undefined) {
     try {

@@ -36,7 +36,13 @@ export function AppliedView(p: AppliedViewProps) {
     );
   }
   return (
-    <Pane title={p.title ?? 'Applied'} info={total > 0 ? 'r: revert' : ''} focused={p.focused} width={p.width} height={p.height}>
+    <Pane
+      title={p.title ?? 'Applied'}
+      info={total > 0 ? 'r: revert' : ''}
+      focused={p.focused}
+      width={p.width}
+      height={p.height}
+    >
       {total === 0 ? (
         <Text color={theme.dim} wrap="truncate">
           {'  Nothing applied (a on a suggestion applies it)'}

@@ -21,7 +21,17 @@ export interface ConfirmDialogProps {
 }
 
 /** Props in, frame out: the confirmation dialog. */
-export function ConfirmDialog({ title, subtitle, heading, lines, shell = false, warnings, confirmable = true, width, height }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  title,
+  subtitle,
+  heading,
+  lines,
+  shell = false,
+  warnings,
+  confirmable = true,
+  width,
+  height,
+}: ConfirmDialogProps) {
   const inner = paneBodyCols(width);
   return (
     <Pane title={title} focused width={width} height={height}>
@@ -29,8 +39,20 @@ export function ConfirmDialog({ title, subtitle, heading, lines, shell = false, 
         {subtitle ? wrapLines(subtitle, inner).map((l, i) => <Text key={`s${i}`}>{l}</Text>) : null}
         <Text> </Text>
         <Text bold>{heading}</Text>
-        {lines.flatMap((c, i) => wrapLines(c, inner, shell ? '  $ ' : '  ', true).map((l, j) => <Text key={`${i}.${j}`} color="cyan">{l}</Text>))}
-        {warnings.flatMap((wt, i) => wrapLines(`⚠ ${wt}`, inner, '  ').map((l, j) => <Text key={`w${i}.${j}`} color="yellow">{l}</Text>))}
+        {lines.flatMap((c, i) =>
+          wrapLines(c, inner, shell ? '  $ ' : '  ', true).map((l, j) => (
+            <Text key={`${i}.${j}`} color="cyan">
+              {l}
+            </Text>
+          )),
+        )}
+        {warnings.flatMap((wt, i) =>
+          wrapLines(`⚠ ${wt}`, inner, '  ').map((l, j) => (
+            <Text key={`w${i}.${j}`} color="yellow">
+              {l}
+            </Text>
+          )),
+        )}
         <Text> </Text>
         {confirmable ? (
           <Text>

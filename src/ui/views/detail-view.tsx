@@ -40,7 +40,15 @@ export function DetailView({ model, selected, width, height, trail }: DetailView
   const shown = model.lines.slice(off, off + rows);
   const more = model.lines.length - off - shown.length;
   return (
-    <Pane title={trail ?? model.title} info={off > 0 || more > 0 ? `lines ${off + 1}–${off + shown.length} of ${model.lines.length}` : ''} focused width={width} height={height}>
+    <Pane
+      title={trail ?? model.title}
+      info={
+        off > 0 || more > 0 ? `lines ${off + 1}–${off + shown.length} of ${model.lines.length}` : ''
+      }
+      focused
+      width={width}
+      height={height}
+    >
       {shown.map((l, i) => {
         const sel = l.item !== undefined && l.item === selected;
         return (

@@ -22,13 +22,28 @@ export interface FeedViewProps {
 }
 
 /** The cause text of a feed item: the explaining finding's rule, or its raw id. */
-export function feedCause(item: FeedItem | undefined, findingsById: ReadonlyMap<string, Finding>): string {
+export function feedCause(
+  item: FeedItem | undefined,
+  findingsById: ReadonlyMap<string, Finding>,
+): string {
   if (!item || typeof item.finding !== 'string' || item.finding === '') return '';
   const f = findingsById.get(item.finding);
   return f ? `${f.fm ?? ''} ${f.rule ?? ''}`.trim() : item.finding;
 }
 
-function FeedRow({ item, cause, inner, selected, focused }: { item: FeedItem | undefined; cause: string; inner: number; selected: boolean; focused: boolean }) {
+function FeedRow({
+  item,
+  cause,
+  inner,
+  selected,
+  focused,
+}: {
+  item: FeedItem | undefined;
+  cause: string;
+  inner: number;
+  selected: boolean;
+  focused: boolean;
+}) {
   const tag = (item && FEED_TAG[item.kind]) ?? { tag: '?   ', color: theme.dim };
   const causeW = cause ? Math.min(cause.length + 2, Math.max(0, Math.floor(inner * 0.35))) : 0;
   const textW = Math.max(0, inner - 2 - 9 - 5 - causeW);
@@ -38,7 +53,11 @@ function FeedRow({ item, cause, inner, selected, focused }: { item: FeedItem | u
       <Text color={theme.dim}>{fmtClock(item?.t)} </Text>
       <Text color={tag.color}>{tag.tag} </Text>
       {fit(typeof item?.text === 'string' ? item.text : '–', textW)}
-      {causeW > 0 ? <Text color={theme.accent}>{fit(clip(`← ${cause}`, causeW), causeW)}</Text> : ''}
+      {causeW > 0 ? (
+        <Text color={theme.accent}>{fit(clip(`← ${cause}`, causeW), causeW)}</Text>
+      ) : (
+        ''
+      )}
     </Text>
   );
 }
@@ -53,11 +72,26 @@ export function FeedView(p: FeedViewProps) {
   const lines = [];
   for (let i = start; i < end; i++) {
     const item = p.feed[p.order[i]!];
-    lines.push(<FeedRow key={i - start} item={item} cause={feedCause(item, p.findingsById)} inner={inner} selected={i === p.selected} focused={p.focused} />);
+    lines.push(
+      <FeedRow
+        key={i - start}
+        item={item}
+        cause={feedCause(item, p.findingsById)}
+        inner={inner}
+        selected={i === p.selected}
+        focused={p.focused}
+      />,
+    );
   }
   const info = total > 0 ? `${total.toLocaleString('en-US')} events, newest first` : '';
   return (
-    <Pane title={p.title ?? 'Drops & resets'} info={info} focused={p.focused} width={p.width} height={p.height}>
+    <Pane
+      title={p.title ?? 'Drops & resets'}
+      info={info}
+      focused={p.focused}
+      width={p.width}
+      height={p.height}
+    >
       {total === 0 ? (
         <Text color={theme.dim} wrap="truncate">
           {p.filter ? `  No event matches “${p.filter}”` : '  No drops or resets seen'}

@@ -16,7 +16,17 @@ export interface FindingsViewProps {
   readonly title?: string;
 }
 
-function FindingRow({ f, inner, selected, focused }: { f: Finding | undefined; inner: number; selected: boolean; focused: boolean }) {
+function FindingRow({
+  f,
+  inner,
+  selected,
+  focused,
+}: {
+  f: Finding | undefined;
+  inner: number;
+  selected: boolean;
+  focused: boolean;
+}) {
   const sev = f && f.severity in SEVERITY_MARK ? f.severity : 'info';
   const n = Array.isArray(f?.flows) ? f.flows.length : 0;
   const tail = `${f?.confidence ?? '–'} · ${n} flow${n === 1 ? '' : 's'}`;
@@ -43,12 +53,26 @@ export function FindingsView(p: FindingsViewProps) {
   const end = Math.min(total, start + rows);
   const lines = [];
   for (let i = start; i < end; i++) {
-    lines.push(<FindingRow key={i - start} f={p.findings[i]} inner={inner} selected={i === p.selected} focused={p.focused} />);
+    lines.push(
+      <FindingRow
+        key={i - start}
+        f={p.findings[i]}
+        inner={inner}
+        selected={i === p.selected}
+        focused={p.focused}
+      />,
+    );
   }
   const crit = p.findings.filter((f) => f?.severity === 'critical').length;
   const info = total > 0 ? `${total} (${crit} critical) · Enter: evidence` : '';
   return (
-    <Pane title={p.title ?? 'Findings'} info={info} focused={p.focused} width={p.width} height={p.height}>
+    <Pane
+      title={p.title ?? 'Findings'}
+      info={info}
+      focused={p.focused}
+      width={p.width}
+      height={p.height}
+    >
       {total === 0 ? (
         <Text color={theme.dim} wrap="truncate">
           {p.filter ? `  No finding matches “${p.filter}”` : '  No findings yet'}

@@ -1,7 +1,16 @@
 // The flows-at-risk pane: one line per flow, sorted by time to break, only the visible rows rendered.
 import { Text } from 'ink';
 import type { FlowView, Layer } from '../../model/diagnosis.js';
-import { DASH, fit, fitRight, fmtCount, fmtDuration, fmtEndpoint, fmtOwner, layerShort } from '../format.js';
+import {
+  DASH,
+  fit,
+  fitRight,
+  fmtCount,
+  fmtDuration,
+  fmtEndpoint,
+  fmtOwner,
+  layerShort,
+} from '../format.js';
 import { layerOf } from '../state/selectors.js';
 import type { SortKey } from '../state/ui-state.js';
 import { leftColor, theme } from '../theme.js';
@@ -68,12 +77,32 @@ export function flowLabel(f: FlowView | undefined): string {
   return f.backend ? `${base} → ${fmtEndpoint(f.backend)}` : base;
 }
 
-function FlowRow({ flow, ttb, cols, inner, selected, focused }: { flow: FlowView | undefined; ttb: number; cols: Columns; inner: number; selected: boolean; focused: boolean }) {
+function FlowRow({
+  flow,
+  ttb,
+  cols,
+  inner,
+  selected,
+  focused,
+}: {
+  flow: FlowView | undefined;
+  ttb: number;
+  cols: Columns;
+  inner: number;
+  selected: boolean;
+  focused: boolean;
+}) {
   if (!flow) return <Text>{fit(DASH, inner)}</Text>;
   const idle = typeof flow.idleSec === 'number' ? fmtDuration(flow.idleSec) : DASH;
   const first = flow.firstToForget;
-  const breaks = first && Number.isFinite(ttb) ? `${layerShort(first)} ${fmtDuration(ttb)}` : first ? layerShort(first) : 'safe';
-  const used = 2 + cols.flow + (cols.owner ? cols.owner + 1 : 0) + (cols.time + 1) * 5 + cols.breaks + 1;
+  const breaks =
+    first && Number.isFinite(ttb)
+      ? `${layerShort(first)} ${fmtDuration(ttb)}`
+      : first
+        ? layerShort(first)
+        : 'safe';
+  const used =
+    2 + cols.flow + (cols.owner ? cols.owner + 1 : 0) + (cols.time + 1) * 5 + cols.breaks + 1;
   return (
     <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused}>
       {selected ? '▸ ' : '  '}
@@ -88,7 +117,9 @@ function FlowRow({ flow, ttb, cols, inner, selected, focused }: { flow: FlowView
           </Text>
         );
       })}
-      <Text color={first ? leftColor(Number.isFinite(ttb) ? ttb : 0) ?? theme.warn : theme.ok}>{` ${fit(breaks, cols.breaks)}`}</Text>
+      <Text
+        color={first ? (leftColor(Number.isFinite(ttb) ? ttb : 0) ?? theme.warn) : theme.ok}
+      >{` ${fit(breaks, cols.breaks)}`}</Text>
       {used < inner ? ' '.repeat(inner - used) : ''}
     </Text>
   );
@@ -103,7 +134,9 @@ export function FlowsView(p: FlowsViewProps) {
   const start = Math.max(0, Math.min(p.scroll, Math.max(0, total - rows)));
   const end = Math.min(total, start + rows);
   const info = [
-    total > 0 ? `${fmtCount(p.atRisk)} breaking · ${start + 1}–${end} of ${total.toLocaleString('en-US')}` : '',
+    total > 0
+      ? `${fmtCount(p.atRisk)} breaking · ${start + 1}–${end} of ${total.toLocaleString('en-US')}`
+      : '',
     `sort ${p.sort}`,
     p.filter ? `filter “${p.filter}”` : '',
     p.pending ? 'updating…' : '',
@@ -119,7 +152,17 @@ export function FlowsView(p: FlowsViewProps) {
   const lines = [];
   for (let i = start; i < end; i++) {
     const fi = p.order[i]!;
-    lines.push(<FlowRow key={i - start} flow={p.flows[fi]} ttb={p.ttb[fi] ?? Number.POSITIVE_INFINITY} cols={cols} inner={inner} selected={i === p.selected} focused={p.focused} />);
+    lines.push(
+      <FlowRow
+        key={i - start}
+        flow={p.flows[fi]}
+        ttb={p.ttb[fi] ?? Number.POSITIVE_INFINITY}
+        cols={cols}
+        inner={inner}
+        selected={i === p.selected}
+        focused={p.focused}
+      />,
+    );
   }
   return (
     <Pane title="Flows at risk" info={info} focused={p.focused} width={p.width} height={p.height}>
@@ -128,7 +171,9 @@ export function FlowsView(p: FlowsViewProps) {
       </Text>
       {total === 0 ? (
         <Text color={theme.dim} wrap="truncate">
-          {p.filter ? `  No flow matches “${p.filter}” (Esc clears the filter)` : '  No flows seen yet'}
+          {p.filter
+            ? `  No flow matches “${p.filter}” (Esc clears the filter)`
+            : '  No flows seen yet'}
         </Text>
       ) : (
         lines

@@ -42,7 +42,9 @@ export function HelpOverlay({ width, height }: HelpOverlayProps) {
             {what}
           </Text>
         ))}
-        {keys.length < KEY_HELP.length ? <Text dimColor>{`  … ${KEY_HELP.length - keys.length} more (enlarge the terminal)`}</Text> : null}
+        {keys.length < KEY_HELP.length ? (
+          <Text dimColor>{`  … ${KEY_HELP.length - keys.length} more (enlarge the terminal)`}</Text>
+        ) : null}
       </Box>
     </Pane>
   );

@@ -37,17 +37,33 @@ export interface LayoutHints {
 /** Computes where every pane goes for a terminal of `columns` × `rows`. */
 export function computeLayout(columns: number, rows: number, hints: LayoutHints = {}): Layout {
   const cols = Math.max(20, Math.floor(Number.isFinite(columns) && columns > 0 ? columns : 80));
-  const total = Math.max(STATUS_ROWS + 1, Math.floor(Number.isFinite(rows) && rows > 0 ? rows : 24) - 1);
+  const total = Math.max(
+    STATUS_ROWS + 1,
+    Math.floor(Number.isFinite(rows) && rows > 0 ? rows : 24) - 1,
+  );
   const bodyH = total - STATUS_ROWS;
   const status = { width: cols, height: STATUS_ROWS };
   const body = { width: cols, height: bodyH };
   const zero = { width: cols, height: 0 };
   if (bodyH < 10) {
     // Too small for two panes: flows only.
-    return { kind: 'tiny', columns: cols, rows: total, status, body, flows: body, bottom: zero, findings: zero, applied: zero, detail: body };
+    return {
+      kind: 'tiny',
+      columns: cols,
+      rows: total,
+      status,
+      body,
+      flows: body,
+      bottom: zero,
+      findings: zero,
+      applied: zero,
+      detail: body,
+    };
   }
   const share = cols >= WIDE_COLUMNS && hints.detailOpen ? 0.35 : 0.55;
-  const wanted = Number.isFinite(hints.flowRows) ? Math.max(1, hints.flowRows!) + 4 : Number.POSITIVE_INFINITY;
+  const wanted = Number.isFinite(hints.flowRows)
+    ? Math.max(1, hints.flowRows!) + 4
+    : Number.POSITIVE_INFINITY;
   const flowsH = Math.max(6, Math.min(wanted, Math.round(bodyH * share)));
   const bottomH = bodyH - flowsH;
   if (cols < WIDE_COLUMNS) {

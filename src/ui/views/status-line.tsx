@@ -27,13 +27,22 @@ export function modeBadge(s: SessionSnapshot): { text: string; color: string } {
     const r = s.replay;
     if (!r) return { text: 'REPLAY', color: 'magenta' };
     const speed = typeof r.speed === 'number' && Number.isFinite(r.speed) ? `×${r.speed}` : '';
-    return { text: `${r.playing ? '▶' : '❚❚'} REPLAY ${fmtSpan(r.at - r.start)}/${fmtSpan(r.end - r.start)} ${speed}`.trim(), color: 'magenta' };
+    return {
+      text: `${r.playing ? '▶' : '❚❚'} REPLAY ${fmtSpan(r.at - r.start)}/${fmtSpan(r.end - r.start)} ${speed}`.trim(),
+      color: 'magenta',
+    };
   }
   return s.paused ? { text: '❚❚ PAUSED', color: 'yellow' } : { text: '● LIVE', color: 'green' };
 }
 
 /** Props in, frame out: the status lines. */
-export function StatusLine({ snapshot: s, eventRate, message, filterDraft, width }: StatusLineProps) {
+export function StatusLine({
+  snapshot: s,
+  eventRate,
+  message,
+  filterDraft,
+  width,
+}: StatusLineProps) {
   const w = Math.max(1, Math.floor(width));
   if (filterDraft !== null) {
     return (
@@ -58,7 +67,8 @@ export function StatusLine({ snapshot: s, eventRate, message, filterDraft, width
   const missing = s.missing.length > 0 ? `missing: ${s.missing.join(', ')}` : '';
   const right = message ? `${message} · ? help` : '? help';
   const left = [` ev ${fmtRate(eventRate)}`, issues].join(' · ');
-  const budget = w - badge.text.length - (rec ? rec.length + 3 : 0) - left.length - right.length - 2;
+  const budget =
+    w - badge.text.length - (rec ? rec.length + 3 : 0) - left.length - right.length - 2;
   const miss = missing && budget > 8 ? ` · ${clip(missing, budget - 3)}` : '';
   const used = badge.text.length + (rec ? rec.length + 3 : 0) + left.length + miss.length;
   const gap = Math.max(1, w - used - right.length);
@@ -78,8 +88,10 @@ export function StatusLine({ snapshot: s, eventRate, message, filterDraft, width
         {s.sources.length === 0 ? <Text color={theme.dim}>no sources</Text> : ''}
         {s.sources.map((src, i) => {
           const m = (src && SOURCE_MARK[src.state]) ?? { mark: '?', color: 'gray' };
-          const lost = typeof src?.lost === 'number' && src.lost > 0 ? ` lost ${fmtCount(src.lost)}` : '';
-          const rate = src?.state === 'running' ? ` ${fmtRate(src.rate)}` : src?.state ? ` ${src.state}` : '';
+          const lost =
+            typeof src?.lost === 'number' && src.lost > 0 ? ` lost ${fmtCount(src.lost)}` : '';
+          const rate =
+            src?.state === 'running' ? ` ${fmtRate(src.rate)}` : src?.state ? ` ${src.state}` : '';
           return (
             <Text key={i}>
               {i > 0 ? '  ' : ''}

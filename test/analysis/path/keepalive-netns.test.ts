@@ -10,7 +10,12 @@ const KA = 'net.ipv4.tcp_keepalive_time';
 function keepalives(list: Parameters<typeof tableOf>[0]) {
   const t = tableOf(list);
   const ctx = buildPathContext(t, {});
-  return new Map([...t.flows()].map((f) => [f.client?.local.port ?? f.server?.local.port ?? 0, flowKeepalive(ctx, f)]));
+  return new Map(
+    [...t.flows()].map((f) => [
+      f.client?.local.port ?? f.server?.local.port ?? 0,
+      flowKeepalive(ctx, f),
+    ]),
+  );
 }
 
 describe('keepalive per network namespace', () => {
@@ -19,8 +24,16 @@ describe('keepalive per network namespace', () => {
       obs.sysctls(T0, { [KA]: '7200' }),
       obs.sysctls(T0, { [KA]: '60', 'net.ipv4.tcp_keepalive_intvl': '10' }, 'pod-a'),
       obs.sysctls(T0, { [KA]: '600' }, 'pod-b'),
-      ...ssSnapshot(T0, [sock('10.0.1.1:40000', '10.96.0.10:80', { timer: ka(50_000), lastrcvMs: 9_000 })], 'pod-a'),
-      ...ssSnapshot(T0, [sock('10.0.2.1:40001', '10.96.0.10:80', { timer: ka(500_000), lastrcvMs: 90_000 })], 'pod-b'),
+      ...ssSnapshot(
+        T0,
+        [sock('10.0.1.1:40000', '10.96.0.10:80', { timer: ka(50_000), lastrcvMs: 9_000 })],
+        'pod-a',
+      ),
+      ...ssSnapshot(
+        T0,
+        [sock('10.0.2.1:40001', '10.96.0.10:80', { timer: ka(500_000), lastrcvMs: 90_000 })],
+        'pod-b',
+      ),
     ]);
     expect(k.get(40000)).toMatchObject({ state: 'on', idleSec: 60, intervalSec: 10 });
     expect(k.get(40000)?.source).toContain('netns pod-a');
@@ -30,14 +43,34 @@ describe('keepalive per network namespace', () => {
 
   it('keeps the ss timer when the netns sysctl was not read, even near the kernel default', () => {
     // 6,900 s seen: within 10% of the kernel's 7,200 s, which kdiag never read in this netns.
-    const k = keepalives([obs.sysctls(T0, { [KA]: '60' }), ...ssSnapshot(T0, [sock('10.0.1.1:40000', '10.96.0.10:80', { timer: ka(6_890_000), lastrcvMs: 10_000 })], 'pod-a')]);
-    expect(k.get(40000)).toMatchObject({ state: 'on', idleSec: 6900, source: 'client socket: ss keepalive timer (largest remaining seen)' });
+    const k = keepalives([
+      obs.sysctls(T0, { [KA]: '60' }),
+      ...ssSnapshot(
+        T0,
+        [sock('10.0.1.1:40000', '10.96.0.10:80', { timer: ka(6_890_000), lastrcvMs: 10_000 })],
+        'pod-a',
+      ),
+    ]);
+    expect(k.get(40000)).toMatchObject({
+      state: 'on',
+      idleSec: 6900,
+      source: 'client socket: ss keepalive timer (largest remaining seen)',
+    });
   });
 
   it('prefers the ss timer to an unread default when the probe says SO_KEEPALIVE with the netns value', () => {
     const k = keepalives([
-      ...ssSnapshot(T0, [sock('10.0.0.1:40000', '10.0.0.9:80', { timer: ka(290_000), lastrcvMs: 10_000 })]),
-      obs.probe(T0 + 1, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: { proto: 'tcp', saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.9', dport: 80 }, keepalive: { enabled: true, idleSec: 0, intervalSec: 0, probes: 0 } }),
+      ...ssSnapshot(T0, [
+        sock('10.0.0.1:40000', '10.0.0.9:80', { timer: ka(290_000), lastrcvMs: 10_000 }),
+      ]),
+      obs.probe(T0 + 1, {
+        kind: 'state',
+        oldState: 'SYN_SENT',
+        newState: 'ESTABLISHED',
+        netns: 0,
+        tuple: { proto: 'tcp', saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.9', dport: 80 },
+        keepalive: { enabled: true, idleSec: 0, intervalSec: 0, probes: 0 },
+      }),
     ]);
     expect(k.get(40000)).toMatchObject({ state: 'on', idleSec: 300 });
     expect(k.get(40000)?.source).toContain('ss keepalive timer');
@@ -47,7 +80,14 @@ describe('keepalive per network namespace', () => {
   it('uses the read sysctl with the probe', () => {
     const k = keepalives([
       obs.sysctls(T0, { [KA]: '300' }),
-      obs.probe(T0, { kind: 'state', oldState: 'SYN_SENT', newState: 'ESTABLISHED', netns: 0, tuple: { proto: 'tcp', saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.9', dport: 80 }, keepalive: { enabled: true, idleSec: 0, intervalSec: 0, probes: 0 } }),
+      obs.probe(T0, {
+        kind: 'state',
+        oldState: 'SYN_SENT',
+        newState: 'ESTABLISHED',
+        netns: 0,
+        tuple: { proto: 'tcp', saddr: '10.0.0.1', sport: 40000, daddr: '10.0.0.9', dport: 80 },
+        keepalive: { enabled: true, idleSec: 0, intervalSec: 0, probes: 0 },
+      }),
     ]);
     expect(k.get(40000)).toMatchObject({ state: 'on', idleSec: 300 });
   });
