@@ -32,6 +32,14 @@ describe('kdiag ui without a terminal', () => {
     expect(await kdiag()).toEqual({ code: 2, stdout: '', stderr: live });
   });
 
+  it('refuses kdiag replay --ui and suggests kdiag replay without it', async () => {
+    expect(await kdiag('replay', RECORDING, '--ui')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kdiag: the terminal UI needs a terminal on stdin and stdout; use kdiag replay ${RECORDING}\n`,
+    });
+  });
+
   it('suggests kdiag replay for a recording', async () => {
     expect(await kdiag('ui', '--replay', RECORDING)).toEqual({
       code: 2,
