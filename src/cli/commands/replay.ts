@@ -50,13 +50,8 @@ Exit status: 0 nothing found, 1 findings, 2 could not read the input (or nothing
   cmd.action(async (input: string, flags: ReplayFlags) => {
     const opts = await analysisOptionsFrom(flags);
     if (flags.ui) {
-      // As in `kdiag ui`: ink without a terminal on both ends fails deep in React; refuse first.
-      if (!process.stdin.isTTY || !process.stdout.isTTY) {
-        const { UsageError } = await import('../../errors.js');
-        throw new UsageError(
-          `the terminal UI needs a terminal on stdin and stdout; use kdiag replay ${input}`,
-        );
-      }
+      const { requireTerminal } = await import('../tui/require-terminal.js');
+      requireTerminal(`kdiag replay ${input}`);
       const { runReplayUi } = await import('../tui/replay-ui.js');
       await runReplayUi(
         input,

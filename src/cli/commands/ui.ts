@@ -18,12 +18,8 @@ interface UiFlags extends AnalysisFlags {
 }
 
 async function runUi(flags: UiFlags): Promise<void> {
-  // ink without a terminal on both ends fails deep in React (error #185): refuse before loading it.
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    const { UsageError } = await import('../../errors.js');
-    const instead = flags.replay ? `kdiag replay ${flags.replay}` : 'kdiag trace';
-    throw new UsageError(`the terminal UI needs a terminal on stdin and stdout; use ${instead}`);
-  }
+  const { requireTerminal } = await import('../tui/require-terminal.js');
+  requireTerminal(flags.replay ? `kdiag replay ${flags.replay}` : 'kdiag trace');
   const analysis = await analysisOptionsFrom(flags);
   if (flags.replay) {
     const { runReplayUi } = await import('../tui/replay-ui.js');
