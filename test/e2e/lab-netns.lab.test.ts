@@ -113,4 +113,42 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
     );
     expect(early, describeRun(t)).toBeDefined();
   }, 240_000);
+
+  it('keepalive-interval-above: the pod netns keepalive interval outlives the timeout: predicted, then attributed', async () => {
+    const t = await traced('keepalive-interval-above');
+    const r = t.result;
+    const flow = clientFlowId(r)!;
+    expect(r.matched, describeRun(t)).toBe(true);
+    // The first probe (2 s) is inside the 5 s timeout; the prediction must come from the
+    // interval (8 s), which only the pod netns's sysctls give.
+    const before = predictionsAt(t.lines, r.timestamps.expiryExpected!).get(flow);
+    expect(before?.layer, describeRun(t)).toBe('conntrack');
+    const hit = findingsOf(t.lines).find(
+      (f) => f.flows.includes(flow) && TIMEOUT_RULES.test(f.rule),
+    );
+    expect(hit, describeRun(t)).toBeDefined();
+  }, 240_000);
+
+  it('keepalive-netns-below: pod keepalive time and interval both under the timeout: no prediction, no finding', async () => {
+    const t = await traced('keepalive-netns-below');
+    const r = t.result;
+    const flow = clientFlowId(r)!;
+    expect(r.matched, describeRun(t)).toBe(true);
+    const settled = r.timestamps.idleStart! + 3000;
+    expect(
+      t.lines.some(
+        (l) =>
+          l.type === 'prediction' &&
+          (l.emittedAt ?? 0) > settled &&
+          (l.prediction as PredictionLite).flow === flow,
+      ),
+      describeRun(t),
+    ).toBe(false);
+    expect(
+      findingsOf(t.lines)
+        .filter((f) => f.flows.includes(flow) && TIMEOUT_RULES.test(f.rule))
+        .map((f) => f.rule),
+      describeRun(t),
+    ).toEqual([]);
+  }, 240_000);
 });

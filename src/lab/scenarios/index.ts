@@ -11,6 +11,7 @@ import { unackedClamp } from './unacked-clamp.js';
 import { CT_TIMEOUT_RAISED } from './ct-timeout-raised.js';
 import { EXPIRED_SEEN_IDLE } from './expired-seen-idle.js';
 import { KEEPALIVE_SERVER_ONLY } from './keepalive-server-only.js';
+import { KEEPALIVE_INTERVAL_ABOVE, KEEPALIVE_NETNS_BELOW } from './keepalive-netns-interval.js';
 import type { ScenarioDef } from './types.js';
 
 /** The scenarios runScenario knows. */
@@ -29,4 +30,6 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   CT_TIMEOUT_RAISED,
   KEEPALIVE_SERVER_ONLY,
   EXPIRED_SEEN_IDLE,
+  KEEPALIVE_INTERVAL_ABOVE,
+  KEEPALIVE_NETNS_BELOW,
 ];
