@@ -77,13 +77,13 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
   });
   const conns = new Map<number, net.Socket>();
   let nextConn = 1;
-  let server: net.Server | undefined;
+  const servers: net.Server[] = [];
   const emit = (e: Omit<AgentEvent, 't' | 'id'>): void => {
     if (!ctl.destroyed) ctl.write(`${JSON.stringify({ ...e, id: args.id, t: Date.now() })}\n`);
   };
   const shutdown = (): void => {
     for (const s of conns.values()) s.destroy();
-    server?.close();
+    for (const srv of servers) srv.close();
     ctl.destroy();
     clearTimeout(life);
     // Sockets are gone; let the event loop drain and exit on its own.
@@ -178,14 +178,20 @@ export async function runAgent(argv: readonly string[]): Promise<void> {
 
   emit({ ev: 'hello' });
   if (args.role === 'server') {
-    server = net.createServer({ allowHalfOpen: true }, (sock) => void track(sock, 'accept'));
-    server.on('error', (err: NodeJS.ErrnoException) => {
-      emit({ ev: 'error', code: err.code ?? 'EUNKNOWN', message: err.message });
-      shutdown();
+    // One listener per family: a dual-stack socket would report IPv4 peers as ::ffff:a.b.c.d.
+    const listeners = (['0.0.0.0', '::'] as const).map((host) => {
+      const srv = net.createServer({ allowHalfOpen: true }, (sock) => void track(sock, 'accept'));
+      srv.on('error', (err: NodeJS.ErrnoException) => {
+        emit({ ev: 'error', code: err.code ?? 'EUNKNOWN', message: err.message });
+        shutdown();
+      });
+      return new Promise<net.Server>((resolve) =>
+        srv.listen({ port: args.port, host, ipv6Only: host === '::' }, () => resolve(srv)),
+      );
     });
-    server.listen(args.port, '0.0.0.0', () =>
-      emit({ ev: 'listening', local: `0.0.0.0:${args.port}` }),
-    );
+    const [v4, v6] = await Promise.all(listeners);
+    servers.push(v4!, v6!);
+    emit({ ev: 'listening', local: `0.0.0.0:${args.port}` });
   }
 }
 

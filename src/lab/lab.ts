@@ -50,7 +50,9 @@ import {
   middleboxRuleset,
   svcChainRestore,
   type BackendName,
+  V6,
 } from './topology.js';
+import { ADDR6 } from './topology-v6.js';
 import { requireRoot } from '../host/root.js';
 
 export { ADDR, CHAINS, NS } from './topology.js';
@@ -108,19 +110,21 @@ export class Lab {
     return (await run(['sysctl', '-n', key], { netns })).stdout.trim();
   }
 
-  /** Puts kube-proxy's INVALID DROP rule first in KUBE-FORWARD, or removes it. */
+  /** Puts kube-proxy's INVALID DROP rule first in KUBE-FORWARD (both families), or removes it. */
   async setDropInvalid(on: boolean): Promise<void> {
-    const present =
-      (
-        await run(['iptables', '-C', 'KUBE-FORWARD', ...DROP_INVALID_RULE], {
-          netns: NS.node,
-          reject: false,
-        })
-      ).exitCode === 0;
-    if (on && !present)
-      await run(['iptables', '-I', 'KUBE-FORWARD', '1', ...DROP_INVALID_RULE], { netns: NS.node });
-    if (!on && present)
-      await run(['iptables', '-D', 'KUBE-FORWARD', ...DROP_INVALID_RULE], { netns: NS.node });
+    for (const tool of ['iptables', 'ip6tables']) {
+      const present =
+        (
+          await run([tool, '-C', 'KUBE-FORWARD', ...DROP_INVALID_RULE], {
+            netns: NS.node,
+            reject: false,
+          })
+        ).exitCode === 0;
+      if (on && !present)
+        await run([tool, '-I', 'KUBE-FORWARD', '1', ...DROP_INVALID_RULE], { netns: NS.node });
+      if (!on && present)
+        await run([tool, '-D', 'KUBE-FORWARD', ...DROP_INVALID_RULE], { netns: NS.node });
+    }
   }
 
   /** Whether the INVALID DROP rule is installed. */
@@ -140,6 +144,10 @@ export class Lab {
     await run(['iptables-restore', '--noflush'], {
       netns: NS.node,
       input: svcChainRestore(endpoints),
+    });
+    await run(['ip6tables-restore', '--noflush'], {
+      netns: NS.node,
+      input: svcChainRestore(endpoints, V6),
     });
   }
 
@@ -173,7 +181,8 @@ export class Lab {
     await this.setMiddleboxIdle(undefined);
     for (const be of Object.values(BACKENDS))
       await run(['iptables', '-F', 'INPUT'], { netns: be.ns, reject: false });
-    await run(['conntrack', '-F'], { netns: NS.node, reject: false });
+    for (const family of ['ipv4', 'ipv6'])
+      await run(['conntrack', '-F', '-f', family], { netns: NS.node, reject: false });
   }
 
   /** Removes the lab (every `kdiag-lab-*` namespace). */
@@ -192,6 +201,7 @@ const REQUIRED_TOOLS = [
   'iptables',
   'iptables-restore',
   'iptables-save',
+  'ip6tables-restore',
   'conntrack',
   'sysctl',
   'setpriv',
@@ -276,6 +286,31 @@ export async function labUp(opts: LabUpOptions = {}): Promise<Lab> {
   return lab;
 }
 
+/** The IPv6 plane on the links build() made (addresses without DAD, so they work at once). */
+async function buildV6(ip: (netns: string, ...args: string[]) => Promise<unknown>): Promise<void> {
+  const addrs: Array<[string, string, string]> = [
+    [NS.client, 'eth0', `${ADDR6.client}/64`],
+    [NS.mbox, 'to-client', `${ADDR6.mboxClientSide}/64`],
+    [NS.mbox, 'to-node', `${ADDR6.mboxNodeSide}/64`],
+    [NS.node, 'to-mbox', `${ADDR6.nodeFront}/64`],
+    [NS.node, 'br-svc', `${ADDR6.nodeBack}/64`],
+    [NS.be1, 'eth0', `${ADDR6.be1}/64`],
+    [NS.be2, 'eth0', `${ADDR6.be2}/64`],
+  ];
+  for (const [n, dev, cidr] of addrs) await ip(n, '-6', 'addr', 'add', cidr, 'dev', dev, 'nodad');
+  for (const dst of [ADDR6.vipCidr, ADDR6.backendCidr])
+    await ip(NS.client, '-6', 'route', 'add', dst, 'via', ADDR6.mboxClientSide);
+  for (const dst of [ADDR6.vipCidr, ADDR6.backendCidr])
+    await ip(NS.mbox, '-6', 'route', 'add', dst, 'via', ADDR6.nodeFront);
+  await ip(NS.node, '-6', 'route', 'add', ADDR6.podCidr, 'via', ADDR6.mboxNodeSide);
+  // As for IPv4: a VIP packet that escaped DNAT is forwarded, then black-holed on the bridge.
+  await ip(NS.node, '-6', 'route', 'add', ADDR6.vipCidr, 'dev', 'br-svc');
+  for (const be of [NS.be1, NS.be2])
+    await ip(be, '-6', 'route', 'add', ADDR6.podCidr, 'via', ADDR6.nodeBack);
+  for (const n of [NS.mbox, NS.node])
+    await run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1'], { netns: n });
+}
+
 async function build(dropInvalid: boolean): Promise<void> {
   const ip = (netns: string, ...args: string[]) => run(['ip', '-n', netns, ...args]);
   for (const n of Object.values(NS)) {
@@ -356,7 +391,12 @@ async function build(dropInvalid: boolean): Promise<void> {
       { netns: n },
     );
   }
+  await buildV6(ip);
   await run(['iptables-restore'], { netns: NS.node, input: kubeProxyRuleset({ dropInvalid }) });
+  await run(['ip6tables-restore'], {
+    netns: NS.node,
+    input: kubeProxyRuleset({ dropInvalid }, V6),
+  });
   await run(['iptables-restore'], { netns: NS.mbox, input: middleboxRuleset(undefined) });
   for (const [netns, values] of Object.entries(BASELINE_SYSCTLS)) {
     await run(['sysctl', '-q', '-w', ...Object.entries(values).map(([k, v]) => `${k}=${v}`)], {

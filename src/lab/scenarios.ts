@@ -103,6 +103,7 @@ export async function runScenario(
             )
             .pop()?.reply?.src,
         ),
+        flow?.tuple.src.includes(':'),
       );
     for (const k of ['invalid', 'drop', 'early_drop', 'insert_failed'] as const) {
       const d = (after[k] ?? 0) - (before[k] ?? 0);
@@ -117,7 +118,7 @@ export async function runScenario(
       title: def.title,
       clientTuple: flow?.tuple,
       vip: VIP,
-      backendBefore: beAddr(flow?.backend),
+      backendBefore: beAddr(flow?.backend, flow?.tuple.src.includes(':')),
       backendAfter: afterBe,
       outcome: r.outcome,
       expected: def.expected,

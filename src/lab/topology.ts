@@ -1,5 +1,6 @@
 // The lab's fixed names, addresses and the kube-proxy-style iptables ruleset (pure: text only).
 import { createHash } from 'node:crypto';
+import { ADDR6 } from './topology-v6.js';
 
 /** Every lab namespace starts with this; `up` and `down` remove anything carrying it. */
 export const LAB_PREFIX = 'kdiag-lab-';
@@ -46,12 +47,18 @@ export const BACKENDS: Record<BackendName, { ns: LabNs; ip: string }> = {
   be2: { ns: NS.be2, ip: ADDR.be2 },
 };
 
-/** Finds which backend owns an address ("198.51.100.12" or "198.51.100.12:8080"). */
+/** The address of "ip", "ip:port", "v6" or "[v6]:port". */
+function endpointIp(addr: string): string {
+  if (addr.startsWith('[')) return addr.slice(1, addr.indexOf(']'));
+  return addr.split(':').length > 2 ? addr : (addr.split(':')[0] ?? addr);
+}
+
+/** Finds which backend owns an address ("198.51.100.12", "198.51.100.12:8080", "[2001:db8:b::11]:8080"). */
 export function backendOf(addr: string | undefined): BackendName | undefined {
   if (addr === undefined) return undefined;
-  const ip = addr.split(':')[0];
-  if (ip === ADDR.be1) return 'be1';
-  if (ip === ADDR.be2) return 'be2';
+  const ip = endpointIp(addr);
+  if (ip === ADDR.be1 || ip === ADDR6.be1) return 'be1';
+  if (ip === ADDR.be2 || ip === ADDR6.be2) return 'be2';
   return undefined;
 }
 
@@ -72,47 +79,83 @@ function base32(buf: Buffer): string {
   return out;
 }
 
-function chainHash(text: string): string {
+/** kube-proxy's portProtoHash: chain names from a SHA-256, so both families share the scheme. */
+export function chainHash(text: string): string {
   return base32(createHash('sha256').update(text).digest()).slice(0, 16);
 }
 
-const SVC_PORT_NAME = `${SERVICE.namespace}/${SERVICE.name}:${SERVICE.port}`;
+export const SVC_PORT_NAME = `${SERVICE.namespace}/${SERVICE.name}:${SERVICE.port}`;
+
+/** One address family's view of the Service: what the rules of that family's tool name. */
+export interface ServiceFamily {
+  readonly vip: string;
+  readonly podCidr: string;
+  /** Host prefix length: /32 or /128. */
+  readonly host: string;
+  readonly be: Record<BackendName, string>;
+}
+
+export const V4: ServiceFamily = {
+  vip: ADDR.vip,
+  podCidr: ADDR.podCidr,
+  host: '/32',
+  be: { be1: ADDR.be1, be2: ADDR.be2 },
+};
+
+export const V6: ServiceFamily = {
+  vip: ADDR6.vip,
+  podCidr: ADDR6.podCidr,
+  host: '/128',
+  be: { be1: ADDR6.be1, be2: ADDR6.be2 },
+};
+
+/** An endpoint as kube-proxy writes it (Go's net.JoinHostPort: IPv6 in brackets). */
+const hostPort = (ip: string, port: number) =>
+  ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+
+/** The KUBE-SEP chain of each backend in one family (the hash covers the endpoint's address). */
+export function sepChains(fam: ServiceFamily): Record<BackendName, string> {
+  const sep = (be: BackendName) =>
+    `KUBE-SEP-${chainHash(`${SVC_PORT_NAME}tcp${hostPort(fam.be[be], ADDR.backendPort)}`)}`;
+  return { be1: sep('be1'), be2: sep('be2') };
+}
 
 /** The kube-proxy chain names for the lab's one Service and its two endpoints. */
 export const CHAINS = {
   svc: `KUBE-SVC-${chainHash(`${SVC_PORT_NAME}tcp`)}`,
-  sep: {
-    be1: `KUBE-SEP-${chainHash(`${SVC_PORT_NAME}tcp${ADDR.be1}:${ADDR.backendPort}`)}`,
-    be2: `KUBE-SEP-${chainHash(`${SVC_PORT_NAME}tcp${ADDR.be2}:${ADDR.backendPort}`)}`,
-  } as Record<BackendName, string>,
+  sep: sepChains(V4),
 } as const;
 
 /** The INVALID DROP rule kube-proxy puts first in KUBE-FORWARD (iptables argument form). */
 export const DROP_INVALID_RULE = ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP'] as const;
 
 /** The KUBE-SVC chain body: both endpoints at probability 0.5, or only the given ones. */
-export function svcChainRules(endpoints: readonly BackendName[]): string[] {
+export function svcChainRules(endpoints: readonly BackendName[], fam = V4): string[] {
+  const sep = sepChains(fam);
   const lines = [
-    `-A ${CHAINS.svc} ! -s ${ADDR.podCidr} -d ${ADDR.vip}/32 -p tcp -m comment --comment "${SVC_PORT_NAME} cluster IP" -m tcp --dport ${ADDR.vipPort} -j KUBE-MARK-MASQ`,
+    `-A ${CHAINS.svc} ! -s ${fam.podCidr} -d ${fam.vip}${fam.host} -p tcp -m comment --comment "${SVC_PORT_NAME} cluster IP" -m tcp --dport ${ADDR.vipPort} -j KUBE-MARK-MASQ`,
   ];
   endpoints.forEach((be, i) => {
     const left = endpoints.length - i;
     const stat =
       left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
     lines.push(
-      `-A ${CHAINS.svc} -m comment --comment "${SVC_PORT_NAME} -> ${BACKENDS[be].ip}:${ADDR.backendPort}"${stat} -j ${CHAINS.sep[be]}`,
+      `-A ${CHAINS.svc} -m comment --comment "${SVC_PORT_NAME} -> ${hostPort(fam.be[be], ADDR.backendPort)}"${stat} -j ${sep[be]}`,
     );
   });
   return lines;
 }
 
 /** An `iptables-restore --noflush` document that replaces only the KUBE-SVC chain. */
-export function svcChainRestore(endpoints: readonly BackendName[]): string {
-  return ['*nat', `:${CHAINS.svc} - [0:0]`, ...svcChainRules(endpoints), 'COMMIT', ''].join('\n');
+export function svcChainRestore(endpoints: readonly BackendName[], fam = V4): string {
+  return ['*nat', `:${CHAINS.svc} - [0:0]`, ...svcChainRules(endpoints, fam), 'COMMIT', ''].join(
+    '\n',
+  );
 }
 
 /** The node's whole ruleset, as kube-proxy's iptables mode writes it (for `iptables-restore`). */
-export function kubeProxyRuleset(opts: { dropInvalid: boolean }): string {
+export function kubeProxyRuleset(opts: { dropInvalid: boolean }, fam = V4): string {
+  const sep = sepChains(fam);
   const nat = [
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
@@ -123,8 +166,8 @@ export function kubeProxyRuleset(opts: { dropInvalid: boolean }): string {
     ':KUBE-POSTROUTING - [0:0]',
     ':KUBE-MARK-MASQ - [0:0]',
     `:${CHAINS.svc} - [0:0]`,
-    `:${CHAINS.sep.be1} - [0:0]`,
-    `:${CHAINS.sep.be2} - [0:0]`,
+    `:${sep.be1} - [0:0]`,
+    `:${sep.be2} - [0:0]`,
     '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
@@ -132,16 +175,16 @@ export function kubeProxyRuleset(opts: { dropInvalid: boolean }): string {
     '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
     '-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0',
     '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-    `-A KUBE-SERVICES -d ${ADDR.vip}/32 -p tcp -m comment --comment "${SVC_PORT_NAME} cluster IP" -m tcp --dport ${ADDR.vipPort} -j ${CHAINS.svc}`,
-    ...svcChainRules(['be1', 'be2']),
+    `-A KUBE-SERVICES -d ${fam.vip}${fam.host} -p tcp -m comment --comment "${SVC_PORT_NAME} cluster IP" -m tcp --dport ${ADDR.vipPort} -j ${CHAINS.svc}`,
+    ...svcChainRules(['be1', 'be2'], fam),
   ];
   for (const be of ['be1', 'be2'] as const) {
-    const ip = BACKENDS[be].ip;
+    const ip = fam.be[be];
     nat.push(
-      `-A ${CHAINS.sep[be]} -s ${ip}/32 -m comment --comment "${SVC_PORT_NAME}" -j KUBE-MARK-MASQ`,
+      `-A ${sep[be]} -s ${ip}${fam.host} -m comment --comment "${SVC_PORT_NAME}" -j KUBE-MARK-MASQ`,
     );
     nat.push(
-      `-A ${CHAINS.sep[be]} -p tcp -m comment --comment "${SVC_PORT_NAME}" -m tcp -j DNAT --to-destination ${ip}:${ADDR.backendPort}`,
+      `-A ${sep[be]} -p tcp -m comment --comment "${SVC_PORT_NAME}" -m tcp -j DNAT --to-destination ${hostPort(ip, ADDR.backendPort)}`,
     );
   }
   nat.push('COMMIT');

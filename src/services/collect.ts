@@ -14,7 +14,7 @@ import {
   procStatNfConntrackSource,
 } from '../sources/conntrack-source.js';
 import { withNetns } from '../host/exec.js';
-import { iptablesSaveSource } from '../sources/iptables-source.js';
+import { ip6tablesSaveSource, iptablesSaveSource } from '../sources/iptables-source.js';
 import { fileSource } from '../sources/snapshot-source.js';
 import { ipvsSources, PROC_IP_VS_CONN } from '../sources/ipvsadm-source.js';
 import { discoverKubeProxy, type KubeProxyDiscovery } from '../host/kube-proxy.js';
@@ -341,6 +341,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   });
   await record({ file: 'ss.txt', source: ssSource(base) });
   await record({ file: 'iptables-save.txt', source: iptablesSaveSource(base) });
+  await record({ file: 'ip6tables-save.txt', source: ip6tablesSaveSource(base) });
 
   const kp = await discoverKubeProxy(
     opts.kubeProxyConfig === undefined ? {} : { userConfig: opts.kubeProxyConfig },

@@ -4,7 +4,7 @@ import {
   conntrackStatsSource,
   conntrackTableSource,
 } from '../sources/conntrack-source.js';
-import { iptablesSaveSource } from '../sources/iptables-source.js';
+import { ip6tablesSaveSource, iptablesSaveSource } from '../sources/iptables-source.js';
 import { ipvsSources } from '../sources/ipvsadm-source.js';
 import { discoverKubeProxy } from '../host/kube-proxy.js';
 import { kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
@@ -52,6 +52,7 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
     if (kp.readPath) sources.push(kubeProxyConfigSource(kp, { clock: o.clock }));
   }
   sources.push(iptablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
+  sources.push(ip6tablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
   const ipvs = await ipvsSources({ ...base, ...(every ? { intervalMs: every } : {}) });
   if (ipvs.unavailable) notes.push(ipvs.unavailable);
   else sources.push(ipvs.timeout, ipvs.services, ipvs.conns);

@@ -8,3 +8,10 @@ export const IPTABLES_SAVE_ARGV = ['iptables-save', '-c'] as const;
 export function iptablesSaveSource(opts: SnapshotOptions = {}): SnapshotSource {
   return commandSource('iptables:save', IPTABLES_SAVE_ARGV, opts);
 }
+
+export const IP6TABLES_SAVE_ARGV = ['ip6tables-save', '-c'] as const;
+
+/** Snapshot of the IPv6 rules: a dual-stack node's IPv6 Services and INVALID drops live there. */
+export function ip6tablesSaveSource(opts: SnapshotOptions = {}): SnapshotSource {
+  return commandSource('ip6tables:save', IP6TABLES_SAVE_ARGV, opts);
+}

@@ -151,4 +151,16 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
       describeRun(t),
     ).toEqual([]);
   }, 240_000);
+
+  it('ipv6-conntrack-expiry: an IPv6 Service flow through ip6tables DNAT is predicted, then attributed', async () => {
+    const t = await traced('ipv6-conntrack-expiry');
+    const r = t.result;
+    const flow = clientFlowId(r)!;
+    expect(flow).toMatch(/^tcp \[2001:db8:c::10\]:\d+>\[2001:db8:5::10\]:80$/);
+    expect(r.matched, describeRun(t)).toBe(true);
+    const before = predictionsAt(t.lines, r.timestamps.expiryExpected!).get(flow);
+    expect(before?.layer, describeRun(t)).toBe('conntrack');
+    const hit = findingsOf(t.lines).find((f) => f.flows.includes(flow) && /expired/.test(f.rule));
+    expect(hit, describeRun(t)).toBeDefined();
+  }, 240_000);
 });

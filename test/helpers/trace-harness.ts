@@ -108,7 +108,8 @@ export async function traceScenario(
 /** The flow id kdiag gives the scenario's client connection. */
 export function clientFlowId(r: ScenarioResult): string | undefined {
   const c = r.clientTuple;
-  return c ? `tcp ${c.src}:${c.sport}>${c.dst}:${c.dport}` : undefined;
+  const ep = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+  return c ? `tcp ${ep(c.src, c.sport)}>${ep(c.dst, c.dport)}` : undefined;
 }
 
 export interface FindingLite {

@@ -52,6 +52,7 @@ describe.skipIf(reason)('kdiag collect on a real namespace', () => {
     const expected = [
       'conntrack-L.txt',
       'conntrack-S.txt',
+      'ip6tables-save.txt',
       'iptables-save.txt',
       'kdiag-collect.json',
       'kube-proxy.yaml',

@@ -3,6 +3,7 @@ import type { AgentEvent } from '../agent.js';
 import type { CtEvent, CtEventCapture } from '../ct-events.js';
 import type { Lab, OnStep } from '../lab.js';
 import { ADDR, type BackendName } from '../topology.js';
+import { ADDR6 } from '../topology-v6.js';
 import type { AgentHandle, Traffic } from '../traffic.js';
 import { beAddr, codeOutcome, sleep, VIP } from './helpers.js';
 import type { AppOutcome, Flow, FlowTuple } from './types.js';
@@ -31,11 +32,13 @@ export class Ctx {
   }
 
   /** Connects the client to the VIP, sends one line and waits for the echo; returns the flow. */
-  async connect(opts: { keepAliveMs?: number } = {}): Promise<Flow> {
+  async connect(opts: { keepAliveMs?: number; ipv6?: boolean } = {}): Promise<Flow> {
     const from = this.client.events.length;
+    const fam = opts.ipv6 ? { vip: ADDR6.vip, client: ADDR6.client } : ADDR;
+    const vip = opts.ipv6 ? `[${fam.vip}]:${ADDR.vipPort}` : VIP;
     this.client.send({
       cmd: 'connect',
-      host: ADDR.vip,
+      host: fam.vip,
       port: ADDR.vipPort,
       ...(opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs }),
     });
@@ -45,17 +48,17 @@ export class Ctx {
       from,
     );
     if (!ev || ev.ev !== 'connected' || ev.conn === undefined)
-      throw new Error(`client could not connect to ${VIP}: ${ev?.code ?? 'timeout'}`);
-    const sport = Number(ev.local?.split(':')[1]);
-    const tuple: FlowTuple = { src: ADDR.client, sport, dst: ADDR.vip, dport: ADDR.vipPort };
+      throw new Error(`client could not connect to ${vip}: ${ev?.code ?? 'timeout'}`);
+    const sport = Number(ev.local?.split(':').pop());
+    const tuple: FlowTuple = { src: fam.client, sport, dst: fam.vip, dport: ADDR.vipPort };
     const acceptedBy = await Promise.race(
       (['be1', 'be2'] as const).map((be) =>
         this.servers[be]
-          .waitFor((e) => e.ev === 'accept' && e.remote === `${ADDR.client}:${sport}`, 3000)
+          .waitFor((e) => e.ev === 'accept' && e.remote === `${fam.client}:${sport}`, 3000)
           .then((e) => (e ? { be, e } : undefined)),
       ),
     );
-    const found = acceptedBy ?? (await this.findAccept(sport));
+    const found = acceptedBy ?? (await this.findAccept(fam.client, sport));
     if (!found || found.e.conn === undefined) throw new Error('no backend accepted the connection');
     const flow: Flow = { conn: ev.conn, tuple, backend: found.be, serverConn: found.e.conn };
     this.mark('connected', ev.t);
@@ -63,15 +66,20 @@ export class Ctx {
     if (echo !== 'ok') throw new Error(`first echo failed: ${echo}`);
     this.step(
       'connected',
-      `Client connected: ${ADDR.client}:${sport} → ${VIP}, DNAT'd to ${found.be} ${beAddr(found.be)}`,
+      opts.ipv6
+        ? `Client connected: [${fam.client}]:${sport} → ${vip}, DNAT'd to ${found.be} [${ADDR6[found.be]}]:${ADDR.backendPort}`
+        : `Client connected: ${ADDR.client}:${sport} → ${VIP}, DNAT'd to ${found.be} ${beAddr(found.be)}`,
     );
     return flow;
   }
 
-  private async findAccept(sport: number): Promise<{ be: BackendName; e: AgentEvent } | undefined> {
+  private async findAccept(
+    client: string,
+    sport: number,
+  ): Promise<{ be: BackendName; e: AgentEvent } | undefined> {
     for (const be of ['be1', 'be2'] as const) {
       const e = this.servers[be].events.find(
-        (x) => x.ev === 'accept' && x.remote === `${ADDR.client}:${sport}`,
+        (x) => x.ev === 'accept' && x.remote === `${client}:${sport}`,
       );
       if (e) return { be, e };
     }
@@ -120,6 +128,6 @@ export class Ctx {
   flowEvents(flow: Flow): CtEvent[] {
     return this.ct
       .events()
-      .filter((e) => e.orig?.src === ADDR.client && e.orig.sport === flow.tuple.sport);
+      .filter((e) => e.orig?.src === flow.tuple.src && e.orig.sport === flow.tuple.sport);
   }
 }

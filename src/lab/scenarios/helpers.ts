@@ -1,6 +1,7 @@
 // Shared by the scenarios: the expiry timing, backend naming and the expiry-then-write sequence.
 import type { CtEvent } from '../ct-events.js';
 import { ADDR, type BackendName, backendOf, BACKENDS, NS } from '../topology.js';
+import { ADDR6 } from '../topology-v6.js';
 import type { Ctx } from './context.js';
 import type { AppOutcome, Flow } from './types.js';
 
@@ -10,8 +11,12 @@ export const EXPIRY_IDLE_S = 7;
 export const VIP = `${ADDR.vip}:${ADDR.vipPort}`;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const other = (be: BackendName): BackendName => (be === 'be1' ? 'be2' : 'be1');
-export const beAddr = (be: BackendName | undefined) =>
-  be ? `${BACKENDS[be].ip}:${ADDR.backendPort}` : undefined;
+export const beAddr = (be: BackendName | undefined, ipv6 = false) =>
+  be === undefined
+    ? undefined
+    : ipv6
+      ? `[${ADDR6[be]}]:${ADDR.backendPort}`
+      : `${BACKENDS[be].ip}:${ADDR.backendPort}`;
 
 export function codeOutcome(code: string | undefined): AppOutcome {
   if (code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE') return code;
@@ -38,6 +43,7 @@ export async function expiryThenWrite(
   ctx: Ctx,
   opts: {
     keepAliveMs?: number;
+    ipv6?: boolean;
     switchBackend: boolean;
     waitMs: number;
     idleMs?: number;
@@ -45,9 +51,10 @@ export async function expiryThenWrite(
     afterConnect?: (flow: Flow) => void;
   },
 ) {
-  const flow = await ctx.connect(
-    opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs },
-  );
+  const flow = await ctx.connect({
+    ...(opts.keepAliveMs === undefined ? {} : { keepAliveMs: opts.keepAliveMs }),
+    ...(opts.ipv6 ? { ipv6: true } : {}),
+  });
   opts.afterConnect?.(flow);
   if (opts.switchBackend) {
     await ctx.lab.setEndpoints([other(flow.backend)]);

@@ -12,6 +12,7 @@ import { CT_TIMEOUT_RAISED } from './ct-timeout-raised.js';
 import { EXPIRED_SEEN_IDLE } from './expired-seen-idle.js';
 import { KEEPALIVE_SERVER_ONLY } from './keepalive-server-only.js';
 import { KEEPALIVE_INTERVAL_ABOVE, KEEPALIVE_NETNS_BELOW } from './keepalive-netns-interval.js';
+import { IPV6_CONNTRACK_EXPIRY } from './ipv6-conntrack-expiry.js';
 import type { ScenarioDef } from './types.js';
 
 /** The scenarios runScenario knows. */
@@ -32,4 +33,5 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   EXPIRED_SEEN_IDLE,
   KEEPALIVE_INTERVAL_ABOVE,
   KEEPALIVE_NETNS_BELOW,
+  IPV6_CONNTRACK_EXPIRY,
 ];
