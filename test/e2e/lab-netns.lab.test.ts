@@ -7,8 +7,10 @@ import {
   clientFlowId,
   findingsOf,
   liveAndReplay,
+  saveSessionFixture,
   traceScenario,
   tracedLab,
+  type SessionExpectation,
   type TraceLine,
   type TracedScenario,
 } from '../helpers/trace-harness.js';
@@ -44,16 +46,17 @@ function describeRun(t: TracedScenario): string {
 describe.skipIf(reason)('lab scenarios: prediction before, attribution after (real kernel)', () => {
   const env = tracedLab('kdiag-e2e-netns-');
   /** Traces the scenario, and checks the replay of the recording ends with the findings live stood by. */
-  const traced = async (scenario: string): Promise<TracedScenario> => {
+  const traced = async (scenario: string, want: SessionExpectation): Promise<TracedScenario> => {
     const record = join(env.dir(), `${scenario}.ndjson`);
     const t = await traceScenario(env.lab(), scenario, record);
+    await saveSessionFixture(scenario, t.result, record, want);
     const both = await liveAndReplay(t.lines, record);
     expect(both.live, describeRun(t)).toEqual(both.replay);
     return t;
   };
 
   it('ct-timeout-raised: predicted on conntrack, still expires at the old deadline, attributed to it', async () => {
-    const t = await traced('ct-timeout-raised');
+    const t = await traced('ct-timeout-raised', { rules: ['conntrack.established-expired'] });
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -71,7 +74,7 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('keepalive-server-only: the backend keepalive keeps the flow: no prediction, no finding', async () => {
-    const t = await traced('keepalive-server-only');
+    const t = await traced('keepalive-server-only', { rules: [], healthy: true });
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -96,7 +99,7 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('expired-seen-idle: predicted on conntrack, and attributed by a snapshot before the next send', async () => {
-    const t = await traced('expired-seen-idle');
+    const t = await traced('expired-seen-idle', { rules: ['conntrack.established-expired'] });
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -115,7 +118,9 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('keepalive-interval-above: the pod netns keepalive interval outlives the timeout: predicted, then attributed', async () => {
-    const t = await traced('keepalive-interval-above');
+    const t = await traced('keepalive-interval-above', {
+      rules: ['conntrack.established-expired'],
+    });
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -130,7 +135,7 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('keepalive-netns-below: pod keepalive time and interval both under the timeout: no prediction, no finding', async () => {
-    const t = await traced('keepalive-netns-below');
+    const t = await traced('keepalive-netns-below', { rules: [], healthy: true });
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(r.matched, describeRun(t)).toBe(true);
@@ -153,7 +158,7 @@ describe.skipIf(reason)('lab scenarios: prediction before, attribution after (re
   }, 240_000);
 
   it('ipv6-conntrack-expiry: an IPv6 Service flow through ip6tables DNAT is predicted, then attributed', async () => {
-    const t = await traced('ipv6-conntrack-expiry');
+    const t = await traced('ipv6-conntrack-expiry', { rules: ['conntrack.established-expired'] });
     const r = t.result;
     const flow = clientFlowId(r)!;
     expect(flow).toMatch(/^tcp \[2001:db8:c::10\]:\d+>\[2001:db8:5::10\]:80$/);

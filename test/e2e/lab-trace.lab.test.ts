@@ -1,6 +1,6 @@
 // End to end on the real kernel: each lab scenario traced by `kdiag trace`, the finding checked on
 // the right flow, and the recording replayed to the same findings.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFailed } from 'vitest';
@@ -10,14 +10,13 @@ import {
   findingKey as key,
   findingsOf,
   liveAndReplay,
+  saveSessionFixture,
   standingFindingsOf,
   traceScenario,
   tracedLab,
 } from '../helpers/trace-harness.js';
 
 const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'bpftrace', 'tracefs');
-const UPDATE = process.env.KDIAG_UPDATE_FIXTURES === '1';
-const FIXTURES = new URL('../../fixtures/sessions/', import.meta.url).pathname;
 
 interface Case {
   readonly scenario: string;
@@ -77,22 +76,7 @@ describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
           `lab-trace ${c.scenario}: the recording is kept at ${kept}; scenario steps: ${r.summary}\n`,
         );
       });
-      if (UPDATE && !c.noFixture) {
-        const out = join(FIXTURES, c.scenario);
-        await mkdir(out, { recursive: true });
-        await copyFile(record, join(out, 'recording.ndjson'));
-        const expected = {
-          scenario: c.scenario,
-          fm: r.fm,
-          flow: clientFlowId(r),
-          outcome: r.outcome,
-          rules: c.rules,
-          not: c.not ?? [],
-          healthy: Boolean(c.healthy),
-          global: Boolean(c.global),
-        };
-        await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
-      }
+      if (!c.noFixture) await saveSessionFixture(c.scenario, r, record, c);
       expect(
         r.matched,
         `the scenario itself did not behave as the kernel should: ${r.summary}`,

@@ -1,7 +1,7 @@
 // Runs `kdiag trace --json --record` (the built CLI) against the lab while a scenario drives traffic.
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -182,4 +182,43 @@ export async function liveAndReplay(
     replay: [...new Set(replayed.findings.map(findingKey))].sort(),
     issueCount: replayed.issueCount,
   };
+}
+
+const FIXTURES = new URL('../../fixtures/sessions/', import.meta.url).pathname;
+
+/** What a recorded session must replay to (fixtures/sessions/NAME/expected.json). */
+export interface SessionExpectation {
+  /** Rules that must fire on the client's flow (or, with `global`, anywhere). */
+  readonly rules: readonly string[];
+  /** Rules that must not fire on that flow. */
+  readonly not?: readonly string[];
+  readonly healthy?: boolean;
+  readonly global?: boolean;
+}
+
+/**
+ * With KDIAG_UPDATE_FIXTURES=1 (`npm run fixtures:record`), keeps a traced run's recording as a
+ * session fixture, which test/replay/sessions.test.ts then replays offline to `want`.
+ */
+export async function saveSessionFixture(
+  scenario: string,
+  r: ScenarioResult,
+  record: string,
+  want: SessionExpectation,
+): Promise<void> {
+  if (process.env.KDIAG_UPDATE_FIXTURES !== '1') return;
+  const out = join(FIXTURES, scenario);
+  await mkdir(out, { recursive: true });
+  await copyFile(record, join(out, 'recording.ndjson'));
+  const expected = {
+    scenario,
+    fm: r.fm,
+    flow: clientFlowId(r),
+    outcome: r.outcome,
+    rules: want.rules,
+    not: want.not ?? [],
+    healthy: Boolean(want.healthy),
+    global: Boolean(want.global),
+  };
+  await writeFile(join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
 }
