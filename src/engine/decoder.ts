@@ -63,6 +63,23 @@ interface OpenSnapshot {
   readonly lineNos: number[];
   readonly file: string;
   row?: RowParser;
+  /** Lines seen past the decoder's per-snapshot limit, and the first of them: the snapshot is refused. */
+  over?: { count: number; firstLine: number };
+}
+
+/**
+ * Lines one document snapshot (ss, sysctl, iptables-save …) may hold. A document is parsed whole,
+ * so its memory grows with it; past this the snapshot is refused with one issue instead, which
+ * keeps memory bounded whatever the input (docs/limits.md has the measured cost).
+ */
+export const MAX_SNAPSHOT_LINES = 500_000;
+
+/** Kinds whose documents cost more per line: ss keeps a socket and its flow per line (~2 KB each). */
+const SNAPSHOT_LINE_LIMITS: Readonly<Record<string, number>> = { 'ss:sockets': 250_000 };
+
+/** The line limit of one snapshot of `kind`, never above the decoder's own `max`. */
+export function snapshotLineLimit(kind: string, max = MAX_SNAPSHOT_LINES): number {
+  return Math.min(max, SNAPSHOT_LINE_LIMITS[kind] ?? MAX_SNAPSHOT_LINES);
 }
 
 type RowParser = (line: string) => LineOutcome<Observation | Observation[]>;
@@ -267,6 +284,7 @@ export class Decoder {
   constructor(
     private readonly sink: (o: Observation) => void,
     private readonly maxStoredIssues = 1000,
+    private readonly maxSnapshotLines = MAX_SNAPSHOT_LINES,
   ) {}
 
   private stats(src: string) {
@@ -416,7 +434,12 @@ export class Decoder {
         });
       return;
     }
-    if (o) {
+    if (o?.over) o.over.count++;
+    else if (o && o.lines.length >= snapshotLineLimit(sourceKind(rec.src), this.maxSnapshotLines)) {
+      o.over = { count: o.lines.length + 1, firstLine: o.lineNos[0] ?? lr.line };
+      o.lines.length = 0;
+      o.lineNos.length = 0;
+    } else if (o) {
       o.lines.push(rec.line);
       o.lineNos.push(lr.line);
     } else {
@@ -469,7 +492,13 @@ export class Decoder {
     const o = this.open.get(src);
     if (!o) return;
     this.setOpen(src, undefined);
-    if (o.handler.doc) this.runDoc(o.handler, o.ctx, o.lines, o.lineNos, o.file);
+    if (o.over)
+      this.issue(o.file, src, {
+        line: o.over.firstLine,
+        code: 'snapshot.too-large',
+        message: `${sourceKind(src)} snapshot of ${o.over.count} lines is over kdiag's limit of ${snapshotLineLimit(sourceKind(src), this.maxSnapshotLines)} lines for one snapshot: not read`,
+      });
+    else if (o.handler.doc) this.runDoc(o.handler, o.ctx, o.lines, o.lineNos, o.file);
     if (o.handler.snapshot)
       this.sink({ ...base(o.ctx), kind: 'snapshot-end', what: o.handler.snapshot });
   }

@@ -244,3 +244,40 @@ describe('rulesets of nftables mode', () => {
     expect(buildPathContext(e.table, {}).mode).toBe('nftables');
   });
 });
+
+describe('Decoder snapshot limit', () => {
+  const SS = [
+    'State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process',
+    'ESTAB  0      0      10.0.0.1:40000      10.96.0.10:80     timer:(keepalive,28sec,0) ino:1 sk:1',
+    'ESTAB  0      0      10.0.0.1:40001      10.96.0.10:80     timer:(keepalive,28sec,0) ino:2 sk:2',
+    'ESTAB  0      0      10.0.0.1:40002      10.96.0.10:80     timer:(keepalive,28sec,0) ino:3 sk:3',
+  ];
+  const run = (max: number) => {
+    const out: Observation[] = [];
+    const d = new Decoder((o) => out.push(o), 1000, max);
+    const recs: RawRecord[] = [
+      { t: 1000, src: 'ss:sockets', line: 'ss -tinoe', k: 'begin' },
+      ...SS.map((line) => ({ t: 1000, src: 'ss:sockets', line })),
+      { t: 1000, src: 'ss:sockets', line: 'exit 0', k: 'end' },
+    ];
+    recs.forEach((rec, i) => d.push({ rec, file: 'ss.txt', line: i }));
+    d.finish();
+    return { sockets: out.filter((o) => o.kind === 'socket').length, d };
+  };
+
+  it('parses a document snapshot at the limit', () => {
+    const { sockets, d } = run(SS.length);
+    expect(sockets).toBe(3);
+    expect(d.issues).toEqual([]);
+  });
+
+  it('refuses a document snapshot over the limit with one issue naming the count and the limit', () => {
+    const { sockets, d } = run(SS.length - 1);
+    expect(sockets).toBe(0);
+    expect(d.issues).toHaveLength(1);
+    expect(d.issues[0]).toMatchObject({ code: 'snapshot.too-large', file: 'ss.txt', line: 1 });
+    expect(d.issues[0]!.message).toBe(
+      "ss:sockets snapshot of 4 lines is over kdiag's limit of 3 lines for one snapshot: not read",
+    );
+  });
+});
