@@ -1,6 +1,6 @@
 // Every lab scenario, in the order `kdiag lab list` shows them.
 import { closeWaitExpiry } from './close-wait-expiry.js';
-import { conntrackExpiry } from './conntrack-expiry.js';
+import { conntrackExpiry, IPV6_CONNTRACK_EXPIRY } from './conntrack-expiry.js';
 import { expiryLoose0 } from './expiry-loose0.js';
 import { keepaliveSaves } from './keepalive-saves.js';
 import { middleboxIdleDrop } from './middlebox-idle-drop.js';
@@ -12,7 +12,6 @@ import { CT_TIMEOUT_RAISED } from './ct-timeout-raised.js';
 import { EXPIRED_SEEN_IDLE } from './expired-seen-idle.js';
 import { KEEPALIVE_SERVER_ONLY } from './keepalive-server-only.js';
 import { KEEPALIVE_INTERVAL_ABOVE, KEEPALIVE_NETNS_BELOW } from './keepalive-netns-interval.js';
-import { IPV6_CONNTRACK_EXPIRY } from './ipv6-conntrack-expiry.js';
 import type { ScenarioDef } from './types.js';
 
 /** The scenarios runScenario knows. */
