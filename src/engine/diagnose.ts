@@ -16,5 +16,12 @@ export function diagnose(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis
   const findings: Finding[] = a.drafts
     .map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] }))
     .sort(compareFindings);
-  return { at: a.at, findings, predictions: a.predictions, suggestions, flows: a.flows };
+  return {
+    at: a.at,
+    findings,
+    predictions: a.predictions,
+    atRiskTotal: a.atRiskTotal,
+    suggestions,
+    flows: a.flows,
+  };
 }

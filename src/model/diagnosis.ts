@@ -140,6 +140,8 @@ export interface Diagnosis {
   readonly at: number;
   readonly findings: readonly Finding[];
   readonly predictions: readonly Prediction[];
+  /** Every live flow at risk; more than `predictions` holds when the list was cut (10 000 by default). */
+  readonly atRiskTotal?: number;
   readonly suggestions: readonly Suggestion[];
   /** Flows at risk first, then the others. */
   readonly flows: readonly FlowView[];

@@ -5,6 +5,7 @@ import type { AnalysisResult } from '../../services/analyze-input.js';
 import type { CaptureSummary } from '../../engine/summary.js';
 import { fmtDuration, fmtTime, padEnd, wrap } from './text-layout.js';
 import { renderInputs } from './report-inputs.js';
+import { atRiskTotal } from './report-json.js';
 
 const SEV: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };
 
@@ -234,9 +235,16 @@ export function renderPredictions(d: Diagnosis, width = 80, limit = 10): string[
   const out: string[] = [];
   if (d.predictions.length === 0) return out;
   const flows = new Map(d.flows.map((f) => [f.id, f]));
-  section(out, `At risk, next to break (${d.predictions.length})`);
+  const total = atRiskTotal(d);
+  section(out, `At risk, next to break (${total})`);
+  const cut =
+    total > d.predictions.length
+      ? [
+          `  … ${total - d.predictions.length} more not shown: kdiag keeps the ${d.predictions.length} most urgent`,
+        ]
+      : [];
   if (d.predictions.length > limit)
-    return [...out, ...renderPredictionGroups(d, flows, width, limit)];
+    return [...out, ...renderPredictionGroups(d, flows, width, limit), ...cut];
   for (const p of d.predictions) {
     const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
     out.push(
@@ -249,7 +257,7 @@ export function renderPredictions(d: Diagnosis, width = 80, limit = 10): string[
     );
     out.push(...wrap(p.cause, width, 22, 22));
   }
-  return out;
+  return [...out, ...cut];
 }
 
 interface PredictionGroup {
