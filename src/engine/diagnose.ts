@@ -10,7 +10,7 @@ export function diagnose(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis
   const a = analyze(table, opts);
   // Suggestions are built in rule order: where findings ask different values, the order decides.
   const { suggestions, byFinding } = buildSuggestions(
-    a.drafts.map((d) => ({ findingId: d.finding.id, needs: d.needs })),
+    a.drafts.map((d) => ({ findingId: d.finding.id, needs: d.needs, flows: d.finding.flows })),
     a.path,
   );
   const findings: Finding[] = a.drafts
