@@ -31,6 +31,7 @@ export function checkSuggestions(
     paths.set(s.findingId, [...(paths.get(s.findingId) ?? []), ...own]);
     flows.set(s.findingId, s.flows ?? []);
   }
+  const all = [...paths.values()].flat();
   const checked = list.filter((s) => trials.has(s.id));
   // One pass over the table for every flow a checked suggestion's findings name.
   const named = new Set<string>();
@@ -47,8 +48,14 @@ export function checkSuggestions(
       continue;
     }
     if (trialRefused(t) !== null) continue;
+    // A netns keepalive sysctl targets every at-risk flow with a socket in that netns, not only the
+    // flows of the findings that asked for it (a node budget finding names none).
+    const inScope =
+      t.kind === 'sysctl-keepalive'
+        ? all.filter((p) => p.keepalive.sockets.some((k) => (k.scope ?? '') === (t.scope ?? '')))
+        : [];
     const targets = targetsOf(
-      s.fixes.flatMap((f) => paths.get(f) ?? []),
+      [...s.fixes.flatMap((f) => paths.get(f) ?? []), ...inScope],
       s.fixes.flatMap((f) => flows.get(f) ?? []),
       found,
     );

@@ -52,40 +52,50 @@ function netnsKeepalive(all: readonly Tagged[], ctx: PathContext, add: Add): voi
     });
     if (race.verdict.kind !== 'safe') continue;
     if (scope === undefined) {
-      add({
-        id: 'node-keepalive-time',
-        scope: 'node',
-        title: `Lower the host netns tcp_keepalive_time to ${plan.idleSec} s`,
-        rationale: `Sockets with SO_KEEPALIVE in the host netns then probe after ${fmtSec(plan.idleSec)} idle, before the smallest idle timer (${fmtSec(plan.budgetSec)}) forgets them.`,
-        fixes: g.ids,
-        commands: nodeSysctlCommands('net.ipv4.tcp_keepalive_time', plan.idleSec),
-        warnings: [
-          'Reaches only host-network sockets: every pod netns has its own tcp_keepalive_time.',
-          'Applies to sockets with SO_KEEPALIVE only.',
-        ],
-        change: { kind: 'sysctl', key: 'net.ipv4.tcp_keepalive_time', value: String(plan.idleSec) },
-      });
-    } else {
-      add({
-        id: pods === 1 ? 'pod-keepalive-time' : `pod-keepalive-time@${scope}`,
-        scope: 'pod',
-        title: `Lower tcp_keepalive_time in the pod (netns ${scope}) to ${plan.idleSec} s`,
-        rationale:
-          "Each netns holds its own tcp_keepalive_time, starting at the kernel's 7200 s: a node change never reaches it.",
-        fixes: g.ids,
-        commands: [{ label: 'pod spec', text: podSysctlYaml(plan) }],
-        warnings: [
-          'Safe sysctls since Kubernetes 1.29; older clusters need kubelet --allowed-unsafe-sysctls.',
-          'Applies to sockets with SO_KEEPALIVE only.',
-          'The pod spec takes effect for new pods; kdiag apply changes the running netns only.',
-        ],
-        change: {
-          kind: 'sysctl',
-          key: 'net.ipv4.tcp_keepalive_time',
-          value: String(plan.idleSec),
-          netns: scope,
+      add(
+        {
+          id: 'node-keepalive-time',
+          scope: 'node',
+          title: `Lower the host netns tcp_keepalive_time to ${plan.idleSec} s`,
+          rationale: `Sockets with SO_KEEPALIVE in the host netns then probe after ${fmtSec(plan.idleSec)} idle, before the smallest idle timer (${fmtSec(plan.budgetSec)}) forgets them.`,
+          fixes: g.ids,
+          commands: nodeSysctlCommands('net.ipv4.tcp_keepalive_time', plan.idleSec),
+          warnings: [
+            'Reaches only host-network sockets: every pod netns has its own tcp_keepalive_time.',
+            'Applies to sockets with SO_KEEPALIVE only.',
+          ],
+          change: {
+            kind: 'sysctl',
+            key: 'net.ipv4.tcp_keepalive_time',
+            value: String(plan.idleSec),
+          },
         },
-      });
+        { kind: 'sysctl-keepalive', scope: undefined, what: 'time', valueS: plan.idleSec },
+      );
+    } else {
+      add(
+        {
+          id: pods === 1 ? 'pod-keepalive-time' : `pod-keepalive-time@${scope}`,
+          scope: 'pod',
+          title: `Lower tcp_keepalive_time in the pod (netns ${scope}) to ${plan.idleSec} s`,
+          rationale:
+            "Each netns holds its own tcp_keepalive_time, starting at the kernel's 7200 s: a node change never reaches it.",
+          fixes: g.ids,
+          commands: [{ label: 'pod spec', text: podSysctlYaml(plan) }],
+          warnings: [
+            'Safe sysctls since Kubernetes 1.29; older clusters need kubelet --allowed-unsafe-sysctls.',
+            'Applies to sockets with SO_KEEPALIVE only.',
+            'The pod spec takes effect for new pods; kdiag apply changes the running netns only.',
+          ],
+          change: {
+            kind: 'sysctl',
+            key: 'net.ipv4.tcp_keepalive_time',
+            value: String(plan.idleSec),
+            netns: scope,
+          },
+        },
+        { kind: 'sysctl-keepalive', scope, what: 'time', valueS: plan.idleSec },
+      );
     }
   }
 }
