@@ -27,6 +27,8 @@ export interface AnalyzeOptions {
   readonly maxFlows?: number;
   /** Predictions listed; default all the at-risk flows the rules materialise (the 10 000 most urgent). */
   readonly maxPredictions?: number;
+  /** At-risk flows materialised for rules and predictions, the most urgent first; default 10 000. */
+  readonly maxAtRisk?: number;
 }
 
 /** What the rules and predictions made of the table, before suggestions. */
@@ -35,6 +37,8 @@ export interface Analysis {
   /** Findings in the order the rules made them (suggestions are built in this order), each with its needs. */
   readonly drafts: readonly Draft[];
   readonly predictions: readonly Prediction[];
+  /** Every live flow at risk, listed in predictions or not. */
+  readonly atRiskTotal: number;
   readonly flows: readonly FlowView[];
   /** The path the rules read: suggestions take their values from it. */
   readonly path: PathContext;
@@ -56,7 +60,7 @@ export function compareFindings(
 /** Runs every rule and the predictions over the table. */
 export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Analysis {
   const path = buildPathContext(table, opts);
-  const ctx = makeRuleContext(table, path);
+  const ctx = makeRuleContext(table, path, opts.maxAtRisk);
   const drafts = new Map<string, Draft>();
   for (const rule of RULES) {
     for (const d of rule.run(ctx)) if (!drafts.has(d.finding.id)) drafts.set(d.finding.id, d);
@@ -69,7 +73,8 @@ export function analyze(table: FlowTable, opts: AnalyzeOptions = {}): Analysis {
     list.map((d) => d.finding),
     opts.maxFlows ?? 500,
   );
-  return { at: path.now, drafts: list, predictions, flows, path };
+  const atRiskTotal = Math.max(ctx.atRiskCount(), predictions.length);
+  return { at: path.now, drafts: list, predictions, atRiskTotal, flows, path };
 }
 
 function flowViews(

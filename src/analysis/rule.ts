@@ -24,6 +24,8 @@ export interface RuleContext {
   pathOf(f: Flow): PathTimeouts;
   /** Path timeouts of the live flows that matter (at risk, or on a 300 s clamp), in table order. */
   livePaths(): readonly PathTimeouts[];
+  /** How many live flows the screen found at risk for a prediction, materialised or not. */
+  atRiskCount(): number;
   /** Up to `max` live flows' path timeouts, in table order (for flow listings). */
   somePaths(max: number): readonly PathTimeouts[];
   /** Flows that have a timeline (events), in table order. */
@@ -44,6 +46,7 @@ const RESET_OR_DROP = TIMELINE_KIND_BIT.reset | TIMELINE_KIND_BIT.drop;
 export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_000): RuleContext {
   const cache = new Map<Flow, PathTimeouts>();
   let live: PathTimeouts[] | undefined;
+  let atRiskTotal = 0;
   let ev: Flow[] | undefined;
   let rd: Flow[] | undefined;
   const eventFlows = (): Flow[] => {
@@ -72,6 +75,7 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
         // clamp and breaksIn(p)); only the most urgent `keep` are materialised, kept in a bounded heap,
         // so a million at-risk flows cost no path object, id string or entry of their own.
         const top = new UrgentFlows(keep);
+        const flags = new Uint8Array(1);
         let i = 0;
         for (const f of table.flows()) {
           i++;
@@ -79,12 +83,18 @@ export function makeRuleContext(table: FlowTable, path: PathContext, keep = 10_0
           // Both tests need an ESTABLISHED flow (PREDICTED; a clamp is only set on an ESTABLISHED
           // conntrack entry, whose state is the flow's).
           if (flowState(f) !== 'ESTABLISHED') continue;
-          const u = screenPath(path, f);
-          if (u !== NOT_AT_RISK) top.add(f, u, i);
+          const u = screenPath(path, f, flags);
+          if (u === NOT_AT_RISK) continue;
+          top.add(f, u, i);
+          atRiskTotal += flags[0]!;
         }
         live = top.inTableOrder().map(pathOf);
       }
       return live;
+    },
+    atRiskCount() {
+      this.livePaths();
+      return atRiskTotal;
     },
     somePaths(max) {
       const out: PathTimeouts[] = [];

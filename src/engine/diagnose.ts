@@ -10,11 +10,18 @@ export function diagnose(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis
   const a = analyze(table, opts);
   // Suggestions are built in rule order: where findings ask different values, the order decides.
   const { suggestions, byFinding } = buildSuggestions(
-    a.drafts.map((d) => ({ findingId: d.finding.id, needs: d.needs })),
+    a.drafts.map((d) => ({ findingId: d.finding.id, needs: d.needs, flows: d.finding.flows })),
     a.path,
   );
   const findings: Finding[] = a.drafts
     .map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] }))
     .sort(compareFindings);
-  return { at: a.at, findings, predictions: a.predictions, suggestions, flows: a.flows };
+  return {
+    at: a.at,
+    findings,
+    predictions: a.predictions,
+    atRiskTotal: a.atRiskTotal,
+    suggestions,
+    flows: a.flows,
+  };
 }

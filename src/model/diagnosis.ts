@@ -118,6 +118,18 @@ export type ApplyChange =
       readonly netns?: string;
     };
 
+/** What the timer race says a suggestion does to the flows it targets (suggest/race-check.ts). */
+export interface SuggestionCheck {
+  /** Live flows the change was tried on. */
+  readonly targets: number;
+  /** Flows the race says the change keeps from now on. */
+  readonly saves: readonly string[];
+  /** How many of `atRisk` the change keeps only after their next packet (the path is fixed). */
+  readonly savesLater: number;
+  /** Targeted flows it does not save now, each with the race's reason. */
+  readonly atRisk: readonly { readonly flow: string; readonly reason: string }[];
+}
+
 export interface Suggestion {
   /** Stable id users type: `node-conntrack-established`, `pod-keepalive-time`, … */
   readonly id: string;
@@ -133,6 +145,8 @@ export interface Suggestion {
   readonly warnings: readonly string[];
   /** Present when `kdiag apply` can make this change live. */
   readonly change?: ApplyChange;
+  /** Present when the change was checked against the timer race of the flows it targets. */
+  readonly checked?: SuggestionCheck;
 }
 
 export interface Diagnosis {
@@ -140,6 +154,8 @@ export interface Diagnosis {
   readonly at: number;
   readonly findings: readonly Finding[];
   readonly predictions: readonly Prediction[];
+  /** Every live flow at risk; more than `predictions` holds when the list was cut (10 000 by default). */
+  readonly atRiskTotal?: number;
   readonly suggestions: readonly Suggestion[];
   /** Flows at risk first, then the others. */
   readonly flows: readonly FlowView[];

@@ -1,7 +1,12 @@
 // Finding needs → suggestions, smallest blast radius first. One suggestion per fix, carrying the most
 // demanding value any finding asked for, and the finding ids it fixes.
 import type { ApplyChange, Suggestion, SuggestionScope } from '../model/diagnosis.js';
-import { type PathContext, isRaiseOnlyKubeProxy } from '../analysis/path/context.js';
+import {
+  type PathContext,
+  ipvsTimeoutsInForce,
+  isRaiseOnlyKubeProxy,
+  sysctlInForce,
+} from '../analysis/path/context.js';
 import { fmtSec } from '../analysis/path/evidence.js';
 import type { SocketKeepaliveView } from '../analysis/path/keepalive.js';
 import type { PathTimeouts } from '../analysis/path/path-timeouts.js';
@@ -19,6 +24,10 @@ import {
 import { deadlineSuggestions } from './deadline-suggestions.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';
+import { checkSuggestions, type Add } from './checked.js';
+import { keepaliveSuggestions } from './keepalive-suggestions.js';
+import { nodeSysctl } from './node-sysctl.js';
+import type { Trial } from './race-check.js';
 
 export const SCOPE_RANK: Record<SuggestionScope, number> = {
   socket: 1,
@@ -32,6 +41,8 @@ export const SCOPE_RANK: Record<SuggestionScope, number> = {
 export interface NeedSet {
   readonly findingId: string;
   readonly needs: readonly SuggestNeed[];
+  /** The flows the finding names: what its suggestions are checked against. */
+  readonly flows?: readonly string[];
 }
 
 export interface SuggestResult {
@@ -51,9 +62,12 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
   const of = <K extends SuggestNeed['kind']>(k: K): Tagged<K>[] =>
     all.filter((x) => x.need.kind === k) as Tagged<K>[];
   const out: Suggestion[] = [];
-  const add = (s: Omit<Suggestion, 'rank'>): void => {
+  // The change each suggestion makes, as the race sees it (the first one made under an id).
+  const trials = new Map<string, Trial>();
+  const add: Add = (s, trial) => {
     if (s.fixes.length === 0) return;
     out.push({ ...s, rank: SCOPE_RANK[s.scope], fixes: [...new Set(s.fixes)].sort() });
+    if (trial && !trials.has(s.id)) trials.set(s.id, trial);
   };
 
   keepaliveSuggestions(of('keepalive'), ctx, add);
@@ -83,6 +97,13 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
     const fixes = est.map((x) => x.id);
     const key =
       CT_TCP_TIMEOUTS.ESTABLISHED?.sysctl ?? 'net.netfilter.nf_conntrack_tcp_timeout_established';
+    const trial = (inForceS?: number): Trial => ({
+      kind: 'layer',
+      layer: 'conntrack',
+      rearmS: v,
+      appliesToExisting: false,
+      ...(inForceS !== undefined ? { inForceS } : {}),
+    });
     add(
       nodeSysctl(
         'node-conntrack-established',
@@ -96,6 +117,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
           'Longer timeouts keep dead flows in the table longer: watch nf_conntrack_count against nf_conntrack_max.',
         ],
       ),
+      trial(estInForce(ctx)),
     );
     add(
       kubeProxy(
@@ -112,6 +134,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
             ]
           : [],
       ),
+      trial(ctx.table.kubeProxy?.value.conntrack.tcpEstablishedTimeout || undefined),
     );
   }
   if (cw.length > 0) {
@@ -259,6 +282,13 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
         `Raise the IPVS tcp timeout to ${fmtSec(v)}`,
         'IPVS then keeps idle connections until their keepalive refreshes them.',
       ),
+      {
+        kind: 'layer',
+        layer: 'IPVS',
+        rearmS: v,
+        appliesToExisting: false,
+        inForceS: ipvsTimeoutsInForce(ctx).tcp.value,
+      },
     );
     add(
       kubeProxy(
@@ -271,6 +301,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
         'kube-proxy sets the IPVS timeouts at every start (like ipvsadm --set).',
         ['IPVS mode is deprecated since Kubernetes 1.35; nftables mode has no IPVS timer.'],
       ),
+      { kind: 'layer', layer: 'IPVS', rearmS: v, appliesToExisting: false },
     );
   }
   const ipvsFin = of('ipvs-tcpfin');
@@ -372,24 +403,33 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
     const v = friendlyAbove(Math.max(...ext.map((x) => x.need.idleSec)));
     const preset = ctx.pathLayers.find((l) => l.preset)?.preset;
     const info = preset ? CLOUD_PRESETS[preset] : undefined;
-    add({
-      id: 'external-idle-timeout',
-      scope: 'external',
-      title: `Raise the idle timeout of the load balancer / NAT on the path above ${fmtSec(v)}`,
-      rationale: 'The external element then keeps idle flows until their keepalive refreshes them.',
-      fixes: ext.map((x) => x.findingId),
-      commands: [
-        {
-          label: info ? info.label : 'cloud element',
-          text: info
-            ? `${info.knob} ≥ ${v} s (${info.doc})`
-            : `set the idle timeout of the element on the path to at least ${v} s`,
-        },
-      ],
-      warnings: [
-        'Some elements cannot be changed (AWS NAT gateway 350 s, GCP VPC 600 s): keepalive is then the only fix.',
-      ],
-    });
+    add(
+      {
+        id: 'external-idle-timeout',
+        scope: 'external',
+        title: `Raise the idle timeout of the load balancer / NAT on the path above ${fmtSec(v)}`,
+        rationale:
+          'The external element then keeps idle flows until their keepalive refreshes them.',
+        fixes: ext.map((x) => x.findingId),
+        commands: [
+          {
+            label: info ? info.label : 'cloud element',
+            text: info
+              ? `${info.knob} ≥ ${v} s (${info.doc})`
+              : `set the idle timeout of the element on the path to at least ${v} s`,
+          },
+        ],
+        warnings: [
+          'Some elements cannot be changed (AWS NAT gateway 350 s, GCP VPC 600 s): keepalive is then the only fix.',
+        ],
+      },
+      {
+        kind: 'layer',
+        layer: info ? 'the cloud idle timer' : 'the path idle timer',
+        rearmS: v,
+        appliesToExisting: false,
+      },
+    );
   }
   for (const x of of('ipvs-conn-reuse')) {
     add(
@@ -416,7 +456,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
       prev ? { ...prev, fixes: [...new Set([...prev.fixes, ...s.fixes])].sort() } : s,
     );
   }
-  const suggestions = [...merged.values()].sort(
+  const suggestions = checkSuggestions([...merged.values()], trials, sets, ctx).sort(
     (a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   const byFinding = new Map<string, string[]>();
@@ -425,126 +465,15 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
   return { suggestions, byFinding };
 }
 
-/** Smallest layer timeout on a flow's path (the keepalive budget). */
-function pathBudget(p: PathTimeouts): number {
-  const ts = p.layers
-    .filter((l) => l.layer !== 'keepalive' && l.timeoutSec !== null)
-    .map((l) => l.timeoutSec as number);
-  return ts.length ? Math.min(...ts) : Infinity;
-}
+const EST_SPEC = CT_TCP_TIMEOUTS.ESTABLISHED ?? {
+  sysctl: 'net.netfilter.nf_conntrack_tcp_timeout_established',
+  kernel: 432000,
+};
 
-/** Socket keepalive driven by the netns sysctl (not by a per-socket TCP_KEEPIDLE). */
-function sysctlDriven(s: SocketKeepaliveView): boolean {
-  return (
-    s.state === 'on' && !s.source.includes('per-socket') && !s.source.includes('largest remaining')
-  );
-}
-
-function keepaliveSuggestions(
-  needs: Tagged<'keepalive'>[],
-  ctx: PathContext,
-  add: (s: Omit<Suggestion, 'rank'>) => void,
-): void {
-  if (needs.length === 0) return;
-  let budget = Infinity;
-  let cur = { intervalSec: 75, probes: 9 };
-  for (const n of needs) {
-    budget = Math.min(budget, n.need.budgetSec ?? Infinity, ...n.need.paths.map(pathBudget));
-    const on = n.need.paths.find((p) => p.keepalive.state === 'on');
-    if (on) cur = { intervalSec: on.keepalive.intervalSec, probes: on.keepalive.probes };
-  }
-  if (!Number.isFinite(budget)) budget = 7200;
-  const plan = keepalivePlan(budget, cur);
-  const ids = needs.map((n) => n.findingId);
-  add({
-    id: 'app-keepalive',
-    scope: 'socket',
-    title: `Enable TCP keepalive in the application: idle ${plan.idleSec} s, interval ${plan.intervalSec} s, ${plan.probes} probes`,
-    rationale: `A keepalive after ${fmtSec(plan.idleSec)} idle refreshes every timer on the path, the smallest of which forgets the flow after ${fmtSec(plan.budgetSec)}; it works whether or not the socket had SO_KEEPALIVE.`,
-    fixes: ids,
-    commands: appKeepaliveSnippets(plan),
-    warnings: [
-      "Set it on the side that owns the long-lived connection (usually the client); either side's keepalive refreshes conntrack, IPVS and cloud timers.",
-    ],
-  });
-  // A netns sysctl only reaches sockets that already set SO_KEEPALIVE and no TCP_KEEPIDLE of their own.
-  const byScope = new Map<string, string[]>();
-  for (const n of needs) {
-    const scopes = new Set<string>();
-    let all = n.need.paths.length > 0;
-    for (const p of n.need.paths) {
-      const s = p.keepalive.sockets.find(sysctlDriven);
-      if (!s) {
-        all = false;
-        break;
-      }
-      scopes.add(s.scope ?? '');
-    }
-    if (!all || scopes.size !== 1) continue;
-    const sc = [...scopes][0] ?? '';
-    byScope.set(sc, [...(byScope.get(sc) ?? []), n.findingId]);
-  }
-  for (const [scope, fixes] of [...byScope].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    if (scope === '') {
-      add({
-        ...nodeSysctl(
-          'node-keepalive-time',
-          'net.ipv4.tcp_keepalive_time',
-          plan.idleSec,
-          fixes,
-          `Lower the host netns tcp_keepalive_time to ${plan.idleSec} s`,
-          'The host-network sockets of these flows have SO_KEEPALIVE and use the host netns keepalive time.',
-          [
-            'Reaches only host-network sockets: every pod netns has its own tcp_keepalive_time.',
-            'Applies to sockets with SO_KEEPALIVE only.',
-          ],
-        ),
-      });
-    } else {
-      const change: ApplyChange = {
-        kind: 'sysctl',
-        key: 'net.ipv4.tcp_keepalive_time',
-        value: String(plan.idleSec),
-        netns: scope,
-      };
-      add({
-        id: byScope.size === 1 ? 'pod-keepalive-time' : `pod-keepalive-time@${scope}`,
-        scope: 'pod',
-        title: `Lower tcp_keepalive_time in the pod (netns ${scope}) to ${plan.idleSec} s`,
-        rationale:
-          "These sockets have SO_KEEPALIVE and take their keepalive time from the pod's netns sysctl, which does not inherit the node value.",
-        fixes,
-        commands: [{ label: 'pod spec', text: podSysctlYaml(plan) }],
-        warnings: [
-          'Safe sysctls since Kubernetes 1.29; older clusters need kubelet --allowed-unsafe-sysctls.',
-          'Applies to sockets with SO_KEEPALIVE only.',
-          'The pod spec takes effect for new pods; kdiag apply changes the running netns only.',
-        ],
-        change,
-      });
-    }
-  }
-}
-
-function nodeSysctl(
-  id: string,
-  key: string,
-  value: number,
-  fixes: readonly string[],
-  title: string,
-  rationale: string,
-  warnings: readonly string[],
-): Omit<Suggestion, 'rank'> {
-  return {
-    id,
-    scope: 'node',
-    title,
-    rationale,
-    fixes,
-    commands: nodeSysctlCommands(key, value),
-    warnings,
-    change: { kind: 'sysctl', key, value: String(value) },
-  };
+/** The host's ESTABLISHED timeout in force, when it was read (a kernel default is no reading). */
+function estInForce(ctx: PathContext): number | undefined {
+  const v = sysctlInForce(ctx, EST_SPEC, undefined);
+  return v.evidence ? v.value : undefined;
 }
 
 function kubeProxy(

@@ -30,9 +30,10 @@ const OUT = new Float64Array(3);
  * ESTABLISHED, and the timer race (raceCore, as flowRace runs it) says a layer forgets the flow)
  * nor clamped, else its time to break (`breaksIn`).
  * It mirrors pathTimeouts step by step, with the same arithmetic; test/analysis/screen.test.ts checks
- * that the two agree on every flow of the fixtures.
+ * that the two agree on every flow of the fixtures. `flags[0]`, when given, is set to 1 when the
+ * flow is at risk for a prediction (predictable), 0 otherwise.
  */
-export function screenPath(ctx: PathContext, f: Flow): number {
+export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): number {
   const now = ctx.now;
   const state = flowState(f);
   let lastAct = f.lastAct >= 0 ? f.lastAct : -1;
@@ -199,7 +200,10 @@ export function screenPath(ctx: PathContext, f: Flow): number {
     }
   }
   // predictable(p): live (the caller's test) and diedAtRisk(p, {ESTABLISHED}).
-  const hit = clamped || (hasFirst && state === 'ESTABLISHED' && raceIn === raceIn);
+  const predicts = hasFirst && state === 'ESTABLISHED' && raceIn === raceIn;
+  // flags[0]: predictable(p) alone, without the clamp (what the at-risk count counts).
+  if (flags) flags[0] = predicts ? 1 : 0;
+  const hit = clamped || predicts;
   if (!hit) return NOT_AT_RISK;
   if (!hasFirst) return Infinity;
   if (raceIn === raceIn) return Math.max(0, Math.round(raceIn));

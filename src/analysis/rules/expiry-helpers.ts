@@ -9,6 +9,8 @@ import { sysctlInForce } from '../path/context.js';
 import { evidence } from '../path/evidence.js';
 import type { LayerView } from '../path/layers.js';
 import type { PathTimeouts } from '../path/path-timeouts.js';
+import { raceTimers, type RaceInput } from '../path/timer-race.js';
+import type { FlowRace } from '../path/flow-race.js';
 import { CT_MAX_RETRANS_TIMEOUT, CT_TCP_TIMEOUTS, CT_UNACK } from '../../model/kernel-defaults.js';
 import type { RuleContext } from '../rule.js';
 import { atRisk, diedAtRisk, fmtSec, itemEvidence } from '../rule.js';
@@ -359,6 +361,7 @@ export function expiredPath(base: PathTimeouts, x: ExpiryFacts): PathTimeouts {
   const k = base.keepalive;
   const idle = x.gapSec ?? x.maxSec;
   const ka = base.layers.find((l) => l.layer === 'keepalive');
+  const race = expiredRace(base, x.timeout);
   return {
     flow: base.flow,
     id: base.id,
@@ -371,6 +374,36 @@ export function expiredPath(base: PathTimeouts, x: ExpiryFacts): PathTimeouts {
     keepalive: k,
     layers: ka ? [ka, layer] : [layer],
     first: layer,
-    safe: k.state === 'on' && k.idleSec !== null && k.idleSec < x.timeout.value,
+    // The same race a live flow is judged by, so post-mortem and prediction cannot disagree.
+    safe: race.result.verdict.kind === 'safe',
   };
+}
+
+/**
+ * The race the flow ran from its last packet before the expiry: every layer freshly re-armed, its
+ * conntrack layer to the timeout that was in force then, each socket just heard from. Its verdict is
+ * what a live flow with the same timers would have been told.
+ */
+export function expiredRace(base: PathTimeouts, timeout: TimeoutFact): FlowRace {
+  const from = base.race?.input;
+  const others = (from?.layers ?? []).filter((l) => l.name !== 'conntrack');
+  const input: RaceInput = {
+    layers: [
+      {
+        name: 'conntrack',
+        deadlineS: { value: timeout.value, source: 'freshly re-armed by the last packet' },
+        rearmS: { value: timeout.value, source: timeout.source },
+      },
+      ...others.map((l) => ({
+        name: l.name,
+        deadlineS: { value: l.rearmS.value, source: 'freshly re-armed by the last packet' },
+        rearmS: l.rearmS,
+      })),
+    ],
+    sockets: (from?.sockets ?? []).map((s) => ({
+      ...s,
+      idleS: { value: 0, source: 'the last packet before the expiry' },
+    })),
+  };
+  return { input, result: raceTimers(input) };
 }

@@ -1,5 +1,11 @@
 // The JSON form of an analysis: stable keys for scripts; flows limited to those that matter.
+import type { Diagnosis } from '../../model/diagnosis.js';
 import type { AnalysisResult } from '../../services/analyze-input.js';
+
+/** Every live flow at risk, listed in the predictions or left out of them. */
+export function atRiskTotal(d: Pick<Diagnosis, 'predictions' | 'atRiskTotal'>): number {
+  return Math.max(d.atRiskTotal ?? 0, d.predictions.length);
+}
 
 /** Flows named by a finding or prediction, or at risk, are included; the rest are counted. */
 export function analysisToJson(r: AnalysisResult, opts: { allFlows?: boolean } = {}): unknown {
@@ -33,6 +39,9 @@ export function analysisToJson(r: AnalysisResult, opts: { allFlows?: boolean } =
     at: d.at,
     findings: d.findings,
     predictions: d.predictions,
+    // A script knows the list was cut when atRiskLeftOut > 0.
+    atRiskTotal: atRiskTotal(d),
+    atRiskLeftOut: atRiskTotal(d) - d.predictions.length,
     suggestions: d.suggestions,
     flowCount: d.flows.length,
     flows,

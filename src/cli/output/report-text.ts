@@ -5,6 +5,7 @@ import type { AnalysisResult } from '../../services/analyze-input.js';
 import type { CaptureSummary } from '../../engine/summary.js';
 import { fmtDuration, fmtTime, padEnd, wrap } from './text-layout.js';
 import { renderInputs } from './report-inputs.js';
+import { atRiskTotal } from './report-json.js';
 
 const SEV: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };
 
@@ -234,9 +235,16 @@ export function renderPredictions(d: Diagnosis, width = 80, limit = 10): string[
   const out: string[] = [];
   if (d.predictions.length === 0) return out;
   const flows = new Map(d.flows.map((f) => [f.id, f]));
-  section(out, `At risk, next to break (${d.predictions.length})`);
+  const total = atRiskTotal(d);
+  section(out, `At risk, next to break (${total})`);
+  const cut =
+    total > d.predictions.length
+      ? [
+          `  … ${total - d.predictions.length} more not shown: kdiag keeps the ${d.predictions.length} most urgent`,
+        ]
+      : [];
   if (d.predictions.length > limit)
-    return [...out, ...renderPredictionGroups(d, flows, width, limit)];
+    return [...out, ...renderPredictionGroups(d, flows, width, limit), ...cut];
   for (const p of d.predictions) {
     const when = p.breaksInSec <= 0 ? 'now' : `in ${fmtDuration(p.breaksInSec)}`;
     out.push(
@@ -249,7 +257,7 @@ export function renderPredictions(d: Diagnosis, width = 80, limit = 10): string[
     );
     out.push(...wrap(p.cause, width, 22, 22));
   }
-  return out;
+  return [...out, ...cut];
 }
 
 interface PredictionGroup {
@@ -340,6 +348,37 @@ function renderPredictionGroups(
   return out;
 }
 
+/** Flow labels named in text per list; --json lists every flow id. */
+const CHECKED_IN_TEXT = 3;
+
+/** What the timer race said of a suggestion: the flows it saves, and those left at risk with why. */
+export function checkedLines(s: Pick<Suggestion, 'checked'>): string[] {
+  const c = s.checked;
+  if (!c) return [];
+  const flows = (n: number) => (n === 1 ? '1 flow' : `${n} flows`);
+  const names = (ids: readonly string[]) =>
+    ids.slice(0, CHECKED_IN_TEXT).join(', ') +
+    (ids.length > CHECKED_IN_TEXT ? ` and ${ids.length - CHECKED_IN_TEXT} more` : '');
+  const out: string[] = [];
+  out.push(
+    c.saves.length === 0
+      ? `Saves none of the ${flows(c.targets)} it targets now (timer race).`
+      : `Saves ${c.saves.length === c.targets ? `all ${flows(c.targets)}` : `${c.saves.length} of ${flows(c.targets)}`} it targets (timer race): ${names(c.saves)}.`,
+  );
+  if (c.atRisk.length > 0) {
+    const first = c.atRisk.slice(0, CHECKED_IN_TEXT);
+    out.push(
+      `${flows(c.atRisk.length)} stay at risk${c.savesLater > 0 ? ` (${c.savesLater} safe only after their next packet)` : ''}: ` +
+        first.map((x) => `${x.flow}: ${x.reason}`).join('; ') +
+        (c.atRisk.length > CHECKED_IN_TEXT
+          ? `; and ${c.atRisk.length - CHECKED_IN_TEXT} more`
+          : '') +
+        '.',
+    );
+  }
+  return out;
+}
+
 /** Suggestions, smallest blast radius first, with the exact commands. */
 export function renderSuggestions(d: Diagnosis, width = 80): string[] {
   const out: string[] = [];
@@ -356,6 +395,7 @@ export function renderSuggestions(d: Diagnosis, width = 80): string[] {
       ),
     );
     out.push(...wrap(s.rationale, width, 4, 4));
+    for (const l of checkedLines(s)) out.push(...wrap(l, width, 4, 4));
     for (const c of s.commands) {
       out.push(...wrap(`${c.label}:`, width, 6, 4));
       // Keep each line's own indentation: YAML patches depend on it.
