@@ -31,11 +31,14 @@ export function dataPlaneMissing(
       input: 'Calico eBPF conntrack (calico-node -bpf conntrack dump --raw)',
       hides: "which flows Calico's eBPF conntrack still holds, and how long each has left",
     });
-  if (has('ovs:conntrack') && !has('bpftrace:trace_skb_drop'))
+  // iptables counters and kube-proxy's metric never count these, and the drop probe's filter takes
+  // core reasons only (probes/trace_skb_drop.bt): said whenever OVS is in the picture.
+  if (has('ovs:conntrack'))
     out.push({
-      input: 'kernel drop probe (kdiag trace)',
-      hides:
-        "drops inside Open vSwitch (ct_state=+inv and policy): iptables counters and kube-proxy's INVALID metric never count them",
+      input: 'drops inside Open vSwitch (kfree_skb reasons OVS_DROP_*)',
+      hides: has('bpftrace:trace_skb_drop')
+        ? "INVALID and policy drops in OVS's pipeline: the drop probe takes core reasons only, and iptables counters and kube-proxy's INVALID metric never count them"
+        : "INVALID and policy drops in OVS's pipeline: no drop probe ran, and iptables counters and kube-proxy's INVALID metric never count them",
     });
   return out;
 }
