@@ -71,11 +71,7 @@ export function parseOvsCtLine(line: string): LineOutcome<OvsCtEntry> {
   if (typeof orig === 'string') return lineIssue(BAD, `orig: ${orig}`);
   if (typeof reply === 'string') return lineIssue(BAD, `reply: ${reply}`);
   const family: Family = orig.src.includes(':') ? 'ipv6' : 'ipv4';
-  const num = (k: string, max: number): number | undefined | null => {
-    const v = fields.get(k);
-    if (v === undefined) return undefined;
-    return /^\d{1,10}$/.test(v) && Number(v) <= max ? Number(v) : null;
-  };
+  const num = (k: string, max: number) => boundedInt(fields, k, max);
   const zone = num('zone', 0xffff);
   const id = num('id', 0xffffffff);
   const timeout = num('timeout', 0xffffffff);
@@ -193,11 +189,7 @@ function parseTuple(v: string): OvsTuple | string {
   const src = addr(kv.get('src'));
   const dst = addr(kv.get('dst'));
   if (!src || !dst) return 'bad src= or dst=';
-  const n = (k: string, max: number): number | undefined | null => {
-    const x = kv.get(k);
-    if (x === undefined) return undefined;
-    return /^\d{1,20}$/.test(x) && Number(x) <= max ? Number(x) : null;
-  };
+  const n = (k: string, max: number) => boundedInt(kv, k, max);
   const sport = n('sport', 65535);
   const dport = n('dport', 65535);
   const packets = n('packets', Number.MAX_SAFE_INTEGER);
@@ -235,4 +227,15 @@ function protoState(v: string): string | undefined | null {
     }
   }
   return best < 0 ? undefined : TCP_STATES[best];
+}
+
+/** A decimal field up to max: undefined when absent, null when it is not one. */
+function boundedInt(
+  m: ReadonlyMap<string, string>,
+  k: string,
+  max: number,
+): number | undefined | null {
+  const v = m.get(k);
+  if (v === undefined) return undefined;
+  return /^\d{1,20}$/.test(v) && Number(v) <= max ? Number(v) : null;
 }

@@ -3,7 +3,6 @@
 // mid-flow miss: tc.c hands it to iptables (CALI_CT_MID_FLOW_MISS), which drops what Linux conntrack
 // does not know; nothing answers, so the sender retransmits until its socket gives up (ETIMEDOUT).
 import type { Evidence } from '../../model/diagnosis.js';
-import type { SocketSide } from '../../model/flow.js';
 import {
   calicoDump,
   calicoEntryOf,
@@ -13,6 +12,7 @@ import {
 } from '../path/calico-ct.js';
 import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
+import { liveEstab, minDefined } from './conntrack-flow-forgotten.js';
 import { evidence, fmtSec, itemEvidence, keepaliveSpan, makeDraft } from '../rule.js';
 
 export const calicoCtExpired: Rule = {
@@ -96,13 +96,3 @@ export const calicoCtExpired: Rule = {
     return out;
   },
 };
-
-function liveEstab(s: SocketSide | undefined): SocketSide | undefined {
-  return s && s.fromSs && s.goneT < 0 && s.state === 'ESTAB' ? s : undefined;
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
-}
