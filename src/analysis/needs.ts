@@ -48,7 +48,9 @@ export type SuggestNeed =
       readonly timeoutSec: number;
       readonly family: 'ipv4' | 'ipv6';
       readonly tuples: readonly ConntrackTuple[];
-    };
+    }
+  /** Raise a bpfConntrackTimeouts field of Calico's FelixConfiguration above aboveSec. */
+  | { readonly kind: 'calico-ct-timeout'; readonly field: string; readonly aboveSec: number };
 
 /** The original-direction tuple of a conntrack entry, what `conntrack -U -s -d --sport --dport` names. */
 export interface ConntrackTuple {

@@ -209,6 +209,7 @@ export const LAYER_NAME: Record<Layer, string> = {
   path: 'the path idle timer',
   cloud: 'the cloud idle timer',
   keepalive: 'keepalive',
+  calico: "Calico's eBPF conntrack",
 };
 
 const LONG_LIVED = new Set(['ESTABLISHED']);

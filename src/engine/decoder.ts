@@ -28,6 +28,11 @@ import {
 } from './raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from './probe-records.js';
 import { netnsLabel } from '../model/netns-label.js';
+import { CALICO_CT_META, CALICO_FELIX_META } from '../model/calico.js';
+import { OVS_CT_META, ovsConntrackObservations } from '../model/ovs.js';
+import { parseCalicoDump } from '../parse/calico-conntrack.js';
+import { parseFelixConfig } from '../parse/calico-felix-config.js';
+import { parseOvsDump } from '../parse/ovs-conntrack.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -258,6 +263,27 @@ const HANDLERS: Record<string, Handler> = {
     doc: (ctx) => (text) =>
       mapDoc(parseNftRuleset(text), ({ tables: _tables, ...ruleset }) => [
         { ...base(ctx), kind: 'iptables', ruleset },
+      ]),
+  },
+  // Calico eBPF data plane (issue 22): the dump and the FelixConfiguration are kept whole (meta).
+  'calico:conntrack': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseCalicoDump(text), (value) => [
+        { ...base(ctx), kind: 'meta', key: CALICO_CT_META, value },
+      ]),
+  },
+  'calico:felixconfig': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseFelixConfig(text), (value) =>
+        value ? [{ ...base(ctx), kind: 'meta', key: CALICO_FELIX_META, value }] : [],
+      ),
+  },
+  // OVS (Antrea, OVN-Kubernetes): the kernel datapath's conntrack entries, in zones.
+  'ovs:conntrack': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseOvsDump(text), (value) => [
+        { ...base(ctx), kind: 'meta', key: OVS_CT_META, value },
+        ...ovsConntrackObservations(value, base(ctx)),
       ]),
   },
 };

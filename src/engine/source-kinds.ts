@@ -143,6 +143,24 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
       `Sockets read${scoped(o)} (${o.lines.filter((x) => x !== '' && !/^\s/.test(x)).length} sockets)`,
   },
   { id: 'kdiag:meta', what: 'kdiag annotations (options, notes)' },
+  {
+    id: 'calico:felixconfig',
+    what: 'kubectl get felixconfiguration default -o yaml',
+    bundle: { file: 'felixconfiguration.yaml', order: 3 },
+    collected: (o) => `FelixConfiguration read (${o.n} lines)`,
+  },
+  {
+    id: 'calico:conntrack',
+    what: 'calico-node -bpf conntrack dump --raw',
+    bundle: { file: 'calico-ct.txt', order: 13 },
+    collected: (o) => `Calico eBPF conntrack read (${o.n} entries)`,
+  },
+  {
+    id: 'ovs:conntrack',
+    what: 'ovs-appctl dpctl/dump-conntrack -m -s',
+    bundle: { file: 'ovs-conntrack.txt', order: 13 },
+    collected: (o) => `OVS conntrack read (${o.n} entries)`,
+  },
 ];
 
 /** A kind by its id (`ss:sockets`), or undefined. */

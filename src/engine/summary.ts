@@ -1,5 +1,6 @@
 // What a capture contains, independent of diagnosis: tables, flows, timeouts per layer, sources.
 import type { Observation } from '../model/observation.js';
+import { dataPlaneMissing, dataPlaneRows } from './data-plane-summary.js';
 
 /** The timeouts in force per layer and scope, as the capture shows them (seconds). */
 export interface LayerTimeouts {
@@ -235,6 +236,11 @@ export class ReadCounter {
       this.framed.add(o.src);
       return;
     }
+    if (o.kind === 'meta') {
+      const r = dataPlaneRows(o.key, o.value);
+      if (r) bump((this.counts[o.src] ??= {}), r.unit, r.n);
+      return;
+    }
     const unit = UNIT[o.kind];
     if (unit === undefined) return;
     const by =
@@ -309,5 +315,6 @@ export function missingInputs(
       input: 'conntrack events or probes (kdiag trace)',
       hides: 'no attribution of drops or resets to a layer',
     });
+  out.push(...dataPlaneMissing(has));
   return out;
 }

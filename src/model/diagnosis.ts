@@ -5,7 +5,14 @@ export type Severity = 'critical' | 'warning' | 'info';
 export type Confidence = 'certain' | 'likely' | 'possible';
 
 /** A layer on the path that can forget an idle flow. */
-export type Layer = 'keepalive' | 'conntrack' | 'ipvs' | 'path' | 'cloud';
+export type Layer =
+  | 'keepalive'
+  | 'conntrack'
+  | 'ipvs'
+  | 'path'
+  | 'cloud'
+  // Calico's eBPF conntrack map (cali_v4_ct)
+  | 'calico';
 
 /** One record that proves a finding: where it came from, when, and what it said. */
 export interface Evidence {

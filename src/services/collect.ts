@@ -33,6 +33,15 @@ import {
 import { KDIAG_VERSION } from '../version.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
 import { tarBytes } from '../record/tar-writer.js';
+import {
+  CALICO_CT_ARGV,
+  calicoConntrackSource,
+  calicoCtRan,
+  FELIX_CONFIG_ARGV,
+  felixConfigSource,
+  findCalicoNodePids,
+} from '../sources/calico-source.js';
+import { OVS_CT_ARGV, ovsConntrackSource } from '../sources/ovs-source.js';
 
 // A bundle is made to be read and handed on: its files are world-readable, like the tools' output.
 const BUNDLE_FILE_MODE = 0o644;
@@ -405,6 +414,27 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
       });
     }
   }
+
+  // Calico eBPF and OVS data planes (issue 22): only where they run.
+  const calicoPid = (await findCalicoNodePids())[0];
+  await record({
+    file: 'calico-ct.txt',
+    source: calicoConntrackSource(calicoPid, { timeoutMs: base.timeoutMs }),
+    ran: calicoPid === undefined ? [...CALICO_CT_ARGV] : calicoCtRan(calicoPid),
+  });
+  if (calicoPid !== undefined) {
+    await record({
+      file: 'felixconfiguration.yaml',
+      source: felixConfigSource({ timeoutMs: base.timeoutMs }),
+      // The API server's, not a network namespace's: never run inside --netns.
+      ran: [...FELIX_CONFIG_ARGV],
+    });
+  }
+  await record({
+    file: 'ovs-conntrack.txt',
+    source: await ovsConntrackSource({ timeoutMs: base.timeoutMs }),
+    ran: [...OVS_CT_ARGV],
+  });
 
   for (const [reason, files] of unavailable) emit(reason, `(not written: ${files.join(', ')})`);
 

@@ -22,6 +22,7 @@ import {
   podSysctlYaml,
 } from './snippets.js';
 import { deadlineSuggestions } from './deadline-suggestions.js';
+import { calicoSuggestions } from './calico-suggestions.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';
 import { checkSuggestions, type Add } from './checked.js';
@@ -72,6 +73,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
 
   keepaliveSuggestions(of('keepalive'), ctx, add);
   deadlineSuggestions(all, ctx, add);
+  calicoSuggestions(all, add);
 
   // Drift needs reuse the suggestion of the same sysctl.
   const drift = of('kube-proxy-sysctl');

@@ -81,6 +81,7 @@ const LAYER_SHORT: Record<Layer, string> = {
   ipvs: 'ipvs',
   path: 'path',
   cloud: 'cloud',
+  calico: 'calico',
 };
 
 /** Short layer name for narrow columns. */

@@ -6,6 +6,12 @@ import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED } from '../../model/
 import { conntrackClamp, entryTimeout } from './clamp.js';
 import { ipvsTimeoutsInForce, sysctlInForce, type PathContext, type Sourced } from './context.js';
 import { evidence, lazyEvidence } from './evidence.js';
+import {
+  calicoEntryOf,
+  calicoEntryText,
+  calicoTimeoutField,
+  calicoTimeoutInForce,
+} from './calico-ct.js';
 
 export interface LayerView extends LayerTimeout {
   readonly evidence: readonly Evidence[];
@@ -154,4 +160,33 @@ export function ipvsLayer(
 
 function ctLeft(left: number | null): { leftSource?: string } {
   return left === null ? {} : { leftSource: "the conntrack entry's own timer at its last reading" };
+}
+
+// Calico eBPF data plane (issue 22): the entry in Calico's own conntrack map ages from its last
+// packet (LastSeen) against the bpfConntrackTimeouts value of its state.
+
+/** The Calico eBPF conntrack layer of a flow's path, and the activity its entry's age implies. */
+export function calicoLayer(
+  ctx: PathContext,
+  f: Flow,
+): { layer: LayerView; activity: number; readAt: number } | undefined {
+  const hit = calicoEntryOf(ctx, f);
+  if (!hit) return undefined;
+  const { entry, dump } = hit;
+  const to = calicoTimeoutInForce(ctx, calicoTimeoutField(entry));
+  const activity = dump.t - entry.activeAgoSec * 1000;
+  const evs = [evidence(dump.t, dump.src, calicoEntryText(entry))];
+  if (to.evidence) evs.push(to.evidence);
+  return {
+    layer: {
+      layer: 'calico',
+      timeoutSec: to.value,
+      source: to.source,
+      leftSec: to.value - (ctx.now - activity) / 1000,
+      leftSource: "the Calico entry's timeout minus its age (Active ago) at the dump",
+      evidence: evs,
+    },
+    activity,
+    readAt: dump.t,
+  };
 }

@@ -13,9 +13,10 @@ import { conntrackClamp, entryTimeoutItem } from './clamp.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
 import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
 import { flowState } from './flow-state.js';
+import { calicoLayer } from './layers.js';
 import { firstProbeAt, raceCore } from './timer-race.js';
 
-// Scratch for the race (at most 4 layers: conntrack, IPVS, path, cloud; 2 sockets): no allocation per flow.
+// Scratch for the race (at most 5 layers: conntrack, IPVS, Calico, path, cloud; 2 sockets): no allocation per flow.
 const DEADLINES = new Float64Array(8);
 const REARMS = new Float64Array(8);
 const STARTS = new Float64Array(2);
@@ -100,6 +101,17 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
       }
     }
   }
+  // Calico eBPF conntrack, as calicoLayer gives it to pathTimeouts.
+  let calTo = NaN;
+  let calLeft: number | null = null;
+  let calT = -1;
+  const cal = calicoLayer(ctx, f);
+  if (cal && cal.layer.timeoutSec !== null) {
+    calTo = cal.layer.timeoutSec;
+    calLeft = cal.layer.leftSec;
+    calT = cal.readAt;
+    if (cal.activity > lastAct) lastAct = cal.activity;
+  }
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
   // The first layer: conntrack, then IPVS, then the external timers; a later one only on a smaller timeout.
   let firstTo = NaN;
@@ -130,6 +142,11 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
       }
     }
   }
+  if (calTo === calTo && !(firstTo <= calTo)) {
+    firstTo = calTo;
+    firstLeft =
+      idleSec !== null && (lastAct > calT || calLeft === null) ? calTo - idleSec : calLeft;
+  }
   const hasFirst = firstTo === firstTo;
   // The race's layers, as flowRace builds them: each layer's deadline now and its re-arm timeout.
   let nl = 0;
@@ -148,6 +165,13 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
       idleSec !== null && (lastAct > (f.ipvs?.t ?? -1) || ivLeft === null)
         ? ivTo - idleSec
         : ivLeft,
+    );
+  if (calTo === calTo)
+    nl = addLayer(
+      nl,
+      idleSec,
+      calTo,
+      idleSec !== null && (lastAct > calT || calLeft === null) ? calTo - idleSec : calLeft,
     );
   if (pl.length > 0) {
     const t = ctx.table;

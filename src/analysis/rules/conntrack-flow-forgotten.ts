@@ -81,11 +81,13 @@ export const conntrackFlowForgotten: Rule = {
   },
 };
 
-function liveEstab(s: SocketSide | undefined): SocketSide | undefined {
+/** The side's socket when ss saw it ESTAB and it is still there. */
+export function liveEstab(s: SocketSide | undefined): SocketSide | undefined {
   return s && s.fromSs && s.goneT < 0 && s.state === 'ESTAB' ? s : undefined;
 }
 
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+/** The smaller of two optional numbers. */
+export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Math.min(a, b);

@@ -24,6 +24,9 @@ import { nodeTimeoutBudget } from './node-timeout-budget.js';
 import { pathIdleReset } from './path-idle-reset.js';
 import { pathIdleTimeout } from './path-idle-timeout.js';
 import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.js';
+import { calicoCtExpired } from './calico-ct-expired.js';
+import { calicoCtTimeoutShorterThanKeepalive } from './calico-ct-timeout-shorter-than-keepalive.js';
+import { ovsInvalidDrop } from './ovs-invalid-drop.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -52,4 +55,7 @@ export const RULES: readonly Rule[] = [
   nodeTimeoutBudget,
   conntrackOldDeadline,
   conntrackFlowForgotten,
+  calicoCtExpired,
+  calicoCtTimeoutShorterThanKeepalive,
+  ovsInvalidDrop,
 ];

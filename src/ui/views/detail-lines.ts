@@ -36,7 +36,7 @@ const str = (v: unknown): string =>
   typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
 const list = <T>(v: unknown): readonly T[] => (Array.isArray(v) ? (v as T[]) : []);
 
-const LAYERS: readonly Layer[] = ['keepalive', 'conntrack', 'ipvs', 'path', 'cloud'];
+const LAYERS: readonly Layer[] = ['keepalive', 'conntrack', 'ipvs', 'path', 'cloud', 'calico'];
 
 /** Lines of a flow: endpoints, owner, keepalive, every layer's timeout and time left, its findings. */
 export function flowDetail(
