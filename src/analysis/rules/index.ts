@@ -24,6 +24,7 @@ import { nodeTimeoutBudget } from './node-timeout-budget.js';
 import { pathIdleReset } from './path-idle-reset.js';
 import { pathIdleTimeout } from './path-idle-timeout.js';
 import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.js';
+import { kubeProxyNftInvalidPasses } from './kube-proxy-nft-invalid.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -52,4 +53,5 @@ export const RULES: readonly Rule[] = [
   nodeTimeoutBudget,
   conntrackOldDeadline,
   conntrackFlowForgotten,
+  kubeProxyNftInvalidPasses,
 ];
