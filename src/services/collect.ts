@@ -33,6 +33,7 @@ import {
 import { KDIAG_VERSION } from '../version.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
 import { tarBytes } from '../record/tar-writer.js';
+import { nftRulesetSource } from '../sources/nft-source.js';
 
 // A bundle is made to be read and handed on: its files are world-readable, like the tools' output.
 const BUNDLE_FILE_MODE = 0o644;
@@ -341,6 +342,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   });
   await record({ file: 'ss.txt', source: ssSource(base) });
   await record({ file: 'iptables-save.txt', source: iptablesSaveSource(base) });
+  await record({ file: 'nft-ruleset.txt', source: nftRulesetSource(base) });
 
   const kp = await discoverKubeProxy(
     opts.kubeProxyConfig === undefined ? {} : { userConfig: opts.kubeProxyConfig },

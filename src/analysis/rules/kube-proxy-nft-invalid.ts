@@ -9,7 +9,7 @@ import type { Evidence } from '../../model/diagnosis.js';
 import type { Flow } from '../../model/flow.js';
 import type { TimelineItem } from '../../model/timeline.js';
 import type { SuggestNeed } from '../needs.js';
-import type { Rule, RuleContext } from '../rule.js';
+import type { Draft, Rule, RuleContext } from '../rule.js';
 import { evidence, isNoSocket, itemEvidence, latestT, makeDraft } from '../rule.js';
 import { invalidFacts } from './invalid-helpers.js';
 
@@ -20,56 +20,79 @@ export const kubeProxyNftInvalidPasses: Rule = {
   code: 'kube-proxy.nft-invalid-passes',
   fm: 'FM-5',
   run(ctx) {
-    if (ctx.path.mode !== 'nftables') return [];
-    const facts = invalidFacts(ctx);
-    // No ruleset read: kdiag cannot say whether some other rule drops them (silence is not health).
-    if (facts.dropRules === undefined) return [];
-    const forwardDrop = facts.dropRules.some(
-      (r) => (r.hook ?? r.chain).toUpperCase() === 'FORWARD',
-    );
-    if (forwardDrop) return [];
-    const loose = ctx.table.sysctl(LOOSE);
-    const loose0 = loose?.value === '0';
-    // be_liberal makes out-of-window segments valid; only the loose=0 expiry path is left then.
-    if (facts.beLiberal === true && !loose0) return [];
-    const resets = unNatedResets(ctx);
-    const evs: Evidence[] = [];
-    if (facts.rulesEvidence) evs.push(facts.rulesEvidence);
-    if (facts.beLiberalEvidence) evs.push(facts.beLiberalEvidence);
-    if (loose) evs.push(evidence(loose.t, loose.src, `${LOOSE} = ${loose.value}`));
-    if (facts.invalidEvidence) evs.push(facts.invalidEvidence);
-    for (const r of resets.slice(0, 3))
-      evs.push(itemEvidence(r.item, 'socket-less reset to a packet that arrived without its NAT'));
-    const seen = facts.invalidDelta > 0 || resets.length > 0;
-    const needs: SuggestNeed[] = facts.beLiberal === true ? [] : [{ kind: 'be-liberal' }];
-    const flows = [...new Set(resets.map((r) => ctx.pathOf(r.flow).id))].slice(0, MAX_FLOWS);
-    return [
-      makeDraft({
-        rule: 'kube-proxy.nft-invalid-passes',
-        fm: 'FM-5',
-        subject: 'host',
-        severity: seen ? 'critical' : 'warning',
-        confidence: facts.beLiberal === false || loose0 ? 'certain' : 'likely',
-        title: 'nftables mode: INVALID packets are reset by the peer, not dropped',
-        cause: cause(
-          ctx,
-          facts.beLiberal,
-          loose0,
-          facts.invalidDelta,
-          resets.length,
-          invalidNow(ctx),
-        ),
-        flows,
-        evidence: evs,
-        needs,
-        t: latestT(evs, ctx.now),
-      }),
-    ];
+    const out: Draft[] = [];
+    for (const scope of ruleScopes(ctx)) {
+      const d = runScope(ctx, scope);
+      if (d) out.push(d);
+    }
+    return out;
   },
 };
 
+/**
+ * The netns whose rules are kube-proxy's: the host's in nftables mode, and a named netns (the lab's
+ * node, `--netns`) whose own nft ruleset holds the kube-proxy table while no other mode is known.
+ */
+function ruleScopes(ctx: RuleContext): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  if (ctx.path.mode === 'nftables') out.push(undefined);
+  if (ctx.path.mode !== undefined && ctx.path.mode !== 'nftables') return out;
+  for (const s of ctx.table.sysctlScopes()) {
+    if (s === '') continue;
+    if (ctx.table.iptables(s)?.value.kubeProxyNftables === true) out.push(s);
+  }
+  return out;
+}
+
+function runScope(ctx: RuleContext, scope: string | undefined): Draft | undefined {
+  const facts = invalidFacts(ctx, scope);
+  // No ruleset read: kdiag cannot say whether some other rule drops them (silence is not health).
+  if (facts.dropRules === undefined) return undefined;
+  const forwardDrop = facts.dropRules.some((r) => (r.hook ?? r.chain).toUpperCase() === 'FORWARD');
+  if (forwardDrop) return undefined;
+  const loose = ctx.table.sysctl(LOOSE, scope);
+  const loose0 = loose?.value === '0';
+  // be_liberal makes out-of-window segments valid; only the loose=0 expiry path is left then.
+  if (facts.beLiberal === true && !loose0) return undefined;
+  const resets = unNatedResets(ctx);
+  const evs: Evidence[] = [];
+  if (facts.rulesEvidence) evs.push(facts.rulesEvidence);
+  if (facts.beLiberalEvidence) evs.push(facts.beLiberalEvidence);
+  if (loose) evs.push(evidence(loose.t, loose.src, `${LOOSE} = ${loose.value}`));
+  if (facts.invalidEvidence) evs.push(facts.invalidEvidence);
+  for (const r of resets.slice(0, 3))
+    evs.push(itemEvidence(r.item, 'socket-less reset to a packet that arrived without its NAT'));
+  const seen = facts.invalidDelta > 0 || resets.length > 0;
+  const needs: SuggestNeed[] = facts.beLiberal === true ? [] : [{ kind: 'be-liberal' }];
+  const flows = [...new Set(resets.map((r) => ctx.pathOf(r.flow).id))].slice(0, MAX_FLOWS);
+  const modeSource =
+    scope === undefined
+      ? ctx.path.modeSource
+      : `nft list ruleset in netns ${scope} shows table kube-proxy`;
+  return makeDraft({
+    rule: 'kube-proxy.nft-invalid-passes',
+    fm: 'FM-5',
+    subject: scope === undefined ? 'host' : `netns ${scope}`,
+    severity: seen ? 'critical' : 'warning',
+    confidence: facts.beLiberal === false || loose0 ? 'certain' : 'likely',
+    title: 'nftables mode: INVALID packets are reset by the peer, not dropped',
+    cause: cause(
+      modeSource,
+      facts.beLiberal,
+      loose0,
+      facts.invalidDelta,
+      resets.length,
+      invalidNow(ctx, scope),
+    ),
+    flows,
+    evidence: evs,
+    needs,
+    t: latestT(evs, ctx.now),
+  });
+}
+
 function cause(
-  ctx: RuleContext,
+  modeSource: string,
   beLiberal: boolean | undefined,
   loose0: boolean,
   invalid: number,
@@ -98,12 +121,12 @@ function cause(
       : now !== undefined
         ? `conntrack -S invalid is ${now} since the counters started, with no rise seen (it takes two readings)`
         : 'conntrack -S was not read, so how many there were is unknown';
-  return `kube-proxy runs in nftables mode (${ctx.path.modeSource}), which installs no "ct state invalid drop" rule (kubernetes #122663), and no other rule drops INVALID packets in FORWARD; ${liberal}. So ${which} is not dropped on this node: it leaves without its NAT and the peer, which has no socket for those addresses, answers with a reset (ECONNRESET), where iptables mode drops it and the sender retransmits. No rule counter counts them: ${count}.`;
+  return `kube-proxy runs in nftables mode (${modeSource}), which installs no "ct state invalid drop" rule (kubernetes #122663), and no other rule drops INVALID packets in FORWARD; ${liberal}. So ${which} is not dropped on this node: it leaves without its NAT and the peer, which has no socket for those addresses, answers with a reset (ECONNRESET), where iptables mode drops it and the sender retransmits. No rule counter counts them: ${count}.`;
 }
 
 /** The last `conntrack -S invalid` of the host, summed over CPUs. */
-function invalidNow(ctx: RuleContext): number | undefined {
-  const h = ctx.table.statsHistory();
+function invalidNow(ctx: RuleContext, scope: string | undefined): number | undefined {
+  const h = ctx.table.statsHistory(scope);
   return h[h.length - 1]?.counters['invalid'];
 }
 
