@@ -121,7 +121,7 @@ function cause(
       : now !== undefined
         ? `conntrack -S invalid is ${now} since the counters started, with no rise seen (it takes two readings)`
         : 'conntrack -S was not read, so how many there were is unknown';
-  return `kube-proxy runs in nftables mode (${modeSource}), which installs no "ct state invalid drop" rule (kubernetes #122663), and no other rule drops INVALID packets in FORWARD; ${liberal}. So ${which} is not dropped on this node: it leaves without its NAT and the peer, which has no socket for those addresses, answers with a reset (ECONNRESET), where iptables mode drops it and the sender retransmits. No rule counter counts them: ${count}.`;
+  return `kube-proxy runs in nftables mode (${modeSource}), which installs no "ct state invalid drop" rule (kubernetes #122663), and no other rule drops INVALID packets in FORWARD; ${liberal}. So ${which}${which.includes(', or ') ? ',' : ''} is not dropped on this node: it leaves without its NAT and the peer, which has no socket for those addresses, answers with a reset (ECONNRESET), where iptables mode drops it and the sender retransmits. No rule counter counts them: ${count}.`;
 }
 
 /** The last `conntrack -S invalid` of the host, summed over CPUs. */
