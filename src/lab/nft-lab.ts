@@ -43,31 +43,17 @@ export async function proxyLabUp(prefix: string, mode: ProxyLabMode): Promise<Pr
   await down();
   try {
     const ip = (n: string, ...a: string[]) => run(['ip', '-n', n, ...a]);
-    for (const n of Object.values(ns)) {
-      await run(['ip', 'netns', 'add', n]);
-      await ip(n, 'link', 'set', 'lo', 'up');
-    }
-    await ip(
-      ns.client,
-      'link',
-      'add',
-      'eth0',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'to-client',
-      'netns',
-      ns.node,
-    );
+    // Each veth is created in one lab namespace with its peer in another: nothing on the host.
+    const veth = (n: string, dev: string, peerNs: string, peer: string) =>
+      ip(n, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', peer, 'netns', peerNs);
+    for (const n of Object.values(ns)) await run(['ip', 'netns', 'add', n]);
+    for (const n of Object.values(ns)) await ip(n, 'link', 'set', 'lo', 'up');
+    await veth(ns.client, 'eth0', ns.node, 'to-client');
     await ip(ns.node, 'link', 'add', 'br-svc', 'type', 'bridge');
-    for (const [be, peer] of [
-      [ns.be1, 'to-be1'],
-      [ns.be2, 'to-be2'],
-    ] as const) {
-      await ip(be, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', ns.node);
-      await ip(ns.node, 'link', 'set', peer, 'master', 'br-svc');
-      await ip(ns.node, 'link', 'set', peer, 'up');
+    for (const be of ['be1', 'be2'] as const) {
+      await veth(ns[be], 'eth0', ns.node, `to-${be}`);
+      await ip(ns.node, 'link', 'set', `to-${be}`, 'master', 'br-svc');
+      await ip(ns.node, 'link', 'set', `to-${be}`, 'up');
     }
     const addrs: [string, string, string][] = [
       [ns.client, 'eth0', `${ADDR.client}/25`],
