@@ -41,6 +41,8 @@ export interface CaptureSummary {
     invalidDropRules: number;
     services: number;
     kubeProxyChains: boolean;
+    /** Set (true) when the ruleset holds kube-proxy's nftables table. */
+    kubeProxyNftables?: boolean;
   };
   probes: Record<string, number>;
   timeouts: LayerTimeouts;
@@ -177,6 +179,7 @@ export class SummaryCollector {
           invalidDropRules: o.ruleset.invalidDropRules.length,
           services: o.ruleset.services.length,
           kubeProxyChains: o.ruleset.kubeProxyChains,
+          ...(o.ruleset.kubeProxyNftables === true ? { kubeProxyNftables: true } : {}),
         };
         break;
       case 'kube-proxy': {

@@ -42,6 +42,7 @@ import {
   findCalicoNodePids,
 } from '../sources/calico-source.js';
 import { OVS_CT_ARGV, ovsConntrackSource } from '../sources/ovs-source.js';
+import { nftRulesetSource } from '../sources/nft-source.js';
 
 // A bundle is made to be read and handed on: its files are world-readable, like the tools' output.
 const BUNDLE_FILE_MODE = 0o644;
@@ -351,6 +352,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   await record({ file: 'ss.txt', source: ssSource(base) });
   await record({ file: 'iptables-save.txt', source: iptablesSaveSource(base) });
   await record({ file: 'ip6tables-save.txt', source: ip6tablesSaveSource(base) });
+  await record({ file: 'nft-ruleset.txt', source: nftRulesetSource(base) });
 
   const kp = await discoverKubeProxy(
     opts.kubeProxyConfig === undefined ? {} : { userConfig: opts.kubeProxyConfig },

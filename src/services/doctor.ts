@@ -2,6 +2,7 @@
 // the kdiag features a missing piece disables, and an exit code.
 import type { HostCapabilities } from '../sources/host-capabilities.js';
 import { PROBES } from '../parse/probes/catalog.js';
+import { kubeProxyModeCheck } from './doctor-proxy-mode.js';
 
 export type CheckLevel = 'ok' | 'info' | 'warn' | 'fail';
 
@@ -247,6 +248,7 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
   } else {
     add({ id: 'kube-proxy', level: 'info', summary: 'no kube-proxy process on this host' });
   }
+  add(kubeProxyModeCheck(h));
 
   const blocking = checks.some((c) => c.level === 'fail');
   const degraded = checks.some((c) => c.level === 'warn') || probes.some((p) => !p.usable);

@@ -15,6 +15,7 @@ import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../sources/
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../host/owners.js';
+import { nftRulesetSource } from '../sources/nft-source.js';
 
 export interface LiveSourceOptions {
   /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */
@@ -53,6 +54,7 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
   }
   sources.push(iptablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
   sources.push(ip6tablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
+  sources.push(nftRulesetSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
   const ipvs = await ipvsSources({ ...base, ...(every ? { intervalMs: every } : {}) });
   if (ipvs.unavailable) notes.push(ipvs.unavailable);
   else sources.push(ipvs.timeout, ipvs.services, ipvs.conns);

@@ -10,6 +10,7 @@ import { readKubeProxy } from '../host/kube-proxy.js';
 import { eventFieldNames, findTracefs, readTraceFormat } from '../host/tracefs.js';
 import { allTracepoints } from '../parse/probes/catalog.js';
 import { isRoot } from '../host/root.js';
+import { detectProxyRules, type ProxyRulesSeen } from './proxy-rules.js';
 
 export interface KernelHz {
   readonly hz: number;
@@ -62,6 +63,8 @@ export interface HostCapabilities {
   };
   readonly ipvs: { readonly tool: string | undefined; readonly module: boolean };
   readonly kubeProxy: KubeProxyInfo | undefined;
+  /** What kube-proxy left in the rules (proxy-rules.ts); absent when not detected. */
+  readonly proxyRules?: ProxyRulesSeen;
 }
 
 /** CONFIG_HZ from a kernel config text, or undefined. */
@@ -229,5 +232,6 @@ export async function detectHostCapabilities(): Promise<HostCapabilities> {
     },
     ipvs: { tool: ipvsTool, module: ipvsModule },
     kubeProxy,
+    proxyRules: await detectProxyRules(root),
   };
 }

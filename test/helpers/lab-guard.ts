@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export type LabNeed = 'root' | 'netns' | 'iptables' | 'conntrack' | 'bpftrace' | 'tracefs' | 'tmux';
+export type LabNeed =
+  'root' | 'netns' | 'iptables' | 'conntrack' | 'bpftrace' | 'tracefs' | 'tmux' | 'nft';
 
 function hasTool(tool: string): boolean {
   try {
@@ -25,6 +26,7 @@ const CHECKS: Record<LabNeed, () => string | undefined> = {
     existsSync('/sys/kernel/tracing/events/skb')
       ? undefined
       : 'tracefs not mounted at /sys/kernel/tracing (mount -t tracefs tracefs /sys/kernel/tracing)',
+  nft: () => (hasTool('nft') ? undefined : 'nftables (nft) not installed'),
 };
 
 /**

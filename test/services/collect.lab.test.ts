@@ -18,7 +18,7 @@ import { planBundle } from '../../src/record/bundle-reader.js';
 import { labSkipReason } from '../helpers/lab-guard.js';
 import { createNetnsFixture, type NetnsFixture } from '../helpers/netns-fixture.js';
 
-const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack');
+const reason = labSkipReason('root', 'netns', 'iptables', 'conntrack', 'nft');
 
 describe.skipIf(reason)('kdiag collect on a real namespace', () => {
   let ns: NetnsFixture;
@@ -54,6 +54,7 @@ describe.skipIf(reason)('kdiag collect on a real namespace', () => {
       'conntrack-S.txt',
       'ip6tables-save.txt',
       'iptables-save.txt',
+      'nft-ruleset.txt',
       'kdiag-collect.json',
       'kube-proxy.yaml',
       'nf_conntrack.txt',
@@ -149,6 +150,7 @@ describe.skipIf(reason)('kdiag collect on a real namespace', () => {
       'grep',
       'ss',
       'iptables-save',
+      'nft',
       'ipvsadm',
       'nsenter',
       'setpriv',

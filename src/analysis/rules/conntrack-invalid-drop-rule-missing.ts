@@ -9,6 +9,8 @@ export const conntrackInvalidDropRuleMissing: Rule = {
   code: 'conntrack.invalid-drop-rule-missing',
   fm: 'FM-5',
   run(ctx) {
+    // nftables mode omits the rule by design: kube-proxy.nft-invalid-passes says so with its cause.
+    if (ctx.path.mode === 'nftables') return [];
     const facts = invalidFacts(ctx);
     if (facts.dropRules === undefined || facts.dropRules.length > 0) return [];
     if (facts.beLiberal === true) return [];

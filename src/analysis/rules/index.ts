@@ -27,6 +27,7 @@ import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.j
 import { calicoCtExpired } from './calico-ct-expired.js';
 import { calicoCtTimeoutShorterThanKeepalive } from './calico-ct-timeout-shorter-than-keepalive.js';
 import { ovsInvalidDrop } from './ovs-invalid-drop.js';
+import { kubeProxyNftInvalidPasses } from './kube-proxy-nft-invalid.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -58,4 +59,5 @@ export const RULES: readonly Rule[] = [
   calicoCtExpired,
   calicoCtTimeoutShorterThanKeepalive,
   ovsInvalidDrop,
+  kubeProxyNftInvalidPasses,
 ];

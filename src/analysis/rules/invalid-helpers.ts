@@ -3,6 +3,7 @@ import type { Evidence } from '../../model/diagnosis.js';
 import type { InvalidDropRule } from '../../model/iptables.js';
 import type { RuleContext } from '../rule.js';
 import { evidence, statsDelta } from '../rule.js';
+import { invalidDropText, noInvalidDropText } from './nft-invalid-text.js';
 
 export interface InvalidFacts {
   readonly beLiberal: boolean | undefined;
@@ -38,8 +39,8 @@ export function invalidFacts(ctx: RuleContext, scope?: string): InvalidFacts {
             ipt.t,
             ipt.src,
             rules && rules.length > 0
-              ? `iptables-save: ${rules.map((r) => `-A ${r.chain} … --ctstate INVALID -j DROP (table ${r.table}${r.packets !== undefined ? `, ${r.packets} packets` : ''})`).join('; ')}`
-              : 'iptables-save: no rule drops --ctstate INVALID',
+              ? rules.map(invalidDropText).join('; ')
+              : noInvalidDropText(ipt.value.chains, ipt.src),
           ),
         }
       : {}),

@@ -107,7 +107,7 @@ export function renderSummary(s: CaptureSummary, width = 80): string[] {
     row(
       out,
       'iptables',
-      `${s.iptables.rules} rules, ${s.iptables.services} Service ports, INVALID drop rule: ${s.iptables.invalidDropRules > 0 ? 'yes' : 'no'}${s.iptables.kubeProxyChains ? '' : ' (no KUBE-* chains)'}`,
+      `${s.iptables.rules} rules, ${s.iptables.services} Service ports, INVALID drop rule: ${s.iptables.invalidDropRules > 0 ? 'yes' : 'no'}${s.iptables.kubeProxyNftables ? ' (kube-proxy nftables table)' : s.iptables.kubeProxyChains ? '' : ' (no KUBE-* chains)'}`,
       width,
     );
   const probes = Object.keys(s.probes).length ? counts(s.probes, 6) : '';
