@@ -16,6 +16,7 @@ interface ApplyOpts {
   readonly journalDir?: string;
   readonly persist?: boolean;
   readonly change?: string;
+  readonly from?: string;
 }
 
 interface RevertOpts {
@@ -58,8 +59,16 @@ async function applyAction(
       'e.g. kdiag apply node-conntrack-established, or --change sysctl:KEY=VALUE',
     );
   }
-  const { requireRoot } = await import('../../host/root.js');
-  requireRoot('apply changes');
+  if (opts.from !== undefined && suggestionId === undefined)
+    throw new UsageError(
+      '--from FILE takes a SUGGESTION_ID, not --change',
+      'e.g. kdiag apply node-conntrack-established --from capture.tar.gz --dry-run',
+    );
+  // A dry run from a file reads this node's values and namespaces, and changes nothing.
+  if (!(opts.from !== undefined && opts.dryRun)) {
+    const { requireRoot } = await import('../../host/root.js');
+    requireRoot('apply changes');
+  }
   const { pidOf, targetFor } = await import('../../apply/target.js');
   const { aimOf } = await import('../../apply/aim.js');
   const { systemNamespaces } = await import('../../apply/find-target.js');
@@ -83,10 +92,20 @@ async function applyAction(
 
   let what: import('../../apply/apply-plan.js').ApplyWhat;
   if (suggestionId !== undefined) {
-    const diagnoseForApply =
-      deps.diagnose ?? (await import('../../services/check.js')).diagnoseForApply;
-    const diagnosis = await diagnoseForApply(opts.netns === undefined ? {} : { netns: opts.netns });
-    const s = resolve.findSuggestion(diagnosis, suggestionId).suggestion;
+    let diagnosis: Diagnosis;
+    let s: import('../../model/diagnosis.js').Suggestion;
+    if (opts.from !== undefined) {
+      // The diagnosis the recording or bundle gives, read the way replay and check read it.
+      const { analyzeInput } = await import('../../services/analyze-input.js');
+      const { suggestionIn } = await import('../../apply/apply-from.js');
+      diagnosis = (await analyzeInput(opts.from)).diagnosis;
+      s = suggestionIn(diagnosis, suggestionId, opts.from);
+    } else {
+      const diagnoseForApply =
+        deps.diagnose ?? (await import('../../services/check.js')).diagnoseForApply;
+      diagnosis = await diagnoseForApply(opts.netns === undefined ? {} : { netns: opts.netns });
+      s = resolve.findSuggestion(diagnosis, suggestionId).suggestion;
+    }
     if (resolve.requestOf(s) === undefined && s.scope === 'kube-proxy') {
       if (!opts.persist) {
         throw new UsageError(
@@ -113,6 +132,15 @@ async function applyAction(
     { live, journalDir, namespaces: systemNamespaces() },
   );
   const { plan } = proposal;
+  if (opts.from !== undefined && 'suggestionId' in what) {
+    const { directionRefusal } = await import('../../apply/apply-from.js');
+    const s = resolve.findSuggestion(what.diagnosis, what.suggestionId).suggestion;
+    const why = directionRefusal(s, plan.change);
+    if (why !== undefined)
+      throw new KdiagError('KDIAG_REFUSED', why, {
+        hint: 'run kdiag check on this node for its own suggestions',
+      });
+  }
   out([...proposal.lines]);
   for (const w of proposal.warnings) out(formatMessage(`Warning: ${w}`));
   const subject = changeSubject(plan.change);
@@ -236,6 +264,10 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
     .description('make a suggested fix live on this node, journaled so revert can undo it')
     .argument('[SUGGESTION_ID]', 'a suggestion id from kdiag check')
     .option('--change <SPEC>', 'change by hand: sysctl:KEY=VALUE or ipvs-timeout:TCP,TCPFIN,UDP')
+    .option(
+      '--from <FILE>',
+      'take the suggestion from the diagnosis of this recording or bundle (as replay/check print it)',
+    )
     .option('--yes', 'apply without asking')
     .option('--dry-run', 'show the change, make none')
     .option('--netns <NAME>', 'in this named network namespace instead of the node')
@@ -250,7 +282,7 @@ export function registerApply(program: Command, deps: ApplyCommandDeps = {}): vo
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  kdiag apply node-conntrack-established --dry-run\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --netns ns1 --yes\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --pid 4242 --dry-run',
+      '\nExamples:\n  kdiag apply node-conntrack-established --dry-run\n  kdiag apply node-conntrack-established --from capture.tar.gz --dry-run\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --netns ns1 --yes\n  kdiag apply --change sysctl:net.ipv4.tcp_keepalive_time=600 --pid 4242 --dry-run',
     )
     .action((id: string | undefined, opts: ApplyOpts) => applyAction(id, opts, deps));
 
