@@ -1,4 +1,5 @@
 // What a finding needs fixed, as data: rules say what (analysis/), suggest/ computes values and commands.
+import type { CiliumCtTimeoutKey } from '../model/cilium.js';
 import type { PathTimeouts } from './path/path-timeouts.js';
 
 export type SuggestNeed =
@@ -48,6 +49,12 @@ export type SuggestNeed =
       readonly timeoutSec: number;
       readonly family: 'ipv4' | 'ipv6';
       readonly tuples: readonly ConntrackTuple[];
+    }
+  /** Raise a Cilium agent CT timeout (`bpf-ct-timeout-…`) above aboveSec. */
+  | {
+      readonly kind: 'cilium-ct-timeout';
+      readonly key: CiliumCtTimeoutKey;
+      readonly aboveSec: number;
     };
 
 /** The original-direction tuple of a conntrack entry, what `conntrack -U -s -d --sport --dport` names. */

@@ -199,6 +199,7 @@ export const LAYER_NAME: Record<Layer, string> = {
   path: 'the path idle timer',
   cloud: 'the cloud idle timer',
   keepalive: 'keepalive',
+  cilium: "Cilium's BPF conntrack",
 };
 
 const LONG_LIVED = new Set(['ESTABLISHED']);

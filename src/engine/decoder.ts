@@ -28,6 +28,8 @@ import {
 } from './raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from './probe-records.js';
 import { netnsLabel } from '../model/netns-label.js';
+import { parseCiliumConfig } from '../parse/cilium-config.js';
+import { parseCiliumCt } from '../parse/cilium-ct.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -241,6 +243,19 @@ const HANDLERS: Record<string, Handler> = {
     doc: (ctx) => (text) =>
       mapDoc(parseNftRuleset(text), ({ tables: _tables, ...ruleset }) => [
         { ...base(ctx), kind: 'iptables', ruleset },
+      ]),
+  },
+  // Cilium's BPF conntrack and its timeouts reach the table as metas (analysis/path/cilium-context.ts)
+  'cilium:ct': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseCiliumCt(text), (value) => [
+        { ...base(ctx), kind: 'meta', key: 'cilium-ct', value },
+      ]),
+  },
+  'cilium:config': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseCiliumConfig(text), (value) => [
+        { ...base(ctx), kind: 'meta', key: 'cilium-config', value },
       ]),
   },
 };

@@ -5,7 +5,7 @@ export type Severity = 'critical' | 'warning' | 'info';
 export type Confidence = 'certain' | 'likely' | 'possible';
 
 /** A layer on the path that can forget an idle flow. */
-export type Layer = 'keepalive' | 'conntrack' | 'ipvs' | 'path' | 'cloud';
+export type Layer = 'keepalive' | 'conntrack' | 'ipvs' | 'path' | 'cloud' | 'cilium';
 
 /** One record that proves a finding: where it came from, when, and what it said. */
 export interface Evidence {

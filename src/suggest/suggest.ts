@@ -17,6 +17,7 @@ import {
   podSysctlYaml,
 } from './snippets.js';
 import { deadlineSuggestions } from './deadline-suggestions.js';
+import { ciliumSuggestions } from './cilium-suggestions.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';
 
@@ -58,6 +59,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
 
   keepaliveSuggestions(of('keepalive'), ctx, add);
   deadlineSuggestions(all, ctx, add);
+  ciliumSuggestions(all, add);
 
   // Drift needs reuse the suggestion of the same sysctl.
   const drift = of('kube-proxy-sysctl');

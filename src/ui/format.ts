@@ -81,6 +81,7 @@ const LAYER_SHORT: Record<Layer, string> = {
   ipvs: 'ipvs',
   path: 'path',
   cloud: 'cloud',
+  cilium: 'bpfct',
 };
 
 /** Short layer name for narrow columns. */

@@ -26,6 +26,7 @@ export const RACE_LAYER_NAME: Readonly<Record<LayerView['layer'], string>> = {
   path: 'the path idle timer',
   cloud: 'the cloud idle timer',
   keepalive: 'keepalive',
+  cilium: 'Cilium conntrack',
 };
 
 /** The timeout a layer re-arms to, when it races at all (a layer with no usable timeout does not). */

@@ -7,7 +7,7 @@ import { ipvsApplies, type PathContext } from './context.js';
 import { RACE_LAYER_NAME, flowRace, type FlowRace } from './flow-race.js';
 import { flowState } from './flow-state.js';
 import { flowKeepalive, type KeepaliveView } from './keepalive.js';
-import { conntrackLayer, ipvsLayer, type LayerView } from './layers.js';
+import { ciliumLayer, conntrackLayer, ipvsLayer, type LayerView } from './layers.js';
 
 export interface PathTimeouts {
   readonly flow: Flow;
@@ -63,6 +63,12 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       }
     }
   }
+  // Cilium's BPF conntrack (kube-proxy replacement): raced after the external timers (screenPath's order)
+  const ci = ciliumLayer(ctx, f);
+  if (ci?.activity !== undefined && ci.activity > lastAct) {
+    lastAct = ci.activity;
+    idleSource = `Cilium CT entry timer against its ${ci.layer.timeoutSec ?? '?'} s timeout`;
+  }
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
   // external path
   const c = t.addr(f.clientAddrId);
@@ -82,14 +88,20 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       evidence: [],
     });
   }
-  // Recompute leftSec of conntrack/IPVS from the final idle when activity is newer than their reading.
+  if (ci) layers.push(ci.layer);
+  // Recompute leftSec of conntrack/IPVS/Cilium from the final idle when activity is newer than their reading.
   const fixed = layers.map((l) => {
     if (
-      (l.layer === 'conntrack' || l.layer === 'ipvs') &&
+      (l.layer === 'conntrack' || l.layer === 'ipvs' || l.layer === 'cilium') &&
       idleSec !== null &&
       l.timeoutSec !== null
     ) {
-      const readAt = l.layer === 'conntrack' ? f.ctT : (f.ipvs?.t ?? -1);
+      const readAt =
+        l.layer === 'conntrack'
+          ? f.ctT
+          : l.layer === 'ipvs'
+            ? (f.ipvs?.t ?? -1)
+            : (ci?.readT ?? -1);
       if (lastAct > readAt || l.leftSec === null)
         return {
           ...l,
@@ -101,7 +113,14 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
   });
   const keepalive = flowKeepalive(ctx, f);
   const withTimeout = fixed.filter((l) => l.timeoutSec !== null);
-  const order: Record<Layer, number> = { conntrack: 0, ipvs: 1, path: 2, cloud: 3, keepalive: 4 };
+  const order: Record<Layer, number> = {
+    conntrack: 0,
+    ipvs: 1,
+    path: 2,
+    cloud: 3,
+    keepalive: 4,
+    cilium: 5,
+  };
   withTimeout.sort(
     (a, b) => (a.timeoutSec ?? 0) - (b.timeoutSec ?? 0) || order[a.layer] - order[b.layer],
   );

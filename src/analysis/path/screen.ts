@@ -10,12 +10,13 @@ import {
   KA_TIME,
 } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
+import { ciliumNumbers } from './cilium-context.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
 import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
 import { flowState } from './flow-state.js';
 import { firstProbeAt, raceCore } from './timer-race.js';
 
-// Scratch for the race (at most 4 layers: conntrack, IPVS, path, cloud; 2 sockets): no allocation per flow.
+// Scratch for the race (at most 5 layers: conntrack, IPVS, path, cloud, Cilium; 2 sockets): no allocation per flow.
 const DEADLINES = new Float64Array(8);
 const REARMS = new Float64Array(8);
 const STARTS = new Float64Array(2);
@@ -99,7 +100,16 @@ export function screenPath(ctx: PathContext, f: Flow): number {
       }
     }
   }
+  // Cilium's BPF conntrack, as ciliumLayer reads it (undefined without Cilium input: no cost).
+  const ci = ciliumNumbers(ctx, f);
+  if (ci?.activity !== undefined && ci.activity > lastAct) lastAct = ci.activity;
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
+  const ciLeft =
+    ci === undefined
+      ? null
+      : idleSec !== null && (lastAct > ci.readT || ci.leftSec === null)
+        ? ci.timeoutSec - idleSec
+        : ci.leftSec;
   // The first layer: conntrack, then IPVS, then the external timers; a later one only on a smaller timeout.
   let firstTo = NaN;
   let firstLeft: number | null = null;
@@ -128,6 +138,11 @@ export function screenPath(ctx: PathContext, f: Flow): number {
         }
       }
     }
+  }
+  // Cilium sorts after the others on a tie (pathTimeouts' order), so only a smaller timeout wins.
+  if (ci !== undefined && !(firstTo <= ci.timeoutSec)) {
+    firstTo = ci.timeoutSec;
+    firstLeft = ciLeft;
   }
   const hasFirst = firstTo === firstTo;
   // The race's layers, as flowRace builds them: each layer's deadline now and its re-arm timeout.
@@ -162,6 +177,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
       }
     }
   }
+  if (ci !== undefined) nl = addLayer(nl, idleSec, ci.timeoutSec, ciLeft);
   // The sockets that probe, with their keepalive as socketKeepalive reads it (probe, else ss timer).
   let ns = 0;
   for (let side = 0; side < 2; side++) {

@@ -24,6 +24,8 @@ import { nodeTimeoutBudget } from './node-timeout-budget.js';
 import { pathIdleReset } from './path-idle-reset.js';
 import { pathIdleTimeout } from './path-idle-timeout.js';
 import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.js';
+import { ciliumCtExpired } from './cilium-ct-expired.js';
+import { ciliumCtTimeoutShorterThanKeepalive } from './cilium-ct-timeout-shorter-than-keepalive.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -52,4 +54,6 @@ export const RULES: readonly Rule[] = [
   nodeTimeoutBudget,
   conntrackOldDeadline,
   conntrackFlowForgotten,
+  ciliumCtExpired,
+  ciliumCtTimeoutShorterThanKeepalive,
 ];
