@@ -15,6 +15,7 @@ import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../sources/
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../host/owners.js';
+import { ciliumConfigSource, ciliumCtSource, findCiliumAgent } from '../sources/cilium-source.js';
 
 export interface LiveSourceOptions {
   /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */
@@ -117,5 +118,12 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
     }
   }
   sources.push(ownersSource({ clock: o.clock }));
+  const cilium = await findCiliumAgent();
+  if (cilium !== undefined) {
+    sources.push(ciliumConfigSource(cilium, { clock: o.clock }));
+    sources.push(
+      await ciliumCtSource(cilium, { clock: o.clock, ...(every ? { intervalMs: every } : {}) }),
+    );
+  }
   return { sources, notes };
 }
