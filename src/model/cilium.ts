@@ -29,6 +29,11 @@ export interface CiliumCtEntry {
   readonly layout: CiliumCtLayout;
 }
 
+/** `addr:port`, IPv6 in brackets, as cilium-dbg prints an endpoint. */
+export function ciliumEndpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 /** One listing of the global CT maps. */
 export interface CiliumCtSnapshot {
   readonly entries: readonly CiliumCtEntry[];

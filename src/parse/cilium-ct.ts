@@ -2,7 +2,12 @@
 // layouts of current and older releases, and `-o json`. The text layout is CtKey{4,6}Global.Dump
 // (reverse=true) followed by CtEntry.StringWithTimeDiff (pkg/maps/ctmap/types.go), one entry a
 // line; fixtures/tools/cilium/README.md names the functions and what changed between releases.
-import type { CiliumCtDir, CiliumCtEntry, CiliumCtSnapshot } from '../model/cilium.js';
+import {
+  ciliumEndpoint,
+  type CiliumCtDir,
+  type CiliumCtEntry,
+  type CiliumCtSnapshot,
+} from '../model/cilium.js';
 import {
   clip,
   type LineOutcome,
@@ -324,6 +329,6 @@ export function parseCiliumCtJson(text: string): ParseResult<CiliumCtSnapshot> {
 }
 
 function jsonSummary(e: CiliumCtEntry): string {
-  const ep = (a: string, p: number): string => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+  const ep = ciliumEndpoint;
   return `${e.proto} ${e.dir} ${ep(e.src, e.sport)} -> ${ep(e.dst, e.dport)} expires=${e.expires} Flags=0x${e.flags.toString(16).padStart(4, '0')} (from -o json)`;
 }

@@ -2,6 +2,7 @@
 // snapshot indexed by tuple, and the timeouts in force (cilium-config, else the agent's flag
 // defaults). Memoised per PathContext; absent when the input has no Cilium listing or config.
 import {
+  ciliumEndpoint,
   CILIUM_CT_DEFAULTS,
   CILIUM_CT_TCP_OLD_DEFAULT,
   CILIUM_GC_MAX_LRU_SEC,
@@ -40,9 +41,7 @@ export interface CiliumView {
 
 const MEMO = new WeakMap<PathContext, CiliumView | null>();
 
-function ep(a: string, p: number): string {
-  return a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`;
-}
+const ep = ciliumEndpoint;
 
 /** The index key of a tuple, the same whichever side is named first. */
 export function ciliumTupleKey(proto: string, a: Endpoint, b: Endpoint): string {

@@ -5,6 +5,7 @@
 // datapath: policy is looked up again, a Service picks a backend again, SNAT may pick another
 // port. A socket still ESTAB on it is a connection its peer will answer with a RST, or a drop.
 import {
+  ciliumEndpoint,
   CILIUM_FLAG_RX_CLOSING,
   CILIUM_FLAG_SEEN_NON_SYN,
   CILIUM_FLAG_TX_CLOSING,
@@ -37,9 +38,7 @@ export function expiredEstablished(e: CiliumCtEntry): boolean {
   );
 }
 
-function ep(a: string, p: number): string {
-  return a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`;
-}
+const ep = ciliumEndpoint;
 
 export const ciliumCtExpired: Rule = {
   code: 'cilium.ct-expired',
