@@ -288,39 +288,24 @@ export function parseCiliumCtJson(text: string): ParseResult<CiliumCtSnapshot> {
     if (lifetime === undefined || flags === undefined) return bad('Value needs Lifetime and Flags');
     const service = (tf & TUPLE_F_SERVICE) !== 0;
     // Field names hold for the reply direction (pkg/tuple); Dump's order gives the original one.
-    const e: CiliumCtEntry = service
-      ? {
-          proto: '',
-          dir: 'SVC',
-          src: saddr,
-          sport: dport,
-          dst: daddr,
-          dport: sport,
-          related: false,
-          service,
-          expires: lifetime,
-          flags,
-          revNat: netPort(v.RevNAT) ?? 0,
-          layout: 'json',
-        }
+    const ends = service
+      ? { dir: 'SVC' as const, src: saddr, sport: dport, dst: daddr, dport: sport }
       : {
-          proto: '',
-          dir: (tf & TUPLE_F_IN) !== 0 ? 'IN' : 'OUT',
+          dir: (tf & TUPLE_F_IN) !== 0 ? ('IN' as const) : ('OUT' as const),
           src: daddr,
           sport,
           dst: saddr,
           dport,
-          related: false,
-          service,
-          expires: lifetime,
-          flags,
-          revNat: netPort(v.RevNAT) ?? 0,
-          layout: 'json',
         };
     const entry: CiliumCtEntry = {
-      ...e,
       proto: PROTO_NAMES[nh] ?? `proto-${nh}`,
+      ...ends,
       related: (tf & TUPLE_F_RELATED) !== 0,
+      service,
+      expires: lifetime,
+      flags,
+      revNat: netPort(v.RevNAT) ?? 0,
+      layout: 'json',
     };
     entries.push(entry);
     lines.push(jsonSummary(entry));
