@@ -1,4 +1,5 @@
 // What a finding needs fixed, as data: rules say what (analysis/), suggest/ computes values and commands.
+import type { CiliumCtTimeoutKey } from '../model/cilium.js';
 import type { PathTimeouts } from './path/path-timeouts.js';
 
 export type SuggestNeed =
@@ -50,7 +51,13 @@ export type SuggestNeed =
       readonly tuples: readonly ConntrackTuple[];
     }
   /** Raise a bpfConntrackTimeouts field of Calico's FelixConfiguration above aboveSec. */
-  | { readonly kind: 'calico-ct-timeout'; readonly field: string; readonly aboveSec: number };
+  | { readonly kind: 'calico-ct-timeout'; readonly field: string; readonly aboveSec: number }
+  /** Raise a Cilium agent CT timeout (`bpf-ct-timeout-…`) above aboveSec. */
+  | {
+      readonly kind: 'cilium-ct-timeout';
+      readonly key: CiliumCtTimeoutKey;
+      readonly aboveSec: number;
+    };
 
 /** The original-direction tuple of a conntrack entry, what `conntrack -U -s -d --sport --dport` names. */
 export interface ConntrackTuple {

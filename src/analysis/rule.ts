@@ -210,6 +210,7 @@ export const LAYER_NAME: Record<Layer, string> = {
   cloud: 'the cloud idle timer',
   keepalive: 'keepalive',
   calico: "Calico's eBPF conntrack",
+  cilium: "Cilium's BPF conntrack",
 };
 
 const LONG_LIVED = new Set(['ESTABLISHED']);

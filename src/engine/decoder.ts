@@ -33,6 +33,8 @@ import { OVS_CT_META, ovsConntrackObservations } from '../model/ovs.js';
 import { parseCalicoDump } from '../parse/calico-conntrack.js';
 import { parseFelixConfig } from '../parse/calico-felix-config.js';
 import { parseOvsDump } from '../parse/ovs-conntrack.js';
+import { parseCiliumConfig } from '../parse/cilium-config.js';
+import { parseCiliumCt } from '../parse/cilium-ct.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -284,6 +286,19 @@ const HANDLERS: Record<string, Handler> = {
       mapDoc(parseOvsDump(text), (value) => [
         { ...base(ctx), kind: 'meta', key: OVS_CT_META, value },
         ...ovsConntrackObservations(value, base(ctx)),
+      ]),
+  },
+  // Cilium's BPF conntrack and its timeouts reach the table as metas (analysis/path/cilium-context.ts)
+  'cilium:ct': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseCiliumCt(text), (value) => [
+        { ...base(ctx), kind: 'meta', key: 'cilium-ct', value },
+      ]),
+  },
+  'cilium:config': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseCiliumConfig(text), (value) => [
+        { ...base(ctx), kind: 'meta', key: 'cilium-config', value },
       ]),
   },
 };

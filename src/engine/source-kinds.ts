@@ -161,6 +161,19 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     bundle: { file: 'ovs-conntrack.txt', order: 13 },
     collected: (o) => `OVS conntrack read (${o.n} entries)`,
   },
+  {
+    id: 'cilium:config',
+    what: 'the cilium-config ConfigMap (or the agent flags)',
+    bundle: { file: 'cilium-config.yaml', order: 17 },
+    collected: (o) => `Cilium config read from ${o.from ?? '?'} (${o.n} lines)`,
+  },
+  {
+    id: 'cilium:ct',
+    what: 'cilium-dbg bpf ct list global -d',
+    bundle: { file: 'cilium-ct.txt', order: 18 },
+    collected: (o) =>
+      `Cilium CT entries read (${o.lines.filter((x) => / -> /.test(x)).length} entries)`,
+  },
 ];
 
 /** A kind by its id (`ss:sockets`), or undefined. */

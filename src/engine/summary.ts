@@ -1,6 +1,7 @@
 // What a capture contains, independent of diagnosis: tables, flows, timeouts per layer, sources.
 import type { Observation } from '../model/observation.js';
 import { dataPlaneMissing, dataPlaneRows } from './data-plane-summary.js';
+import { CILIUM_CT_UNIT_NO_D, ciliumReadCount } from '../model/cilium.js';
 
 /** The timeouts in force per layer and scope, as the capture shows them (seconds). */
 export interface LayerTimeouts {
@@ -242,6 +243,11 @@ export class ReadCounter {
     if (o.kind === 'meta') {
       const r = dataPlaneRows(o.key, o.value);
       if (r) bump((this.counts[o.src] ??= {}), r.unit, r.n);
+      const c = ciliumReadCount(o.key, o.value);
+      if (c) {
+        this.framed.add(o.src);
+        if (c.n > 0) bump((this.counts[o.src] ??= {}), c.unit, c.n);
+      }
       return;
     }
     const unit = UNIT[o.kind];
@@ -312,6 +318,7 @@ export function missingInputs(
       input: 'kube-proxy config',
       hides: 'intended values unknown: no drift check against what kube-proxy sets',
     });
+  out.push(...ciliumMissing(has, read.counts));
   const events = s.conntrackEvents.NEW + s.conntrackEvents.UPDATE + s.conntrackEvents.DESTROY;
   if (events === 0 && Object.keys(s.probes).length === 0 && !has('conntrack:events'))
     out.push({
@@ -319,5 +326,33 @@ export function missingInputs(
       hides: 'no attribution of drops or resets to a layer',
     });
   out.push(...dataPlaneMissing(has));
+  return out;
+}
+
+/** Cilium inputs that are missing once one of them was given (a Cilium node). */
+function ciliumMissing(has: (...ids: string[]) => boolean, counts: ReadCounts): MissingInput[] {
+  const ct = has('cilium:ct');
+  const cfg = has('cilium:config');
+  if (!ct && !cfg) return [];
+  const out: MissingInput[] = [];
+  if (!cfg)
+    out.push({
+      input: 'cilium-config (kubectl -n kube-system get cm cilium-config -o yaml)',
+      hides: "Cilium CT timeouts taken as the agent's defaults (8000 s established TCP)",
+    });
+  if (!ct)
+    out.push({
+      input: 'Cilium CT list (cilium-dbg bpf ct list global -d)',
+      hides: 'no per-flow Cilium CT timers: how long each flow has left',
+    });
+  else if (
+    Object.entries(counts).some(
+      ([src, c]) => src.startsWith('cilium:ct') && (c[CILIUM_CT_UNIT_NO_D] ?? 0) > 0,
+    )
+  )
+    out.push({
+      input: 'Cilium CT list with -d (remaining seconds)',
+      hides: 'entry expiry in datapath clock units only: time left per flow unknown',
+    });
   return out;
 }

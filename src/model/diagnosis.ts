@@ -12,7 +12,9 @@ export type Layer =
   | 'path'
   | 'cloud'
   // Calico's eBPF conntrack map (cali_v4_ct)
-  | 'calico';
+  | 'calico'
+  // Cilium's BPF conntrack map (kube-proxy replacement)
+  | 'cilium';
 
 /** One record that proves a finding: where it came from, when, and what it said. */
 export interface Evidence {

@@ -13,6 +13,7 @@ import {
   type MemoryFile,
 } from '../record/bundle-reader.js';
 import { archiveKindOf, readArchive, ARCHIVE_LIMITS } from '../record/archive-reader.js';
+import { isCiliumSysdumpName, readCiliumSysdump } from '../record/cilium-sysdump.js';
 import { ticketBundle, type TicketBundle } from './ticket-bundle.js';
 import type { FixtureHeader } from '../record/fixture-header.js';
 import type { LocatedRecord } from '../engine/raw-record.js';
@@ -77,11 +78,19 @@ export async function openInput(path: string): Promise<OpenedInput> {
         { label: join(path, name), lines: textLines(text) },
       ]),
     );
+    // A cilium sysdump keeps its CT list inside per-agent bugtool archives (record/cilium-sysdump.ts).
+    const sysdump = [...a.files.keys(), ...a.skipped.map((s) => s.name)].some(isCiliumSysdumpName)
+      ? await readCiliumSysdump(path)
+      : undefined;
+    for (const [name, f] of sysdump?.files ?? [])
+      files.set(name, { label: join(path, f.from), lines: textLines(f.text) });
     const opened = await openBundle(path, await planMemoryBundle(path, files), {
       archive: { ...(a.root !== undefined ? { root: a.root } : {}), skipped: a.skipped },
     });
     for (const sk of a.skipped)
-      opened.notices.push(`${sk.name} in the archive not read: ${sk.reason}`);
+      if (!(sysdump && isCiliumSysdumpName(sk.name)))
+        opened.notices.push(`${sk.name} in the archive not read: ${sk.reason}`);
+    opened.notices.push(...(sysdump?.notes ?? []));
     return opened;
   }
   if (await isRecording(path)) {

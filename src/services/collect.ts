@@ -31,6 +31,12 @@ import {
   sysctlSource,
 } from '../sources/sysctl-source.js';
 import { KDIAG_VERSION } from '../version.js';
+import {
+  ciliumConfigSource,
+  ciliumCtArgv,
+  ciliumCtSource,
+  findCiliumAgent,
+} from '../sources/cilium-source.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
 import { tarBytes } from '../record/tar-writer.js';
 import {
@@ -437,6 +443,15 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     source: await ovsConntrackSource({ timeoutMs: base.timeoutMs }),
     ran: [...OVS_CT_ARGV],
   });
+  // Cilium (kube-proxy replacement): its BPF conntrack and CT timeouts, on a node that runs the agent.
+  const cilium = await findCiliumAgent();
+  if (cilium !== undefined || (await ciliumCtArgv(undefined)) !== undefined) {
+    await record({ file: 'cilium-config.yaml', source: ciliumConfigSource(cilium) });
+    await record({
+      file: 'cilium-ct.txt',
+      source: await ciliumCtSource(cilium, { timeoutMs: base.timeoutMs }),
+    });
+  }
 
   for (const [reason, files] of unavailable) emit(reason, `(not written: ${files.join(', ')})`);
 

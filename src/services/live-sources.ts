@@ -16,6 +16,7 @@ import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../host/owners.js';
 import { nftRulesetSource } from '../sources/nft-source.js';
+import { ciliumConfigSource, ciliumCtSource, findCiliumAgent } from '../sources/cilium-source.js';
 
 export interface LiveSourceOptions {
   /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */
@@ -120,5 +121,12 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
     }
   }
   sources.push(ownersSource({ clock: o.clock }));
+  const cilium = await findCiliumAgent();
+  if (cilium !== undefined) {
+    sources.push(ciliumConfigSource(cilium, { clock: o.clock }));
+    sources.push(
+      await ciliumCtSource(cilium, { clock: o.clock, ...(every ? { intervalMs: every } : {}) }),
+    );
+  }
   return { sources, notes };
 }

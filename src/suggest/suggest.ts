@@ -23,6 +23,7 @@ import {
 } from './snippets.js';
 import { deadlineSuggestions } from './deadline-suggestions.js';
 import { calicoSuggestions } from './calico-suggestions.js';
+import { ciliumSuggestions } from './cilium-suggestions.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';
 import { checkSuggestions, type Add } from './checked.js';
@@ -74,6 +75,7 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
   keepaliveSuggestions(of('keepalive'), ctx, add);
   deadlineSuggestions(all, ctx, add);
   calicoSuggestions(all, add);
+  ciliumSuggestions(all, add);
 
   // Drift needs reuse the suggestion of the same sysctl.
   const drift = of('kube-proxy-sysctl');

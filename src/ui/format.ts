@@ -82,6 +82,7 @@ const LAYER_SHORT: Record<Layer, string> = {
   path: 'path',
   cloud: 'cloud',
   calico: 'calico',
+  cilium: 'bpfct',
 };
 
 /** Short layer name for narrow columns. */

@@ -27,6 +27,7 @@ export const RACE_LAYER_NAME: Readonly<Record<LayerView['layer'], string>> = {
   cloud: 'the cloud idle timer',
   keepalive: 'keepalive',
   calico: "Calico's eBPF conntrack",
+  cilium: 'Cilium conntrack',
 };
 
 /** The timeout a layer re-arms to, when it races at all (a layer with no usable timeout does not). */

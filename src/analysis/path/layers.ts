@@ -12,6 +12,7 @@ import {
   calicoTimeoutField,
   calicoTimeoutInForce,
 } from './calico-ct.js';
+import { ciliumEntryEvidence, ciliumGcSlack, ciliumNumbers } from './cilium-context.js';
 
 export interface LayerView extends LayerTimeout {
   readonly evidence: readonly Evidence[];
@@ -189,4 +190,31 @@ export function calicoLayer(
     activity,
     readAt: dump.t,
   };
+}
+
+/** The Cilium BPF conntrack layer of a flow's path (cilium-context.ts), and the activity its timer implies. */
+export function ciliumLayer(
+  ctx: PathContext,
+  f: Flow,
+): { layer: LayerView; activity?: number; readT: number } | undefined {
+  const n = ciliumNumbers(ctx, f);
+  if (!n) return undefined;
+  const gc = ciliumGcSlack(n.view);
+  const evs: Evidence[] = [];
+  if (n.hit) evs.push(ciliumEntryEvidence(n.view, n.hit));
+  if (n.timeout.evidence) evs.push(n.timeout.evidence);
+  const layer: LayerView = {
+    layer: 'cilium',
+    timeoutSec: n.timeoutSec,
+    source: n.timeout.source,
+    leftSec: n.leftSec,
+    ...(n.leftSec !== null
+      ? { leftSource: "the Cilium CT entry's remaining time at its listing" }
+      : {}),
+    evidence: evs,
+    note: `an expired entry is deleted by the agent's CT GC ${gc.text} later`,
+  };
+  return n.activity !== undefined
+    ? { layer, activity: n.activity, readT: n.readT }
+    : { layer, readT: n.readT };
 }

@@ -7,7 +7,7 @@ import { ipvsApplies, type PathContext } from './context.js';
 import { RACE_LAYER_NAME, flowRace, type FlowRace } from './flow-race.js';
 import { flowState } from './flow-state.js';
 import { flowKeepalive, type KeepaliveView } from './keepalive.js';
-import { calicoLayer, conntrackLayer, ipvsLayer, type LayerView } from './layers.js';
+import { calicoLayer, ciliumLayer, conntrackLayer, ipvsLayer, type LayerView } from './layers.js';
 
 export interface PathTimeouts {
   readonly flow: Flow;
@@ -72,6 +72,12 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       idleSource = "Calico conntrack entry's age (Active ago)";
     }
   }
+  // Cilium's BPF conntrack (kube-proxy replacement): raced after the external timers (screenPath's order)
+  const ci = ciliumLayer(ctx, f);
+  if (ci?.activity !== undefined && ci.activity > lastAct) {
+    lastAct = ci.activity;
+    idleSource = `Cilium CT entry timer against its ${ci.layer.timeoutSec ?? '?'} s timeout`;
+  }
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
   // external path
   const c = t.addr(f.clientAddrId);
@@ -91,10 +97,14 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
       evidence: [],
     });
   }
-  // Recompute leftSec of conntrack/IPVS from the final idle when activity is newer than their reading.
+  if (ci) layers.push(ci.layer);
+  // Recompute leftSec of conntrack/IPVS/Cilium from the final idle when activity is newer than their reading.
   const fixed = layers.map((l) => {
     if (
-      (l.layer === 'conntrack' || l.layer === 'ipvs' || l.layer === 'calico') &&
+      (l.layer === 'conntrack' ||
+        l.layer === 'ipvs' ||
+        l.layer === 'calico' ||
+        l.layer === 'cilium') &&
       idleSec !== null &&
       l.timeoutSec !== null
     ) {
@@ -103,7 +113,9 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
           ? f.ctT
           : l.layer === 'calico'
             ? (cal?.readAt ?? -1)
-            : (f.ipvs?.t ?? -1);
+            : l.layer === 'ipvs'
+              ? (f.ipvs?.t ?? -1)
+              : (ci?.readT ?? -1);
       if (lastAct > readAt || l.leftSec === null)
         return {
           ...l,
@@ -122,6 +134,7 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
     cloud: 3,
     keepalive: 4,
     calico: 5,
+    cilium: 6,
   };
   withTimeout.sort(
     (a, b) => (a.timeoutSec ?? 0) - (b.timeoutSec ?? 0) || order[a.layer] - order[b.layer],

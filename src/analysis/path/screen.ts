@@ -10,13 +10,14 @@ import {
   KA_TIME,
 } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
+import { ciliumNumbers } from './cilium-context.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
 import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
 import { flowState } from './flow-state.js';
 import { calicoLayer } from './layers.js';
 import { firstProbeAt, raceCore } from './timer-race.js';
 
-// Scratch for the race (at most 5 layers: conntrack, IPVS, Calico, path, cloud; 2 sockets): no allocation per flow.
+// Scratch for the race (conntrack, IPVS, Calico, Cilium and the path and cloud timers; 2 sockets): no allocation per flow.
 const DEADLINES = new Float64Array(8);
 const REARMS = new Float64Array(8);
 const STARTS = new Float64Array(2);
@@ -112,7 +113,16 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
     calT = cal.readAt;
     if (cal.activity > lastAct) lastAct = cal.activity;
   }
+  // Cilium's BPF conntrack, as ciliumLayer reads it (undefined without Cilium input: no cost).
+  const ci = ciliumNumbers(ctx, f);
+  if (ci?.activity !== undefined && ci.activity > lastAct) lastAct = ci.activity;
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
+  const ciLeft =
+    ci === undefined
+      ? null
+      : idleSec !== null && (lastAct > ci.readT || ci.leftSec === null)
+        ? ci.timeoutSec - idleSec
+        : ci.leftSec;
   // The first layer: conntrack, then IPVS, then the external timers; a later one only on a smaller timeout.
   let firstTo = NaN;
   let firstLeft: number | null = null;
@@ -146,6 +156,11 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
     firstTo = calTo;
     firstLeft =
       idleSec !== null && (lastAct > calT || calLeft === null) ? calTo - idleSec : calLeft;
+  }
+  // Cilium sorts after the others on a tie (pathTimeouts' order), so only a smaller timeout wins.
+  if (ci !== undefined && !(firstTo <= ci.timeoutSec)) {
+    firstTo = ci.timeoutSec;
+    firstLeft = ciLeft;
   }
   const hasFirst = firstTo === firstTo;
   // The race's layers, as flowRace builds them: each layer's deadline now and its re-arm timeout.
@@ -187,6 +202,7 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
       }
     }
   }
+  if (ci !== undefined) nl = addLayer(nl, idleSec, ci.timeoutSec, ciLeft);
   // The sockets that probe, with their keepalive as socketKeepalive reads it (probe, else ss timer).
   let ns = 0;
   for (let side = 0; side < 2; side++) {

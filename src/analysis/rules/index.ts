@@ -28,6 +28,8 @@ import { calicoCtExpired } from './calico-ct-expired.js';
 import { calicoCtTimeoutShorterThanKeepalive } from './calico-ct-timeout-shorter-than-keepalive.js';
 import { ovsInvalidDrop } from './ovs-invalid-drop.js';
 import { kubeProxyNftInvalidPasses } from './kube-proxy-nft-invalid.js';
+import { ciliumCtExpired } from './cilium-ct-expired.js';
+import { ciliumCtTimeoutShorterThanKeepalive } from './cilium-ct-timeout-shorter-than-keepalive.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -60,4 +62,6 @@ export const RULES: readonly Rule[] = [
   calicoCtTimeoutShorterThanKeepalive,
   ovsInvalidDrop,
   kubeProxyNftInvalidPasses,
+  ciliumCtExpired,
+  ciliumCtTimeoutShorterThanKeepalive,
 ];
