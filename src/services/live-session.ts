@@ -195,9 +195,21 @@ export class LiveSession implements SessionStore {
       state: h.state,
       records: h.records,
       rate: h.rate.perSec(this.opts.clock()),
-      lost: this.engine.decoder.perSource.get(h.id)?.lost ?? 0,
+      lost: this.lostOf(h.id),
       ...(h.message ? { message: h.message } : {}),
     };
+  }
+
+  /**
+   * Events a source lost, as the decoder counted them: a bpftrace program of several probes is one
+   * source whose records go to each probe's `bpftrace:<probe>`, so its count is theirs summed.
+   */
+  private lostOf(id: string): number {
+    const per = this.engine.decoder.perSource;
+    let lost = per.get(id)?.lost ?? 0;
+    if (id === 'bpftrace')
+      for (const [src, st] of per) if (src.startsWith('bpftrace:')) lost += st.lost;
+    return lost;
   }
 
   private buildSnapshot(): SessionSnapshot {
