@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { spawnLines, which } from '../host/exec.js';
 import { readEventSocketDrops } from './netlink-drops.js';
-import { enlargeEventSocket, type BufferOutcome } from './event-socket-buffer.js';
+import { drainEventSocket, enlargeEventSocket, type BufferOutcome } from './event-socket-buffer.js';
 import type { RawRecord, SourceId } from '../engine/raw-record.js';
 import {
   commandSource,
@@ -205,8 +205,13 @@ export class ConntrackEventsSource implements Source {
     const stop = new AbortController();
     // The drop counter is read one last time before the child is killed: drops of the last second
     // would otherwise go unread, and the session would end undercounting what it lost.
+    // Events already queued in the (now large) event socket are read out first: killed with them
+    // queued, conntrack would take them along uncounted, since the kernel drops nothing.
     const onAbort = (): void => {
-      void (this.watch?.lastRead() ?? Promise.resolve()).finally(() => stop.abort());
+      const pid = this.current.pid;
+      void (pid === undefined ? Promise.resolve() : drainEventSocket(pid))
+        .then(() => this.watch?.lastRead())
+        .finally(() => stop.abort());
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -27,23 +27,51 @@ const PERL_SET_RCVBUF = [
   'print unpack("i", getsockopt($fh, 1, 8)), "\\n";',
 ].join(' ');
 
-/** The fd number (in pid) of its netfilter socket that listens to events, or undefined. */
-export async function findEventSocketFd(pid: number, proc = '/proc'): Promise<number | undefined> {
+/** pid's netfilter socket that listens to events: its fd number and its queued bytes (Rmem). */
+async function eventSocket(
+  pid: number,
+  proc: string,
+): Promise<{ fd: number; queued: number } | undefined> {
   try {
     const rows = parseProcNetNetlink(await readFile(`${proc}/${pid}/net/netlink`, 'utf8'));
-    const events = new Set(
-      rows.filter((r) => r.protocol === NETLINK_NETFILTER && r.groups !== 0).map((r) => r.inode),
+    const events = new Map(
+      rows
+        .filter((r) => r.protocol === NETLINK_NETFILTER && r.groups !== 0)
+        .map((r) => [r.inode, r.rmem]),
     );
     if (events.size === 0) return undefined;
     for (const fd of await readdir(`${proc}/${pid}/fd`)) {
       const target = await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => '');
       const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m && events.has(Number(m[1]))) return Number(fd);
+      const queued = m ? events.get(Number(m[1])) : undefined;
+      if (queued !== undefined) return { fd: Number(fd), queued };
     }
   } catch {
     // the process is gone
   }
   return undefined;
+}
+
+/** The fd number (in pid) of its netfilter socket that listens to events, or undefined. */
+export async function findEventSocketFd(pid: number, proc = '/proc'): Promise<number | undefined> {
+  return (await eventSocket(pid, proc))?.fd;
+}
+
+/**
+ * Waits (up to `timeoutMs`) until pid's event socket has nothing queued: what conntrack has not
+ * read yet when it is stopped would go with it, uncounted (the kernel dropped none of it).
+ */
+export async function drainEventSocket(
+  pid: number,
+  timeoutMs = 3000,
+  proc = '/proc',
+): Promise<void> {
+  const never = new AbortController().signal;
+  for (let waited = 0; waited < timeoutMs; waited += 50) {
+    const s = await eventSocket(pid, proc);
+    if (s === undefined || s.queued === 0) return;
+    await sleep(50, never);
+  }
 }
 
 export type BufferOutcome =
