@@ -130,8 +130,13 @@ export class LiveSession implements SessionStore {
   private async runSource(s: Source): Promise<void> {
     const h = this.health.get(s.id)!;
     try {
+      // A probe source is starting (compiling, attaching) until bpftrace says its probes attached.
+      const attaches = s.id.startsWith('bpftrace');
       for await (const rec of s.records(this.abort.signal)) {
-        if (h.state === 'starting') h.state = 'running';
+        if (h.state === 'starting' && (!attaches || rec.line.includes('"attached_probes"'))) {
+          h.state = 'running';
+          if (attaches) this.emitChange({ type: 'source', health: this.healthOf(h) });
+        }
         this.ingest(rec, h);
       }
       if (h.state !== 'failed')
