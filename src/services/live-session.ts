@@ -57,6 +57,12 @@ export interface LiveSessionOptions {
   /** Handles `apply`/`revert` commands from the UI (the CLI wires it to apply/). */
   readonly onApply?: (suggestion: string) => Promise<AppliedChange>;
   readonly onRevert?: (journalId: string) => Promise<void>;
+  /**
+   * Sources for which `deferred` is true start once `deferUntil` settles (trace: the probes have
+   * attached): on a small node their reads would slow bpftrace's compile, the long pole of ready.
+   */
+  readonly deferUntil?: Promise<void>;
+  readonly deferred?: (s: Source) => boolean;
   /** Sees every observation as it reaches the model (trace watches for probes attaching). */
   readonly onObservation?: (o: Observation) => void;
 }
@@ -108,7 +114,13 @@ export class LiveSession implements SessionStore {
 
   /** Starts every source; resolves once they are running (not when they end). */
   start(): void {
-    for (const s of this.opts.sources) this.loops.push(this.runSource(s));
+    const { deferUntil, deferred } = this.opts;
+    for (const s of this.opts.sources)
+      this.loops.push(
+        deferUntil && deferred?.(s)
+          ? deferUntil.then(() => (this.abort.signal.aborted ? undefined : this.runSource(s)))
+          : this.runSource(s),
+      );
     this.scheduleTick(this.opts.analyzeEveryMs ?? 1000);
   }
 

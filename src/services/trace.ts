@@ -155,7 +155,8 @@ export async function startTrace(
     });
     if (program) {
       notesOut.push(...program.notes);
-      if (program.source) sources.push(program.source);
+      // First in line: bpftrace's compile is the long pole of being ready, so it starts first.
+      if (program.source) sources.unshift(program.source);
       for (const spec of program.probes)
         probeFiles.push({ id: spec.id, file: `${o.probesDir}/${spec.file}` });
       if (netnsFilter !== undefined && program.source)
@@ -183,6 +184,9 @@ export async function startTrace(
       ? { onApply: (id: string) => o.onApply!(id, () => session.getSnapshot().diagnosis) }
       : {}),
     ...(o.onRevert ? { onRevert: o.onRevert } : {}),
+    // Snapshot reads wait for the probes (at most a minute): the event stream and bpftrace do not.
+    deferUntil: Promise.race([attached, new Promise<void>((r) => setTimeout(r, 60_000).unref())]),
+    deferred: (s) => !s.id.startsWith('bpftrace') && !s.id.startsWith('conntrack:events'),
     // bpftrace's attached_probes line arrives as a probe-status observation.
     onObservation: (obs) => {
       if (
