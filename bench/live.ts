@@ -68,6 +68,50 @@ async function kdiagReadOnly(source: SnapshotSource): Promise<number> {
   return performance.now() - t0;
 }
 
+/**
+ * Fills the conntrack table of netns `ns` with n DNAT'ed-looking entries (conntrack -R from a file
+ * in dir); returns nf_conntrack_count after, and throws below 100,000.
+ */
+export async function fillTable(ns: string, n: number, dir: string, max: number): Promise<number> {
+  // DNAT'ed-looking entries (reply from a backend), as kube-proxy leaves them: 80% tcp ESTABLISHED,
+  // 10% TIME_WAIT, 10% udp; ASSURED so early_drop leaves them alone while we read.
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = `10.${1 + ((i >>> 16) & 127)}.${(i >>> 8) & 255}.${i & 255 || 1}`;
+    const sp = 1024 + (i % 60000);
+    const vip = `10.96.${(i >>> 10) & 63}.${(i % 200) + 10}`;
+    const be = `10.244.${(i >>> 4) & 255}.${(i % 14) + 2}`;
+    const k = i % 10;
+    if (k < 8) {
+      lines.push(
+        `-I -p tcp -s ${c} -d ${vip} --sport ${sp} --dport 80 -r ${be} -q ${c} --reply-port-src 8080 --reply-port-dst ${sp} --state ${k < 7 ? 'ESTABLISHED' : 'TIME_WAIT'} -u SEEN_REPLY,ASSURED -t 3600`,
+      );
+    } else {
+      lines.push(
+        `-I -p udp -s ${c} -d ${vip} --sport ${sp} --dport 53 -r ${be} -q ${c} --reply-port-src 5353 --reply-port-dst ${sp} -u SEEN_REPLY,ASSURED -t 3600`,
+      );
+    }
+  }
+  const file = join(dir, 'fill.txt');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  progress(
+    `loading ${n.toLocaleString('en-US')} entries into ${ns} with conntrack -R (nf_conntrack_max=${max}, read-only in a netns)`,
+  );
+  const fill = await run(['conntrack', '-R', file], {
+    netns: ns,
+    reject: false,
+    timeoutMs: 600_000,
+  });
+  const count = Number(
+    (await run(['sysctl', '-n', 'net.netfilter.nf_conntrack_count'], { netns: ns })).stdout.trim(),
+  );
+  if (!(count >= 100_000))
+    throw new Error(
+      `table has ${count} entries after the fill (conntrack -R exit ${fill.exitCode}: ${fill.stderr.slice(-200)})`,
+    );
+  return count;
+}
+
 /** Conntrack snapshot of a real ≥100,000-entry table: kdiag versus `conntrack -L -o extended > /dev/null`. */
 export async function figSnapshot(runs = 5, wanted = 120_000): Promise<FigureResult> {
   const ns = await ctNamespace();
@@ -79,44 +123,7 @@ export async function figSnapshot(runs = 5, wanted = 120_000): Promise<FigureRes
       ).stdout.trim(),
     );
     const n = Math.min(wanted, Number.isFinite(max) && max > 0 ? max - 1000 : wanted);
-    // DNAT'ed-looking entries (reply from a backend), as kube-proxy leaves them: 80% tcp ESTABLISHED,
-    // 10% TIME_WAIT, 10% udp; ASSURED so early_drop leaves them alone while we read.
-    const lines: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const c = `10.${1 + ((i >>> 16) & 127)}.${(i >>> 8) & 255}.${i & 255 || 1}`;
-      const sp = 1024 + (i % 60000);
-      const vip = `10.96.${(i >>> 10) & 63}.${(i % 200) + 10}`;
-      const be = `10.244.${(i >>> 4) & 255}.${(i % 14) + 2}`;
-      const k = i % 10;
-      if (k < 8) {
-        lines.push(
-          `-I -p tcp -s ${c} -d ${vip} --sport ${sp} --dport 80 -r ${be} -q ${c} --reply-port-src 8080 --reply-port-dst ${sp} --state ${k < 7 ? 'ESTABLISHED' : 'TIME_WAIT'} -u SEEN_REPLY,ASSURED -t 3600`,
-        );
-      } else {
-        lines.push(
-          `-I -p udp -s ${c} -d ${vip} --sport ${sp} --dport 53 -r ${be} -q ${c} --reply-port-src 5353 --reply-port-dst ${sp} -u SEEN_REPLY,ASSURED -t 3600`,
-        );
-      }
-    }
-    const file = join(dir, 'fill.txt');
-    await writeFile(file, `${lines.join('\n')}\n`);
-    progress(
-      `loading ${n.toLocaleString('en-US')} entries into ${ns.name} with conntrack -R (nf_conntrack_max=${max}, read-only in a netns)`,
-    );
-    const fill = await run(['conntrack', '-R', file], {
-      netns: ns.name,
-      reject: false,
-      timeoutMs: 600_000,
-    });
-    const count = Number(
-      (
-        await run(['sysctl', '-n', 'net.netfilter.nf_conntrack_count'], { netns: ns.name })
-      ).stdout.trim(),
-    );
-    if (!(count >= 100_000))
-      throw new Error(
-        `table has ${count} entries after the fill (conntrack -R exit ${fill.exitCode}: ${fill.stderr.slice(-200)})`,
-      );
+    const count = await fillTable(ns.name, n, dir, max);
     progress(`table holds ${count.toLocaleString('en-US')} entries`);
 
     const source = await conntrackTableSource({ netns: ns.name });
@@ -171,7 +178,7 @@ export async function figSnapshot(runs = 5, wanted = 120_000): Promise<FigureRes
 // ---------------------------------------------------------------------------------------------
 // kdiag trace as a child
 
-interface TraceRun {
+export interface TraceRun {
   readonly pid: number | undefined;
   readonly objects: Record<string, unknown>[];
   readonly ready: Promise<boolean>;
@@ -186,7 +193,7 @@ interface TraceRun {
 }
 
 /** Children of a pid (from /proc), for checking that bpftrace went away with kdiag. */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
       .trim()
@@ -219,7 +226,7 @@ function treeCpuMs(pid: number | undefined): number | undefined {
 }
 
 /** Starts `node bin/kdiag.js trace --json --netns NS` (default probes) and waits for nothing; see `ready`. */
-function startTrace(netns: string): TraceRun {
+export function startTrace(netns: string): TraceRun {
   const abort = new AbortController();
   const bin = join(repoRoot(), 'bin', 'kdiag.js');
   const prof = process.env.KDIAG_BENCH_TRACE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];

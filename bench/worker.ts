@@ -68,6 +68,8 @@ export const FIGURES: ReadonlyArray<{
     nodeArgs: [],
     title: 'Event rate without loss',
   },
+  { name: 'ready', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'Trace ready' },
+  { name: 'tracemem', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'Trace memory' },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -90,6 +92,10 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./live.js')).figOverhead();
     case 'events':
       return (await import('./live.js')).figEvents();
+    case 'ready':
+      return (await import('./trace-ready.js')).figReady();
+    case 'tracemem':
+      return (await import('./trace-ready.js')).figTraceMemory();
     default:
       throw new Error(`unknown figure ${name}`);
   }

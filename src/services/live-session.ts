@@ -57,6 +57,12 @@ export interface LiveSessionOptions {
   /** Handles `apply`/`revert` commands from the UI (the CLI wires it to apply/). */
   readonly onApply?: (suggestion: string) => Promise<AppliedChange>;
   readonly onRevert?: (journalId: string) => Promise<void>;
+  /**
+   * Sources for which `deferred` is true start once `deferUntil` settles (trace: the probes have
+   * attached): on a small node their reads would slow bpftrace's compile, the long pole of ready.
+   */
+  readonly deferUntil?: Promise<void>;
+  readonly deferred?: (s: Source) => boolean;
   /** Sees every observation as it reaches the model (trace watches for probes attaching). */
   readonly onObservation?: (o: Observation) => void;
 }
@@ -108,7 +114,13 @@ export class LiveSession implements SessionStore {
 
   /** Starts every source; resolves once they are running (not when they end). */
   start(): void {
-    for (const s of this.opts.sources) this.loops.push(this.runSource(s));
+    const { deferUntil, deferred } = this.opts;
+    for (const s of this.opts.sources)
+      this.loops.push(
+        deferUntil && deferred?.(s)
+          ? deferUntil.then(() => (this.abort.signal.aborted ? undefined : this.runSource(s)))
+          : this.runSource(s),
+      );
     this.scheduleTick(this.opts.analyzeEveryMs ?? 1000);
   }
 
@@ -130,8 +142,13 @@ export class LiveSession implements SessionStore {
   private async runSource(s: Source): Promise<void> {
     const h = this.health.get(s.id)!;
     try {
+      // A probe source is starting (compiling, attaching) until bpftrace says its probes attached.
+      const attaches = s.id.startsWith('bpftrace');
       for await (const rec of s.records(this.abort.signal)) {
-        if (h.state === 'starting') h.state = 'running';
+        if (h.state === 'starting' && (!attaches || rec.line.includes('"attached_probes"'))) {
+          h.state = 'running';
+          if (attaches) this.emitChange({ type: 'source', health: this.healthOf(h) });
+        }
         this.ingest(rec, h);
       }
       if (h.state !== 'failed')
@@ -195,9 +212,21 @@ export class LiveSession implements SessionStore {
       state: h.state,
       records: h.records,
       rate: h.rate.perSec(this.opts.clock()),
-      lost: this.engine.decoder.perSource.get(h.id)?.lost ?? 0,
+      lost: this.lostOf(h.id),
       ...(h.message ? { message: h.message } : {}),
     };
+  }
+
+  /**
+   * Events a source lost, as the decoder counted them: a bpftrace program of several probes is one
+   * source whose records go to each probe's `bpftrace:<probe>`, so its count is theirs summed.
+   */
+  private lostOf(id: string): number {
+    const per = this.engine.decoder.perSource;
+    let lost = per.get(id)?.lost ?? 0;
+    if (id === 'bpftrace')
+      for (const [src, st] of per) if (src.startsWith('bpftrace:')) lost += st.lost;
+    return lost;
   }
 
   private buildSnapshot(): SessionSnapshot {

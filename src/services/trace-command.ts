@@ -17,6 +17,8 @@ export interface TraceCommandOptions {
   readonly intervalMs: number;
   readonly record?: string;
   readonly netns?: string;
+  /** Keep only probe events of this named netns (filtered in the kernel). */
+  readonly probeNetns?: string;
   readonly kubeProxyConfig?: string;
   readonly probes: string;
   readonly filter: FlowFilter;
@@ -172,6 +174,7 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
       clock,
       progress,
       ...(o.netns ? { netns: o.netns } : {}),
+      ...(o.probeNetns ? { probeNetns: o.probeNetns } : {}),
       ...(o.record ? { record: o.record } : {}),
       ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
     },
@@ -184,7 +187,9 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
     const sigterm = onSignal('SIGTERM');
     process.once('SIGINT', sigint);
     process.once('SIGTERM', sigterm);
-    if (o.durationMs !== undefined) setTimeout(() => resolve('duration'), o.durationMs).unref();
+    // The duration is tracing time: it counts from the probes attached, not from the compile.
+    if (o.durationMs !== undefined)
+      void started.attached.then(() => setTimeout(() => resolve('duration'), o.durationMs).unref());
   });
   void started.attached.then(() => {
     const msg = `Tracing${o.netns ? ` (netfilter in ${o.netns})` : ''}${o.record ? `, recording to ${o.record}` : ''}. Ctrl-C to stop.`;

@@ -4,12 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { hostname, release } from 'node:os';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { EnvironmentError } from '../errors.js';
-import { PROBES } from '../parse/probes/catalog.js';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, type FixtureHeader } from '../record/fixture-header.js';
 import { createFixtureWriter, type FixtureWriter } from '../record/fixture-writer.js';
-import { createBpftraceSource } from '../sources/bpftrace-source.js';
+import {
+  BPFTRACE_PROGRAM_SOURCE,
+  createBpftraceProgramSource,
+} from '../sources/bpftrace-source.js';
 import { run } from '../host/exec.js';
-import { netnsProblem } from '../host/netns.js';
+import { namedNetnsInode, netnsProblem } from '../host/netns.js';
 import type { Clock, Source } from '../sources/source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { buildLiveSources } from './live-sources.js';
@@ -18,6 +20,8 @@ import { requireRoot } from '../host/root.js';
 
 export interface TraceOptions {
   readonly netns?: string;
+  /** Keep only probe events of this named network namespace, filtered in the kernel. */
+  readonly probeNetns?: string;
   /** Probe ids to run; empty = none (conntrack and snapshots only). */
   readonly probes: readonly string[];
   readonly probesDir: string;
@@ -126,17 +130,39 @@ export async function startTrace(
   });
   const probeFiles: { id: string; file: string }[] = [];
   const notesOut = [...notes];
-  for (const id of o.probes) {
-    try {
-      o.progress(`Compiling probe ${id}…`);
-      sources.push(await createBpftraceSource(id, { probesDir: o.probesDir, clock: o.clock }));
-      const spec = PROBES.find((p) => p.id === id)!;
-      probeFiles.push({ id, file: `${o.probesDir}/${spec.file}` });
-    } catch (err) {
+  let netnsFilter: number | undefined;
+  if (o.probeNetns !== undefined) {
+    netnsFilter = await namedNetnsInode(o.probeNetns);
+    if (netnsFilter === undefined)
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't filter probes to network namespace ${o.probeNetns}: no /run/netns/${o.probeNetns}`,
+        'list them with: ip netns list',
+      );
+  }
+  if (o.probes.length > 0) {
+    o.progress(`Compiling probes ${o.probes.join(', ')} (one bpftrace program)…`);
+    const program = await createBpftraceProgramSource(o.probes, {
+      probesDir: o.probesDir,
+      clock: o.clock,
+      ...(netnsFilter === undefined ? {} : { netnsFilter }),
+    }).catch((err: unknown) => {
       const e = err as { message?: string; hint?: string };
       notesOut.push(
-        `probe ${id} not running: ${e.message ?? String(err)}${e.hint ? ` (${e.hint})` : ''}`,
+        `probes not running: ${e.message ?? String(err)}${e.hint ? ` (${e.hint})` : ''}`,
       );
+      return undefined;
+    });
+    if (program) {
+      notesOut.push(...program.notes);
+      // First in line: bpftrace's compile is the long pole of being ready, so it starts first.
+      if (program.source) sources.unshift(program.source);
+      for (const spec of program.probes)
+        probeFiles.push({ id: spec.id, file: `${o.probesDir}/${spec.file}` });
+      if (netnsFilter !== undefined && program.source)
+        notesOut.push(
+          `probes filtered in the kernel to network namespace ${o.probeNetns} (inode ${netnsFilter}): events of other namespaces are not traced`,
+        );
     }
   }
   let recorder: FixtureWriter | undefined;
@@ -158,6 +184,9 @@ export async function startTrace(
       ? { onApply: (id: string) => o.onApply!(id, () => session.getSnapshot().diagnosis) }
       : {}),
     ...(o.onRevert ? { onRevert: o.onRevert } : {}),
+    // Snapshot reads wait for the probes (at most a minute): the event stream and bpftrace do not.
+    deferUntil: Promise.race([attached, new Promise<void>((r) => setTimeout(r, 60_000).unref())]),
+    deferred: (s) => !s.id.startsWith('bpftrace') && !s.id.startsWith('conntrack:events'),
     // bpftrace's attached_probes line arrives as a probe-status observation.
     onObservation: (obs) => {
       if (
@@ -172,7 +201,12 @@ export async function startTrace(
     },
   });
   session.onChange((c) => {
-    if (c.type === 'source' && pending.delete(c.health.id) && pending.size === 0) resolveAttached();
+    if (c.type === 'source') {
+      // The program of several probes is one source: when it ends, none of them will attach.
+      if (c.health.id === BPFTRACE_PROGRAM_SOURCE) pending.clear();
+      else pending.delete(c.health.id);
+      if (pending.size === 0) resolveAttached();
+    }
     onChange(c);
   });
   // Facts about the host the analysis needs, recorded like any other record so a replay has them.

@@ -8,6 +8,8 @@ import { EnvironmentError, KdiagError, ToolFailedError, UsageError } from '../er
 import { probeById, PROBES, type ProbeSpec } from '../parse/probes/catalog.js';
 import type { ProbeContext } from '../parse/probes/context.js';
 import { renderProbe } from '../parse/probes/template.js';
+import { mergeProbePrograms } from '../parse/probes/program-merge.js';
+import { kernelClock, printfTag, tagRoutes } from './bpftrace-lines.js';
 import type { TraceFormat } from '../parse/tracefs-format.js';
 import { spawnLines, which } from '../host/exec.js';
 import { readKernelHz, type KernelHz } from './host-capabilities.js';
@@ -118,17 +120,8 @@ export async function buildProbeContext(
   return { context, fields };
 }
 
-/** Creates the live source of one probe (`trace_skb_drop` …); checks root, bpftrace and tracefs first. */
-export async function createBpftraceSource(
-  probeId: string,
-  opts: BpftraceSourceOptions,
-): Promise<Source> {
-  const spec = probeById(probeId);
-  if (!spec)
-    throw new UsageError(
-      `unknown probe "${probeId}"`,
-      `probes: ${PROBES.map((p) => p.id).join(', ')}`,
-    );
+/** Checks once that bpftrace and setpriv can run (root, on PATH). */
+async function requireBpftrace(): Promise<void> {
   requireRoot('run bpftrace');
   if ((await which('bpftrace')) === undefined)
     throw new EnvironmentError(
@@ -141,6 +134,26 @@ export async function createBpftraceSource(
       'KDIAG_TOOL_MISSING',
       "can't run setpriv: not found on PATH",
       'apt-get install util-linux',
+    );
+}
+
+/** One probe's templated text and the context it was templated with. */
+export interface TemplatedProbe {
+  readonly spec: ProbeSpec;
+  readonly program: string;
+  readonly context: ProbeContext;
+}
+
+/** Reads and templates probes/<id>.bt for this kernel; throws a UsageError or EnvironmentError. */
+export async function templateProbe(
+  probeId: string,
+  opts: BpftraceSourceOptions,
+): Promise<TemplatedProbe> {
+  const spec = probeById(probeId);
+  if (!spec)
+    throw new UsageError(
+      `unknown probe "${probeId}"`,
+      `probes: ${PROBES.map((p) => p.id).join(', ')}`,
     );
   const file = join(opts.probesDir, spec.file);
   let text: string;
@@ -168,32 +181,122 @@ export async function createBpftraceSource(
       `can't template probe ${spec.id}: ${rendered.errors[0]}`,
       'see `kdiag doctor`',
     );
-  const sha256 = createHash('sha256').update(rendered.program).digest('hex');
-  const ctx: ProbeContext = {
-    ...context,
-    file: spec.file,
-    sha256,
-    ...(rendered.missing.length > 0 ? { missing: rendered.missing } : {}),
-  };
-  const clock = opts.clock ?? systemClock;
-  const argv = ['bpftrace', '-B', 'line', '-f', 'json', `<templated ${spec.file}>`];
   return {
-    id: spec.sourceId,
-    argv,
-    records: (signal) => probeRecords(spec, rendered.program, ctx, clock, signal, opts),
+    spec,
+    program: rendered.program,
+    context: {
+      ...context,
+      file: spec.file,
+      ...(rendered.missing.length > 0 ? { missing: rendered.missing } : {}),
+    },
   };
 }
 
-async function* probeRecords(
-  spec: ProbeSpec,
+/** Creates the live source of one probe (`trace_skb_drop` …); checks root, bpftrace and tracefs first. */
+export async function createBpftraceSource(
+  probeId: string,
+  opts: BpftraceSourceOptions,
+): Promise<Source> {
+  if (!probeById(probeId))
+    throw new UsageError(
+      `unknown probe "${probeId}"`,
+      `probes: ${PROBES.map((p) => p.id).join(', ')}`,
+    );
+  await requireBpftrace();
+  return programSource([await templateProbe(probeId, opts)], opts);
+}
+
+export interface BpftraceProgramSource {
+  /** Undefined when no probe could be templated. */
+  readonly source?: Source;
+  /** The probes in the program, in order. */
+  readonly probes: readonly ProbeSpec[];
+  /** One line per probe left out, and why. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * One bpftrace process for several probes: their templated texts merged into one program
+ * (program-merge.ts), its output routed back to each probe's `bpftrace:<id>` by line tag. One
+ * process compiles and attaches them all, instead of one LLVM and BTF load per probe.
+ */
+export async function createBpftraceProgramSource(
+  probeIds: readonly string[],
+  opts: BpftraceSourceOptions,
+): Promise<BpftraceProgramSource> {
+  for (const id of probeIds)
+    if (!probeById(id))
+      throw new UsageError(
+        `unknown probe "${id}"`,
+        `probes: ${PROBES.map((p) => p.id).join(', ')}`,
+      );
+  if (probeIds.length === 0) return { probes: [], notes: [] };
+  await requireBpftrace();
+  const parts: TemplatedProbe[] = [];
+  const notes: string[] = [];
+  for (const id of probeIds) {
+    try {
+      parts.push(await templateProbe(id, opts));
+    } catch (err) {
+      const e = err as { message?: string; hint?: string };
+      notes.push(
+        `probe ${id} not running: ${e.message ?? String(err)}${e.hint ? ` (${e.hint})` : ''}`,
+      );
+    }
+  }
+  if (parts.length === 0) return { probes: [], notes };
+  return { source: programSource(parts, opts), probes: parts.map((p) => p.spec), notes };
+}
+
+/** The source id of a program of several probes (one probe keeps its own `bpftrace:<id>`). */
+export const BPFTRACE_PROGRAM_SOURCE = 'bpftrace';
+
+function programSource(parts: readonly TemplatedProbe[], opts: BpftraceSourceOptions): Source {
+  const merged =
+    parts.length === 1
+      ? { program: parts[0]!.program, errors: [] }
+      : mergeProbePrograms(parts.map((p) => ({ id: p.spec.id, program: p.program })));
+  if (merged.errors.length > 0)
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't merge probes: ${merged.errors[0]}`,
+      'reinstall kdiag (probes/ ships with it)',
+    );
+  const sha256 = createHash('sha256').update(merged.program).digest('hex');
+  const clock = opts.clock ?? systemClock;
+  const files = parts.map((p) => p.spec.file).join('+');
+  return {
+    id: parts.length === 1 ? parts[0]!.spec.sourceId : BPFTRACE_PROGRAM_SOURCE,
+    argv: ['bpftrace', '-B', 'line', '-f', 'json', `<templated ${files}>`],
+    records: (signal) =>
+      programRecords(
+        parts.map((p) => ({ spec: p.spec, ctx: { ...p.context, sha256 } })),
+        merged.program,
+        clock,
+        signal,
+        opts,
+      ),
+  };
+}
+
+async function* programRecords(
+  parts: readonly { spec: ProbeSpec; ctx: ProbeContext }[],
   program: string,
-  ctx: ProbeContext,
   clock: Clock,
   signal: AbortSignal,
   opts: BpftraceSourceOptions,
 ): AsyncGenerator<RawRecord> {
-  const src = spec.sourceId;
-  yield { t: clock(), src, line: JSON.stringify(ctx), k: 'begin' };
+  const first = parts[0]!.spec;
+  const srcs = parts.map((p) => p.spec.sourceId);
+  const route = tagRoutes(parts.map((p) => p.spec));
+  const kernel = kernelClock(clock);
+  for (const p of parts)
+    yield {
+      t: clock(),
+      src: p.spec.sourceId,
+      line: JSON.stringify({ ...p.ctx, clock: kernel.describe() }),
+      k: 'begin',
+    };
   if (signal.aborted) return;
   const stop = new AbortController();
   let spawned: ReturnType<typeof spawnLines> | undefined;
@@ -238,22 +341,42 @@ async function* probeRecords(
     opts.onSpawn?.(spawned.pid);
     for await (const out of spawned.lines) {
       if (out.stream === 'stderr') {
-        if (out.line.trim() !== '') yield { t: clock(), src, line: out.line, k: 'err' };
+        if (out.line.trim() !== '')
+          yield { t: clock(), src: first.sourceId, line: out.line, k: 'err' };
         continue;
       }
       if (out.line.trim() === '') continue;
-      if (!attached && out.line.includes('"attached_probes"')) attached = true;
-      yield { t: clock(), src, line: out.line };
+      const tagged = printfTag(out.line);
+      if (tagged !== undefined) {
+        const now = clock();
+        yield {
+          t: kernel.wallMs(tagged.ns, now),
+          src: route.get(tagged.tag) ?? first.sourceId,
+          line: out.line,
+        };
+        continue;
+      }
+      if (out.line.includes('"attached_probes"')) {
+        // the program's probes attach together: each probe's reader hears it
+        attached = true;
+        const now = clock();
+        for (const src of srcs) yield { t: now, src, line: out.line };
+        continue;
+      }
+      // lost_events and the rest concern the one program: counted once, on its first probe
+      yield { t: clock(), src: first.sourceId, line: out.line };
     }
     const ex = await spawned.exited;
-    yield {
-      t: clock(),
-      src,
-      line: ex.signal ? `signal ${ex.signal}` : `exit ${ex.exitCode ?? '?'}`,
-      k: 'end',
-    };
+    const line = ex.signal ? `signal ${ex.signal}` : `exit ${ex.exitCode ?? '?'}`;
+    const now = clock();
+    for (const src of srcs) yield { t: now, src, line, k: 'end' };
     if (!ex.canceled && !signal.aborted && ex.exitCode !== 0)
-      throw failure(spec, ex.exitCode, ex.stderrTail, attached);
+      throw failure(
+        parts.map((p) => p.spec),
+        ex.exitCode,
+        ex.stderrTail,
+        attached,
+      );
   } finally {
     signal.removeEventListener('abort', onAbort);
     if (spawned) {
@@ -267,11 +390,22 @@ async function* probeRecords(
 }
 
 function failure(
-  spec: ProbeSpec,
+  specs: readonly ProbeSpec[],
   exitCode: number | undefined,
   stderrTail: string,
   attached: boolean,
 ): KdiagError {
+  const name = specs.map((s) => s.id).join(', ');
+  const minBpftrace =
+    specs
+      .map((s) => s.minBpftrace)
+      .sort()
+      .slice(-1)[0] ?? '0.17';
+  const minKernel =
+    specs
+      .map((s) => s.minKernel)
+      .sort()
+      .slice(-1)[0] ?? '5.17';
   const lines = stderrTail.split('\n').filter((l) => l.trim() !== '' && !/RLIMIT_MEMLOCK/.test(l));
   const first = lines.find((l) => /ERROR|error/.test(l)) ?? lines[0] ?? '';
   if (/not found on PATH/.test(stderrTail))
@@ -283,16 +417,20 @@ function failure(
   if (/Operation not permitted|permission denied/i.test(stderrTail)) {
     return new EnvironmentError(
       'KDIAG_NOT_ROOT',
-      `can't load probe ${spec.id}: ${first.trim().slice(0, 120)}`,
+      `can't load probe ${name}: ${first.trim().slice(0, 120)}`,
       're-run as root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)',
     );
   }
   if (!attached) {
     return new EnvironmentError(
       'KDIAG_ENVIRONMENT',
-      `can't compile probe ${spec.id}: ${first.trim().slice(0, 160) || `bpftrace exited ${exitCode}`}`,
-      `needs bpftrace >= ${spec.minBpftrace}, BTF and Linux >= ${spec.minKernel}; see \`kdiag doctor\``,
+      `can't compile probe ${name}: ${first.trim().slice(0, 160) || `bpftrace exited ${exitCode}`}`,
+      `needs bpftrace >= ${minBpftrace}, BTF and Linux >= ${minKernel}; see \`kdiag doctor\``,
     );
   }
-  return new ToolFailedError(['bpftrace', '-f', 'json', spec.file], exitCode, stderrTail);
+  return new ToolFailedError(
+    ['bpftrace', '-f', 'json', specs.map((s) => s.file).join('+')],
+    exitCode,
+    stderrTail,
+  );
 }

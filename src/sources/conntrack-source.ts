@@ -6,6 +6,7 @@ import { access } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { spawnLines, which } from '../host/exec.js';
 import { readEventSocketDrops } from './netlink-drops.js';
+import { drainEventSocket, enlargeEventSocket, type BufferOutcome } from './event-socket-buffer.js';
 import type { RawRecord, SourceId } from '../engine/raw-record.js';
 import {
   commandSource,
@@ -24,8 +25,9 @@ export const PROC_NF_CONNTRACK = '/proc/net/nf_conntrack';
 export const PROC_STAT_NF_CONNTRACK = '/proc/net/stat/nf_conntrack';
 /**
  * 8 MiB netlink receive buffer (the kernel doubles it): the default (~200 KiB) loses events at a few
- * thousand flows/s. conntrack 1.4.7 (Debian 12) sets it on a socket of its own that listens to no
- * events, so there the event socket keeps the default; DropWatch counts what that loses.
+ * thousand flows/s. conntrack 1.4.7/1.4.8 set -b on a socket of their own that listens to no events,
+ * so kdiag sets it on the event socket itself (event-socket-buffer.ts); -b stays for versions that
+ * get it right. DropWatch counts what is lost all the same.
  */
 export const CONNTRACK_EVENTS_BUFFER = 8_388_608;
 export const CONNTRACK_EVENTS_ARGV = [
@@ -134,6 +136,8 @@ export interface ConntrackEventsOptions {
   readonly restart?: RestartPolicy;
   /** Kill the child with kdiag even on SIGKILL (setpriv --pdeathsig); default when setpriv exists. */
   readonly dieWithParent?: boolean;
+  /** Set the event socket's receive buffer through its descriptor (default true). */
+  readonly enlargeBuffer?: boolean;
 }
 
 function exitStatus(exitCode: number | undefined, signal: string | undefined): number {
@@ -159,6 +163,8 @@ export class ConntrackEventsSource implements Source {
   private current: StreamStatus = { state: 'idle', starts: 0, lost: 0 };
   /** The drop watch of the running child. */
   private watch: DropWatch | undefined;
+  /** What setting the event socket's buffer gave, for the running child. */
+  private bufferOutcome: BufferOutcome | undefined;
 
   constructor(opts: ConntrackEventsOptions = {}) {
     this.opts = opts;
@@ -199,8 +205,13 @@ export class ConntrackEventsSource implements Source {
     const stop = new AbortController();
     // The drop counter is read one last time before the child is killed: drops of the last second
     // would otherwise go unread, and the session would end undercounting what it lost.
+    // Events already queued in the (now large) event socket are read out first: killed with them
+    // queued, conntrack would take them along uncounted, since the kernel drops nothing.
     const onAbort = (): void => {
-      void (this.watch?.lastRead() ?? Promise.resolve()).finally(() => stop.abort());
+      const pid = this.current.pid;
+      void (pid === undefined ? Promise.resolve() : drainEventSocket(pid))
+        .then(() => this.watch?.lastRead())
+        .finally(() => stop.abort());
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -232,12 +243,26 @@ export class ConntrackEventsSource implements Source {
       const drops = new DropWatch(child.pid);
       this.watch = drops;
       const lines = child.lines[Symbol.asyncIterator]();
+      // conntrack's own -b misses its event socket (event-socket-buffer.ts): kdiag sets it.
+      let buffer: Promise<typeof BUFFER_SET> | undefined =
+        child.pid === undefined || this.opts.enlargeBuffer === false
+          ? undefined
+          : enlargeEventSocket(child.pid, CONNTRACK_EVENTS_BUFFER, childSignal).then((o) => {
+              this.bufferOutcome = o;
+              return BUFFER_SET;
+            });
       try {
         let next = lines.next();
         for (;;) {
           // The drop counter is read on a timer: a burst's drops often come after its last event.
-          const r = await Promise.race([next, drops.changed()]);
-          if (r !== DROPS_CHANGED) {
+          const r = await Promise.race(
+            buffer ? [next, drops.changed(), buffer] : [next, drops.changed()],
+          );
+          if (r === BUFFER_SET) {
+            buffer = undefined;
+            if (this.bufferOutcome)
+              yield { t: this.clock(), src, line: bufferLine(this.bufferOutcome), k: 'err' };
+          } else if (r !== DROPS_CHANGED) {
             if (r.done) break;
             next = lines.next();
             const out = r.value;
@@ -301,13 +326,21 @@ export function droppedLine(extra: number, total: number): string {
 }
 
 const DROPS_CHANGED = Symbol('drops changed');
+const BUFFER_SET = Symbol('buffer set');
+
+/** The `err` line that says what receive buffer the event socket got (never read as a loss). */
+export function bufferLine(o: BufferOutcome): string {
+  return o.ok
+    ? `kdiag: conntrack -E event socket receive buffer set to ${o.bytes} bytes (SO_RCVBUFFORCE on its descriptor; conntrack's own -b sets another socket)`
+    : `kdiag: conntrack -E event socket keeps the default receive buffer (net.core.rmem_default): ${o.why}`;
+}
 
 /**
  * Reads the kernel's drop counter of conntrack's event socket, once a second from its first ENOBUFS
  * warning on: the kernel warns once per overflow, then drops silently until the socket drains, so the
- * warnings alone undercount. conntrack 1.4.7 also applies -b to another of its sockets, leaving the
- * event socket at net.core.rmem_default (~200 KiB, ~160 events): a burst of expiries from the
- * conntrack gc overflows it at any event rate. When kdiag stops the child, lastRead() reads the counter
+ * warnings alone undercount. When kdiag could not enlarge the event socket (no perl, no pidfd_getfd),
+ * it stays at net.core.rmem_default (~200 KiB, ~160 events) and a burst of gc expiries overflows it.
+ * When kdiag stops the child, lastRead() reads the counter
  * once more first; a child that exits by itself takes its counter with it.
  */
 class DropWatch {

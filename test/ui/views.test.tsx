@@ -320,3 +320,29 @@ describe('views', () => {
     expect(out).toContain('ipvsadm --set 7200 120 300');
   });
 });
+
+describe('status line while probes attach', () => {
+  it('says the bpftrace program is attaching, and its rate once it runs', () => {
+    const base = emptySnapshot();
+    const at = (state: 'starting' | 'running') =>
+      text(
+        <StatusLine
+          snapshot={{
+            ...base,
+            sources: [
+              { id: 'bpftrace', state, records: 4, rate: 2, lost: 0 },
+              { id: 'ss:sockets', state: 'starting', records: 0, rate: 0, lost: 0 },
+            ],
+          }}
+          eventRate={0}
+          message={null}
+          filterDraft={null}
+          width={120}
+        />,
+        120,
+      );
+    expect(at('starting')).toContain('… bpftrace attaching…');
+    expect(at('starting')).toContain('… ss:sockets starting');
+    expect(at('running')).not.toContain('attaching');
+  });
+});

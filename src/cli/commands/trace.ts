@@ -14,6 +14,7 @@ interface TraceFlags extends AnalysisFlags {
   duration?: string;
   record?: string;
   netns?: string;
+  probeNetns?: string;
   port?: string[];
   addr?: string[];
   pod?: string[];
@@ -41,6 +42,10 @@ export function registerTrace(program: Command): void {
     .option(
       '--netns <name>',
       'read conntrack, iptables and sysctls inside this named network namespace',
+    )
+    .option(
+      '--probe-netns <name>',
+      'trace only events of this named network namespace (filtered in the kernel by its inode)',
     )
     .option('--port <port>', 'show only flows with this port (repeatable)', collect)
     .option('--addr <address>', 'show only flows with this address (repeatable)', collect)
@@ -102,6 +107,7 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
       intervalMs,
       ...(flags.record ? { record: flags.record } : {}),
       ...(flags.netns ? { netns: flags.netns } : {}),
+      ...(flags.probeNetns ? { probeNetns: flags.probeNetns } : {}),
       ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
       probes: flags.probes ?? 'default',
       filter: { ports, addrs: flags.addr ?? [], pods: flags.pod ?? [] },

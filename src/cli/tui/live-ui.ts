@@ -18,6 +18,7 @@ export interface LiveUiOptions {
 export async function runLiveUi(o: LiveUiOptions): Promise<void> {
   // Changes made from this session go into the namespace it diagnoses, never elsewhere.
   const applier = await sessionApplier({ scope: o.netns ? { netns: o.netns } : {} });
+  let drawing = false;
   const started = await startTrace(
     {
       probes: o.probes ?? DEFAULT_PROBES,
@@ -25,7 +26,8 @@ export async function runLiveUi(o: LiveUiOptions): Promise<void> {
       intervalMs: o.intervalMs,
       analysis: o.analysis,
       clock: systemClock,
-      progress: (l) => void process.stderr.write(`${l}\n`),
+      // Once the TUI has the terminal, progress lines would tear its frame: the status line says it.
+      progress: (l) => void (drawing ? undefined : process.stderr.write(`${l}\n`)),
       onApply: (id) => applier.apply(id),
       onRevert: (id) => applier.revert(id),
       ...(o.netns ? { netns: o.netns } : {}),
@@ -34,9 +36,11 @@ export async function runLiveUi(o: LiveUiOptions): Promise<void> {
     },
     () => {},
   );
-  await started.attached;
+  // The first frame does not wait for bpftrace (seconds of compiling): its source shows
+  // "attaching…" on the status line until the probes are attached.
   try {
     const { renderApp } = await import('../../ui/render-app.js');
+    drawing = true;
     await renderApp(withApplyPlanner(started.session, applier), {});
   } finally {
     process.stderr.write('Stopping probes…\n');

@@ -91,7 +91,13 @@ export function StatusLine({
           const lost =
             typeof src?.lost === 'number' && src.lost > 0 ? ` lost ${fmtCount(src.lost)}` : '';
           const rate =
-            src?.state === 'running' ? ` ${fmtRate(src.rate)}` : src?.state ? ` ${src.state}` : '';
+            src?.state === 'running'
+              ? ` ${fmtRate(src.rate)}`
+              : src?.state === 'starting' && String(src.id).startsWith('bpftrace')
+                ? ' attaching…'
+                : src?.state
+                  ? ` ${src.state}`
+                  : '';
           return (
             <Text key={i}>
               {i > 0 ? '  ' : ''}
