@@ -20,6 +20,7 @@ interface TraceFlags extends AnalysisFlags {
   probes?: string;
   interval?: string;
   kubeProxyConfig?: string;
+  metrics?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -63,6 +64,10 @@ export function registerTrace(program: Command): void {
     .option(
       '--kube-proxy-config <file>',
       "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it",
+    )
+    .option(
+      '--metrics <addr>',
+      'serve Prometheus metrics at http://ADDR/metrics while tracing: PORT (127.0.0.1) or IP:PORT (docs/metrics.md)',
     );
   addAnalysisOptions(cmd);
   cmd.addHelpText(
@@ -92,6 +97,10 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
         throw new UsageError(`--port must be 0-65535 (got "${p}")`);
       return n;
     });
+    const metrics =
+      flags.metrics === undefined
+        ? undefined
+        : (await import('../../metrics/listen-address.js')).parseListenAddress(flags.metrics);
     const { runTraceCommand } = await import('../../services/trace-command.js');
     const { tracePresenter } = await import('../output/trace-output.js');
     const progress = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -103,6 +112,7 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
       ...(flags.record ? { record: flags.record } : {}),
       ...(flags.netns ? { netns: flags.netns } : {}),
       ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
+      ...(metrics ? { metrics } : {}),
       probes: flags.probes ?? 'default',
       filter: { ports, addrs: flags.addr ?? [], pods: flags.pod ?? [] },
       analysis,
