@@ -28,6 +28,7 @@ import {
 } from './raw-record.js';
 import { createProbeRecordReader, type ProbeRecordReader } from './probe-records.js';
 import { netnsLabel } from '../model/netns-label.js';
+import { parseKubeProxyMetrics, parseProxyModeAnswer } from '../parse/kube-proxy-metrics.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -242,6 +243,48 @@ const HANDLERS: Record<string, Handler> = {
       mapDoc(parseNftRuleset(text), ({ tables: _tables, ...ruleset }) => [
         { ...base(ctx), kind: 'iptables', ruleset },
       ]),
+  },
+  'kube-proxy:metrics': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseKubeProxyMetrics(text), (m) =>
+        m.samples === 0
+          ? []
+          : [
+              { ...base(ctx), kind: 'meta', key: 'kube-proxy-metrics', value: m },
+              ...(m.version === undefined
+                ? []
+                : [
+                    {
+                      ...base(ctx),
+                      kind: 'meta' as const,
+                      key: 'kube-proxy-version',
+                      value: m.version,
+                    },
+                  ]),
+            ],
+      ),
+  },
+  'kube-proxy:proxymode': {
+    doc: (ctx) => (text) => {
+      const mode = parseProxyModeAnswer(text);
+      return {
+        value:
+          mode === undefined
+            ? []
+            : [{ ...base(ctx, mode), kind: 'meta', key: 'proxy-mode', value: mode }],
+        issues:
+          mode === undefined && text.trim() !== ''
+            ? [
+                {
+                  line: 1,
+                  code: 'kube-proxy.bad-proxymode',
+                  message: 'not a proxy mode',
+                  text: text.slice(0, 80),
+                },
+              ]
+            : [],
+      };
+    },
   },
 };
 
@@ -635,7 +678,7 @@ export class Decoder {
     this.flushOwners();
     for (const src of [...this.open.keys()]) {
       const kind = sourceKind(src);
-      if (kind.startsWith('kube-proxy:')) this.finishKubeProxy(src, kind);
+      if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') this.finishKubeProxy(src, kind);
       else this.close(src);
     }
   }

@@ -143,6 +143,18 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
       `Sockets read${scoped(o)} (${o.lines.filter((x) => x !== '' && !/^\s/.test(x)).length} sockets)`,
   },
   { id: 'kdiag:meta', what: 'kdiag annotations (options, notes)' },
+  {
+    id: 'kube-proxy:metrics',
+    what: "kube-proxy's /metrics",
+    bundle: { file: 'kube-proxy-metrics.txt', order: 3 },
+    collected: (o) => `kube-proxy metrics read from ${o.from ?? '?'} (${o.n} lines)`,
+  },
+  {
+    id: 'kube-proxy:proxymode',
+    what: "kube-proxy's /proxyMode",
+    bundle: { file: 'kube-proxy-proxymode.txt', order: 3 },
+    collected: (o) => `kube-proxy mode read (${(o.lines[0] ?? '').trim()})`,
+  },
 ];
 
 /** A kind by its id (`ss:sockets`), or undefined. */

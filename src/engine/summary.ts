@@ -235,6 +235,12 @@ export class ReadCounter {
       this.framed.add(o.src);
       return;
     }
+    if (o.kind === 'meta' && (o.key === 'kube-proxy-metrics' || o.key === 'proxy-mode')) {
+      const samples = (o.value as { samples?: unknown }).samples;
+      if (o.key === 'proxy-mode') bump((this.counts[o.src] ??= {}), 'mode', 1);
+      else if (typeof samples === 'number') bump((this.counts[o.src] ??= {}), 'samples', samples);
+      return;
+    }
     const unit = UNIT[o.kind];
     if (unit === undefined) return;
     const by =

@@ -24,6 +24,8 @@ import { nodeTimeoutBudget } from './node-timeout-budget.js';
 import { pathIdleReset } from './path-idle-reset.js';
 import { pathIdleTimeout } from './path-idle-timeout.js';
 import { socketKeepaliveOff, socketKeepaliveTooLong } from './socket-keepalive.js';
+import { kubeProxySyncSlow, kubeProxySyncStale } from './kube-proxy-sync.js';
+import { kubeProxyInvalidDropped } from './kube-proxy-invalid-dropped.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -52,4 +54,7 @@ export const RULES: readonly Rule[] = [
   nodeTimeoutBudget,
   conntrackOldDeadline,
   conntrackFlowForgotten,
+  kubeProxySyncStale,
+  kubeProxySyncSlow,
+  kubeProxyInvalidDropped,
 ];
