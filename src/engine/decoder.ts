@@ -678,7 +678,8 @@ export class Decoder {
     this.flushOwners();
     for (const src of [...this.open.keys()]) {
       const kind = sourceKind(src);
-      if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args') this.finishKubeProxy(src, kind);
+      if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args')
+        this.finishKubeProxy(src, kind);
       else this.close(src);
     }
   }
