@@ -15,6 +15,7 @@ import { NAMESPACE_READS_PER_SECOND, pacedRoundMs, ReadPacer } from '../sources/
 import { podSocketSources, ssSource } from '../sources/ss-source.js';
 import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../host/owners.js';
+import { kubeProxyMetricsSources } from '../sources/kube-proxy-metrics-source.js';
 
 export interface LiveSourceOptions {
   /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */
@@ -50,6 +51,12 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
   else {
     if (kp.argv) sources.push(kubeProxyArgsSource(kp, { clock: o.clock }));
     if (kp.readPath) sources.push(kubeProxyConfigSource(kp, { clock: o.clock }));
+    const kpm = await kubeProxyMetricsSources(kp, {
+      clock: o.clock,
+      ...(slow ? { intervalMs: slow } : {}),
+    });
+    if (kpm.note) notes.push(kpm.note);
+    sources.push(...kpm.sources);
   }
   sources.push(iptablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
   const ipvs = await ipvsSources({ ...base, ...(every ? { intervalMs: every } : {}) });
