@@ -68,6 +68,13 @@ export const FIGURES: ReadonlyArray<{
     nodeArgs: [],
     title: 'Event rate without loss',
   },
+  {
+    name: 'metrics',
+    root: false,
+    timeoutMs: 300_000,
+    nodeArgs: ['--expose-gc'],
+    title: 'Metrics exporter scrape, 100,000 flows',
+  },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -90,6 +97,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./live.js')).figOverhead();
     case 'events':
       return (await import('./live.js')).figEvents();
+    case 'metrics':
+      return (await import('./metrics-exporter.js')).figMetricsExporter();
     default:
       throw new Error(`unknown figure ${name}`);
   }
