@@ -1,7 +1,7 @@
 // The diagnosis → metrics mapping: what `kdiag trace` knows (the diagnosis, the node's settings as
 // read, the sources' health, drops and resets by cause) as metric samples with bounded labels. Pure:
 // the registry (registry.ts) only copies these samples into prom-client at scrape time.
-import type { Diagnosis, FlowView } from '../model/diagnosis.js';
+import type { Diagnosis } from '../model/diagnosis.js';
 import type { IpvsTimeouts } from '../model/ipvs.js';
 import type { KubeProxySettings } from '../model/kube-proxy.js';
 import { printable } from '../model/printable.js';
@@ -136,21 +136,25 @@ function kubeProxySamples(kp: KubeProxySettings | undefined): Sample[] {
 }
 
 function atRiskSamples(d: Diagnosis): Sample[] {
-  const views = new Map<string, FlowView>(d.flows.map((f) => [f.id, f]));
-  const serviceOf = (flow: string): string => {
-    const s = views.get(flow)?.service;
-    return s === undefined || s === '' ? 'none' : printable(s);
-  };
+  // Counted by raw service first, made printable per distinct value: one pass over 10^5 flows.
+  const serviceOf = new Map<string, string | undefined>();
+  for (const f of d.flows) serviceOf.set(f.id, f.service);
+  const byLayer = new Map<string, Map<string, number>>();
   const weights = new Map<string, number>();
   for (const p of d.predictions) {
-    const s = serviceOf(p.flow);
+    // A flow past the diagnosis's flow list (--max-flows) has no view: its Service is unknown.
+    const raw = serviceOf.has(p.flow) ? (serviceOf.get(p.flow) ?? '') : undefined;
+    const s = raw === undefined ? 'unknown' : raw === '' ? 'none' : raw;
     weights.set(s, (weights.get(s) ?? 0) + 1);
+    let m = byLayer.get(p.layer);
+    if (!m) byLayer.set(p.layer, (m = new Map()));
+    m.set(s, (m.get(s) ?? 0) + 1);
   }
   const capped = capValues(weights, SERVICE_CAP);
-  const m = new Map<string, Sample>();
-  for (const p of d.predictions)
-    add(m, { layer: p.layer, service: capped.get(serviceOf(p.flow))! }, 1);
-  return [...m.values()];
+  const out = new Map<string, Sample>();
+  for (const [layer, m] of byLayer)
+    for (const [s, n] of m) add(out, { layer, service: printable(capped.get(s)!) }, n);
+  return [...out.values()];
 }
 
 type Out = Record<Exclude<MetricKey, 'timeToBreak'>, Sample[]>;
@@ -158,8 +162,10 @@ type Out = Record<Exclude<MetricKey, 'timeToBreak'>, Sample[]>;
 /** Every gauge and counter sample for one scrape (the histogram is fed by TimeToBreak). */
 export function diagnosisMetrics(input: MetricsInput): Out {
   const d = input.diagnosis;
+  const states = new Map<string, number>();
+  for (const f of d.flows) states.set(f.state, (states.get(f.state) ?? 0) + 1);
   const flows = new Map<string, Sample>();
-  for (const f of d.flows) add(flows, { state: printable(f.state) || 'unknown' }, 1);
+  for (const [state, n] of states) add(flows, { state: printable(state) || 'unknown' }, n);
   const findings = new Map<string, Sample>();
   for (const f of d.findings) add(findings, { rule: f.rule, fm: f.fm, severity: f.severity }, 1);
   const packets = new Map<string, Sample>();
