@@ -70,6 +70,13 @@ export const FIGURES: ReadonlyArray<{
   },
   { name: 'ready', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'Trace ready' },
   { name: 'tracemem', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'Trace memory' },
+  {
+    name: 'metrics',
+    root: false,
+    timeoutMs: 300_000,
+    nodeArgs: ['--expose-gc'],
+    title: 'Metrics exporter scrape, 100,000 flows',
+  },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -96,6 +103,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./trace-ready.js')).figReady();
     case 'tracemem':
       return (await import('./trace-ready.js')).figTraceMemory();
+    case 'metrics':
+      return (await import('./metrics-exporter.js')).figMetricsExporter();
     default:
       throw new Error(`unknown figure ${name}`);
   }

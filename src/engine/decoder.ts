@@ -35,6 +35,7 @@ import { parseFelixConfig } from '../parse/calico-felix-config.js';
 import { parseOvsDump } from '../parse/ovs-conntrack.js';
 import { parseCiliumConfig } from '../parse/cilium-config.js';
 import { parseCiliumCt } from '../parse/cilium-ct.js';
+import { parseKubeProxyMetrics, parseProxyModeAnswer } from '../parse/kube-proxy-metrics.js';
 
 /** What one source gave: records, parse issues, its first stderr lines, and the events it said it lost. */
 export interface SourceStats {
@@ -300,6 +301,48 @@ const HANDLERS: Record<string, Handler> = {
       mapDoc(parseCiliumConfig(text), (value) => [
         { ...base(ctx), kind: 'meta', key: 'cilium-config', value },
       ]),
+  },
+  'kube-proxy:metrics': {
+    doc: (ctx) => (text) =>
+      mapDoc(parseKubeProxyMetrics(text), (m) =>
+        m.samples === 0
+          ? []
+          : [
+              { ...base(ctx), kind: 'meta', key: 'kube-proxy-metrics', value: m },
+              ...(m.version === undefined
+                ? []
+                : [
+                    {
+                      ...base(ctx),
+                      kind: 'meta' as const,
+                      key: 'kube-proxy-version',
+                      value: m.version,
+                    },
+                  ]),
+            ],
+      ),
+  },
+  'kube-proxy:proxymode': {
+    doc: (ctx) => (text) => {
+      const mode = parseProxyModeAnswer(text);
+      return {
+        value:
+          mode === undefined
+            ? []
+            : [{ ...base(ctx, mode), kind: 'meta', key: 'proxy-mode', value: mode }],
+        issues:
+          mode === undefined && text.trim() !== ''
+            ? [
+                {
+                  line: 1,
+                  code: 'kube-proxy.bad-proxymode',
+                  message: 'not a proxy mode',
+                  text: text.slice(0, 80),
+                },
+              ]
+            : [],
+      };
+    },
   },
 };
 
@@ -705,7 +748,8 @@ export class Decoder {
     this.flushOwners();
     for (const src of [...this.open.keys()]) {
       const kind = sourceKind(src);
-      if (kind.startsWith('kube-proxy:')) this.finishKubeProxy(src, kind);
+      if (kind === 'kube-proxy:config' || kind === 'kube-proxy:args')
+        this.finishKubeProxy(src, kind);
       else this.close(src);
     }
   }

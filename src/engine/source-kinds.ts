@@ -174,6 +174,18 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
     collected: (o) =>
       `Cilium CT entries read (${o.lines.filter((x) => / -> /.test(x)).length} entries)`,
   },
+  {
+    id: 'kube-proxy:metrics',
+    what: "kube-proxy's /metrics",
+    bundle: { file: 'kube-proxy-metrics.txt', order: 3 },
+    collected: (o) => `kube-proxy metrics read from ${o.from ?? '?'} (${o.n} lines)`,
+  },
+  {
+    id: 'kube-proxy:proxymode',
+    what: "kube-proxy's /proxyMode",
+    bundle: { file: 'kube-proxy-proxymode.txt', order: 3 },
+    collected: (o) => `kube-proxy mode read (${(o.lines[0] ?? '').trim()})`,
+  },
 ];
 
 /** A kind by its id (`ss:sockets`), or undefined. */

@@ -248,6 +248,11 @@ export class ReadCounter {
         this.framed.add(o.src);
         if (c.n > 0) bump((this.counts[o.src] ??= {}), c.unit, c.n);
       }
+      if (o.key === 'proxy-mode') bump((this.counts[o.src] ??= {}), 'mode', 1);
+      else if (o.key === 'kube-proxy-metrics') {
+        const samples = (o.value as { samples?: unknown }).samples;
+        if (typeof samples === 'number') bump((this.counts[o.src] ??= {}), 'samples', samples);
+      }
       return;
     }
     const unit = UNIT[o.kind];

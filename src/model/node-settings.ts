@@ -197,6 +197,9 @@ export class NodeSettings {
       if (this.kernelLog.length > 256) this.kernelLog.shift();
       return;
     }
+    // kube-proxy's counters are judged by how they moved since the first scrape.
+    if (key === 'kube-proxy-metrics' && !this.metas.has('kube-proxy-metrics-first'))
+      this.metas.set('kube-proxy-metrics-first', { value, t, src });
     this.metas.set(key, raw === undefined ? { value, t, src } : { value, t, src, raw });
   }
 

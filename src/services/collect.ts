@@ -19,6 +19,7 @@ import { fileSource } from '../sources/snapshot-source.js';
 import { ipvsSources, PROC_IP_VS_CONN } from '../sources/ipvsadm-source.js';
 import { discoverKubeProxy, type KubeProxyDiscovery } from '../host/kube-proxy.js';
 import { kubeProxyArgsSource, kubeProxyConfigSource } from '../sources/kube-proxy-source.js';
+import { kubeProxyMetricsSources } from '../sources/kube-proxy-metrics-source.js';
 import { netnsProblem } from '../host/netns.js';
 import { netnsScope, podNetns, readOwners, type OwnersTable } from '../host/owners.js';
 import { ownersToLines } from '../sources/owners.js';
@@ -369,6 +370,15 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     ...(kp.readPath === undefined ? {} : { from: kp.readPath }),
   });
   await record({ file: 'kube-proxy.args', source: kubeProxyArgsSource(kp) });
+  const kpm = await kubeProxyMetricsSources(kp);
+  if (kpm.note) progress(kpm.note);
+  for (const source of kpm.sources)
+    await record({
+      file:
+        source.id === 'kube-proxy:metrics' ? 'kube-proxy-metrics.txt' : 'kube-proxy-proxymode.txt',
+      source,
+      ...(kpm.url === undefined ? {} : { from: kpm.url }),
+    });
 
   let owners: OwnersTable | undefined;
   try {

@@ -17,6 +17,7 @@ import { podSysctlSources, sysctlSource } from '../sources/sysctl-source.js';
 import { readOwners } from '../host/owners.js';
 import { nftRulesetSource } from '../sources/nft-source.js';
 import { ciliumConfigSource, ciliumCtSource, findCiliumAgent } from '../sources/cilium-source.js';
+import { kubeProxyMetricsSources } from '../sources/kube-proxy-metrics-source.js';
 
 export interface LiveSourceOptions {
   /** Run the netfilter-side sources (conntrack, iptables, ipvs, sysctls) inside this named netns. */
@@ -52,6 +53,12 @@ export async function buildLiveSources(o: LiveSourceOptions): Promise<LiveSource
   else {
     if (kp.argv) sources.push(kubeProxyArgsSource(kp, { clock: o.clock }));
     if (kp.readPath) sources.push(kubeProxyConfigSource(kp, { clock: o.clock }));
+    const kpm = await kubeProxyMetricsSources(kp, {
+      clock: o.clock,
+      ...(slow ? { intervalMs: slow } : {}),
+    });
+    if (kpm.note) notes.push(kpm.note);
+    sources.push(...kpm.sources);
   }
   sources.push(iptablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));
   sources.push(ip6tablesSaveSource({ ...base, ...(slow ? { intervalMs: slow } : {}) }));

@@ -11,6 +11,8 @@ import { systemClock } from '../sources/source.js';
 import { matchesFlow, type FlowFilter } from './flow-filter.js';
 import type { SessionChange } from './live-session.js';
 import { startTrace } from './trace.js';
+import type { ListenAddress } from '../metrics/listen-address.js';
+import { startTraceMetrics, type TraceMetrics } from './trace-metrics.js';
 
 export interface TraceCommandOptions {
   readonly durationMs?: number;
@@ -23,6 +25,8 @@ export interface TraceCommandOptions {
   readonly probes: string;
   readonly filter: FlowFilter;
   readonly analysis: AnalyzeOptions;
+  /** `--metrics`: serve Prometheus metrics here while tracing. */
+  readonly metrics?: ListenAddress;
   /** Where changes, notes and the summary go (text or NDJSON). */
   readonly present: TracePresenter;
   /** Progress for a person (stderr in the CLI). */
@@ -163,7 +167,13 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
   const probes = chooseProbes(o.probes);
   const clock = systemClock;
   const router = traceRouter(o.filter, present, clock);
-  const onChange = router.onChange;
+  const metrics: TraceMetrics | undefined = o.metrics && (await startTraceMetrics(o.metrics));
+  const onChange = metrics
+    ? (c: SessionChange): void => {
+        metrics.onChange(c);
+        router.onChange(c);
+      }
+    : router.onChange;
 
   const started = await startTrace(
     {
@@ -179,7 +189,15 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
       ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
     },
     onChange,
-  );
+  ).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
+  });
+  metrics?.attach(started.session);
+  if (metrics)
+    progress(
+      `Serving metrics on ${metrics.url}${o.metrics?.loopback ? '' : ' (not loopback: anyone reaching it reads Service names and findings)'}`,
+    );
   for (const n of started.notes) present.note(n, clock());
   const stopOnce = new Promise<string>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => () => resolve(sig);
@@ -200,6 +218,7 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
   process.once('SIGINT', () => process.exit(130));
   progress(why === 'duration' ? 'Duration reached; stopping probes…' : 'Stopping probes…');
   await started.session.stop();
+  await metrics?.close();
   const d = router.latest() ?? started.session.getSnapshot().diagnosis;
   const final = started.session.getSnapshot();
   present.summary(

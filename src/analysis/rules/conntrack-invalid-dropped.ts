@@ -51,8 +51,11 @@ export const conntrackInvalidDropped: Rule = {
     }
     if (flows.length === 0) return [];
     const facts = invalidFacts(ctx, scope);
-    const haveRule = (facts.dropRules?.length ?? 0) > 0;
+    // kube-proxy's own counter of its INVALID DROP rule rising ties these drops to that rule.
+    const kpRising = (facts.kubeProxyDropped?.rise ?? 0) > 0;
+    const haveRule = (facts.dropRules?.length ?? 0) > 0 || kpRising;
     if (facts.invalidEvidence) evs.push(facts.invalidEvidence);
+    if (facts.kubeProxyEvidence) evs.push(facts.kubeProxyEvidence);
     if (facts.rulesEvidence) evs.push(facts.rulesEvidence);
     if (facts.beLiberalEvidence) evs.push(facts.beLiberalEvidence);
     flows.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -63,7 +66,7 @@ export const conntrackInvalidDropped: Rule = {
         subject: 'host',
         severity: 'info',
         confidence:
-          facts.invalidDelta > 0 && haveRule
+          (facts.invalidDelta > 0 || kpRising) && haveRule
             ? 'certain'
             : facts.invalidDelta > 0 || haveRule
               ? 'likely'

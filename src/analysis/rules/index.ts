@@ -30,6 +30,8 @@ import { ovsInvalidDrop } from './ovs-invalid-drop.js';
 import { kubeProxyNftInvalidPasses } from './kube-proxy-nft-invalid.js';
 import { ciliumCtExpired } from './cilium-ct-expired.js';
 import { ciliumCtTimeoutShorterThanKeepalive } from './cilium-ct-timeout-shorter-than-keepalive.js';
+import { kubeProxySyncSlow, kubeProxySyncStale } from './kube-proxy-sync.js';
+import { kubeProxyInvalidDropped } from './kube-proxy-invalid-dropped.js';
 
 /** The rule list the engine runs. */
 export const RULES: readonly Rule[] = [
@@ -64,4 +66,7 @@ export const RULES: readonly Rule[] = [
   kubeProxyNftInvalidPasses,
   ciliumCtExpired,
   ciliumCtTimeoutShorterThanKeepalive,
+  kubeProxySyncStale,
+  kubeProxySyncSlow,
+  kubeProxyInvalidDropped,
 ];

@@ -21,6 +21,7 @@ interface TraceFlags extends AnalysisFlags {
   probes?: string;
   interval?: string;
   kubeProxyConfig?: string;
+  metrics?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -68,6 +69,10 @@ export function registerTrace(program: Command): void {
     .option(
       '--kube-proxy-config <file>',
       "kube-proxy's KubeProxyConfiguration, when kdiag cannot find it",
+    )
+    .option(
+      '--metrics <addr>',
+      'serve Prometheus metrics at http://ADDR/metrics while tracing: PORT (127.0.0.1) or IP:PORT (docs/metrics.md)',
     );
   addAnalysisOptions(cmd);
   cmd.addHelpText(
@@ -97,6 +102,10 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
         throw new UsageError(`--port must be 0-65535 (got "${p}")`);
       return n;
     });
+    const metrics =
+      flags.metrics === undefined
+        ? undefined
+        : (await import('../../metrics/listen-address.js')).parseListenAddress(flags.metrics);
     const { runTraceCommand } = await import('../../services/trace-command.js');
     const { tracePresenter } = await import('../output/trace-output.js');
     const progress = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -109,6 +118,7 @@ Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing 
       ...(flags.netns ? { netns: flags.netns } : {}),
       ...(flags.probeNetns ? { probeNetns: flags.probeNetns } : {}),
       ...(flags.kubeProxyConfig ? { kubeProxyConfig: flags.kubeProxyConfig } : {}),
+      ...(metrics ? { metrics } : {}),
       probes: flags.probes ?? 'default',
       filter: { ports, addrs: flags.addr ?? [], pods: flags.pod ?? [] },
       analysis,
