@@ -2,7 +2,7 @@
 // folder made next to the target, then renamed into place: nobody can plant a link or a file in
 // it while kdiag writes, and a target swapped for a link meanwhile makes the rename fail, never
 // write through the link.
-import { chmod, lstat, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 
@@ -41,7 +41,12 @@ export async function checkOutputParent(
     );
   });
   const why = unsafeParentBecause(st, uid);
-  if (why !== undefined) throw refused(parent, why, `choose a folder of your own for ${what}`);
+  if (why !== undefined)
+    throw new EnvironmentError(
+      why === 'not a folder' ? 'KDIAG_ENVIRONMENT' : 'KDIAG_REFUSED',
+      `refusing ${parent} for ${what}: ${why}`,
+      `choose a folder of your own for ${what}`,
+    );
 }
 
 /**
@@ -90,6 +95,8 @@ export interface StagedDir {
 /** Makes the private 0700 staging folder next to `target`, after checking parent and target. */
 export async function stageOutputDir(target: string, flag: string): Promise<StagedDir> {
   const parent = dirname(target);
+  // Missing parents are made as before (mkdir -p); an existing one is checked as it is.
+  await mkdir(parent, { recursive: true, mode: 0o755 }).catch(() => undefined);
   await checkOutputParent(parent, `${flag} ${basename(target)}`);
   await checkOutputTarget(target, flag);
   const path = await mkdtemp(join(parent, `.${basename(target)}.kdiag-`)).catch(

@@ -1,12 +1,13 @@
 // kdiag collect: writes a bundle folder of read-only command outputs (design.md "Bundle folder"),
 // one file per source, each written atomically, plus a kdiag-collect.json manifest saying how each
 // file was made and which could not be.
-import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstat, readFile, rm, rmdir } from 'node:fs/promises';
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
+import { stageOutputDir, type StagedDir } from '../host/private-out-dir.js';
 import {
   conntrackListSource,
   conntrackStatsSource,
@@ -172,34 +173,6 @@ async function kernelRelease(): Promise<string> {
   }
 }
 
-async function prepareDir(dir: string): Promise<void> {
-  let entries: string[] | undefined;
-  try {
-    entries = await readdir(dir);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT')
-      throw new EnvironmentError(
-        'KDIAG_ENVIRONMENT',
-        `can't use ${dir}: ${(err as Error).message}`,
-        'choose another folder with --out DIR',
-      );
-  }
-  if (entries !== undefined && entries.length > 0)
-    throw new UsageError(
-      `${dir} exists and is not empty`,
-      'give a new or empty folder with --out DIR',
-    );
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new EnvironmentError(
-      'KDIAG_ENVIRONMENT',
-      `can't create ${dir}: ${(err as Error).message}`,
-      'choose a writable folder with --out DIR',
-    );
-  }
-}
-
 /**
  * Collects a bundle folder from this node, running only read-only commands.
  * @example
@@ -220,9 +193,12 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
         'list them with ip netns list',
       );
   }
-  const dir = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
-  if (opts.tar) await refuseExisting(`${dir}.tar.gz`);
-  await prepareDir(dir);
+  const target = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
+  if (opts.tar) await refuseExisting(`${target}.tar.gz`);
+  // Files as root: everything is written in a private 0700 folder next to the target, renamed
+  // into place at the end (host/private-out-dir.ts); a link or another user's folder is refused.
+  const staged: StagedDir = await stageOutputDir(target, '--out');
+  const dir = staged.path;
 
   const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
   const inNetns = (argv: readonly string[]): readonly string[] | undefined =>
@@ -440,10 +416,26 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     progress(`can't write kdiag-collect.json: ${(err as Error).message}`);
   }
   if (opts.tar && written.length > 0) {
-    const archive = await writeBundleArchive(dir, contents, started);
-    return { dir, manifest, written: written.length, manifestWritten, archive };
+    const archive = `${target}.tar.gz`;
+    await refuseExisting(archive);
+    try {
+      await writeFileAtomic(
+        archive,
+        bundleArchiveBytes(basename(target), contents, started),
+        BUNDLE_FILE_MODE,
+      );
+    } catch (err) {
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't write ${archive}: ${(err as Error).message}; the bundle folder ${dir} is kept`,
+        'choose a writable place with --out DIR',
+      );
+    }
+    await staged.discard();
+    return { dir: target, manifest, written: written.length, manifestWritten, archive };
   }
-  return { dir, manifest, written: written.length, manifestWritten };
+  await staged.commit();
+  return { dir: target, manifest, written: written.length, manifestWritten };
 }
 
 /** An archive is never written over something there, a link included (lstat: a dangling link counts). */
