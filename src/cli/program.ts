@@ -12,6 +12,7 @@ import { registerApply } from './commands/apply.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerLab } from './commands/lab.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerMerge } from './commands/merge.js';
 
 export function createProgram(): Command {
   const program = new Command('kdiag')
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerDoctor(program);
   registerLab(program);
   registerCluster(program);
+  registerMerge(program);
 
   program.addHelpText(
     'after',
