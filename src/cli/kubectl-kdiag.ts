@@ -2,6 +2,7 @@
 // a pod of kdiag's own per node (src/cluster/), created, used with kubectl exec, then deleted.
 // Its imports use no npm package (node:util parseArgs, not commander): krew installs the npm
 // tarball as it is, without node_modules, and this must still run.
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { KdiagError, UsageError } from '../errors.js';
 import { printable } from '../model/printable.js';
@@ -204,7 +205,10 @@ async function collect(rest: string[], g: Globals): Promise<number> {
     out: values.out,
     concurrency,
     ...(nodes.length > 0 ? { nodes } : {}),
-    ...(values.redact ? { collectArgs: ['--redact'] } : {}),
+    // One key for every node, so an address or Service has the same stand-in in all bundles.
+    ...(values.redact
+      ? { collectArgs: ['--redact', '--redact-key', randomBytes(32).toString('hex')] }
+      : {}),
     onNode: (r, done, total) => err(nodeResultLine(r, done, total)),
   });
   const ok = result.results.filter((r) => r.ok);

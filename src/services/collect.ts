@@ -5,6 +5,8 @@ import { lstat, readFile, rm, rmdir } from 'node:fs/promises';
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createHmac, randomBytes } from 'node:crypto';
+import { redactFiles, type Redactor } from '../record/redact.js';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { stageOutputDir, type StagedDir } from '../host/private-out-dir.js';
@@ -59,6 +61,13 @@ export interface CollectOptions {
   readonly timeoutMs?: number;
   /** Write the bundle as one `<out>.tar.gz` (its files under the folder's name) instead of a folder. */
   readonly tar?: boolean;
+  /**
+   * Replace addresses and names consistently (record/redact.ts). The files are kept in memory and
+   * only their redacted text is written; the mapping is written nowhere.
+   */
+  readonly redact?: boolean;
+  /** Key of the stand-ins (hex): bundles redacted with one key agree on them. Default: random. */
+  readonly redactKey?: string;
 }
 
 export type CollectFileStatus = 'written' | 'failed' | 'unavailable';
@@ -100,6 +109,8 @@ export interface CollectManifest {
   readonly files: readonly CollectFileEntry[];
   readonly written: readonly string[];
   readonly missing: readonly { readonly file: string; readonly reason: string }[];
+  /** Addresses and names are stand-ins (collect --redact). */
+  readonly redacted?: true;
 }
 
 export interface CollectResult {
@@ -185,6 +196,10 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   const host = opts.hostname ?? osHostname();
   const progress = opts.onProgress ?? (() => {});
   const netns = opts.netns;
+  if (opts.redactKey !== undefined && !opts.redact)
+    throw new UsageError('--redact-key needs --redact');
+  if (opts.redactKey !== undefined && !/^[0-9a-fA-F]{32,128}$/.test(opts.redactKey))
+    throw new UsageError('--redact-key: give 32 to 128 hex digits');
   if (netns !== undefined) {
     const problem = await netnsProblem(netns);
     if (problem !== undefined)
@@ -207,6 +222,11 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   // What each written file holds, for the archive (packed from memory, never re-read through links).
   const contents = new Map<string, string>();
   const unavailable = new Map<string, string[]>();
+  // Redacted, a file is written only at the end, once every name in the bundle is known.
+  const put = async (file: string, text: string): Promise<void> => {
+    if (!opts.redact) await writeFileAtomic(join(dir, file), text, BUNDLE_FILE_MODE);
+    contents.set(file, text);
+  };
 
   // One problem, one line within 80 columns; the file list goes on its own line when it does not fit.
   const emit = (reason: string, tail: string): void => {
@@ -233,8 +253,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     const stderrTail = out?.stderr ? out.stderr.slice(-2000) : undefined;
     if (st.state === 'ok' && out !== undefined) {
       try {
-        await writeFileAtomic(join(dir, file), out.stdout, BUNDLE_FILE_MODE);
-        contents.set(file, out.stdout);
+        await put(file, out.stdout);
         entries.push({
           ...common,
           status: 'written',
@@ -334,8 +353,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     const text = ownersToLines(owners)
       .map((l) => `${l}\n`)
       .join('');
-    await writeFileAtomic(join(dir, 'owners.ndjson'), text, BUNDLE_FILE_MODE);
-    contents.set('owners.ndjson', text);
+    await put('owners.ndjson', text);
     entries.push({
       file: 'owners.ndjson',
       src: 'kdiag:owners',
@@ -407,7 +425,30 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
       .map((e) => ({ file: e.file, reason: e.reason ?? e.status })),
   };
   let manifestWritten = true;
-  const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+  let manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+  let shown: CollectManifest = manifest;
+  if (opts.redact) {
+    const r = await redactBundle(contents, host, opts.redactKey);
+    contents.clear();
+    for (const [file, text] of r.files) {
+      await writeFileAtomic(join(dir, file), text, BUNDLE_FILE_MODE);
+      contents.set(file, text);
+    }
+    const fn = (f: string): string => r.redactor.fileName(f);
+    const named = {
+      ...manifest,
+      files: manifest.files.map((e) => ({ ...e, file: fn(e.file) })),
+      written: manifest.written.map(fn),
+      missing: manifest.missing.map((m) => ({ ...m, file: fn(m.file) })),
+      redacted: true,
+    };
+    manifestText = r.redactor.text(`${JSON.stringify(named, null, 2)}\n`);
+    // What the caller prints is the redacted manifest too.
+    shown = JSON.parse(manifestText) as CollectManifest;
+    progress(
+      `Redacted ${r.redactor.counts.addresses} addresses and ${r.redactor.counts.names} names (the mapping is not kept)`,
+    );
+  }
   try {
     await writeFileAtomic(join(dir, 'kdiag-collect.json'), manifestText, BUNDLE_FILE_MODE);
     contents.set('kdiag-collect.json', manifestText);
@@ -432,10 +473,21 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
       );
     }
     await staged.discard();
-    return { dir: target, manifest, written: written.length, manifestWritten, archive };
+    return { dir: target, manifest: shown, written: written.length, manifestWritten, archive };
   }
   await staged.commit();
-  return { dir: target, manifest, written: written.length, manifestWritten };
+  return { dir: target, manifest: shown, written: written.length, manifestWritten };
+}
+
+/** The bundle's files redacted with one keyed Redactor (HMAC-SHA256; a random key unless given). */
+async function redactBundle(
+  files: ReadonlyMap<string, string>,
+  host: string,
+  keyHex: string | undefined,
+): Promise<{ files: Map<string, string>; redactor: Redactor }> {
+  const key = keyHex === undefined ? randomBytes(32) : Buffer.from(keyHex, 'hex');
+  const hash = (s: string): number => createHmac('sha256', key).update(s).digest().readUInt32BE(0);
+  return redactFiles(files, host, hash);
 }
 
 /** An archive is never written over something there, a link included (lstat: a dangling link counts). */

@@ -171,6 +171,9 @@ describe('kubectl kdiag collect', () => {
     const pods = r.calls
       .filter((c) => c.argv[2] === 'create')
       .map((c) => createdPod(c).metadata.name as string);
+    const keys = new Set(collectCalls.map((c) => c.argv.at(-1)));
+    expect(keys.size).toBe(1);
+    expect([...keys][0]).toMatch(/^[0-9a-f]{64}$/);
     for (const c of collectCalls) {
       const pod = c.argv[3]!;
       expect(pods).toContain(pod);
@@ -185,6 +188,8 @@ describe('kubectl kdiag collect', () => {
         '--out',
         `/tmp/kdiag-bundle-${node}`,
         '--redact',
+        '--redact-key',
+        [...keys][0],
       ]);
     }
     // Every pod created is deleted.
