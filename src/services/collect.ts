@@ -10,6 +10,7 @@ import { redactFiles, type Redactor } from '../record/redact.js';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { stageOutputDir, type StagedDir } from '../host/private-out-dir.js';
+import { readVantageWarning } from '../host/vantage.js';
 import {
   conntrackListSource,
   conntrackStatsSource,
@@ -99,6 +100,8 @@ export interface CollectManifest {
   readonly collectedAt: string;
   readonly finishedAt: string;
   readonly netns?: string;
+  /** Why this collect may not see the node (outside its netns, missing capabilities). */
+  readonly vantage?: string;
   readonly kubeProxy: {
     readonly origin: KubeProxyDiscovery['origin'];
     readonly pid?: number;
@@ -215,6 +218,9 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   const staged: StagedDir = await stageOutputDir(target, '--out');
   const dir = staged.path;
 
+  // Outside the node's namespaces or without capabilities the reads look empty, not failed.
+  const vantage = await readVantageWarning();
+  if (vantage !== undefined) progress(vantage);
   const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
   const inNetns = (argv: readonly string[]): readonly string[] | undefined =>
     netns === undefined ? undefined : withNetns(argv, netns);
@@ -411,6 +417,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     collectedAt: started.toISOString(),
     finishedAt: now().toISOString(),
     ...(netns === undefined ? {} : { netns }),
+    ...(vantage === undefined ? {} : { vantage }),
     kubeProxy: {
       origin: kp.origin,
       ...(kp.pid === undefined ? {} : { pid: kp.pid }),
