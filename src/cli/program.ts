@@ -11,6 +11,8 @@ import { registerCollect } from './commands/collect.js';
 import { registerApply } from './commands/apply.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerLab } from './commands/lab.js';
+import { registerCluster } from './commands/cluster.js';
+import { registerMerge } from './commands/merge.js';
 
 export function createProgram(): Command {
   const program = new Command('kdiag')
@@ -36,6 +38,8 @@ export function createProgram(): Command {
   registerApply(program);
   registerDoctor(program);
   registerLab(program);
+  registerCluster(program);
+  registerMerge(program);
 
   program.addHelpText(
     'after',

@@ -48,7 +48,7 @@ export interface BundlePlan {
   /** Capture time of the snapshots (ms since the epoch), from the manifest or the event stream; 0 when unknown. */
   readonly t: number;
   readonly timeKnown: boolean;
-  readonly host?: { hostname?: string; kernel?: string };
+  readonly host?: { hostname?: string; kernel?: string; redacted?: boolean };
 }
 
 /** Splits `ss@scope.txt` into the known base name and the scope. */
@@ -163,6 +163,7 @@ async function planFrom(
         collectedAt?: string;
         hostname?: string;
         kernel?: string;
+        redacted?: boolean;
       };
       const ms = m.collectedAt ? Date.parse(m.collectedAt) : NaN;
       if (Number.isFinite(ms)) {
@@ -172,6 +173,7 @@ async function planFrom(
       host = {
         ...(m.hostname ? { hostname: m.hostname } : {}),
         ...(m.kernel ? { kernel: m.kernel } : {}),
+        ...(m.redacted === true ? { redacted: true } : {}),
       };
     } catch (err) {
       throw new InputError(join(dir, manifest.name), 1, `bad manifest: ${(err as Error).message}`);

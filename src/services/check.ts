@@ -9,6 +9,7 @@ import { systemClock, type Source } from '../sources/source.js';
 import { analyzeInput, analyzeRecords, type AnalysisResult } from './analyze-input.js';
 import { buildLiveSources } from './live-sources.js';
 import { requireRoot } from '../host/root.js';
+import { readVantageWarning } from '../host/vantage.js';
 
 export interface CheckOptions extends AnalyzeOptions {
   /** A bundle folder or recording; absent = the live host. */
@@ -115,6 +116,9 @@ export async function runCheck(opts: CheckOptions): Promise<AnalysisResult> {
     ...(netns ? { netns } : {}),
     ...(kubeProxyConfig ? { kubeProxyConfig } : {}),
   });
+  // Outside the node's network namespace or without capabilities, empty must not read as healthy.
+  const vantage = await readVantageWarning();
+  if (vantage !== undefined) notes.unshift(vantage);
   // Parsed while read: the pipeline takes each array as it comes (analyzeRecords iterates `batches`).
   const batches = sourceBatches(sources, new AbortController().signal, progressLine(onProgress));
   return analyzeRecords(

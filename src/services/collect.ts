@@ -1,12 +1,16 @@
 // kdiag collect: writes a bundle folder of read-only command outputs (design.md "Bundle folder"),
 // one file per source, each written atomically, plus a kdiag-collect.json manifest saying how each
 // file was made and which could not be.
-import { lstat, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { lstat, readFile, rm, rmdir } from 'node:fs/promises';
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createHmac, randomBytes } from 'node:crypto';
+import { redactFiles, type Redactor } from '../record/redact.js';
 import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
+import { stageOutputDir, type StagedDir } from '../host/private-out-dir.js';
+import { readVantageWarning } from '../host/vantage.js';
 import {
   conntrackListSource,
   conntrackStatsSource,
@@ -75,6 +79,13 @@ export interface CollectOptions {
   readonly timeoutMs?: number;
   /** Write the bundle as one `<out>.tar.gz` (its files under the folder's name) instead of a folder. */
   readonly tar?: boolean;
+  /**
+   * Replace addresses and names consistently (record/redact.ts). The files are kept in memory and
+   * only their redacted text is written; the mapping is written nowhere.
+   */
+  readonly redact?: boolean;
+  /** Key of the stand-ins (hex): bundles redacted with one key agree on them. Default: random. */
+  readonly redactKey?: string;
 }
 
 export type CollectFileStatus = 'written' | 'failed' | 'unavailable';
@@ -106,6 +117,8 @@ export interface CollectManifest {
   readonly collectedAt: string;
   readonly finishedAt: string;
   readonly netns?: string;
+  /** Why this collect may not see the node (outside its netns, missing capabilities). */
+  readonly vantage?: string;
   readonly kubeProxy: {
     readonly origin: KubeProxyDiscovery['origin'];
     readonly pid?: number;
@@ -116,6 +129,8 @@ export interface CollectManifest {
   readonly files: readonly CollectFileEntry[];
   readonly written: readonly string[];
   readonly missing: readonly { readonly file: string; readonly reason: string }[];
+  /** Addresses and names are stand-ins (collect --redact). */
+  readonly redacted?: true;
 }
 
 export interface CollectResult {
@@ -189,34 +204,6 @@ async function kernelRelease(): Promise<string> {
   }
 }
 
-async function prepareDir(dir: string): Promise<void> {
-  let entries: string[] | undefined;
-  try {
-    entries = await readdir(dir);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT')
-      throw new EnvironmentError(
-        'KDIAG_ENVIRONMENT',
-        `can't use ${dir}: ${(err as Error).message}`,
-        'choose another folder with --out DIR',
-      );
-  }
-  if (entries !== undefined && entries.length > 0)
-    throw new UsageError(
-      `${dir} exists and is not empty`,
-      'give a new or empty folder with --out DIR',
-    );
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new EnvironmentError(
-      'KDIAG_ENVIRONMENT',
-      `can't create ${dir}: ${(err as Error).message}`,
-      'choose a writable folder with --out DIR',
-    );
-  }
-}
-
 /**
  * Collects a bundle folder from this node, running only read-only commands.
  * @example
@@ -229,6 +216,10 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   const host = opts.hostname ?? osHostname();
   const progress = opts.onProgress ?? (() => {});
   const netns = opts.netns;
+  if (opts.redactKey !== undefined && !opts.redact)
+    throw new UsageError('--redact-key needs --redact');
+  if (opts.redactKey !== undefined && !/^[0-9a-fA-F]{32,128}$/.test(opts.redactKey))
+    throw new UsageError('--redact-key: give 32 to 128 hex digits');
   if (netns !== undefined) {
     const problem = await netnsProblem(netns);
     if (problem !== undefined)
@@ -237,10 +228,16 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
         'list them with ip netns list',
       );
   }
-  const dir = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
-  if (opts.tar) await refuseExisting(`${dir}.tar.gz`);
-  await prepareDir(dir);
+  const target = resolve(opts.cwd ?? process.cwd(), opts.out ?? defaultBundleName(host, started));
+  if (opts.tar) await refuseExisting(`${target}.tar.gz`);
+  // Files as root: everything is written in a private 0700 folder next to the target, renamed
+  // into place at the end (host/private-out-dir.ts); a link or another user's folder is refused.
+  const staged: StagedDir = await stageOutputDir(target, '--out');
+  const dir = staged.path;
 
+  // Outside the node's namespaces or without capabilities the reads look empty, not failed.
+  const vantage = await readVantageWarning();
+  if (vantage !== undefined) progress(vantage);
   const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
   const inNetns = (argv: readonly string[]): readonly string[] | undefined =>
     netns === undefined ? undefined : withNetns(argv, netns);
@@ -248,6 +245,11 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
   // What each written file holds, for the archive (packed from memory, never re-read through links).
   const contents = new Map<string, string>();
   const unavailable = new Map<string, string[]>();
+  // Redacted, a file is written only at the end, once every name in the bundle is known.
+  const put = async (file: string, text: string): Promise<void> => {
+    if (!opts.redact) await writeFileAtomic(join(dir, file), text, BUNDLE_FILE_MODE);
+    contents.set(file, text);
+  };
 
   // One problem, one line within 80 columns; the file list goes on its own line when it does not fit.
   const emit = (reason: string, tail: string): void => {
@@ -274,8 +276,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     const stderrTail = out?.stderr ? out.stderr.slice(-2000) : undefined;
     if (st.state === 'ok' && out !== undefined) {
       try {
-        await writeFileAtomic(join(dir, file), out.stdout, BUNDLE_FILE_MODE);
-        contents.set(file, out.stdout);
+        await put(file, out.stdout);
         entries.push({
           ...common,
           status: 'written',
@@ -386,8 +387,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     const text = ownersToLines(owners)
       .map((l) => `${l}\n`)
       .join('');
-    await writeFileAtomic(join(dir, 'owners.ndjson'), text, BUNDLE_FILE_MODE);
-    contents.set('owners.ndjson', text);
+    await put('owners.ndjson', text);
     entries.push({
       file: 'owners.ndjson',
       src: 'kdiag:owners',
@@ -475,6 +475,7 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     collectedAt: started.toISOString(),
     finishedAt: now().toISOString(),
     ...(netns === undefined ? {} : { netns }),
+    ...(vantage === undefined ? {} : { vantage }),
     kubeProxy: {
       origin: kp.origin,
       ...(kp.pid === undefined ? {} : { pid: kp.pid }),
@@ -489,7 +490,30 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
       .map((e) => ({ file: e.file, reason: e.reason ?? e.status })),
   };
   let manifestWritten = true;
-  const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+  let manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+  let shown: CollectManifest = manifest;
+  if (opts.redact) {
+    const r = await redactBundle(contents, host, opts.redactKey);
+    contents.clear();
+    for (const [file, text] of r.files) {
+      await writeFileAtomic(join(dir, file), text, BUNDLE_FILE_MODE);
+      contents.set(file, text);
+    }
+    const fn = (f: string): string => r.redactor.fileName(f);
+    const named = {
+      ...manifest,
+      files: manifest.files.map((e) => ({ ...e, file: fn(e.file) })),
+      written: manifest.written.map(fn),
+      missing: manifest.missing.map((m) => ({ ...m, file: fn(m.file) })),
+      redacted: true,
+    };
+    manifestText = r.redactor.text(`${JSON.stringify(named, null, 2)}\n`);
+    // What the caller prints is the redacted manifest too.
+    shown = JSON.parse(manifestText) as CollectManifest;
+    progress(
+      `Redacted ${r.redactor.counts.addresses} addresses and ${r.redactor.counts.names} names (the mapping is not kept)`,
+    );
+  }
   try {
     await writeFileAtomic(join(dir, 'kdiag-collect.json'), manifestText, BUNDLE_FILE_MODE);
     contents.set('kdiag-collect.json', manifestText);
@@ -498,10 +522,37 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
     progress(`can't write kdiag-collect.json: ${(err as Error).message}`);
   }
   if (opts.tar && written.length > 0) {
-    const archive = await writeBundleArchive(dir, contents, started);
-    return { dir, manifest, written: written.length, manifestWritten, archive };
+    const archive = `${target}.tar.gz`;
+    await refuseExisting(archive);
+    try {
+      await writeFileAtomic(
+        archive,
+        bundleArchiveBytes(basename(target), contents, started),
+        BUNDLE_FILE_MODE,
+      );
+    } catch (err) {
+      throw new EnvironmentError(
+        'KDIAG_ENVIRONMENT',
+        `can't write ${archive}: ${(err as Error).message}; the bundle folder ${dir} is kept`,
+        'choose a writable place with --out DIR',
+      );
+    }
+    await staged.discard();
+    return { dir: target, manifest: shown, written: written.length, manifestWritten, archive };
   }
-  return { dir, manifest, written: written.length, manifestWritten };
+  await staged.commit();
+  return { dir: target, manifest: shown, written: written.length, manifestWritten };
+}
+
+/** The bundle's files redacted with one keyed Redactor (HMAC-SHA256; a random key unless given). */
+async function redactBundle(
+  files: ReadonlyMap<string, string>,
+  host: string,
+  keyHex: string | undefined,
+): Promise<{ files: Map<string, string>; redactor: Redactor }> {
+  const key = keyHex === undefined ? randomBytes(32) : Buffer.from(keyHex, 'hex');
+  const hash = (s: string): number => createHmac('sha256', key).update(s).digest().readUInt32BE(0);
+  return redactFiles(files, host, hash);
 }
 
 /** An archive is never written over something there, a link included (lstat: a dangling link counts). */

@@ -17,6 +17,8 @@ import { KDIAG_VERSION } from '../version.js';
 import { buildLiveSources } from './live-sources.js';
 import { LiveSession, type SessionChange } from './live-session.js';
 import { requireRoot } from '../host/root.js';
+import { checkOutputParent } from '../host/private-out-dir.js';
+import { dirname, resolve } from 'node:path';
 
 export interface TraceOptions {
   readonly netns?: string;
@@ -120,6 +122,9 @@ export async function startTrace(
         'list them with: ip netns list',
       );
   }
+  // The file is opened 'wx'; its folder must not be one where others can swap files (files as
+  // root). Checked before any probe starts.
+  if (o.record) await checkOutputParent(dirname(resolve(o.record)), '--record');
   const { sources, notes } = await buildLiveSources({
     clock: o.clock,
     intervalMs: o.intervalMs,

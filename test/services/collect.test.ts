@@ -92,6 +92,8 @@ describe('collect folder handling', () => {
       '--kube-proxy-config',
       '--json',
       '--tar',
+      '--redact',
+      '--redact-key',
     ]);
   });
 });

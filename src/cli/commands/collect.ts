@@ -8,6 +8,8 @@ interface CollectFlags {
   kubeProxyConfig?: string;
   json?: boolean;
   tar?: boolean;
+  redact?: boolean;
+  redactKey?: string;
 }
 
 /** Registers `kdiag collect`. */
@@ -25,6 +27,11 @@ export function registerCollect(program: Command): void {
       '--tar',
       'write the bundle as one <folder>.tar.gz instead of a folder (kdiag check reads it as is)',
     )
+    .option(
+      '--redact',
+      'replace addresses and names with stand-ins, the same one everywhere (the mapping is not kept)',
+    )
+    .option('--redact-key <hex>', 'with --redact: bundles made with one key share stand-ins')
     .addHelpText(
       'after',
       '\nExamples:\n  sudo kdiag collect\n  sudo kdiag collect --tar --out /tmp/node1   # writes /tmp/node1.tar.gz\n  sudo kdiag collect --out /tmp/node1 --netns kdiag-lab-client --json',
@@ -36,6 +43,8 @@ export function registerCollect(program: Command): void {
         ...(flags.netns === undefined ? {} : { netns: flags.netns }),
         ...(flags.kubeProxyConfig === undefined ? {} : { kubeProxyConfig: flags.kubeProxyConfig }),
         ...(flags.tar ? { tar: true } : {}),
+        ...(flags.redact ? { redact: true } : {}),
+        ...(flags.redactKey === undefined ? {} : { redactKey: flags.redactKey }),
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       const { manifest } = result;
