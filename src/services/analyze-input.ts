@@ -19,6 +19,7 @@ import type { LocatedRecord } from '../engine/raw-record.js';
 import { openFixture, type RecordColumns } from '../record/fixture-reader.js';
 import type { DecodeIssue, SourceStats } from '../engine/decoder.js';
 import { Engine } from '../engine/engine.js';
+import { cloudScopeNotes } from '../analysis/path/cloud-reach.js';
 import {
   missingInputs,
   ReadCounter,
@@ -207,7 +208,9 @@ export function optionsFromHeader(header: FixtureHeader | undefined): AnalyzeOpt
   const o = header?.options ?? {};
   const out: { pathIdleTimeoutSec?: number; cloud?: AnalyzeOptions['cloud'] } = {};
   if (typeof o.pathIdleTimeoutSec === 'number') out.pathIdleTimeoutSec = o.pathIdleTimeoutSec;
-  if (typeof o.cloud === 'string') out.cloud = o.cloud as AnalyzeOptions['cloud'];
+  if (typeof o.cloud === 'string') out.cloud = o.cloud;
+  else if (Array.isArray(o.cloud) && o.cloud.every((x) => typeof x === 'string'))
+    out.cloud = o.cloud as string[];
   return out;
 }
 
@@ -259,8 +262,10 @@ export async function analyzeRecords(
   const counter = new ReadCounter();
   const extra = opts.onObservation;
   const { onProgress, progressEvery, onObservation: _o, ...analyzeOpts } = opts;
+  const analysis = { ...optionsFromHeader(opened.info.header), ...analyzeOpts };
+  const analysisCloud = analysis.cloud;
   const engine = new Engine({
-    analysis: { ...optionsFromHeader(opened.info.header), ...analyzeOpts },
+    analysis,
     onObservation:
       extra === undefined
         ? (o) => {
@@ -315,7 +320,7 @@ export async function analyzeRecords(
     issues: decoder.issues,
     issueCount: decoder.issueCount,
     records: decoder.records,
-    notices: opened.notices,
+    notices: [...opened.notices, ...cloudScopeNotes(engine.table, analysisCloud)],
     sources,
     inputs,
     missing: missingInputs(sum, counter),

@@ -1,5 +1,4 @@
 // A cheap first pass over every live flow: whether it can be at risk, from plain numbers.
-import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Flow } from '../../model/flow.js';
 import {
   CT_TCP_TIMEOUTS,
@@ -10,6 +9,7 @@ import {
   KA_TIME,
 } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
+import { crossesLayer } from './cloud-reach.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
 import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
 import { flowState } from './flow-state.js';
@@ -115,18 +115,11 @@ export function screenPath(ctx: PathContext, f: Flow): number {
         : ivLeft;
   }
   const pl = ctx.pathLayers;
-  if (pl.length > 0) {
-    const t = ctx.table;
-    const c = t.addr(f.clientAddrId);
-    const tg = t.addr(f.targetAddrId);
-    if (!(isLoopback(c) || isLoopback(tg))) {
-      for (const p of pl) {
-        if (p.reach === 'external' && isPrivateAddr(tg) && isPrivateAddr(c)) continue;
-        if (!(firstTo <= p.timeoutSec)) {
-          firstTo = p.timeoutSec;
-          firstLeft = idleSec === null ? null : p.timeoutSec - idleSec;
-        }
-      }
+  for (const p of pl) {
+    if (!crossesLayer(ctx.table, p, f)) continue;
+    if (!(firstTo <= p.timeoutSec)) {
+      firstTo = p.timeoutSec;
+      firstLeft = idleSec === null ? null : p.timeoutSec - idleSec;
     }
   }
   const hasFirst = firstTo === firstTo;
@@ -148,17 +141,17 @@ export function screenPath(ctx: PathContext, f: Flow): number {
         ? ivTo - idleSec
         : ivLeft,
     );
-  if (pl.length > 0) {
-    const t = ctx.table;
-    if (!(isLoopback(t.addr(f.clientAddrId)) || isLoopback(t.addr(f.targetAddrId)))) {
-      for (const p of pl) {
-        if (
-          p.reach === 'external' &&
-          isPrivateAddr(t.addr(f.targetAddrId)) &&
-          isPrivateAddr(t.addr(f.clientAddrId))
-        )
-          continue;
-        nl = addLayer(nl, idleSec, p.timeoutSec, idleSec === null ? null : p.timeoutSec - idleSec);
+  // A proxy's timer keepalive never re-arms: its deadline stands whatever the probes do.
+  let fixedAt = NaN;
+  for (const p of pl) {
+    if (!crossesLayer(ctx.table, p, f)) continue;
+    const left = idleSec === null ? null : p.timeoutSec - idleSec;
+    if (p.keepaliveRefreshes) nl = addLayer(nl, idleSec, p.timeoutSec, left);
+    else {
+      const rearm = raceRearm(p.timeoutSec);
+      if (rearm === rearm) {
+        const at = raceDeadline(rearm, left, idleSec);
+        if (!(fixedAt <= at)) fixedAt = at;
       }
     }
   }
@@ -198,6 +191,7 @@ export function screenPath(ctx: PathContext, f: Flow): number {
       raceIn = OUT[0]!;
     }
   }
+  if (fixedAt === fixedAt && !(raceIn <= fixedAt)) raceIn = fixedAt;
   // predictable(p): live (the caller's test) and diedAtRisk(p, {ESTABLISHED}).
   const hit = clamped || (hasFirst && state === 'ESTABLISHED' && raceIn === raceIn);
   if (!hit) return NOT_AT_RISK;
