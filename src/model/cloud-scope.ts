@@ -127,9 +127,9 @@ export function parseCidr(text: string): Cidr | undefined {
   const bytes = addrBytes(addr);
   if (bytes === undefined) return undefined;
   const max = bytes.length * 8;
+  if (slash >= 0 && !/^\d{1,3}$/.test(text.slice(slash + 1))) return undefined;
   const bits = slash < 0 ? max : Number(text.slice(slash + 1));
-  if (!Number.isInteger(bits) || bits < 0 || bits > max || !/^\d*$/.test(text.slice(slash + 1)))
-    return undefined;
+  if (bits > max) return undefined;
   return { text, v6: bytes.length === 16, bytes, bits };
 }
 
