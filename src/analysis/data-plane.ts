@@ -1,6 +1,7 @@
 // Which data plane moves the node's Service traffic, decided from facts (a host's processes, BPF
 // maps and rules, or a bundle's files), and what kdiag can and cannot see on it. Pure: the host
 // reader (host/data-plane-facts.ts) and the bundle reader gather the facts.
+import type { FlowTable } from '../model/flow-table.js';
 import type { DataPlaneFacts } from '../parse/data-plane-facts.js';
 
 export type { DataPlaneFacts };
@@ -154,4 +155,24 @@ export function describeDataPlane(items: readonly DataPlaneItem[]): string[] {
     const parts = [...(i.sees.length ? [`reads ${i.sees.join(', ')}`] : []), ...i.blind];
     return parts.length ? `${head}; ${parts.join('; ')}` : head;
   });
+}
+
+/** The facts a bundle gives: its files (a reader's output proves it ran) and the rules it holds. */
+export function bundleDataPlaneFacts(table: FlowTable, files: readonly string[]): DataPlaneFacts {
+  const ipt = table.iptables()?.value;
+  const meta = table.meta('proxy-mode')?.value;
+  const kp = table.kubeProxy?.value;
+  const mode = typeof meta === 'string' ? meta : kp?.mode;
+  return {
+    files: files.map((f) => f.replace(/@[^.]*(\.[a-z]+)$/, '$1')),
+    ...(mode !== undefined
+      ? {
+          kubeProxyMode: mode,
+          kubeProxyModeSource: typeof meta === 'string' ? '/proxyMode' : 'kube-proxy config',
+        }
+      : {}),
+    ...(ipt ? { kubeServicesChain: ipt.kubeProxyChains } : {}),
+    ...(ipt?.kubeProxyNftables ? { nftTables: ['ip kube-proxy'] } : {}),
+    ...(table.ipvsServices ? { ipvsServices: table.ipvsServices.value.length } : {}),
+  };
 }

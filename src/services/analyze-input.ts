@@ -21,6 +21,11 @@ import type { DecodeIssue, SourceStats } from '../engine/decoder.js';
 import { Engine } from '../engine/engine.js';
 import { cloudScopeNotes } from '../analysis/path/cloud-reach.js';
 import {
+  bundleDataPlaneFacts,
+  describeDataPlane,
+  detectDataPlane,
+} from '../analysis/data-plane.js';
+import {
   missingInputs,
   ReadCounter,
   SummaryCollector,
@@ -320,7 +325,11 @@ export async function analyzeRecords(
     issues: decoder.issues,
     issueCount: decoder.issueCount,
     records: decoder.records,
-    notices: [...opened.notices, ...cloudScopeNotes(engine.table, analysisCloud)],
+    notices: [
+      ...opened.notices,
+      ...cloudScopeNotes(engine.table, analysisCloud),
+      ...bundleDataPlaneNotes(engine.table, opened.info.bundle),
+    ],
     sources,
     inputs,
     missing: missingInputs(sum, counter),
@@ -377,4 +386,13 @@ export async function analyzeInput(
   opts: AnalyzeInputOptions = {},
 ): Promise<AnalysisResult> {
   return analyzeRecords(await openInput(path), opts);
+}
+
+/** The data plane a bundle shows, one note per plane (check names it from the bundle's files). */
+function bundleDataPlaneNotes(table: Engine['table'], bundle: InputInfo['bundle']): string[] {
+  if (!bundle) return [];
+  const names = [...bundle.files.map((f) => f.name), ...bundle.ignored];
+  return describeDataPlane(detectDataPlane(bundleDataPlaneFacts(table, names))).map(
+    (l) => `data plane: ${l}`,
+  );
 }
