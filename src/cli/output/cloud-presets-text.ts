@@ -6,6 +6,7 @@ import {
   cloudPresetNames,
   type CloudReach,
 } from '../../model/cloud-presets.js';
+import { wrap } from './text-layout.js';
 
 const REACH: Record<CloudReach, string> = {
   all: 'all',
@@ -36,7 +37,7 @@ export function formatCloudPresetTable(): string {
   cloudPresetNames().forEach((n, i) => {
     const p = CLOUD_PRESETS[n];
     out.push(line(rows[i]!));
-    out.push(...wrap(`${p.label}; source: ${p.docTitle}`, 78, '    '));
+    out.push(...wrap(`${p.label}; source: ${p.docTitle}`, 78, 4));
   });
   out.push('');
   out.push(
@@ -47,21 +48,8 @@ export function formatCloudPresetTable(): string {
         .map(([a, n]) => `${a}=${n}`)
         .join(', ')}. Sources with addresses: docs/cloud-layers.md.`,
       78,
-      '',
+      0,
     ),
   );
   return `${out.join('\n')}\n`;
-}
-
-function wrap(text: string, width: number, indent: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (const w of text.split(' ')) {
-    if (cur !== '' && indent.length + cur.length + 1 + w.length > width) {
-      out.push(indent + cur);
-      cur = w;
-    } else cur = cur === '' ? w : `${cur} ${w}`;
-  }
-  if (cur !== '') out.push(indent + cur);
-  return out;
 }
