@@ -20,7 +20,8 @@ export type { CloudPreset };
 export interface AnalyzeOptions {
   /** External idle timeout on the path (cloud NAT/LB), seconds. */
   readonly pathIdleTimeoutSec?: number;
-  readonly cloud?: CloudPreset;
+  /** `--cloud` values: `aws-nat`, `aws-nlb:500s@svc=ns/web` (model/cloud-scope.ts). */
+  readonly cloud?: string | readonly string[];
   /** ms; defaults to the latest observation time. */
   readonly now?: number;
   /** Flows listed in the Diagnosis (at-risk first); default 500. */

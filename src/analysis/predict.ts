@@ -1,4 +1,5 @@
 // Predictions: live flows the timer race says a layer forgets, ranked by when it does.
+import { behaviourPhrase } from '../model/cloud-presets.js';
 import type { Prediction } from '../model/diagnosis.js';
 import type { PathTimeouts } from './path/path-timeouts.js';
 import type { RuleContext } from './rule.js';
@@ -26,7 +27,7 @@ export function predict(ctx: RuleContext, limit = Infinity): Prediction[] {
       idleSec: idle,
       breaksInSec: inSec,
       breaksAt: ctx.now + inSec * 1000,
-      cause,
+      cause: layer?.behaviour ? `${cause} Then it ${behaviourPhrase(layer.behaviour)}.` : cause,
     };
   });
 }

@@ -20,6 +20,12 @@ import type { LocatedRecord } from '../engine/raw-record.js';
 import { openFixture, type RecordColumns } from '../record/fixture-reader.js';
 import type { DecodeIssue, SourceStats } from '../engine/decoder.js';
 import { Engine } from '../engine/engine.js';
+import { cloudScopeNotes } from '../analysis/path/cloud-reach.js';
+import {
+  bundleDataPlaneFacts,
+  describeDataPlane,
+  detectDataPlane,
+} from '../analysis/data-plane.js';
 import {
   missingInputs,
   ReadCounter,
@@ -216,7 +222,9 @@ export function optionsFromHeader(header: FixtureHeader | undefined): AnalyzeOpt
   const o = header?.options ?? {};
   const out: { pathIdleTimeoutSec?: number; cloud?: AnalyzeOptions['cloud'] } = {};
   if (typeof o.pathIdleTimeoutSec === 'number') out.pathIdleTimeoutSec = o.pathIdleTimeoutSec;
-  if (typeof o.cloud === 'string') out.cloud = o.cloud as AnalyzeOptions['cloud'];
+  if (typeof o.cloud === 'string') out.cloud = o.cloud;
+  else if (Array.isArray(o.cloud) && o.cloud.every((x) => typeof x === 'string'))
+    out.cloud = o.cloud as string[];
   return out;
 }
 
@@ -268,8 +276,10 @@ export async function analyzeRecords(
   const counter = new ReadCounter();
   const extra = opts.onObservation;
   const { onProgress, progressEvery, onObservation: _o, ...analyzeOpts } = opts;
+  const analysis = { ...optionsFromHeader(opened.info.header), ...analyzeOpts };
+  const analysisCloud = analysis.cloud;
   const engine = new Engine({
-    analysis: { ...optionsFromHeader(opened.info.header), ...analyzeOpts },
+    analysis,
     onObservation:
       extra === undefined
         ? (o) => {
@@ -324,7 +334,11 @@ export async function analyzeRecords(
     issues: decoder.issues,
     issueCount: decoder.issueCount,
     records: decoder.records,
-    notices: opened.notices,
+    notices: [
+      ...opened.notices,
+      ...cloudScopeNotes(engine.table, analysisCloud),
+      ...bundleDataPlaneNotes(engine.table, opened.info.bundle),
+    ],
     sources,
     inputs,
     missing: missingInputs(sum, counter),
@@ -381,4 +395,13 @@ export async function analyzeInput(
   opts: AnalyzeInputOptions = {},
 ): Promise<AnalysisResult> {
   return analyzeRecords(await openInput(path), opts);
+}
+
+/** The data plane a bundle shows, one note per plane (check names it from the bundle's files). */
+function bundleDataPlaneNotes(table: Engine['table'], bundle: InputInfo['bundle']): string[] {
+  if (!bundle) return [];
+  const names = [...bundle.files.map((f) => f.name), ...bundle.ignored];
+  return describeDataPlane(detectDataPlane(bundleDataPlaneFacts(table, names))).map(
+    (l) => `data plane: ${l}`,
+  );
 }

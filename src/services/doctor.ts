@@ -1,8 +1,10 @@
 // kdiag doctor: turns the host's capabilities into checks (ok / degraded / blocking), each naming
 // the kdiag features a missing piece disables, and an exit code.
 import type { HostCapabilities } from '../sources/host-capabilities.js';
+import type { ProofResult } from '../sources/capability-proofs.js';
 import { PROBES } from '../parse/probes/catalog.js';
 import { kubeProxyModeCheck } from './doctor-proxy-mode.js';
+import { describeDataPlane, detectDataPlane, type DataPlaneItem } from '../analysis/data-plane.js';
 
 export type CheckLevel = 'ok' | 'info' | 'warn' | 'fail';
 
@@ -22,6 +24,8 @@ export interface DoctorReport {
   /** 0: everything `kdiag trace` needs is there; 1: degraded; 2: `kdiag trace` cannot run. */
   readonly exitCode: 0 | 1 | 2;
   readonly probes: { readonly id: string; readonly usable: boolean; readonly why?: string }[];
+  /** The data planes found on the host, with what kdiag can and cannot read of each. */
+  readonly dataPlane: readonly DataPlaneItem[];
   readonly host: HostCapabilities;
 }
 
@@ -83,15 +87,18 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
       summary: `bpftrace ${bt.version ?? '(version unknown)'} at ${bt.path}`,
     });
   }
-  const types = Object.entries(bt.probeTypes);
-  if (types.length > 0) {
-    const tp = bt.probeTypes.tracepoint;
-    add({
-      id: 'probe-types',
-      level: tp === false ? 'fail' : 'ok',
-      summary: `probe types: ${['tracepoint', 'kprobe', 'kfunc'].map((t) => `${t} ${bt.probeTypes[t] === undefined ? '?' : bt.probeTypes[t] ? 'yes' : 'no'}`).join(', ')}`,
-      ...(tp === false ? { disables: 'all probes (they use tracepoints only)' } : {}),
-    });
+  const proof = (id: ProofResult['id']) => h.proofs?.find((p) => p.id === id);
+  if (h.proofs) {
+    // Each probe type as an attach proved it, never as bpftrace --info claims it.
+    for (const id of ['tracepoint', 'kprobe', 'kfunc'] as const) add(attachCheck(id, proof(id)));
+  } else {
+    const types = Object.entries(bt.probeTypes);
+    if (types.length > 0)
+      add({
+        id: 'probe-types',
+        level: 'info',
+        summary: `probe types (not proven by an attach): ${types.map(([t, v]) => `${t} ${v ? 'yes' : 'no'}`).join(', ')}`,
+      });
   }
 
   add(
@@ -105,13 +112,18 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
           fix: 'mount -t tracefs tracefs /sys/kernel/tracing',
         },
   );
+  const btfRead = proof('btf');
   add(
-    h.btf
-      ? { id: 'btf', level: 'ok', summary: 'BTF at /sys/kernel/btf/vmlinux' }
+    h.btf && btfRead?.ok !== false
+      ? {
+          id: 'btf',
+          level: 'ok',
+          summary: `BTF at /sys/kernel/btf/vmlinux${btfRead?.ok ? ' (magic read)' : ''}`,
+        }
       : {
           id: 'btf',
           level: 'fail',
-          summary: 'no kernel BTF',
+          summary: h.btf ? `kernel BTF unreadable: ${btfRead?.detail ?? ''}` : 'no kernel BTF',
           disables: 'all probes (they read struct sock/sk_buff)',
           fix: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y',
         },
@@ -208,6 +220,16 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
           summary: 'nf_conntrack not loaded here (no NAT state to track)',
         },
   );
+  const ctEvents = proof('conntrack-events');
+  if (ctEvents?.ok === false)
+    add({
+      id: 'conntrack-events-open',
+      level: 'warn',
+      summary: `conntrack -E cannot listen: ${ctEvents.detail}`,
+      disables: 'conntrack expiry events (FM-1, FM-4 proof)',
+    });
+  else if (ctEvents?.ok)
+    add({ id: 'conntrack-events-open', level: 'ok', summary: 'conntrack -E listens for events' });
   if (ct.module) {
     add(
       ct.events === 0
@@ -223,11 +245,19 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
   }
   const kp = h.kubeProxy;
   const ipvsNeeded = kp?.mode === 'ipvs';
-  if (h.ipvs.module)
+  const ipvsList = proof('ipvs');
+  if (h.ipvs.module && h.ipvs.tool && ipvsList?.ok === false)
+    add({
+      id: 'ipvs',
+      level: 'warn',
+      summary: `IPVS loaded, but ipvsadm -Ln fails: ${ipvsList.detail}`,
+      disables: 'IPVS service and timeout views',
+    });
+  else if (h.ipvs.module)
     add({
       id: 'ipvs',
       level: h.ipvs.tool ? 'ok' : 'warn',
-      summary: `IPVS loaded${h.ipvs.tool ? ', ipvsadm found' : ', ipvsadm missing'}`,
+      summary: `IPVS loaded${h.ipvs.tool ? (ipvsList?.ok ? ', ipvsadm -Ln reads it' : ', ipvsadm found') : ', ipvsadm missing'}`,
       ...(h.ipvs.tool
         ? {}
         : { disables: 'IPVS service and timeout views', fix: 'apt-get install ipvsadm' }),
@@ -250,9 +280,60 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
   }
   add(kubeProxyModeCheck(h));
 
+  const nft = proof('nft');
+  if (nft && nft.ok !== undefined)
+    add(
+      nft.ok
+        ? { id: 'nft', level: 'ok', summary: 'nft list tables works' }
+        : {
+            id: 'nft',
+            level: kp?.mode === 'nftables' ? 'warn' : 'info',
+            summary: `nft list tables fails: ${nft.detail}`,
+            ...(kp?.mode === 'nftables' ? { disables: "kube-proxy's nftables rules" } : {}),
+          },
+    );
+
+  // The data plane: what moves Service traffic here, and what kdiag can read of it.
+  const dataPlane = h.dataPlane ? detectDataPlane(h.dataPlane) : [];
+  if (h.dataPlane) {
+    const lines = describeDataPlane(dataPlane);
+    if (dataPlane.length === 0)
+      add({ id: 'data-plane', level: 'info', summary: `data plane: ${lines[0] ?? ''}` });
+    dataPlane.forEach((d, i) =>
+      add({
+        id: `data-plane:${d.name}`,
+        level: d.blind.some((b) => b.includes(' not read')) ? 'warn' : 'info',
+        summary: `data plane: ${lines[i] ?? d.name}`,
+      }),
+    );
+  }
+
   const blocking = checks.some((c) => c.level === 'fail');
   const degraded = checks.some((c) => c.level === 'warn') || probes.some((p) => !p.usable);
-  return { checks, exitCode: blocking ? 2 : degraded ? 1 : 0, probes, host: h };
+  return { checks, exitCode: blocking ? 2 : degraded ? 1 : 0, probes, dataPlane, host: h };
+}
+
+/** One probe type as its attach proof left it: yes, no with the tool's reason, or not tried. */
+function attachCheck(
+  id: 'tracepoint' | 'kprobe' | 'kfunc',
+  p: ProofResult | undefined,
+): DoctorCheck {
+  if (p === undefined || p.ok === undefined)
+    return {
+      id: `attach:${id}`,
+      level: 'info',
+      summary: `${id} attach: not tried${p ? ` (${p.detail})` : ''}`,
+    };
+  if (p.ok) return { id: `attach:${id}`, level: 'ok', summary: `${id} attach: yes` };
+  // kdiag's probes use tracepoints only: a kernel without kprobes or kfuncs loses nothing of them.
+  return id === 'tracepoint'
+    ? {
+        id: `attach:${id}`,
+        level: 'fail',
+        summary: `tracepoint attach: no — ${p.detail}`,
+        disables: 'all probes (they use tracepoints)',
+      }
+    : { id: `attach:${id}`, level: 'info', summary: `${id} attach: no — ${p.detail}` };
 }
 
 const MARK: Record<CheckLevel, string> = { ok: 'ok  ', info: 'info', warn: 'warn', fail: 'FAIL' };

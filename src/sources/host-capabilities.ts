@@ -11,6 +11,9 @@ import { eventFieldNames, findTracefs, readTraceFormat } from '../host/tracefs.j
 import { allTracepoints } from '../parse/probes/catalog.js';
 import { isRoot } from '../host/root.js';
 import { detectProxyRules, type ProxyRulesSeen } from './proxy-rules.js';
+import type { DataPlaneFacts } from '../parse/data-plane-facts.js';
+import { readDataPlaneFacts } from '../host/data-plane-facts.js';
+import { defaultProofs, runProofs, type ProofResult } from './capability-proofs.js';
 
 export interface KernelHz {
   readonly hz: number;
@@ -46,9 +49,13 @@ export interface HostCapabilities {
   readonly bpftrace: {
     readonly path: string | undefined;
     readonly version: string | undefined;
-    /** From `bpftrace --info` "Probe types" (kprobe, tracepoint, kfunc …: yes/no), when parseable. */
+    /** tracepoint, kprobe, kfunc: yes/no as an attach proved it (absent: not tried). */
     readonly probeTypes: Readonly<Record<string, boolean>>;
   };
+  /** Each capability proven by a tiny attach or read (capability-proofs.ts). */
+  readonly proofs?: readonly ProofResult[];
+  /** What the data plane detection read (analysis/data-plane.ts decides). */
+  readonly dataPlane?: DataPlaneFacts;
   readonly tracefs: string | undefined;
   readonly btf: boolean;
   readonly hz: KernelHz | undefined;
@@ -112,24 +119,12 @@ export function parseBpftraceInfoProbeTypes(text: string): Record<string, boolea
   return out;
 }
 
-async function bpftraceInfo(path: string | undefined): Promise<HostCapabilities['bpftrace']> {
-  if (path === undefined) return { path, version: undefined, probeTypes: {} };
-  let version: string | undefined;
-  let probeTypes: Record<string, boolean> = {};
-  try {
-    const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 });
-    version = parseBpftraceVersion(v.stdout + v.stderr);
-  } catch {
-    // reported as unknown version
-  }
-  try {
-    // --info needs root (it loads test programs); it prints to stdout or stderr by version.
-    const i = await run(['bpftrace', '--info'], { reject: false, timeoutMs: 15000 });
-    probeTypes = parseBpftraceInfoProbeTypes(i.stdout + '\n' + i.stderr);
-  } catch {
-    // not parseable
-  }
-  return { path, version, probeTypes };
+async function bpftraceVersion(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 }).catch(
+    () => undefined,
+  );
+  return v ? parseBpftraceVersion(v.stdout + v.stderr) : undefined;
 }
 
 /** Reads what kdiag's probes need of each tracepoint from tracefs. */
@@ -174,8 +169,13 @@ export async function findKubeProxy(proc = '/proc'): Promise<KubeProxyInfo | und
   };
 }
 
-/** Everything `kdiag doctor` reports, read from this host. */
-export async function detectHostCapabilities(): Promise<HostCapabilities> {
+export interface DetectOptions {
+  /** Called as each proof ends (doctor prints progress on a TTY). */
+  readonly onProof?: (r: ProofResult, done: number, total: number) => void;
+}
+
+/** Everything `kdiag doctor` reports, read from this host; the proofs run in parallel. */
+export async function detectHostCapabilities(o: DetectOptions = {}): Promise<HostCapabilities> {
   const kernel = release();
   const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([
     which('bpftrace'),
@@ -184,11 +184,10 @@ export async function detectHostCapabilities(): Promise<HostCapabilities> {
     findTracefs(),
   ]);
   const root = isRoot();
-  const [bpftrace, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] =
+  const [version, proofs, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] =
     await Promise.all([
-      root
-        ? bpftraceInfo(bpfPath)
-        : Promise.resolve({ path: bpfPath, version: undefined, probeTypes: {} }),
+      bpftraceVersion(bpfPath),
+      runProofs(defaultProofs(), { root, ...(o.onProof ? { onDone: o.onProof } : {}) }),
       pathExists('/sys/kernel/btf/vmlinux'),
       readKernelHz(kernel),
       tracepointCapabilities(tracefs),
@@ -197,17 +196,10 @@ export async function detectHostCapabilities(): Promise<HostCapabilities> {
       pathExists('/proc/net/ip_vs'),
       findKubeProxy(),
     ]);
-  let bpf = bpftrace;
-  if (!root && bpfPath !== undefined) {
-    const v = await run(['bpftrace', '--version'], { reject: false, timeoutMs: 5000 }).catch(
-      () => undefined,
-    );
-    bpf = {
-      path: bpfPath,
-      version: v ? parseBpftraceVersion(v.stdout + v.stderr) : undefined,
-      probeTypes: {},
-    };
-  }
+  const probeTypes: Record<string, boolean> = {};
+  for (const p of proofs)
+    if ((p.id === 'tracepoint' || p.id === 'kprobe' || p.id === 'kfunc') && p.ok !== undefined)
+      probeTypes[p.id] = p.ok;
   let ctVersion: string | undefined;
   if (ctTool !== undefined) {
     const v = await run(['conntrack', '--version'], { reject: false, timeoutMs: 5000 }).catch(
@@ -215,11 +207,21 @@ export async function detectHostCapabilities(): Promise<HostCapabilities> {
     );
     ctVersion = v ? /v(\d+\.\d+\.\d+)/.exec(v.stdout + v.stderr)?.[1] : undefined;
   }
+  const nft = proofs.find((p) => p.id === 'nft');
+  const ipvs = proofs.find((p) => p.id === 'ipvs');
+  const dataPlane = await readDataPlaneFacts({
+    root,
+    ...(kubeProxy?.mode !== undefined ? { kubeProxyMode: kubeProxy.mode } : {}),
+    ...(nft?.ok ? { nftTables: nft.stdout ?? '' } : {}),
+    ...(ipvs?.ok ? { ipvsList: ipvs.stdout ?? '' } : {}),
+  });
   const ev = ctEventsText === undefined ? undefined : Number(ctEventsText.trim());
   return {
     kernel,
     root,
-    bpftrace: bpf,
+    bpftrace: { path: bpfPath, version, probeTypes },
+    proofs,
+    dataPlane,
     tracefs,
     btf,
     hz,

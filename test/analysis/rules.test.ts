@@ -502,7 +502,7 @@ describe('FM-11 path', () => {
   it('path.idle-timeout: the AWS NAT gateway forgets a flow whose keepalive fires at 7200 s', () => {
     const [f] = byRule(flow(200, 7200), 'path.idle-timeout', { cloud: 'aws-nat' });
     expect(f?.cause).toBe(
-      'The cloud idle timer forgets this flow after 350 s idle (--cloud aws-nat (AWS NAT gateway idle timeout)); it has been idle 200 s; its keepalive fires at 7200 s (2 h).',
+      'The cloud idle timer forgets this flow after 350 s idle (--cloud aws-nat (AWS NAT gateway idle timeout)); it has been idle 200 s; its keepalive fires at 7200 s (2 h). Then it forgets the flow silently and answers its next packet with RST (ECONNRESET).',
     );
     expect(f?.suggestions).toEqual([
       'app-keepalive',

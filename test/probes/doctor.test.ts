@@ -82,4 +82,52 @@ describe('kdiag doctor', () => {
     expect(parseBpftraceInfoProbeTypes('garbage')).toEqual({});
     expect(hzFromConfig('# x\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n')).toBe(250);
   });
+
+  it('says each probe type as its attach proved it: kprobe no with the reason, not a failure', () => {
+    const proofs = [
+      { id: 'tracepoint' as const, ok: true, what: 'bpftrace -e …', detail: 'exit 0' },
+      { id: 'kprobe' as const, ok: false, what: 'bpftrace -e …', detail: 'create_probe_event: open(/sys/kernel/tracing/kprobe_events): No such file or directory' },
+      { id: 'kfunc' as const, ok: undefined, what: 'bpftrace -e …', detail: 'not tried: not root' },
+    ];
+    const r = diagnoseHost(host({ proofs }));
+    expect(r.checks.find((c) => c.id === 'attach:kprobe')).toEqual({
+      id: 'attach:kprobe',
+      level: 'info',
+      summary: 'kprobe attach: no — create_probe_event: open(/sys/kernel/tracing/kprobe_events): No such file or directory',
+    });
+    expect(r.checks.find((c) => c.id === 'attach:kfunc')?.summary).toBe('kfunc attach: not tried (not tried: not root)');
+    expect(r.checks.some((c) => c.id === 'probe-types')).toBe(false);
+    expect(r.exitCode).toBe(0);
+    const noTp = diagnoseHost(host({ proofs: [{ ...proofs[0]!, ok: false, detail: 'Permission denied' }] }));
+    expect(noTp.exitCode).toBe(2);
+    expect(formatDoctorText(noTp)).toMatch(/tracepoint attach: no — Permission denied/);
+  });
+
+  it('a listener or a list that fails is said in the tool words', () => {
+    const r = diagnoseHost(
+      host({
+        ipvs: { tool: '/usr/sbin/ipvsadm', module: true },
+        proofs: [
+          { id: 'conntrack-events', ok: false, what: 'conntrack -E', detail: 'Operation not permitted' },
+          { id: 'ipvs', ok: false, what: 'ipvsadm -Ln', detail: "Can't initialize ipvs: Protocol not available" },
+          { id: 'btf', ok: false, what: 'read /sys/kernel/btf/vmlinux', detail: 'no BTF magic at the start of the file' },
+        ],
+      }),
+    );
+    expect(r.checks.find((c) => c.id === 'conntrack-events-open')?.summary).toBe('conntrack -E cannot listen: Operation not permitted');
+    expect(r.checks.find((c) => c.id === 'ipvs')?.summary).toMatch(/ipvsadm -Ln fails: Can't initialize ipvs/);
+    expect(r.checks.find((c) => c.id === 'btf')).toMatchObject({ level: 'fail' });
+    expect(r.exitCode).toBe(2);
+  });
+
+  it('names the data plane and what kdiag cannot read of it', () => {
+    const r = diagnoseHost(host({ dataPlane: { processes: ['cilium-agent'], bpfMaps: ['cilium_ct4_global'], tools: [] } }));
+    const c = r.checks.find((x) => x.id === 'data-plane:cilium');
+    expect(c?.level).toBe('warn');
+    expect(c?.summary).toContain('Cilium (BPF): cilium-agent process');
+    expect(c?.summary).toContain('BPF conntrack (cilium_ct*) not read — cilium-dbg not found');
+    expect(r.dataPlane.map((d) => d.name)).toEqual(['cilium']);
+    expect(diagnoseHost(host({ dataPlane: {} })).checks.find((x) => x.id === 'data-plane')?.summary).toMatch(/no data plane recognised/);
+  });
 });
+

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLOUD_PRESETS, type AnalyzeOptions } from '../../src/analysis/analyze.js';
+import type { AnalyzeOptions } from '../../src/analysis/analyze.js';
+import { parseCloudSpec } from '../../src/model/cloud-scope.js';
 import type { Finding } from '../../src/model/diagnosis.js';
 import { parseSeconds } from '../../src/analysis/path/context.js';
 import { analyzeInput } from '../../src/services/analyze-input.js';
@@ -34,12 +35,12 @@ interface Expected {
 
 /** The analysis options of the CLI flags an expected.json names. */
 function optionsOf(args: readonly string[]): AnalyzeOptions {
-  const out: { cloud?: AnalyzeOptions['cloud']; pathIdleTimeoutSec?: number } = {};
+  const out: { cloud?: string[]; pathIdleTimeoutSec?: number } = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = args[i + 1];
-    if (a === '--cloud' && v !== undefined && v in CLOUD_PRESETS) {
-      out.cloud = v as AnalyzeOptions['cloud'];
+    if (a === '--cloud' && v !== undefined && parseCloudSpec(v).ok) {
+      out.cloud = [...(out.cloud ?? []), v];
       i++;
     } else if (a === '--path-idle-timeout' && v !== undefined && parseSeconds(v) !== undefined) {
       out.pathIdleTimeoutSec = parseSeconds(v);

@@ -103,7 +103,7 @@ describe('bundle archives', () => {
           .args ?? [];
       const opts =
         args[0] === '--cloud'
-          ? { cloud: args[1] as 'aws-nlb' }
+          ? { cloud: [args[1]!] }
           : args[0] === '--path-idle-timeout'
             ? { pathIdleTimeoutSec: Number.parseInt(args[1]!, 10) }
             : {};

@@ -1,7 +1,8 @@
 // The node-wide facts a path's timeouts depend on, computed once per analysis: proxy mode, IPVS
 // VIPs, the external idle timers, and the sysctls and IPVS timeouts in force (memoised).
 import { CLOUD_PRESETS } from '../../model/cloud-presets.js';
-import type { CloudPreset } from '../../model/cloud-presets.js';
+import type { CloudPreset, ExpiryBehaviour } from '../../model/cloud-presets.js';
+import { parseCloudSpec, type CloudScope } from '../../model/cloud-scope.js';
 import type { Evidence } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { Flow } from '../../model/flow.js';
@@ -27,14 +28,20 @@ export interface PathLayerSpec {
   readonly layer: 'path' | 'cloud';
   readonly timeoutSec: number;
   readonly source: string;
-  readonly reach: 'all' | 'external';
+  /** The flows that cross it (cloud-reach.ts decides per flow). */
+  readonly scope: CloudScope;
   readonly preset?: CloudPreset;
+  /** What it does at expiry; undefined for a --path-idle-timeout (not known). */
+  readonly behaviour?: ExpiryBehaviour;
+  /** False for an L7 proxy: TCP keepalive probes never reach it. */
+  readonly keepaliveRefreshes: boolean;
 }
 
 export interface PathContextOptions {
   readonly now?: number;
   readonly pathIdleTimeoutSec?: number;
-  readonly cloud?: CloudPreset;
+  /** `--cloud` values (`aws-nat`, `aws-nlb:500s@svc=ns/web`), validated by the CLI. */
+  readonly cloud?: string | readonly string[];
 }
 
 /** Node-wide facts computed once per analysis. */
@@ -100,22 +107,30 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
         opts.pathIdleTimeoutSec !== undefined
           ? '--path-idle-timeout'
           : `${metaPath?.src ?? 'meta'} path-idle-timeout`,
-      reach: 'all',
+      scope: { kind: 'all' },
+      keepaliveRefreshes: true,
     });
   }
-  const cloud =
-    opts.cloud ??
-    (typeof table.meta('cloud')?.value === 'string'
-      ? (table.meta('cloud')?.value as CloudPreset)
-      : undefined);
-  if (cloud !== undefined && cloud in CLOUD_PRESETS) {
-    const p = CLOUD_PRESETS[cloud];
+  const metaCloud = table.meta('cloud')?.value;
+  const cloud = opts.cloud ?? (typeof metaCloud === 'string' ? metaCloud : undefined);
+  for (const text of typeof cloud === 'string' ? [cloud] : (cloud ?? [])) {
+    const r = parseCloudSpec(text);
+    // The CLI refuses a bad value; one from a recording's header or meta is left out.
+    if (!r.ok) continue;
+    const c = r.value;
+    const p = CLOUD_PRESETS[c.preset];
+    const detail = [
+      ...(c.timeoutGiven ? [`${c.timeoutSec} s given`] : []),
+      ...(c.scopeGiven ? [`flows ${scopeText(c.scope)}`] : []),
+    ];
     pathLayers.push({
       layer: 'cloud',
-      timeoutSec: p.timeoutSec,
-      source: `--cloud ${cloud} (${p.label})`,
-      reach: p.reach,
-      preset: cloud,
+      timeoutSec: c.timeoutSec,
+      source: `--cloud ${c.preset} (${p.label}${detail.length > 0 ? `, ${detail.join(', ')}` : ''})`,
+      scope: c.scope,
+      preset: c.preset,
+      behaviour: p.behaviour,
+      keepaliveRefreshes: p.keepaliveRefreshes,
     });
   }
   const v = table.meta('kube-proxy-version')?.value;
@@ -130,6 +145,22 @@ export function buildPathContext(table: FlowTable, opts: PathContextOptions): Pa
     memo: new Map(),
     vipMemo: new Map(),
   };
+}
+
+/** How a scope reads in a source: `to 10.0.0.0/8`, `of Service ns/web`. */
+export function scopeText(s: CloudScope): string {
+  switch (s.kind) {
+    case 'all':
+      return 'all';
+    case 'external':
+      return 'leaving the private ranges';
+    case 'ingress':
+      return 'arriving from outside or at a NodePort';
+    case 'dst':
+      return `to ${s.cidrs.map((c) => c.text).join(', ')}`;
+    case 'svc':
+      return `of Service ${s.namespace}/${s.name}`;
+  }
 }
 
 /** Seconds from a number or a `350s`/`6m`/`1h` string. */

@@ -84,10 +84,19 @@ export function flowRace(
   const idleSec = idle.sec;
   const idleSource = idle.source;
   const raceLayers: RaceLayer[] = [];
+  // A proxy's timer that keepalive never re-arms: it closes the flow at its deadline whatever
+  // the probes do, unless the race already breaks the flow sooner.
+  let fixed: { name: string; atS: number; rearm: number; source: string } | undefined;
   for (const l of layers) {
     if (l.layer === 'keepalive') continue;
     const rearm = raceRearm(l.timeoutSec);
     if (rearm !== rearm) continue;
+    if (l.noKeepaliveRefresh) {
+      const atS = raceDeadline(rearm, l.leftSec, idleSec);
+      if (fixed === undefined || atS < fixed.atS)
+        fixed = { name: RACE_LAYER_NAME[l.layer], atS, rearm, source: l.source };
+      continue;
+    }
     const fromTimer = l.leftSec !== null;
     raceLayers.push({
       name: RACE_LAYER_NAME[l.layer],
@@ -123,5 +132,26 @@ export function flowRace(
     });
   }
   const input: RaceInput = { layers: raceLayers, sockets };
-  return { input, result: raceTimers(input) };
+  const result = raceTimers(input);
+  return { input, result: fixed ? withFixedDeadline(result, fixed) : result };
+}
+
+/** The race's verdict once a timer keepalive cannot re-arm is counted: it wins when it comes first. */
+function withFixedDeadline(
+  r: RaceResult,
+  x: { name: string; atS: number; rearm: number; source: string },
+): RaceResult {
+  const v = r.verdict;
+  if ((v.kind === 'breaks' || v.kind === 'at-risk') && v.inS <= x.atS) return r;
+  return {
+    ...r,
+    verdict: {
+      kind: 'breaks',
+      layer: x.name,
+      inS: x.atS,
+      lateRefreshS: undefined,
+      socketsGiveUp: [],
+      reason: `${x.name} closes the flow in ${Math.round(x.atS * 10) / 10} s (${x.source}): its ${x.rearm} s idle timeout counts application data only, so TCP keepalive does not re-arm it`,
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // The conntrack and IPVS layers of a path: the timeout in force, the time left at the reading, and
 // the latest activity the reading implies.
+import type { ExpiryBehaviour } from '../../model/cloud-presets.js';
 import type { Evidence, LayerTimeout } from '../../model/diagnosis.js';
 import type { Flow } from '../../model/flow.js';
 import { CT_TCP_TIMEOUTS, CT_UDP, CT_UDP_STREAM, IPVS_FIXED } from '../../model/kernel-defaults.js';
@@ -22,6 +23,10 @@ export interface LayerView extends LayerTimeout {
   readonly note?: string;
   /** Where leftSec came from (the layer's own timer at its reading, or its timeout minus the idle time). */
   readonly leftSource?: string;
+  /** What an external layer does at expiry (cloud presets). */
+  readonly behaviour?: ExpiryBehaviour;
+  /** An L7 proxy's timer: TCP keepalive probes never reach it, so they never re-arm it. */
+  readonly noKeepaliveRefresh?: true;
 }
 
 /** The conntrack layer of a flow's path, and the activity its remaining timeout implies. */

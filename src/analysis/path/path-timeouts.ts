@@ -1,8 +1,8 @@
 // Per flow and per layer: the idle timeout in force, where it came from, and the time left
 // (domain.md §1.1, §2.3, §2.7, §2.8). Time is the analysis' `now`, never the wall clock.
-import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Layer } from '../../model/diagnosis.js';
 import type { Flow } from '../../model/flow.js';
+import { crossesLayer } from './cloud-reach.js';
 import { ipvsApplies, type PathContext } from './context.js';
 import { RACE_LAYER_NAME, flowRace, type FlowRace } from './flow-race.js';
 import { flowState } from './flow-state.js';
@@ -79,13 +79,9 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
     idleSource = `Cilium CT entry timer against its ${ci.layer.timeoutSec ?? '?'} s timeout`;
   }
   const idleSec = lastAct >= 0 ? Math.max(0, Math.round((now - lastAct) / 1000)) : null;
-  // external path
-  const c = t.addr(f.clientAddrId);
-  const tg = t.addr(f.targetAddrId);
-  const loop = isLoopback(c) || isLoopback(tg);
+  // external path: the layers this flow crosses
   for (const p of ctx.pathLayers) {
-    if (loop) continue;
-    if (p.reach === 'external' && isPrivateAddr(tg) && isPrivateAddr(c)) continue;
+    if (!crossesLayer(t, p, f)) continue;
     layers.push({
       layer: p.layer,
       timeoutSec: p.timeoutSec,
@@ -95,6 +91,8 @@ export function pathTimeouts(ctx: PathContext, f: Flow): PathTimeouts {
         ? {}
         : { leftSource: `${p.timeoutSec} s minus idle (${idleSource || 'unknown'})` }),
       evidence: [],
+      ...(p.behaviour ? { behaviour: p.behaviour } : {}),
+      ...(p.keepaliveRefreshes ? {} : { noKeepaliveRefresh: true as const }),
     });
   }
   if (ci) layers.push(ci.layer);

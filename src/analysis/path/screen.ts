@@ -1,5 +1,4 @@
 // A cheap first pass over every live flow: whether it can be at risk, from plain numbers.
-import { isLoopback, isPrivateAddr } from '../../model/cloud-presets.js';
 import type { Flow } from '../../model/flow.js';
 import {
   CT_TCP_TIMEOUTS,
@@ -11,6 +10,7 @@ import {
 } from '../../model/kernel-defaults.js';
 import { conntrackClamp, entryTimeoutItem } from './clamp.js';
 import { ciliumNumbers } from './cilium-context.js';
+import { crossesLayer } from './cloud-reach.js';
 import { ipvsApplies, ipvsTimeoutsInForce, sysctlInForce, type PathContext } from './context.js';
 import { keepSeconds, raceDeadline, raceRearm, socketIdleS } from './flow-race.js';
 import { flowState } from './flow-state.js';
@@ -138,18 +138,11 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
         : ivLeft;
   }
   const pl = ctx.pathLayers;
-  if (pl.length > 0) {
-    const t = ctx.table;
-    const c = t.addr(f.clientAddrId);
-    const tg = t.addr(f.targetAddrId);
-    if (!(isLoopback(c) || isLoopback(tg))) {
-      for (const p of pl) {
-        if (p.reach === 'external' && isPrivateAddr(tg) && isPrivateAddr(c)) continue;
-        if (!(firstTo <= p.timeoutSec)) {
-          firstTo = p.timeoutSec;
-          firstLeft = idleSec === null ? null : p.timeoutSec - idleSec;
-        }
-      }
+  for (const p of pl) {
+    if (!crossesLayer(ctx.table, p, f)) continue;
+    if (!(firstTo <= p.timeoutSec)) {
+      firstTo = p.timeoutSec;
+      firstLeft = idleSec === null ? null : p.timeoutSec - idleSec;
     }
   }
   if (calTo === calTo && !(firstTo <= calTo)) {
@@ -188,17 +181,17 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
       calTo,
       idleSec !== null && (lastAct > calT || calLeft === null) ? calTo - idleSec : calLeft,
     );
-  if (pl.length > 0) {
-    const t = ctx.table;
-    if (!(isLoopback(t.addr(f.clientAddrId)) || isLoopback(t.addr(f.targetAddrId)))) {
-      for (const p of pl) {
-        if (
-          p.reach === 'external' &&
-          isPrivateAddr(t.addr(f.targetAddrId)) &&
-          isPrivateAddr(t.addr(f.clientAddrId))
-        )
-          continue;
-        nl = addLayer(nl, idleSec, p.timeoutSec, idleSec === null ? null : p.timeoutSec - idleSec);
+  // A proxy's timer keepalive never re-arms: its deadline stands whatever the probes do.
+  let fixedAt = NaN;
+  for (const p of pl) {
+    if (!crossesLayer(ctx.table, p, f)) continue;
+    const left = idleSec === null ? null : p.timeoutSec - idleSec;
+    if (p.keepaliveRefreshes) nl = addLayer(nl, idleSec, p.timeoutSec, left);
+    else {
+      const rearm = raceRearm(p.timeoutSec);
+      if (rearm === rearm) {
+        const at = raceDeadline(rearm, left, idleSec);
+        if (!(fixedAt <= at)) fixedAt = at;
       }
     }
   }
@@ -239,6 +232,7 @@ export function screenPath(ctx: PathContext, f: Flow, flags?: Uint8Array): numbe
       raceIn = OUT[0]!;
     }
   }
+  if (fixedAt === fixedAt && !(raceIn <= fixedAt)) raceIn = fixedAt;
   // predictable(p): live (the caller's test) and diedAtRisk(p, {ESTABLISHED}).
   const predicts = hasFirst && state === 'ESTABLISHED' && raceIn === raceIn;
   // flags[0]: predictable(p) alone, without the clamp (what the at-risk count counts).

@@ -1,4 +1,5 @@
 // Shared body of the "a layer forgets the flow before keepalive refreshes it" rules (FM-1, FM-2, FM-11).
+import { behaviourPhrase } from '../../model/cloud-presets.js';
 import type { Layer } from '../../model/diagnosis.js';
 import { endpointKey } from '../../model/endpoint.js';
 import type { PathTimeouts } from '../path/path-timeouts.js';
@@ -52,17 +53,25 @@ export function layerTimeoutFindings(ctx: RuleContext, spec: LayerRuleSpec): Dra
       g.length === 1
         ? `${cap(layer)} forgets this flow after ${fmtSec(to)} idle (${p.first.source}); ${idle}; ${keepalivePhrase(p)}.`
         : `${cap(layer)} forgets flows to ${target.slice(target.indexOf(' ') + 1)} after ${fmtSec(to)} idle (${p.first.source}); ${g.length} flows, the idlest ${p.idleSec === null ? 'of unknown idle' : `idle ${fmtSec(p.idleSec)}`}${p.expired ? ' (expired)' : ''}; ${keepalivePhrase(p)}.`;
+    const b = p.first.behaviour;
+    const then = b ? ` Then it ${behaviourPhrase(b)}.` : '';
+    const proxy = p.first.noKeepaliveRefresh
+      ? ' TCP keepalive does not re-arm it: it counts application data only.'
+      : '';
     const urgent = breaksIn(p) <= 0.2 * to;
     const kaKnown = g.every((x) => x.keepalive.state !== 'unknown');
     const timeoutKnown =
       p.first.evidence.length > 0 || p.first.layer === 'path' || p.first.layer === 'cloud';
-    const needs: SuggestNeed[] = [{ kind: 'keepalive', paths: g }];
+    // TCP keepalive cannot hold a proxy's timer: only its own timeout (or application traffic) can.
+    const needs: SuggestNeed[] = p.first.noKeepaliveRefresh
+      ? [{ kind: 'external-timeout', idleSec: Math.max(to, ...g.map((x) => x.idleSec ?? 0)) }]
+      : [{ kind: 'keepalive', paths: g }];
     const spans = g.map(keepaliveSpan).filter((x): x is number => x !== undefined);
     if (spec.raise && spans.length === g.length && spans.length > 0) {
       const n = spec.raise(Math.max(...spans));
       if (n) needs.push(n);
     }
-    if (spec.extraNeeds) needs.push(...spec.extraNeeds(g));
+    if (spec.extraNeeds && !p.first.noKeepaliveRefresh) needs.push(...spec.extraNeeds(g));
     const ev = pathEvidence(g);
     out.push(
       makeDraft({
@@ -73,7 +82,7 @@ export function layerTimeoutFindings(ctx: RuleContext, spec: LayerRuleSpec): Dra
         confidence:
           kaKnown && timeoutKnown ? 'certain' : kaKnown || timeoutKnown ? 'likely' : 'possible',
         title: spec.title,
-        cause,
+        cause: `${cause}${then}${proxy}`,
         flows: flowIds(g),
         evidence: ev,
         needs,

@@ -1,8 +1,10 @@
 // FM-11 (events): the flow died after an idle gap while node conntrack still held it ESTABLISHED:
 // a reset from the remote (AWS NAT/NLB), or a silent drop ending in keepalive timeout / retransmits.
+// Only an element that behaves so is named: a silent one never resets, a resetting one never
+// leaves the probes unanswered (model/cloud-presets.ts ExpiryBehaviour).
 import type { Evidence } from '../../model/diagnosis.js';
 import type { TimelineItem } from '../../model/timeline.js';
-import { CLOUD_PRESETS } from '../../model/cloud-presets.js';
+import { CLOUD_PRESETS, type ExpiryBehaviour } from '../../model/cloud-presets.js';
 import type { SuggestNeed } from '../needs.js';
 import type { Draft, Rule } from '../rule.js';
 import { evidence, itemEvidence, latestT, makeDraft } from '../rule.js';
@@ -33,12 +35,18 @@ export const pathIdleReset: Rule = {
   fm: 'FM-11',
   run(ctx) {
     const out: Draft[] = [];
-    const known: { sec: number; label: string }[] = [
-      ...ctx.path.pathLayers.map((l) => ({ sec: l.timeoutSec, label: l.source })),
-      ...Object.entries(CLOUD_PRESETS).map(([k, v]) => ({
-        sec: v.timeoutSec,
-        label: `${k} ${v.timeoutSec} s`,
+    const known: Known[] = [
+      ...ctx.path.pathLayers.map((l) => ({
+        sec: l.timeoutSec,
+        label: l.source,
+        behaviour: l.behaviour,
+        declared: l.layer === 'cloud',
       })),
+      ...Object.entries(CLOUD_PRESETS).flatMap(([k, v]) =>
+        v.timeoutSec === null
+          ? []
+          : [{ sec: v.timeoutSec, label: `${k} ${v.timeoutSec} s`, behaviour: v.behaviour }],
+      ),
     ];
     // Both triggers are probe resets.
     for (const f of ctx.resetOrDropFlows()) {
@@ -70,8 +78,12 @@ export const pathIdleReset: Rule = {
       const lost = before.filter((i) => i.kind === 'retransmit' || i.kind === 'drop');
       // The idle gap ends at the first packet after it: the first lost one, else the reset itself.
       const gap = (lost[0] ? gapSec(lost[0]) : undefined) ?? gapSec(hit);
-      const match =
-        gap === undefined ? undefined : known.find((k) => Math.abs(gap - k.sec) <= 0.1 * k.sec);
+      const silent = isKeepaliveTimeout(hit);
+      const fits = (k: Known) => k.behaviour === undefined || behaves(k.behaviour, silent);
+      const near = (k: Known) => gap !== undefined && Math.abs(gap - k.sec) <= 0.1 * k.sec;
+      const match = known.find((k) => near(k) && fits(k));
+      // A declared element whose timeout fits but whose behaviour does not: it did not do this.
+      const contradicted = known.find((k) => k.declared === true && near(k) && !fits(k));
       const drops = before.filter(
         (i) => i.kind === 'drop' && (i.scope ?? '') !== (f.ctScope ?? ''),
       );
@@ -98,11 +110,14 @@ export const pathIdleReset: Rule = {
             'node conntrack still ESTABLISHED',
           ),
         );
-      const how = isKeepaliveTimeout(hit)
+      const how = silent
         ? 'its keepalive probes went unanswered and the kernel reset it (ETIMEDOUT)'
         : 'the remote end answered with a reset';
+      const not = contradicted
+        ? ` Not ${contradicted.label}: it ${contradicted.behaviour ? behaviourVerb(contradicted.behaviour) : ''}.`
+        : '';
       const where = drops[0]?.scope ? ` (its packets were dropped in ${drops[0].scope})` : '';
-      const cause = `An idle timer beyond the node forgot this flow${gap !== undefined ? ` ${isKeepaliveTimeout(hit) && lost[0] ? 'within' : 'after'} ${fmtGap(gap)} idle` : ''}${match ? ` (matches ${match.label})` : ''}${where}: ${how} while node conntrack still held it ESTABLISHED.`;
+      const cause = `An idle timer beyond the node forgot this flow${gap !== undefined ? ` ${isKeepaliveTimeout(hit) && lost[0] ? 'within' : 'after'} ${fmtGap(gap)} idle` : ''}${match ? ` (matches ${match.label})` : ''}${where}: ${how} while node conntrack still held it ESTABLISHED.${not}`;
       const budget = Math.min(
         gap ?? Infinity,
         match?.sec ?? Infinity,
@@ -137,3 +152,31 @@ export const pathIdleReset: Rule = {
     return out;
   },
 };
+
+interface Known {
+  readonly sec: number;
+  readonly label: string;
+  readonly behaviour: ExpiryBehaviour | undefined;
+  readonly declared?: boolean;
+}
+
+/** Whether an element that behaves so ends a flow the way this one ended (silent: ETIMEDOUT). */
+function behaves(b: ExpiryBehaviour, silent: boolean): boolean {
+  if (b === 'silent') return silent;
+  if (b === 'rst-at-expiry' || b === 'rst-on-next-packet') return !silent;
+  // A proxy closes with FIN: neither an unanswered probe nor a reset after the gap.
+  return false;
+}
+
+function behaviourVerb(b: ExpiryBehaviour): string {
+  switch (b) {
+    case 'silent':
+      return 'drops silently, it does not reset';
+    case 'rst-at-expiry':
+      return 'resets both ends at expiry';
+    case 'rst-on-next-packet':
+      return 'resets the next packet, it does not leave probes unanswered';
+    case 'close-at-expiry':
+      return 'closes with FIN';
+  }
+}

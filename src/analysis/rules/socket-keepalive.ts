@@ -22,7 +22,9 @@ function findings(ctx: RuleContext, off: boolean): Draft[] {
   const hits = riskPaths(ctx).filter(
     (p) =>
       p.keepalive.state === (off ? 'off' : 'on') &&
-      !(p.first?.clamp && IN_FLIGHT.has(p.first.clamp)),
+      !(p.first?.clamp && IN_FLIGHT.has(p.first.clamp)) &&
+      // A proxy's timer counts application data: no keepalive setting can hold it.
+      p.first?.noKeepaliveRefresh !== true,
   );
   const groups = groupBy(hits, (p) => {
     const s = off

@@ -2,7 +2,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { printableExcerpt } from '../../model/printable.js';
-import type { CloudPreset } from '../../model/cloud-presets.js';
 
 // Node's timers hold at most 2^31-1 ms; a longer --duration would fire at once.
 const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -55,6 +54,7 @@ export async function parseOffsetSec(text: string): Promise<number> {
 
 export function addAnalysisOptions(cmd: Command): Command {
   return cmd
+    .addHelpText('after', CLOUD_HELP)
     .addOption(
       new Option(
         '--path-idle-timeout <duration>',
@@ -62,39 +62,55 @@ export function addAnalysisOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--cloud <preset>', 'a provider idle timeout on the path (see --cloud list)'),
+      new Option(
+        '--cloud <preset>',
+        'a provider or proxy idle timer on the flows that cross it: PRESET[:TIMEOUT][@SCOPE], ' +
+          'SCOPE one of egress, ingress, all, dst=CIDR[,CIDR], svc=NS/NAME; repeatable ' +
+          '(--cloud list shows the presets)',
+      ).argParser(collect),
     );
 }
 
-export interface AnalysisFlags {
-  pathIdleTimeout?: string;
-  cloud?: string;
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
-/** Turns the flags into analysis options, validating the cloud preset against the analysis table. */
+/** Help text for the commands that take --cloud: what the scope means, with an example. */
+export const CLOUD_HELP =
+  '\n--cloud applies an element only to the flows that cross it: a NAT (aws-nat,\n' +
+  'gcp-nat…) to egress leaving the private ranges, a load balancer (aws-nlb,\n' +
+  'azure-lb…) to flows arriving from outside or at a NodePort. @egress, @ingress,\n' +
+  '@all, @dst=CIDR or @svc=NS/NAME say otherwise; :TIMEOUT overrides the default.\n' +
+  '  kdiag check bundle/ --cloud aws-nat --cloud aws-nlb:600s@svc=shop/web\n';
+
+export interface AnalysisFlags {
+  pathIdleTimeout?: string;
+  cloud?: string | string[];
+}
+
+/** Turns the flags into analysis options, validating each --cloud value (PRESET[:TIMEOUT][@SCOPE]). */
 export async function analysisOptionsFrom(
   flags: AnalysisFlags,
-): Promise<{ pathIdleTimeoutSec?: number; cloud?: CloudPreset }> {
-  const out: { pathIdleTimeoutSec?: number; cloud?: CloudPreset } = {};
+): Promise<{ pathIdleTimeoutSec?: number; cloud?: string[] }> {
+  const out: { pathIdleTimeoutSec?: number; cloud?: string[] } = {};
   if (flags.pathIdleTimeout !== undefined)
     out.pathIdleTimeoutSec = await parseDurationSec(flags.pathIdleTimeout, '--path-idle-timeout');
   if (flags.cloud !== undefined) {
-    const { CLOUD_PRESETS } = await import('../../model/cloud-presets.js');
-    const names = Object.keys(CLOUD_PRESETS);
-    if (flags.cloud === 'list') {
+    const values = typeof flags.cloud === 'string' ? [flags.cloud] : flags.cloud;
+    if (values.includes('list')) {
+      const { formatCloudPresetTable } = await import('../output/cloud-presets-text.js');
       // Asked for, so it is the answer: stdout and exit 0, like --help.
-      process.stdout.write(
-        names
-          .map((n) => `${n}\t${CLOUD_PRESETS[n as keyof typeof CLOUD_PRESETS].timeoutSec}s\n`)
-          .join(''),
-      );
+      process.stdout.write(formatCloudPresetTable());
       throw new CommanderError(0, 'kdiag.cloudList', '');
     }
-    if (!names.includes(flags.cloud))
-      throw new UsageError(
-        `unknown --cloud preset "${printableExcerpt(flags.cloud)}"; one of: ${names.join(', ')}`,
-      );
-    out.cloud = flags.cloud as CloudPreset;
+    const { parseCloudSpec } = await import('../../model/cloud-scope.js');
+    const specs: string[] = [];
+    for (const v of values) {
+      const r = parseCloudSpec(v);
+      if (!r.ok) throw new UsageError(`--cloud "${printableExcerpt(v.slice(0, 60))}" ${r.error}`);
+      specs.push(r.value.text);
+    }
+    out.cloud = specs;
   }
   return out;
 }
