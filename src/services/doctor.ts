@@ -202,14 +202,25 @@ export function diagnoseHost(h: HostCapabilities): DoctorReport {
           fix: 'apt-get install conntrack',
         },
   );
-  // Seen on Debian 12's 1.4.7: -b sizes a socket that listens to no event group (ss -f netlink -m).
-  if (ct.tool && ct.version === '1.4.7') {
-    add({
-      id: 'conntrack-events-buffer',
-      level: 'info',
-      summary:
-        'conntrack 1.4.7 leaves its event socket at net.core.rmem_default (-b sizes another socket): bursts of more than ~160 events are lost; trace counts every one',
-    });
+  // conntrack-tools 1.4.7 and 1.4.8 apply -b to a socket that listens to no event group; kdiag sizes
+  // the event socket itself through pidfd_getfd, which needs perl (sources/event-socket-buffer.ts).
+  if (ct.tool) {
+    add(
+      ct.eventBufferFix === false
+        ? {
+            id: 'conntrack-events-buffer',
+            level: 'warn',
+            summary:
+              "perl not found: conntrack -E's event socket stays at net.core.rmem_default, so bursts of more than ~160 events are lost (trace counts every one)",
+            fix: 'apt-get install perl-base',
+          }
+        : {
+            id: 'conntrack-events-buffer',
+            level: 'ok',
+            summary:
+              "conntrack -E's event socket: kdiag gives it a 16 MiB buffer itself (conntrack's -b sizes another socket)",
+          },
+    );
   }
   add(
     ct.module

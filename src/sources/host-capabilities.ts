@@ -67,6 +67,8 @@ export interface HostCapabilities {
     readonly module: boolean;
     /** nf_conntrack_events value (0 = no ctnetlink events, 1 = on, 2 = on when a listener asks). */
     readonly events: number | undefined;
+    /** perl is on PATH: kdiag can size conntrack -E's event socket itself (event-socket-buffer.ts). */
+    readonly eventBufferFix?: boolean;
   };
   readonly ipvs: { readonly tool: string | undefined; readonly module: boolean };
   readonly kubeProxy: KubeProxyInfo | undefined;
@@ -177,11 +179,12 @@ export interface DetectOptions {
 /** Everything `kdiag doctor` reports, read from this host; the proofs run in parallel. */
 export async function detectHostCapabilities(o: DetectOptions = {}): Promise<HostCapabilities> {
   const kernel = release();
-  const [bpfPath, ctTool, ipvsTool, tracefs] = await Promise.all([
+  const [bpfPath, ctTool, ipvsTool, tracefs, perl] = await Promise.all([
     which('bpftrace'),
     which('conntrack'),
     which('ipvsadm'),
     findTracefs(),
+    which('perl'),
   ]);
   const root = isRoot();
   const [version, proofs, btf, hz, tracepoints, ctModule, ctEventsText, ipvsModule, kubeProxy] =
@@ -231,6 +234,7 @@ export async function detectHostCapabilities(o: DetectOptions = {}): Promise<Hos
       version: ctVersion,
       module: ctModule,
       events: ev !== undefined && Number.isFinite(ev) ? ev : undefined,
+      eventBufferFix: perl !== undefined,
     },
     ipvs: { tool: ipvsTool, module: ipvsModule },
     kubeProxy,

@@ -27,8 +27,16 @@ describe('kdiag doctor', () => {
     expect(r.exitCode).toBe(0);
     expect(r.probes.every((p) => p.usable)).toBe(true);
     expect(formatDoctorText(r)).toMatch(/Ready/);
-    // conntrack 1.4.7's event buffer is said, as information: it does not change the verdict
-    expect(r.checks.find((c) => c.id === 'conntrack-events-buffer')).toMatchObject({ level: 'info' });
+    // kdiag sizes conntrack -E's event socket itself (conntrack's -b misses it)
+    expect(r.checks.find((c) => c.id === 'conntrack-events-buffer')).toMatchObject({ level: 'ok' });
+  });
+
+  it('warns that bursts of events are lost when perl is missing to size the event socket', () => {
+    const h = host();
+    const r = diagnoseHost({ ...h, conntrack: { ...h.conntrack, eventBufferFix: false } });
+    const c = r.checks.find((x) => x.id === 'conntrack-events-buffer');
+    expect(c).toMatchObject({ level: 'warn', fix: 'apt-get install perl-base' });
+    expect(c!.summary).toMatch(/bursts of more than ~160 events are lost/);
   });
 
   it('is degraded (exit 1) without the tcp_send_reset reason, and says what that disables', () => {
