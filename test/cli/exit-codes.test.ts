@@ -149,7 +149,8 @@ describe('exit codes', () => {
 
     it('collect as non-root writes a partial bundle, says so and exits 2', async () => {
       const { chmod } = await import('node:fs/promises');
-      await chmod(dir, 0o777);
+      // Sticky, like /tmp: collect refuses a folder others can swap files in without it.
+      await chmod(dir, 0o1777);
       const r = await kdiag(['collect', '--out', join(dir, 'partial')], {
         asNobody: true,
         cwd: '/',
