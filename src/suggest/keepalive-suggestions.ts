@@ -1,7 +1,8 @@
 // Keepalive suggestions: the application's socket options, and a netns sysctl where the sockets take
 // their keepalive from it. The plan is checked against the race of the flows it targets first.
 import type { ApplyChange } from '../model/diagnosis.js';
-import type { PathContext } from '../analysis/path/context.js';
+import { type PathContext, sysctlInForce } from '../analysis/path/context.js';
+import { KA_INTVL, KA_TIME } from '../model/kernel-defaults.js';
 import { fmtSec } from '../analysis/path/evidence.js';
 import type { SuggestNeed } from '../analysis/needs.js';
 import type { PathTimeouts } from '../analysis/path/path-timeouts.js';
@@ -123,6 +124,10 @@ export function keepaliveSuggestions(needs: readonly Tagged[], ctx: PathContext,
     for (const what of ['time', 'intvl'] as const) {
       const key = `net.ipv4.tcp_keepalive_${what}`;
       const value = what === 'time' ? plan.idleSec : plan.intervalSec;
+      // "Lower to" a value at or above the one in force changes nothing; flows that already died
+      // have no live race to refuse it, so it is refused here.
+      const held = sysctlInForce(ctx, what === 'time' ? KA_TIME : KA_INTVL, ns).value;
+      if (value >= held) continue;
       const trial: Trial = { kind: 'sysctl-keepalive', scope: ns, what, valueS: value };
       const word = what === 'time' ? 'tcp_keepalive_time' : 'tcp_keepalive_intvl';
       if (ns === undefined) {

@@ -68,3 +68,15 @@ describe('recorded lab sessions replay to their findings', () => {
     60_000,
   );
 });
+
+describe('suggestions on a recorded pod whose keepalive interval outlives the timeout', () => {
+  it('lowers the interval, never offers a keepalive time at or above the one in force', async () => {
+    const r = await analyzeInput(join(ROOT, 'keepalive-interval-above', 'recording.ndjson'));
+    const ids = r.diagnosis.suggestions.map((s) => s.id);
+    // The pod netns holds tcp_keepalive_time 2 s and tcp_keepalive_intvl 8 s against a 5 s timeout.
+    expect(ids).toContain('pod-keepalive-intvl');
+    expect(ids).not.toContain('pod-keepalive-time');
+    const intvl = r.diagnosis.suggestions.find((s) => s.id === 'pod-keepalive-intvl')!;
+    expect(intvl.title).toMatch(/to [1-4] s/);
+  });
+});
