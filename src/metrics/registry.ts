@@ -75,8 +75,13 @@ export function createDiagnosisExporter(
     buckets: TIME_TO_BREAK_BUCKETS,
     registers: [registry],
   });
-  if (opts.processMetrics !== false)
+  if (opts.processMetrics !== false) {
     collectDefaultMetrics({ register: registry, prefix: 'kdiag_' });
+    // prom-client names three gauges `_total`, which `promtool check metrics` rejects (a `_total`
+    // suffix is for counters); they count libuv handles, not kdiag's cost, so they are left out.
+    for (const name of ['active_handles', 'active_requests', 'active_resources'])
+      registry.removeSingleMetric(`kdiag_nodejs_${name}_total`);
+  }
 
   return {
     registry,

@@ -124,10 +124,15 @@ describe.skipIf(reason)('kdiag trace --metrics scraped by a real Prometheus', ()
         await sleep(1000);
       }
     })();
-    const traced = await traceScenario(env.lab(), 'conntrack-expiry', join(dir, 'trace.ndjson'), [
-      '--metrics',
-      `127.0.0.1:${kdiagPort}`,
-    ]);
+    // 12 s after the break: the finding that explains the reset comes within 5 s, and Prometheus
+    // must scrape the counter it settles before kdiag stops.
+    const traced = await traceScenario(
+      env.lab(),
+      'conntrack-expiry',
+      join(dir, 'trace.ndjson'),
+      ['--metrics', `127.0.0.1:${kdiagPort}`],
+      12_000,
+    );
     polling = false;
     await poller;
     expect(traced.result.matched, traced.result.summary).toBe(true);

@@ -32,6 +32,8 @@ export async function traceScenario(
   scenario: string,
   record: string,
   extraArgs: string[] = [],
+  /** How long trace keeps running after the scenario: its next snapshots and analysis. */
+  lingerMs = 5000,
 ): Promise<TracedScenario> {
   const child = spawn(
     process.execPath,
@@ -93,7 +95,7 @@ export async function traceScenario(
     await new Promise((r) => setTimeout(r, 2500));
     const result = await runScenario(scenario, { lab });
     // Let the next snapshot and analysis see the aftermath.
-    await new Promise((r) => setTimeout(r, 5000));
+    await new Promise((r) => setTimeout(r, lingerMs));
     child.kill('SIGINT');
     const exitCode = await exited;
     return { result, lines, stderr, exitCode };
