@@ -28,9 +28,13 @@ export function printableExcerpt(text: string, max = 60): string {
   return escaped.length > max || head.length < text.length ? `${escaped.slice(0, max)}…` : escaped;
 }
 
+// Anything `printable` would remove starts with one of these characters (ESC and CSI are among the
+// controls), so a test for one of them decides it without building a copy of the string.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
 /** True when `text` holds nothing `printable` would remove. */
 export function isPrintable(text: string): boolean {
-  return printable(text) === text;
+  return !UNPRINTABLE.test(text);
 }
 
 /**
@@ -45,18 +49,41 @@ export function printableDeep<T>(value: T): T {
   return copyPrintable(value);
 }
 
+/** Objects walked before `hasUnprintable` starts remembering them (to end a cycle). */
+const TREE_STEPS = 1 << 20;
+
+// The TUI walks every snapshot (100,000 flows: about 10^6 values), so the walk allocates nothing per
+// value: strings are tested where they are found, and objects are remembered only past TREE_STEPS,
+// since a snapshot is a tree (a shared object is merely walked twice; a cycle ends once remembered).
 function hasUnprintable(root: object): boolean {
-  const stack: unknown[] = [root];
-  const seen = new Set<object>();
+  const stack: object[] = [root];
+  let seen: Set<object> | undefined;
+  let steps = 0;
+  const bad = (e: unknown): boolean => {
+    if (typeof e === 'string') return UNPRINTABLE.test(e);
+    if (e !== null && typeof e === 'object') stack.push(e);
+    return false;
+  };
   while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      if (!isPrintable(v)) return true;
-    } else if (v !== null && typeof v === 'object' && !seen.has(v)) {
+    const v = stack.pop()!;
+    if (++steps > TREE_STEPS) {
+      seen ??= new Set();
+      if (seen.has(v)) continue;
       seen.add(v);
-      if (v instanceof Map) for (const [k, e] of v) stack.push(k, e);
-      else if (v instanceof Set) for (const e of v) stack.push(e);
-      else for (const k of Object.keys(v)) stack.push(k, (v as Record<string, unknown>)[k]);
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (bad(v[i])) return true;
+    } else if (v instanceof Map) {
+      for (const [k, e] of v) if (bad(k) || bad(e)) return true;
+    } else if (v instanceof Set) {
+      for (const e of v) if (bad(e)) return true;
+    } else {
+      for (const k in v)
+        if (
+          Object.prototype.hasOwnProperty.call(v, k) &&
+          (bad(k) || bad((v as Record<string, unknown>)[k]))
+        )
+          return true;
     }
   }
   return false;
