@@ -449,7 +449,8 @@ export async function figEvents(
         .filter((x) => x.id.startsWith('conntrack:events'))
         .reduce((a, x) => a + x.records, 0);
       const probe = srcs
-        .filter((x) => x.id.startsWith('bpftrace:'))
+        // One bpftrace program carries every probe (source `bpftrace`); older runs had one each.
+        .filter((x) => x.id === 'bpftrace' || x.id.startsWith('bpftrace:'))
         .reduce((a, x) => a + x.records, 0);
       const lostSrc = srcs.filter((x) => x.lost > 0);
       const statusLost = tr.objects.filter(
