@@ -73,3 +73,43 @@ describe('trace output', () => {
     ]);
   });
 });
+
+describe('trace --json finding lines on a big diagnosis', () => {
+  it('carry each suggestion as it concerns that finding: its id in fixes, its flows in the check', () => {
+    const d = TEST_DIAGNOSIS;
+    const f = {
+      ...d.findings[0]!,
+      id: 'rule:one',
+      flows: ['tcp a>b', 'tcp c>d'],
+      suggestions: ['s1'],
+    };
+    const others = Array.from({ length: 500 }, (_, i) => `rule:other-${i}`);
+    const many = Array.from({ length: 5000 }, (_, i) => `tcp x${i}>y`);
+    const s1 = {
+      ...d.suggestions[0]!,
+      id: 's1',
+      fixes: [f.id, ...others],
+      checked: {
+        targets: many.length + 2,
+        saves: ['tcp a>b', ...many],
+        savesLater: 0,
+        atRisk: [{ flow: 'tcp c>d', reason: 'no keepalive' }],
+      },
+    };
+    const out: string[] = [];
+    tracePresenter(
+      true,
+      (s) => out.push(s),
+      () => undefined,
+    ).finding(f, { ...d, findings: [f], suggestions: [s1] }, false);
+    const line = JSON.parse(out[0]!) as { suggestions: (typeof s1)[] };
+    expect(line.suggestions[0]!.fixes).toEqual([f.id]);
+    expect(line.suggestions[0]!.checked).toEqual({
+      targets: many.length + 2,
+      saves: ['tcp a>b'],
+      savesLater: 0,
+      atRisk: [{ flow: 'tcp c>d', reason: 'no keepalive' }],
+    });
+    expect(out[0]!.length).toBeLessThan(20_000);
+  });
+});

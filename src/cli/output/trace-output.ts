@@ -1,6 +1,13 @@
 // What `kdiag trace` prints: one block of text (80 columns) or one NDJSON object per change.
 import { printable } from '../../model/printable.js';
-import type { Diagnosis, Finding, FlowView, Prediction } from '../../model/diagnosis.js';
+import type {
+  Diagnosis,
+  Finding,
+  FlowView,
+  Prediction,
+  Suggestion,
+  SuggestionCheck,
+} from '../../model/diagnosis.js';
 import type { FeedItem, SourceHealth } from '../../model/session.js';
 import type { TracePresenter, TraceSummary } from '../../services/trace-command.js';
 import { fmtDuration, fmtTime, wrap } from './text-layout.js';
@@ -10,8 +17,44 @@ function flowText(f: FlowView | undefined, id: string): string {
   return `${f.proto} ${f.client.addr}:${f.client.port} > ${f.target.addr}:${f.target.port}${f.backend ? ` -> ${f.backend.addr}:${f.backend.port}` : ''}`;
 }
 
+// A finding can name 100,000 flows: looking each up by a scan of d.flows made emitting it quadratic
+// (most of trace's CPU on a 100,000-entry table). One index per diagnosis instead.
+const viewIndex = new WeakMap<Diagnosis, Map<string, FlowView>>();
+
+// A suggestion lists every finding it fixes and every flow its race check targets (thousands of
+// findings, 100,000 flows on a big table), and trace repeats the suggestions on each finding's line:
+// that was gigabytes a minute. Each line carries the suggestion as it concerns that finding only.
+const checkIndex = new WeakMap<
+  SuggestionCheck,
+  { saves: Set<string>; atRisk: Map<string, SuggestionCheck['atRisk'][number]> }
+>();
+
+/** `s` as a finding's line shows it: its fixes and race check narrowed to that finding. */
+function forFinding(s: Suggestion, f: Finding): Suggestion {
+  const c = s.checked;
+  const fixes = s.fixes.length > 1 ? [f.id] : s.fixes;
+  if (!c) return { ...s, fixes };
+  let ix = checkIndex.get(c);
+  if (!ix) {
+    ix = { saves: new Set(c.saves), atRisk: new Map(c.atRisk.map((r) => [r.flow, r])) };
+    checkIndex.set(c, ix);
+  }
+  const own = ix;
+  const saves = f.flows.filter((id) => own.saves.has(id));
+  const atRisk = f.flows.flatMap((id) => {
+    const r = own.atRisk.get(id);
+    return r ? [r] : [];
+  });
+  return { ...s, fixes, checked: { ...c, saves, atRisk } };
+}
+
 function viewOf(d: Diagnosis, id: string): FlowView | undefined {
-  return d.flows.find((f) => f.id === id);
+  let byId = viewIndex.get(d);
+  if (!byId) {
+    byId = new Map(d.flows.map((f) => [f.id, f]));
+    viewIndex.set(d, byId);
+  }
+  return byId.get(id);
 }
 
 function findingText(f: Finding, d: Diagnosis, update: boolean): string[] {
@@ -74,7 +117,9 @@ export function tracePresenter(
           update,
           finding: f,
           flows: f.flows.map((id) => viewOf(d, id)).filter(Boolean),
-          suggestions: d.suggestions.filter((s) => f.suggestions.includes(s.id)),
+          suggestions: d.suggestions
+            .filter((s) => f.suggestions.includes(s.id))
+            .map((s) => forFinding(s, f)),
         });
       else write(`${findingText(f, d, update).join('\n')}\n`);
     },
