@@ -124,11 +124,13 @@ export function keepaliveSuggestions(needs: readonly Tagged[], ctx: PathContext,
     for (const what of ['time', 'intvl'] as const) {
       const key = `net.ipv4.tcp_keepalive_${what}`;
       const value = what === 'time' ? plan.idleSec : plan.intervalSec;
-      // "Lower to" a value at or above the one in force changes nothing; flows that already died
-      // have no live race to refuse it, so it is refused here.
-      const held = sysctlInForce(ctx, what === 'time' ? KA_TIME : KA_INTVL, ns).value;
-      if (value >= held) continue;
-      const trial: Trial = { kind: 'sysctl-keepalive', scope: ns, what, valueS: value };
+      const trial: Trial = {
+        kind: 'sysctl-keepalive',
+        scope: ns,
+        what,
+        valueS: value,
+        inForceS: sysctlInForce(ctx, what === 'time' ? KA_TIME : KA_INTVL, ns).value,
+      };
       const word = what === 'time' ? 'tcp_keepalive_time' : 'tcp_keepalive_intvl';
       if (ns === undefined) {
         add(

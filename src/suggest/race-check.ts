@@ -31,6 +31,8 @@ export type Trial =
       readonly scope: string | undefined;
       readonly what: 'time' | 'intvl';
       readonly valueS: number;
+      /** The netns's value now, when known: "lowering" to it or above changes nothing. */
+      readonly inForceS?: number;
     }
   /** A layer re-arms to a new timeout; `appliesToExisting`: the deadline entries hold moves too. */
   | {
@@ -58,6 +60,9 @@ export const SAVES_IN_TEXT = 3;
 export function trialRefused(t: Trial): string | null {
   if (t.kind === 'layer' && t.inForceS !== undefined && t.rearmS <= t.inForceS)
     return `${t.layer} already re-arms to ${fmtSec(t.inForceS)}: ${fmtSec(t.rearmS)} is no raise`;
+  // Refused before any flow is tried: flows that already died have no live race to refuse it.
+  if (t.kind === 'sysctl-keepalive' && t.inForceS !== undefined && t.valueS >= t.inForceS)
+    return `tcp_keepalive_${t.what} is already ${fmtSec(t.inForceS)}: ${fmtSec(t.valueS)} is no lower`;
   return null;
 }
 
