@@ -9,12 +9,19 @@ import { buildSuggestions } from '../suggest/suggest.js';
 export function diagnose(table: FlowTable, opts: AnalyzeOptions = {}): Diagnosis {
   const a = analyze(table, opts);
   // Suggestions are built in rule order: where findings ask different values, the order decides.
-  const { suggestions, byFinding } = buildSuggestions(
+  const { suggestions, byFinding, unfixed } = buildSuggestions(
     a.drafts.map((d) => ({ findingId: d.finding.id, needs: d.needs, flows: d.finding.flows })),
     a.path,
   );
   const findings: Finding[] = a.drafts
-    .map((d) => ({ ...d.finding, suggestions: byFinding.get(d.finding.id) ?? [] }))
+    .map((d) => {
+      const noFix = unfixed.get(d.finding.id);
+      return {
+        ...d.finding,
+        suggestions: byFinding.get(d.finding.id) ?? [],
+        ...(noFix ? { noFix } : {}),
+      };
+    })
     .sort(compareFindings);
   return {
     at: a.at,

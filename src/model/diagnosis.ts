@@ -86,6 +86,8 @@ export interface Finding {
   readonly flows: readonly string[];
   readonly evidence: readonly Evidence[];
   readonly suggestions: readonly string[];
+  /** Set when every change kdiag considered was refused by the timer race: why none saves the flows. */
+  readonly noFix?: string;
   /** Time of the latest evidence. */
   readonly t: number;
 }

@@ -17,13 +17,22 @@ import type { NeedSet } from './suggest.js';
 /** Adds a suggestion, with the change it makes as the race sees it when it changes a timer. */
 export type Add = (s: Omit<Suggestion, 'rank'>, trial?: Trial) => void;
 
+/** A suggestion the race turned down, and why: what a finding left with no fix says. */
+export interface Refused {
+  readonly id: string;
+  readonly fixes: readonly string[];
+  readonly reason: string;
+  /** The flows it was tried on (none when refused before any flow was tried). */
+  readonly flows: readonly string[];
+}
+
 /** Keeps the suggestions the race says help, each with the flows it saves and those it leaves at risk. */
 export function checkSuggestions(
   list: readonly Suggestion[],
   trials: ReadonlyMap<string, Trial>,
   sets: readonly NeedSet[],
   ctx: PathContext,
-): Suggestion[] {
+): { kept: Suggestion[]; refused: Refused[] } {
   const paths = new Map<string, PathTimeouts[]>();
   const flows = new Map<string, readonly string[]>();
   for (const s of sets) {
@@ -41,13 +50,18 @@ export function checkSuggestions(
     for (const f of s.fixes) for (const p of paths.get(f) ?? []) named.delete(p.id);
   const found = lookupPaths(ctx, named);
   const out: Suggestion[] = [];
+  const refused: Refused[] = [];
   for (const s of list) {
     const t = trials.get(s.id);
     if (!t) {
       out.push(s);
       continue;
     }
-    if (trialRefused(t) !== null) continue;
+    const no = trialRefused(t);
+    if (no !== null) {
+      refused.push({ id: s.id, fixes: s.fixes, reason: no, flows: [] });
+      continue;
+    }
     // A netns keepalive sysctl targets every at-risk flow with a socket in that netns, not only the
     // flows of the findings that asked for it (a node budget finding names none).
     const inScope =
@@ -60,8 +74,17 @@ export function checkSuggestions(
       found,
     );
     const c = checkTrial(t, targets);
-    if (!helps(c)) continue;
+    if (!helps(c)) {
+      const first = c.atRisk[0];
+      refused.push({
+        id: s.id,
+        fixes: s.fixes,
+        reason: `saves none of the ${c.targets} flow${c.targets === 1 ? '' : 's'} it targets${first ? ` (${first.reason})` : ''}`,
+        flows: c.atRisk.map((x) => x.flow),
+      });
+      continue;
+    }
     out.push(targets.length > 0 ? { ...s, checked: c } : s);
   }
-  return out;
+  return { kept: out, refused };
 }

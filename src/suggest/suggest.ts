@@ -26,7 +26,7 @@ import { calicoSuggestions } from './calico-suggestions.js';
 import { ciliumSuggestions } from './cilium-suggestions.js';
 import { friendlyAbove, keepalivePlan } from './values.js';
 import type { KeepalivePlan } from './values.js';
-import { checkSuggestions, type Add } from './checked.js';
+import { checkSuggestions, type Add, type Refused } from './checked.js';
 import { keepaliveSuggestions } from './keepalive-suggestions.js';
 import { nodeSysctl } from './node-sysctl.js';
 import type { Trial } from './race-check.js';
@@ -51,6 +51,8 @@ export interface SuggestResult {
   readonly suggestions: Suggestion[];
   /** Finding id → suggestion ids that fix it, in rank order. */
   readonly byFinding: Map<string, string[]>;
+  /** Finding id → why it has no fix: every suggestion it had was refused by the race. */
+  readonly unfixed: Map<string, string>;
 }
 
 type Tagged<K extends SuggestNeed['kind']> = {
@@ -460,13 +462,46 @@ export function buildSuggestions(sets: readonly NeedSet[], ctx: PathContext): Su
       prev ? { ...prev, fixes: [...new Set([...prev.fixes, ...s.fixes])].sort() } : s,
     );
   }
-  const suggestions = checkSuggestions([...merged.values()], trials, sets, ctx).sort(
+  const { kept, refused } = checkSuggestions([...merged.values()], trials, sets, ctx);
+  const suggestions = kept.sort(
     (a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   const byFinding = new Map<string, string[]>();
   for (const s of suggestions)
     for (const f of s.fixes) (byFinding.get(f) ?? byFinding.set(f, []).get(f))?.push(s.id);
-  return { suggestions, byFinding };
+  return { suggestions, byFinding, unfixed: unfixedFindings(refused, suggestions, byFinding) };
+}
+
+/**
+ * A finding whose every suggestion the race refused would otherwise just lose its fix line, which
+ * reads as "no fix needed": it says why each was refused, and which kept suggestion (of another
+ * finding) saves the same flows, or that no change kdiag knows saves them.
+ */
+export function unfixedFindings(
+  refused: readonly Refused[],
+  kept: readonly Suggestion[],
+  byFinding: ReadonlyMap<string, readonly string[]>,
+): Map<string, string> {
+  const mine = new Map<string, Refused[]>();
+  for (const r of refused)
+    for (const f of r.fixes)
+      if (!byFinding.has(f)) (mine.get(f) ?? mine.set(f, []).get(f))?.push(r);
+  const out = new Map<string, string>();
+  for (const [f, list] of mine) {
+    const why = list.slice(0, 3).map((r) => `${r.id} ${r.reason}`);
+    if (list.length > 3) why.push(`${list.length - 3} more`);
+    const tried = new Set(list.flatMap((r) => r.flows));
+    const savers = kept
+      .filter((s) => s.checked?.saves.some((id) => tried.has(id)))
+      .map((s) => s.id);
+    out.set(
+      f,
+      savers.length > 0
+        ? `its own change does not help (${why.join('; ')}); ${savers.join(', ')} saves its flows`
+        : `no change kdiag can make saves these flows: ${why.join('; ')}`,
+    );
+  }
+  return out;
 }
 
 const EST_SPEC = CT_TCP_TIMEOUTS.ESTABLISHED ?? {

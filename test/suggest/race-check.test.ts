@@ -1,8 +1,9 @@
 // Point 9 of issue 19: every suggestion that changes a timer is tried on the race of the flows it
 // targets first. Each case below printed a change that does not work before the check existed.
 import { describe, expect, it } from 'vitest';
-import { renderSuggestions } from '../../src/cli/output/report-text.js';
+import { renderFindings, renderSuggestions } from '../../src/cli/output/report-text.js';
 import { diagnose } from '../../src/engine/diagnose.js';
+import { unfixedFindings } from '../../src/suggest/suggest.js';
 import type { Observation } from '../../src/model/observation.js';
 import { T0, ct, ctSnapshot, obs, sock, ssSnapshot, tableOf } from '../helpers/builders.js';
 
@@ -134,5 +135,57 @@ describe('suggestions checked against the timer race', () => {
     const text = renderSuggestions(d, 200).join('\n');
     expect(text).toContain('Saves none of the 1 flow it targets now (timer race).');
     expect(text).toContain('1 flow stay at risk (1 safe only after their next packet)');
+  });
+});
+
+describe('a finding the race leaves with no fix', () => {
+  it('names the refused change and the suggestion that saves its flows instead', () => {
+    // Same input as the SO_KEEPALIVE case above: the budget finding's pod sysctl is refused, and
+    // before this its finding printed no fix line at all, as if nothing were needed.
+    const list: Observation[] = [
+      obs.sysctls(T0, { [EST]: '600', 'net.ipv4.tcp_keepalive_time': '300' }),
+      obs.sysctls(T0, { 'net.ipv4.tcp_keepalive_time': '7200' }, 'app'),
+      ...ctSnapshot(T0, [ct(ORIG, REPLY, { timeout: 590 })]),
+      ...ssSnapshot(
+        T0,
+        [
+          sock('10.0.0.1:5000', '10.96.0.20:5432', {
+            lastsndMs: 10_000,
+            lastrcvMs: 10_000,
+            lastackMs: 10_000,
+          }),
+        ],
+        'app',
+      ),
+    ];
+    const d = diagnose(tableOf(list));
+    const f = d.findings.find((x) => x.id === 'node.timeout-budget:keepalive-not-in-netns@app');
+    expect(f?.suggestions).toEqual([]);
+    expect(f?.noFix).toMatch(
+      /^its own change does not help \(pod-keepalive-time saves none of the 1 flow it targets \(its sockets have no SO_KEEPALIVE/,
+    );
+    expect(f?.noFix).toMatch(/; app-keepalive saves its flows$/);
+    expect(renderFindings(d, 200).join('\n')).toContain('no fix: its own change does not help');
+    for (const g of d.findings) if (g.suggestions.length > 0) expect(g.noFix).toBeUndefined();
+  });
+
+  it('says no change saves the flows when no kept suggestion does', () => {
+    const out = unfixedFindings(
+      [
+        {
+          id: 'a',
+          fixes: ['F'],
+          reason: 'saves none of the 2 flows it targets (x)',
+          flows: ['f1'],
+        },
+        { id: 'b', fixes: ['F', 'G'], reason: 'is no raise', flows: [] },
+      ],
+      [],
+      new Map([['G', ['c']]]),
+    );
+    expect(out.get('F')).toBe(
+      'no change kdiag can make saves these flows: a saves none of the 2 flows it targets (x); b is no raise',
+    );
+    expect(out.has('G')).toBe(false);
   });
 });

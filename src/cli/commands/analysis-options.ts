@@ -81,7 +81,7 @@ export const CLOUD_HELP =
   'gcp-nat…) to egress leaving the private ranges, a load balancer (aws-nlb,\n' +
   'azure-lb…) to flows arriving from outside or at a NodePort. @egress, @ingress,\n' +
   '@all, @dst=CIDR or @svc=NS/NAME say otherwise; :TIMEOUT overrides the default.\n' +
-  '  kdiag check bundle/ --cloud aws-nat --cloud aws-nlb:600s@svc=shop/web\n';
+  '  kdiag check bundle/ --cloud aws-nat --cloud aws-nlb:600s@svc=shop/web';
 
 export interface AnalysisFlags {
   pathIdleTimeout?: string;

@@ -221,6 +221,7 @@ export function renderFindings(
       out.push(`      … ${f.evidence.length - 8} more records (--json shows all)`);
     if (f.suggestions.length)
       out.push(...wrap(`fix: ${f.suggestions.join(', ')} (see Suggestions)`, width, 6, 4));
+    else if (f.noFix) out.push(...wrap(`no fix: ${f.noFix}`, width, 6, 4));
   }
   return out;
 }

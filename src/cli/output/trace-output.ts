@@ -74,6 +74,7 @@ function findingText(f: Finding, d: Diagnosis, update: boolean): string[] {
     out.push(...wrap(`fix: ${live.map((id) => `kdiag apply ${id}`).join(' | ')}`, 80, 15, 13));
   if (other.length)
     out.push(...wrap(`also: ${other.join(', ')} (kdiag check shows the commands)`, 80, 15, 13));
+  if (f.suggestions.length === 0 && f.noFix) out.push(...wrap(`no fix: ${f.noFix}`, 80, 15, 13));
   return out;
 }
 
