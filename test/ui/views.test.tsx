@@ -346,3 +346,27 @@ describe('status line while probes attach', () => {
     expect(at('running')).not.toContain('attaching');
   });
 });
+
+describe('finding detail without a fix', () => {
+  it('says why no change is offered when the race refused every one', () => {
+    const f = {
+      id: 'x',
+      rule: 'node.timeout-budget',
+      fm: 'FM-2',
+      severity: 'warning',
+      confidence: 'likely',
+      title: 't',
+      cause: 'c',
+      flows: [],
+      evidence: [],
+      suggestions: [],
+      noFix: 'no change kdiag can make saves these flows: a is no raise',
+      t: 0,
+    } as const;
+    const text = findingDetail(f, [], 80)
+      .lines.map((l) => l.text)
+      .join('\n');
+    expect(text).toContain('No suggestion for this finding.');
+    expect(text).toContain('  no change kdiag can make saves these flows: a is no raise');
+  });
+});

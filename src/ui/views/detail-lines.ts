@@ -163,6 +163,9 @@ export function findingDetail(
         : 'No suggestion for this finding.',
     bold: true,
   });
+  // Without this a finding whose every change the race refused looks as if it needed none.
+  if (suggestions.length === 0 && f.noFix)
+    for (const t of wrapLines(str(f.noFix), w, '  ')) lines.push({ text: t, dim: true });
   for (const s of suggestions) {
     const item = items.length;
     const live = s.change ? ' [can apply]' : '';
