@@ -115,6 +115,28 @@ describe('FM-1 conntrack.established-expired (events)', () => {
     expect(byRule(list, 'conntrack.expired-blackhole')[0]?.fm).toBe('FM-1');
     expect(byRule([...base, destroy, rtx], 'conntrack.expired-blackhole')).toEqual([]);
   });
+
+  it('says the segments are dropped only where a rule drops INVALID', () => {
+    // kube-proxy's nftables mode installs no INVALID DROP rule: such segments pass, without their NAT.
+    const rtx = obs.probe(T0 + 20000, {
+      kind: 'retransmit',
+      state: 'ESTABLISHED',
+      netns: 0,
+      tuple: { proto: 'tcp', saddr: '10.0.0.1', sport: 37818, daddr: '10.96.0.10', dport: 80 },
+    });
+    const loose0 = obs.sysctls(T0, { 'net.netfilter.nf_conntrack_tcp_loose': '0' });
+    const cause = (rules: Observation[]) =>
+      byRule([loose0, ...rules, ...base, destroy, rtx], 'conntrack.expired-blackhole')[0]?.cause;
+    expect(cause([obs.iptables(T0, ruleset({ kubeProxyChains: false }))])).toContain(
+      'INVALID and pass, since no rule here drops INVALID, but leave without their NAT',
+    );
+    const drop = ruleset({
+      invalidDropRules: [{ table: 'filter', chain: 'KUBE-FORWARD', hook: 'FORWARD', line: 3 }],
+    });
+    expect(cause([obs.iptables(T0, drop)])).toContain('INVALID and are dropped');
+    // No ruleset read: kdiag keeps the usual case (iptables mode drops them).
+    expect(cause([])).toContain('INVALID and are dropped');
+  });
 });
 
 describe('FM-2 ipvs.conn-expired (events)', () => {

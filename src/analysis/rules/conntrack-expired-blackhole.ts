@@ -7,6 +7,7 @@ import type { Draft, Rule } from '../rule.js';
 import { evidence, fmtSec, itemEvidence, latestT, makeDraft, statsDelta } from '../rule.js';
 import { isExpiryDestroy } from './conntrack-established-expired.js';
 import { expiryFacts, fmtGap } from './expiry-helpers.js';
+import { invalidFacts } from './invalid-helpers.js';
 
 const LOOSE = 'net.netfilter.nf_conntrack_tcp_loose';
 
@@ -24,6 +25,21 @@ export const conntrackExpiredBlackhole: Rule = {
         read.set(scope, r);
       }
       return r;
+    };
+    // What becomes of an INVALID segment in a netns: a ruleset read with no INVALID DROP rule (kube-proxy's
+    // nftables mode installs none) forwards it without its NAT, to an address nothing answers.
+    const fates = new Map<string | undefined, string>();
+    const fateIn = (scope: string | undefined): string => {
+      let v = fates.get(scope);
+      if (v === undefined) {
+        const rules = invalidFacts(ctx, scope).dropRules;
+        v =
+          rules !== undefined && rules.length === 0
+            ? 'pass, since no rule here drops INVALID, but leave without their NAT, where nothing answers them'
+            : 'are dropped';
+        fates.set(scope, v);
+      }
+      return v;
     };
     for (const f of ctx.eventFlows()) {
       if (f.ctScope !== undefined && !everRead(f.ctScope)) continue;
@@ -101,7 +117,7 @@ export const conntrackExpiredBlackhole: Rule = {
           severity: 'critical',
           confidence: inv.delta > 0 || (gone >= 0 && lost.length > 0) ? 'certain' : 'likely',
           title: 'Flow black-holed after conntrack expiry (nf_conntrack_tcp_loose=0)',
-          cause: `Conntrack forgot this flow after ${to} idle (${est.source})${gap !== undefined ? `; it had been idle ${fmtGap(gap)} when its next packet came` : ''}; with nf_conntrack_tcp_loose=0 its next segments are INVALID and are dropped${inv.delta > 0 ? ` (conntrack -S invalid rose by ${inv.delta})` : ''}, so the sender retransmits until it times out.`,
+          cause: `Conntrack forgot this flow after ${to} idle (${est.source})${gap !== undefined ? `; it had been idle ${fmtGap(gap)} when its next packet came` : ''}; with nf_conntrack_tcp_loose=0 its next segments are INVALID and ${fateIn(scope)}${inv.delta > 0 ? ` (conntrack -S invalid rose by ${inv.delta})` : ''}, so the sender retransmits until it times out.`,
           flows: [p.id],
           evidence: evs,
           needs: [{ kind: 'keepalive', paths: [p], budgetSec: est.value }],
