@@ -247,6 +247,9 @@ export function startTrace(netns: string): TraceRun {
         stderr = (stderr + l.line + '\n').slice(-4000);
         continue;
       }
+      // Event lines are most of the output under churn and no figure reads them: parsing each
+      // here would take CPU from kdiag itself on a 2-core VM, and keep every object in memory.
+      if (l.line.startsWith('{"type":"event"')) continue;
       try {
         const o = JSON.parse(l.line) as Record<string, unknown>;
         objects.push(o);
