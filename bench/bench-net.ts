@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, spawnLines, type Spawned } from '../src/host/exec.js';
 import { ADDR, kubeProxyRuleset, svcChainRestore } from '../src/lab/topology.js';
+import { synChurnArgv } from './syn-churn.js';
 
 export const BENCH_PREFIX = 'kdiag-bench-';
 
@@ -68,6 +69,8 @@ export interface BenchLab {
     args: readonly string[],
     timeoutMs: number,
   ): Promise<Record<string, unknown>>;
+  /** Crafted-SYN churn (syn-churn.ts) from the client namespace to the VIP; its RESULT object. */
+  synChurn(rate: number, ms: number): Promise<Record<string, unknown>>;
   down(): Promise<void>;
 }
 
@@ -225,6 +228,17 @@ export async function benchLab(opts: BenchLabOptions = {}): Promise<BenchLab> {
         throw new Error(
           `traffic ${mode} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-300)}`,
         );
+      return JSON.parse(line.slice(7)) as Record<string, unknown>;
+    },
+    async synChurn(rate, ms) {
+      const r = await run(synChurnArgv(ADDR.client, ADDR.vip, ADDR.vipPort, rate, ms), {
+        netns: ns.client,
+        reject: false,
+        timeoutMs: ms + 30_000,
+      });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line)
+        throw new Error(`syn churn failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-300)}`);
       return JSON.parse(line.slice(7)) as Record<string, unknown>;
     },
     down,

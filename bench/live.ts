@@ -247,6 +247,9 @@ export function startTrace(netns: string): TraceRun {
         stderr = (stderr + l.line + '\n').slice(-4000);
         continue;
       }
+      // Event lines are most of the output under churn and no figure reads them: parsing each
+      // here would take CPU from kdiag itself on a 2-core VM, and keep every object in memory.
+      if (l.line.startsWith('{"type":"event"')) continue;
       try {
         const o = JSON.parse(l.line) as Record<string, unknown>;
         objects.push(o);
@@ -389,120 +392,6 @@ export async function figOverhead(rounds = 20, ms = 2000): Promise<FigureResult>
 }
 
 // ---------------------------------------------------------------------------------------------
-// Event rate
+// Event rate: bench/event-rate.ts (the figure and its anchor, conntrack -E alone)
 
-interface StepResult {
-  rate: number;
-  connPerSec: number;
-  conns: number;
-  ct: number;
-  probe: number;
-  eventsPerSec: number;
-  lost: number;
-  lostBy: string;
-  statusLost: number;
-  perConn: number;
-  kdiagCpu: number | undefined;
-}
-
-/** The highest probe + conntrack event rate kdiag trace takes without losses, and what it says past it. */
-export async function figEvents(
-  rates: readonly number[] = [50, 125, 250, 500, 1000, 2000, 4000, 0],
-  ms = 5000,
-): Promise<FigureResult> {
-  const lab = await benchLab();
-  let server: Awaited<ReturnType<BenchLab['startServer']>> | undefined;
-  try {
-    // CLOSE entries (after the RST) go in 1 s, so each step's DESTROY events fall inside its own trace
-    await run(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_timeout_close=1'], {
-      netns: lab.ns.node,
-    });
-    server = await lab.startServer(30 * 60_000);
-    await lab.client('churn', ['--ms', '500', '--rate', '200'], 30_000);
-    const steps: StepResult[] = [];
-    for (const rate of rates) {
-      await run(['conntrack', '-F'], { netns: lab.ns.node, reject: false });
-      const tr = startTrace(lab.ns.node);
-      if (!(await tr.ready)) {
-        const s = await tr.stop();
-        throw new Error(`kdiag trace did not attach: ${s.stderr.slice(-400)}`);
-      }
-      const c0 = tr.cpuMs();
-      const t0 = performance.now();
-      const ch = await lab.client(
-        'churn',
-        ['--ms', String(ms), '--rate', String(rate), '--max-open', '256'],
-        ms + 60_000,
-      );
-      // let conntrack expire the CLOSE entries (gc) and the pipes drain
-      await new Promise((r) => setTimeout(r, 4000));
-      const c1 = tr.cpuMs();
-      const wall = performance.now() - t0;
-      const s = await tr.stop();
-      const srcs = (s.summary?.sources ?? []) as Array<{
-        id: string;
-        records: number;
-        lost: number;
-        state: string;
-      }>;
-      const ct = srcs
-        .filter((x) => x.id.startsWith('conntrack:events'))
-        .reduce((a, x) => a + x.records, 0);
-      const probe = srcs
-        // One bpftrace program carries every probe (source `bpftrace`); older runs had one each.
-        .filter((x) => x.id === 'bpftrace' || x.id.startsWith('bpftrace:'))
-        .reduce((a, x) => a + x.records, 0);
-      const lostSrc = srcs.filter((x) => x.lost > 0);
-      const statusLost = tr.objects.filter(
-        (o) => o.type !== 'summary' && /lost|ENOBUFS/i.test(JSON.stringify(o)),
-      ).length;
-      const conns = Number(ch.connected);
-      const st: StepResult = {
-        rate,
-        connPerSec: Number(ch.perSec),
-        conns,
-        ct,
-        probe,
-        eventsPerSec: ((ct + probe) / Number(ch.ms)) * 1000,
-        lost: lostSrc.reduce((a, x) => a + x.lost, 0),
-        lostBy: lostSrc.map((x) => `${x.id}:${x.lost}`).join(' '),
-        statusLost,
-        perConn: conns > 0 ? (ct + probe) / conns : 0,
-        kdiagCpu: c0 !== undefined && c1 !== undefined ? ((c1 - c0) / wall) * 100 : undefined,
-      };
-      steps.push(st);
-      progress(
-        `target ${rate === 0 ? 'max' : rate}/s: ${fmt(st.connPerSec)} conn/s, ${ct} ct + ${probe} probe records (${fmt(st.eventsPerSec)} events/s, ${fmt(st.perConn)}/conn), lost ${st.lost}${st.lostBy ? ` (${st.lostBy})` : ''}, kdiag CPU ${st.kdiagCpu === undefined ? '?' : `${fmt(st.kdiagCpu)}%`} (load ${loadNow()})`,
-      );
-      if (s.leftover.length)
-        progress(`killed ${s.leftover.length} leftover child(ren) of kdiag trace`);
-    }
-    // Without reported loss, records per connection should stay at the low-rate figure; a fall means silent loss.
-    const ref = steps[0]?.perConn ?? 0;
-    const clean = steps.filter((s) => s.lost === 0 && s.statusLost === 0 && s.perConn >= ref * 0.9);
-    const best = clean.reduce<StepResult | undefined>(
-      (a, s) => (!a || s.eventsPerSec > a.eventsPerSec ? s : a),
-      undefined,
-    );
-    const firstLoss = steps.find((s) => s.lost > 0 || s.statusLost > 0 || s.perConn < ref * 0.9);
-    const silent = steps.filter((s) => s.perConn < ref * 0.9 && s.lost === 0 && s.statusLost === 0);
-    return {
-      figure: 'Event rate without loss (probe + conntrack events/s)',
-      kdiag: best ? `${fmt(best.eventsPerSec)} events/s lossless` : 'none lossless',
-      baseline: firstLoss
-        ? `losses from ${fmt(firstLoss.eventsPerSec)} events/s (${firstLoss.lost} reported)`
-        : `no loss up to ${fmt(Math.max(...steps.map((s) => s.eventsPerSec)))} events/s (the load generator's limit)`,
-      ratio: silent.length ? `${silent.length} step(s) lost silently` : 'every loss reported',
-      target: 'losses counted and reported, never silent',
-      pass: silent.length === 0 && steps.length > 0,
-      how: `private lab as for the overhead figure; bench/traffic.ts churn: connections to the VIP opened at the target rate (0 = as fast as it can, ≤256 in flight), each reset (RST) once connected; one fresh \`kdiag trace --json --netns NODE\` (all probes + conntrack -E) per step, ${ms / 1000} s of churn + 4 s drain, then SIGINT; counts from the trace's summary line (sources[].records, and sources[].lost in events: the kernel's drop counter of conntrack's event socket, read once a second after its first ENOBUFS warning, and bpftrace's lost-event counts) and its status lines; conntrack table flushed between steps, nf_conntrack_tcp_timeout_close=1 in the node netns`,
-      details: steps.map(
-        (s) =>
-          `target ${s.rate === 0 ? 'max' : s.rate} conn/s → ${fmt(s.connPerSec)} conn/s (${s.conns}), ${s.ct} conntrack + ${s.probe} probe records = ${fmt(s.eventsPerSec)} events/s, ${fmt(s.perConn)} per conn; lost reported ${s.lost}${s.lostBy ? ` (${s.lostBy})` : ''}, loss status lines ${s.statusLost}; kdiag CPU ${s.kdiagCpu === undefined ? '?' : `${fmt(s.kdiagCpu)}%`}`,
-      ),
-    };
-  } finally {
-    server?.stop();
-    await lab.down();
-  }
-}
+export { figEvents } from './event-rate.js';

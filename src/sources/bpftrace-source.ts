@@ -248,6 +248,26 @@ export async function createBpftraceProgramSource(
   return { source: programSource(parts, opts), probes: parts.map((p) => p.spec), notes };
 }
 
+// ---- perf buffer ---------------------------------------------------------------------------------
+
+/**
+ * Pages per CPU of bpftrace's perf ring buffer, where printf lines wait until bpftrace reads them:
+ * 0.17 reads BPFTRACE_PERF_RB_PAGES (main.cpp, its --help lists it; default 64, 256 KiB a CPU). At
+ * 64, a churn of 2,000 connections/s in the lab lost 26,321 lines (BENCHMARKS.md): bpftrace blocks
+ * writing to kdiag's pipe while kdiag parses, and the kernel drops what the ring cannot hold. 1024
+ * pages (4 MiB a CPU, a power of two as perf requires) hold about a second of that churn's lines.
+ * A value already set in kdiag's environment is kept.
+ */
+export const PERF_RB_PAGES = 1024;
+
+/** bpftrace's argv with the perf buffer size in its environment (`env` execs bpftrace itself). */
+export function bpftraceArgv(args: readonly string[]): string[] {
+  const pages = process.env.BPFTRACE_PERF_RB_PAGES ?? String(PERF_RB_PAGES);
+  return ['env', `BPFTRACE_PERF_RB_PAGES=${pages}`, 'bpftrace', ...args];
+}
+
+// ------------------------------------------------------------------------------------------------
+
 /** The source id of a program of several probes (one probe keeps its own `bpftrace:<id>`). */
 export const BPFTRACE_PROGRAM_SOURCE = 'bpftrace';
 
@@ -327,7 +347,7 @@ async function* programRecords(
   try {
     // -B line: stdout is a pipe, and a full buffer would hold events back for seconds. The program
     // goes in on stdin, not in a file: a file would stay behind in /tmp when kdiag is SIGKILLed.
-    spawned = spawnLines(['bpftrace', '-B', 'line', '-f', 'json', '-'], {
+    spawned = spawnLines(bpftraceArgv(['-B', 'line', '-f', 'json', '-']), {
       input: program,
       signal: stop.signal,
       killSignal: 'SIGINT',

@@ -4,7 +4,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { spawnLines, which } from '../host/exec.js';
+import { spawnLines, which, type OutputLine } from '../host/exec.js';
 import { readEventSocketDrops } from './netlink-drops.js';
 import { drainEventSocket, enlargeEventSocket, type BufferOutcome } from './event-socket-buffer.js';
 import type { RawRecord, SourceId } from '../engine/raw-record.js';
@@ -242,30 +242,28 @@ export class ConntrackEventsSource implements Source {
       if (child.pid !== undefined) this.set({ pid: child.pid });
       const drops = new DropWatch(child.pid);
       this.watch = drops;
-      const lines = child.lines[Symbol.asyncIterator]();
+      // Lines, the drop counter and the buffer outcome all land in one box: the loop waits on one
+      // promise when the box is empty, never on a race per line. A race per line added a reaction
+      // to the drop watch's pending promise for every line (kept until drops happen, if ever):
+      // at 20,000 events/s that is 20,000 closures a second held and collected.
+      const box = new LineBox();
+      drops.onChange = box.wake;
+      void (async () => {
+        for await (const out of child.lines) box.push(out);
+      })()
+        .catch(() => undefined)
+        .finally(box.end);
       // conntrack's own -b misses its event socket (event-socket-buffer.ts): kdiag sets it.
-      let buffer: Promise<typeof BUFFER_SET> | undefined =
-        child.pid === undefined || this.opts.enlargeBuffer === false
-          ? undefined
-          : enlargeEventSocket(child.pid, CONNTRACK_EVENTS_BUFFER, childSignal).then((o) => {
-              this.bufferOutcome = o;
-              return BUFFER_SET;
-            });
+      if (child.pid !== undefined && this.opts.enlargeBuffer !== false)
+        void enlargeEventSocket(child.pid, CONNTRACK_EVENTS_BUFFER, childSignal).then((o) => {
+          this.bufferOutcome = o;
+          box.note = o;
+          box.wake();
+        });
       try {
-        let next = lines.next();
         for (;;) {
-          // The drop counter is read on a timer: a burst's drops often come after its last event.
-          const r = await Promise.race(
-            buffer ? [next, drops.changed(), buffer] : [next, drops.changed()],
-          );
-          if (r === BUFFER_SET) {
-            buffer = undefined;
-            if (this.bufferOutcome)
-              yield { t: this.clock(), src, line: bufferLine(this.bufferOutcome), k: 'err' };
-          } else if (r !== DROPS_CHANGED) {
-            if (r.done) break;
-            next = lines.next();
-            const out = r.value;
+          let out = box.shift();
+          while (out !== undefined) {
             if (out.stream === 'stderr') {
               if (isLostEventsLine(out.line)) {
                 drops.warned();
@@ -275,17 +273,26 @@ export class ConntrackEventsSource implements Source {
             } else {
               yield { t: this.clock(), src, line: out.line };
             }
+            out = box.shift();
           }
+          if (box.note !== undefined) {
+            const o = box.note;
+            box.note = undefined;
+            yield { t: this.clock(), src, line: bufferLine(o), k: 'err' };
+          }
+          // The drop counter is read on a timer: a burst's drops often come after its last event.
           const more = drops.unannounced();
           if (more !== undefined) {
             this.set({ lost: this.current.lost + more.extra });
             yield { t: this.clock(), src, line: droppedLine(more.extra, more.total), k: 'err' };
           }
+          if (box.ended && box.empty()) break;
+          await box.wait(drops.pending);
         }
       } finally {
         drops.stop();
         this.watch = undefined;
-        void lines.return?.();
+        box.end();
       }
       const ex = await child.exited;
       const code = exitStatus(ex.exitCode, ex.signal);
@@ -325,8 +332,56 @@ export function droppedLine(extra: number, total: number): string {
   return `kdiag: conntrack -E lost ${extra} events more than its ENOBUFS warnings said (the kernel's drop counter of its netlink event socket: ${total})`;
 }
 
-const DROPS_CHANGED = Symbol('drops changed');
-const BUFFER_SET = Symbol('buffer set');
+/**
+ * What the reading loop has to handle, filled by callbacks: the child's lines (a queue read from an
+ * index, compacted now and then), the buffer outcome, and whether the lines have ended. One waiter.
+ */
+class LineBox {
+  private items: OutputLine[] = [];
+  private head = 0;
+  private waiter: (() => void) | undefined;
+  ended = false;
+  note: BufferOutcome | undefined;
+
+  push(out: OutputLine): void {
+    this.items.push(out);
+    if (this.waiter !== undefined) this.wake();
+  }
+
+  shift(): OutputLine | undefined {
+    if (this.head >= this.items.length) {
+      if (this.head > 0) {
+        this.items = [];
+        this.head = 0;
+      }
+      return undefined;
+    }
+    const out = this.items[this.head]!;
+    this.items[this.head++] = undefined as unknown as OutputLine;
+    return out;
+  }
+
+  empty(): boolean {
+    return this.head >= this.items.length;
+  }
+
+  readonly end = (): void => {
+    this.ended = true;
+    this.wake();
+  };
+
+  readonly wake = (): void => {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  };
+
+  /** Resolves at the next push, note, drop change or end (at once when there is something). */
+  wait(more: () => boolean): Promise<void> {
+    if (!this.empty() || this.ended || this.note !== undefined || more()) return Promise.resolve();
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+}
 
 /** The `err` line that says what receive buffer the event socket got (never read as a loss). */
 export function bufferLine(o: BufferOutcome): string {
@@ -348,8 +403,8 @@ class DropWatch {
   private latest = 0;
   /** Drops announced so far: one per warning, plus what unannounced() reported. */
   private announced = 0;
-  private wake: (() => void) | undefined;
-  private pending: Promise<typeof DROPS_CHANGED> | undefined;
+  /** Called when the kernel's count goes past what was announced. */
+  onChange: () => void = () => {};
 
   constructor(private readonly pid: number | undefined) {}
 
@@ -366,7 +421,7 @@ class DropWatch {
     const n = await readEventSocketDrops(this.pid);
     if (n === undefined || n <= this.latest) return;
     this.latest = n;
-    if (n > this.announced) this.wake?.();
+    if (n > this.announced) this.onChange();
   }
 
   /** One more read of the counter (at most `timeoutMs`), if it is being watched: before the child is killed. */
@@ -378,17 +433,8 @@ class DropWatch {
     clearTimeout(timer);
   }
 
-  /** Settles when the kernel's count goes past what was announced (one promise until then). */
-  changed(): Promise<typeof DROPS_CHANGED> {
-    this.pending ??= new Promise((resolve) => {
-      this.wake = () => {
-        this.pending = undefined;
-        this.wake = undefined;
-        resolve(DROPS_CHANGED);
-      };
-    });
-    return this.pending;
-  }
+  /** True when the kernel counted drops not announced yet. */
+  readonly pending = (): boolean => this.latest > this.announced;
 
   /** Drops counted by the kernel and not announced yet, or undefined. */
   unannounced(): { extra: number; total: number } | undefined {

@@ -99,6 +99,41 @@ describe('ConntrackEventsSource with a fake conntrack on PATH', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
+  it('passes a long burst on whole and in order, with the warning inside it counted once', async () => {
+    // 30,000 lines in a few pipe writes: the reading loop drains them in batches.
+    writeFileSync(
+      join(dir, 'conntrack'),
+      [
+        '#!/bin/sh',
+        'i=0',
+        'while [ $i -lt 30000 ]; do',
+        '  printf "[1795407289.366289]\\t    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=127.0.0.1 dst=127.0.0.1 sport=54124 dport=8080 [UNREPLIED] src=127.0.0.1 dst=127.0.0.1 sport=8080 dport=54124 id=%d\\n" $i',
+        '  [ $i -eq 15000 ] && echo "WARNING: We have hit ENOBUFS! We are losing events." >&2',
+        '  i=$((i + 1))',
+        'done',
+        'exit 1',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(join(dir, 'conntrack'), 0o755);
+    process.env.PATH = `${dir}:${savedPath ?? '/usr/bin:/bin'}`;
+    const src = new ConntrackEventsSource({
+      restart: { initialMs: 1, maxMs: 2, healthyAfterMs: 1e9, maxShortRuns: 1 },
+      dieWithParent: false,
+      enlargeBuffer: false,
+    });
+    const ids: number[] = [];
+    let warnings = 0;
+    for await (const r of src.records(new AbortController().signal)) {
+      if (!r.k) ids.push(Number(/id=(\d+)$/.exec(r.line)?.[1]));
+      else if (r.k === 'err' && r.line.startsWith('WARNING: We have hit ENOBUFS')) warnings++;
+    }
+    expect(ids).toHaveLength(30_000);
+    expect(ids.every((id, i) => id === i)).toBe(true);
+    expect(warnings).toBe(1);
+    expect(src.status).toMatchObject({ state: 'failed', starts: 1, lost: 1 });
+  }, 60_000);
+
   it('ends with one err and exit 127 when conntrack is not on PATH', async () => {
     process.env.PATH = dir;
     const src = new ConntrackEventsSource({ clock: () => 4, netns: 'kdiag-x' });
