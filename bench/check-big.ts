@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/host/exec.js';
 import { fmt, loadNow, median, progress, runToNull, type FigureResult } from './lib.js';
+import { childrenOf } from './live.js';
 
 const PREFIX = 'kdiag-bigct-';
 const CT_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
@@ -78,18 +79,6 @@ function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
     return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
   } catch {
     return 0;
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
   }
 }
 
