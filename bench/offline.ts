@@ -186,7 +186,7 @@ async function costOf(f: () => Promise<unknown>): Promise<StageCost> {
  */
 async function replayStages(
   path: string,
-): Promise<Record<'read' | 'parse' | 'model' | 'modelAlone', StageCost>> {
+): Promise<Record<'read' | 'parse' | 'model' | 'modelAlone' | 'analyze', StageCost>> {
   const feed = async (
     sink: ((o: Parameters<FlowTable['apply']>[0]) => void) | undefined,
   ): Promise<void> => {
@@ -203,6 +203,8 @@ async function replayStages(
   const parse = await costOf(() => feed(() => {}));
   const table = new FlowTable();
   const model = await costOf(() => feed((o) => table.apply(o)));
+  // analyze() and suggestions on the table just built: the share of a replay after its last record.
+  const analyze = await costOf(async () => diagnose(table, {}));
   // The model on its own: every observation parsed beforehand (not timed) and held in memory, as it
   // would arrive on a core of its own if reading and parsing ran on the other one for free.
   const observations: Parameters<FlowTable['apply']>[0][] = [];
@@ -212,7 +214,7 @@ async function replayStages(
     for (let i = 0; i < observations.length; i++) alone.apply(observations[i]!);
   });
   observations.length = 0;
-  return { read, parse, model, modelAlone };
+  return { read, parse, model, modelAlone, analyze };
 }
 
 /** Replay: analyzeInput on a 1,000,000-record recording made with the fixture writer, N runs. */
@@ -267,7 +269,7 @@ export async function figReplay(runs = 3, records = 1_000_000): Promise<FigureRe
         `per run records/s: ${rates.map(fmt).join(', ')}`,
         `recording mix: ${mix}`,
         `last run: ${found}`,
-        `by stages, wall (CPU counts both cores; GC = main-thread pauses): read + envelope ${sec(st.read)}; + parse ${sec(st.parse)}; + model ${sec(st.model)}; whole analyzeInput ${sec(full)}`,
+        `by stages, wall (CPU counts both cores; GC = main-thread pauses): read + envelope ${sec(st.read)}; + parse ${sec(st.parse)}; + model ${sec(st.model)}; whole analyzeInput ${sec(full)}; of which diagnose() (analysis and suggestions) on the modelled table ${sec(st.analyze)}`,
         `the model alone, every observation parsed beforehand and in memory: ${sec(st.modelAlone)}. Reading and parsing on one core while the model runs on the other, with a hand-over that costs nothing, would still take at least ${Math.max(st.parse.wall, st.modelAlone.wall).toFixed(2)} s = ${fmt(stats.records / Math.max(st.parse.wall, st.modelAlone.wall))} records/s before summary and analyze()`,
         `limits of this machine for this file (${fl.lines.toLocaleString('en-US')} lines, ${mb(fl.bytes)}), median of 5: reading it and cutting it into lines (kdiag's line reader) ${fl.cutSec.toFixed(2)} s = ${fmt(fl.lines / fl.cutSec)} lines/s; the same plus one JS read of every byte (a digit fold, the least any parser does) ${fl.touchSec.toFixed(2)} s = ${fmt(fl.lines / fl.touchSec)} lines/s. The whole replay takes ${fmt(full.wall / fl.touchSec, 2)}× that one pass; the target allows ${fmt(fl.lines / 500_000 / fl.touchSec, 2)}×`,
       ],

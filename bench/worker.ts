@@ -77,6 +77,13 @@ export const FIGURES: ReadonlyArray<{
     nodeArgs: ['--expose-gc'],
     title: 'Metrics exporter scrape, 100,000 flows',
   },
+  {
+    name: 'checkbig',
+    root: true,
+    timeoutMs: 1_800_000,
+    nodeArgs: [],
+    title: 'kdiag check, 1,000,000-entry table',
+  },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -105,6 +112,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./trace-ready.js')).figTraceMemory();
     case 'metrics':
       return (await import('./metrics-exporter.js')).figMetricsExporter();
+    case 'checkbig':
+      return (await import('./check-big.js')).figCheckBig();
     default:
       throw new Error(`unknown figure ${name}`);
   }

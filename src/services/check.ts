@@ -1,4 +1,5 @@
 // kdiag check: one snapshot of the host (or a bundle) through the whole analysis.
+import { setMaxListeners } from 'node:events';
 import { hostname, release } from 'node:os';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
 import { EnvironmentError } from '../errors.js';
@@ -120,7 +121,10 @@ export async function runCheck(opts: CheckOptions): Promise<AnalysisResult> {
   const vantage = await readVantageWarning();
   if (vantage !== undefined) notes.unshift(vantage);
   // Parsed while read: the pipeline takes each array as it comes (analyzeRecords iterates `batches`).
-  const batches = sourceBatches(sources, new AbortController().signal, progressLine(onProgress));
+  // Every source listens on this one signal: past ten, Node prints a leak warning on stderr.
+  const abort = new AbortController();
+  setMaxListeners(sources.length + 10, abort.signal);
+  const batches = sourceBatches(sources, abort.signal, progressLine(onProgress));
   return analyzeRecords(
     {
       info: {

@@ -66,13 +66,22 @@ export function trialRefused(t: Trial): string | null {
   return null;
 }
 
+// Outcomes by path, then by trial: the app-keepalive plan is chosen by checkTrial (keepalive
+// suggestions) and its suggestion checked again on the same flows (checked.ts), each time two races
+// per flow on up to 10,000 flows. A path is immutable, so its outcome for one trial never changes.
+const OUTCOMES = new WeakMap<PathTimeouts, Map<string, Outcome>>();
+
 /** Runs the trial on every target: which flows it saves, and which stay at risk and why. */
 export function checkTrial(t: Trial, targets: readonly Target[]): SuggestionCheck {
   const saves: string[] = [];
   const atRisk: { flow: string; reason: string }[] = [];
   let later = 0;
+  const key = JSON.stringify(t);
   for (const x of targets) {
-    const o = tryOn(t, x.path);
+    let seen = OUTCOMES.get(x.path);
+    if (!seen) OUTCOMES.set(x.path, (seen = new Map()));
+    let o = seen.get(key);
+    if (!o) seen.set(key, (o = tryOn(t, x.path)));
     if (o.kind === 'saved') saves.push(x.id);
     else {
       if (o.kind === 'later') later++;
