@@ -84,21 +84,24 @@ describe('hostile flows in the TUI', () => {
         10_000,
       );
       await t.press(KEY.enter);
-      const detail = await t.waitForFrame((f) => f.includes('keepalive off (ss -tinoeEVIL)'));
+      const detail = await t.waitForFrame(
+        (f) => f.includes('keepalive off (ss -tinoeEVIL)'),
+        10_000,
+      );
       expect(detail).toContain('service db/postgresEVIL');
       expect(detail).toContain('seen by conntrackEVIL, ssEVIL, ipvsEVIL');
       expect(detail).toContain('ss timerEVIL');
       // Esc and the next key pressed together would read as Alt+key: wait for each Esc's frame.
       await t.press(KEY.esc);
-      await t.waitForFrame((f) => f.includes('Findings  2'));
+      await t.waitForFrame((f) => f.includes('Findings  2'), 10_000);
       await t.press('/', 'e', 'v', 'i', 'l', KEY.enter);
       // The filter matches the text as shown: "evil" is in every cleaned flow.
-      await t.waitForFrame((f) => f.includes('filter “evil”') && f.includes('1–'));
+      await t.waitForFrame((f) => f.includes('filter “evil”') && f.includes('1–'), 10_000);
       // …and not the escape debris the person never sees.
       await t.press(KEY.esc);
-      await t.waitForFrame((f) => !f.includes('filter “'));
+      await t.waitForFrame((f) => !f.includes('filter “'), 10_000);
       await t.press('/', '3', '1', 'm', KEY.enter);
-      await t.waitForFrame((f) => f.includes('No flow matches “31m”'));
+      await t.waitForFrame((f) => f.includes('No flow matches “31m”'), 10_000);
       expect(t.stdout.writes.join('')).not.toMatch(SMUGGLED);
     }, 30_000);
   }
