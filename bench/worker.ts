@@ -84,6 +84,7 @@ export const FIGURES: ReadonlyArray<{
     nodeArgs: [],
     title: 'kdiag check, 1,000,000-entry table',
   },
+  { name: 'uifirst', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'TUI first frame' },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -114,6 +115,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./metrics-exporter.js')).figMetricsExporter();
     case 'checkbig':
       return (await import('./check-big.js')).figCheckBig();
+    case 'uifirst':
+      return (await import('./ui-first-frame.js')).figUiFirstFrame();
     default:
       throw new Error(`unknown figure ${name}`);
   }

@@ -1,5 +1,5 @@
 // <App>: reads the session store (throttled), keeps UI state, lays out the panes and passes plain data to the views.
-import { useEffect, useMemo, useReducer, useState } from 'react';
+import { memo, useEffect, useMemo, useReducer, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { Finding, FlowView } from '../model/diagnosis.js';
 import type { SessionCommand, SessionStore } from '../model/session.js';
@@ -55,6 +55,13 @@ export interface AppProps {
 }
 
 const MESSAGE_MS = 4000;
+
+// Panes re-render only when their props change: a feed event leaves the 100,000-flow pane alone,
+// a key press the panes it does not move.
+const FlowsPane = memo(FlowsView);
+const FeedPane = memo(FeedView);
+const FindingsPane = memo(FindingsView);
+const AppliedPane = memo(AppliedView);
 
 function useTerminalSize(
   fixedCols?: number,
@@ -302,7 +309,7 @@ export function App({
 
   const flowsPane = (
     <ErrorBoundary label="flows pane" resetKey={d}>
-      <FlowsView
+      <FlowsPane
         flows={index.flows}
         order={flowOrder}
         ttb={index.ttb}
@@ -324,7 +331,7 @@ export function App({
       .join(' ');
   const feedPane = (rect: { width: number; height: number }, title?: string) => (
     <ErrorBoundary label="feed pane" resetKey={snap.feed}>
-      <FeedView
+      <FeedPane
         feed={snap.feed}
         order={feedOrder}
         findingsById={findingsById}
@@ -339,7 +346,7 @@ export function App({
   );
   const findingsPane = (rect: { width: number; height: number }, title?: string) => (
     <ErrorBoundary label="findings pane" resetKey={d}>
-      <FindingsView
+      <FindingsPane
         findings={findings}
         selected={sel.findings.selected}
         scroll={sel.findings.scroll}
@@ -352,7 +359,7 @@ export function App({
   );
   const appliedPane = (rect: { width: number; height: number }, title?: string) => (
     <ErrorBoundary label="applied pane" resetKey={snap.applied}>
-      <AppliedView
+      <AppliedPane
         applied={snap.applied}
         selected={sel.applied.selected}
         scroll={sel.applied.scroll}

@@ -1,5 +1,6 @@
 // The TUI's entry point and the only ink render() call; the CLI import()s this file only for the TUI.
 import type { SessionStore } from '../model/session.js';
+import { loadUi } from './load-ui.js';
 
 export interface RenderAppOptions {
   readonly stdout?: NodeJS.WriteStream;
@@ -16,22 +17,8 @@ export interface RenderAppOptions {
 
 /** Runs the interactive TUI on `store` until the user quits (q or Ctrl-C); the caller then stops the session. */
 export async function renderApp(store: SessionStore, opts: RenderAppOptions = {}): Promise<void> {
-  // React loads its development build, 5-10x slower per frame, unless NODE_ENV says production; set it
-  // before React is first imported (ink and react are loaded here, not at the top of this file).
-  process.env['NODE_ENV'] ??= 'production';
-  // ink draws only the last frame when it believes it runs in CI (env CI / CONTINUOUS_INTEGRATION,
-  // read when ink loads). A person at a terminal gets the live UI even if CI is set in their shell.
   const out = opts.stdout ?? process.stdout;
-  if (out.isTTY) {
-    if (process.env['CI'] !== undefined) process.env['CI'] = 'false';
-    if (process.env['CONTINUOUS_INTEGRATION'] !== undefined)
-      process.env['CONTINUOUS_INTEGRATION'] = 'false';
-  }
-  const [{ render }, { createElement }, { SafeApp }] = await Promise.all([
-    import('ink'),
-    import('react'),
-    import('./app.js'),
-  ]);
+  const { render, createElement, SafeApp } = await loadUi(out);
   const instance = render(createElement(SafeApp, { store, throttleMs: opts.throttleMs ?? 200 }), {
     ...(opts.stdout ? { stdout: opts.stdout } : {}),
     ...(opts.stdin ? { stdin: opts.stdin } : {}),

@@ -337,7 +337,8 @@ describe('renderApp', () => {
       onExit,
       patchConsole: false,
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // The UI loads asynchronously: a key sent before ink listens to stdin would be lost.
+    while (stdin.listenerCount('readable') === 0) await new Promise((r) => setTimeout(r, 10));
     queue.push('q');
     stdin.emit('readable');
     await done;

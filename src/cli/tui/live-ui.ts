@@ -16,6 +16,9 @@ export interface LiveUiOptions {
 
 /** Starts the live session, opens the TUI, and stops every source when the user quits. */
 export async function runLiveUi(o: LiveUiOptions): Promise<void> {
+  // Load the UI while the session sets up (mostly waiting on its tools); renderApp awaits the same
+  // load and reports its failure.
+  void import('../../ui/load-ui.js').then((m) => m.loadUi()).catch(() => undefined);
   // Changes made from this session go into the namespace it diagnoses, never elsewhere.
   const applier = await sessionApplier({ scope: o.netns ? { netns: o.netns } : {} });
   let drawing = false;

@@ -10,6 +10,7 @@ import {
   selectFlowOrder,
   type FlowIndex,
 } from './selectors.js';
+import { printableFlow } from './printable-snapshot.js';
 import type { SortKey } from './ui-state.js';
 
 export interface FlowOrder {
@@ -32,17 +33,20 @@ interface Done {
   readonly order: Uint32Array;
 }
 
-/** Caches the filter text per flow id; ids are stable across diagnoses, so a new diagnosis rarely rebuilds it. */
+/**
+ * Caches the filter text per flow id; ids are stable across diagnoses, so a new diagnosis rarely
+ * rebuilds it. The text is the printable one, as shown: a filter matches what the person sees.
+ */
 function useHaystack(): (f: FlowView) => string {
   const cache = useRef(new Map<string, string>());
   return useMemo(
     () => (f: FlowView) => {
-      if (typeof f.id !== 'string') return flowHaystack(f);
+      if (typeof f.id !== 'string') return flowHaystack(printableFlow(f));
       const c = cache.current;
       let h = c.get(f.id);
       if (h === undefined) {
         if (c.size > 400_000) c.clear();
-        c.set(f.id, (h = flowHaystack(f)));
+        c.set(f.id, (h = flowHaystack(printableFlow(f))));
       }
       return h;
     },

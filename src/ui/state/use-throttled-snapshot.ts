@@ -1,19 +1,19 @@
 // Reads a SessionStore with useSyncExternalStore, coalescing its notifications to one re-render per `ms`.
 import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import type { SessionSnapshot, SessionStore } from '../../model/session.js';
-import { printableDeep } from '../../model/printable.js';
+import { printableSnapshot } from './printable-snapshot.js';
 
-// Input strings (pod and process names, comments, hostnames) reach the terminal only through the
-// snapshot: each snapshot is made printable once, and the same copy is handed back on every render
-// (useSyncExternalStore needs a stable reference).
-function printableSnapshot(
+// Input strings reach the terminal only through the snapshot: each snapshot is made printable once
+// (but its flows, which are made printable where drawn), and the same copy is handed back on every
+// render (useSyncExternalStore needs a stable reference).
+function cachedPrintable(
   copies: WeakMap<SessionSnapshot, SessionSnapshot>,
   s: SessionSnapshot,
 ): SessionSnapshot {
   let p = copies.get(s);
   if (p === undefined) {
     try {
-      p = printableDeep(s);
+      p = printableSnapshot(s);
     } catch {
       // A snapshot that throws when read is the views' to report (their error boundary), as before.
       p = s;
@@ -62,7 +62,7 @@ export function useThrottledSnapshot(store: SessionStore, ms: number): SessionSn
   const get = useCallback(() => {
     try {
       const s = store.getSnapshot();
-      return s === undefined ? undefined : printableSnapshot(copies, s);
+      return s === undefined ? undefined : cachedPrintable(copies, s);
     } catch {
       return undefined;
     }

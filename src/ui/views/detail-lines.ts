@@ -2,6 +2,7 @@
 import type { Finding, FlowView, Layer, Suggestion } from '../../model/diagnosis.js';
 import type { AppliedChange } from '../../model/session.js';
 import { DASH, fmtClock, fmtDuration, fmtOwner, wrapLines } from '../format.js';
+import { printableFlow } from '../state/printable-snapshot.js';
 import { describeChange, layerOf } from '../state/selectors.js';
 import type { Detail } from '../state/ui-state.js';
 import { SEVERITY_COLOR } from '../theme.js';
@@ -40,12 +41,14 @@ const LAYERS: readonly Layer[] = ['keepalive', 'conntrack', 'ipvs', 'path', 'clo
 
 /** Lines of a flow: endpoints, owner, keepalive, every layer's timeout and time left, its findings. */
 export function flowDetail(
-  flow: FlowView | undefined,
+  raw: FlowView | undefined,
   ttb: number,
   findings: readonly Finding[],
   width: number,
 ): DetailModel {
   const w = Math.max(10, width);
+  // The snapshot's flows are raw (made printable only where drawn).
+  const flow = printableFlow(raw);
   if (!flow)
     return {
       title: 'Flow',

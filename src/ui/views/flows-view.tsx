@@ -11,6 +11,7 @@ import {
   fmtOwner,
   layerShort,
 } from '../format.js';
+import { printableFlow } from '../state/printable-snapshot.js';
 import { layerOf } from '../state/selectors.js';
 import type { SortKey } from '../state/ui-state.js';
 import { leftColor, theme } from '../theme.js';
@@ -78,7 +79,7 @@ export function flowLabel(f: FlowView | undefined): string {
 }
 
 function FlowRow({
-  flow,
+  flow: raw,
   ttb,
   cols,
   inner,
@@ -92,6 +93,8 @@ function FlowRow({
   selected: boolean;
   focused: boolean;
 }) {
+  // The snapshot's flows are raw (made printable only where drawn, here and in the detail view).
+  const flow = printableFlow(raw);
   if (!flow) return <Text>{fit(DASH, inner)}</Text>;
   const idle = typeof flow.idleSec === 'number' ? fmtDuration(flow.idleSec) : DASH;
   const first = flow.firstToForget;
