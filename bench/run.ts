@@ -130,6 +130,17 @@ export function renderMarkdown(
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    say(
+      `usage: node dist/bench/run.js [FIGURE...] [--write]\n  no FIGURE: every figure, written to BENCHMARKS.md (about 30 min; keep the machine quiet)\n  FIGURE...: only those, printed; --write writes BENCHMARKS.md too\n  figures: ${FIGURES.map((f) => f.name).join(', ')}`,
+    );
+    return 0;
+  }
+  const flags = argv.filter((a) => a.startsWith('-') && a !== '--write');
+  if (flags.length) {
+    say(`unknown option(s): ${flags.join(', ')} (try --help)`);
+    return 2;
+  }
   const write = argv.includes('--write');
   const names = argv.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !FIGURES.some((f) => f.name === n));
@@ -148,6 +159,9 @@ async function main(argv: readonly string[]): Promise<number> {
     `kdiag bench: ${chosen.map((f) => f.name).join(', ')} — load ${m.loadAtStart}, ${m.cores} cores, speed reference ${speedStart.toFixed(0)} ms`,
   );
   const bpftraceBefore = new Set(pgrep('bpftrace'));
+  // Another run (or a colleague's figure) may own namespaces of the same prefix: clean-up takes only
+  // those that appeared during this run.
+  const netnsBefore = new Set(isRoot() ? await listBenchNetns() : []);
   const results: FigureResult[] = [];
   for (const fig of chosen) {
     if (fig.root && !isRoot()) {
@@ -171,12 +185,12 @@ async function main(argv: readonly string[]): Promise<number> {
   // Whatever a crashed worker left: our namespaces (kdiag-bench-* only), our tracers.
   const cleanup: string[] = [];
   if (isRoot()) {
-    const left = await listBenchNetns();
+    const left = (await listBenchNetns()).filter((n) => !netnsBefore.has(n));
     for (const n of left) await removeNetns(n);
     cleanup.push(
       left.length
         ? `removed ${left.length} leftover benchmark namespace(s): ${left.join(', ')}`
-        : 'no kdiag-bench-* namespace left (ip netns list)',
+        : `no kdiag-bench-* namespace of this run left (ip netns list)${netnsBefore.size ? `; ${netnsBefore.size} that predate the run left alone` : ''}`,
     );
   }
   const newTracers = pgrep('bpftrace').filter((p) => !bpftraceBefore.has(p));
