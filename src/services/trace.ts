@@ -12,6 +12,7 @@ import {
 } from '../sources/bpftrace-source.js';
 import { run } from '../host/exec.js';
 import { netnsProblem } from '../host/netns.js';
+import { readVantageWarning } from '../host/vantage.js';
 import type { Clock, Source } from '../sources/source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { buildLiveSources } from './live-sources.js';
@@ -153,7 +154,9 @@ export async function startTrace(
     ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
   });
   const probeFiles: { id: string; file: string }[] = [];
-  const notesOut = [...notes];
+  // Outside the node's network namespace, or unable to tell, a quiet trace must not read as healthy.
+  const vantage = await readVantageWarning();
+  const notesOut = vantage === undefined ? [...notes] : [vantage, ...notes];
   // Resolved before the compile: the inodes are templated into the program.
   const scope: ProbeScope = o.probes.length > 0 ? await probeScope(o) : { notes: [] };
   const netnsFilter = scope.inodes;
