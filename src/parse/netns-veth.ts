@@ -56,19 +56,24 @@ export interface NetnsScope {
 const isIndex = (x: unknown): x is number =>
   typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
 
-/** Parses `ip -j -d link show type veth`; a string says what is wrong. */
-export function parseVethLinks(json: string): VethLink[] | string {
+/** The objects of iproute2's JSON array, or what is wrong with it (`what` names the command). */
+function jsonObjects(json: string, what: string): Record<string, unknown>[] | string {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    return 'ip -j link: output is not JSON';
+    return `${what}: output is not JSON`;
   }
-  if (!Array.isArray(raw)) return 'ip -j link: expected a JSON array';
+  if (!Array.isArray(raw)) return `${what}: expected a JSON array`;
+  return raw.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null);
+}
+
+/** Parses `ip -j -d link show type veth`; a string says what is wrong. */
+export function parseVethLinks(json: string): VethLink[] | string {
+  const raw = jsonObjects(json, 'ip -j link');
+  if (typeof raw === 'string') return raw;
   const out: VethLink[] = [];
-  for (const l of raw) {
-    if (typeof l !== 'object' || l === null) continue;
-    const o = l as Record<string, unknown>;
+  for (const o of raw) {
     const kind = (o['linkinfo'] as { info_kind?: unknown } | undefined)?.info_kind;
     if (kind !== undefined && kind !== 'veth') continue;
     if (!isIndex(o['ifindex'])) continue;
@@ -85,17 +90,10 @@ export function parseVethLinks(json: string): VethLink[] | string {
 export function parseNsidList(json: string): Map<number, string | undefined> | string {
   // iproute2 prints nothing at all when the namespace knows no other namespace.
   if (json.trim() === '') return new Map();
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    return 'ip -j netns list-id: output is not JSON';
-  }
-  if (!Array.isArray(raw)) return 'ip -j netns list-id: expected a JSON array';
+  const raw = jsonObjects(json, 'ip -j netns list-id');
+  if (typeof raw === 'string') return raw;
   const out = new Map<number, string | undefined>();
-  for (const e of raw) {
-    if (typeof e !== 'object' || e === null) continue;
-    const o = e as Record<string, unknown>;
+  for (const o of raw) {
     if (!isIndex(o['nsid'])) continue;
     out.set(o['nsid'], typeof o['name'] === 'string' ? o['name'] : undefined);
   }
