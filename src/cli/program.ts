@@ -49,7 +49,7 @@ Start with:
   sudo kdiag trace             live drops and resets with their cause
   kdiag replay FILE|BUNDLE     analyse a recording or a bundle offline
 
-Exit status: 0 nothing found, 1 findings, 2 could not run or usage error,\n130 interrupted.`,
+Exit status: 0 nothing found, 1 findings, 2 could not run or usage error,\n130 interrupted by Ctrl-C, 143 by SIGTERM (trace and the TUI stop cleanly first).`,
   );
   return program;
 }

@@ -1,6 +1,7 @@
 // Whether kdiag sees the node: in a container without the host's network namespace it reads an
 // empty netns, and without capabilities part of the tables, both silently (docs/install.md).
-// One line says so in collect's progress and manifest.
+// One line says so in collect's progress and manifest, check's and trace's notes and doctor's report;
+// where kdiag cannot read the links to compare, the line says it cannot tell.
 import { readFile, readlink } from 'node:fs/promises';
 
 // The initial PID namespace's inode is fixed (PROC_PID_INIT_INO, include/linux/proc_ns.h).
@@ -20,28 +21,35 @@ export function vantageWarning(v: {
   readonly initNet?: string;
   readonly capEff?: string;
 }): string | undefined {
-  const parts: string[] = [];
   const inHostPid = v.pidNs === `pid:[${PROC_PID_INIT_INO}]`;
-  if (v.pidNs !== undefined && !inHostPid)
-    parts.push(
-      "not in the host's PID namespace: can't tell whether this is the node's network namespace",
-    );
-  else if (
-    inHostPid &&
-    v.selfNet !== undefined &&
-    v.initNet !== undefined &&
-    v.selfNet !== v.initNet
-  )
-    parts.push(
-      "not in the host's network namespace: tables read are this namespace's, not the node's",
-    );
+  const cantTell = "can't tell whether this is the node's network namespace";
+  // Unreadable links are said as such: a silent "no warning" would read as "kdiag sees the node".
+  let ns: string | undefined;
+  if (v.pidNs === undefined || v.selfNet === undefined)
+    ns = `can't read its own namespace links (/proc/self/ns): ${cantTell}`;
+  else if (!inHostPid) ns = `runs not in the host's PID namespace: ${cantTell}`;
+  else if (v.initNet === undefined)
+    ns = `can't read /proc/1/ns/net (not root, hidepid, or a restricted container): ${cantTell}`;
+  else if (v.selfNet !== v.initNet)
+    ns =
+      "runs not in the host's network namespace: tables read are this namespace's, not the node's";
+  let caps: string | undefined;
   if (v.capEff !== undefined && /^[0-9a-f]+$/i.test(v.capEff)) {
-    const caps = BigInt(`0x${v.capEff}`);
-    const missing = NEEDED.filter(([bit]) => (caps & (1n << BigInt(bit))) === 0n).map(([, n]) => n);
+    const have = BigInt(`0x${v.capEff}`);
+    const missing = NEEDED.filter(([bit]) => (have & (1n << BigInt(bit))) === 0n).map(([, n]) => n);
     if (missing.length > 0)
-      parts.push(`without ${missing.join(', ')}: some reads fail or come back partial`);
+      caps = `without ${missing.join(', ')}: some reads fail or come back partial`;
   }
-  return parts.length === 0 ? undefined : `warning: kdiag runs ${parts.join('; ')}`;
+  if (ns === undefined && caps === undefined) return undefined;
+  const capsPart =
+    caps === undefined
+      ? ''
+      : ns === undefined
+        ? `runs ${caps}`
+        : ns.startsWith('runs')
+          ? `; ${caps}`
+          : `; runs ${caps}`;
+  return `warning: kdiag ${ns ?? ''}${capsPart}`;
 }
 
 /** Reads /proc/self and /proc/1 and returns the warning, if any. */

@@ -46,11 +46,24 @@ function versionAtLeast(v: string, min: readonly number[]): boolean {
  * const report = diagnoseHost(await detectHostCapabilities());
  * process.exitCode = report.exitCode;
  */
-export function diagnoseHost(h: HostCapabilities): DoctorReport {
+export function diagnoseHost(
+  h: HostCapabilities,
+  /** host/vantage.ts's warning: kdiag outside the node's namespaces, or unable to tell. */
+  vantage?: string,
+): DoctorReport {
   const checks: DoctorCheck[] = [];
   const add = (c: DoctorCheck) => checks.push(c);
 
   add({ id: 'kernel', level: 'ok', summary: `Linux ${h.kernel}` });
+  if (vantage !== undefined)
+    add({
+      id: 'vantage',
+      level: 'warn',
+      summary: vantage.replace(/^warning: /, ''),
+      disables:
+        "trust that what kdiag reads is the node's (an empty table may be another namespace's)",
+      fix: 'run kdiag on the host, or in a container with --network=host --pid=host --privileged (docs/install.md)',
+    });
   add(
     h.root
       ? { id: 'root', level: 'ok', summary: 'running as root' }

@@ -19,8 +19,8 @@ export interface TraceCommandOptions {
   readonly intervalMs: number;
   readonly record?: string;
   readonly netns?: string;
-  /** Keep only probe events of this named netns (filtered in the kernel). */
-  readonly probeNetns?: string;
+  /** Keep only probe events of these named netns (filtered in the kernel); overrides netns's set. */
+  readonly probeNetns?: readonly string[];
   readonly kubeProxyConfig?: string;
   readonly probes: string;
   readonly filter: FlowFilter;
@@ -184,7 +184,7 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
       clock,
       progress,
       ...(o.netns ? { netns: o.netns } : {}),
-      ...(o.probeNetns ? { probeNetns: o.probeNetns } : {}),
+      ...(o.probeNetns && o.probeNetns.length > 0 ? { probeNetns: o.probeNetns } : {}),
       ...(o.record ? { record: o.record } : {}),
       ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
     },
@@ -199,8 +199,8 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
       `Serving metrics on ${metrics.url}${o.metrics?.loopback ? '' : ' (not loopback: anyone reaching it reads Service names and findings)'}`,
     );
   for (const n of started.notes) present.note(n, clock());
-  const stopOnce = new Promise<string>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => () => resolve(sig);
+  const stopOnce = new Promise<StopReason>((resolve) => {
+    const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => resolve(sig);
     const sigint = onSignal('SIGINT');
     const sigterm = onSignal('SIGTERM');
     process.once('SIGINT', sigint);
@@ -214,8 +214,9 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
     present.status(msg, clock());
   });
   const why = await stopOnce;
-  // A second Ctrl-C while stopping means "now": the children die with us (pdeathsig).
-  process.once('SIGINT', () => process.exit(130));
+  // A second signal while stopping means "now": the children die with us (pdeathsig).
+  process.once('SIGINT', () => process.exit(SIGNAL_EXIT.SIGINT));
+  process.once('SIGTERM', () => process.exit(SIGNAL_EXIT.SIGTERM));
   progress(why === 'duration' ? 'Duration reached; stopping probes…' : 'Stopping probes…');
   await started.session.stop();
   await metrics?.close();
@@ -232,5 +233,20 @@ export async function runTraceCommand(o: TraceCommandOptions): Promise<number> {
     },
     clock(),
   );
-  return router.standing() > 0 ? 1 : 0;
+  return traceExitCode(why, router.standing());
+}
+
+type StopReason = 'SIGINT' | 'SIGTERM' | 'duration';
+
+/** 128 + the signal's number, as a shell reports a process a signal ended. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * A stop by signal is "interrupted" (130, 143) even though trace stopped cleanly and printed its
+ * summary: a script must tell a run cut short from one that ran its --duration. Otherwise 1 when
+ * a finding shown still stands, else 0.
+ */
+export function traceExitCode(why: StopReason, standing: number): number {
+  if (why !== 'duration') return SIGNAL_EXIT[why];
+  return standing > 0 ? 1 : 0;
 }

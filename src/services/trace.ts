@@ -11,10 +11,12 @@ import {
   createBpftraceProgramSource,
 } from '../sources/bpftrace-source.js';
 import { run } from '../host/exec.js';
-import { namedNetnsInode, netnsProblem } from '../host/netns.js';
+import { netnsProblem } from '../host/netns.js';
+import { readVantageWarning } from '../host/vantage.js';
 import type { Clock, Source } from '../sources/source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { buildLiveSources } from './live-sources.js';
+import { probeScope, type ProbeScope } from './probe-scope.js';
 import { LiveSession, type SessionChange } from './live-session.js';
 import { requireRoot } from '../host/root.js';
 import { checkOutputParent } from '../host/private-out-dir.js';
@@ -22,8 +24,11 @@ import { dirname, resolve } from 'node:path';
 
 export interface TraceOptions {
   readonly netns?: string;
-  /** Keep only probe events of this named network namespace, filtered in the kernel. */
-  readonly probeNetns?: string;
+  /**
+   * Keep only probe events of these named network namespaces, filtered in the kernel. Without it,
+   * `netns` filters to that namespace and those wired to it over veths (probe-scope.ts).
+   */
+  readonly probeNetns?: readonly string[];
   /** Probe ids to run; empty = none (conntrack and snapshots only). */
   readonly probes: readonly string[];
   readonly probesDir: string;
@@ -57,6 +62,7 @@ async function buildHeader(
   o: TraceOptions,
   sources: readonly Source[],
   probeFiles: { id: string; file: string }[],
+  scope: ScopeRecord | undefined,
 ): Promise<FixtureHeader> {
   const tools: Record<string, string> = {};
   for (const [name, argv] of [
@@ -91,10 +97,24 @@ async function buildHeader(
         : {}),
       ...(o.analysis.cloud !== undefined ? { cloud: o.analysis.cloud } : {}),
       ...(o.netns ? { netns: o.netns } : {}),
+      ...(scope ? { probeNetns: scope } : {}),
       intervalMs: o.intervalMs,
     },
     redacted: false,
+    ...(scope && scope.notes.length > 0 ? { notes: scope.notes.join('\n') } : {}),
   };
+}
+
+/** What the recording keeps of the probes' netns filter: the namespaces and what was said of them. */
+interface ScopeRecord {
+  readonly names: readonly string[];
+  readonly inodes: readonly number[];
+  readonly notes: readonly string[];
+}
+
+function recordedScope(scope: ProbeScope, probesRun: boolean): ScopeRecord | undefined {
+  if (!probesRun || scope.notes.length === 0) return undefined;
+  return { names: scope.names ?? [], inodes: scope.inodes ?? [], notes: scope.notes };
 }
 
 export interface StartedTrace {
@@ -134,17 +154,12 @@ export async function startTrace(
     ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
   });
   const probeFiles: { id: string; file: string }[] = [];
-  const notesOut = [...notes];
-  let netnsFilter: number | undefined;
-  if (o.probeNetns !== undefined) {
-    netnsFilter = await namedNetnsInode(o.probeNetns);
-    if (netnsFilter === undefined)
-      throw new EnvironmentError(
-        'KDIAG_ENVIRONMENT',
-        `can't filter probes to network namespace ${o.probeNetns}: no /run/netns/${o.probeNetns}`,
-        'list them with: ip netns list',
-      );
-  }
+  // Outside the node's network namespace, or unable to tell, a quiet trace must not read as healthy.
+  const vantage = await readVantageWarning();
+  const notesOut = vantage === undefined ? [...notes] : [vantage, ...notes];
+  // Resolved before the compile: the inodes are templated into the program.
+  const scope: ProbeScope = o.probes.length > 0 ? await probeScope(o) : { notes: [] };
+  const netnsFilter = scope.inodes;
   if (o.probes.length > 0) {
     o.progress(`Compiling probes ${o.probes.join(', ')} (one bpftrace program)…`);
     const program = await createBpftraceProgramSource(o.probes, {
@@ -164,15 +179,15 @@ export async function startTrace(
       if (program.source) sources.unshift(program.source);
       for (const spec of program.probes)
         probeFiles.push({ id: spec.id, file: `${o.probesDir}/${spec.file}` });
-      if (netnsFilter !== undefined && program.source)
-        notesOut.push(
-          `probes filtered in the kernel to network namespace ${o.probeNetns} (inode ${netnsFilter}): events of other namespaces are not traced`,
-        );
+      if (program.source) notesOut.push(...scope.notes);
     }
   }
   let recorder: FixtureWriter | undefined;
   if (o.record)
-    recorder = await createFixtureWriter(o.record, await buildHeader(o, sources, probeFiles));
+    recorder = await createFixtureWriter(
+      o.record,
+      await buildHeader(o, sources, probeFiles, recordedScope(scope, probeFiles.length > 0)),
+    );
   const pending = new Set(probeFiles.map((p) => `bpftrace:${p.id}`));
   let resolveAttached!: () => void;
   const attached = new Promise<void>((resolve) => {

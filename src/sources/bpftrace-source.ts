@@ -21,8 +21,8 @@ import { requireRoot } from '../host/root.js';
 export interface BpftraceSourceOptions {
   /** Folder holding the .bt files (the package's probes/). */
   readonly probesDir: string;
-  /** Keep only events of this network namespace (its inode, `stat -L -c %i /proc/<pid>/ns/net`). */
-  readonly netnsFilter?: number;
+  /** Keep only events of these network namespaces (inodes, `stat -L -c %i /proc/<pid>/ns/net`); empty = all. */
+  readonly netnsFilter?: readonly number[];
   readonly clock?: Clock;
   /** Summary interval of aggregating probes, seconds (default 1). */
   readonly intervalSec?: number;
@@ -112,12 +112,17 @@ export async function buildProbeContext(
     kernel: release(),
     ...(hz ? { hz: hz.hz, hzSource: hz.source } : {}),
     ...(spec.templates.includes('interval') ? { intervalSec: opts.intervalSec ?? 1 } : {}),
-    netns: opts.netnsFilter ?? 0,
+    ...netnsContext(opts.netnsFilter ?? []),
     ...(dropReasons ? { dropReasons } : {}),
     ...(rstReasons ? { rstReasons } : {}),
     ...(tcpStates ? { tcpStates } : {}),
   };
   return { context, fields };
+}
+
+/** The context's record of the netns filter: one inode in `netns`, several in `netnsIn`. */
+function netnsContext(inodes: readonly number[]): Pick<ProbeContext, 'netns' | 'netnsIn'> {
+  return inodes.length > 1 ? { netns: 0, netnsIn: inodes } : { netns: inodes[0] ?? 0 };
 }
 
 /** Checks once that bpftrace and setpriv can run (root, on PATH). */
@@ -173,7 +178,7 @@ export async function templateProbe(
     fields,
     ...(context.hz === undefined ? {} : { hz: context.hz }),
     ...(opts.intervalSec === undefined ? {} : { intervalSec: opts.intervalSec }),
-    netns: opts.netnsFilter ?? 0,
+    netns: opts.netnsFilter ?? [],
   });
   if (rendered.errors.length > 0)
     throw new EnvironmentError(

@@ -5,7 +5,7 @@ import { loadUi } from './load-ui.js';
 export interface RenderAppOptions {
   readonly stdout?: NodeJS.WriteStream;
   readonly stdin?: NodeJS.ReadStream;
-  /** Called once after the UI has unmounted (q or Ctrl-C). */
+  /** Called once after the UI has unmounted (q, Ctrl-C or a signal). */
   readonly onExit?: () => void;
   /** Coalescing window for store notifications in ms (default 200; the frame benchmark uses 0). */
   readonly throttleMs?: number;
@@ -15,23 +15,72 @@ export interface RenderAppOptions {
   readonly patchConsole?: boolean;
 }
 
-/** Runs the interactive TUI on `store` until the user quits (q or Ctrl-C); the caller then stops the session. */
-export async function renderApp(store: SessionStore, opts: RenderAppOptions = {}): Promise<void> {
+/** How the TUI ended: `q`, or interrupted (Ctrl-C in the UI or SIGINT, SIGTERM from outside). */
+export type AppExit = 'quit' | 'SIGINT' | 'SIGTERM';
+
+/** The exit status for how the TUI ended: q answers 0/1 by findings; an interruption is 128 + signal. */
+export function exitCodeOf(how: AppExit, findings: number): number {
+  if (how === 'SIGINT') return 130;
+  if (how === 'SIGTERM') return 143;
+  return findings > 0 ? 1 : 0;
+}
+
+/**
+ * Runs the interactive TUI on `store` until the user quits (q) or interrupts it (Ctrl-C, SIGINT,
+ * SIGTERM); the caller then stops the session and exits with exitCodeOf.
+ */
+export async function renderApp(
+  store: SessionStore,
+  opts: RenderAppOptions = {},
+): Promise<AppExit> {
   const out = opts.stdout ?? process.stdout;
-  const { render, createElement, SafeApp } = await loadUi(out);
-  const instance = render(createElement(SafeApp, { store, throttleMs: opts.throttleMs ?? 200 }), {
-    ...(opts.stdout ? { stdout: opts.stdout } : {}),
-    ...(opts.stdin ? { stdin: opts.stdin } : {}),
-    exitOnCtrlC: true,
-    // A console.log from anywhere would tear the frame; ink prints it above the frame instead.
-    patchConsole: opts.patchConsole ?? true,
-    debug: opts.debug ?? false,
-    maxFps: 20,
-  });
+  const { render, createElement, Fragment, useApp, useInput, SafeApp } = await loadUi(out);
+  let how: AppExit = 'quit';
+  // ink's own exitOnCtrlC ends the UI as q does: Ctrl-C is caught here to be told apart.
+  function CtrlC() {
+    const { exit } = useApp();
+    useInput((input, key) => {
+      if (key.ctrl && input === 'c') {
+        how = 'SIGINT';
+        exit();
+      }
+    });
+    return null;
+  }
+  const instance = render(
+    createElement(
+      Fragment,
+      null,
+      createElement(SafeApp, { store, throttleMs: opts.throttleMs ?? 200 }),
+      createElement(CtrlC),
+    ),
+    {
+      ...(opts.stdout ? { stdout: opts.stdout } : {}),
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
+      exitOnCtrlC: false,
+      // A console.log from anywhere would tear the frame; ink prints it above the frame instead.
+      patchConsole: opts.patchConsole ?? true,
+      debug: opts.debug ?? false,
+      maxFps: 20,
+    },
+  );
+  // A signal from outside (kill, a closing session) ends the UI the same way, so the caller still
+  // stops every child before exiting.
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => {
+    how = sig;
+    instance.unmount();
+  };
+  const sigint = onSignal('SIGINT');
+  const sigterm = onSignal('SIGTERM');
+  process.once('SIGINT', sigint);
+  process.once('SIGTERM', sigterm);
   try {
     await instance.waitUntilExit();
   } finally {
+    process.removeListener('SIGINT', sigint);
+    process.removeListener('SIGTERM', sigterm);
     instance.cleanup();
     opts.onExit?.();
   }
+  return how;
 }

@@ -1,6 +1,6 @@
 // Exit status 130 means "interrupted" (kdiag --help): a Ctrl-C during a long read must end kdiag by
 // SIGINT, which a shell reports as 128 + 2, never as a normal 0/1/2 that looks like an answer.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,4 +51,47 @@ describe('interrupted commands end as interrupted', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }, 60_000);
   }
+});
+
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+const RECORDING = new URL(
+  '../../fixtures/sessions/conntrack-expiry/recording.ndjson',
+  import.meta.url,
+).pathname;
+
+/**
+ * Opens the replay TUI under a pseudo-terminal (util-linux `script`, whose -e returns the child's
+ * status), types `key` once the first frame is drawn, and resolves with the exit status.
+ */
+function tuiKey(key: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'script',
+      ['-q', '-e', '-c', `${process.execPath} ${KDIAG} ui --replay ${RECORDING}`, '/dev/null'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      // The status line is the frame's last line: the UI listens for keys by then.
+      if (!sent && out.includes('REPLAY')) {
+        sent = true;
+        child.stdin.write(key);
+      }
+    });
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+describe.skipIf(!hasScript)('the TUI: q answers, Ctrl-C interrupts', () => {
+  it('Ctrl-C exits 130 (interrupted), not 0', async () => {
+    const r = await tuiKey('\u0003');
+    expect(r.code, r.out.slice(-400)).toBe(130);
+  }, 60_000);
+
+  it('q exits with the findings code: 1, the recording has findings at its end', async () => {
+    const r = await tuiKey('q');
+    expect(r.code, r.out.slice(-400)).toBe(1);
+  }, 60_000);
 });

@@ -81,7 +81,10 @@ describe.skipIf(reason)('kdiag trace against the lab (real kernel)', () => {
         r.matched,
         `the scenario itself did not behave as the kernel should: ${r.summary}`,
       ).toBe(true);
-      expect(traced.exitCode, traced.stderr).toBe(c.rules.length > 0 ? 1 : traced.exitCode);
+      // Stopped by SIGINT: trace stops cleanly and says it was interrupted (130) whatever it
+      // found; what it found is what still stands in its output.
+      expect(traced.exitCode, traced.stderr).toBe(130);
+      if (c.rules.length > 0) expect(standingFindingsOf(traced.lines).length).toBeGreaterThan(0);
       const flow = clientFlowId(r);
       const live = findingsOf(traced.lines);
       const onFlow = live.filter((f) => (flow ? f.flows.includes(flow) : false));

@@ -1,9 +1,11 @@
 // The warning when kdiag does not see the node: another network namespace, or missing capabilities.
 import { execFile } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { vantageWarning } from '../../src/host/vantage.js';
+import { readVantageWarning, vantageWarning } from '../../src/host/vantage.js';
 
 const run = promisify(execFile);
 const HOST_PID = 'pid:[4026531836]';
@@ -36,6 +38,40 @@ describe('vantageWarning', () => {
     ).toBe(
       "warning: kdiag runs not in the host's PID namespace: can't tell whether this is the node's network namespace; without CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE: some reads fail or come back partial",
     );
+  });
+
+  it("says it can't tell when pid 1's network namespace cannot be read, instead of staying silent", () => {
+    expect(vantageWarning({ pidNs: HOST_PID, selfNet: 'net:[1]', capEff: ALL })).toBe(
+      "warning: kdiag can't read /proc/1/ns/net (not root, hidepid, or a restricted container): can't tell whether this is the node's network namespace",
+    );
+    expect(vantageWarning({ capEff: ALL })).toMatch(
+      /^warning: kdiag can't read its own namespace links \(\/proc\/self\/ns\): can't tell/,
+    );
+    expect(vantageWarning({ pidNs: HOST_PID, selfNet: 'net:[1]', capEff: '0' })).toBe(
+      "warning: kdiag can't read /proc/1/ns/net (not root, hidepid, or a restricted container): can't tell whether this is the node's network namespace; runs without CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE: some reads fail or come back partial",
+    );
+    expect(
+      vantageWarning({ pidNs: HOST_PID, selfNet: 'net:[1]', initNet: 'net:[1]', capEff: '0' }),
+    ).toBe(
+      'warning: kdiag runs without CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE: some reads fail or come back partial',
+    );
+  });
+
+  it('reads a /proc where pid 1 is hidden (hidepid) and says it cannot tell', async () => {
+    const proc = mkdtempSync(join(tmpdir(), 'kdiag-vantage-'));
+    try {
+      mkdirSync(join(proc, 'self', 'ns'), { recursive: true });
+      writeFileSync(join(proc, 'self', 'status'), `Name:\tnode\nCapEff:\t${ALL}\n`);
+      // Namespace links are symlinks to text like pid:[N]: readlink gives the text back.
+      symlinkSync(HOST_PID, join(proc, 'self', 'ns', 'pid'));
+      symlinkSync('net:[4026531833]', join(proc, 'self', 'ns', 'net'));
+      expect(await readVantageWarning(proc)).toMatch(/can't read \/proc\/1\/ns\/net/);
+      mkdirSync(join(proc, '1', 'ns'), { recursive: true });
+      symlinkSync('net:[4026531833]', join(proc, '1', 'ns', 'net'));
+      expect(await readVantageWarning(proc)).toBeUndefined();
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
   });
 
   // Some sandboxes hide pid 1's namespace links even from root: nothing to compare with there.

@@ -87,12 +87,12 @@ describe('probe catalog', () => {
       fields: { 'tcp:tcp_send_reset': ['reason'], 'skb:kfree_skb': ['rx_sk'] },
       hz: 250,
       intervalSec: 1,
-      netns: 0,
+      netns: [],
     });
     expect(r.errors).toEqual([]);
     const body = r.program.split('\n').filter((l) => !l.trimStart().startsWith('//')).join('\n');
     expect(body).not.toMatch(/\{\{/);
-    for (const k of placeholderKinds(body)) expect(['REASON', 'RST_REASON', 'FIELD_OR', 'HZ', 'INTERVAL_S', 'INTERVAL_NS', 'NETNS']).toContain(k);
+    for (const k of placeholderKinds(body)) expect(['REASON', 'RST_REASON', 'FIELD_OR', 'HZ', 'INTERVAL_S', 'INTERVAL_NS', 'NETNS_IN']).toContain(k);
   });
 
   it.each(PROBES.map((p) => p.id))('fixture %s.ndjson parses with zero issues', (id) => {

@@ -31,6 +31,16 @@ describe('kdiag doctor', () => {
     expect(r.checks.find((c) => c.id === 'conntrack-events-buffer')).toMatchObject({ level: 'ok' });
   });
 
+  it('warns (degraded, exit 1) when kdiag runs outside the node or cannot tell', () => {
+    const w = "warning: kdiag can't read /proc/1/ns/net (not root, hidepid, or a restricted container): can't tell whether this is the node's network namespace";
+    const r = diagnoseHost(host(), w);
+    expect(r.checks.find((c) => c.id === 'vantage')).toMatchObject({ level: 'warn', summary: w.replace('warning: ', '') });
+    expect(r.exitCode).toBe(1);
+    const text = formatDoctorText(r);
+    expect(text).toMatch(/can't read \/proc\/1\/ns\/net/);
+    for (const l of text.split('\n')) expect(l.length).toBeLessThan(80);
+  });
+
   it('warns that bursts of events are lost when perl is missing to size the event socket', () => {
     const h = host();
     const r = diagnoseHost({ ...h, conntrack: { ...h.conntrack, eventBufferFix: false } });

@@ -90,8 +90,8 @@ describe('probe templating', () => {
   });
 
   it('uses FIELD_OR fallbacks on kernels without the field and fills HZ, interval, netns', () => {
-    const r = renderProbe('{{FIELD_OR:tcp:tcp_send_reset:reason:-1}} {{HZ}} {{INTERVAL_NS}} {{NETNS}}', { fields: { 'tcp:tcp_send_reset': ['skbaddr'] }, hz: 250, intervalSec: 2, netns: 4026532533 });
-    expect(r.program).toBe('-1 250 2000000000 4026532533');
+    const r = renderProbe('{{FIELD_OR:tcp:tcp_send_reset:reason:-1}} {{HZ}} {{INTERVAL_NS}} {{NETNS_IN:$netns}}', { fields: { 'tcp:tcp_send_reset': ['skbaddr'] }, hz: 250, intervalSec: 2, netns: [4026532533] });
+    expect(r.program).toBe('-1 250 2000000000 ($netns == 4026532533)');
     expect(r.missing).toEqual(['FIELD:tcp:tcp_send_reset:reason']);
   });
 
@@ -99,7 +99,17 @@ describe('probe templating', () => {
     expect(renderProbe('{{BOGUS}}', {}).errors).toHaveLength(1);
     expect(renderProbe('{{REASON:NO_SOCKET}}', {}).errors[0]).toMatch(/no drop reason table/);
     expect(renderProbe('{{HZ}}', {}).errors[0]).toMatch(/HZ is unknown/);
-    expect(renderProbe('{{NETNS}}', { netns: -1 }).errors).toHaveLength(1);
+    expect(renderProbe('{{NETNS_IN:$netns}}', { netns: [-1] }).errors).toHaveLength(1);
+    expect(renderProbe('{{NETNS_IN:$netns}}', { netns: [0] }).errors).toHaveLength(1);
+    expect(renderProbe('{{NETNS_IN}}', { netns: [1] }).errors[0]).toMatch(/expected NETNS_IN:\$variable/);
+  });
+
+  it('filters on a set of netns inodes, or on none', () => {
+    expect(renderProbe('if ({{NETNS_IN:$netns}}) {', {}).program).toBe('if (1) {');
+    expect(renderProbe('if ({{NETNS_IN:$netns}}) {', { netns: [] }).program).toBe('if (1) {');
+    expect(renderProbe('if ({{NETNS_IN:$ns}}) {', { netns: [4026532533, 4026532601] }).program).toBe(
+      'if (($ns == 4026532533 || $ns == 4026532601)) {',
+    );
   });
 });
 

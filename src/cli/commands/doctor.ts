@@ -30,7 +30,8 @@ export function registerDoctor(program: Command): void {
           : {},
       );
       if (tty) process.stderr.write('\r\x1b[K');
-      const report = diagnoseHost(host);
+      const { readVantageWarning } = await import('../../host/vantage.js');
+      const report = diagnoseHost(host, await readVantageWarning());
       process.stdout.write(
         opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorText(report),
       );

@@ -45,7 +45,8 @@ kube-proxy.args, iptables-save.txt (any subset; see README), as a folder
 or as one .tar.gz/.tgz/.zip archive. Any other text file is read as a pasted
 ticket: the command outputs in it are found by their shape, prose is ignored.
 
-Exit status: 0 nothing found, 1 findings, 2 could not read the input (or nothing in it).`,
+Exit status: 0 nothing found, 1 findings, 2 could not read the input (or nothing in it),
+130 interrupted (Ctrl-C; --ui: q answers 0 or 1).`,
   );
   cmd.action(async (input: string, flags: ReplayFlags) => {
     const opts = await analysisOptionsFrom(flags);
@@ -53,7 +54,7 @@ Exit status: 0 nothing found, 1 findings, 2 could not read the input (or nothing
       const { requireTerminal } = await import('../tui/require-terminal.js');
       requireTerminal(`kdiag replay ${input}`);
       const { runReplayUi } = await import('../tui/replay-ui.js');
-      await runReplayUi(
+      process.exitCode = await runReplayUi(
         input,
         opts,
         flags.at === undefined ? undefined : await parseOffsetSec(flags.at),

@@ -14,7 +14,7 @@ interface TraceFlags extends AnalysisFlags {
   duration?: string;
   record?: string;
   netns?: string;
-  probeNetns?: string;
+  probeNetns?: string[];
   port?: string[];
   addr?: string[];
   pod?: string[];
@@ -42,11 +42,12 @@ export function registerTrace(program: Command): void {
     )
     .option(
       '--netns <name>',
-      'read conntrack, iptables and sysctls inside this named network namespace',
+      'read conntrack, iptables and sysctls inside this named network namespace; the probes keep only its events and those of the named namespaces wired to it over veths',
     )
     .option(
       '--probe-netns <name>',
-      'trace only events of this named network namespace (filtered in the kernel by its inode)',
+      'the probes keep only events of this named network namespace (repeatable; replaces the set --netns finds)',
+      collect,
     )
     .option('--port <port>', 'show only flows with this port (repeatable)', collect)
     .option('--addr <address>', 'show only flows with this address (repeatable)', collect)
@@ -87,7 +88,16 @@ Examples:
 Probes (probes/README.md): trace_skb_drop, trace_tcp_reset, trace_tcp_retrans and
 trace_tcp_state run by default; top_flow_activity (per-flow idle time measured in
 the kernel) samples every segment and costs throughput: add it with --probes all.
-Ctrl-C stops the probes and leaves a complete recording. Exit status: 0 nothing found, 1 findings, 2 could not run or usage error.`,
+Ctrl-C stops the probes, leaves a complete recording and prints the summary.
+
+Network namespaces: with --netns NODE the probes filter in the kernel to NODE and
+every named namespace (under /run/netns) reachable from it over veth pairs, never
+through the host's own namespace; trace says which at the start. Namespaces with
+no name, or created after the start, are not traced; past 64 namespaces it does
+not filter. --probe-netns NAME (repeatable) chooses the namespaces instead.
+
+Exit status: 0 nothing found, 1 findings, 2 could not run or usage error,
+130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM.`,
   );
   cmd.action(async (flags: TraceFlags) => {
     const analysis = await analysisOptionsFrom(flags);

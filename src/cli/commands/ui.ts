@@ -17,21 +17,25 @@ interface UiFlags extends AnalysisFlags {
   kubeProxyConfig?: string;
 }
 
+/** Opens the TUI and sets the exit status from how it ended. */
 async function runUi(flags: UiFlags): Promise<void> {
+  process.exitCode = await uiExitCode(flags);
+}
+
+async function uiExitCode(flags: UiFlags): Promise<number> {
   const { requireTerminal } = await import('../tui/require-terminal.js');
   requireTerminal(flags.replay ? `kdiag replay ${flags.replay}` : 'kdiag trace');
   const analysis = await analysisOptionsFrom(flags);
   if (flags.replay) {
     const { runReplayUi } = await import('../tui/replay-ui.js');
-    await runReplayUi(
+    return runReplayUi(
       flags.replay,
       analysis,
       flags.at === undefined ? undefined : await parseOffsetSec(flags.at),
     );
-    return;
   }
   const { runLiveUi } = await import('../tui/live-ui.js');
-  await runLiveUi({
+  return runLiveUi({
     analysis,
     intervalMs: await parseIntervalMs(flags.interval ?? '2s'),
     ...(flags.netns ? { netns: flags.netns } : {}),
@@ -46,7 +50,7 @@ function uiOptions(cmd: Command): Command {
     .option('--at <offset>', 'with --replay: start at this offset (e.g. 90s; -30s from the end)')
     .option(
       '--netns <name>',
-      'read conntrack, iptables and sysctls inside this named network namespace',
+      'read conntrack, iptables and sysctls inside this named network namespace; the probes keep only its events and those of the named namespaces wired to it over veths (see kdiag trace --help)',
     )
     .option('--record <file>', 'record the live session to FILE for kdiag replay')
     .addOption(
@@ -74,7 +78,11 @@ export function registerUi(program: Command): void {
 Examples:
   sudo kdiag                       # same as: sudo kdiag ui
   kdiag ui --replay fixtures/sessions/conntrack-expiry/recording.ndjson
-  kdiag replay incident.ndjson --ui`,
+  kdiag replay incident.ndjson --ui
+
+Keys: ? lists them; q quits. Exit status: q answers 0 nothing found or 1 findings;
+Ctrl-C (or SIGINT) 130 and SIGTERM 143, after stopping every probe and tool;
+2 could not run or usage error.`,
   );
   cmd.action(runUi);
   // `kdiag` alone opens the live UI; anything else left over is a mistyped command.

@@ -4,6 +4,7 @@ import { systemClock } from '../../sources/source.js';
 import { sessionApplier, withApplyPlanner } from '../../services/session-apply.js';
 import { DEFAULT_PROBES, probesDir } from '../../services/trace-command.js';
 import { startTrace } from '../../services/trace.js';
+import type { AppExit } from '../../ui/render-app.js';
 
 export interface LiveUiOptions {
   readonly netns?: string;
@@ -14,8 +15,11 @@ export interface LiveUiOptions {
   readonly analysis: AnalyzeOptions;
 }
 
-/** Starts the live session, opens the TUI, and stops every source when the user quits. */
-export async function runLiveUi(o: LiveUiOptions): Promise<void> {
+/**
+ * Starts the live session, opens the TUI, and stops every source when the user quits; returns the
+ * exit status (q: 1 with findings, else 0; Ctrl-C 130, SIGTERM 143).
+ */
+export async function runLiveUi(o: LiveUiOptions): Promise<number> {
   // Load the UI while the session sets up (mostly waiting on its tools); renderApp awaits the same
   // load and reports its failure.
   void import('../../ui/load-ui.js').then((m) => m.loadUi()).catch(() => undefined);
@@ -41,12 +45,15 @@ export async function runLiveUi(o: LiveUiOptions): Promise<void> {
   );
   // The first frame does not wait for bpftrace (seconds of compiling): its source shows
   // "attaching…" on the status line until the probes are attached.
+  let how: AppExit = 'quit';
   try {
     const { renderApp } = await import('../../ui/render-app.js');
     drawing = true;
-    await renderApp(withApplyPlanner(started.session, applier), {});
+    how = await renderApp(withApplyPlanner(started.session, applier), {});
   } finally {
     process.stderr.write('Stopping probes…\n');
     await started.session.stop();
   }
+  const { exitCodeOf } = await import('../../ui/render-app.js');
+  return exitCodeOf(how, started.session.getSnapshot().diagnosis.findings.length);
 }

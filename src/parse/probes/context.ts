@@ -12,8 +12,10 @@ export interface ProbeContext {
   readonly hz?: number;
   readonly hzSource?: string;
   readonly intervalSec?: number;
-  /** netns inode the probe was restricted to, 0 = all. */
+  /** netns inode the probe was restricted to, 0 = all (or several: netnsIn). */
   readonly netns?: number;
+  /** netns inodes the probe was restricted to, when more than one. */
+  readonly netnsIn?: readonly number[];
   /** enum skb_drop_reason (skb:kfree_skb format), number → name. */
   readonly dropReasons?: Record<string, string>;
   /** enum sk_rst_reason (tcp:tcp_send_reset format, ≥ 6.10), number → name. */
@@ -63,6 +65,7 @@ export function parseProbeContext(line: string): LineOutcome<ProbeContext> {
     ...(str('hzSource') === undefined ? {} : { hzSource: str('hzSource') }),
     ...(num('intervalSec') === undefined ? {} : { intervalSec: num('intervalSec') }),
     ...(num('netns') === undefined ? {} : { netns: num('netns') }),
+    ...(Array.isArray(o.netnsIn) ? { netnsIn: o.netnsIn.filter((x): x is number => typeof x === 'number').slice(0, 1024) } : {}),
     ...(table('dropReasons') === undefined ? {} : { dropReasons: table('dropReasons') }),
     ...(table('rstReasons') === undefined ? {} : { rstReasons: table('rstReasons') }),
     ...(table('tcpStates') === undefined ? {} : { tcpStates: table('tcpStates') }),

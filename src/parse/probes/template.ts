@@ -11,8 +11,8 @@ export interface TemplateInputs {
   readonly fields?: Readonly<Record<string, readonly string[]>>;
   readonly hz?: number;
   readonly intervalSec?: number;
-  /** netns inode to keep, 0 = all. */
-  readonly netns?: number;
+  /** netns inodes to keep; empty or absent = all. */
+  readonly netns?: readonly number[];
 }
 
 export interface RenderedProbe {
@@ -77,13 +77,20 @@ export function renderProbe(text: string, inputs: TemplateInputs): RenderedProbe
         }
         return key === 'INTERVAL_S' ? String(Math.max(1, Math.round(s))) : String(Math.round(s * 1e9));
       }
-      case 'NETNS': {
-        const n = inputs.netns ?? 0;
-        if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-          errors.push(`{{NETNS}}: ${n} is not a netns inode`);
+      case 'NETNS_IN': {
+        // NETNS_IN:$var: true when the probe keeps an event of netns $var (one comparison per inode).
+        const inodes = inputs.netns ?? [];
+        if (arg === undefined || !/^\$[a-z_][a-z0-9_]*$/.test(arg)) {
+          errors.push(`${all}: expected NETNS_IN:$variable`);
           return all;
         }
-        return String(n);
+        const bad = inodes.find((n) => !Number.isInteger(n) || n <= 0 || n > 0xffffffff);
+        if (bad !== undefined) {
+          errors.push(`${all}: ${bad} is not a netns inode`);
+          return all;
+        }
+        if (inodes.length === 0) return '1';
+        return `(${inodes.map((n) => `${arg} == ${n}`).join(' || ')})`;
       }
       default:
         errors.push(`${all}: unknown placeholder`);
