@@ -77,6 +77,7 @@ export const FIGURES: ReadonlyArray<{
     nodeArgs: ['--expose-gc'],
     title: 'Metrics exporter scrape, 100,000 flows',
   },
+  { name: 'tracecost', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'Trace cost (CPU)' },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -105,6 +106,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./trace-ready.js')).figTraceMemory();
     case 'metrics':
       return (await import('./metrics-exporter.js')).figMetricsExporter();
+    case 'tracecost':
+      return (await import('./trace-cost.js')).figTraceCost();
     default:
       throw new Error(`unknown figure ${name}`);
   }
