@@ -75,14 +75,6 @@ export interface LiveSessionOptions {
  */
 export const ANALYSIS_CPU_SHARE = 0.1;
 
-/**
- * How often a live session analyses by default (ms): the snapshot sources read every 2 s, so an
- * analysis between two of them sees only the events since. Once a second it took 6% of a core on
- * the churn lab at ~1,000 events/s (node --cpu-prof, bench tracecost), half of it for no new
- * snapshot.
- */
-export const ANALYZE_EVERY_MS = 2000;
-
 const EMPTY: Diagnosis = { at: 0, findings: [], predictions: [], suggestions: [], flows: [] };
 const FEED_MAX = 500;
 
@@ -131,7 +123,7 @@ export class LiveSession implements SessionStore {
           ? deferUntil.then(() => (this.abort.signal.aborted ? undefined : this.runSource(s)))
           : this.runSource(s),
       );
-    this.scheduleTick(this.opts.analyzeEveryMs ?? ANALYZE_EVERY_MS);
+    this.scheduleTick(this.opts.analyzeEveryMs ?? 1000);
   }
 
   private scheduleTick(ms: number): void {
@@ -141,7 +133,7 @@ export class LiveSession implements SessionStore {
       if (this.stopped === undefined)
         this.scheduleTick(
           dutyCycleDelay(
-            this.opts.analyzeEveryMs ?? ANALYZE_EVERY_MS,
+            this.opts.analyzeEveryMs ?? 1000,
             performance.now() - t0,
             ANALYSIS_CPU_SHARE,
           ),
