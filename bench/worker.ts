@@ -85,6 +85,7 @@ export const FIGURES: ReadonlyArray<{
     title: 'kdiag check, 1,000,000-entry table',
   },
   { name: 'uifirst', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'TUI first frame' },
+  { name: 'tracecost', root: true, timeoutMs: 600_000, nodeArgs: [], title: 'Trace cost (CPU)' },
 ];
 
 async function runFigure(name: string): Promise<FigureResult> {
@@ -117,6 +118,8 @@ async function runFigure(name: string): Promise<FigureResult> {
       return (await import('./check-big.js')).figCheckBig();
     case 'uifirst':
       return (await import('./ui-first-frame.js')).figUiFirstFrame();
+    case 'tracecost':
+      return (await import('./trace-cost.js')).figTraceCost();
     default:
       throw new Error(`unknown figure ${name}`);
   }

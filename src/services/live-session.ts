@@ -19,6 +19,7 @@ import type { Clock, Source } from '../sources/source.js';
 import { Engine } from '../engine/engine.js';
 import { feedItemFor } from '../engine/feed.js';
 import { RecordRate } from './record-rate.js';
+import { limitLiveHeapGrowth } from './live-heap.js';
 
 /**
  * `update` marks a finding or prediction emitted before under the same id (a finding's id, a
@@ -114,6 +115,7 @@ export class LiveSession implements SessionStore {
 
   /** Starts every source; resolves once they are running (not when they end). */
   start(): void {
+    limitLiveHeapGrowth();
     const { deferUntil, deferred } = this.opts;
     for (const s of this.opts.sources)
       this.loops.push(
@@ -348,12 +350,25 @@ export class LiveSession implements SessionStore {
 }
 
 /**
+ * How often a finding is re-emitted when only numbers in what it says changed (ms of diagnosis
+ * time): a value that moves with the clock is news now and then, not at every analysis.
+ */
+export const NUMBERS_ONLY_UPDATE_MS = 30_000;
+const NUMBER = /\d+(?:\.\d+)?/g;
+
+/**
  * What changed between one analysis and the last: findings new or changed (by id), findings gone,
  * predictions new or with another breaking layer (by flow), predictions gone.
  */
 export class DiagnosisChanges {
-  /** Findings last emitted, by id, with what makes a re-emission news (findingSignature). */
-  private readonly findings = new Map<string, { finding: Finding; sig: string }>();
+  /**
+   * Findings last emitted, by id, with what makes a re-emission news (findingSignature), the same
+   * with the cause's numbers masked, and when it was last emitted (diagnosis time).
+   */
+  private readonly findings = new Map<
+    string,
+    { finding: Finding; sig: string; shape: string; at: number }
+  >();
   /** Predictions last emitted, by flow. */
   private readonly predictions = new Map<string, Prediction>();
 
@@ -365,7 +380,11 @@ export class DiagnosisChanges {
       const sig = findingSignature(f);
       const before = this.findings.get(f.id);
       if (before?.sig === sig) continue;
-      this.findings.set(f.id, { finding: f, sig });
+      // A cause whose words stay and whose numbers move with the clock ("the idlest idle 4284 s")
+      // would re-emit every finding at every analysis: thousands of lines a tick on a big table.
+      const shape = findingSignature(f, true);
+      if (before?.shape === shape && d.at - before.at < NUMBERS_ONLY_UPDATE_MS) continue;
+      this.findings.set(f.id, { finding: f, sig, shape, at: d.at });
       out.push({ type: 'finding', finding: f, diagnosis: d, update: before !== undefined });
     }
     for (const [id, { finding }] of this.findings) {
@@ -393,16 +412,17 @@ export class DiagnosisChanges {
 
 /**
  * What a finding says, without what only moves on (its time, its growing evidence list): a change
- * here is an upgrade or a correction worth emitting again under the same id.
+ * here is an upgrade or a correction worth emitting again under the same id. With the cause's
+ * numbers masked, what stays when only a measured value moved.
  */
-export function findingSignature(f: Finding): string {
+export function findingSignature(f: Finding, maskCauseNumbers = false): string {
   return JSON.stringify([
     f.rule,
     f.fm,
     f.severity,
     f.confidence,
     f.title,
-    f.cause,
+    maskCauseNumbers ? f.cause.replace(NUMBER, '#') : f.cause,
     [...f.flows].sort(),
     [...f.suggestions].sort(),
   ]);

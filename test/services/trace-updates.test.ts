@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { tracePresenter } from '../../src/cli/output/trace-output.js';
 import type { Diagnosis, Finding, Prediction } from '../../src/model/diagnosis.js';
-import { DiagnosisChanges, type SessionChange } from '../../src/services/live-session.js';
+import {
+  DiagnosisChanges,
+  NUMBERS_ONLY_UPDATE_MS,
+  type SessionChange,
+} from '../../src/services/live-session.js';
 import { traceRouter } from '../../src/services/trace-command.js';
 
 const FLOW = 'tcp 10.0.0.1:42766>10.96.0.10:80';
@@ -67,6 +71,28 @@ describe('DiagnosisChanges', () => {
     const out = ch.diff(diag(2, [upgraded]));
     expect(kinds(out)).toEqual(['finding+update']);
     expect(out[0]).toMatchObject({ finding: { id: upgraded.id, rule: 'conntrack.invalid-reset' } });
+  });
+
+  it('re-emits a finding whose cause changed only in its numbers at most every 30 s', () => {
+    const ch = new DiagnosisChanges();
+    const idle = (s: number, at: number) =>
+      diag(at, [
+        finding({
+          cause: `idle ${s} s past nf_conntrack_tcp_timeout_established 300 s; the next packet was dropped`,
+        }),
+      ]);
+    expect(kinds(ch.diff(idle(400, 1_000)))).toEqual(['finding']);
+    // The idle time moves with the clock: not news at every analysis …
+    expect(ch.diff(idle(402, 3_000))).toEqual([]);
+    expect(ch.diff(idle(428, 29_000))).toEqual([]);
+    // … but now and then, with the latest numbers.
+    const out = ch.diff(idle(431, 1_000 + NUMBERS_ONLY_UPDATE_MS));
+    expect(kinds(out)).toEqual(['finding+update']);
+    expect(out[0]).toMatchObject({ finding: { cause: expect.stringContaining('idle 431 s') } });
+    // Words that change are news at once.
+    expect(
+      kinds(ch.diff(diag(32_000, [finding({ cause: 'the backend changed; reset' })]))),
+    ).toEqual(['finding+update']);
   });
 
   it('withdraws a finding the latest analysis no longer makes, and a prediction no longer at risk', () => {
