@@ -92,6 +92,8 @@ function applyIntents(target: DetailModel['apply']): KeyIntent[] {
 /** Decides what a key press means on the current screen; pure, so it is tested without a terminal. */
 export function resolveKey(input: string, key: Key, ctx: KeyContext): KeyIntent[] {
   const s = ctx.ui;
+  // Ctrl-C ends the TUI (render-app.tsx); it must not also act as c (copy) on the way out.
+  if (key.ctrl && input === 'c') return [];
 
   // A confirmation dialog takes every key: only y confirms, n or Esc cancels.
   if (s.dialog) {
