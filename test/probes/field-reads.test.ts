@@ -64,3 +64,13 @@ describe('tracepoint field reads in probes/*.bt', () => {
     expect(repeatedFieldReads('$a = args->saddr; $b = args->saddr_v6;')).toEqual([]);
   });
 });
+
+describe('conditions around templates', () => {
+  // bpftrace wants `if (…)`; a template that renders to `1` or `($netns == A || …)` must sit inside
+  // the parentheses (a merge once left `if {{NETNS_IN:$netns}} {`, which bpftrace refuses).
+  it.each(files)('%s parenthesises every if condition', (f) => {
+    const code = readFileSync(join(PROBES_DIR, f), 'utf8').replace(/\/\/.*$/gm, '');
+    const bare = [...code.matchAll(/\bif\s+(?!\()[^\n]*/g)].map((m) => m[0].trim());
+    expect(bare).toEqual([]);
+  });
+});
