@@ -11,6 +11,7 @@ import { sourceKindByBundleFile } from '../engine/source-kinds.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { stageOutputDir, type StagedDir } from '../host/private-out-dir.js';
 import { readVantageWarning } from '../host/vantage.js';
+import { wrap } from '../model/text-wrap.js';
 import {
   conntrackListSource,
   conntrackStatsSource,
@@ -237,7 +238,8 @@ export async function collectBundle(opts: CollectOptions = {}): Promise<CollectR
 
   // Outside the node's namespaces or without capabilities the reads look empty, not failed.
   const vantage = await readVantageWarning();
-  if (vantage !== undefined) progress(vantage);
+  // Progress lines stay within 80 columns, as the terminal and the tests expect.
+  if (vantage !== undefined) for (const l of wrap(vantage, 80, 2, 0)) progress(l);
   const base = { ...(netns === undefined ? {} : { netns }), timeoutMs: opts.timeoutMs ?? 120_000 };
   const inNetns = (argv: readonly string[]): readonly string[] | undefined =>
     netns === undefined ? undefined : withNetns(argv, netns);

@@ -1,37 +1,6 @@
 // Small text-layout helpers for reports that must fit a terminal width.
 
-/** Wraps text to `width`, indenting continuation lines by `indent` spaces; long words are split. */
-export function wrap(text: string, width: number, indent = 0, firstIndent = indent): string[] {
-  const out: string[] = [];
-  let line = ' '.repeat(firstIndent);
-  let lineHasWord = false;
-  const pad = ' '.repeat(indent);
-  for (const word0 of text.split(/\s+/).filter(Boolean)) {
-    let word = word0;
-    while (word.length > 0) {
-      const room = width - line.length - (lineHasWord ? 1 : 0);
-      if (word.length <= room) {
-        line += (lineHasWord ? ' ' : '') + word;
-        lineHasWord = true;
-        word = '';
-      } else if (!lineHasWord || word.length > width - indent) {
-        // Split a word that could never fit, at what room remains.
-        const take = Math.max(1, room);
-        line += (lineHasWord ? ' ' : '') + word.slice(0, take);
-        word = word.slice(take);
-        out.push(line);
-        line = pad;
-        lineHasWord = false;
-      } else {
-        out.push(line);
-        line = pad;
-        lineHasWord = false;
-      }
-    }
-  }
-  if (lineHasWord || out.length === 0) out.push(line);
-  return out;
-}
+export { wrap } from '../../model/text-wrap.js';
 
 /** Seconds as a short human duration: 45s, 9m30s, 2h05m, 5d. */
 export function fmtDuration(sec: number | null | undefined): string {
