@@ -145,20 +145,24 @@ export async function startTrace(
   // The file is opened 'wx'; its folder must not be one where others can swap files (files as
   // root). Checked before any probe starts.
   if (o.record) await checkOutputParent(dirname(resolve(o.record)), '--record');
-  const { sources, notes } = await buildLiveSources({
-    clock: o.clock,
-    intervalMs: o.intervalMs,
-    events: true,
-    allSockets: true,
-    ...(o.netns ? { netns: o.netns } : {}),
-    ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
-  });
+  // The probes' compile is the long pole of being ready: the namespaces it filters on are found
+  // while the snapshot sources are set up, not after them.
+  const [{ sources, notes }, vantage, scope] = await Promise.all([
+    buildLiveSources({
+      clock: o.clock,
+      intervalMs: o.intervalMs,
+      events: true,
+      allSockets: true,
+      ...(o.netns ? { netns: o.netns } : {}),
+      ...(o.kubeProxyConfig ? { kubeProxyConfig: o.kubeProxyConfig } : {}),
+    }),
+    // Outside the node's network namespace, or unable to tell, a quiet trace must not read as healthy.
+    readVantageWarning(),
+    // Resolved before the compile: the inodes are templated into the program.
+    o.probes.length > 0 ? probeScope(o) : Promise.resolve<ProbeScope>({ notes: [] }),
+  ]);
   const probeFiles: { id: string; file: string }[] = [];
-  // Outside the node's network namespace, or unable to tell, a quiet trace must not read as healthy.
-  const vantage = await readVantageWarning();
   const notesOut = vantage === undefined ? [...notes] : [vantage, ...notes];
-  // Resolved before the compile: the inodes are templated into the program.
-  const scope: ProbeScope = o.probes.length > 0 ? await probeScope(o) : { notes: [] };
   const netnsFilter = scope.inodes;
   if (o.probes.length > 0) {
     o.progress(`Compiling probes ${o.probes.join(', ')} (one bpftrace program)…`);
