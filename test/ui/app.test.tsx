@@ -6,6 +6,7 @@ import { osc52 } from '../../src/ui/clipboard.js';
 import { renderApp } from '../../src/ui/render-app.js';
 import { throttledSubscribe } from '../../src/ui/state/use-throttled-snapshot.js';
 import { createFakeStore, type FakeStore } from '../helpers/fake-store.js';
+import { fakeTty } from '../helpers/fake-tty.js';
 import { KEY, renderTui } from '../helpers/render-tui.js';
 import { manyFlows, testSnapshot, TEST_DIAGNOSIS } from '../helpers/ui-test-data.js';
 
@@ -311,36 +312,18 @@ describe('throttledSubscribe', () => {
 
 describe('renderApp', () => {
   it('resolves and calls onExit when the user quits with q', async () => {
-    const { EventEmitter } = await import('node:events');
-    const stdout = Object.assign(new EventEmitter(), {
-      isTTY: true,
-      columns: 80,
-      rows: 24,
-      write: () => true,
-    });
-    const queue: string[] = [];
-    const stdin = Object.assign(new EventEmitter(), {
-      isTTY: true,
-      read: () => queue.shift() ?? null,
-      setEncoding() {},
-      setRawMode() {},
-      resume() {},
-      pause() {},
-      ref() {},
-      unref() {},
-    });
+    const tty = fakeTty();
     const store = createFakeStore(testSnapshot());
     const onExit = vi.fn();
     const done = renderApp(store, {
-      stdout: stdout as never,
-      stdin: stdin as never,
+      stdout: tty.stdout,
+      stdin: tty.stdin,
       onExit,
       patchConsole: false,
     });
     // The UI loads asynchronously: a key sent before ink listens to stdin would be lost.
-    while (stdin.listenerCount('readable') === 0) await new Promise((r) => setTimeout(r, 10));
-    queue.push('q');
-    stdin.emit('readable');
+    while (tty.raw.listenerCount('readable') === 0) await new Promise((r) => setTimeout(r, 10));
+    tty.type('q');
     await done;
     expect(onExit).toHaveBeenCalledTimes(1);
     expect(store.listenerCount()).toBe(0);

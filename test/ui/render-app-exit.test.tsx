@@ -1,41 +1,24 @@
 // How the TUI ended decides kdiag's exit status: q answers 0/1 by findings, Ctrl-C is "interrupted".
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, renderApp } from '../../src/ui/render-app.js';
 import { createFakeStore } from '../helpers/fake-store.js';
+import { fakeTty } from '../helpers/fake-tty.js';
 import { testSnapshot } from '../helpers/ui-test-data.js';
 
 /** Renders the app on fake streams and types `key` once it listens; resolves with how it ended. */
 async function endWith(key: string) {
-  const stdout = Object.assign(new EventEmitter(), {
-    isTTY: true,
-    columns: 80,
-    rows: 24,
-    write: () => true,
-  });
-  const queue: string[] = [];
-  const stdin = Object.assign(new EventEmitter(), {
-    isTTY: true,
-    read: () => queue.shift() ?? null,
-    setEncoding() {},
-    setRawMode() {},
-    resume() {},
-    pause() {},
-    ref() {},
-    unref() {},
-  });
+  const tty = fakeTty();
   const store = createFakeStore(testSnapshot());
   const done = renderApp(store, {
-    stdout: stdout as never,
-    stdin: stdin as never,
+    stdout: tty.stdout,
+    stdin: tty.stdin,
     patchConsole: false,
   });
   // Typed again until the UI listens (its effects run after the first commit; no fixed wait).
   let ended = false;
   void done.finally(() => (ended = true));
   while (!ended) {
-    queue.push(key);
-    stdin.emit('readable');
+    tty.type(key);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { how: await done, store };
