@@ -35,6 +35,29 @@ function live(o: {
   ];
 }
 
+/**
+ * The host's keepalive time (300 s) never reached netns app (7200 s), and the only flow in app has no
+ * SO_KEEPALIVE, which a keepalive sysctl needs.
+ */
+function keepaliveNotInNetns(): Observation[] {
+  return [
+    obs.sysctls(T0, { [EST]: '600', 'net.ipv4.tcp_keepalive_time': '300' }),
+    obs.sysctls(T0, { 'net.ipv4.tcp_keepalive_time': '7200' }, 'app'),
+    ...ctSnapshot(T0, [ct(ORIG, REPLY, { timeout: 590 })]),
+    ...ssSnapshot(
+      T0,
+      [
+        sock('10.0.0.1:5000', '10.96.0.20:5432', {
+          lastsndMs: 10_000,
+          lastrcvMs: 10_000,
+          lastackMs: 10_000,
+        }),
+      ],
+      'app',
+    ),
+  ];
+}
+
 const ids = (list: Observation[]) => diagnose(tableOf(list)).suggestions.map((s) => s.id);
 
 describe('suggestions checked against the timer race', () => {
@@ -74,22 +97,7 @@ describe('suggestions checked against the timer race', () => {
   it('give no keepalive sysctl for sockets without SO_KEEPALIVE: the application must set it', () => {
     // The host's keepalive time (300 s) never reached netns app (7200 s): the budget finding asks for
     // it there. The only flow in app has no SO_KEEPALIVE, which the sysctl needs.
-    const list: Observation[] = [
-      obs.sysctls(T0, { [EST]: '600', 'net.ipv4.tcp_keepalive_time': '300' }),
-      obs.sysctls(T0, { 'net.ipv4.tcp_keepalive_time': '7200' }, 'app'),
-      ...ctSnapshot(T0, [ct(ORIG, REPLY, { timeout: 590 })]),
-      ...ssSnapshot(
-        T0,
-        [
-          sock('10.0.0.1:5000', '10.96.0.20:5432', {
-            lastsndMs: 10_000,
-            lastrcvMs: 10_000,
-            lastackMs: 10_000,
-          }),
-        ],
-        'app',
-      ),
-    ];
+    const list = keepaliveNotInNetns();
     const d = diagnose(tableOf(list));
     expect(d.findings.map((f) => f.id)).toContain('node.timeout-budget:keepalive-not-in-netns@app');
     expect(d.suggestions.map((s) => s.id)).not.toContain('pod-keepalive-time');
@@ -142,22 +150,7 @@ describe('a finding the race leaves with no fix', () => {
   it('names the refused change and the suggestion that saves its flows instead', () => {
     // Same input as the SO_KEEPALIVE case above: the budget finding's pod sysctl is refused, and
     // before this its finding printed no fix line at all, as if nothing were needed.
-    const list: Observation[] = [
-      obs.sysctls(T0, { [EST]: '600', 'net.ipv4.tcp_keepalive_time': '300' }),
-      obs.sysctls(T0, { 'net.ipv4.tcp_keepalive_time': '7200' }, 'app'),
-      ...ctSnapshot(T0, [ct(ORIG, REPLY, { timeout: 590 })]),
-      ...ssSnapshot(
-        T0,
-        [
-          sock('10.0.0.1:5000', '10.96.0.20:5432', {
-            lastsndMs: 10_000,
-            lastrcvMs: 10_000,
-            lastackMs: 10_000,
-          }),
-        ],
-        'app',
-      ),
-    ];
+    const list = keepaliveNotInNetns();
     const d = diagnose(tableOf(list));
     const f = d.findings.find((x) => x.id === 'node.timeout-budget:keepalive-not-in-netns@app');
     expect(f?.suggestions).toEqual([]);
