@@ -11,7 +11,7 @@ import { CONNTRACK_EVENTS_ARGV, CONNTRACK_EVENTS_BUFFER } from '../src/sources/c
 import { enlargeEventSocket } from '../src/sources/event-socket-buffer.js';
 import { readEventSocketDrops } from '../src/sources/netlink-drops.js';
 import { benchLab, type BenchLab } from './bench-net.js';
-import { fmt, loadNow, progress, type FigureResult } from './lib.js';
+import { fmt, loadNow, procStat, progress, type FigureResult } from './lib.js';
 import { startTrace } from './live.js';
 import { SYN_CHURN_EVENTS_PER_CONN } from './syn-churn.js';
 
@@ -91,13 +91,7 @@ async function drainAndReap(ns: string): Promise<void> {
 
 /** CPU ms (user + system) of a live pid. */
 function pidCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
+  return procStat(pid)?.ownMs ?? 0;
 }
 
 /**

@@ -180,3 +180,35 @@ export function speedReference(): number {
 export function loadNow(): string {
   return loadavg()[0]!.toFixed(2);
 }
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on every Linux node kdiag runs on). */
+const USER_HZ = 100;
+
+/** A process as /proc/PID/stat shows it: name, start time (a pid may be reused) and CPU in ms. */
+export interface ProcStat {
+  readonly name: string;
+  readonly start: string;
+  /** utime + stime. */
+  readonly ownMs: number;
+  /** cutime + cstime: children already waited for. */
+  readonly reapedMs: number;
+}
+
+/** Reads /proc/PID/stat; undefined when the pid is unknown or gone. */
+export function procStat(pid: number | undefined): ProcStat | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = s.lastIndexOf(')');
+    const f = s.slice(close + 2).split(' ');
+    const ms = (i: number): number => (Number(f[i]) * 1000) / USER_HZ;
+    return {
+      name: s.slice(s.indexOf('(') + 1, close),
+      start: f[19]!,
+      ownMs: ms(11) + ms(12),
+      reapedMs: ms(13) + ms(14),
+    };
+  } catch {
+    return undefined;
+  }
+}

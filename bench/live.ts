@@ -14,7 +14,7 @@ import { conntrackListSource, conntrackTableSource } from '../src/sources/conntr
 import { run, spawnLines } from '../src/host/exec.js';
 import type { SnapshotSource } from '../src/sources/snapshot-source.js';
 import { benchLab, ctNamespace, splitPin, type BenchLab } from './bench-net.js';
-import { fmt, loadNow, median, progress, runToNull, type FigureResult } from './lib.js';
+import { fmt, loadNow, median, procStat, progress, runToNull, type FigureResult } from './lib.js';
 
 function repoRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -207,13 +207,8 @@ export function childrenOf(pid: number): number[] {
 
 /** CPU ms of pid (user + system) and of its children already waited for. */
 function procCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
+  const s = procStat(pid);
+  return s === undefined ? undefined : s.ownMs + s.reapedMs;
 }
 
 /** CPU ms of pid and of every descendant, living (bpftrace, conntrack -E) or already waited for. */

@@ -1,34 +1,10 @@
 // What a running `kdiag trace` costs the node: CPU time of kdiag and of its children (bpftrace,
 // conntrack -E, the periodic snapshot tools) over a fixed window on the churn lab at ~1,000 events/s.
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { run } from '../src/host/exec.js';
 import { benchLab, type BenchLab } from './bench-net.js';
 import { childrenOf, startTrace } from './live.js';
-import { fmt, loadNow, progress, type FigureResult } from './lib.js';
-
-/** Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on every Linux node kdiag runs on). */
-const HZ = 100;
-
-interface ProcTimes {
-  readonly name: string;
-  /** utime + stime, ms. */
-  readonly own: number;
-  /** cutime + cstime: children already waited for, ms. */
-  readonly reaped: number;
-}
-
-function procTimes(pid: number): ProcTimes | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const name = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    const t = (i: number): number => (Number(f[i]) * 1000) / HZ;
-    return { name, own: t(11) + t(12), reaped: t(13) + t(14) };
-  } catch {
-    return undefined;
-  }
-}
+import { fmt, loadNow, procStat, progress, type FigureResult } from './lib.js';
 
 /** One reading of the tree: kdiag's own CPU, what its finished children took, and each living descendant's. */
 interface TreeSample {
@@ -38,19 +14,19 @@ interface TreeSample {
 }
 
 function sampleTree(pid: number): TreeSample | undefined {
-  const root = procTimes(pid);
+  const root = procStat(pid);
   if (root === undefined) return undefined;
   const living = new Map<number, { name: string; ms: number }>();
   const visit = (p: number): void => {
     for (const c of childrenOf(p)) {
-      const t = procTimes(c);
+      const t = procStat(c);
       if (t === undefined) continue;
-      living.set(c, { name: t.name, ms: t.own + t.reaped });
+      living.set(c, { name: t.name, ms: t.ownMs + t.reapedMs });
       visit(c);
     }
   };
   visit(pid);
-  return { kdiag: root.own, reaped: root.reaped, living };
+  return { kdiag: root.ownMs, reaped: root.reapedMs, living };
 }
 
 /** CPU ms in the window by part: kdiag itself, bpftrace, conntrack -E, and the snapshot tools. */

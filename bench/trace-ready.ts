@@ -13,17 +13,11 @@ import { DEFAULT_PROBES, probesDir } from '../src/services/trace-command.js';
 import { run } from '../src/host/exec.js';
 import { ctNamespace } from './bench-net.js';
 import { childrenOf, fillTable, startTrace } from './live.js';
-import { fmt, loadNow, median, progress, type FigureResult } from './lib.js';
+import { fmt, loadNow, median, procStat, progress, type FigureResult } from './lib.js';
 
 /** CPU ms (user + system) a process has used so far, from /proc/<pid>/stat; undefined once gone. */
 function cpuMsOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.ownMs;
 }
 
 /** The first bpftrace among pid's descendants. */

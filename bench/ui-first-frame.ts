@@ -2,7 +2,6 @@
 // still attaching): the real `kdiag ui --netns NS` under a pseudo-terminal, timed from spawn to the
 // first output that holds the app's frame; then q, and every process it started must be gone.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
@@ -11,7 +10,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { run } from '../src/host/exec.js';
 import { ctNamespace } from './bench-net.js';
 import { childrenOf } from './live.js';
-import { fmt, loadNow, median, progress, type FigureResult } from './lib.js';
+import { fmt, loadNow, median, procStat, progress, type FigureResult } from './lib.js';
 
 const COLS = 160;
 const ROWS = 40;
@@ -67,27 +66,13 @@ interface Proc {
 }
 
 function procOf(pid: number): Proc | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const name = stat.slice(stat.indexOf('(') + 1, close);
-    const start = stat.slice(close + 2).split(' ')[19]!;
-    return { pid, start, name };
-  } catch {
-    return undefined;
-  }
+  const s = procStat(pid);
+  return s && { pid, start: s.start, name: s.name };
 }
 
 /** CPU ms (user + system) of pid so far. */
 function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  return procStat(pid)?.ownMs ?? Number.NaN;
 }
 
 function alive(p: Proc): boolean {
