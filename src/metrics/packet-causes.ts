@@ -1,6 +1,8 @@
 // Drops and resets counted by the finding that explains them. A probe event arrives before the
-// analysis that explains it (the next tick), so each waits, bounded, for a finding to cover its flow;
-// once counted under a cause it stays there, so the counter only grows. Pure: time is the diagnosis's.
+// analysis that explains it (the next tick), so each waits, bounded, for a finding that cites it in
+// its evidence; a finding that only names its flow (a prediction made before the break) is taken once
+// no citing one came. Once counted under a cause it stays there, so the counter only grows. Pure:
+// time is the diagnosis's.
 import type { Diagnosis, Finding, Severity } from '../model/diagnosis.js';
 import type { FeedItem } from '../model/session.js';
 
@@ -16,6 +18,11 @@ export interface PacketCauseCount {
 export const UNEXPLAINED = 'unexplained';
 /** How long (record time) an event waits for a finding before it counts as unexplained. */
 export const CAUSE_GRACE_MS = 30_000;
+/**
+ * How long (record time) an event waits for a finding citing it before one that only names its flow
+ * counts: a diagnosis made before the event reached the analysis can name the flow, never cite it.
+ */
+export const CITE_WAIT_MS = 10_000;
 /** Events waiting at most: past it the oldest counts as unexplained (memory stays bounded). */
 export const PENDING_MAX = 10_000;
 
@@ -25,6 +32,7 @@ interface Pending {
   readonly kind: 'drop' | 'reset';
   readonly flow: string;
   readonly t: number;
+  readonly src: string;
 }
 
 /** Counts drop and reset feed items by cause as diagnoses come in. */
@@ -35,6 +43,7 @@ export class PacketCauses {
   constructor(
     private readonly graceMs = CAUSE_GRACE_MS,
     private readonly pendingMax = PENDING_MAX,
+    private readonly citeWaitMs = Math.min(CITE_WAIT_MS, graceMs),
   ) {}
 
   /** Takes one feed item; only drops and resets count. */
@@ -44,28 +53,33 @@ export class PacketCauses {
       this.count(item.kind, UNEXPLAINED, 'none');
       return;
     }
-    this.pending.push({ kind: item.kind, flow: item.flow, t: item.t });
+    this.pending.push({ kind: item.kind, flow: item.flow, t: item.t, src: item.src });
     if (this.pending.length > this.pendingMax) {
       const oldest = this.pending.shift()!;
       this.count(oldest.kind, UNEXPLAINED, 'none');
     }
   }
 
-  /** Attributes waiting events to the findings of `d`; those older than the grace are unexplained. */
+  /**
+   * Attributes waiting events to the findings of `d`: the most severe that cites the event, else,
+   * past CITE_WAIT_MS, the most severe naming its flow; those older than the grace are unexplained.
+   */
   settle(d: Diagnosis): void {
     if (this.pending.length === 0) return;
     const byFlow = new Map<string, Finding>();
-    for (const f of d.findings)
-      for (const flow of f.flows) {
-        const prev = byFlow.get(flow);
-        if (prev === undefined || SEVERITY_RANK[f.severity] < SEVERITY_RANK[prev.severity])
-          byFlow.set(flow, f);
-      }
+    const byEvent = new Map<string, Finding>();
+    for (const f of d.findings) {
+      for (const flow of f.flows) keepMostSevere(byFlow, flow, f);
+      for (const e of f.evidence) keepMostSevere(byEvent, eventKey(e.src, e.t), f);
+    }
     const keep: Pending[] = [];
     for (const p of this.pending) {
-      const f = byFlow.get(p.flow);
+      const age = d.at - p.t;
+      const f =
+        byEvent.get(eventKey(p.src, p.t)) ??
+        (age > this.citeWaitMs ? byFlow.get(p.flow) : undefined);
       if (f !== undefined) this.count(p.kind, f.rule, f.fm);
-      else if (d.at - p.t > this.graceMs) this.count(p.kind, UNEXPLAINED, 'none');
+      else if (age > this.graceMs) this.count(p.kind, UNEXPLAINED, 'none');
       else keep.push(p);
     }
     this.pending = keep;
@@ -86,4 +100,13 @@ export class PacketCauses {
     const prev = this.counts.get(key);
     this.counts.set(key, { kind, rule, fm, count: (prev?.count ?? 0) + 1 });
   }
+}
+
+function eventKey(src: string, t: number): string {
+  return `${t}|${src}`;
+}
+
+function keepMostSevere(m: Map<string, Finding>, key: string, f: Finding): void {
+  const prev = m.get(key);
+  if (prev === undefined || SEVERITY_RANK[f.severity] < SEVERITY_RANK[prev.severity]) m.set(key, f);
 }

@@ -124,14 +124,17 @@ describe.skipIf(reason)('kdiag trace --metrics scraped by a real Prometheus', ()
         await sleep(1000);
       }
     })();
-    // 12 s after the break: the finding that explains the reset comes within 5 s, and Prometheus
-    // must scrape the counter it settles before kdiag stops.
+    // Trace runs on until its exposition counts the reset under the finding that explains it, then
+    // 4 s more so that Prometheus (scraping every second) has the counter before kdiag stops.
+    const counted =
+      /^kdiag_packet_events_total\{[^}]*rule="conntrack\.established-expired"[^}]*\} [1-9]/m;
     const traced = await traceScenario(
       env.lab(),
       'conntrack-expiry',
       join(dir, 'trace.ndjson'),
       ['--metrics', `127.0.0.1:${kdiagPort}`],
-      12_000,
+      4_000,
+      () => counted.test(exposition),
     );
     polling = false;
     await poller;
@@ -147,7 +150,14 @@ describe.skipIf(reason)('kdiag trace --metrics scraped by a real Prometheus', ()
       promBase,
       'max_over_time(kdiag_packet_events_total{job="kdiag",rule="conntrack.established-expired"}[10m])',
     );
-    expect(byCause.map((r) => r.metric.fm)).toContain('FM-1');
+    const countedLines = exposition
+      .split('\n')
+      .filter((l) => l.startsWith('kdiag_packet_events_total'))
+      .join('\n');
+    expect(
+      byCause.map((r) => r.metric.fm),
+      `kdiag's last exposition:\n${countedLines}`,
+    ).toContain('FM-1');
     expect(Math.max(...byCause.map((r) => Number(r.value[1])))).toBeGreaterThanOrEqual(1);
 
     // kdiag stopped with the trace: nothing listens on its port any more.

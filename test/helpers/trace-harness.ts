@@ -34,6 +34,8 @@ export async function traceScenario(
   extraArgs: string[] = [],
   /** How long trace keeps running after the scenario: its next snapshots and analysis. */
   lingerMs = 5000,
+  /** Before `lingerMs`, trace runs until this holds (checked every 200 ms, 60 s at most). */
+  lingerUntil?: () => boolean,
 ): Promise<TracedScenario> {
   const child = spawn(
     process.execPath,
@@ -95,6 +97,8 @@ export async function traceScenario(
     await new Promise((r) => setTimeout(r, 2500));
     const result = await runScenario(scenario, { lab });
     // Let the next snapshot and analysis see the aftermath.
+    for (const t0 = Date.now(); lingerUntil && !lingerUntil() && Date.now() - t0 < 60_000;)
+      await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, lingerMs));
     child.kill('SIGINT');
     const exitCode = await exited;
