@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname, release } from 'node:os';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
-import { EnvironmentError } from '../errors.js';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, type FixtureHeader } from '../record/fixture-header.js';
 import { createFixtureWriter, type FixtureWriter } from '../record/fixture-writer.js';
 import {
@@ -11,16 +10,13 @@ import {
   createBpftraceProgramSource,
 } from '../sources/bpftrace-source.js';
 import { run } from '../host/exec.js';
-import { netnsProblem } from '../host/netns.js';
 import { readVantageWarning } from '../host/vantage.js';
 import type { Clock, Source } from '../sources/source.js';
 import { KDIAG_VERSION } from '../version.js';
 import { buildLiveSources } from './live-sources.js';
 import { probeScope, type ProbeScope } from './probe-scope.js';
 import { LiveSession, type SessionChange } from './live-session.js';
-import { requireRoot } from '../host/root.js';
-import { checkOutputParent } from '../host/private-out-dir.js';
-import { dirname, resolve } from 'node:path';
+import { preflightTrace } from './trace-preflight.js';
 
 export interface TraceOptions {
   readonly netns?: string;
@@ -130,21 +126,7 @@ export async function startTrace(
   o: TraceOptions,
   onChange: (c: SessionChange) => void,
 ): Promise<StartedTrace> {
-  requireRoot('trace', {
-    hint: 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)',
-  });
-  if (o.netns) {
-    const problem = await netnsProblem(o.netns);
-    if (problem)
-      throw new EnvironmentError(
-        'KDIAG_ENVIRONMENT',
-        `can't use network namespace ${o.netns}: ${problem}`,
-        'list them with: ip netns list',
-      );
-  }
-  // The file is opened 'wx'; its folder must not be one where others can swap files (files as
-  // root). Checked before any probe starts.
-  if (o.record) await checkOutputParent(dirname(resolve(o.record)), '--record');
+  await preflightTrace(o);
   // The probes' compile is the long pole of being ready: the namespaces it filters on are found
   // while the snapshot sources are set up, not after them.
   const [{ sources, notes }, vantage, scope] = await Promise.all([

@@ -7,6 +7,10 @@ export interface RenderAppOptions {
   readonly stdin?: NodeJS.ReadStream;
   /** Called once after the UI has unmounted (q, Ctrl-C or a signal). */
   readonly onExit?: () => void;
+  /** Called once the first frame is rendered (the live TUI then sets its session up). */
+  readonly onRendered?: () => void;
+  /** Aborting it ends the UI (the live session failed to start); renderApp then resolves. */
+  readonly signal?: AbortSignal;
   /** Coalescing window for store notifications in ms (default 200; the frame benchmark uses 0). */
   readonly throttleMs?: number;
   /** Write every frame in full without ink's own throttling (tests and the frame benchmark). */
@@ -74,9 +78,14 @@ export async function renderApp(
   const sigterm = onSignal('SIGTERM');
   process.once('SIGINT', sigint);
   process.once('SIGTERM', sigterm);
+  const unmount = (): void => instance.unmount();
+  if (opts.signal?.aborted) unmount();
+  else opts.signal?.addEventListener('abort', unmount, { once: true });
+  opts.onRendered?.();
   try {
     await instance.waitUntilExit();
   } finally {
+    opts.signal?.removeEventListener('abort', unmount);
     process.removeListener('SIGINT', sigint);
     process.removeListener('SIGTERM', sigterm);
     instance.cleanup();

@@ -43,3 +43,24 @@ describe('the TUI exit', () => {
     expect(exitCodeOf('SIGTERM', 0)).toBe(143);
   });
 });
+
+describe('the live TUI while its session starts', () => {
+  it('tells when the first frame is rendered, and ends when the start fails', async () => {
+    const tty = fakeTty();
+    const failed = new AbortController();
+    let rendered = 0;
+    const store = createFakeStore(testSnapshot());
+    const done = renderApp(store, {
+      stdout: tty.stdout,
+      stdin: tty.stdin,
+      patchConsole: false,
+      signal: failed.signal,
+      onRendered: () => rendered++,
+    });
+    while (rendered === 0) await new Promise((r) => setTimeout(r, 10));
+    failed.abort();
+    expect(await done).toBe('quit');
+    expect(rendered).toBe(1);
+    expect(store.listenerCount()).toBe(0);
+  });
+});
