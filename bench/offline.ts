@@ -326,10 +326,13 @@ export async function figStartup(runs = 20): Promise<FigureResult> {
   };
 }
 
-/** True when running `kdiag --help` loads ink or react (checked through a loader hook that logs resolutions). */
+/**
+ * True when running `kdiag --help` loads ink or react: their modules, or the bundle's ui.js that
+ * holds them (scripts/bundle.mjs); checked through a loader hook that logs resolutions.
+ */
 function inkLoaded(bin: string): boolean {
   const hook = `data:text/javascript,${encodeURIComponent(
-    `export async function resolve(s, c, next) { const r = await next(s, c); if (/node_modules\\/(ink|react)\\//.test(r.url)) process.stderr.write('HEAVY ' + r.url + '\\n'); return r; }`,
+    `export async function resolve(s, c, next) { const r = await next(s, c); if (/node_modules\\/(ink|react)\\/|\\/dist\\/src\\/bundle\\/ui\\.js$/.test(r.url)) process.stderr.write('HEAVY ' + r.url + '\\n'); return r; }`,
   )}`;
   const reg = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
   const r = spawnSync(process.execPath, ['--import', reg, bin, '--help'], { encoding: 'utf8' });

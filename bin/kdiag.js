@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// Thin shim: the compiled CLI lives in dist/ (npm run build). The import is relative to this
-// file's real path, so an npm global install's symlink on PATH finds the package's dist/.
-import('../dist/src/cli/main.js').then(
+// Thin shim: the compiled CLI lives in dist/ (npm run build), bundled into dist/src/bundle/ (one
+// file per entry instead of hundreds of modules; see scripts/bundle.mjs), or as tsc left it when
+// only tsc ran since (tsc rewrites every file it emits, so a bundle older than its input is stale).
+// The imports are relative to this file's real path, so an npm global install's symlink on PATH
+// finds the package's dist/.
+import { statSync } from 'node:fs';
+
+const bundled = new URL('../dist/src/bundle/main.js', import.meta.url);
+const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+const mtime = (u) => statSync(u, { throwIfNoEntry: false })?.mtimeMs;
+const fresh = (mtime(bundled) ?? -1) >= (mtime(compiled) ?? Infinity);
+import(fresh ? bundled.href : compiled.href).then(
   (m) => m.main(process.argv),
   (err) => {
     const missing = err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/src/cli/main.js');
