@@ -2,6 +2,7 @@
 // the ones `--netns NAME` and `ip netns exec NAME` accept.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EnvironmentError } from '../errors.js';
 import { listPids } from './procfs.js';
 
 export const RUN_NETNS = '/run/netns';
@@ -46,6 +47,17 @@ export function inPidNetns(pid: number, argv: readonly string[]): string[] {
 }
 
 /** Why `--netns NAME` cannot be used, or undefined when the namespace exists. */
+/** Throws the error a user should see when `name` is not a named network namespace kdiag can enter. */
+export async function requireNamedNetns(name: string): Promise<void> {
+  const problem = await netnsProblem(name);
+  if (problem)
+    throw new EnvironmentError(
+      'KDIAG_ENVIRONMENT',
+      `can't use network namespace ${name}: ${problem}`,
+      'list them with: ip netns list',
+    );
+}
+
 export async function netnsProblem(
   name: string,
   runNetns = RUN_NETNS,

@@ -2,9 +2,8 @@
 import { setMaxListeners } from 'node:events';
 import { hostname, release } from 'node:os';
 import type { AnalyzeOptions } from '../analysis/analyze.js';
-import { EnvironmentError } from '../errors.js';
 import type { Diagnosis } from '../model/diagnosis.js';
-import { netnsProblem } from '../host/netns.js';
+import { requireNamedNetns } from '../host/netns.js';
 import type { LocatedRecord, RawRecord } from '../engine/raw-record.js';
 import { systemClock, type Source } from '../sources/source.js';
 import { analyzeInput, analyzeRecords, type AnalysisResult } from './analyze-input.js';
@@ -25,15 +24,7 @@ export async function hostSources(opts: {
   netns?: string;
   kubeProxyConfig?: string;
 }): Promise<{ sources: Source[]; notes: string[] }> {
-  if (opts.netns) {
-    const problem = await netnsProblem(opts.netns);
-    if (problem)
-      throw new EnvironmentError(
-        'KDIAG_ENVIRONMENT',
-        `can't use network namespace ${opts.netns}: ${problem}`,
-        'list them with: ip netns list',
-      );
-  }
+  if (opts.netns) await requireNamedNetns(opts.netns);
   return buildLiveSources({
     clock: systemClock,
     allSockets: true,

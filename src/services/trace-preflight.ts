@@ -2,8 +2,7 @@
 // by trace and by the TUI before it draws: a light module, so the TUI can refuse before its first
 // frame without loading the sources.
 import { dirname, resolve } from 'node:path';
-import { EnvironmentError } from '../errors.js';
-import { netnsProblem } from '../host/netns.js';
+import { requireNamedNetns } from '../host/netns.js';
 import { checkOutputParent } from '../host/private-out-dir.js';
 import { requireRoot } from '../host/root.js';
 
@@ -17,15 +16,7 @@ export async function preflightTrace(o: TracePreflight): Promise<void> {
   requireRoot('trace', {
     hint: 're-run with sudo (bpftrace, conntrack -E and iptables-save need root)',
   });
-  if (o.netns) {
-    const problem = await netnsProblem(o.netns);
-    if (problem)
-      throw new EnvironmentError(
-        'KDIAG_ENVIRONMENT',
-        `can't use network namespace ${o.netns}: ${problem}`,
-        'list them with: ip netns list',
-      );
-  }
+  if (o.netns) await requireNamedNetns(o.netns);
   // The file is opened 'wx'; its folder must not be one where others can swap files (files as
   // root). Checked before any probe starts.
   if (o.record) await checkOutputParent(dirname(resolve(o.record)), '--record');
