@@ -24,6 +24,13 @@ function serialize(rec: RawRecord): string {
  * Creates a recording. Refuses to overwrite an existing file (a user's earlier recording is never lost).
  * A path ending in `.gz` is gzip-compressed.
  */
+/** The error for a recording path that is taken (a file, a link, anything): never overwritten. */
+export function recordingExists(path: string): InputError {
+  return new InputError(path, undefined, 'already exists; refusing to overwrite a recording', {
+    hint: 'choose another file name',
+  });
+}
+
 export async function createFixtureWriter(
   path: string,
   header: FixtureHeader,
@@ -38,17 +45,8 @@ export async function createFixtureWriter(
       out.once('error', reject);
     });
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new InputError(
-      path,
-      undefined,
-      code === 'EEXIST'
-        ? 'already exists; refusing to overwrite a recording'
-        : `can't create: ${(err as Error).message}`,
-      {
-        hint: code === 'EEXIST' ? 'choose another file name' : undefined,
-      } as { hint?: string },
-    );
+    if ((err as { code?: string }).code === 'EEXIST') throw recordingExists(path);
+    throw new InputError(path, undefined, `can't create: ${(err as Error).message}`);
   }
   const gz: Gzip | undefined = path.endsWith('.gz') ? createGzip() : undefined;
   if (gz) gz.pipe(out);

@@ -64,7 +64,11 @@ export async function runLiveUi(o: LiveUiOptions): Promise<number> {
       await started.session.stop();
     }
   }
-  if (error !== undefined) throw error;
+  if (error !== undefined) {
+    // The UI's last frame ends mid-line: the error starts on a line of its own.
+    process.stderr.write('\n');
+    throw error;
+  }
   return exitCodeOf(how, store.getSnapshot().diagnosis.findings.length);
 }
 
