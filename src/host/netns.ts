@@ -46,7 +46,6 @@ export function inPidNetns(pid: number, argv: readonly string[]): string[] {
   return ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
 }
 
-/** Why `--netns NAME` cannot be used, or undefined when the namespace exists. */
 /** Throws the error a user should see when `name` is not a named network namespace kdiag can enter. */
 export async function requireNamedNetns(name: string): Promise<void> {
   const problem = await netnsProblem(name);
@@ -58,6 +57,7 @@ export async function requireNamedNetns(name: string): Promise<void> {
     );
 }
 
+/** Why `--netns NAME` cannot be used, or undefined when the namespace exists. */
 export async function netnsProblem(
   name: string,
   runNetns = RUN_NETNS,

@@ -20,10 +20,6 @@ function serialize(rec: RawRecord): string {
     : `{"t":${rec.t},"src":${JSON.stringify(rec.src)},"line":${JSON.stringify(rec.line)},"k":"${rec.k}"}\n`;
 }
 
-/**
- * Creates a recording. Refuses to overwrite an existing file (a user's earlier recording is never lost).
- * A path ending in `.gz` is gzip-compressed.
- */
 /** The error for a recording path that is taken (a file, a link, anything): never overwritten. */
 export function recordingExists(path: string): InputError {
   return new InputError(path, undefined, 'already exists; refusing to overwrite a recording', {
@@ -31,6 +27,10 @@ export function recordingExists(path: string): InputError {
   });
 }
 
+/**
+ * Creates a recording. Refuses to overwrite an existing file (a user's earlier recording is never lost).
+ * A path ending in `.gz` is gzip-compressed.
+ */
 export async function createFixtureWriter(
   path: string,
   header: FixtureHeader,
